@@ -1,0 +1,1 @@
+"""Mender's rules as pure functions and pydantic models: no I/O, no Temporal."""

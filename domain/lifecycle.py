@@ -1,0 +1,228 @@
+"""The PR lifecycle state machine: the one home of states and transitions.
+
+`apply(lifecycle, event)` is pure: it returns the next lifecycle and a `Transition` saying what the
+event did (applied, noted, duplicate, stale, invalid, late, ignored). Nothing here raises on a bad
+event: an invalid transition is recorded and flagged by the caller.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.events import EventType, PREvent, PRRef
+
+SEEN_KEYS_KEPT = 2000
+
+
+class PRState(StrEnum):
+    """The twelve lifecycle states of a bot PR."""
+
+    CREATED = "CREATED"
+    CHECKS_RUNNING = "CHECKS_RUNNING"
+    CHECKS_PASSED = "CHECKS_PASSED"
+    CHECKS_FAILED = "CHECKS_FAILED"
+    POLICY_EVALUATING = "POLICY_EVALUATING"
+    POLICY_PASSED = "POLICY_PASSED"
+    POLICY_FAILED = "POLICY_FAILED"
+    APPROVED = "APPROVED"
+    MERGING = "MERGING"
+    MERGED = "MERGED"
+    CLOSED = "CLOSED"
+    NEEDS_INTERVENTION = "NEEDS_INTERVENTION"
+
+
+TERMINAL_STATES = frozenset({PRState.MERGED, PRState.CLOSED})
+
+S, E = PRState, EventType
+
+_CHECK_RESTARTS = {E.CHECKS_STARTED: S.CHECKS_RUNNING, E.CHECKS_FAILED: S.CHECKS_FAILED}
+_CHECK_RESULTS = {**_CHECK_RESTARTS, E.CHECKS_PASSED: S.CHECKS_PASSED}
+_POLICY_RESULTS = {
+    E.POLICY_PENDING: S.POLICY_EVALUATING,
+    E.POLICY_PASSED: S.POLICY_PASSED,
+    E.POLICY_FAILED: S.POLICY_FAILED,
+}
+# Allowed from every open state: a new head restarts the flow; closing and escalation end or pause it.
+_FROM_ANY_OPEN = {
+    E.SYNCHRONIZE: S.CREATED,
+    E.MERGED: S.MERGED,
+    E.CLOSED: S.CLOSED,
+    E.ESCALATED: S.NEEDS_INTERVENTION,
+}
+
+TRANSITIONS: dict[PRState, dict[EventType, PRState]] = {
+    S.CREATED: {**_CHECK_RESULTS},
+    S.CHECKS_RUNNING: {**_CHECK_RESULTS},
+    S.CHECKS_FAILED: {**_CHECK_RESULTS},
+    S.CHECKS_PASSED: {**_CHECK_RESTARTS, **_POLICY_RESULTS},
+    S.POLICY_EVALUATING: {**_CHECK_RESTARTS, **_POLICY_RESULTS},
+    S.POLICY_PASSED: {**_CHECK_RESTARTS, **_POLICY_RESULTS, E.APPROVED: S.APPROVED},
+    S.POLICY_FAILED: {**_CHECK_RESTARTS, **_POLICY_RESULTS},
+    S.APPROVED: {**_CHECK_RESTARTS, **_POLICY_RESULTS, E.MERGE_STARTED: S.MERGING},
+    S.MERGING: {E.MERGE_FAILED: S.APPROVED, E.CHECKS_FAILED: S.CHECKS_FAILED},
+    S.NEEDS_INTERVENTION: {**_CHECK_RESULTS, **_POLICY_RESULTS},
+    S.MERGED: {},
+    S.CLOSED: {E.REOPENED: S.CREATED},
+}
+for _state in PRState:
+    if _state not in TERMINAL_STATES:
+        TRANSITIONS[_state] = {**_FROM_ANY_OPEN, **TRANSITIONS[_state]}
+
+# Facts worth keeping that never move the state by themselves.
+INFORMATIONAL = frozenset({E.CHECK_RUN_COMPLETED, E.OPENED, E.REOPENED, E.APPROVED})
+# Facts about one head commit: ignored as stale once the PR has moved to another head.
+HEAD_SCOPED = frozenset(
+    {
+        E.CHECKS_STARTED,
+        E.CHECK_RUN_COMPLETED,
+        E.CHECKS_PASSED,
+        E.CHECKS_FAILED,
+        E.POLICY_PENDING,
+        E.POLICY_PASSED,
+        E.POLICY_FAILED,
+    }
+)
+OPENINGS = frozenset({E.OPENED, E.REOPENED})
+
+
+class Outcome(StrEnum):
+    """What an event did to the lifecycle."""
+
+    APPLIED = "applied"
+    NOTED = "noted"
+    DUPLICATE = "duplicate"
+    STALE = "stale"
+    INVALID = "invalid"
+    LATE = "late"
+    IGNORED = "ignored"
+
+
+RECORDED_OUTCOMES = frozenset(set(Outcome) - {Outcome.DUPLICATE})
+
+
+class Transition(BaseModel):
+    """The verdict on one event: outcome, states before and after, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    outcome: Outcome
+    from_state: PRState | None
+    to_state: PRState | None
+    reason: str = ""
+
+    @property
+    def flagged(self) -> bool:
+        """True when an operator should look at this event (an invalid transition)."""
+        return self.outcome is Outcome.INVALID
+
+
+class PRLifecycle(BaseModel):
+    """The lifecycle of one PR: carried across continue-as-new, rebuilt by replaying events."""
+
+    pr: PRRef
+    state: PRState | None = None
+    head_sha: str | None = None
+    approved: bool = False
+    last_event_at: datetime | None = None
+    invalid_count: int = 0
+    seen_keys: list[str] = Field(default_factory=list)
+
+    @property
+    def tracked(self) -> bool:
+        """True once an opening has been seen."""
+        return self.state is not None
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL_STATES
+
+
+def apply(lifecycle: PRLifecycle, event: PREvent) -> tuple[PRLifecycle, Transition]:
+    """Fold one event into the lifecycle; return the new lifecycle and the verdict."""
+    before = lifecycle.state
+    if event.key in lifecycle.seen_keys:
+        return lifecycle, Transition(outcome=Outcome.DUPLICATE, from_state=before, to_state=before)
+    verdict = _judge(lifecycle, event)
+    updates: dict[str, object] = {
+        "seen_keys": [*lifecycle.seen_keys, event.key][-SEEN_KEYS_KEPT:],
+        "last_event_at": max(filter(None, [lifecycle.last_event_at, event.occurred_at])),
+        "state": verdict.to_state,
+    }
+    if verdict.outcome in (Outcome.APPLIED, Outcome.NOTED):
+        if event.type in OPENINGS | {E.SYNCHRONIZE} and event.head_sha:
+            updates["head_sha"] = event.head_sha
+        if event.type is E.APPROVED:
+            updates["approved"] = True
+        if verdict.to_state is S.POLICY_PASSED and (lifecycle.approved or event.type is E.APPROVED):
+            verdict = verdict.model_copy(update={"to_state": S.APPROVED, "reason": "already approved"})
+            updates["state"] = S.APPROVED
+    if verdict.flagged:
+        updates["invalid_count"] = lifecycle.invalid_count + 1
+    return lifecycle.model_copy(update=updates), verdict
+
+
+def _judge(lifecycle: PRLifecycle, event: PREvent) -> Transition:
+    state = lifecycle.state
+    if state is None:
+        if event.type in OPENINGS:
+            return Transition(outcome=Outcome.APPLIED, from_state=None, to_state=S.CREATED)
+        return Transition(
+            outcome=Outcome.IGNORED,
+            from_state=None,
+            to_state=None,
+            reason=f"unknown PR: {event.type} before any opening",
+        )
+    target = TRANSITIONS[state].get(event.type)
+    if (
+        event.type in HEAD_SCOPED
+        and event.head_sha
+        and lifecycle.head_sha
+        and event.head_sha != lifecycle.head_sha
+    ):
+        return Transition(
+            outcome=Outcome.STALE,
+            from_state=state,
+            to_state=state,
+            reason=f"about head {event.head_sha[:12]}, PR is at {lifecycle.head_sha[:12]}",
+        )
+    if target is not None:
+        return Transition(outcome=Outcome.APPLIED, from_state=state, to_state=target)
+    if state in TERMINAL_STATES:
+        return Transition(
+            outcome=Outcome.LATE, from_state=state, to_state=state, reason=f"{event.type} after {state}"
+        )
+    if event.type in INFORMATIONAL:
+        return Transition(outcome=Outcome.NOTED, from_state=state, to_state=state)
+    return Transition(
+        outcome=Outcome.INVALID,
+        from_state=state,
+        to_state=state,
+        reason=f"{event.type} is not a valid transition from {state}",
+    )
+
+
+def replay(pr: PRRef, events: list[PREvent]) -> PRLifecycle:
+    """The lifecycle after applying `events` in order to a fresh PR."""
+    lifecycle = PRLifecycle(pr=pr)
+    for event in events:
+        lifecycle, _ = apply(lifecycle, event)
+    return lifecycle
+
+
+class JournalEntry(BaseModel):
+    """One event with the verdict on it: a line of the PR's event log."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event: PREvent
+    transition: Transition
+
+    def summary(self) -> str:
+        """`checks_passed (webhook): CHECKS_RUNNING -> CHECKS_PASSED`, plus the reason if any."""
+        t = self.transition
+        arrow = f"{t.from_state or '-'} -> {t.to_state or '-'}"
+        text = f"{self.event.type} ({self.event.source}): {t.outcome} {arrow}"
+        return f"{text} [{t.reason}]" if t.reason else text

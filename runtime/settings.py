@@ -1,0 +1,119 @@
+"""Settings: `mender.yaml` (validated by `domain.config`) plus secrets from the environment.
+
+Nothing is read at import time. `get_settings()` is cached; tests call `override_settings(...)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.config import MenderConfig
+
+DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+
+
+class ConfigError(ValueError):
+    """A configuration file that cannot be used, with every key path and reason."""
+
+
+class Environment(BaseSettings):
+    """Secrets and locations, from the environment only. Secrets never appear in a repr."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    mender_config: Path = Path("mender.yaml")
+    mender_database_url: str = "sqlite:///data/mender.db"
+    mender_temporal_address: str | None = None
+    github_token: SecretStr | None = None
+    mender_webhook_secret: SecretStr | None = None
+    slack_bot_token: SecretStr | None = None
+
+
+class Settings:
+    """The effective settings of one process."""
+
+    def __init__(self, config: MenderConfig, env: Environment) -> None:
+        self.config = config
+        self.env = env
+
+    @property
+    def database_url(self) -> str:
+        return self.env.mender_database_url
+
+    @property
+    def temporal_address(self) -> str:
+        return self.env.mender_temporal_address or self.config.temporal.address
+
+    @property
+    def uses_github_simulator(self) -> bool:
+        """True when no GitHub token is configured: the embedded simulator stands in."""
+        return self.env.github_token is None
+
+    @property
+    def github_api_url(self) -> str:
+        if self.uses_github_simulator:
+            return self.config.github.simulator_url
+        return self.config.github.api_url or "https://api.github.com"
+
+    @property
+    def github_token(self) -> str:
+        return self.env.github_token.get_secret_value() if self.env.github_token else "simulator-token"
+
+    @property
+    def webhook_secret(self) -> str:
+        """The webhook HMAC secret; a real GitHub without a secret is refused."""
+        if self.env.mender_webhook_secret:
+            return self.env.mender_webhook_secret.get_secret_value()
+        if self.uses_github_simulator:
+            return DEV_WEBHOOK_SECRET
+        raise ConfigError("MENDER_WEBHOOK_SECRET must be set when GITHUB_TOKEN is set")
+
+    def __repr__(self) -> str:
+        return f"Settings(config={self.env.mender_config}, database={self.database_url.split('@')[-1]})"
+
+
+def load_config(path: Path) -> MenderConfig:
+    """Read and validate a `mender.yaml`; ConfigError lists each bad key path and its reason."""
+    try:
+        raw = yaml.safe_load(path.read_text()) if path.exists() else {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping, got {type(raw).__name__}")
+    try:
+        return MenderConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: invalid configuration\n{describe_errors(exc)}") from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per error: `key.path: reason` (input values left out: they may be secrets)."""
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"  {where}: {error['msg']}")
+    return "\n".join(lines)
+
+
+_current: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use (not at import)."""
+    global _current
+    if _current is None:
+        env = Environment()
+        _current = Settings(load_config(env.mender_config), env)
+    return _current
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Replace the process-wide settings (tests, embedded runs); None forces a reload."""
+    global _current
+    _current = settings

@@ -1,0 +1,27 @@
+"""The starter's FastAPI app: webhook receiver and health check (Admin API grows here)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from runtime.settings import Settings
+from starter import webhooks
+from starter.dispatch import EventDispatcher
+
+
+def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
+    """Build the starter app for `settings`; `dispatcher` defaults to one built from them."""
+    settings.webhook_secret  # noqa: B018  (fail at start, not at the first webhook, when it is missing)
+    app = FastAPI(title="Mender starter", version="0.1.0")
+    app.state.settings = settings
+    app.state.dispatcher = dispatcher or EventDispatcher(
+        settings.temporal_address, settings.config.temporal.namespace, settings.config.temporal.task_queue
+    )
+    app.include_router(webhooks.router)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,122 @@
+"""The `mender` command line (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from runtime.logs import configure_logging
+from runtime.settings import ConfigError, Environment, get_settings, load_config
+
+app = typer.Typer(
+    help="Mender: self-healing for bot pull requests and failed CI pipelines.", no_args_is_help=True
+)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _settings_or_exit():
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("check-config")
+def check_config(
+    path: Annotated[Path | None, typer.Argument(help="Defaults to $MENDER_CONFIG")] = None,
+) -> None:
+    """Validate a mender.yaml; prints each bad key path and reason, exit 2 when invalid."""
+    target = path or Environment().mender_config
+    try:
+        config = load_config(target)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    repos = ", ".join(r.name for r in config.repositories) or "all repositories"
+    typer.echo(f"{target}: valid (mode {config.mode}, {repos})")
+
+
+@app.command()
+def worker() -> None:
+    """Run a Mender worker (workflows and activities) against the configured Temporal."""
+    from worker import run_worker
+
+    configure_logging()
+    _settings_or_exit()
+    asyncio.run(run_worker())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the starter: webhook receiver and API."""
+    import uvicorn
+
+    from starter.app import create_app
+
+    configure_logging()
+    uvicorn.run(create_app(_settings_or_exit()), host=host, port=port, log_level="warning")
+
+
+@app.command()
+def up(
+    scenario: Annotated[Path | None, typer.Option(help="Scenario to run on the GitHub simulator.")] = None,
+    data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite state persist.")] = Path(
+        "data"
+    ),
+    exit_after_demo: Annotated[bool, typer.Option(help="Stop once every demo PR is settled.")] = False,
+) -> None:
+    """Start the local stack (Temporal dev server, GitHub simulator, worker, starter), run the demo."""
+    from starter.devstack import DevStack
+
+    configure_logging()
+    code = DevStack(data_dir=data_dir, scenario=scenario, exit_after_demo=exit_after_demo).run()
+    raise typer.Exit(code)
+
+
+@app.command()
+def prs(
+    state: Annotated[str | None, typer.Option(help="Only PRs in this state, e.g. CHECKS_FAILED.")] = None,
+    repo: Annotated[str | None, typer.Option(help="Only PRs of OWNER/REPO.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List tracked PRs with their state, from the store."""
+    from starter import views
+    from store import repository
+    from store.db import engine_for
+
+    records = repository.list_prs(engine_for(_settings_or_exit().database_url), state=state, repo=repo)
+    typer.echo(views.prs_json(records) if as_json else views.prs_table(records))
+
+
+@app.command()
+def pr(
+    ref: Annotated[str, typer.Argument(help="OWNER/REPO#NUMBER")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one PR with its event log, from the store."""
+    from domain.events import PRRef
+    from starter import views
+    from store import repository
+    from store.db import engine_for
+
+    try:
+        pr_ref = PRRef.parse(ref)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    record, events = repository.get_pr(engine_for(_settings_or_exit().database_url), pr_ref)
+    if record is None:
+        typer.echo(f"{pr_ref.key} is not tracked", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        json.dumps(views.pr_dict(record, events), indent=2) if as_json else views.pr_text(record, events)
+    )

@@ -1,0 +1,84 @@
+"""Deliver domain events to PR workflows: signal-with-start for openings, plain signals otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from temporalio.client import Client
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.events import PREvent
+from domain.lifecycle import OPENINGS
+from runtime.temporal import make_client
+from workflows.pr_lifecycle import EVENT_SIGNAL, PRLifecycleWorkflow, PRWorkflowInput
+from workflows.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
+
+log = logging.getLogger("mender.dispatch")
+RPC_TIMEOUT = timedelta(seconds=5)
+
+
+class TemporalUnavailable(RuntimeError):
+    """Temporal could not take the event; the caller must not acknowledge it."""
+
+
+class Delivered(StrEnum):
+    SIGNAL_WITH_START = "signal_with_start"
+    SIGNALLED = "signalled"
+    NO_WORKFLOW = "no_workflow"
+
+
+class EventDispatcher:
+    """Owns one lazily connected Temporal client; safe to share across requests."""
+
+    def __init__(self, address: str, namespace: str, task_queue: str, client: Client | None = None) -> None:
+        self._address, self._namespace, self.task_queue = address, namespace, task_queue
+        self._client = client
+        self._lock = asyncio.Lock()
+
+    async def client(self) -> Client:
+        """The connected client; TemporalUnavailable if the server cannot be reached."""
+        if self._client is None:
+            async with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = await asyncio.wait_for(make_client(self._address, self._namespace), 5)
+                    except Exception as exc:
+                        raise TemporalUnavailable(
+                            f"cannot connect to Temporal at {self._address}: {exc}"
+                        ) from exc
+        return self._client
+
+    async def deliver(self, event: PREvent) -> Delivered:
+        """Send one event to its PR workflow. Non-opening events for an unknown PR start nothing."""
+        client = await self.client()
+        try:
+            if event.type in OPENINGS:
+                await client.start_workflow(
+                    PRLifecycleWorkflow.run,
+                    PRWorkflowInput(pr=event.pr),
+                    id=event.pr.workflow_id,
+                    task_queue=self.task_queue,
+                    start_signal=EVENT_SIGNAL,
+                    start_signal_args=[event],
+                    search_attributes=TypedSearchAttributes(
+                        [
+                            SearchAttributePair(MENDER_REPO, event.pr.repo),
+                            SearchAttributePair(MENDER_STATE, UNTRACKED),
+                        ]
+                    ),
+                    rpc_timeout=RPC_TIMEOUT,
+                )
+                return Delivered.SIGNAL_WITH_START
+            handle = client.get_workflow_handle(event.pr.workflow_id)
+            await handle.signal(EVENT_SIGNAL, event, rpc_timeout=RPC_TIMEOUT)
+            return Delivered.SIGNALLED
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return Delivered.NO_WORKFLOW
+            raise TemporalUnavailable(
+                f"Temporal refused {event.pr.workflow_id}: {exc.status.name}: {exc}"
+            ) from exc

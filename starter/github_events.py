@@ -1,0 +1,265 @@
+"""GitHub webhook payloads (validated by pydantic) translated into domain events.
+
+The edge only translates: each handled event becomes zero or more `PREvent`s, or an ignore reason.
+Idempotency keys name the fact, not the delivery, so the same fact from any source dedupes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from domain.config import MenderConfig
+from domain.events import EventType, PREvent, PRRef
+
+PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
+FAILING_CONCLUSIONS = frozenset(
+    {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
+)
+POLICY_STATES = {"pending": EventType.POLICY_PENDING, "success": EventType.POLICY_PASSED}
+POLICY_STATES |= {"failure": EventType.POLICY_FAILED, "error": EventType.POLICY_FAILED}
+
+
+class PayloadError(ValueError):
+    """A payload that does not have the shape of its event; the message says which field and why."""
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Account(_Loose):
+    login: str
+    type: str = "User"
+
+
+class Repository(_Loose):
+    full_name: str = Field(pattern=r"^[^/\s]+/[^/\s]+$")
+
+
+class Commit(_Loose):
+    sha: str = Field(min_length=7)
+    ref: str | None = None
+
+
+class PullRequest(_Loose):
+    number: int = Field(gt=0)
+    user: Account
+    head: Commit
+    base: Commit | None = None
+    html_url: str | None = None
+    title: str | None = None
+    merged: bool | None = None
+    merge_commit_sha: str | None = None
+    updated_at: str | None = None
+    closed_at: str | None = None
+
+
+class PullRequestEvent(_Loose):
+    action: str
+    pull_request: PullRequest
+    repository: Repository
+    after: str | None = None
+
+
+class PullRef(_Loose):
+    number: int = Field(gt=0)
+    head: Commit
+
+
+class CheckSuite(_Loose):
+    id: int
+    head_sha: str
+    status: str | None = None
+    conclusion: str | None = None
+    updated_at: str | None = None
+    pull_requests: list[PullRef] = Field(default_factory=list)
+
+
+class CheckSuiteEvent(_Loose):
+    action: str
+    check_suite: CheckSuite
+    repository: Repository
+
+
+class CheckRun(_Loose):
+    id: int
+    name: str
+    head_sha: str
+    conclusion: str | None = None
+    completed_at: str | None = None
+    pull_requests: list[PullRef] = Field(default_factory=list)
+
+
+class CheckRunEvent(_Loose):
+    action: str
+    check_run: CheckRun
+    repository: Repository
+
+
+class StatusEvent(_Loose):
+    id: int
+    sha: str
+    state: Literal["pending", "success", "failure", "error"]
+    context: str
+    repository: Repository
+    sender: Account | None = None
+
+
+class Review(_Loose):
+    id: int
+    state: str
+    user: Account
+    commit_id: str | None = None
+
+
+class ReviewEvent(_Loose):
+    action: str
+    review: Review
+    pull_request: PullRequest
+    repository: Repository
+
+
+class Translation(BaseModel):
+    """Events to deliver, or why the webhook was ignored."""
+
+    events: list[PREvent] = Field(default_factory=list)
+    ignored: str | None = None
+
+
+HeadLookup = Callable[[str, str], list[PRRef]]
+
+
+def translate(
+    event: str, payload: dict[str, Any], config: MenderConfig, received_at: datetime, prs_for_head: HeadLookup
+) -> Translation:
+    """Map one webhook to domain events; PayloadError when a handled event is malformed."""
+    handler = _HANDLERS.get(event)
+    if handler is None:
+        return Translation(ignored=f"event {event!r} is not handled")
+    model, function = handler
+    try:
+        parsed = model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise PayloadError(f"{event} payload: {where}: {first['msg']}") from None
+    repo = parsed.repository.full_name
+    if config.repositories and config.repository(repo) is None:
+        return Translation(ignored=f"repository {repo} is not configured")
+    return function(parsed, _Context(config, received_at, prs_for_head))
+
+
+class _Context:
+    def __init__(self, config: MenderConfig, received_at: datetime, prs_for_head: HeadLookup) -> None:
+        self.config, self.received_at, self.prs_for_head = config, received_at, prs_for_head
+
+    def event(self, pr: PRRef, type: EventType, key: str, **fields: Any) -> PREvent:
+        return PREvent(key=key, pr=pr, type=type, occurred_at=self.received_at, **fields)
+
+
+def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
+    pr, pull = PRRef(repo=p.repository.full_name, number=p.pull_request.number), p.pull_request
+    if p.action in ("opened", "reopened") and pull.user.login not in ctx.config.bots.authors:
+        return Translation(ignored=f"author {pull.user.login} is not a configured bot")
+    details = {"title": pull.title, "html_url": pull.html_url, "author": pull.user.login}
+    if p.action == "opened":
+        key, type = f"opened:{pull.head.sha}", EventType.OPENED
+    elif p.action == "reopened":
+        key, type = f"reopened:{pull.updated_at}", EventType.REOPENED
+    elif p.action == "synchronize":
+        key, type = f"synchronize:{p.after or pull.head.sha}", EventType.SYNCHRONIZE
+    elif p.action == "closed" and pull.merged:
+        key, type = f"merged:{pull.merge_commit_sha or pull.closed_at}", EventType.MERGED
+    elif p.action == "closed":
+        key, type = f"closed:{pull.closed_at}", EventType.CLOSED
+    else:
+        return Translation(ignored=f"pull_request action {p.action!r} is not handled")
+    event = ctx.event(pr, type, key, head_sha=pull.head.sha, actor=pull.user.login, details=details)
+    return Translation(events=[event])
+
+
+def _check_suite(p: CheckSuiteEvent, ctx: _Context) -> Translation:
+    suite = p.check_suite
+    if p.action in ("requested", "rerequested"):
+        type, key = EventType.CHECKS_STARTED, f"check_suite:{suite.id}:{p.action}:{suite.updated_at}"
+    elif p.action == "completed" and suite.conclusion in PASSING_CONCLUSIONS | FAILING_CONCLUSIONS:
+        type = EventType.CHECKS_PASSED if suite.conclusion in PASSING_CONCLUSIONS else EventType.CHECKS_FAILED
+        key = f"check_suite:{suite.id}:completed:{suite.conclusion}:{suite.updated_at}"
+    else:
+        return Translation(
+            ignored=f"check_suite {p.action} with conclusion {suite.conclusion!r} is not handled"
+        )
+    details = {"check_suite_id": suite.id, "conclusion": suite.conclusion}
+    return _for_pulls(p.repository, suite.pull_requests, ctx, type, key, suite.head_sha, details)
+
+
+def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
+    run = p.check_run
+    if p.action != "completed":
+        return Translation(ignored=f"check_run action {p.action!r} is not handled")
+    details = {"check_run_id": run.id, "name": run.name, "conclusion": run.conclusion}
+    key = f"check_run:{run.id}:{run.completed_at}"
+    return _for_pulls(
+        p.repository, run.pull_requests, ctx, EventType.CHECK_RUN_COMPLETED, key, run.head_sha, details
+    )
+
+
+def _for_pulls(
+    repo: Repository, pulls: list[PullRef], ctx: _Context, type: EventType, key: str, sha: str, details: dict
+) -> Translation:
+    if not pulls:
+        return Translation(ignored=f"{type} for {sha[:12]} names no pull request")
+    events = [
+        ctx.event(PRRef(repo=repo.full_name, number=pull.number), type, key, head_sha=sha, details=details)
+        for pull in pulls
+    ]
+    return Translation(events=events)
+
+
+def _status(p: StatusEvent, ctx: _Context) -> Translation:
+    if p.context != ctx.config.bots.policy_context:
+        return Translation(ignored=f"status context {p.context!r} is not the policy bot's")
+    prs = ctx.prs_for_head(p.repository.full_name, p.sha)
+    if not prs:
+        return Translation(ignored=f"no tracked open PR has head {p.sha[:12]}")
+    actor = p.sender.login if p.sender else None
+    events = [
+        ctx.event(
+            pr,
+            POLICY_STATES[p.state],
+            f"status:{p.id}",
+            head_sha=p.sha,
+            actor=actor,
+            details={"state": p.state},
+        )
+        for pr in prs
+    ]
+    return Translation(events=events)
+
+
+def _review(p: ReviewEvent, ctx: _Context) -> Translation:
+    if p.action != "submitted" or p.review.state.lower() != "approved":
+        return Translation(ignored=f"review {p.action} with state {p.review.state!r} is not an approval")
+    pr = PRRef(repo=p.repository.full_name, number=p.pull_request.number)
+    event = ctx.event(
+        pr,
+        EventType.APPROVED,
+        f"review:{p.review.id}",
+        head_sha=p.review.commit_id,
+        actor=p.review.user.login,
+        details={"review_id": p.review.id},
+    )
+    return Translation(events=[event])
+
+
+_HANDLERS: dict[str, tuple[type[BaseModel], Callable[[Any, _Context], Translation]]] = {
+    "pull_request": (PullRequestEvent, _pull_request),
+    "check_suite": (CheckSuiteEvent, _check_suite),
+    "check_run": (CheckRunEvent, _check_run),
+    "status": (StatusEvent, _status),
+    "pull_request_review": (ReviewEvent, _review),
+}
