@@ -1,0 +1,147 @@
+"""The simulator's FastAPI app: GitHub REST routes plus control endpoints under `/_sim/`.
+
+Every route is `async def`, so all world access happens on uvicorn's event loop, the same loop the
+actors and webhook deliveries run on (started in the app lifespan).
+
+Control endpoints (JSON):
+- `POST /_sim/scenario` body = scenario object (see scenario.py); starts it in the background, 202.
+- `POST /_sim/prs` body `{"repo", "author", "title"?, "faults"?}`; opens one PR, 201 with its number.
+- `GET /_sim/report`; `GET /_sim/deliveries`; `POST /_sim/deliveries/{id}/redeliver`;
+  `POST /_sim/reset`; `GET /_sim/health`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from simulators.github.rest_common import DOCS, GitHubError, read_object
+from simulators.github.rest_pulls import pulls_router
+from simulators.github.rest_repos import RATE_LIMIT, rate, repos_router
+from simulators.github.scenario import Scenario, load_scenario
+from simulators.github.simulator import Simulator
+
+CONTROL_PREFIX = "/_sim"
+
+
+def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
+    """The simulator app; `scenario`, if given, starts in the background once the app is up."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await sim.start()
+        if scenario is not None:
+            sim.start_scenario(scenario)
+        yield
+        await sim.stop()
+
+    app = FastAPI(
+        title="Mender GitHub simulator",
+        lifespan=lifespan,
+        docs_url=f"{CONTROL_PREFIX}/docs",
+        openapi_url=f"{CONTROL_PREFIX}/openapi.json",
+        redoc_url=None,
+    )
+
+    @app.exception_handler(GitHubError)
+    async def github_error(_: Request, exc: GitHubError) -> Response:
+        return exc.response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        message = "Not Found" if exc.status_code == 404 else str(exc.detail)
+        return GitHubError(exc.status_code, message).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        return GitHubError(422, "Validation Failed", [{"code": "invalid", "message": str(exc)}]).response()
+
+    @app.middleware("http")
+    async def github_envelope(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if sim.config.base_url is None:
+            sim.set_base_url(str(request.base_url))
+        control = request.url.path.startswith(CONTROL_PREFIX)
+        if not control and sim.faults.decide(None, "api.request", "ok") == "outage":
+            response: Response = JSONResponse({"message": "Server Error", "documentation_url": DOCS}, 502)
+        else:
+            response = await call_next(request)
+        if not control:
+            core = rate()
+            response.headers.update(
+                {
+                    "X-RateLimit-Limit": str(RATE_LIMIT),
+                    "X-RateLimit-Remaining": str(core["remaining"]),
+                    "X-RateLimit-Reset": str(core["reset"]),
+                    "X-RateLimit-Used": str(core["used"]),
+                    "X-RateLimit-Resource": "core",
+                    "X-GitHub-Api-Version-Selected": "2022-11-28",
+                    "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
+                }
+            )
+        return response
+
+    app.include_router(control_router(sim), prefix=CONTROL_PREFIX)
+    app.include_router(repos_router(sim))
+    app.include_router(pulls_router(sim))
+    return app
+
+
+def control_router(sim: Simulator) -> APIRouter:
+    router = APIRouter()
+
+    @router.get("/health")
+    async def health() -> dict[str, Any]:
+        return {"ok": True, "base_url": sim.base_url, "webhook_url": sim.config.webhook_url}
+
+    @router.post("/scenario")
+    async def start_scenario(request: Request) -> Response:
+        try:
+            scenario = load_scenario(await read_object(request))
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        sim.start_scenario(scenario)
+        return JSONResponse({"status": "started", "prs": scenario.total_prs}, status_code=202)
+
+    @router.post("/prs")
+    async def open_pr(request: Request) -> Response:
+        body = await read_object(request)
+        repo, author = body.get("repo"), body.get("author", "dependabot[bot]")
+        if not isinstance(repo, str) or repo.count("/") != 1:
+            return JSONResponse({"message": "'repo' must be owner/name"}, status_code=422)
+        try:
+            pr = sim.open_bot_pr(repo, str(author), body.get("title"), body.get("faults") or [])
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        data = {"repo": pr.repo, "number": pr.number, "title": pr.title, "head_ref": pr.head_ref}
+        return JSONResponse({**data, "head_sha": pr.head_sha, "url": sim.render.pull(pr)["url"]}, 201)
+
+    @router.get("/report")
+    async def report() -> dict[str, Any]:
+        return sim.report()
+
+    @router.get("/deliveries")
+    async def deliveries() -> list[dict[str, Any]]:
+        return [record.to_json() for record in sim.deliverer.log]
+
+    @router.post("/deliveries/{delivery_id}/redeliver")
+    async def redeliver(delivery_id: str) -> Response:
+        record = await sim.deliverer.redeliver(delivery_id)
+        if record is None:
+            return JSONResponse({"message": "Not Found"}, status_code=404)
+        return JSONResponse(record.to_json())
+
+    @router.post("/reset")
+    async def reset() -> dict[str, Any]:
+        sim.reset_now()
+        return {"reset": True}
+
+    return router

@@ -1,0 +1,183 @@
+"""Data model of the simulated GitHub: users, repos, commits, pull requests, checks, statuses, reviews."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+PASSING = frozenset({"success", "neutral", "skipped"})
+REQUIRED_CONTEXTS = ("build", "test", "policy-bot")
+
+
+def now() -> datetime:
+    """Current UTC time at second precision (GitHub timestamps have no fractions)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@dataclass
+class User:
+    login: str
+    id: int
+
+    @property
+    def type(self) -> str:
+        return "Bot" if self.login.endswith("[bot]") else "User"
+
+
+@dataclass
+class Commit:
+    sha: str
+    message: str
+    parents: list[str]
+    author: str
+    tree_sha: str
+    timestamp: datetime = field(default_factory=now)
+
+
+@dataclass
+class Label:
+    id: int
+    name: str
+    color: str = "ededed"
+    description: str | None = None
+
+
+@dataclass
+class Comment:
+    id: int
+    user: User
+    body: str
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class Review:
+    id: int
+    user: User
+    state: str  # APPROVED, CHANGES_REQUESTED, COMMENTED, PENDING
+    body: str
+    commit_id: str
+    submitted_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class CheckRun:
+    id: int
+    name: str
+    head_sha: str
+    suite_id: int
+    status: str = "in_progress"  # queued, in_progress, completed
+    conclusion: str | None = None
+    started_at: datetime = field(default_factory=now)
+    completed_at: datetime | None = None
+
+
+@dataclass
+class CheckSuite:
+    """One CI workflow run: its id doubles as the workflow run id."""
+
+    id: int
+    head_sha: str
+    head_branch: str
+    before: str
+    run_number: int
+    runs: list[CheckRun] = field(default_factory=list)
+    status: str = "queued"
+    conclusion: str | None = None
+    run_attempt: int = 1
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class CommitStatus:
+    id: int
+    sha: str
+    state: str  # pending, success, failure, error
+    context: str
+    creator: User
+    description: str | None = None
+    target_url: str | None = None
+    created_at: datetime = field(default_factory=now)
+
+
+@dataclass
+class PullRequest:
+    repo: str
+    number: int
+    id: int
+    title: str
+    body: str
+    user: User
+    head_ref: str
+    head_sha: str
+    base_ref: str
+    base_sha: str
+    faults: list[str] = field(default_factory=list)
+    state: str = "open"
+    draft: bool = False
+    merged: bool = False
+    merged_at: datetime | None = None
+    merged_by: User | None = None
+    merge_commit_sha: str | None = None
+    closed_at: datetime | None = None
+    conflict: bool = False  # a merge conflict with the base makes the PR "dirty"
+    labels: list[Label] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    reviews: list[Review] = field(default_factory=list)
+    shas: list[str] = field(default_factory=list)  # every head sha the PR has had
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)
+
+    @property
+    def key(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+    @property
+    def outcome(self) -> str:
+        return "merged" if self.merged else self.state
+
+
+@dataclass
+class Repo:
+    owner: str
+    name: str
+    id: int
+    default_branch: str = "main"
+    require_up_to_date: bool = False  # branch protection "require branches to be up to date"
+    required_contexts: tuple[str, ...] = REQUIRED_CONTEXTS
+    branches: dict[str, str] = field(default_factory=dict)
+    commits: dict[str, Commit] = field(default_factory=dict)
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    labels: dict[str, Label] = field(default_factory=dict)
+    suites: dict[int, CheckSuite] = field(default_factory=dict)
+    suites_by_sha: dict[str, list[CheckSuite]] = field(default_factory=dict)
+    statuses: dict[str, list[CommitStatus]] = field(default_factory=dict)
+    next_number: int = 1
+    created_at: datetime = field(default_factory=now)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.name}"
+
+
+@dataclass
+class SimEvent:
+    """A world event as actors see it: the webhook's event/action plus the objects involved."""
+
+    name: str
+    action: str | None
+    repo: Repo
+    pr: PullRequest | None
+    suite: CheckSuite | None = None
+    run: CheckRun | None = None
+    status: CommitStatus | None = None
+    review: Review | None = None
+    comment: Comment | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    head_sha: str | None = None  # the PR's head sha when the event happened
+
+    def __post_init__(self) -> None:
+        if self.head_sha is None and self.pr is not None:
+            self.head_sha = self.pr.head_sha

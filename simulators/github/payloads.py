@@ -1,0 +1,100 @@
+"""Webhook bodies shaped like GitHub's (see tests/fixtures and shared/fixtures/github/webhooks).
+
+Each body has the event's object plus `repository`, `sender` and `installation`, as an App receives them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simulators.github.model import (
+    CheckRun,
+    CheckSuite,
+    Comment,
+    CommitStatus,
+    PullRequest,
+    Repo,
+    Review,
+    User,
+)
+from simulators.github.render import JSON, node_id, ts
+from simulators.github.render_checks import RenderChecks
+
+
+class Payloads:
+    """Builds webhook bodies from world objects, snapshotting them at the time of the event."""
+
+    def __init__(self, render: RenderChecks, installation_id: int) -> None:
+        self.render = render
+        self.installation_id = installation_id
+
+    def _envelope(self, repo: Repo, sender: User, body: JSON) -> JSON:
+        body["repository"] = self.render.repo(repo)
+        body["sender"] = self.render.user(sender)
+        body["installation"] = {
+            "id": self.installation_id,
+            "node_id": node_id("Installation", self.installation_id),
+        }
+        return body
+
+    def _repo(self, pr: PullRequest) -> Repo:
+        return self.render.world.repos[pr.repo]
+
+    def pull_request(self, action: str, pr: PullRequest, sender: User, **extra: Any) -> JSON:
+        """`pull_request` event; `extra` carries action-specific keys (before/after, label, changes)."""
+        body: JSON = {"action": action, "number": pr.number, "pull_request": self.render.pull(pr), **extra}
+        return self._envelope(self._repo(pr), sender, body)
+
+    def check_suite(self, action: str, repo: Repo, suite: CheckSuite, sender: User) -> JSON:
+        data = self.render.check_suite(repo, suite)
+        data.pop("repository", None)
+        return self._envelope(repo, sender, {"action": action, "check_suite": data})
+
+    def check_run(self, action: str, repo: Repo, run: CheckRun, sender: User) -> JSON:
+        return self._envelope(repo, sender, {"action": action, "check_run": self.render.check_run(repo, run)})
+
+    def status(self, repo: Repo, status: CommitStatus) -> JSON:
+        commit = self.render.commit(repo, repo.commits[status.sha])
+        commit.pop("stats", None)
+        commit.pop("files", None)
+        branches = [
+            {
+                "name": name,
+                "commit": {"sha": sha, "url": f"{self.render.repo_api(repo.full_name)}/commits/{sha}"},
+                "protected": name == repo.default_branch,
+            }
+            for name, sha in repo.branches.items()
+            if sha == status.sha
+        ]
+        body: JSON = {
+            "id": status.id,
+            "sha": status.sha,
+            "name": repo.full_name,
+            "target_url": status.target_url,
+            "avatar_url": self.render.api(f"/avatars/u/{status.creator.id}"),
+            "context": status.context,
+            "description": status.description,
+            "state": status.state,
+            "commit": commit,
+            "branches": branches,
+            "created_at": ts(status.created_at),
+            "updated_at": ts(status.created_at),
+        }
+        return self._envelope(repo, status.creator, body)
+
+    def pull_request_review(self, action: str, pr: PullRequest, review: Review) -> JSON:
+        pull = self.render.pull(pr)
+        body: JSON = {
+            "action": action,
+            "review": self.render.review(pr, review, webhook=True),
+            "pull_request": pull,
+        }
+        return self._envelope(self._repo(pr), review.user, body)
+
+    def issue_comment(self, action: str, pr: PullRequest, comment: Comment) -> JSON:
+        body: JSON = {
+            "action": action,
+            "issue": self.render.issue(pr),
+            "comment": self.render.comment(pr, comment),
+        }
+        return self._envelope(self._repo(pr), comment.user, body)

@@ -1,0 +1,174 @@
+"""Scenario files: which repos exist, how fast the world moves, and which bot PRs get opened.
+
+Format (YAML or the same object as JSON; unknown keys are errors; every key except `prs` is optional)::
+
+    seed: 7                          # RNG seed for shas, titles and branch names (default 7)
+    repos: [acme/api, acme/web]      # created on load with a `main` branch (default: these two)
+    timing:                          # seconds; defaults shown
+      ci_start_seconds: 1.0          # new head sha -> check suite requested
+      ci_seconds: 3.0                # check suite requested -> check runs completed
+      bot_delay_seconds: 1.0         # each bot's reaction time (policy, approver, automerge)
+      open_interval_seconds: 0.5     # between two PRs being opened
+    prs:                             # groups of PRs, opened in order, round-robin over `repos`
+      - count: 10                    # >= 1
+        faults: []                   # fault names from KNOWN_FAULTS (none known yet)
+        author: dependabot[bot]      # optional; default alternates dependabot[bot], renovate[bot]
+                                     # (inside a {flow: mapping} quote it: "dependabot[bot]")
+
+Titles and branches look like real dependency bumps: dependabot opens "Bump requests from 2.31.0 to
+2.32.3" from `dependabot/pip/requests-2.32.3`; renovate opens "Update dependency requests to v2.32.3"
+from `renovate/requests-2.x`.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from simulators.github.faults import KNOWN_FAULTS
+
+DEFAULT_AUTHORS = ("dependabot[bot]", "renovate[bot]")
+PACKAGES = {
+    "pip": [
+        "requests",
+        "urllib3",
+        "pydantic",
+        "fastapi",
+        "django",
+        "flask",
+        "numpy",
+        "pytest",
+        "httpx",
+        "boto3",
+    ],
+    "npm_and_yarn": [
+        "lodash",
+        "react",
+        "express",
+        "axios",
+        "webpack",
+        "typescript",
+        "eslint",
+        "vite",
+        "jest",
+    ],
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Timing(_Strict):
+    ci_start_seconds: float = Field(1.0, ge=0)
+    ci_seconds: float = Field(3.0, ge=0)
+    bot_delay_seconds: float = Field(1.0, ge=0)
+    open_interval_seconds: float = Field(0.5, ge=0)
+
+
+class PRGroup(_Strict):
+    count: int = Field(ge=1)
+    faults: list[str] = Field(default_factory=list)
+    author: str | None = Field(None, min_length=1)
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, faults: list[str]) -> list[str]:
+        unknown = [f for f in faults if f not in KNOWN_FAULTS]
+        if unknown:
+            known = ", ".join(sorted(KNOWN_FAULTS)) or "none yet"
+            raise ValueError(f"unknown fault(s) {unknown}; known faults: {known}")
+        return faults
+
+
+class Scenario(_Strict):
+    seed: int = 7
+    repos: list[str] = Field(default_factory=lambda: ["acme/api", "acme/web"], min_length=1)
+    timing: Timing = Field(default_factory=Timing)
+    prs: list[PRGroup] = Field(min_length=1)
+
+    @field_validator("repos")
+    @classmethod
+    def _repo_names(cls, repos: list[str]) -> list[str]:
+        for name in repos:
+            parts = name.split("/")
+            if len(parts) != 2 or not all(parts) or any(c.isspace() for c in name):
+                raise ValueError(f"repo {name!r} is not of the form owner/name")
+        return repos
+
+    @property
+    def total_prs(self) -> int:
+        return sum(group.count for group in self.prs)
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
+    """A scenario from a file path, YAML/JSON text or a dict; ValueError naming the bad key path."""
+    if isinstance(source, dict):
+        data: Any = source
+    else:
+        text = str(source)
+        path = Path(text)
+        if isinstance(source, Path) or ("\n" not in text and text.endswith((".yaml", ".yml", ".json"))):
+            if not path.is_file():
+                raise ValueError(f"scenario file not found: {path}")
+            text = path.read_text()
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"scenario is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario must be a mapping with a 'prs' key, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{_key_path(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
+        raise ValueError("invalid scenario: " + "; ".join(problems)) from None
+
+
+def _version(rng: random.Random) -> tuple[str, str]:
+    major, minor = rng.randint(1, 9), rng.randint(0, 30)
+    old_patch = rng.randint(0, 5)
+    if rng.random() < 0.5:
+        return f"{major}.{minor}.{old_patch}", f"{major}.{minor}.{old_patch + rng.randint(1, 4)}"
+    return f"{major}.{minor}.{old_patch}", f"{major}.{minor + 1}.{rng.randint(0, 3)}"
+
+
+def bump_pr(rng: random.Random, author: str, taken: set[str]) -> tuple[str, str, str]:
+    """(title, head branch, body) of a dependency-bump PR by `author`, avoiding `taken` branches."""
+    ecosystem = rng.choice(sorted(PACKAGES))
+    package = rng.choice(PACKAGES[ecosystem])
+    old, new = _version(rng)
+    if author.startswith("renovate"):
+        title = f"Update dependency {package} to v{new}"
+        branch = f"renovate/{package}-{new.split('.')[0]}.x"
+    else:
+        title = f"Bump {package} from {old} to {new}"
+        branch = f"{author.removesuffix('[bot]')}/{ecosystem}/{package}-{new}"
+    body = f"Bumps {package} from {old} to {new}.\n\nThis PR was opened by the Mender GitHub simulator."
+    return title, _unique(branch, taken), body
+
+
+def _unique(branch: str, taken: set[str]) -> str:
+    candidate, n = branch, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{branch}-{n}"
+    return candidate
+
+
+def slug_branch(author: str, title: str, taken: set[str]) -> str:
+    """A branch name for a PR with a given title."""
+    words = "".join(c if c.isalnum() or c in ".-" else "-" for c in title.lower()).strip("-")
+    stem = f"{author.removesuffix('[bot]')}/{'-'.join(filter(None, words.split('-')))[:60] or 'change'}"
+    return _unique(stem, taken)

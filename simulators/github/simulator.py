@@ -1,0 +1,255 @@
+"""The simulator: world + operations + actors + webhook delivery, bound to one asyncio event loop.
+
+All state lives on the loop that runs the app (uvicorn's). Coroutine entry points (`run_scenario`,
+`reset`, `wait_deliveries`) hop to that loop when awaited from another one, and `report()` does the
+same from another thread, so tests may drive a simulator served by `ServerThread`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from simulators.github.actors import ALL_ACTORS, Actor, make_actors
+from simulators.github.delivery import Deliverer, DeliveryConfig
+from simulators.github.faults import Faults
+from simulators.github.model import PullRequest, SimEvent, User
+from simulators.github.ops import Ops
+from simulators.github.payloads import Payloads
+from simulators.github.render_checks import RenderChecks
+from simulators.github.scenario import DEFAULT_AUTHORS, PRGroup, Scenario, Timing, bump_pr, slug_branch
+from simulators.github.world import World
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+FALLBACK_BASE_URL = "http://127.0.0.1"
+
+
+@dataclass
+class SimulatorConfig:
+    """How the simulator reaches Mender and how it presents itself.
+
+    `base_url` is the simulator's own URL (every `url` in its JSON is built from it); when None it is
+    taken from the first request, or set with `Simulator.set_base_url` once the port is known.
+    """
+
+    webhook_url: str | None = None
+    webhook_secret: str = "dev-webhook-secret"
+    base_url: str | None = None
+    seed: int = 7
+    actors: tuple[str, ...] = ALL_ACTORS
+    api_login: str = "mender-app[bot]"  # the user behind the API token (GET /user, sender of API writes)
+    hook_id: int = 421_337
+    app_id: int = 901_234
+    installation_id: int = 4_242
+    webhook_timeout_seconds: float = 10.0
+
+
+class Simulator:
+    """Holds the world and the actors; see the module docstring for the threading rules."""
+
+    def __init__(self, config: SimulatorConfig | None = None) -> None:
+        self.config = config or SimulatorConfig()
+        self.ops = Ops(self)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.deliverer = Deliverer(
+            DeliveryConfig(
+                url=self.config.webhook_url,
+                secret=self.config.webhook_secret,
+                hook_id=self.config.hook_id,
+                app_id=self.config.app_id,
+                timeout_seconds=self.config.webhook_timeout_seconds,
+            ),
+            Faults(),
+        )
+        self._fresh_world()
+
+    def _fresh_world(self) -> None:
+        self.world = World(self.config.seed)
+        self.faults = Faults()
+        self.deliverer.faults = self.faults
+        self.timing = Timing()
+        self.actors: list[Actor] = make_actors(self, self.config.actors)
+
+    # --- identity and rendering ---
+
+    @property
+    def base_url(self) -> str:
+        return (self.config.base_url or FALLBACK_BASE_URL).rstrip("/")
+
+    def set_base_url(self, url: str) -> None:
+        self.config.base_url = url.rstrip("/")
+
+    def set_webhook_url(self, url: str | None) -> None:
+        self.config.webhook_url = url
+        self.deliverer.config.url = url
+
+    @property
+    def render(self) -> RenderChecks:
+        return RenderChecks(self.world, self.base_url)
+
+    @property
+    def payloads(self) -> Payloads:
+        return Payloads(self.render, self.config.installation_id)
+
+    @property
+    def api_user(self) -> User:
+        return self.world.user(self.config.api_login)
+
+    # --- loop, tasks, events ---
+
+    async def start(self) -> None:
+        """Bind to the running loop (the app lifespan calls this on uvicorn's loop)."""
+        self._loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        self._cancel_tasks()
+        await self.deliverer.close()
+
+    def _cancel_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        self._tasks.clear()
+
+    async def _on_loop(self, factory: Callable[[], Awaitable[T]]) -> T:
+        running = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or loop is running or not loop.is_running():
+            self._loop = running
+            return await factory()
+
+        async def call() -> T:
+            return await factory()
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), loop))
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
+        """Run a background task on the simulator's loop; failures are logged, never raised."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("simulator task %s failed", task.get_name(), exc_info=task.exception())
+
+    def emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
+        """A world event happened: queue its webhook, then let every actor react."""
+        self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
+        for actor in self.actors:
+            actor.on_event(ev)
+
+    # --- scenarios and PRs ---
+
+    def open_bot_pr(
+        self, repo: str, author: str, title: str | None = None, faults: Iterable[str] = ()
+    ) -> PullRequest:
+        """Open one PR from a fresh branch (call on the loop); a dependency-bump title if none given."""
+        faults = PRGroup(count=1, faults=list(faults), author=author).faults
+        taken = set(self.world.ensure_repo(repo).branches)
+        if title:
+            branch = slug_branch(author, title, taken)
+            body = f"{title}\n\nThis PR was opened by the Mender GitHub simulator."
+        else:
+            title, branch, body = bump_pr(self.world.rng, author, taken)
+        return self.ops.open_pr(repo, author, title, body, branch, faults)
+
+    async def open_pr(
+        self, repo: str, author: str = "dependabot[bot]", title: str | None = None, faults: Iterable[str] = ()
+    ) -> PullRequest:
+        """`open_bot_pr` from any event loop."""
+
+        async def call() -> PullRequest:
+            return self.open_bot_pr(repo, author, title, faults)
+
+        return await self._on_loop(call)
+
+    async def run_scenario(self, scenario: Scenario) -> list[PullRequest]:
+        """Create the scenario's repos and open its PRs; returns once all are opened."""
+        return await self._on_loop(lambda: self._run_scenario(scenario))
+
+    async def _run_scenario(self, scenario: Scenario) -> list[PullRequest]:
+        self.world.reseed(scenario.seed)
+        self.timing = scenario.timing
+        for name in scenario.repos:
+            self.world.ensure_repo(name)
+        opened: list[PullRequest] = []
+        for group in scenario.prs:
+            for _ in range(group.count):
+                if opened and scenario.timing.open_interval_seconds:
+                    await asyncio.sleep(scenario.timing.open_interval_seconds)
+                i = len(opened)
+                repo = scenario.repos[i % len(scenario.repos)]
+                author = group.author or DEFAULT_AUTHORS[(i // len(scenario.repos)) % len(DEFAULT_AUTHORS)]
+                opened.append(self.open_bot_pr(repo, author, faults=group.faults))
+        return opened
+
+    def start_scenario(self, scenario: Scenario) -> asyncio.Task[list[PullRequest]]:
+        """Run a scenario in the background (call on the loop)."""
+        return self.spawn(self._run_scenario(scenario), name="scenario")
+
+    async def reset(self) -> None:
+        """Forget everything: world, deliveries, running actor tasks, timing."""
+
+        async def _reset() -> None:
+            self.reset_now()
+
+        await self._on_loop(_reset)
+
+    def reset_now(self) -> None:
+        """`reset` for callers already on the loop."""
+        self._cancel_tasks()
+        self.deliverer.reset()
+        self._fresh_world()
+
+    async def wait_deliveries(self) -> None:
+        """Wait until every queued webhook delivery has been attempted."""
+        await self._on_loop(self.deliverer.idle)
+
+    # --- reporting ---
+
+    def report(self) -> dict[str, Any]:
+        """Per-PR outcome (repo, number, author, state, faults) plus totals and delivery counts."""
+        loop = self._loop
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and loop is not running and loop.is_running():
+
+            async def build() -> dict[str, Any]:
+                return self._build_report()
+
+            return asyncio.run_coroutine_threadsafe(build(), loop).result(timeout=10)
+        return self._build_report()
+
+    def _build_report(self) -> dict[str, Any]:
+        prs = sorted(self.world.all_prs(), key=lambda pr: pr.id)
+        rows = [
+            {
+                "repo": pr.repo,
+                "number": pr.number,
+                "title": pr.title,
+                "author": pr.user.login,
+                "state": pr.outcome,
+                "head_sha": pr.head_sha,
+                "mergeable_state": self.world.mergeable_state(pr),
+                "faults": list(pr.faults),
+            }
+            for pr in prs
+        ]
+        states = Counter(row["state"] for row in rows)
+        deliveries = Counter(record.status for record in self.deliverer.log)
+        return {
+            "prs": rows,
+            "totals": {"prs": len(rows), **{s: states.get(s, 0) for s in ("open", "merged", "closed")}},
+            "deliveries": {"total": len(self.deliverer.log), **dict(deliveries)},
+            "fault_decisions": list(self.faults.decisions),
+        }
