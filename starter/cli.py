@@ -72,13 +72,21 @@ def up(
     data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite state persist.")] = Path(
         "data"
     ),
-    exit_after_demo: Annotated[bool, typer.Option(help="Stop once every demo PR is settled.")] = False,
+    exit_after_demo: Annotated[
+        bool, typer.Option(help="Stop once Mender has seen every demo PR merged.")
+    ] = False,
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port.")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port.")] = 8233,
+    starter_port: Annotated[int, typer.Option(help="Starter (webhooks, API) port.")] = 8000,
+    simulator_port: Annotated[int, typer.Option(help="GitHub simulator port.")] = 8090,
 ) -> None:
     """Start the local stack (Temporal dev server, GitHub simulator, worker, starter), run the demo."""
-    from starter.devstack import DevStack
+    from starter.devstack import DevStack, Ports
 
     configure_logging()
-    code = DevStack(data_dir=data_dir, scenario=scenario, exit_after_demo=exit_after_demo).run()
+    _settings_or_exit()
+    ports = Ports(temporal_port, ui_port, starter_port, simulator_port)
+    code = DevStack(data_dir=data_dir, scenario=scenario, exit_after_demo=exit_after_demo, ports=ports).run()
     raise typer.Exit(code)
 
 

@@ -15,22 +15,39 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
+from store import repository
+from store.db import engine_for
 
 log = logging.getLogger("mender.up")
-TEMPORAL_PORT, TEMPORAL_UI_PORT, STARTER_PORT, SIMULATOR_PORT = 7233, 8233, 8000, 8090
 STOP_GRACE_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports of the local stack."""
+
+    temporal: int = 7233
+    temporal_ui: int = 8233
+    starter: int = 8000
+    simulator: int = 8090
+
+    def busy(self) -> list[int]:
+        return [p for p in (self.temporal, self.temporal_ui, self.starter, self.simulator) if _port_busy(p)]
 
 
 def _die_with_parent() -> None:
     """In the child: get SIGTERM if the supervisor dies, so nothing is left behind."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _port_busy(port: int) -> bool:
@@ -38,7 +55,7 @@ def _port_busy(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait_for(what: str, probe, timeout: float = 60.0) -> None:
+def _wait_for(what: str, probe: Callable[[], bool], timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -53,16 +70,20 @@ def _wait_for(what: str, probe, timeout: float = 60.0) -> None:
 class DevStack:
     """Supervises the local stack's processes."""
 
-    def __init__(self, data_dir: Path, scenario: Path | None, exit_after_demo: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, scenario: Path | None, exit_after_demo: bool = False, ports: Ports | None = None
+    ) -> None:
         self.data_dir = data_dir.resolve()
         self.scenario = scenario
         self.exit_after_demo = exit_after_demo
+        self.ports = ports or Ports()
         self.children: list[tuple[str, subprocess.Popen]] = []
-        self._stopping = False
+        self.database_url = os.environ.get("MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}")
+        self.first_pr_number = 1
 
     def run(self) -> int:
         """Run until Ctrl-C (or until the demo settles with `exit_after_demo`); returns the exit code."""
-        signal.signal(signal.SIGTERM, lambda *_: self._request_stop())
+        signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             self._start_all()
             return self._watch()
@@ -74,8 +95,9 @@ class DevStack:
         finally:
             self._stop_all()
 
-    def _request_stop(self) -> None:
-        raise KeyboardInterrupt
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.simulator}"
 
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         logfile = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
@@ -93,52 +115,38 @@ class DevStack:
     def _start_all(self) -> None:
         settings = get_settings()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        busy = [p for p in (TEMPORAL_PORT, TEMPORAL_UI_PORT, STARTER_PORT, SIMULATOR_PORT) if _port_busy(p)]
-        if busy:
+        if busy := self.ports.busy():
             raise RuntimeError(f"ports already in use: {busy}; is another `mender up` running?")
+        # PR numbers continue after those a previous run left in the store, as they would on GitHub.
+        self.first_pr_number = repository.max_pr_number(engine_for(self.database_url)) + 1
         env = {
             **os.environ,
-            "MENDER_DATABASE_URL": os.environ.get(
-                "MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}"
-            ),
-            "MENDER_TEMPORAL_ADDRESS": f"127.0.0.1:{TEMPORAL_PORT}",
+            "MENDER_DATABASE_URL": self.database_url,
+            "MENDER_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports.temporal}",
         }
-        self.env = env
-        bin_dir = Path(sys.executable).parent
-        self._spawn(
-            "temporal", dev_server_args(self.data_dir / "temporal.db", TEMPORAL_PORT, TEMPORAL_UI_PORT), env
-        )
-        _wait_for("Temporal dev server", lambda: _port_busy(TEMPORAL_PORT))
+        mender = str(Path(sys.executable).parent / "mender")
+        temporal = dev_server_args(self.data_dir / "temporal.db", self.ports.temporal, self.ports.temporal_ui)
+        self._spawn("temporal", temporal, env)
+        _wait_for("Temporal dev server", lambda: _port_busy(self.ports.temporal))
         if settings.uses_github_simulator:
-            webhook_url = f"http://127.0.0.1:{STARTER_PORT}/webhooks/github"
-            sim_args = [
-                sys.executable,
-                "-m",
-                "simulators.github",
-                "--port",
-                str(SIMULATOR_PORT),
-                "--webhook-url",
-                webhook_url,
-            ]
-            self._spawn("github-simulator", sim_args, env)
-        self._spawn("worker", [str(bin_dir / "mender"), "worker"], env)
-        self._spawn("starter", [str(bin_dir / "mender"), "serve", "--port", str(STARTER_PORT)], env)
-        _wait_for("starter", lambda: httpx.get(f"http://127.0.0.1:{STARTER_PORT}/healthz").is_success)
+            webhook_url = f"http://127.0.0.1:{self.ports.starter}/webhooks/github"
+            simulator = [sys.executable, "-m", "simulators.github", "--port", str(self.ports.simulator)]
+            simulator += ["--webhook-url", webhook_url, "--first-pr-number", str(self.first_pr_number)]
+            self._spawn("github-simulator", simulator, env)
+        self._spawn("worker", [mender, "worker"], env)
+        self._spawn("starter", [mender, "serve", "--port", str(self.ports.starter)], env)
+        _wait_for("starter", lambda: httpx.get(f"http://127.0.0.1:{self.ports.starter}/healthz").is_success)
         if settings.uses_github_simulator:
-            _wait_for("GitHub simulator", lambda: httpx.get(f"{self._sim_url}/_sim/report").is_success)
-
-    @property
-    def _sim_url(self) -> str:
-        return f"http://127.0.0.1:{SIMULATOR_PORT}"
+            _wait_for("GitHub simulator", lambda: httpx.get(f"{self.sim_url}/_sim/health").is_success)
 
     def _banner(self) -> None:
         print(
             f"""
 Mender is up.
-  Temporal Web UI   http://127.0.0.1:{TEMPORAL_UI_PORT}   (workflows pr/<owner>/<repo>/<number>)
-  Starter / API     http://127.0.0.1:{STARTER_PORT}/docs
-  GitHub simulator  {self._sim_url}/_sim/report
-  List PRs          .venv/bin/mender prs      (one PR: .venv/bin/mender pr acme/api#1)
+  Temporal Web UI   http://127.0.0.1:{self.ports.temporal_ui}   (workflows pr/<owner>/<repo>/<number>)
+  Starter / API     http://127.0.0.1:{self.ports.starter}/docs
+  GitHub simulator  {self.sim_url}/_sim/report
+  List PRs          .venv/bin/mender prs      (one PR: .venv/bin/mender pr acme/api#{self.first_pr_number})
   By state          .venv/bin/temporal workflow list --query "MenderState='MERGED'"
   Logs              {self.data_dir}/*.log
 Press Ctrl-C to stop everything.
@@ -159,19 +167,29 @@ Press Ctrl-C to stop everything.
                         f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
                     )
             if total:
-                report = httpx.get(f"{self._sim_url}/_sim/report", timeout=5).json()
-                states = [pr.get("state") for pr in report.get("prs", [])]
-                merged = states.count("merged")
-                if merged and first_merge is None:
+                github = Counter(
+                    pr["state"] for pr in httpx.get(f"{self.sim_url}/_sim/report", timeout=5).json()["prs"]
+                )
+                mender = self._mender_states()
+                if mender["MERGED"] and first_merge is None:
                     first_merge = time.monotonic() - started
-                    print(f"first PR merged {first_merge:.1f} s after the demo started", flush=True)
-                line = f"demo: {merged}/{total} merged, {states.count('open')} open"
+                    print(
+                        f"first PR merged (seen by Mender) {first_merge:.1f} s after the demo started",
+                        flush=True,
+                    )
+                line = f"demo: GitHub {github['merged']}/{total} merged; Mender " + ", ".join(
+                    f"{count} {state}" for state, count in sorted(mender.items())
+                )
                 if line != last_line:
                     print(line, flush=True)
                     last_line = line
-                if self.exit_after_demo and len(states) >= total and "open" not in states:
+                if self.exit_after_demo and mender["MERGED"] >= total:
                     return 0
-            time.sleep(1.0)
+            time.sleep(0.5)
+
+    def _mender_states(self) -> Counter[str]:
+        records = repository.list_prs(engine_for(self.database_url))
+        return Counter(r.state or "UNTRACKED" for r in records if r.number >= self.first_pr_number)
 
     def _start_scenario(self) -> int:
         if self.scenario is None or not get_settings().uses_github_simulator:
@@ -179,15 +197,14 @@ Press Ctrl-C to stop everything.
         from simulators.github import load_scenario
 
         scenario = load_scenario(self.scenario)
-        httpx.post(
-            f"{self._sim_url}/_sim/scenario", json=scenario.model_dump(mode="json"), timeout=10
-        ).raise_for_status()
+        body = scenario.model_dump(mode="json")
+        httpx.post(f"{self.sim_url}/_sim/scenario", json=body, timeout=10).raise_for_status()
         return sum(group.count for group in scenario.prs)
 
     def _stop_all(self) -> None:
         for name, proc in reversed(self.children):
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM if name != "temporal" else signal.SIGINT)
+                proc.send_signal(signal.SIGINT if name == "temporal" else signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
         for name, proc in reversed(self.children):
             try:
@@ -198,3 +215,7 @@ Press Ctrl-C to stop everything.
                 proc.wait()
         if self.children:
             print("stopped: " + ", ".join(name for name, _ in self.children), flush=True)
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt

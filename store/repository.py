@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, func, select
 
 from domain.events import PRRef
 from domain.lifecycle import JournalEntry
@@ -86,6 +86,12 @@ def get_pr(engine: Engine, pr: PRRef) -> tuple[PullRequestRecord | None, list[PR
             .order_by(col(PREventRecord.occurred_at), col(PREventRecord.id))
         )
         return record, list(events)
+
+
+def max_pr_number(engine: Engine) -> int:
+    """The highest PR number tracked in any repository (0 when none)."""
+    with Session(engine) as session:
+        return session.exec(select(func.max(PullRequestRecord.number))).one() or 0
 
 
 def find_pr_by_head(engine: Engine, repo: str, head_sha: str) -> list[PRRef]:

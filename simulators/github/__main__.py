@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--webhook-url", default=None, help="where to POST webhooks (none: no delivery)")
     parser.add_argument("--scenario", default=None, help="scenario YAML to start once the server is up")
     parser.add_argument("--base-url", default=None, help="URL clients use to reach this server")
+    parser.add_argument("--first-pr-number", type=int, default=1, help="number of each repo's first PR")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
 
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         webhook_url=args.webhook_url,
         webhook_secret=os.environ.get("MENDER_WEBHOOK_SECRET", "dev-webhook-secret"),
         base_url=args.base_url or f"http://{host}:{args.port}",
+        first_pr_number=args.first_pr_number,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(Simulator(config), scenario)

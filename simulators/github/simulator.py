@@ -47,6 +47,7 @@ class SimulatorConfig:
     app_id: int = 901_234
     installation_id: int = 4_242
     webhook_timeout_seconds: float = 10.0
+    first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
 
 
 class Simulator:
@@ -70,7 +71,7 @@ class Simulator:
         self._fresh_world()
 
     def _fresh_world(self) -> None:
-        self.world = World(self.config.seed)
+        self.world = World(self.config.seed, self.config.first_pr_number)
         self.faults = Faults()
         self.deliverer.faults = self.faults
         self.timing = Timing()

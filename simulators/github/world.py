@@ -25,8 +25,9 @@ from simulators.github.model import (
 class World:
     """All simulated state. Use it from one asyncio event loop only (it holds no locks)."""
 
-    def __init__(self, seed: int = 7) -> None:
+    def __init__(self, seed: int = 7, first_pr_number: int = 1) -> None:
         self.rng = random.Random(seed)
+        self.first_pr_number = first_pr_number
         self.repos: dict[str, Repo] = {}
         self.users: dict[str, User] = {}
         self._ids: dict[str, int] = {}
@@ -59,7 +60,7 @@ class World:
         if full_name in self.repos:
             return self.repos[full_name]
         owner, name = full_name.split("/", 1)
-        repo = Repo(owner=owner, name=name, id=self.new_id("repo"))
+        repo = Repo(owner=owner, name=name, id=self.new_id("repo"), next_number=self.first_pr_number)
         self.user(owner)
         root = self.add_commit(repo, [], "Initial commit", owner)
         repo.branches[repo.default_branch] = root.sha

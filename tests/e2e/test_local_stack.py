@@ -1,0 +1,83 @@
+"""`mender up` (what `make run` calls): the demo merges, and Ctrl-C leaves no process behind."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from runtime.serving import free_port
+from store import repository
+from store.db import engine_for
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIO = """
+seed: 3
+repos: [acme/api, acme/web]
+timing: {ci_start_seconds: 0.1, ci_seconds: 0.3, bot_delay_seconds: 0.1, open_interval_seconds: 0.1}
+prs:
+  - count: 2
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    data = tmp_path / "data"
+    ports = ["--temporal-port", "--ui-port", "--starter-port", "--simulator-port"]
+    args = [
+        str(Path(sys.executable).parent / "mender"),
+        "up",
+        "--scenario",
+        str(scenario),
+        "--data-dir",
+        str(data),
+    ]
+    for flag in ports:
+        args += [flag, str(free_port())]
+    env = {k: v for k, v in os.environ.items() if k not in ("GITHUB_TOKEN", "MENDER_DATABASE_URL")}
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 90
+        while not any("Mender 2 MERGED" in line for line in lines):
+            assert proc.poll() is None, "".join(lines)
+            assert time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    reader.join(timeout=5)
+    output = "".join(lines)
+    assert "Temporal Web UI" in output and "first PR merged" in output
+    children = [int(pid) for pid in re.findall(r"started \S+ \(pid (\d+)\)", output)]
+    assert len(children) == 4, output
+    assert not [pid for pid in children if _alive(pid)], "processes left behind"
+    states = [r.state for r in repository.list_prs(engine_for(f"sqlite:///{data / 'mender.db'}"))]
+    assert states == ["MERGED", "MERGED"]
+    assert (data / "temporal.db").exists()
