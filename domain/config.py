@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -98,6 +100,105 @@ class RepositoryConfig(Strict):
         return _check_thresholds(value)
 
 
+DEFAULT_TRANSIENT_PATTERNS = [
+    r"(?i)\btimed? ?out\b",
+    r"(?i)connection (reset|refused|timed out|aborted)",
+    r"(?i)ECONNRESET|ETIMEDOUT|EAI_AGAIN|ENOTFOUND",
+    r"(?i)could not resolve host|temporary failure in name resolution",
+    r"(?i)the runner has received a shutdown signal|lost communication with the server|runner .*(lost|offline)",
+    r"(?i)\b(502|503|504)\b.*(bad gateway|service unavailable|gateway time-?out)",
+    r"(?i)internal server error|infrastructure (error|failure)",
+    r"(?i)rate limit exceeded|toomanyrequests",
+    r"(?i)no space left on device",
+]
+
+
+class BotMechanism(Strict):
+    """How Mender nudges one helper bot: toggle a label, post a comment, or call an HTTP endpoint."""
+
+    kind: Literal["label", "comment", "api"] = "comment"
+    label: str | None = None
+    comment: str | None = None
+    url: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> BotMechanism:
+        needed = {"label": self.label, "comment": self.comment, "api": self.url}[self.kind]
+        if not needed:
+            field = {"label": "label", "comment": "comment", "api": "url"}[self.kind]
+            raise ValueError(f"mechanism {self.kind!r} needs `{field}`")
+        return self
+
+
+def _default_bot_mechanisms() -> dict[str, BotMechanism]:
+    return {
+        "policy": BotMechanism(kind="comment", comment="/policy-bot recheck"),
+        "approver": BotMechanism(kind="label", label="approver-bot:recheck"),
+        "sod": BotMechanism(kind="comment", comment="/sod recheck"),
+        "automerge": BotMechanism(kind="label", label="automerge"),
+    }
+
+
+class RebuildHook(Strict):
+    """A generic HTTP rebuild hook for CI that is not GitHub Actions (e.g. Jenkins): POSTed on rebuild."""
+
+    context: str = Field(min_length=1)  # the check run name or commit status context it rebuilds
+    url: str = Field(pattern=r"^https?://")
+
+
+class RemediationConfig(Strict):
+    """What Mender may do to a stalled PR, and how it judges failures."""
+
+    transient_patterns: list[str] = Field(default_factory=lambda: list(DEFAULT_TRANSIENT_PATTERNS))
+    effect_deadline_seconds: float = Field(300.0, gt=0)
+    close_and_reopen: bool = False
+    bots: dict[Literal["policy", "approver", "sod", "automerge"], BotMechanism] = Field(
+        default_factory=_default_bot_mechanisms
+    )
+    rebuild_hooks: list[RebuildHook] = Field(default_factory=list)
+
+    @field_validator("transient_patterns")
+    @classmethod
+    def _compiles(cls, patterns: list[str]) -> list[str]:
+        for index, pattern in enumerate(patterns):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {index} ({pattern!r}) is not a valid regex: {exc}") from None
+        return patterns
+
+    @field_validator("bots")
+    @classmethod
+    def _all_bots(cls, value: dict[str, BotMechanism]) -> dict[str, BotMechanism]:
+        return {**_default_bot_mechanisms(), **value}
+
+
+class BreakerConfig(Strict):
+    """Circuit breaker: open when the failure rate over the window passes the threshold."""
+
+    window_seconds: float = Field(900.0, gt=0)
+    failure_rate: float = Field(0.5, gt=0, le=1)
+    min_samples: int = Field(4, ge=1)
+    cooldown_seconds: float = Field(300.0, gt=0)
+
+
+class ReconcilerConfig(Strict):
+    """The periodic trust-but-verify sweep of open bot PRs."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(300.0, ge=1)
+    max_run_seconds: float = Field(120.0, gt=0)
+
+
+class SlackConfig(Strict):
+    """Where notifications go. `api_url: null` means slack.com with SLACK_BOT_TOKEN, else the simulator."""
+
+    api_url: str | None = None
+    simulator_url: str = "http://127.0.0.1:8091/api/"
+    escalation_channel: str = "#mender-escalations"
+    ops_channel: str = "#mender-ops"
+
+
 class TemporalConfig(Strict):
     address: str = "127.0.0.1:7233"
     namespace: str = "default"
@@ -121,6 +222,10 @@ class MenderConfig(Strict):
     retry_budgets: RetryBudgets = Field(default_factory=RetryBudgets)
     temporal: TemporalConfig = Field(default_factory=TemporalConfig)
     github: GitHubConfig = Field(default_factory=GitHubConfig)
+    remediation: RemediationConfig = Field(default_factory=RemediationConfig)
+    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
 
     @model_validator(mode="after")
     def _unique_repositories(self) -> MenderConfig:

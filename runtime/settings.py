@@ -64,6 +64,22 @@ class Settings:
         return self.env.github_token.get_secret_value() if self.env.github_token else "simulator-token"
 
     @property
+    def uses_slack_simulator(self) -> bool:
+        """True when no Slack token is configured: the Slack simulator stands in."""
+        return self.env.slack_bot_token is None
+
+    @property
+    def slack_api_url(self) -> str:
+        """Base URL for slack-sdk's WebClient (ends with `/api/`)."""
+        if self.uses_slack_simulator:
+            return self.config.slack.simulator_url
+        return self.config.slack.api_url or "https://slack.com/api/"
+
+    @property
+    def slack_token(self) -> str:
+        return self.env.slack_bot_token.get_secret_value() if self.env.slack_bot_token else "xoxb-simulator"
+
+    @property
     def webhook_secret(self) -> str:
         """The webhook HMAC secret; a real GitHub without a secret is refused."""
         if self.env.mender_webhook_secret:
