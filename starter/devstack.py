@@ -83,6 +83,8 @@ class DevStack:
 
     def run(self) -> int:
         """Run until Ctrl-C (or until the demo settles with `exit_after_demo`); returns the exit code."""
+        # Installed explicitly: a shell's background job starts with SIGINT ignored.
+        signal.signal(signal.SIGINT, _raise_interrupt)
         signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             self._start_all()
