@@ -57,6 +57,8 @@ class EventType(StrEnum):
     MERGED = "merged"
     CLOSED = "closed"
     ESCALATED = "escalated"
+    REMEDIATION = "remediation"
+    REPLACED = "replaced"
 
 
 class EventSource(StrEnum):

@@ -72,7 +72,9 @@ for _state in PRState:
         TRANSITIONS[_state] = {**_FROM_ANY_OPEN, **TRANSITIONS[_state]}
 
 # Facts worth keeping that never move the state by themselves.
-INFORMATIONAL = frozenset({E.CHECK_RUN_COMPLETED, E.OPENED, E.REOPENED, E.APPROVED})
+INFORMATIONAL = frozenset(
+    {E.CHECK_RUN_COMPLETED, E.OPENED, E.REOPENED, E.APPROVED, E.REMEDIATION, E.REPLACED}
+)
 # Facts about one head commit: ignored as stale once the PR has moved to another head.
 HEAD_SCOPED = frozenset(
     {

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domain import facts
 from domain.config import MenderConfig
 from domain.events import EventType, PREvent, PRRef
 
@@ -19,8 +20,6 @@ PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 FAILING_CONCLUSIONS = frozenset(
     {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
 )
-POLICY_STATES = {"pending": EventType.POLICY_PENDING, "success": EventType.POLICY_PASSED}
-POLICY_STATES |= {"failure": EventType.POLICY_FAILED, "error": EventType.POLICY_FAILED}
 
 
 class PayloadError(ValueError):
@@ -167,15 +166,15 @@ def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
         return Translation(ignored=f"author {pull.user.login} is not a configured bot")
     details = {"title": pull.title, "html_url": pull.html_url, "author": pull.user.login}
     if p.action == "opened":
-        key, type = f"opened:{pull.head.sha}", EventType.OPENED
+        key, type = facts.opened_key(pull.head.sha), EventType.OPENED
     elif p.action == "reopened":
         key, type = f"reopened:{pull.updated_at}", EventType.REOPENED
     elif p.action == "synchronize":
-        key, type = f"synchronize:{p.after or pull.head.sha}", EventType.SYNCHRONIZE
+        key, type = facts.synchronize_key(p.after or pull.head.sha), EventType.SYNCHRONIZE
     elif p.action == "closed" and pull.merged:
-        key, type = f"merged:{pull.merge_commit_sha or pull.closed_at}", EventType.MERGED
+        key, type = facts.merged_key(pull.merge_commit_sha, pull.closed_at), EventType.MERGED
     elif p.action == "closed":
-        key, type = f"closed:{pull.closed_at}", EventType.CLOSED
+        key, type = facts.closed_key(pull.closed_at), EventType.CLOSED
     else:
         return Translation(ignored=f"pull_request action {p.action!r} is not handled")
     event = ctx.event(pr, type, key, head_sha=pull.head.sha, actor=pull.user.login, details=details)
@@ -185,10 +184,10 @@ def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
 def _check_suite(p: CheckSuiteEvent, ctx: _Context) -> Translation:
     suite = p.check_suite
     if p.action in ("requested", "rerequested"):
-        type, key = EventType.CHECKS_STARTED, f"check_suite:{suite.id}:{p.action}:{suite.updated_at}"
+        type, key = EventType.CHECKS_STARTED, facts.suite_started_key(suite.id, suite.updated_at)
     elif p.action == "completed" and suite.conclusion in PASSING_CONCLUSIONS | FAILING_CONCLUSIONS:
         type = EventType.CHECKS_PASSED if suite.conclusion in PASSING_CONCLUSIONS else EventType.CHECKS_FAILED
-        key = f"check_suite:{suite.id}:completed:{suite.conclusion}:{suite.updated_at}"
+        key = facts.suite_completed_key(suite.id, suite.conclusion, suite.updated_at)
     else:
         return Translation(
             ignored=f"check_suite {p.action} with conclusion {suite.conclusion!r} is not handled"
@@ -202,7 +201,7 @@ def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
     if p.action != "completed":
         return Translation(ignored=f"check_run action {p.action!r} is not handled")
     details = {"check_run_id": run.id, "name": run.name, "conclusion": run.conclusion}
-    key = f"check_run:{run.id}:{run.completed_at}"
+    key = facts.check_run_key(run.id, run.completed_at)
     return _for_pulls(
         p.repository, run.pull_requests, ctx, EventType.CHECK_RUN_COMPLETED, key, run.head_sha, details
     )
@@ -230,8 +229,8 @@ def _status(p: StatusEvent, ctx: _Context) -> Translation:
     events = [
         ctx.event(
             pr,
-            POLICY_STATES[p.state],
-            f"status:{p.id}",
+            facts.POLICY_EVENTS[p.state],
+            facts.status_key(p.id),
             head_sha=p.sha,
             actor=actor,
             details={"state": p.state},
@@ -248,7 +247,7 @@ def _review(p: ReviewEvent, ctx: _Context) -> Translation:
     event = ctx.event(
         pr,
         EventType.APPROVED,
-        f"review:{p.review.id}",
+        facts.review_key(p.review.id),
         head_sha=p.review.commit_id,
         actor=p.review.user.login,
         details={"review_id": p.review.id},
