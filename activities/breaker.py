@@ -1,0 +1,121 @@
+"""Breaker activities: how workflows (which cannot update other workflows) reach a circuit breaker.
+
+`request_permit` is an update-with-start and `report_outcome` a signal-with-start on `breaker/<scope>`,
+so the breaker workflow comes into being on first use with the configuration current at that time.
+`reset`, `configure` and `status` are plain methods for the CLI and API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.breaker import Permit
+from domain.config import BreakerConfig
+from workflows.breaker import (
+    REPORT_OUTCOME_SIGNAL,
+    BreakerInput,
+    BreakerStatus,
+    BreakerWorkflow,
+    OutcomeReport,
+    PermitRequest,
+    ResetRequest,
+)
+
+
+def breaker_workflow_id(scope: str) -> str:
+    """The id of the breaker workflow guarding `scope`."""
+    return f"breaker/{scope}"
+
+
+class BreakerPermitArgs(BaseModel):
+    """Ask the breaker of `scope` whether `requester` may start guarded work."""
+
+    scope: str = Field(min_length=1)
+    requester: str = Field(min_length=1)
+
+
+class BreakerOutcomeArgs(BaseModel):
+    """Tell the breaker of `scope` how `requester`'s guarded work went."""
+
+    scope: str = Field(min_length=1)
+    requester: str = Field(min_length=1)
+    ok: bool
+    detail: str = ""
+
+
+class BreakerActivities:
+    """Breaker access through a Temporal client; `config()` gives the settings for new breakers."""
+
+    def __init__(self, client: Client, task_queue: str, config: Callable[[], BreakerConfig]) -> None:
+        self._client = client
+        self.task_queue = task_queue
+        self._config = config
+
+    def _start(self, scope: str) -> WithStartWorkflowOperation[BreakerWorkflow, None]:
+        return WithStartWorkflowOperation(
+            BreakerWorkflow.run,
+            BreakerInput(scope=scope, config=self._config()),
+            id=breaker_workflow_id(scope),
+            task_queue=self.task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+
+    @activity.defn(name="breaker.request_permit")
+    async def request_permit(self, req: BreakerPermitArgs) -> Permit:
+        """Ask for a permit, starting the scope's breaker if it is not running yet."""
+        try:
+            return await self._client.execute_update_with_start_workflow(
+                BreakerWorkflow.request_permit,
+                PermitRequest(requester=req.requester),
+                start_workflow_operation=self._start(req.scope),
+            )
+        except WorkflowUpdateFailedError as err:
+            # A refusal by the validator: asking again would be refused again.
+            raise ApplicationError(f"permit request rejected: {err.cause}", non_retryable=True) from err
+
+    @activity.defn(name="breaker.report_outcome")
+    async def report_outcome(self, args: BreakerOutcomeArgs) -> None:
+        """Report how guarded work went, starting the scope's breaker if it is not running yet."""
+        await self._client.start_workflow(
+            BreakerWorkflow.run,
+            BreakerInput(scope=args.scope, config=self._config()),
+            id=breaker_workflow_id(args.scope),
+            task_queue=self.task_queue,
+            start_signal=REPORT_OUTCOME_SIGNAL,
+            start_signal_args=[OutcomeReport(requester=args.requester, ok=args.ok, detail=args.detail)],
+        )
+
+    async def reset(self, scope: str, actor: str) -> BreakerStatus:
+        """Close the scope's breaker by hand (starting it, closed, if it was not running)."""
+        return await self._client.execute_update_with_start_workflow(
+            BreakerWorkflow.reset,
+            ResetRequest(actor=actor),
+            start_workflow_operation=self._start(scope),
+        )
+
+    async def configure(self, scope: str, config: BreakerConfig) -> BreakerStatus:
+        """Change the thresholds of the scope's breaker (starting it if it was not running)."""
+        return await self._client.execute_update_with_start_workflow(
+            BreakerWorkflow.configure, config, start_workflow_operation=self._start(scope)
+        )
+
+    async def status(self, scope: str) -> BreakerStatus | None:
+        """The scope's breaker status, or None if it has never been started."""
+        handle = self._client.get_workflow_handle_for(BreakerWorkflow.run, breaker_workflow_id(scope))
+        try:
+            return await handle.query(BreakerWorkflow.status)
+        except RPCError as err:
+            if err.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise

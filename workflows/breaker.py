@@ -1,0 +1,220 @@
+"""The circuit breaker workflow: one long-lived workflow per scope, id `breaker/<scope>`.
+
+Handlers are synchronous, so each permit, outcome, reset or reconfiguration applies atomically to
+the pure state machine in `domain.breaker`. State changes queue a `BreakerNotice`; the run loop sends
+them in order through the `notify.breaker` activity (by name: the notifier lives elsewhere). A failed
+notification is logged and dropped, never allowed to break the breaker.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from domain import breaker as machine
+    from domain.breaker import Breaker, BreakerState, Permit, StateChange
+    from domain.config import BreakerConfig
+    from domain.notifications import BreakerNotice, NoticeResult
+
+WORKFLOW_TYPE = "CircuitBreaker"
+REQUEST_PERMIT_UPDATE = "request_permit"
+REPORT_OUTCOME_SIGNAL = "report_outcome"
+RESET_UPDATE = "reset"
+CONFIGURE_UPDATE = "configure"
+STATUS_QUERY = "status"
+NOTIFY_ACTIVITY = "notify.breaker"
+NOTIFY_START_TO_CLOSE = timedelta(seconds=30)
+NOTIFY_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
+NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
+HISTORY_EVENTS_BEFORE_CONTINUE = 3000
+
+
+class BreakerInput(BaseModel):
+    """Start input; `carried` and `pending_notices` are filled in by continue-as-new."""
+
+    scope: str = Field(min_length=1)
+    config: BreakerConfig = Field(default_factory=BreakerConfig)
+    carried: Breaker | None = None
+    pending_notices: list[BreakerNotice] = Field(default_factory=list)
+    history_events_before_continue: int = Field(HISTORY_EVENTS_BEFORE_CONTINUE, ge=20, le=40000)
+
+
+class PermitRequest(BaseModel):
+    """Who asks to start guarded work (e.g. `pr/acme/api/12:rebuild`)."""
+
+    requester: str
+
+
+class OutcomeReport(BaseModel):
+    """How guarded work went; `requester` must match the permit's for a probe to count."""
+
+    requester: str
+    ok: bool
+    detail: str = ""
+
+
+class ResetRequest(BaseModel):
+    """Who resets the breaker by hand."""
+
+    actor: str
+
+
+class BreakerStatus(BaseModel):
+    """Answer of the `status` query and of the `reset` and `configure` updates."""
+
+    scope: str
+    state: BreakerState
+    failure_rate: float | None
+    samples: int
+    opened_at: datetime | None
+    changes: list[StateChange]
+    probe_in_flight: bool = False
+    probe_at: datetime | None = None  # when an open breaker will grant its probe
+    config: BreakerConfig | None = None
+
+
+def _non_blank(value: str, what: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{what} must not be blank")
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class BreakerWorkflow:
+    """Guards one scope (e.g. `github` or `github/acme/api`) against piling work on a failing system.
+
+    Runs forever: idle between requests, continuing as new with its state when history grows long.
+    """
+
+    @workflow.init
+    def __init__(self, input: BreakerInput) -> None:
+        self._scope = input.scope
+        self._config = input.config
+        self._breaker = input.carried or Breaker()
+        self._outbox: list[BreakerNotice] = list(input.pending_notices)
+        self._history_limit = input.history_events_before_continue
+
+    @workflow.update(name=REQUEST_PERMIT_UPDATE)
+    def request_permit(self, req: PermitRequest) -> Permit:
+        """Grant or refuse permission to start guarded work; after the cooldown, grant one probe."""
+        before = self._breaker.state
+        self._breaker, permit = machine.request_permit(
+            self._breaker, workflow.now(), self._config, requester=req.requester
+        )
+        if self._breaker.state is not before:
+            self._notify(self._breaker.changes[-1])
+        return permit
+
+    @request_permit.validator
+    def _validate_permit(self, req: PermitRequest) -> None:
+        _non_blank(req.requester, "requester")
+
+    @workflow.signal(name=REPORT_OUTCOME_SIGNAL)
+    def report_outcome(self, report: OutcomeReport) -> None:
+        """Record how guarded work went; may open, close or re-open the breaker."""
+        if not report.ok:
+            workflow.logger.info(
+                "breaker %s: failure from %s: %s", self._scope, report.requester, report.detail
+            )
+        self._breaker, change = machine.record_outcome(
+            self._breaker, workflow.now(), report.ok, self._config, requester=report.requester or None
+        )
+        if change:
+            self._notify(change)
+
+    @workflow.update(name=RESET_UPDATE)
+    def reset(self, req: ResetRequest) -> BreakerStatus:
+        """Close the breaker by hand and clear its window."""
+        self._breaker, change = machine.reset(self._breaker, workflow.now(), req.actor, self._config)
+        if change:
+            self._notify(change)
+        return self.status()
+
+    @reset.validator
+    def _validate_reset(self, req: ResetRequest) -> None:
+        _non_blank(req.actor, "actor")
+
+    @workflow.update(name=CONFIGURE_UPDATE)
+    def configure(self, config: BreakerConfig) -> BreakerStatus:
+        """Replace the thresholds; they apply from the next permit request or outcome."""
+        workflow.logger.info("breaker %s: configuration %s", self._scope, config)
+        self._config = config
+        return self.status()
+
+    @workflow.query(name=STATUS_QUERY)
+    def status(self) -> BreakerStatus:
+        """State, failure rate and samples over the current window, and the recent state changes."""
+        b = self._breaker
+        rate, samples = machine.window_stats(b, workflow.now(), self._config)
+        return BreakerStatus(
+            scope=self._scope,
+            state=b.state,
+            failure_rate=rate,
+            samples=samples,
+            opened_at=b.opened_at,
+            changes=list(b.changes),
+            probe_in_flight=b.probe_in_flight,
+            probe_at=machine.probe_at(b, self._config),
+            config=self._config,
+        )
+
+    @workflow.run
+    async def run(self, input: BreakerInput) -> None:
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox) or self._history_too_long())
+            await self._send_notices()
+            if self._history_too_long():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    BreakerInput(
+                        scope=self._scope,
+                        config=self._config,
+                        carried=self._breaker,
+                        pending_notices=self._outbox,
+                        history_events_before_continue=self._history_limit,
+                    )
+                )
+
+    def _notify(self, change: StateChange) -> None:
+        workflow.logger.info("breaker %s: %s → %s (%s)", self._scope, change.old, change.new, change.reason)
+        self._outbox.append(
+            BreakerNotice(
+                scope=self._scope,
+                old_state=change.old.value,
+                new_state=change.new.value,
+                reason=change.reason,
+                failure_rate=change.failure_rate,
+                samples=change.samples,
+                at=change.at,
+            )
+        )
+
+    async def _send_notices(self) -> None:
+        while self._outbox and not self._history_too_long():
+            notice = self._outbox[0]
+            try:
+                await workflow.execute_activity(
+                    NOTIFY_ACTIVITY,
+                    notice,
+                    result_type=NoticeResult,
+                    start_to_close_timeout=NOTIFY_START_TO_CLOSE,
+                    schedule_to_close_timeout=NOTIFY_SCHEDULE_TO_CLOSE,
+                    retry_policy=NOTIFY_RETRY,
+                )
+            except ActivityError as err:
+                workflow.logger.warning(
+                    "breaker %s: notice %s → %s not sent: %s",
+                    self._scope,
+                    notice.old_state,
+                    notice.new_state,
+                    err.cause or err,
+                )
+            self._outbox.pop(0)
+
+    def _history_too_long(self) -> bool:
+        info = workflow.info()
+        return info.is_continue_as_new_suggested() or info.get_current_history_length() >= self._history_limit
