@@ -5,18 +5,41 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities import config as config_activities
+from activities import github as github_activities
+from activities import slack as slack_activities
 from activities import store as store_activities
+from activities.breaker import BreakerActivities
+from activities.lifecycle import LifecycleActivities
+from activities.reconcile import ReconcileActivities
+from activities.reopen import REOPEN_ACTIVITIES
+from runtime.logs import configure_logging
+from runtime.schedules import ensure_reconciler_schedule
 from runtime.settings import get_settings
 from runtime.temporal import make_client
+from workflows.breaker import BreakerWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
+from workflows.reconciler import ReconcilerWorkflow
 
-WORKFLOWS = [PRLifecycleWorkflow]
-ACTIVITIES = [config_activities.repo_policy, store_activities.record_pr]
+WORKFLOWS = [PRLifecycleWorkflow, BreakerWorkflow, ReconcilerWorkflow]
+STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
+    config_activities.repo_policy,
+    store_activities.record_pr,
+    github_activities.fetch_snapshot,
+    github_activities.update_branch,
+    github_activities.rebuild,
+    github_activities.retrigger_bot,
+    github_activities.merge,
+    *REOPEN_ACTIVITIES,
+    slack_activities.notify_escalation,
+    slack_activities.notify_breaker,
+]
 
 log = logging.getLogger("mender.worker")
 
@@ -28,11 +51,21 @@ def build_worker(
     max_concurrent_activities: int = 32,
 ) -> Worker:
     """A worker with every Mender workflow and activity (sync activities run in `executor`)."""
+    breaker = BreakerActivities(client, task_queue, lambda: get_settings().config.breaker)
+    lifecycle = LifecycleActivities(client, task_queue)
+    reconcile = ReconcileActivities(client, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=ACTIVITIES,
+        activities=[
+            *STATELESS_ACTIVITIES,
+            breaker.request_permit,
+            breaker.report_outcome,
+            lifecycle.deliver,
+            lifecycle.request_refresh,
+            reconcile.sweep,
+        ],
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
     )
@@ -42,16 +75,14 @@ async def run_worker() -> None:
     """Connect with the configured settings and run until cancelled."""
     settings = get_settings()
     client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
+    task_queue = settings.config.temporal.task_queue
+    await ensure_reconciler_schedule(client, settings.config.reconciler, task_queue)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, settings.config.temporal.task_queue, executor)
-        log.info(
-            "worker polling task queue %s at %s",
-            settings.config.temporal.task_queue,
-            settings.temporal_address,
-        )
+        worker = build_worker(client, task_queue, executor)
+        log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)
         await worker.run()
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging()
     asyncio.run(run_worker())

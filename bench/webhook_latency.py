@@ -26,10 +26,10 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread
 from runtime.temporal import temporal_binary
 from starter.app import create_app
-from starter.dispatch import EventDispatcher
 from starter.signatures import github_signature
 from store.db import engine_for
 from store.models import PREventRecord

@@ -68,6 +68,13 @@ class Bots(Strict):
     policy_login: str = "policy-bot[bot]"
     approver_login: str = "approver-bot[bot]"
     automerge_login: str = "automerge-bot[bot]"
+    mender_login: str = (
+        "mender-app[bot]"  # Mender's own identity: PRs it opens (close-and-reopen) are tracked
+    )
+
+    def tracks(self, author: str) -> bool:
+        """True for PRs Mender follows: by a configured bot author, or opened by Mender itself."""
+        return author in self.authors or author == self.mender_login
 
 
 class Lifecycle(Strict):
@@ -257,6 +264,8 @@ class MenderConfig(Strict):
             history_events_before_continue=self.lifecycle.history_events_before_continue,
             recent_events_kept=self.lifecycle.recent_events_kept,
             store_retention_days=self.lifecycle.store_retention_days,
+            remediation=self.remediation,
+            policy_context=self.bots.policy_context,
         )
 
 
@@ -275,6 +284,9 @@ class RepoPolicy(BaseModel):
     history_events_before_continue: int
     recent_events_kept: int
     store_retention_days: int
+    remediation: RemediationConfig
+    policy_context: str
+    breaker_scope: str = "github"
 
     def stale_after(self, state: PRState | None) -> float:
         """Seconds the PR may sit in `state` before it is considered stale."""

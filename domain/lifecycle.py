@@ -130,6 +130,7 @@ class PRLifecycle(BaseModel):
     approved: bool = False
     last_event_at: datetime | None = None
     invalid_count: int = 0
+    retry_counts: dict[str, int] = Field(default_factory=dict)
     seen_keys: list[str] = Field(default_factory=list)
 
     @property

@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.events import PREvent
+from domain.events import PREvent, PRRef
 from domain.lifecycle import OPENINGS
 from runtime.temporal import make_client
 from workflows.pr_lifecycle import EVENT_SIGNAL, PRLifecycleWorkflow, PRWorkflowInput
@@ -82,3 +82,14 @@ class EventDispatcher:
             raise TemporalUnavailable(
                 f"Temporal refused {event.pr.workflow_id}: {exc.status.name}: {exc}"
             ) from exc
+
+    async def signal(self, pr: PRRef, name: str) -> Delivered:
+        """Send an argument-less signal to a running PR workflow (e.g. `refresh`)."""
+        client = await self.client()
+        try:
+            await client.get_workflow_handle(pr.workflow_id).signal(name, rpc_timeout=RPC_TIMEOUT)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return Delivered.NO_WORKFLOW
+            raise TemporalUnavailable(f"Temporal refused {pr.workflow_id}: {exc.status.name}: {exc}") from exc
+        return Delivered.SIGNALLED

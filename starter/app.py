@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
 from starter import webhooks
-from starter.dispatch import EventDispatcher
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -128,3 +129,37 @@ def pr(
     typer.echo(
         json.dumps(views.pr_dict(record, events), indent=2) if as_json else views.pr_text(record, events)
     )
+
+
+class ScanFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+    table = "table"
+
+
+@app.command()
+def scan(
+    format: Annotated[ScanFormat, typer.Option("--format", help="json, csv or table.")] = ScanFormat.table,
+) -> None:
+    """Audit without acting: every open bot PR with its state, staleness and recommended action."""
+    from activities.reconcile import scan as run_scan
+    from starter import views
+
+    rows = run_scan(_settings_or_exit())
+    typer.echo(views.scan_output(rows, format.value))
+
+
+@app.command()
+def reconcile() -> None:
+    """Run the reconciler sweep now (the schedule runs it every `reconciler.interval_seconds`)."""
+    from runtime.temporal import make_client
+    from workflows.reconciler import RECONCILER_SCHEDULE_ID
+
+    settings = _settings_or_exit()
+
+    async def trigger() -> None:
+        client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
+        await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).trigger()
+
+    asyncio.run(trigger())
+    typer.echo("reconciler sweep triggered")

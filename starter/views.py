@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -81,3 +83,25 @@ def pr_text(record: PullRequestRecord, events: Sequence[PREventRecord]) -> str:
         for e in events
     ]
     return head + "\n\n" + _table(["AT", "EVENT", "SOURCE", "OUTCOME", "TRANSITION", "REASON"], rows)
+
+
+def scan_output(rows: Sequence[Any], format: str) -> str:
+    """`mender scan` rows (ScanRow models) as JSON, CSV or a table."""
+    dicts = [row.model_dump() for row in rows]
+    if format == "json":
+        return json.dumps(dicts, indent=2)
+    if format == "csv":
+        out = io.StringIO()
+        fields = (
+            list(dicts[0])
+            if dicts
+            else ["pr", "title", "author", "state", "tracked", "stale_seconds", "action", "reason", "url"]
+        )
+        writer = csv.DictWriter(out, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(dicts)
+        return out.getvalue().rstrip("\n")
+    if not rows:
+        return "no open bot PRs"
+    table = [(d["pr"], d["state"], f"{d['stale_seconds']:.0f}s", d["action"], d["reason"]) for d in dicts]
+    return _table(["PR", "STATE", "STALE", "ACTION", "REASON"], table)

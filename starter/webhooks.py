@@ -10,7 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from starter.dispatch import Delivered, EventDispatcher, TemporalUnavailable
+from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from starter.github_events import PayloadError, translate
 from starter.signatures import verify_github_signature
 from store import repository

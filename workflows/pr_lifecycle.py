@@ -16,6 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.config import RepoPolicy
     from domain.events import PREvent, PRRef
     from domain.lifecycle import JournalEntry, Outcome, PRLifecycle, PRState
+    from domain.remediation import Expectation
+    from workflows.pr_remedies import Remedies
     from workflows.visibility import (
         MENDER_LAST_EVENT_AT,
         MENDER_NEEDS_HUMAN,
@@ -25,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 EVENT_SIGNAL = "event"
+REFRESH_SIGNAL = "refresh"
 STATUS_QUERY = "status"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
@@ -38,6 +41,8 @@ class PRWorkflowInput(BaseModel):
     recent: list[JournalEntry] = Field(default_factory=list)
     pending: list[PREvent] = Field(default_factory=list)
     settled_at: datetime | None = None
+    expecting: Expectation | None = None
+    html_url: str | None = None
 
 
 class PRStatus(BaseModel):
@@ -50,35 +55,46 @@ class PRStatus(BaseModel):
     last_event_at: datetime | None
     invalid_events: int
     retry_counts: dict[str, int] = Field(default_factory=dict)
+    expecting: Expectation | None = None
     recent_events: list[JournalEntry]
 
 
 @workflow.defn(name="PRLifecycle")
 class PRLifecycleWorkflow:
-    """Folds every event about one PR into its lifecycle, records it, and keeps visibility current.
+    """Follows one PR from opening to merge and heals it when it stalls.
 
-    Waits for the next event with the current state's staleness threshold as timeout. After MERGED or
-    CLOSED it absorbs late events for a grace period, then completes. A PR never opened (first event
-    not an opening) lingers briefly, then completes. History is bounded with continue-as-new.
+    Waits for the next event with the current state's staleness threshold as timeout. On timeout it
+    refreshes the PR from GitHub, folds missed facts in (source reconciler) and, if still stale, lets the
+    classifier pick one remediation, which runs within its budget, behind the circuit breaker, and counts
+    only once its effect is seen. After MERGED or CLOSED it absorbs late events for a grace period, then
+    completes. A PR never opened lingers briefly, then completes. History is bounded by continue-as-new.
     """
 
     @workflow.init
     def __init__(self, input: PRWorkflowInput) -> None:
-        self._lifecycle = input.carried or PRLifecycle(pr=input.pr)
-        self._recent: deque[JournalEntry] = deque(input.recent)
+        self.lifecycle = input.carried or PRLifecycle(pr=input.pr)
+        self.recent: deque[JournalEntry] = deque(input.recent)
         self._inbox: list[PREvent] = list(input.pending)
         self._settled_at = input.settled_at  # when the PR became terminal, or when untracked began
-        self._policy: RepoPolicy | None = None
+        self._refresh_requested = False
+        self.policy: RepoPolicy | None = None
+        self.html_url = input.html_url
+        self.remedies = Remedies(self, input.expecting)
 
     @workflow.signal(name=EVENT_SIGNAL)
     def event(self, event: PREvent) -> None:
         """Deliver one fact about the PR (webhook, reconciler or Mender itself); duplicates are no-ops."""
         self._inbox.append(event)
 
+    @workflow.signal(name=REFRESH_SIGNAL)
+    def refresh(self) -> None:
+        """Ask for a trust-but-verify refresh now (the reconciler sends it when GitHub disagrees)."""
+        self._refresh_requested = True
+
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> PRStatus:
-        """Current state, head, last event time, invalid-event count and the recent event log."""
-        lc = self._lifecycle
+        """Current state, head, retry counts, pending expectation and the recent event log."""
+        lc = self.lifecycle
         return PRStatus(
             pr=lc.pr,
             workflow_id=workflow.info().workflow_id,
@@ -86,90 +102,112 @@ class PRLifecycleWorkflow:
             head_sha=lc.head_sha,
             last_event_at=lc.last_event_at,
             invalid_events=lc.invalid_count,
-            recent_events=list(self._recent),
+            retry_counts=dict(lc.retry_counts),
+            expecting=self.remedies.expecting,
+            recent_events=list(self.recent),
         )
 
     @workflow.run
     async def run(self, input: PRWorkflowInput) -> PRStatus:
-        self._policy = await self._load_policy()
+        self.policy = await self.load_policy()
         if self._settled_at is None:
             self._settled_at = workflow.now()
         workflow.upsert_search_attributes([MENDER_REPO.value_set(input.pr.repo)])
         while True:
             try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=self._wait_time())
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or self._refresh_requested, timeout=self._wait_time()
+                )
             except TimeoutError:
-                if self._lifecycle.terminal or not self._lifecycle.tracked:
+                if self.lifecycle.terminal or not self.lifecycle.tracked:
                     break
-                workflow.logger.info("PR %s stale in %s", input.pr.key, self._lifecycle.state)
-                self._policy = await self._load_policy()
+                self.policy = await self.load_policy()
+                await self.remedies.on_stale()
                 continue
-            await self._fold_inbox()
+            if self._refresh_requested and not self._inbox:
+                self._refresh_requested = False
+                if self.lifecycle.tracked and not self.lifecycle.terminal:
+                    await self.remedies.refresh()
+                continue
+            await self.fold(self._take_inbox())
             if self._history_too_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     PRWorkflowInput(
                         pr=input.pr,
-                        carried=self._lifecycle,
-                        recent=list(self._recent),
+                        carried=self.lifecycle,
+                        recent=list(self.recent),
                         pending=self._inbox,
                         settled_at=self._settled_at,
+                        expecting=self.remedies.expecting,
+                        html_url=self.html_url,
                     )
                 )
         await self._finish()
         return self.status()
 
-    async def _load_policy(self) -> RepoPolicy:
+    def _take_inbox(self) -> list[PREvent]:
+        events, self._inbox = self._inbox, []
+        return events
+
+    async def load_policy(self) -> RepoPolicy:
         return await workflow.execute_activity(
             config_activities.repo_policy,
-            self._lifecycle.pr.repo,
+            self.lifecycle.pr.repo,
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
 
     def _wait_time(self) -> timedelta:
-        assert self._policy is not None
-        seconds = self._policy.stale_after(self._lifecycle.state)
-        if self._lifecycle.terminal or not self._lifecycle.tracked:
+        assert self.policy is not None
+        seconds = self.policy.stale_after(self.lifecycle.state)
+        if self.lifecycle.terminal or not self.lifecycle.tracked:
             assert self._settled_at is not None
             seconds -= (workflow.now() - self._settled_at).total_seconds()
+        elif self.remedies.expecting is not None:
+            left = (self.remedies.expecting.deadline - workflow.now()).total_seconds()
+            seconds = min(seconds, left)
         return timedelta(seconds=max(seconds, 0.001))
 
-    async def _fold_inbox(self) -> None:
-        events, self._inbox = self._inbox, []
-        was_terminal, was_tracked = self._lifecycle.terminal, self._lifecycle.tracked
+    async def fold(self, events: list[PREvent]) -> list[JournalEntry]:
+        """Apply events to the lifecycle, journal and record them, and keep visibility current."""
+        was_terminal, was_tracked = self.lifecycle.terminal, self.lifecycle.tracked
         entries: list[JournalEntry] = []
         for event in events:
-            self._lifecycle, transition = machine.apply(self._lifecycle, event)
+            self.lifecycle, transition = machine.apply(self.lifecycle, event)
             if transition.outcome is Outcome.DUPLICATE:
                 continue
             if transition.flagged or transition.outcome is Outcome.IGNORED:
                 workflow.logger.warning("PR %s: %s: %s", event.pr.key, transition.outcome, transition.reason)
+            if self.html_url is None and event.details.get("html_url"):
+                self.html_url = str(event.details["html_url"])
             entry = JournalEntry(event=event, transition=transition)
             entries.append(entry)
-            self._recent.append(entry)
-        assert self._policy is not None
-        while len(self._recent) > self._policy.recent_events_kept:
-            self._recent.popleft()
-        if self._lifecycle.terminal != was_terminal or self._lifecycle.tracked != was_tracked:
+            self.recent.append(entry)
+        assert self.policy is not None
+        while len(self.recent) > self.policy.recent_events_kept:
+            self.recent.popleft()
+        if self.lifecycle.terminal != was_terminal or self.lifecycle.tracked != was_tracked:
             self._settled_at = workflow.now()
         if entries:
-            await self._record(entries)
-            self._publish_visibility()
+            await self.record(entries)
+            self.publish_visibility()
+            await self.remedies.observe(entries)
+        return entries
 
-    async def _record(self, entries: list[JournalEntry], expires_at: datetime | None = None) -> None:
-        if not self._lifecycle.tracked:
+    async def record(self, entries: list[JournalEntry], expires_at: datetime | None = None) -> None:
+        if not self.lifecycle.tracked:
             # Nothing to project for a PR Mender never saw opened; the ignored events stay in history.
             return
         await workflow.execute_activity(
             store_activities.record_pr,
-            store_activities.PRRecordUpdate.of(self._lifecycle, entries, expires_at),
+            store_activities.PRRecordUpdate.of(self.lifecycle, entries, expires_at),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
 
-    def _publish_visibility(self) -> None:
-        lc = self._lifecycle
+    def publish_visibility(self) -> None:
+        lc = self.lifecycle
         updates = [
             MENDER_STATE.value_set(lc.state.value if lc.state else UNTRACKED),
             MENDER_NEEDS_HUMAN.value_set(lc.state is PRState.NEEDS_INTERVENTION),
@@ -180,15 +218,15 @@ class PRLifecycleWorkflow:
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
-        assert self._policy is not None
+        assert self.policy is not None
         return (
             info.is_continue_as_new_suggested()
-            or info.get_current_history_length() >= self._policy.history_events_before_continue
+            or info.get_current_history_length() >= self.policy.history_events_before_continue
         )
 
     async def _finish(self) -> None:
-        if self._lifecycle.terminal:
+        if self.lifecycle.terminal:
             # The store keeps the record for the retention period after the grace period ends.
-            assert self._policy is not None
-            expires = workflow.now() + timedelta(days=self._policy.store_retention_days)
-            await self._record([], expires_at=expires)
+            assert self.policy is not None
+            expires = workflow.now() + timedelta(days=self.policy.store_retention_days)
+            await self.record([], expires_at=expires)

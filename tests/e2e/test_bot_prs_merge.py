@@ -13,12 +13,12 @@ from temporalio.client import Client
 
 from domain.events import PRRef
 from domain.lifecycle import PRState
+from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread
 from runtime.settings import Settings
 from simulators.github import Simulator, SimulatorConfig
 from simulators.github import create_app as create_simulator
 from starter.app import create_app as create_starter
-from starter.dispatch import EventDispatcher
 from store import repository
 from store.db import engine_for
 from tests.support.events import eventually

@@ -15,10 +15,10 @@ from temporalio.client import Client
 
 from domain.events import PRRef
 from domain.lifecycle import PRState
+from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread, free_port
 from runtime.settings import Settings
 from starter.app import create_app
-from starter.dispatch import EventDispatcher
 from starter.signatures import github_signature
 from store import repository
 from store.db import engine_for

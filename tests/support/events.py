@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from temporalio.service import RPCError
+
 from domain.events import EventSource, EventType, PREvent, PRRef
 
 HEAD = "a" * 40
@@ -44,13 +46,21 @@ HAPPY_PATH = [
 
 
 async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool], timeout: float = 20.0) -> T:
-    """Poll `probe` until `ok(result)`; AssertionError with the last result after `timeout` seconds."""
+    """Poll `probe` until `ok(result)`; AssertionError with the last result after `timeout` seconds.
+
+    A workflow not started yet (RPCError from a query) counts as "not yet".
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    result: T | RPCError | None = None
     while True:
-        result = await probe()
-        if ok(result):
-            return result
+        try:
+            result = await probe()
+        except RPCError as exc:
+            result = exc
+        else:
+            if ok(result):
+                return result
         if loop.time() > deadline:
             raise AssertionError(f"condition not met within {timeout} s; last result: {result!r}")
         await asyncio.sleep(0.05)

@@ -6,8 +6,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from domain.events import EventType, PRRef
 from domain.lifecycle import Outcome, PRState
+from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings
-from starter.dispatch import Delivered, EventDispatcher
 from store import repository
 from store.db import engine_for
 from tests.support.events import HAPPY_PATH, eventually, make_event

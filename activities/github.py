@@ -1,0 +1,250 @@
+"""GitHub activities through PyGithub: the live snapshot and the remediation strategies.
+
+Every strategy is idempotent and guarded: it re-reads GitHub before acting and refuses (ok=False with
+the reason) when acting would be wrong, e.g. rebuilding while checks run or merging an unapproved head.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Literal
+
+import httpx
+from github import Auth, Github, GithubException, UnknownObjectException
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.events import PRRef
+from domain.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from runtime.settings import Settings, get_settings
+
+OUTPUT_LIMIT = 4000
+Bot = Literal["policy", "approver", "sod", "automerge"]
+
+
+class StrategyArgs(BaseModel):
+    pr: PRRef
+    head_sha: str | None = None
+
+
+class BotArgs(BaseModel):
+    pr: PRRef
+    bot: Bot
+
+
+class StrategyResult(BaseModel):
+    """What a strategy did: `ok` when it acted (or nothing was needed, `noop`), else why not."""
+
+    ok: bool
+    noop: bool = False
+    detail: str = ""
+
+
+def github_client(settings: Settings) -> Github:
+    """PyGithub against GitHub or the simulator; retries are Temporal's job, not PyGithub's."""
+    return Github(
+        base_url=settings.github_api_url,
+        auth=Auth.Token(settings.github_token),
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+        retry=None,
+        timeout=15,
+    )
+
+
+def _repo(pr: PRRef) -> Repository:
+    return github_client(get_settings()).get_repo(pr.repo, lazy=True)
+
+
+def _fail(exc: GithubException, what: str) -> ApplicationError:
+    """4xx other than rate limits will not get better by retrying; 5xx and rate limits will."""
+    retryable = exc.status >= 500 or exc.status in (403, 429)
+    return ApplicationError(
+        f"{what}: GitHub answered {exc.status}", type="GitHubError", non_retryable=not retryable
+    )
+
+
+def _output(run: object) -> str:
+    out = getattr(run, "output", None)
+    parts = [getattr(out, name, None) for name in ("title", "summary", "text")] if out else []
+    return "\n".join(p for p in parts if p)[:OUTPUT_LIMIT]
+
+
+def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
+    """Everything Mender needs about a PR, read through PyGithub."""
+    head = pull.head.sha
+    commit = repo.get_commit(head)
+    suites = [
+        CheckSuiteFact(
+            id=s.id, status=s.status, conclusion=s.conclusion, updated_at=s.raw_data.get("updated_at")
+        )
+        for s in commit.get_check_suites()
+    ]
+    runs = [
+        CheckRunFact(
+            id=r.id,
+            name=r.name,
+            status=r.status,
+            conclusion=r.conclusion,
+            suite_id=(r.raw_data.get("check_suite") or {}).get("id"),
+            output=_output(r),
+        )
+        for r in commit.get_check_runs()
+    ]
+    statuses = [
+        StatusFact(id=s.id, context=s.context, state=s.state, description=s.description)
+        for s in commit.get_statuses()
+    ]
+    reviews = [
+        ReviewFact(id=r.id, user=r.user.login if r.user else "", state=r.state, commit_id=r.commit_id)
+        for r in pull.get_reviews()
+    ]
+    return PRSnapshot(
+        pr=pr,
+        state=pull.state,
+        merged=pull.merged,
+        merge_commit_sha=pull.merge_commit_sha,
+        closed_at=pull.raw_data.get("closed_at"),
+        draft=bool(pull.draft),
+        author=pull.user.login,
+        title=pull.title or "",
+        html_url=pull.html_url,
+        head_sha=head,
+        head_ref=pull.head.ref,
+        base_ref=pull.base.ref,
+        mergeable=pull.mergeable,
+        mergeable_state=pull.mergeable_state or "unknown",
+        labels=[label.name for label in pull.labels],
+        check_suites=suites,
+        check_runs=runs,
+        statuses=statuses,
+        reviews=reviews,
+        fetched_at=datetime.now(UTC),
+    )
+
+
+@activity.defn(name="github.fetch_snapshot")
+def fetch_snapshot(pr: PRRef) -> PRSnapshot:
+    """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels."""
+    repo = _repo(pr)
+    try:
+        return read_snapshot(repo, repo.get_pull(pr.number), pr)
+    except GithubException as exc:
+        raise _fail(exc, f"reading {pr.key}") from exc
+
+
+@activity.defn(name="github.update_branch")
+def update_branch(args: StrategyArgs) -> StrategyResult:
+    """Bring the head up to date with the base (no-op when it is); never while checks run."""
+    repo = _repo(args.pr)
+    try:
+        pull = repo.get_pull(args.pr.number)
+        if args.head_sha and pull.head.sha != args.head_sha:
+            return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
+        behind = repo.compare(pull.base.ref, pull.head.sha).behind_by
+        if behind == 0:
+            return StrategyResult(ok=True, noop=True, detail="already up to date")
+        snapshot = read_snapshot(repo, pull, args.pr)
+        if snapshot.checks_pending:
+            return StrategyResult(ok=False, detail="refused: checks are running")
+        if not pull.update_branch(expected_head_sha=pull.head.sha):
+            return StrategyResult(ok=False, detail="GitHub refused to update the branch")
+        return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
+    except GithubException as exc:
+        raise _fail(exc, f"updating {args.pr.key}") from exc
+
+
+@activity.defn(name="github.rebuild")
+def rebuild(args: StrategyArgs) -> StrategyResult:
+    """Re-run failed checks: failed Actions jobs, else re-request the suite; rebuild hooks for other CI."""
+    settings = get_settings()
+    repo = _repo(args.pr)
+    try:
+        pull = repo.get_pull(args.pr.number)
+        snapshot = read_snapshot(repo, pull, args.pr)
+        if snapshot.checks_pending:
+            return StrategyResult(ok=False, detail="refused: checks are running")
+        failed = snapshot.failed_runs
+        if not failed:
+            return StrategyResult(ok=True, noop=True, detail="no failed checks")
+        done: list[str] = []
+        for suite_id in sorted({r.suite_id for r in failed if r.suite_id is not None}):
+            try:
+                repo.get_workflow_run(suite_id).rerun_failed_jobs()
+                done.append(f"re-ran failed jobs of run {suite_id}")
+            except UnknownObjectException:
+                repo.get_check_suite(suite_id).rerequest()
+                done.append(f"re-requested check suite {suite_id}")
+        for hook in settings.config.remediation.rebuild_hooks:
+            if any(r.name == hook.context for r in failed):
+                body = {"repository": args.pr.repo, "pull_request": args.pr.number, "sha": snapshot.head_sha}
+                httpx.post(hook.url, json=body | {"context": hook.context}, timeout=10).raise_for_status()
+                done.append(f"called the rebuild hook for {hook.context}")
+        return StrategyResult(ok=bool(done), detail="; ".join(done) or "nothing could be re-run")
+    except GithubException as exc:
+        raise _fail(exc, f"rebuilding {args.pr.key}") from exc
+
+
+@activity.defn(name="github.retrigger_bot")
+def retrigger_bot(args: BotArgs) -> StrategyResult:
+    """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
+    mechanism = get_settings().config.remediation.bots[args.bot]
+    repo = _repo(args.pr)
+    try:
+        issue = repo.get_issue(args.pr.number)
+        if mechanism.kind == "label":
+            assert mechanism.label
+            if any(label.name == mechanism.label for label in issue.labels):
+                issue.remove_from_labels(mechanism.label)
+            issue.add_to_labels(mechanism.label)
+            return StrategyResult(ok=True, detail=f"toggled label {mechanism.label!r}")
+        if mechanism.kind == "comment":
+            assert mechanism.comment
+            issue.create_comment(mechanism.comment)
+            return StrategyResult(ok=True, detail=f"commented {mechanism.comment!r}")
+        assert mechanism.url
+        httpx.post(
+            mechanism.url, json={"repository": args.pr.repo, "pull_request": args.pr.number}, timeout=10
+        )
+        return StrategyResult(ok=True, detail=f"called {args.bot} bot API")
+    except GithubException as exc:
+        raise _fail(exc, f"re-triggering the {args.bot} bot on {args.pr.key}") from exc
+
+
+@activity.defn(name="github.merge")
+def merge(args: StrategyArgs) -> StrategyResult:
+    """Merge exactly once and only green: read back first, require the expected head, never while pending."""
+    repo = _repo(args.pr)
+    try:
+        pull = repo.get_pull(args.pr.number)
+        if pull.merged:
+            return StrategyResult(ok=True, noop=True, detail="already merged")
+        if pull.state != "open":
+            return StrategyResult(ok=False, detail="refused: the PR is closed")
+        if args.head_sha and pull.head.sha != args.head_sha:
+            return StrategyResult(ok=False, detail=f"refused: head moved to {pull.head.sha[:12]}")
+        snapshot = read_snapshot(repo, pull, args.pr)
+        if snapshot.checks_pending or snapshot.failed_runs or snapshot.approval() is None:
+            return StrategyResult(
+                ok=False, detail="refused: checks are not all green or the head is not approved"
+            )
+        try:
+            status = pull.merge(sha=pull.head.sha, merge_method="squash")
+        except GithubException as exc:
+            if exc.status < 500:
+                return StrategyResult(ok=False, detail=f"GitHub refused the merge ({exc.status})")
+            # The merge may have happened: read back before anyone retries.
+            if repo.get_pull(args.pr.number).merged:
+                return StrategyResult(ok=True, detail="merged (confirmed after a server error)")
+            raise
+        return StrategyResult(ok=bool(status.merged), detail=status.message or "merged")
+    except GithubException as exc:
+        raise _fail(exc, f"merging {args.pr.key}") from exc
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()

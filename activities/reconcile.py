@@ -1,0 +1,185 @@
+"""The trust-but-verify sweep over open bot PRs: discovery, refresh requests, and the `scan` audit."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from activities.github import github_client, read_snapshot
+from domain.classifier import classify
+from domain.config import MenderConfig
+from domain.events import EventSource, EventType, PREvent, PRRef
+from domain.facts import missed_facts, opened_key
+from domain.lifecycle import PRLifecycle, PRState, apply
+from runtime.dispatch import Delivered, EventDispatcher
+from runtime.settings import Settings, get_settings
+from store import repository
+from store.db import engine_for
+from workflows.pr_lifecycle import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
+
+
+class OpenPR(BaseModel):
+    """An open PR by a tracked bot, as listed by GitHub."""
+
+    pr: PRRef
+    author: str
+    head_sha: str
+    title: str = ""
+    html_url: str | None = None
+    updated_at: datetime | None = None
+
+
+class SweepReport(BaseModel):
+    """What one reconciler run found and did."""
+
+    scanned: int = 0
+    discovered: list[str] = Field(default_factory=list)
+    refreshed: list[str] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    truncated: bool = False
+
+
+class ScanRow(BaseModel):
+    """One line of `mender scan`: an open bot PR, how stale it is and what Mender would do."""
+
+    pr: str
+    title: str
+    author: str
+    state: str
+    tracked: bool
+    stale_seconds: float
+    action: str
+    reason: str
+    url: str | None = None
+
+
+def configured_repos(config: MenderConfig) -> list[str]:
+    return [r.name for r in config.repositories]
+
+
+def list_open_bot_prs(settings: Settings) -> list[OpenPR]:
+    """Every open PR by a tracked author in the configured repositories."""
+    github = github_client(settings)
+    found: list[OpenPR] = []
+    for name in configured_repos(settings.config):
+        for pull in github.get_repo(name, lazy=True).get_pulls(state="open"):
+            if settings.config.bots.tracks(pull.user.login):
+                found.append(
+                    OpenPR(
+                        pr=PRRef(repo=name, number=pull.number),
+                        author=pull.user.login,
+                        head_sha=pull.head.sha,
+                        title=pull.title or "",
+                        html_url=pull.html_url,
+                        updated_at=pull.updated_at,
+                    )
+                )
+    return found
+
+
+class ReconcileActivities:
+    """The sweep needs a Temporal client (to find, start and signal PR workflows)."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._dispatcher = EventDispatcher("", client.namespace, task_queue, client=client)
+
+    @activity.defn(name="reconcile.sweep")
+    async def sweep(self) -> SweepReport:
+        """Start workflows for open bot PRs that never got one; ask for a refresh where GitHub disagrees."""
+        settings = get_settings()
+        started = time.monotonic()
+        report = SweepReport()
+        open_prs = await asyncio.to_thread(list_open_bot_prs, settings)
+        for item in open_prs:
+            if time.monotonic() - started > settings.config.reconciler.max_run_seconds:
+                report.truncated = True
+                break
+            report.scanned += 1
+            try:
+                await self._reconcile(item, report)
+            except RPCError as exc:
+                report.errors.append(f"{item.pr.key}: {exc}")
+        open_keys = {item.pr.key for item in open_prs}
+        engine = engine_for(settings.database_url)
+        repos = configured_repos(settings.config)
+        for record in await asyncio.to_thread(repository.list_prs, engine):
+            gone = record.repo in repos and record.key not in open_keys
+            if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):
+                # GitHub no longer lists it as open: the merge or close webhook was lost.
+                ref = PRRef(repo=record.repo, number=record.number)
+                if await self._dispatcher.signal(ref, REFRESH_SIGNAL) is Delivered.SIGNALLED:
+                    report.refreshed.append(ref.key)
+        activity.logger.info("reconciler: %s", report.model_dump_json())
+        return report
+
+    async def _reconcile(self, item: OpenPR, report: SweepReport) -> None:
+        handle = self._client.get_workflow_handle(item.pr.workflow_id)
+        try:
+            running = (await handle.describe()).status is WorkflowExecutionStatus.RUNNING
+        except RPCError:
+            running = False
+        if not running:
+            event = PREvent(
+                key=opened_key(item.head_sha),
+                pr=item.pr,
+                type=EventType.OPENED,
+                source=EventSource.RECONCILER,
+                occurred_at=datetime.now(UTC),
+                head_sha=item.head_sha,
+                actor=item.author,
+                details={"title": item.title, "html_url": item.html_url, "author": item.author},
+            )
+            await self._dispatcher.deliver(event)
+            report.discovered.append(item.pr.key)
+            return
+        status = await handle.query(STATUS_QUERY, result_type=PRStatus)
+        if status.head_sha != item.head_sha:
+            await handle.signal(REFRESH_SIGNAL)
+            report.refreshed.append(item.pr.key)
+
+
+def scan(settings: Settings) -> list[ScanRow]:
+    """The reconciler's sweep without acting: every open bot PR, its staleness and recommended action."""
+    github = github_client(settings)
+    engine = engine_for(settings.database_url)
+    now = datetime.now(UTC)
+    rows: list[ScanRow] = []
+    for item in list_open_bot_prs(settings):
+        repo = github.get_repo(item.pr.repo, lazy=True)
+        snap = read_snapshot(repo, repo.get_pull(item.pr.number), item.pr)
+        record, _ = repository.get_pr(engine, item.pr)
+        state = PRState(record.state) if record and record.state else PRState.CREATED
+        lifecycle = PRLifecycle(
+            pr=item.pr, state=state, head_sha=record.head_sha if record else snap.head_sha
+        )
+        policy = settings.config.policy_for(item.pr.repo)
+        for event in missed_facts(lifecycle, snap, policy.policy_context, now):
+            lifecycle, _ = apply(lifecycle, event)
+        counts = record.retry_counts if record else {}
+        decision = classify(
+            lifecycle.state, [], snap, counts, policy.retry_budgets, policy.remediation, policy.policy_context
+        )
+        last = record.last_event_at if record and record.last_event_at else item.updated_at
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=UTC)
+        rows.append(
+            ScanRow(
+                pr=item.pr.key,
+                title=item.title,
+                author=item.author,
+                state=str(lifecycle.state),
+                tracked=record is not None,
+                stale_seconds=round((now - last).total_seconds(), 1) if last else 0.0,
+                action=decision.action.value,
+                reason=decision.reason,
+                url=item.html_url,
+            )
+        )
+    return rows

@@ -1,0 +1,158 @@
+"""Close-and-reopen steps (each idempotent) and their compensations, through PyGithub.
+
+The saga that orders them lives in `workflows/reopen_saga.py`.
+"""
+
+from __future__ import annotations
+
+from github import GithubException, UnknownObjectException
+from pydantic import BaseModel
+from temporalio import activity
+
+from activities.github import _fail, _repo
+from domain.events import PRRef
+
+
+class ReopenArgs(BaseModel):
+    pr: PRRef
+
+
+class BranchArgs(BaseModel):
+    pr: PRRef
+    branch: str
+
+
+class CloseArgs(BaseModel):
+    pr: PRRef
+    comment: str
+
+
+class OpenedPR(BaseModel):
+    number: int
+    head_sha: str
+    html_url: str | None = None
+
+
+def replacement_branch(pr: PRRef) -> str:
+    return f"mender/replace-{pr.number}"
+
+
+def lineage_line(old: int) -> str:
+    return f"Replaces #{old}"
+
+
+@activity.defn(name="reopen.find_duplicate")
+def find_duplicate(args: ReopenArgs) -> int | None:
+    """An open PR that already carries the same fix (same title, or says it replaces this one)."""
+    repo = _repo(args.pr)
+    try:
+        old = repo.get_pull(args.pr.number)
+        for pull in repo.get_pulls(state="open"):
+            if pull.number == args.pr.number:
+                continue
+            if pull.title == old.title or lineage_line(args.pr.number) in (pull.body or ""):
+                return pull.number
+        return None
+    except GithubException as exc:
+        raise _fail(exc, f"looking for a duplicate of {args.pr.key}") from exc
+
+
+@activity.defn(name="reopen.create_branch")
+def create_branch(args: ReopenArgs) -> str:
+    """A fresh branch from the latest base (reused if a previous attempt created it)."""
+    repo = _repo(args.pr)
+    name = replacement_branch(args.pr)
+    try:
+        base = repo.get_pull(args.pr.number).base.ref
+        sha = repo.get_branch(base).commit.sha
+        try:
+            repo.create_git_ref(f"refs/heads/{name}", sha)
+        except GithubException as exc:
+            if exc.status != 422:  # 422: the ref exists already
+                raise
+        return name
+    except GithubException as exc:
+        raise _fail(exc, f"creating branch {name}") from exc
+
+
+@activity.defn(name="reopen.copy_change")
+def copy_change(args: BranchArgs) -> int:
+    """Re-apply the PR's change (its files at its head) on the new branch; returns files written."""
+    repo = _repo(args.pr)
+    written = 0
+    try:
+        old = repo.get_pull(args.pr.number)
+        for changed in old.get_files():
+            path = changed.filename
+            try:
+                current = repo.get_contents(path, ref=args.branch)
+            except UnknownObjectException:
+                current = None
+            if changed.status == "removed":
+                if current is not None and not isinstance(current, list):
+                    repo.delete_file(path, f"Remove {path}", current.sha, branch=args.branch)
+                    written += 1
+                continue
+            wanted = repo.get_contents(path, ref=old.head.sha)
+            assert not isinstance(wanted, list) and not isinstance(current, list)
+            content = wanted.decoded_content
+            message = f"{old.title} (reapplied from #{args.pr.number})"
+            if current is None:
+                repo.create_file(path, message, content, branch=args.branch)
+            elif current.decoded_content != content:
+                repo.update_file(path, message, content, current.sha, branch=args.branch)
+            else:
+                continue
+            written += 1
+        return written
+    except GithubException as exc:
+        raise _fail(exc, f"copying the change of {args.pr.key}") from exc
+
+
+@activity.defn(name="reopen.open_pr")
+def open_pr(args: BranchArgs) -> OpenedPR:
+    """Open the replacement PR with lineage in its body (reuses one already open from the branch)."""
+    repo = _repo(args.pr)
+    try:
+        old = repo.get_pull(args.pr.number)
+        owner = args.pr.repo.split("/")[0]
+        existing = list(repo.get_pulls(state="open", head=f"{owner}:{args.branch}"))
+        pull = existing[0] if existing else None
+        if pull is None:
+            body = (
+                f"{old.body or ''}\n\n{lineage_line(args.pr.number)}: reopened by Mender from the latest "
+                f"`{old.base.ref}` because #{args.pr.number} conflicts with it."
+            ).strip()
+            pull = repo.create_pull(title=old.title, body=body, head=args.branch, base=old.base.ref)
+        return OpenedPR(number=pull.number, head_sha=pull.head.sha, html_url=pull.html_url)
+    except GithubException as exc:
+        raise _fail(exc, f"opening the replacement of {args.pr.key}") from exc
+
+
+@activity.defn(name="reopen.close_pr")
+def close_pr(args: CloseArgs) -> None:
+    """Close a PR with an explaining comment (no-op when already closed)."""
+    repo = _repo(args.pr)
+    try:
+        pull = repo.get_pull(args.pr.number)
+        if pull.state == "closed":
+            return
+        repo.get_issue(args.pr.number).create_comment(args.comment)
+        pull.edit(state="closed")
+    except GithubException as exc:
+        raise _fail(exc, f"closing {args.pr.key}") from exc
+
+
+@activity.defn(name="reopen.delete_branch")
+def delete_branch(args: BranchArgs) -> None:
+    """Delete the replacement branch (compensation; no-op when it is gone)."""
+    repo = _repo(args.pr)
+    try:
+        repo.get_git_ref(f"heads/{args.branch}").delete()
+    except UnknownObjectException:
+        return
+    except GithubException as exc:
+        raise _fail(exc, f"deleting branch {args.branch}") from exc
+
+
+REOPEN_ACTIVITIES = [find_duplicate, create_branch, copy_change, open_pr, close_pr, delete_branch]

@@ -1,0 +1,85 @@
+"""Remediation bookkeeping: expected effects, attempt records and escalation notices (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from domain.classifier import EFFECT_OF, Action
+from domain.events import EventSource, EventType, PREvent, PRRef
+from domain.lifecycle import JournalEntry
+from domain.notifications import ActionAttempt, EscalationNotice
+
+
+class Expectation(BaseModel):
+    """After a remediation: the events that show it worked, and until when to wait for them."""
+
+    action: Action
+    attempt: int
+    deadline: datetime
+    head_sha: str | None = None
+
+    def met_by(self, event: PREvent) -> bool:
+        return event.type in EFFECT_OF.get(self.action, frozenset())
+
+
+class Outcome:
+    """Outcome words used in remediation events, notices and reports."""
+
+    ACTED = "acted"
+    NOOP = "nothing to do"
+    REFUSED = "refused"
+    FAILED = "failed"
+    EFFECT = "effect seen"
+    NO_EFFECT = "no effect"
+    OBSERVED = "observe only"
+    PAUSED = "paused by breaker"
+
+
+def remediation_event(
+    pr: PRRef, action: Action, outcome: str, key: str, at: datetime, head_sha: str | None, **details: object
+) -> PREvent:
+    """A REMEDIATION event recorded by Mender itself."""
+    return PREvent(
+        key=key,
+        pr=pr,
+        type=EventType.REMEDIATION,
+        source=EventSource.MENDER,
+        occurred_at=at,
+        head_sha=head_sha,
+        details={"action": action.value, "outcome": outcome, **details},
+    )
+
+
+def history_for_classifier(entries: Iterable[JournalEntry]) -> list[tuple[EventType, str | None]]:
+    """(type, attempted action) per event: what the classifier counts attempts from."""
+    return [
+        (
+            e.event.type,
+            e.event.details.get("action") if e.event.details.get("outcome") == Outcome.ACTED else None,
+        )
+        for e in entries
+    ]
+
+
+def escalation_notice(
+    pr: PRRef, reason: str, state: str | None, html_url: str | None, entries: Iterable[JournalEntry]
+) -> EscalationNotice:
+    """What a human needs to decide: the reason, recent history and every remediation tried."""
+    entries = list(entries)
+    actions = [
+        ActionAttempt(
+            action=str(e.event.details.get("action")),
+            outcome=str(e.event.details.get("outcome")),
+            at=e.event.occurred_at,
+            detail=str(e.event.details.get("detail", "")),
+        )
+        for e in entries
+        if e.event.type is EventType.REMEDIATION
+    ]
+    history = [f"{e.event.occurred_at:%Y-%m-%d %H:%M:%S} {e.summary()}" for e in entries][-20:]
+    return EscalationNotice(
+        pr=pr, html_url=html_url, state=state, reason=reason, history=history, actions=actions
+    )

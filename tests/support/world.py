@@ -1,0 +1,73 @@
+"""A whole Mender world for end-to-end tests: GitHub simulator, starter and worker on a real dev server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from github import Auth, Github
+from temporalio.client import Client
+
+from runtime.dispatch import EventDispatcher
+from runtime.serving import ServerThread
+from runtime.settings import Settings
+from simulators.github import Simulator, SimulatorConfig
+from simulators.github import create_app as create_simulator
+from starter.app import create_app as create_starter
+from tests.support.stack import running_worker
+from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
+
+
+@dataclass
+class World:
+    sim: Simulator
+    sim_url: str
+    http: httpx.AsyncClient
+    client: Client
+
+    async def report(self) -> dict[str, Any]:
+        return (await self.http.get(f"{self.sim_url}/_sim/report")).json()
+
+    async def open_pr(self, repo: str = "acme/api", author: str = "dependabot[bot]", **extra: Any) -> int:
+        response = await self.http.post(
+            f"{self.sim_url}/_sim/prs", json={"repo": repo, "author": author, **extra}
+        )
+        response.raise_for_status()
+        return response.json()["number"]
+
+    async def status(self, repo: str, number: int) -> PRStatus:
+        handle = self.client.get_workflow_handle(f"pr/{repo}/{number}")
+        return await handle.query(STATUS_QUERY, result_type=PRStatus)
+
+    def github(self) -> Github:
+        return Github(
+            base_url=self.sim_url,
+            auth=Auth.Token("t"),
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
+
+
+@asynccontextmanager
+async def mender_world(client: Client, settings: Settings, **simulator: Any) -> AsyncIterator[World]:
+    """Worker + starter + GitHub simulator wired together; `settings` must point GitHub at the simulator."""
+    address = client.service_client.config.target_host
+    async with running_worker(client) as queue, httpx.AsyncClient(timeout=10) as http:
+        starter = create_starter(settings, EventDispatcher(address, client.namespace, queue))
+        with ServerThread(starter) as mender:
+            config = SimulatorConfig(
+                webhook_url=f"{mender.url}/webhooks/github",
+                webhook_secret=settings.webhook_secret,
+                **simulator,
+            )
+            sim = Simulator(config)
+            github = ServerThread(create_simulator(sim))
+            settings.config = settings.config.model_copy(
+                update={"github": settings.config.github.model_copy(update={"simulator_url": github.url})}
+            )
+            with github:
+                sim.set_base_url(github.url)
+                yield World(sim, github.url, http, client)
