@@ -1,0 +1,109 @@
+"""Everything in one process for `mender simulate`, benchmarks and tests: a Temporal dev server,
+a worker, the starter, and the GitHub and Slack simulators, each on a free loopback port."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.config import MenderConfig
+from runtime.dispatch import EventDispatcher
+from runtime.serving import ServerThread, free_port
+from runtime.settings import Environment, Settings, set_settings
+from runtime.temporal import temporal_binary
+from simulators.github import Simulator, SimulatorConfig
+from simulators.github import create_app as create_github
+from simulators.slack import SlackSimulator
+from simulators.slack import create_app as create_slack
+from starter.app import create_app as create_starter
+from workflows.visibility import SEARCH_ATTRIBUTES
+
+
+@dataclass
+class Embedded:
+    client: Client
+    settings: Settings
+    github: Simulator
+    github_url: str
+    slack: SlackSimulator
+    slack_url: str
+    starter_url: str
+    task_queue: str
+
+
+def embedded_settings(config: MenderConfig, data_dir: Path, github_url: str, slack_url: str) -> Settings:
+    """Settings that point every outside system at the simulators (credentials are ignored)."""
+    config = config.model_copy(
+        update={
+            "github": config.github.model_copy(update={"simulator_url": github_url}),
+            "slack": config.slack.model_copy(update={"simulator_url": f"{slack_url}/api/"}),
+        }
+    )
+    env = Environment(
+        mender_config=data_dir / "embedded.yaml",
+        mender_database_url=f"sqlite:///{data_dir / 'mender.db'}",
+        github_token=None,
+        slack_bot_token=None,
+        mender_webhook_secret=f"embedded-{uuid.uuid4().hex}",
+    )
+    return Settings(config, env)
+
+
+@asynccontextmanager
+async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7) -> AsyncIterator[Embedded]:
+    """Start the whole stack; settings are installed process-wide for the in-process worker."""
+    from worker import build_worker
+
+    github_url = f"http://127.0.0.1:{free_port()}"
+    slack_sim = SlackSimulator()
+    slack_server = ServerThread(create_slack(slack_sim))
+    settings = embedded_settings(config, data_dir, github_url, slack_server.url)
+    set_settings(settings)
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()),
+        search_attributes=SEARCH_ATTRIBUTES,
+        data_converter=pydantic_data_converter,
+        dev_server_log_level="error",
+    )
+    queue = settings.config.temporal.task_queue
+    try:
+        client = env.client
+        address = client.service_client.config.target_host
+        starter = ServerThread(create_starter(settings, EventDispatcher(address, client.namespace, queue)))
+        github = Simulator(
+            SimulatorConfig(
+                webhook_url=f"{starter.url}/webhooks/github",
+                webhook_secret=settings.webhook_secret,
+                base_url=github_url,
+                seed=github_seed,
+            )
+        )
+        github_server = ServerThread(create_github(github), port=int(github_url.rsplit(":", 1)[1]))
+        with (
+            concurrent.futures.ThreadPoolExecutor(max_workers=16) as executor,
+            slack_server,
+            starter,
+            github_server,
+        ):
+            async with build_worker(client, queue, executor, max_concurrent_activities=16):
+                yield Embedded(
+                    client,
+                    settings,
+                    github,
+                    github_server.url,
+                    slack_sim,
+                    slack_server.url,
+                    starter.url,
+                    queue,
+                )
+    finally:
+        await env.shutdown()
+        set_settings(None)

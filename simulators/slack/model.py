@@ -1,0 +1,273 @@
+"""The Slack simulator's world: channels, bot messages, injected failures. No HTTP here.
+
+All state sits behind one lock, so tests may call these methods from any thread while uvicorn serves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_CHANNELS = ("general", "mender-escalations", "mender-ops")
+BOT_ID = "B0MENDERSIM"
+BOT_USERNAME = "mender"
+TEAM_ID = "T0MENDERSIM"
+USER_ID = "U0MENDERSIM"
+MAX_BLOCKS = 50
+MAX_TEXT = 40_000
+TEXT_LIMITS = {"header": 150, "section": 3000, "field": 2000, "context": 2000}
+
+
+class SlackError(Exception):
+    """A Web API failure: `{"ok": false, "error": code, ...extra}` with an HTTP status."""
+
+    def __init__(self, code: str, status: int = 200, retry_after: int | None = None, **extra: Any) -> None:
+        super().__init__(code)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        return {"ok": False, "error": self.code, **self.extra}
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+
+
+@dataclass
+class Message:
+    """One bot message as the simulator stores it."""
+
+    channel: str  # channel id
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    thread_ts: str | None = None
+    updated: bool = False
+    edited_ts: str | None = None
+
+    def to_slack(self) -> dict[str, Any]:
+        """The message as Slack returns it in `chat.postMessage` / `conversations.history`."""
+        out: dict[str, Any] = {
+            "bot_id": BOT_ID,
+            "subtype": "bot_message",
+            "text": self.text,
+            "ts": self.ts,
+            "type": "message",
+            "username": BOT_USERNAME,
+        }
+        if self.blocks is not None:
+            out["blocks"] = self.blocks
+        if self.thread_ts is not None:
+            out["thread_ts"] = self.thread_ts
+        if self.edited_ts is not None:
+            out["edited"] = {"user": USER_ID, "ts": self.edited_ts}
+        return out
+
+
+@dataclass
+class Fault:
+    """Fail the next `count` calls of `method` ("*" = any) with `error`."""
+
+    method: str
+    error: str
+    count: int = 1
+    status: int = 200
+    retry_after: int | None = None
+
+
+def validate_blocks(raw: Any) -> list[dict[str, Any]]:
+    """Loose Block Kit check: a list (or its JSON text) of at most 50 objects with a `type`, texts bounded."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SlackError("invalid_blocks_format") from None
+    if not isinstance(raw, list):
+        raise SlackError("invalid_blocks", errors=["blocks must be an array"])
+    problems: list[str] = []
+    if len(raw) > MAX_BLOCKS:
+        problems.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
+    for i, block in enumerate(raw):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            problems.append(f"must be an object with a type [json-pointer:/blocks/{i}]")
+            continue
+        problems.extend(_text_problems(block, i))
+    if problems:
+        raise SlackError("invalid_blocks", errors=problems)
+    return raw
+
+
+def _text_problems(block: dict[str, Any], i: int) -> list[str]:
+    texts: list[tuple[str, Any, int]] = []
+    kind = block["type"]
+    if kind in ("header", "section") and "text" in block:
+        texts.append((f"/blocks/{i}/text", block["text"], TEXT_LIMITS[kind]))
+    for j, fld in enumerate(block.get("fields") or []):
+        texts.append((f"/blocks/{i}/fields/{j}", fld, TEXT_LIMITS["field"]))
+    if kind == "context":
+        for j, element in enumerate(block.get("elements") or []):
+            texts.append((f"/blocks/{i}/elements/{j}", element, TEXT_LIMITS["context"]))
+    problems = []
+    for where, obj, limit in texts:
+        text = obj.get("text") if isinstance(obj, dict) else None
+        if not isinstance(text, str):
+            problems.append(f"must be a text object [json-pointer:{where}]")
+        elif len(text) > limit:
+            problems.append(f"must be less than {limit + 1} characters [json-pointer:{where}/text]")
+    return problems
+
+
+@dataclass
+class SlackSimulator:
+    """In-memory Slack workspace: channels by id and name, messages in posting order."""
+
+    channels: Iterable[str] = DEFAULT_CHANNELS
+    token: str | None = None  # if set, the only bot token accepted
+    _by_id: dict[str, Channel] = field(default_factory=dict, init=False)
+    _messages: list[Message] = field(default_factory=list, init=False)
+    _faults: list[Fault] = field(default_factory=list, init=False)
+    _last_us: int = field(default=0, init=False)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1), init=False)
+    _lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(self.channels)
+        self.reset()
+
+    # --- channels -------------------------------------------------------------------------------------
+
+    def add_channel(self, name: str) -> Channel:
+        """Create a channel (idempotent by name); returns it."""
+        name = name.lstrip("#")
+        with self._lock:
+            existing = self.find_channel(name)
+            if existing is not None:
+                return existing
+            channel = Channel(id=f"C{next(self._ids):08d}", name=name)
+            self._by_id[channel.id] = channel
+            return channel
+
+    def find_channel(self, ref: str) -> Channel | None:
+        """A channel by id, `name` or `#name`; None if unknown."""
+        with self._lock:
+            if ref in self._by_id:
+                return self._by_id[ref]
+            name = ref.lstrip("#")
+            return next((c for c in self._by_id.values() if c.name == name), None)
+
+    def channel(self, ref: Any) -> Channel:
+        if not ref or not isinstance(ref, str):
+            raise SlackError("channel_not_found")
+        found = self.find_channel(ref)
+        if found is None:
+            raise SlackError("channel_not_found")
+        return found
+
+    # --- auth and faults ------------------------------------------------------------------------------
+
+    def check_auth(self, authorization: str | None) -> str:
+        """The bearer token, or SlackError not_authed / invalid_auth."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise SlackError("not_authed")
+        token = authorization.removeprefix("Bearer ").strip()
+        if not token.startswith(("xoxb-", "xoxp-")) or (self.token is not None and token != self.token):
+            raise SlackError("invalid_auth")
+        return token
+
+    def inject(self, fault: Fault) -> None:
+        """Queue a failure for the next calls of a method."""
+        with self._lock:
+            self._faults.append(fault)
+
+    def take_fault(self, method: str) -> None:
+        """Raise the first queued fault matching `method`, consuming one use of it."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in (method, "*"):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    raise SlackError(fault.error, fault.status, fault.retry_after)
+
+    # --- messages -------------------------------------------------------------------------------------
+
+    def _next_ts(self) -> str:
+        now_us = max(int(time.time() * 1_000_000), self._last_us + 1)
+        self._last_us = now_us
+        return f"{now_us // 1_000_000}.{now_us % 1_000_000:06d}"
+
+    def post(self, channel: Any, text: Any, blocks: Any = None, thread_ts: Any = None) -> Message:
+        """chat.postMessage semantics: `channel` must exist, `text` or `blocks` required."""
+        found = self.channel(channel)
+        checked = validate_blocks(blocks) if blocks not in (None, "") else None
+        text = text if isinstance(text, str) else ""
+        if not text and not checked:
+            raise SlackError("no_text")
+        if len(text) > MAX_TEXT:
+            raise SlackError("msg_too_long")
+        with self._lock:
+            message = Message(found.id, self._next_ts(), text, checked, thread_ts or None)
+            self._messages.append(message)
+            return message
+
+    def update(self, channel: Any, ts: Any, text: Any = None, blocks: Any = None) -> Message:
+        """chat.update semantics: replaces text and/or blocks of an existing message."""
+        found = self.channel(channel)
+        checked = validate_blocks(blocks) if blocks not in (None, "") else None
+        if not isinstance(text, str) and checked is None:
+            raise SlackError("no_text")
+        with self._lock:
+            message = next((m for m in self._messages if m.channel == found.id and m.ts == ts), None)
+            if message is None:
+                raise SlackError("message_not_found")
+            if isinstance(text, str):
+                message.text = text
+            if checked is not None:
+                message.blocks = checked
+            message.updated = True
+            message.edited_ts = self._next_ts()
+            return message
+
+    def history(self, channel: Any) -> list[Message]:
+        """Top-level messages of a channel, newest first."""
+        found = self.channel(channel)
+        with self._lock:
+            return [m for m in reversed(self._messages) if m.channel == found.id and m.thread_ts is None]
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Every posted message (optionally of one channel), oldest first, as the control API shows it."""
+        wanted = self.channel(channel).id if channel else None
+        with self._lock:
+            return [
+                {
+                    "channel": m.channel,
+                    "channel_name": self._by_id[m.channel].name,
+                    "ts": m.ts,
+                    "text": m.text,
+                    "blocks": m.blocks,
+                    "thread_ts": m.thread_ts,
+                    "updated": m.updated,
+                }
+                for m in self._messages
+                if wanted is None or m.channel == wanted
+            ]
+
+    def reset(self) -> None:
+        """Forget messages and faults; back to the initial channels."""
+        with self._lock:
+            self._messages.clear()
+            self._faults.clear()
+            self._by_id.clear()
+            self._ids = itertools.count(1)
+            for name in self.channels:
+                self.add_channel(name)
