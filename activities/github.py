@@ -53,11 +53,12 @@ def github_client(settings: Settings) -> Github:
         seconds_between_writes=None,
         retry=None,
         timeout=15,
+        lazy=True,
     )
 
 
 def _repo(pr: PRRef) -> Repository:
-    return github_client(get_settings()).get_repo(pr.repo, lazy=True)
+    return github_client(get_settings()).get_repo(pr.repo)
 
 
 def _fail(exc: GithubException, what: str) -> ApplicationError:

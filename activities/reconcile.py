@@ -68,7 +68,7 @@ def list_open_bot_prs(settings: Settings) -> list[OpenPR]:
     github = github_client(settings)
     found: list[OpenPR] = []
     for name in configured_repos(settings.config):
-        for pull in github.get_repo(name, lazy=True).get_pulls(state="open"):
+        for pull in github.get_repo(name).get_pulls(state="open"):
             if settings.config.bots.tracks(pull.user.login):
                 found.append(
                     OpenPR(
@@ -152,7 +152,7 @@ def scan(settings: Settings) -> list[ScanRow]:
     now = datetime.now(UTC)
     rows: list[ScanRow] = []
     for item in list_open_bot_prs(settings):
-        repo = github.get_repo(item.pr.repo, lazy=True)
+        repo = github.get_repo(item.pr.repo)
         snap = read_snapshot(repo, repo.get_pull(item.pr.number), item.pr)
         record, _ = repository.get_pr(engine, item.pr)
         state = PRState(record.state) if record and record.state else PRState.CREATED

@@ -163,3 +163,32 @@ def reconcile() -> None:
 
     asyncio.run(trigger())
     typer.echo("reconciler sweep triggered")
+
+
+class ReportFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Option(help="Scenario YAML file.")] = Path("scenarios/demo.yaml"),
+    report: Annotated[
+        ReportFormat, typer.Option(help="json (one object on stdout) or text.")
+    ] = ReportFormat.text,
+    config: Annotated[Path | None, typer.Option(help="Base configuration; default $MENDER_CONFIG.")] = None,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 900.0,
+) -> None:
+    """Run a scenario to completion on embedded services (own Temporal, simulators, worker, starter)."""
+    from starter.simulate import run_simulation
+
+    configure_logging("WARNING")
+    try:
+        result = asyncio.run(run_simulation(scenario, config or Environment().mender_config, timeout))
+    except (ConfigError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    if report is ReportFormat.json:
+        typer.echo(json.dumps(result))
+    else:
+        typer.echo(json.dumps(result, indent=2))

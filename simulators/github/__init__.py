@@ -1,5 +1,9 @@
 """A GitHub simulator speaking real HTTP: REST subset for PyGithub, simulated CI and bots, signed webhooks.
 
+Scenarios (scenario.py) open bot PRs that may carry faults (faults.py: flaky or genuinely failing
+checks, a base that moves or conflicts, a bot that misses its cue) and add world faults
+(world_faults.py: GitHub outages, webhook loss); `sim.report()` tells what became of each PR.
+
 sim = Simulator(SimulatorConfig(webhook_url="http://127.0.0.1:8000/webhooks/github", webhook_secret="s"))
 server = ServerThread(create_app(sim)).start()
 sim.set_base_url(server.url)

@@ -2,18 +2,24 @@
 
 Each actor sees every world event (`on_event`), picks the ones it cares about (`wants`), and reacts
 in its own task after the scenario's delays. Every step asks `Actor.decide` (hence `Faults.decide`)
-for its outcome: the single place where an injected fault changes what happens.
+for its outcome: the single place where an injected fault changes what happens. Actors wait out a
+GitHub outage before acting (`Simulator.pause`).
 
 Healthy life of a bot PR: CI runs `build` and `test` on each new head sha; policy-bot posts status
 `policy-bot` pending then success once the suite passed; approver-bot approves once the policy passed;
 automerge-bot merges once the PR is `clean` (required checks green and the head approved).
+`upstream` (teammates landing commits on main) only acts for `behind_base` and `merge_conflict`.
+
+Re-triggers (each bot reacts to its own only): a PR comment `/policy-bot recheck` makes policy-bot
+evaluate the head again; adding label `approver-bot:recheck` does it for approver-bot, adding label
+`automerge` for automerge-bot (remove and re-add a label to trigger again). Nobody acts on `/sod recheck`.
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
+from simulators.github.faults import CHECK_LOGS
 from simulators.github.model import PullRequest, SimEvent, User
 
 if TYPE_CHECKING:
@@ -21,6 +27,23 @@ if TYPE_CHECKING:
     from simulators.github.simulator import Simulator
 
 POLICY_CONTEXT = "policy-bot"
+POLICY_RECHECK = "/policy-bot recheck"
+APPROVER_LABEL = "approver-bot:recheck"
+AUTOMERGE_LABEL = "automerge"
+
+
+def commented(ev: SimEvent, command: str) -> bool:
+    """A new PR comment whose body is `command`."""
+    return (
+        ev.name == "issue_comment"
+        and ev.action == "created"
+        and ev.comment is not None
+        and ev.comment.body.strip() == command
+    )
+
+
+def labeled(ev: SimEvent, label: str) -> bool:
+    return ev.name == "pull_request" and ev.action == "labeled" and ev.data.get("label") == label
 
 
 class Actor:
@@ -39,6 +62,9 @@ class Actor:
     @property
     def timing(self) -> Timing:
         return self.sim.timing
+
+    async def pause(self, seconds: float) -> None:
+        await self.sim.pause(seconds)
 
     def decide(self, pr: PullRequest, step: str, default: str) -> str:
         """Outcome of this actor's `step` for `pr`: the hook where faults apply."""
@@ -78,15 +104,36 @@ class CI(Actor):
         assert pr is not None and ev.head_sha is not None
         suite = ev.suite
         if suite is None:
-            await asyncio.sleep(self.timing.ci_start_seconds)
+            await self.pause(self.timing.ci_start_seconds)
             if pr.state != "open" or self.decide(pr, "start", "act") != "act":
                 return
             suite = self.sim.ops.create_suite(pr, ev.head_sha)
-        await asyncio.sleep(self.timing.ci_seconds)
+        await self.pause(self.timing.ci_seconds)
         for run in suite.runs:
             if run.status != "completed":
-                self.sim.ops.complete_run(pr, run, self.decide(pr, f"run.{run.name}", "success"))
+                conclusion, _, log = self.decide(pr, f"run.{run.name}", "success").partition("/")
+                self.sim.ops.complete_run(pr, run, conclusion, CHECK_LOGS.get(log))
         self.sim.ops.complete_suite(pr, suite)
+
+
+class Upstream(Actor):
+    """Teammates landing commits on the base branch soon after a PR opened (faults only)."""
+
+    name = "upstream"
+    login = "octocat"
+
+    def wants(self, ev: SimEvent) -> bool:
+        return ev.name == "pull_request" and ev.action == "opened"
+
+    async def react(self, ev: SimEvent) -> None:
+        pr = ev.pr
+        assert pr is not None
+        await self.pause(self.timing.bot_delay_seconds)
+        if pr.state != "open":
+            return
+        move = self.decide(pr, "move_base", "none")
+        if move in ("advance", "conflict"):
+            self.sim.ops.land_on_base(pr, self.user, conflict=move == "conflict")
 
 
 class PolicyBot(Actor):
@@ -97,23 +144,27 @@ class PolicyBot(Actor):
 
     def wants(self, ev: SimEvent) -> bool:
         suite = ev.suite
-        return (
+        return commented(ev, POLICY_RECHECK) or (
             ev.name == "check_suite"
             and ev.action == "completed"
             and suite is not None
             and suite.conclusion == "success"
         )
 
+    def checks_passed(self, pr: PullRequest, sha: str) -> bool:
+        suites = self.sim.world.suites_for(self.sim.world.repos[pr.repo], sha)
+        return bool(suites) and all(s.status == "completed" and s.conclusion == "success" for s in suites)
+
     async def react(self, ev: SimEvent) -> None:
-        pr, suite = ev.pr, ev.suite
-        assert pr is not None and suite is not None
-        sha, repo = suite.head_sha, ev.repo
-        await asyncio.sleep(self.timing.bot_delay_seconds)
-        if not self.current(pr, sha):
-            return
+        pr, repo = ev.pr, ev.repo
+        assert pr is not None
+        sha = ev.suite.head_sha if ev.suite else pr.head_sha
+        await self.pause(self.timing.bot_delay_seconds)
+        if not self.current(pr, sha) or (ev.suite is None and not self.checks_passed(pr, sha)):
+            return  # a recheck before CI passed: the suite's completion will trigger the bot
         if self.decide(pr, "status.pending", "act") == "act":
             self.sim.ops.add_status(repo, sha, "pending", POLICY_CONTEXT, self.user, "Evaluating policies")
-        await asyncio.sleep(self.timing.bot_delay_seconds)
+        await self.pause(self.timing.bot_delay_seconds)
         if not self.current(pr, sha):
             return
         state = self.decide(pr, "status.final", "success")
@@ -130,23 +181,28 @@ class ApproverBot(Actor):
 
     def wants(self, ev: SimEvent) -> bool:
         status = ev.status
-        return (
+        return labeled(ev, APPROVER_LABEL) or (
             ev.name == "status"
             and status is not None
             and status.context == POLICY_CONTEXT
             and status.state == "success"
         )
 
+    def policy_passed(self, pr: PullRequest, sha: str) -> bool:
+        states = self.sim.world.context_states(self.sim.world.repos[pr.repo], sha)
+        return states.get(POLICY_CONTEXT) == "success"
+
     async def react(self, ev: SimEvent) -> None:
-        pr, status = ev.pr, ev.status
-        assert pr is not None and status is not None
-        await asyncio.sleep(self.timing.bot_delay_seconds)
-        if not self.current(pr, status.sha):
+        pr = ev.pr
+        assert pr is not None
+        sha = ev.status.sha if ev.status else pr.head_sha
+        await self.pause(self.timing.bot_delay_seconds)
+        if not self.current(pr, sha) or not self.policy_passed(pr, sha):
             return
         verdict = self.decide(pr, "review", "APPROVE")
         if verdict != "drop":
             body = "Policy passed: approved." if verdict == "APPROVE" else "Changes requested by policy."
-            self.sim.ops.add_review(pr, self.user, verdict, body, status.sha)
+            self.sim.ops.add_review(pr, self.user, verdict, body, sha)
 
 
 class AutomergeBot(Actor):
@@ -160,6 +216,8 @@ class AutomergeBot(Actor):
         self._merging: set[str] = set()
 
     def wants(self, ev: SimEvent) -> bool:
+        if labeled(ev, AUTOMERGE_LABEL):
+            return True
         if ev.name == "pull_request_review":
             return ev.action == "submitted" and ev.review is not None and ev.review.state == "APPROVED"
         if ev.name == "status":
@@ -178,7 +236,7 @@ class AutomergeBot(Actor):
             return
         self._merging.add(pr.key)
         try:
-            await asyncio.sleep(self.timing.bot_delay_seconds)
+            await self.pause(self.timing.bot_delay_seconds)
             if not self.current(pr, ev.head_sha) or world.mergeable_state(pr) != "clean":
                 return
             if self.decide(pr, "merge", "act") == "act":
@@ -187,7 +245,9 @@ class AutomergeBot(Actor):
             self._merging.discard(pr.key)
 
 
-ACTOR_TYPES: dict[str, type[Actor]] = {cls.name: cls for cls in (CI, PolicyBot, ApproverBot, AutomergeBot)}
+ACTOR_TYPES: dict[str, type[Actor]] = {
+    cls.name: cls for cls in (CI, Upstream, PolicyBot, ApproverBot, AutomergeBot)
+}
 ALL_ACTORS: tuple[str, ...] = tuple(ACTOR_TYPES)
 
 

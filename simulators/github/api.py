@@ -1,7 +1,8 @@
 """The simulator's FastAPI app: GitHub REST routes plus control endpoints under `/_sim/`.
 
 Every route is `async def`, so all world access happens on uvicorn's event loop, the same loop the
-actors and webhook deliveries run on (started in the app lifespan).
+actors and webhook deliveries run on (started in the app lifespan). During a scenario's
+`github_outage` every REST route answers 502 (GitHub's body); control endpoints keep working.
 
 Control endpoints (JSON):
 - `POST /_sim/scenario` body = scenario object (see scenario.py); starts it in the background, 202.
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.github.rest_common import DOCS, GitHubError, read_object
+from simulators.github.rest_contents import contents_router
 from simulators.github.rest_pulls import pulls_router
 from simulators.github.rest_repos import RATE_LIMIT, rate, repos_router
 from simulators.github.scenario import Scenario, load_scenario
@@ -71,7 +73,8 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
             sim.set_base_url(str(request.base_url))
         control = request.url.path.startswith(CONTROL_PREFIX)
         if not control and sim.faults.decide(None, "api.request", "ok") == "outage":
-            response: Response = JSONResponse({"message": "Server Error", "documentation_url": DOCS}, 502)
+            body = {"message": "Server Error", "documentation_url": DOCS, "status": "502"}
+            response: Response = JSONResponse(body, 502)
         else:
             response = await call_next(request)
         if not control:
@@ -92,6 +95,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(control_router(sim), prefix=CONTROL_PREFIX)
     app.include_router(repos_router(sim))
     app.include_router(pulls_router(sim))
+    app.include_router(contents_router(sim))
     return app
 
 

@@ -1,7 +1,8 @@
 """Webhook delivery: signed POSTs to Mender's starter, in order per PR, every attempt logged.
 
 Like GitHub, a failed delivery is not retried on its own; `redeliver` resends the same body with the
-same delivery id. A failed or refused delivery never raises into the simulator.
+same delivery id. A failed or refused delivery never raises into the simulator. During a GitHub
+outage deliveries are held and go out once it ends; `webhook_loss` drops some (logged as `dropped`).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class Deliverer:
         try:
             while not queue.empty():
                 record = queue.get_nowait()
+                await self.faults.world.until_up()
                 name = (
                     f"webhook.{record.event}.{record.action}" if record.action else f"webhook.{record.event}"
                 )

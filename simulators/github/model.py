@@ -33,6 +33,7 @@ class Commit:
     author: str
     tree_sha: str
     timestamp: datetime = field(default_factory=now)
+    files: dict[str, str] = field(default_factory=dict)  # the whole tree: path -> text (small repos)
 
 
 @dataclass
@@ -71,6 +72,9 @@ class CheckRun:
     conclusion: str | None = None
     started_at: datetime = field(default_factory=now)
     completed_at: datetime | None = None
+    output_title: str | None = None
+    output_summary: str | None = None
+    output_text: str | None = None
 
 
 @dataclass
@@ -102,6 +106,15 @@ class CommitStatus:
     created_at: datetime = field(default_factory=now)
 
 
+@dataclass(frozen=True)
+class FileChange:
+    """The one edit a bot PR makes: pin `package` to `version` in `path` (requirements.txt, package.json)."""
+
+    path: str
+    package: str
+    version: str
+
+
 @dataclass
 class PullRequest:
     repo: str
@@ -122,7 +135,10 @@ class PullRequest:
     merged_by: User | None = None
     merge_commit_sha: str | None = None
     closed_at: datetime | None = None
+    closed_by: User | None = None
+    change: FileChange | None = None  # what a bot PR changes; None for PRs opened through the API
     conflict: bool = False  # a merge conflict with the base makes the PR "dirty"
+    require_up_to_date: bool = False  # `Repo.require_up_to_date` for this PR only (the behind_base fault)
     labels: list[Label] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)

@@ -7,13 +7,13 @@ a status) wakes the actors exactly like a bot's write does. Call them on the sim
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulators.github.contents import append_line, apply_change, hotfix
 from simulators.github.model import (
-    CheckRun,
-    CheckSuite,
     Comment,
     CommitStatus,
+    FileChange,
     Label,
     PullRequest,
     Repo,
@@ -22,28 +22,13 @@ from simulators.github.model import (
     User,
     now,
 )
-from simulators.github.world import World
+from simulators.github.ops_ci import CIOps
 
-if TYPE_CHECKING:
-    from simulators.github.simulator import Simulator
-
-CHECK_RUN_NAMES = ("build", "test")
 REVIEW_STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 
 
-class Ops:
-    """The simulator's write operations."""
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-
-    @property
-    def world(self) -> World:
-        """The simulator's current world (a reset replaces it)."""
-        return self.sim.world
-
-    def _emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
-        self.sim.emit(ev, body)
+class Ops(CIOps):
+    """The simulator's write operations (CI ones in `CIOps`)."""
 
     # --- pull requests ---
 
@@ -55,14 +40,16 @@ class Ops:
         body: str,
         head_ref: str,
         faults: Iterable[str] = (),
+        change: FileChange | None = None,
     ) -> PullRequest:
-        """A bot pushes a one-commit branch off the default branch and opens a PR from it."""
+        """A bot pushes a one-commit branch (making `change`) off the default branch and opens a PR."""
         repo = self.world.ensure_repo(repo_name)
         base_sha = repo.branches[repo.default_branch]
-        commit = self.world.add_commit(repo, [base_sha], title, author)
+        files = apply_change(repo.commits[base_sha].files, change) if change else None
+        commit = self.world.add_commit(repo, [base_sha], title, author, files)
         repo.branches[head_ref] = commit.sha
         return self.create_pr(
-            repo, self.world.user(author), head_ref, repo.default_branch, title, body, faults
+            repo, self.world.user(author), head_ref, repo.default_branch, title, body, faults, change=change
         )
 
     def create_pr(
@@ -75,7 +62,9 @@ class Ops:
         body: str,
         faults: Iterable[str] = (),
         draft: bool = False,
+        change: FileChange | None = None,
     ) -> PullRequest:
+        """Open a PR (from the scenario or `POST /pulls`): same webhook, same CI and bots either way."""
         head_sha, base_sha = repo.branches[head_ref], repo.branches[base_ref]
         pr = PullRequest(
             repo=repo.full_name,
@@ -91,6 +80,7 @@ class Ops:
             faults=list(faults),
             draft=draft,
             shas=[head_sha],
+            change=change,
         )
         repo.next_number += 1
         repo.pulls[pr.number] = pr
@@ -114,7 +104,8 @@ class Ops:
         repo = self.world.repos[pr.repo]
         base_tip = repo.branches[pr.base_ref]
         message = f"Merge branch '{pr.base_ref}' into {pr.head_ref}"
-        commit = self.world.add_commit(repo, [pr.head_sha, base_tip], message, sender.login)
+        files = self.world.merged_files(repo, pr.head_sha, base_tip)
+        commit = self.world.add_commit(repo, [pr.head_sha, base_tip], message, sender.login, files)
         pr.base_sha = base_tip
         self._new_head(pr, commit.sha, sender)
         return commit.sha
@@ -126,15 +117,60 @@ class Ops:
         self._new_head(pr, commit.sha, sender)
         return commit.sha
 
+    def commit_file(
+        self, repo: Repo, branch: str, path: str, text: str | None, message: str, sender: User
+    ) -> str:
+        """Commit one file (None: delete it) on top of `branch` and push it; returns the new sha."""
+        tip = repo.branches[branch]
+        files = dict(repo.commits[tip].files)
+        if text is None:
+            files.pop(path, None)
+        else:
+            files[path] = text
+        commit = self.world.add_commit(repo, [tip], message, sender.login, files)
+        self.move_branch(repo, branch, commit.sha, sender)
+        return commit.sha
+
+    def move_branch(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
+        """A push to `branch`: open PRs from it get the new head (`synchronize`, CI)."""
+        repo.branches[branch] = sha
+        for pr in list(repo.pulls.values()):
+            if pr.state == "open" and pr.head_ref == branch and pr.head_sha != sha:
+                self._new_head(pr, sha, sender)
+
+    def land_on_base(self, pr: PullRequest, sender: User, conflict: bool) -> str:
+        """Someone lands a commit on the PR's base branch; returns its sha.
+
+        Not a conflict: an unrelated CHANGELOG line, and up-to-date branches become required for this PR
+        (it is `behind`; other PRs of the repo are not held to it unless `Repo.require_up_to_date`).
+        A conflict: the PR's own line edited differently (the PR is `dirty` for good).
+        """
+        repo = self.world.repos[pr.repo]
+        tip = repo.branches[pr.base_ref]
+        files = repo.commits[tip].files
+        if conflict:
+            pr.conflict = True
+            edit = hotfix(pr.change) if pr.change else FileChange("CHANGELOG.md", pr.title, "(hotfix)")
+            files, message = apply_change(files, edit), f"Pin {edit.package} to {edit.version} (hotfix)"
+        else:
+            pr.require_up_to_date = True
+            message = "docs: update CHANGELOG"
+            files = append_line(
+                files, "CHANGELOG.md", f"- Internal: prepare release (while #{pr.number} was open)"
+            )
+        commit = self.world.add_commit(repo, [tip], message, sender.login, files)
+        self.move_branch(repo, pr.base_ref, commit.sha, sender)
+        return commit.sha
+
     def close(self, pr: PullRequest, sender: User) -> None:
-        pr.state, pr.closed_at, pr.updated_at = "closed", now(), now()
+        pr.state, pr.closed_at, pr.updated_at, pr.closed_by = "closed", now(), now(), sender
         repo = self.world.repos[pr.repo]
         self._emit(
             SimEvent("pull_request", "closed", repo, pr), self.sim.payloads.pull_request("closed", pr, sender)
         )
 
     def reopen(self, pr: PullRequest, sender: User) -> None:
-        pr.state, pr.closed_at, pr.updated_at = "open", None, now()
+        pr.state, pr.closed_at, pr.updated_at, pr.closed_by = "open", None, now(), None
         repo = self.world.repos[pr.repo]
         body = self.sim.payloads.pull_request("reopened", pr, sender)
         self._emit(SimEvent("pull_request", "reopened", repo, pr), body)
@@ -159,7 +195,8 @@ class Ops:
         base_tip = repo.branches[pr.base_ref]
         parents = [base_tip, pr.head_sha] if method == "merge" else [base_tip]
         message = f"Merge pull request #{pr.number} from {pr.head_ref}" if method == "merge" else pr.title
-        commit = self.world.add_commit(repo, parents, message, sender.login)
+        files = self.world.merged_files(repo, base_tip, pr.head_sha)
+        commit = self.world.add_commit(repo, parents, message, sender.login, files)
         repo.branches[pr.base_ref] = commit.sha
         pr.base_sha = base_tip
         pr.state, pr.merged, pr.merged_by, pr.merge_commit_sha = "closed", True, sender, commit.sha
@@ -168,59 +205,6 @@ class Ops:
             SimEvent("pull_request", "closed", repo, pr), self.sim.payloads.pull_request("closed", pr, sender)
         )
         return commit.sha
-
-    # --- CI ---
-
-    def create_suite(self, pr: PullRequest, sha: str) -> CheckSuite:
-        """CI picks up a pushed sha: a queued check suite whose check runs start right away."""
-        repo = self.world.repos[pr.repo]
-        commit = repo.commits[sha]
-        suite_id = self.world.new_id("suite")
-        before = commit.parents[0] if commit.parents else "0" * 40
-        suite = CheckSuite(suite_id, sha, pr.head_ref, before, run_number=len(repo.suites) + 1)
-        self.world.add_suite(repo, suite)
-        body = self.sim.payloads.check_suite("requested", repo, suite, pr.user)
-        self._emit(SimEvent("check_suite", "requested", repo, pr, suite=suite), body)
-        self._start_runs(repo, suite, CHECK_RUN_NAMES)
-        return suite
-
-    def _start_runs(self, repo: Repo, suite: CheckSuite, names: Iterable[str]) -> None:
-        runs = {run.name: run for run in suite.runs}
-        for name in names:
-            runs[name] = CheckRun(self.world.new_id("run"), name, suite.head_sha, suite.id)
-        suite.runs = list(runs.values())
-        suite.status, suite.conclusion, suite.updated_at = "in_progress", None, now()
-
-    def complete_run(self, pr: PullRequest, run: CheckRun, conclusion: str) -> None:
-        repo = self.world.repos[pr.repo]
-        run.status, run.conclusion, run.completed_at = "completed", conclusion, now()
-        body = self.sim.payloads.check_run("completed", repo, run, pr.user)
-        self._emit(SimEvent("check_run", "completed", repo, pr, run=run), body)
-
-    def complete_suite(self, pr: PullRequest, suite: CheckSuite) -> None:
-        repo = self.world.repos[pr.repo]
-        conclusions = [run.conclusion for run in suite.runs]
-        failed = any(c not in ("success", "neutral", "skipped") for c in conclusions)
-        suite.status, suite.conclusion, suite.updated_at = (
-            "completed",
-            "failure" if failed else "success",
-            now(),
-        )
-        body = self.sim.payloads.check_suite("completed", repo, suite, pr.user)
-        self._emit(SimEvent("check_suite", "completed", repo, pr, suite=suite), body)
-
-    def rerun_suite(self, repo: Repo, suite: CheckSuite, sender: User, failed_only: bool) -> bool:
-        """Re-run a completed suite on the same sha (all runs, or only failed ones); False if none to run."""
-        names = [r.name for r in suite.runs if not failed_only or r.conclusion not in ("success", "skipped")]
-        if suite.status != "completed" or not names:
-            return False
-        suite.run_attempt += 1
-        self._start_runs(repo, suite, names)
-        prs = self.world.prs_for_sha(repo, suite.head_sha)
-        pr = next((p for p in prs if p.state == "open"), prs[0] if prs else None)
-        body = self.sim.payloads.check_suite("rerequested", repo, suite, sender)
-        self._emit(SimEvent("check_suite", "rerequested", repo, pr, suite=suite, data={"runs": names}), body)
-        return True
 
     # --- statuses, reviews, comments, labels, branches ---
 

@@ -99,9 +99,9 @@ class RenderChecks(RenderPulls):
             "started_at": ts(run.started_at),
             "completed_at": ts(run.completed_at),
             "output": {
-                "title": None,
-                "summary": None,
-                "text": None,
+                "title": run.output_title,
+                "summary": run.output_summary,
+                "text": run.output_text,
                 "annotations_count": 0,
                 "annotations_url": f"{repo_url}/check-runs/{run.id}/annotations",
             },

@@ -92,8 +92,8 @@ class RenderPulls(Render):
             "review_comments": 0,
             "maintainer_can_modify": False,
             "commits": len(pr.shas),
-            "additions": 2,
-            "deletions": 2,
+            "additions": 1,  # a bot PR pins one line of one file (see `GET .../files`)
+            "deletions": 1,
             "changed_files": 1,
         }
 

@@ -132,6 +132,8 @@ def pulls_router(sim: Simulator) -> APIRouter:
             raise invalid("Pull request is closed")
         if expected and expected != pr.head_sha:
             raise invalid("expected_head_sha does not match the pull request's HEAD")
+        if pr.conflict:
+            raise invalid("merge conflict between base and head")
         if not sim.world.is_behind(pr):
             raise invalid("There are no new commits on the base branch.")
         sim.ops.update_branch(pr, sim.api_user)

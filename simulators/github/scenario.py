@@ -1,62 +1,49 @@
-"""Scenario files: which repos exist, how fast the world moves, and which bot PRs get opened.
+"""Scenario files: which repos exist, how fast the world moves, which bot PRs get opened, what breaks.
 
 Format (YAML or the same object as JSON; unknown keys are errors; every key except `prs` is optional)::
 
-    seed: 7                          # RNG seed for shas, titles and branch names (default 7)
+    seed: 7                          # RNG seed for shas, titles, branches and webhook loss (default 7)
     repos: [acme/api, acme/web]      # created on load with a `main` branch (default: these two)
     timing:                          # seconds; defaults shown
       ci_start_seconds: 1.0          # new head sha -> check suite requested
-      ci_seconds: 3.0                # check suite requested -> check runs completed
-      bot_delay_seconds: 1.0         # each bot's reaction time (policy, approver, automerge)
+      ci_seconds: 3.0                # check suite requested (or re-run) -> check runs completed
+      bot_delay_seconds: 1.0         # each bot's reaction time (policy, approver, automerge; upstream)
       open_interval_seconds: 0.5     # between two PRs being opened
     prs:                             # groups of PRs, opened in order, round-robin over `repos`
       - count: 10                    # >= 1
-        faults: []                   # fault names from KNOWN_FAULTS (none known yet)
+        faults: [flaky_checks]       # PR faults, each applies to every PR of the group (default []):
+                                     #   flaky_checks, genuine_failure, behind_base, merge_conflict,
+                                     #   policy_bot_missed, approver_bot_missed, automerge_missed
+                                     #   (semantics and remedies: simulators/github/faults.py)
         author: dependabot[bot]      # optional; default alternates dependabot[bot], renovate[bot]
                                      # (inside a {flow: mapping} quote it: "dependabot[bot]")
+        comments:                    # optional issue comments on each PR of the group (default []),
+          - {author: octocat, body: "/policy-bot recheck", after_seconds: 5}  # seconds after it opened
+                                     # (author defaults to octocat, after_seconds to 0; bots hear them)
+    world_faults:                    # optional (default []), times relative to the scenario start
+      - {type: github_outage, start_seconds: 20, duration_seconds: 30}  # REST 502, world and webhooks on hold
+      - {type: webhook_loss, rate: 0.3}  # each delivery dropped with this probability (seeded); 0..1
+    config: {}                       # optional mender.yaml overrides; kept as `Scenario.config`, unused here
 
 Titles and branches look like real dependency bumps: dependabot opens "Bump requests from 2.31.0 to
 2.32.3" from `dependabot/pip/requests-2.32.3`; renovate opens "Update dependency requests to v2.32.3"
-from `renovate/requests-2.x`.
+from `renovate/requests-2.x`. Each such PR changes one line of `requirements.txt` or `package.json`.
 """
 
 from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from simulators.github.contents import ECOSYSTEM_FILES, PACKAGES
 from simulators.github.faults import KNOWN_FAULTS
+from simulators.github.model import FileChange
 
 DEFAULT_AUTHORS = ("dependabot[bot]", "renovate[bot]")
-PACKAGES = {
-    "pip": [
-        "requests",
-        "urllib3",
-        "pydantic",
-        "fastapi",
-        "django",
-        "flask",
-        "numpy",
-        "pytest",
-        "httpx",
-        "boto3",
-    ],
-    "npm_and_yarn": [
-        "lodash",
-        "react",
-        "express",
-        "axios",
-        "webpack",
-        "typescript",
-        "eslint",
-        "vite",
-        "jest",
-    ],
-}
 
 
 class _Strict(BaseModel):
@@ -70,19 +57,40 @@ class Timing(_Strict):
     open_interval_seconds: float = Field(0.5, ge=0)
 
 
+class ScheduledComment(_Strict):
+    author: str = Field("octocat", min_length=1)
+    body: str = Field(min_length=1)
+    after_seconds: float = Field(0.0, ge=0)
+
+
 class PRGroup(_Strict):
     count: int = Field(ge=1)
     faults: list[str] = Field(default_factory=list)
     author: str | None = Field(None, min_length=1)
+    comments: list[ScheduledComment] = Field(default_factory=list)
 
     @field_validator("faults")
     @classmethod
     def _known_faults(cls, faults: list[str]) -> list[str]:
         unknown = [f for f in faults if f not in KNOWN_FAULTS]
         if unknown:
-            known = ", ".join(sorted(KNOWN_FAULTS)) or "none yet"
+            known = ", ".join(sorted(KNOWN_FAULTS))
             raise ValueError(f"unknown fault(s) {unknown}; known faults: {known}")
         return faults
+
+
+class GitHubOutage(_Strict):
+    type: Literal["github_outage"]
+    start_seconds: float = Field(0.0, ge=0)
+    duration_seconds: float = Field(30.0, gt=0)
+
+
+class WebhookLoss(_Strict):
+    type: Literal["webhook_loss"]
+    rate: float = Field(0.3, ge=0, le=1)
+
+
+WorldFault = Annotated[GitHubOutage | WebhookLoss, Field(discriminator="type")]
 
 
 class Scenario(_Strict):
@@ -90,6 +98,8 @@ class Scenario(_Strict):
     repos: list[str] = Field(default_factory=lambda: ["acme/api", "acme/web"], min_length=1)
     timing: Timing = Field(default_factory=Timing)
     prs: list[PRGroup] = Field(min_length=1)
+    world_faults: list[WorldFault] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
 
     @field_validator("repos")
     @classmethod
@@ -144,8 +154,8 @@ def _version(rng: random.Random) -> tuple[str, str]:
     return f"{major}.{minor}.{old_patch}", f"{major}.{minor + 1}.{rng.randint(0, 3)}"
 
 
-def bump_pr(rng: random.Random, author: str, taken: set[str]) -> tuple[str, str, str]:
-    """(title, head branch, body) of a dependency-bump PR by `author`, avoiding `taken` branches."""
+def bump_pr(rng: random.Random, author: str, taken: set[str]) -> tuple[str, str, str, FileChange]:
+    """(title, head branch, body, change) of a dependency-bump PR by `author`, avoiding `taken` branches."""
     ecosystem = rng.choice(sorted(PACKAGES))
     package = rng.choice(PACKAGES[ecosystem])
     old, new = _version(rng)
@@ -156,7 +166,8 @@ def bump_pr(rng: random.Random, author: str, taken: set[str]) -> tuple[str, str,
         title = f"Bump {package} from {old} to {new}"
         branch = f"{author.removesuffix('[bot]')}/{ecosystem}/{package}-{new}"
     body = f"Bumps {package} from {old} to {new}.\n\nThis PR was opened by the Mender GitHub simulator."
-    return title, _unique(branch, taken), body
+    change = FileChange(ECOSYSTEM_FILES[ecosystem], package, new)
+    return title, _unique(branch, taken), body, change
 
 
 def _unique(branch: str, taken: set[str]) -> str:

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from simulators.github.actors import ALL_ACTORS, Actor, make_actors
+from simulators.github.contents import change_for_title
 from simulators.github.delivery import Deliverer, DeliveryConfig
 from simulators.github.faults import Faults
 from simulators.github.model import PullRequest, SimEvent, User
 from simulators.github.ops import Ops
 from simulators.github.payloads import Payloads
 from simulators.github.render_checks import RenderChecks
-from simulators.github.scenario import DEFAULT_AUTHORS, PRGroup, Scenario, Timing, bump_pr, slug_branch
+from simulators.github.report import build_report
+from simulators.github.scenario import (
+    DEFAULT_AUTHORS,
+    PRGroup,
+    Scenario,
+    ScheduledComment,
+    Timing,
+    bump_pr,
+    slug_branch,
+)
 from simulators.github.world import World
 
 log = logging.getLogger(__name__)
@@ -75,6 +84,7 @@ class Simulator:
         self.faults = Faults()
         self.deliverer.faults = self.faults
         self.timing = Timing()
+        self.scenario: Scenario | None = None  # the last scenario started (its `config` is Mender's)
         self.actors: list[Actor] = make_actors(self, self.config.actors)
 
     # --- identity and rendering ---
@@ -141,6 +151,12 @@ class Simulator:
         if not task.cancelled() and task.exception() is not None:
             log.error("simulator task %s failed", task.get_name(), exc_info=task.exception())
 
+    async def pause(self, seconds: float) -> None:
+        """Sleep `seconds`, then wait out any GitHub outage: nothing in the world moves during one."""
+        if seconds > 0:
+            await asyncio.sleep(seconds)
+        await self.faults.world.until_up()
+
     def emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
         """A world event happened: queue its webhook, then let every actor react."""
         self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
@@ -156,11 +172,11 @@ class Simulator:
         faults = PRGroup(count=1, faults=list(faults), author=author).faults
         taken = set(self.world.ensure_repo(repo).branches)
         if title:
-            branch = slug_branch(author, title, taken)
+            branch, change = slug_branch(author, title, taken), change_for_title(title)
             body = f"{title}\n\nThis PR was opened by the Mender GitHub simulator."
         else:
-            title, branch, body = bump_pr(self.world.rng, author, taken)
-        return self.ops.open_pr(repo, author, title, body, branch, faults)
+            title, branch, body, change = bump_pr(self.world.rng, author, taken)
+        return self.ops.open_pr(repo, author, title, body, branch, faults, change)
 
     async def open_pr(
         self, repo: str, author: str = "dependabot[bot]", title: str | None = None, faults: Iterable[str] = ()
@@ -177,20 +193,30 @@ class Simulator:
         return await self._on_loop(lambda: self._run_scenario(scenario))
 
     async def _run_scenario(self, scenario: Scenario) -> list[PullRequest]:
+        self.scenario = scenario
         self.world.reseed(scenario.seed)
         self.timing = scenario.timing
+        self.faults.world.start(scenario.world_faults, scenario.seed)
         for name in scenario.repos:
             self.world.ensure_repo(name)
         opened: list[PullRequest] = []
         for group in scenario.prs:
             for _ in range(group.count):
                 if opened and scenario.timing.open_interval_seconds:
-                    await asyncio.sleep(scenario.timing.open_interval_seconds)
+                    await self.pause(scenario.timing.open_interval_seconds)
+                await self.faults.world.until_up()
                 i = len(opened)
                 repo = scenario.repos[i % len(scenario.repos)]
                 author = group.author or DEFAULT_AUTHORS[(i // len(scenario.repos)) % len(DEFAULT_AUTHORS)]
-                opened.append(self.open_bot_pr(repo, author, faults=group.faults))
+                pr = self.open_bot_pr(repo, author, faults=group.faults)
+                opened.append(pr)
+                for comment in group.comments:
+                    self.spawn(self._comment_later(pr, comment), name=f"comment {pr.key}")
         return opened
+
+    async def _comment_later(self, pr: PullRequest, comment: ScheduledComment) -> None:
+        await self.pause(comment.after_seconds)
+        self.ops.add_comment(pr, self.world.user(comment.author), comment.body)
 
     def start_scenario(self, scenario: Scenario) -> asyncio.Task[list[PullRequest]]:
         """Run a scenario in the background (call on the loop)."""
@@ -217,7 +243,7 @@ class Simulator:
     # --- reporting ---
 
     def report(self) -> dict[str, Any]:
-        """Per-PR outcome (repo, number, author, state, faults) plus totals and delivery counts."""
+        """Per-PR outcomes, totals, outages and delivery counts (see `report.py`), from any thread."""
         loop = self._loop
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -226,31 +252,7 @@ class Simulator:
         if loop is not None and loop is not running and loop.is_running():
 
             async def build() -> dict[str, Any]:
-                return self._build_report()
+                return build_report(self)
 
             return asyncio.run_coroutine_threadsafe(build(), loop).result(timeout=10)
-        return self._build_report()
-
-    def _build_report(self) -> dict[str, Any]:
-        prs = sorted(self.world.all_prs(), key=lambda pr: pr.id)
-        rows = [
-            {
-                "repo": pr.repo,
-                "number": pr.number,
-                "title": pr.title,
-                "author": pr.user.login,
-                "state": pr.outcome,
-                "head_sha": pr.head_sha,
-                "mergeable_state": self.world.mergeable_state(pr),
-                "faults": list(pr.faults),
-            }
-            for pr in prs
-        ]
-        states = Counter(row["state"] for row in rows)
-        deliveries = Counter(record.status for record in self.deliverer.log)
-        return {
-            "prs": rows,
-            "totals": {"prs": len(rows), **{s: states.get(s, 0) for s in ("open", "merged", "closed")}},
-            "deliveries": {"total": len(self.deliverer.log), **dict(deliveries)},
-            "fault_decisions": list(self.faults.decisions),
-        }
+        return build_report(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 
+from simulators.github.contents import Files, merge_files, root_files
 from simulators.github.model import (
     PASSING,
     CheckRun,
@@ -62,15 +63,25 @@ class World:
         owner, name = full_name.split("/", 1)
         repo = Repo(owner=owner, name=name, id=self.new_id("repo"), next_number=self.first_pr_number)
         self.user(owner)
-        root = self.add_commit(repo, [], "Initial commit", owner)
+        root = self.add_commit(repo, [], "Initial commit", owner, root_files(full_name))
         repo.branches[repo.default_branch] = root.sha
         self.repos[full_name] = repo
         return repo
 
-    def add_commit(self, repo: Repo, parents: list[str], message: str, author: str) -> Commit:
-        commit = Commit(self.new_sha(), message, list(parents), author, tree_sha=self.new_sha())
+    def add_commit(
+        self, repo: Repo, parents: list[str], message: str, author: str, files: Files | None = None
+    ) -> Commit:
+        """A new commit; its tree is `files`, or else its first parent's tree."""
+        if files is None:
+            files = repo.commits[parents[0]].files if parents else {}
+        commit = Commit(self.new_sha(), message, list(parents), author, tree_sha=self.new_sha(), files=files)
         repo.commits[commit.sha] = commit
         return commit
+
+    def merged_files(self, repo: Repo, ours: str, theirs: str) -> Files:
+        """The tree of a merge of commit `theirs` into commit `ours` (see `contents.merge_files`)."""
+        base = self.merge_base(repo, ours, theirs)
+        return merge_files(repo.commits[base].files, repo.commits[ours].files, repo.commits[theirs].files)
 
     def resolve(self, repo: Repo, ref: str) -> str | None:
         """Sha for a branch name, `heads/<branch>`, `refs/heads/<branch>` or a (full) commit sha."""
@@ -104,6 +115,12 @@ class World:
         only_head = sorted(head_set - base_set, key=order.__getitem__)
         merge_base = max(base_set & head_set, key=order.__getitem__)
         return len(only_head), len(base_set - head_set), only_head, merge_base
+
+    def merge_base(self, repo: Repo, a: str, b: str) -> str:
+        """The newest common ancestor of commits `a` and `b`."""
+        common = self.ancestors(repo, a) & self.ancestors(repo, b)
+        order = {sha: i for i, sha in enumerate(repo.commits)}
+        return max(common, key=order.__getitem__)
 
     # --- pull requests ---
 
@@ -180,7 +197,7 @@ class World:
         repo = self.repos[pr.repo]
         if pr.conflict:
             return "dirty"
-        if repo.require_up_to_date and self.is_behind(pr):
+        if (repo.require_up_to_date or pr.require_up_to_date) and self.is_behind(pr):
             return "behind"
         if pr.draft:
             return "draft"

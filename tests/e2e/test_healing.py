@@ -14,6 +14,7 @@ from runtime.settings import Settings, set_settings
 from tests.support.events import eventually
 from tests.support.stack import make_settings
 from tests.support.world import mender_world
+from workflows.pr_lifecycle import PRStatus
 
 QUICK = {
     "staleness_seconds": dict.fromkeys(
@@ -61,18 +62,20 @@ async def test_stalled_approved_pr_is_nudged_then_merged_exactly_once(
 ) -> None:
     async with mender_world(client, act_settings, actors=FAST_SIM) as world:
         number = await world.open_pr("acme/api")
-        status = await eventually(
+        await eventually(
             lambda: world.status("acme/api", number), lambda s: s.state is PRState.MERGED, timeout=60
         )
-        result = await world.client.get_workflow_handle(f"pr/acme/api/{number}").result()
-        assert result["state"] == "MERGED"
+        handle = world.client.get_workflow_handle(f"pr/acme/api/{number}", result_type=PRStatus)
+        status = await handle.result()  # the workflow completes after the grace period
+        assert status.state is PRState.MERGED
         assert world.github().get_repo("acme/api").get_pull(number).merged
+    log = "\n".join(e.summary() for e in status.recent_events)
     assert remediations(status) == [
         ("RETRIGGER_MERGE", "acted"),  # toggled the automerge label: nobody listens
         ("RETRIGGER_MERGE", "no effect"),
         ("RETRIGGER_MERGE", "acted"),  # Mender merges itself, green and with the expected head
         ("RETRIGGER_MERGE", "effect seen"),
-    ]
+    ], log
     assert status.retry_counts == {"merge": 2}
     assert [e.event.source for e in status.recent_events if e.event.type is EventType.MERGED] == ["webhook"]
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from fastapi import FastAPI, Request, Response
+from github import Auth, Github
 
 from simulators.github import Simulator
 
@@ -19,6 +22,17 @@ FAST = {"ci_start_seconds": 0.05, "ci_seconds": 0.1, "bot_delay_seconds": 0.05, 
 class Received:
     headers: dict[str, str]
     body: bytes
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def event(self) -> str:
+        """`event.action` (or just `event` for statuses)."""
+        action = json.loads(self.body).get("action")
+        return f"{self.headers['x-github-event']}.{action}" if action else self.headers["x-github-event"]
+
+    @property
+    def repo(self) -> str:
+        return json.loads(self.body)["repository"]["full_name"]
 
 
 @dataclass
@@ -68,3 +82,40 @@ async def async_wait_for(predicate: Callable[[], Any], timeout: float = 5.0, wha
             return value
         await asyncio.sleep(0.02)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def github(url: str, per_page: int = 30) -> Github:
+    """PyGithub against the simulator, without retries (a 502 raises at once)."""
+    return Github(
+        base_url=url,
+        auth=Auth.Token("x"),
+        per_page=per_page,
+        retry=None,
+        seconds_between_requests=None,
+        seconds_between_writes=None,
+    )
+
+
+def open_pr(served: Served, repo: str, *faults: str, author: str = "dependabot[bot]") -> int:
+    """Open one bot PR carrying `faults` through the control API; returns its number."""
+    response = httpx.post(
+        f"{served.url}/_sim/prs", json={"repo": repo, "author": author, "faults": list(faults)}
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["number"]
+
+
+def report_row(served: Served, repo: str, number: int) -> dict[str, Any]:
+    return next(r for r in served.sim.report()["prs"] if (r["repo"], r["number"]) == (repo, number))
+
+
+def missing_keys(fixture: Any, body: Any, path: str = "") -> list[str]:
+    """Keys of the real payload `fixture` absent from `body`, recursively (app permissions vary)."""
+    if isinstance(fixture, list) and isinstance(body, list) and fixture and body:
+        return missing_keys(fixture[0], body[0], f"{path}[]")
+    if not isinstance(fixture, dict) or not isinstance(body, dict) or path.endswith("permissions"):
+        return []
+    found = [f"{path}.{key}" for key in fixture if key not in body]
+    return found + [
+        m for key in fixture if key in body for m in missing_keys(fixture[key], body[key], f"{path}.{key}")
+    ]

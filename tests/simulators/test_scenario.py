@@ -24,6 +24,13 @@ def test_demo_scenario_loads() -> None:
     assert load_scenario(demo.model_dump(mode="json")) == demo  # what POST /_sim/scenario receives
 
 
+def test_faults_scenario_loads() -> None:
+    scenario = load_scenario(ROOT / "scenarios" / "faults.yaml")
+    assert {fault for group in scenario.prs for fault in group.faults} == KNOWN_FAULTS
+    assert [fault.type for fault in scenario.world_faults] == ["github_outage", "webhook_loss"]
+    assert scenario.config == {"mode": "act"} and scenario.total_prs == 18
+
+
 def test_sources_and_defaults(tmp_path: Path) -> None:
     path = tmp_path / "s.yaml"
     path.write_text("prs:\n  - count: 3\n    author: renovate[bot]\n")
@@ -57,10 +64,78 @@ def test_bad_scenarios_name_the_key(text: str, where: str) -> None:
 
 
 def test_unknown_fault_lists_known_faults() -> None:
-    assert not KNOWN_FAULTS
+    assert {
+        "flaky_checks",
+        "genuine_failure",
+        "behind_base",
+        "merge_conflict",
+        "policy_bot_missed",
+        "approver_bot_missed",
+        "automerge_missed",
+    } == KNOWN_FAULTS
     with pytest.raises(ValueError) as error:
-        load_scenario({"prs": [{"count": 1, "faults": ["flaky"]}]})
-    assert "unknown fault(s) ['flaky']" in str(error.value) and "known faults: none yet" in str(error.value)
+        load_scenario({"prs": [{"count": 1, "faults": ["flaky_checks", "flaky"]}]})
+    message = str(error.value)
+    assert "prs[0].faults" in message and "unknown fault(s) ['flaky']" in message
+    assert "known faults: approver_bot_missed, automerge_missed, behind_base, flaky_checks" in message
+
+
+def test_world_faults_config_and_comments() -> None:
+    scenario = load_scenario(
+        """
+prs:
+  - count: 2
+    faults: [flaky_checks, policy_bot_missed]
+    comments:
+      - {author: octocat, body: /policy-bot recheck, after_seconds: 5}
+      - {body: looks good}
+world_faults:
+  - {type: github_outage, start_seconds: 20, duration_seconds: 30}
+  - {type: webhook_loss, rate: 0.3}
+config:
+  mode: act
+  lifecycle: {terminal_grace_seconds: 1}
+"""
+    )
+    outage, loss = scenario.world_faults
+    assert (outage.type, outage.start_seconds, outage.duration_seconds) == ("github_outage", 20, 30)
+    assert (loss.type, loss.rate) == ("webhook_loss", 0.3)
+    assert scenario.config == {"mode": "act", "lifecycle": {"terminal_grace_seconds": 1}}
+    first, second = scenario.prs[0].comments
+    assert (first.author, first.body, first.after_seconds) == ("octocat", "/policy-bot recheck", 5)
+    assert (second.author, second.after_seconds) == ("octocat", 0)
+    assert load_scenario(scenario.model_dump(mode="json")) == scenario
+    bare = load_scenario({"prs": [{"count": 1}]})
+    assert (bare.world_faults, bare.config, bare.prs[0].comments) == ([], {}, [])
+
+
+@pytest.mark.parametrize(
+    ("world_faults", "where"),
+    [
+        ([{"type": "meteor_strike"}], "world_faults[0]: Input tag 'meteor_strike'"),
+        ([{"start_seconds": 1}], "world_faults[0]: Unable to extract tag using discriminator 'type'"),
+        ([{"type": "webhook_loss", "rate": 1.5}], "world_faults[0].webhook_loss.rate"),
+        (
+            [{"type": "github_outage", "duration_seconds": 0}],
+            "world_faults[0].github_outage.duration_seconds",
+        ),
+        ([{"type": "github_outage", "length": 3}], "world_faults[0].github_outage.length"),
+        ({"type": "github_outage"}, "world_faults: Input should be a valid list"),
+    ],
+)
+def test_bad_world_faults_name_the_key(world_faults: object, where: str) -> None:
+    with pytest.raises(ValueError) as error:
+        load_scenario({"prs": [{"count": 1}], "world_faults": world_faults})
+    assert where in str(error.value)
+
+
+def test_bad_comments_and_config() -> None:
+    with pytest.raises(ValueError, match=r"prs\[0\]\.comments\[0\]\.body: Field required"):
+        load_scenario({"prs": [{"count": 1, "comments": [{"author": "octocat"}]}]})
+    with pytest.raises(ValueError, match=r"after_seconds"):
+        load_scenario({"prs": [{"count": 1, "comments": [{"body": "hi", "after_seconds": -1}]}]})
+    with pytest.raises(ValueError, match=r"config: Input should be a valid dictionary"):
+        load_scenario({"prs": [{"count": 1}], "config": ["mode", "act"]})
 
 
 def test_cli_serves_and_runs_a_scenario(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import httpx
 
 from runtime.serving import free_port
 from simulators.github import SimulatorConfig, load_scenario, signature_256
-from tests.simulators.helpers import FAST, Receiver, Served, async_wait_for, wait_for
+from tests.simulators.helpers import FAST, Receiver, Served, async_wait_for, missing_keys, wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "github"
 VECTOR = FIXTURES / "signature_test_vector.json"
@@ -48,18 +48,6 @@ def test_signature_matches_github_test_vector() -> None:
         signature_256(vector["secret"], vector["payload"].encode())
         == vector["headers"]["X-Hub-Signature-256"]
     )
-
-
-def missing_keys(fixture: Any, body: Any, path: str = "") -> list[str]:
-    """Keys of the real payload `fixture` absent from `body`, recursively (app permissions vary)."""
-    if isinstance(fixture, list) and isinstance(body, list) and fixture and body:
-        return missing_keys(fixture[0], body[0], f"{path}[]")
-    if not isinstance(fixture, dict) or not isinstance(body, dict) or path.endswith("permissions"):
-        return []
-    found = [f"{path}.{key}" for key in fixture if key not in body]
-    return found + [
-        m for key in fixture if key in body for m in missing_keys(fixture[key], body[key], f"{path}.{key}")
-    ]
 
 
 def pr_number(event: str, body: dict[str, Any], head_to_pr: dict[str, int]) -> int:

@@ -1,0 +1,89 @@
+"""World-changing CI operations (check suites and runs), the base of `ops.Ops`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from simulators.github.model import CheckRun, CheckSuite, PullRequest, Repo, SimEvent, User, now
+from simulators.github.world import World
+
+if TYPE_CHECKING:
+    from simulators.github.simulator import Simulator
+
+CHECK_RUN_NAMES = ("build", "test")
+
+
+class CIOps:
+    """Check suites: created and completed by CI, re-run through the API."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    @property
+    def world(self) -> World:
+        """The simulator's current world (a reset replaces it)."""
+        return self.sim.world
+
+    def _emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
+        self.sim.emit(ev, body)
+
+    def create_suite(self, pr: PullRequest, sha: str) -> CheckSuite:
+        """CI picks up a pushed sha: a queued check suite whose check runs start right away."""
+        repo = self.world.repos[pr.repo]
+        commit = repo.commits[sha]
+        suite_id = self.world.new_id("suite")
+        before = commit.parents[0] if commit.parents else "0" * 40
+        suite = CheckSuite(suite_id, sha, pr.head_ref, before, run_number=len(repo.suites) + 1)
+        self.world.add_suite(repo, suite)
+        body = self.sim.payloads.check_suite("requested", repo, suite, pr.user)
+        self._emit(SimEvent("check_suite", "requested", repo, pr, suite=suite), body)
+        self._start_runs(repo, suite, CHECK_RUN_NAMES)
+        return suite
+
+    def _start_runs(self, repo: Repo, suite: CheckSuite, names: Iterable[str]) -> None:
+        runs = {run.name: run for run in suite.runs}
+        for name in names:
+            runs[name] = CheckRun(self.world.new_id("run"), name, suite.head_sha, suite.id)
+        suite.runs = list(runs.values())
+        suite.status, suite.conclusion, suite.updated_at = "in_progress", None, now()
+
+    def complete_run(
+        self,
+        pr: PullRequest,
+        run: CheckRun,
+        conclusion: str,
+        output: tuple[str, str, str] | None = None,
+    ) -> None:
+        """Finish a check run; `output` is its (title, summary, text)."""
+        repo = self.world.repos[pr.repo]
+        run.status, run.conclusion, run.completed_at = "completed", conclusion, now()
+        if output is not None:
+            run.output_title, run.output_summary, run.output_text = output
+        body = self.sim.payloads.check_run("completed", repo, run, pr.user)
+        self._emit(SimEvent("check_run", "completed", repo, pr, run=run), body)
+
+    def complete_suite(self, pr: PullRequest, suite: CheckSuite) -> None:
+        repo = self.world.repos[pr.repo]
+        conclusions = [run.conclusion for run in suite.runs]
+        failed = any(c not in ("success", "neutral", "skipped") for c in conclusions)
+        suite.status, suite.conclusion, suite.updated_at = (
+            "completed",
+            "failure" if failed else "success",
+            now(),
+        )
+        body = self.sim.payloads.check_suite("completed", repo, suite, pr.user)
+        self._emit(SimEvent("check_suite", "completed", repo, pr, suite=suite), body)
+
+    def rerun_suite(self, repo: Repo, suite: CheckSuite, sender: User, failed_only: bool) -> bool:
+        """Re-run a completed suite on the same sha (all runs, or only failed ones); False if none to run."""
+        names = [r.name for r in suite.runs if not failed_only or r.conclusion not in ("success", "skipped")]
+        if suite.status != "completed" or not names:
+            return False
+        suite.run_attempt += 1
+        self._start_runs(repo, suite, names)
+        prs = self.world.prs_for_sha(repo, suite.head_sha)
+        pr = next((p for p in prs if p.state == "open"), prs[0] if prs else None)
+        body = self.sim.payloads.check_suite("rerequested", repo, suite, sender)
+        self._emit(SimEvent("check_suite", "rerequested", repo, pr, suite=suite, data={"runs": names}), body)
+        return True

@@ -1,0 +1,93 @@
+"""The simulator's report (`Simulator.report()`, `GET /_sim/report`): per-PR outcomes, outages, deliveries.
+
+Lineage is best effort: a PR whose body or comments say `Replaces #N` replaces PR N of the same repo,
+and a PR whose body or comments say `Superseded by #M` is replaced by PR M (full PR URLs work too).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from simulators.github.model import PullRequest
+from simulators.github.render import ts
+
+if TYPE_CHECKING:
+    from simulators.github.simulator import Simulator
+
+_REF = r"(?:[\w.-]+/[\w.-]+)?#(\d+)|\S*?/pulls?/(\d+)"
+REPLACES = re.compile(rf"\breplaces:?\s+(?:{_REF})", re.IGNORECASE)
+SUPERSEDED = re.compile(rf"\bsuperseded\s+by:?\s+(?:{_REF})", re.IGNORECASE)
+DELIVERY_STATES = ("queued", "delivered", "failed", "dropped")
+
+
+def _refs(pattern: re.Pattern[str], pr: PullRequest) -> list[int]:
+    texts = [pr.body or "", *(comment.body for comment in pr.comments)]
+    return [int(a or b) for text in texts for a, b in pattern.findall(text)]
+
+
+def lineage(prs: list[PullRequest]) -> dict[str, dict[str, int | None]]:
+    """`{pr.key: {"replaces": n, "replaced_by": m}}` from the PRs' bodies and comments."""
+    links: dict[str, dict[str, int | None]] = {pr.key: {"replaces": None, "replaced_by": None} for pr in prs}
+
+    def link(repo: str, old: int, new: int) -> None:
+        if old == new:
+            return
+        if f"{repo}#{new}" in links:
+            links[f"{repo}#{new}"]["replaces"] = old
+        if f"{repo}#{old}" in links:
+            links[f"{repo}#{old}"]["replaced_by"] = new
+
+    for pr in prs:
+        for old in _refs(REPLACES, pr):
+            link(pr.repo, old, pr.number)
+        for new in _refs(SUPERSEDED, pr):
+            link(pr.repo, pr.number, new)
+    return links
+
+
+def ci_runs(sim: Simulator, pr: PullRequest) -> int:
+    """Check suites run on the PR's head shas, each re-run counted."""
+    repo = sim.world.repos[pr.repo]
+    return sum(
+        suite.run_attempt for sha in dict.fromkeys(pr.shas) for suite in sim.world.suites_for(repo, sha)
+    )
+
+
+def pr_row(sim: Simulator, pr: PullRequest, links: dict[str, int | None]) -> dict[str, Any]:
+    return {
+        "repo": pr.repo,
+        "number": pr.number,
+        "title": pr.title,
+        "author": pr.user.login,
+        "state": pr.outcome,
+        "head_sha": pr.head_sha,
+        "mergeable_state": sim.world.mergeable_state(pr),
+        "faults": list(pr.faults),
+        "ci_runs": ci_runs(sim, pr),
+        "opened_at": ts(pr.created_at),
+        "merged_at": ts(pr.merged_at),
+        "merged_by": pr.merged_by.login if pr.merged_by else None,
+        "closed_at": ts(pr.closed_at),
+        "closed_by_api": pr.closed_by is not None and pr.closed_by.login == sim.config.api_login,
+        "replaces": links["replaces"],
+        "replaced_by": links["replaced_by"],
+    }
+
+
+def build_report(sim: Simulator) -> dict[str, Any]:
+    """Call on the simulator's loop (`Simulator.report` takes care of that)."""
+    prs = sorted(sim.world.all_prs(), key=lambda pr: pr.id)
+    links = lineage(prs)
+    rows = [pr_row(sim, pr, links[pr.key]) for pr in prs]
+    states = Counter(row["state"] for row in rows)
+    deliveries = Counter(record.status for record in sim.deliverer.log)
+    return {
+        "prs": rows,
+        "totals": {"prs": len(rows), **{s: states.get(s, 0) for s in ("open", "merged", "closed")}},
+        "deliveries": {"total": len(sim.deliverer.log), **{s: deliveries.get(s, 0) for s in DELIVERY_STATES}},
+        "outages": sim.faults.world.report(),
+        "webhook_loss_rate": sim.faults.world.loss_rate,
+        "fault_decisions": list(sim.faults.decisions),
+    }

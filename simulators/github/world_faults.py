@@ -1,0 +1,100 @@
+"""World-wide faults of a scenario (`world_faults:`): GitHub outages and webhook loss.
+
+Times are relative to the start of the scenario (`WorldFaults.start`). During an outage every REST
+call answers 502 and nothing changes in the world: CI, bots, scheduled PRs and comments wait for the
+window to end (`until_up`), and webhook deliveries are held until then. `webhook_loss` drops each
+delivery with probability `rate`, from an RNG seeded with the scenario seed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simulators.github.scenario import WorldFault
+
+
+@dataclass
+class Outage:
+    start: float  # time.monotonic() values
+    end: float
+    start_at: datetime
+    end_at: datetime
+    start_seconds: float
+    duration_seconds: float
+    refused_requests: int = 0
+
+    def report(self, now: float) -> dict[str, Any]:
+        state = "scheduled" if now < self.start else "active" if now < self.end else "over"
+        return {
+            "start": self.start_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "end": self.end_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "start_seconds": self.start_seconds,
+            "duration_seconds": self.duration_seconds,
+            "state": state,
+            "refused_requests": self.refused_requests,
+        }
+
+
+class WorldFaults:
+    """The active world faults; empty (no outage, no loss) until a scenario starts with some."""
+
+    def __init__(self) -> None:
+        self.outages: list[Outage] = []
+        self.loss_rate = 0.0
+        self.rng = random.Random(0)
+
+    def start(self, faults: list[WorldFault], seed: int) -> None:
+        """Arm `faults` with times counted from now; replaces what an earlier scenario armed."""
+        mono, wall = time.monotonic(), datetime.now(UTC)
+        self.outages, self.loss_rate = [], 0.0
+        self.rng = random.Random(f"webhook_loss:{seed}")
+        for fault in faults:
+            if fault.type == "github_outage":
+                start, duration = fault.start_seconds, fault.duration_seconds
+                self.outages.append(
+                    Outage(
+                        mono + start,
+                        mono + start + duration,
+                        wall + timedelta(seconds=start),
+                        wall + timedelta(seconds=start + duration),
+                        start,
+                        duration,
+                    )
+                )
+            else:  # webhook_loss: several combine as independent losses
+                self.loss_rate = 1 - (1 - self.loss_rate) * (1 - fault.rate)
+
+    def _active(self) -> Outage | None:
+        now = time.monotonic()
+        active = [o for o in self.outages if o.start <= now < o.end]
+        return max(active, key=lambda o: o.end) if active else None
+
+    def outage_left(self) -> float:
+        """Seconds until the current outage ends; 0 when GitHub is up."""
+        active = self._active()
+        return active.end - time.monotonic() if active else 0.0
+
+    def refuse_request(self) -> bool:
+        """True (and counted) when a REST call falls in an outage."""
+        active = self._active()
+        if active is not None:
+            active.refused_requests += 1
+        return active is not None
+
+    async def until_up(self) -> None:
+        """Return once no outage is under way (at once when GitHub is up)."""
+        while (left := self.outage_left()) > 0:
+            await asyncio.sleep(left)
+
+    def lose_webhook(self) -> bool:
+        return self.loss_rate > 0 and self.rng.random() < self.loss_rate
+
+    def report(self) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        return [outage.report(now) for outage in self.outages]

@@ -1,0 +1,185 @@
+"""`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
+
+The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
+mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from activities.breaker import BreakerActivities
+from domain.breaker import BreakerState
+from domain.config import MenderConfig
+from runtime.embedded import Embedded, embedded
+from runtime.settings import ConfigError, describe_errors
+from simulators.github import Scenario, load_scenario
+from store import repository
+from store.db import engine_for
+
+CI_CAUSING = ("RETRY_CHECKS", "UPDATE_BRANCH", "CLOSE_AND_REOPEN")
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`override` laid over `base`, mappings merged key by key."""
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = (
+            deep_merge(merged[key], value)
+            if isinstance(value, dict) and isinstance(merged.get(key), dict)
+            else value
+        )
+    return merged
+
+
+def scenario_config(config_path: Path, scenario: Scenario) -> MenderConfig:
+    """mender.yaml with the scenario's `config:` overrides, tracking the scenario's repositories."""
+    from pydantic import ValidationError
+
+    raw = yaml.safe_load(config_path.read_text()) if config_path.exists() else {}
+    raw = deep_merge(raw or {}, scenario.config)
+    names = {r.get("name") for r in raw.get("repositories", []) if isinstance(r, dict)}
+    raw["repositories"] = [
+        *raw.get("repositories", []),
+        *({"name": n} for n in scenario.repos if n not in names),
+    ]
+    try:
+        return MenderConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(
+            f"scenario config (over {config_path}) is invalid\n{describe_errors(exc)}"
+        ) from None
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
+
+
+async def run_simulation(scenario_path: Path, config_path: Path, timeout: float = 900) -> dict[str, Any]:
+    """Run the scenario until every PR is merged, closed or waiting for a human; return the report."""
+    scenario = load_scenario(scenario_path)
+    config = scenario_config(config_path, scenario)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
+        async with embedded(config, Path(tmp), github_seed=scenario.seed) as stack:
+            await stack.github.run_scenario(scenario)
+            expected = sum(group.count for group in scenario.prs)
+            deadline = time.monotonic() + timeout
+            while not await _settled(stack, expected) and time.monotonic() < deadline:
+                await asyncio.sleep(1.0)
+            return await _report(stack, expected, time.monotonic() - started)
+
+
+def _mender_states(stack: Embedded) -> dict[str, str | None]:
+    engine = engine_for(stack.settings.database_url)
+    return {r.key: r.state for r in repository.list_prs(engine, limit=100_000)}
+
+
+async def _settled(stack: Embedded, expected: int) -> bool:
+    prs = stack.github.report()["prs"]
+    if len(prs) < expected:
+        return False
+    states = _mender_states(stack)
+    for pr in prs:
+        key = f"{pr['repo']}#{pr['number']}"
+        if pr["state"] == "open" and states.get(key) != "NEEDS_INTERVENTION":
+            return False
+        if pr["state"] == "merged" and states.get(key) not in ("MERGED", None):
+            return False
+    return True
+
+
+async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]:
+    sim = stack.github.report()
+    engine = engine_for(stack.settings.database_url)
+    states = _mender_states(stack)
+    by_key = {f"{p['repo']}#{p['number']}": p for p in sim["prs"]}
+    acted: Counter[str] = Counter()
+    false_positives = 0
+    escalated: set[str] = set()
+    for key, pr in by_key.items():
+        ref = key
+        _, events = repository.get_pr(engine, _ref(ref))
+        for event in events:
+            details = event.payload.get("details", {})
+            if event.type == "remediation" and details.get("outcome") == "acted":
+                acted[details["action"]] += 1
+                false_positives += not pr.get("faults")
+            if event.type == "escalated":
+                escalated.add(key)
+    originals = [p for p in sim["prs"] if not p.get("replaces")]
+
+    def final(pr: dict[str, Any]) -> dict[str, Any]:
+        seen = {id(pr)}
+        while pr.get("replaced_by"):
+            nxt = by_key.get(f"{pr['repo']}#{pr['replaced_by']}")
+            if nxt is None or id(nxt) in seen:
+                break
+            seen.add(id(nxt))
+            pr = nxt
+        return pr
+
+    by_fault: dict[str, dict[str, int]] = {}
+    merge_times: list[float] = []
+    merged = needs_human = still_open = 0
+    for pr in originals:
+        end = final(pr)
+        key = f"{end['repo']}#{end['number']}"
+        healed = end["state"] == "merged"
+        human = states.get(key) == "NEEDS_INTERVENTION"
+        merged += healed
+        needs_human += human
+        still_open += end["state"] == "open" and not human
+        if healed and pr.get("opened_at") and end.get("merged_at"):
+            merge_times.append((_time(end["merged_at"]) - _time(pr["opened_at"])).total_seconds())
+        for fault in pr.get("faults", []):
+            row = by_fault.setdefault(fault, {"total": 0, "healed": 0, "escalated": 0})
+            row["total"] += 1
+            row["healed"] += healed
+            row["escalated"] += human
+    breaker = await BreakerActivities(
+        stack.client, stack.task_queue, lambda: stack.settings.config.breaker
+    ).status(stack.settings.config.policy_for("").breaker_scope)
+    trips = sum(1 for c in (breaker.changes if breaker else []) if c.new is BreakerState.OPEN)
+    return {
+        "prs": {
+            "total": len(originals),
+            "merged": merged,
+            "merged_without_human": sum(
+                1
+                for p in originals
+                if final(p)["state"] == "merged" and f"{p['repo']}#{p['number']}" not in escalated
+            ),
+            "needs_intervention": needs_human,
+            "open": still_open,
+        },
+        "by_fault": by_fault,
+        "actions": dict(sorted(acted.items())),
+        "false_positive_actions": false_positives,
+        "mttm_seconds": {"median": percentile(merge_times, 0.5), "p95": percentile(merge_times, 0.95)},
+        "breaker_trips": trips,
+        "ci_runs_caused": sum(acted[a] for a in CI_CAUSING),
+        "wall_seconds": round(wall, 1),
+        "expected_prs": expected,
+    }
+
+
+def _ref(key: str):
+    from domain.events import PRRef
+
+    return PRRef.parse(key)
+
+
+def _time(value: str | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
