@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -51,9 +52,17 @@ class World:
         )
 
 
+_worlds = itertools.count(1)
+
+
 @asynccontextmanager
 async def mender_world(client: Client, settings: Settings, **simulator: Any) -> AsyncIterator[World]:
-    """Worker + starter + GitHub simulator wired together; `settings` must point GitHub at the simulator."""
+    """Worker + starter + GitHub simulator wired together, pointing `settings` at the simulator.
+
+    Each world numbers its PRs from a fresh range, so workflows of earlier tests on the shared dev
+    server never receive this test's events.
+    """
+    simulator.setdefault("first_pr_number", 1000 * next(_worlds))
     address = client.service_client.config.target_host
     async with running_worker(client) as queue, httpx.AsyncClient(timeout=10) as http:
         starter = create_starter(settings, EventDispatcher(address, client.namespace, queue))
