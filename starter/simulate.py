@@ -7,6 +7,7 @@ mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds.
 from __future__ import annotations
 
 import asyncio
+import logging
 import tempfile
 import time
 from collections import Counter
@@ -25,6 +26,7 @@ from simulators.github import Scenario, load_scenario
 from store import repository
 from store.db import engine_for
 
+log = logging.getLogger("mender.simulate")
 CI_CAUSING = ("RETRY_CHECKS", "UPDATE_BRANCH", "CLOSE_AND_REOPEN")
 
 
@@ -76,7 +78,13 @@ async def run_simulation(scenario_path: Path, config_path: Path, timeout: float 
             await stack.github.run_scenario(scenario)
             expected = sum(group.count for group in scenario.prs)
             deadline = time.monotonic() + timeout
-            while not await _settled(stack, expected) and time.monotonic() < deadline:
+            last_log = 0.0
+            while (waiting := _unsettled(stack, expected)) and time.monotonic() < deadline:
+                if time.monotonic() - last_log > 10:
+                    log.warning(
+                        "simulate: %.0f s, waiting on %s", time.monotonic() - started, ", ".join(waiting[:12])
+                    )
+                    last_log = time.monotonic()
                 await asyncio.sleep(1.0)
             return await _report(stack, expected, time.monotonic() - started)
 
@@ -86,18 +94,20 @@ def _mender_states(stack: Embedded) -> dict[str, str | None]:
     return {r.key: r.state for r in repository.list_prs(engine, limit=100_000)}
 
 
-async def _settled(stack: Embedded, expected: int) -> bool:
+def _unsettled(stack: Embedded, expected: int) -> list[str]:
+    """PRs still moving (open and not waiting for a human, or merged but not yet seen so by Mender)."""
     prs = stack.github.report()["prs"]
     if len(prs) < expected:
-        return False
+        return [f"{expected - len(prs)} PRs not opened yet"]
     states = _mender_states(stack)
+    waiting = []
     for pr in prs:
         key = f"{pr['repo']}#{pr['number']}"
         if pr["state"] == "open" and states.get(key) != "NEEDS_INTERVENTION":
-            return False
-        if pr["state"] == "merged" and states.get(key) not in ("MERGED", None):
-            return False
-    return True
+            waiting.append(f"{key} (open, Mender {states.get(key)})")
+        elif pr["state"] == "merged" and states.get(key) not in ("MERGED", None):
+            waiting.append(f"{key} (merged, Mender {states.get(key)})")
+    return waiting
 
 
 async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]:
@@ -152,6 +162,12 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         stack.client, stack.task_queue, lambda: stack.settings.config.breaker
     ).status(stack.settings.config.policy_for("").breaker_scope)
     trips = sum(1 for c in (breaker.changes if breaker else []) if c.new is BreakerState.OPEN)
+    budgets = stack.settings.config.retry_budgets
+    over_budget = [
+        r.key
+        for r in repository.list_prs(engine, limit=100_000)
+        if any(count > getattr(budgets, name, 0) for name, count in r.retry_counts.items())
+    ]
     return {
         "prs": {
             "total": len(originals),
@@ -171,6 +187,8 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "breaker_trips": trips,
         "ci_runs_caused": sum(acted[a] for a in CI_CAUSING),
         "wall_seconds": round(wall, 1),
+        "breaker_state": breaker.state.value if breaker else "closed",
+        "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
     }
 
