@@ -51,24 +51,29 @@ def build_worker(
     max_concurrent_activities: int = 32,
 ) -> Worker:
     """A worker with every Mender workflow and activity (sync activities run in `executor`)."""
-    breaker = BreakerActivities(client, task_queue, lambda: get_settings().config.breaker)
-    lifecycle = LifecycleActivities(client, task_queue)
-    reconcile = ReconcileActivities(client, task_queue)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=[
-            *STATELESS_ACTIVITIES,
-            breaker.request_permit,
-            breaker.report_outcome,
-            lifecycle.deliver,
-            lifecycle.request_refresh,
-            reconcile.sweep,
-        ],
+        activities=all_activities(client, task_queue),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
     )
+
+
+def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
+    """Every activity, including those that need the Temporal client."""
+    breaker = BreakerActivities(client, task_queue, lambda: get_settings().config.breaker)
+    lifecycle = LifecycleActivities(client, task_queue)
+    reconcile = ReconcileActivities(client, task_queue)
+    return [
+        *STATELESS_ACTIVITIES,
+        breaker.request_permit,
+        breaker.report_outcome,
+        lifecycle.deliver,
+        lifecycle.request_refresh,
+        reconcile.sweep,
+    ]
 
 
 async def run_worker() -> None:

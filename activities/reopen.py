@@ -148,7 +148,9 @@ def delete_branch(args: BranchArgs) -> None:
     """Delete the replacement branch (compensation; no-op when it is gone)."""
     repo = _repo(args.pr)
     try:
-        repo.get_git_ref(f"heads/{args.branch}").delete()
+        ref = repo.get_git_ref(f"heads/{args.branch}")
+        _ = ref.object  # a lazy ref only knows its (singular) read URL: load it to get the real one
+        ref.delete()
     except UnknownObjectException:
         return
     except GithubException as exc:

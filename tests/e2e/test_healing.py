@@ -3,11 +3,15 @@ remediate -> expected effect -> merge -> grace period -> completion."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
+from activities.reopen import BranchArgs
 from domain.events import EventType
 from domain.lifecycle import PRState
 from runtime.settings import Settings, set_settings
@@ -37,10 +41,9 @@ QUICK = {
 FAST_SIM = ("ci", "policy-bot", "approver-bot")  # no automerge bot: every PR stalls once approved
 
 
-def quick_settings(tmp_path: Path, mode: str = "act", **config: object) -> Settings:
-    return make_settings(
-        tmp_path, mode=mode, lifecycle=QUICK, remediation={"effect_deadline_seconds": 2.0}, **config
-    )
+def quick_settings(tmp_path: Path, mode: str = "act", **remediation: object) -> Settings:
+    remediation = {"effect_deadline_seconds": 2.0, **remediation}
+    return make_settings(tmp_path, mode=mode, lifecycle=QUICK, remediation=remediation)
 
 
 @pytest.fixture
@@ -98,3 +101,62 @@ async def test_observe_mode_records_what_it_would_do_and_touches_nothing(
             await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
     finally:
         set_settings(None)
+
+
+@activity.defn(name="reopen.open_pr")
+def refuse_to_open(args: BranchArgs) -> None:
+    """GitHub refuses the replacement PR (for example, a branch protection rule): the saga must unwind."""
+    raise ApplicationError("GitHub answered 422 on create pull request", non_retryable=True)
+
+
+async def test_close_and_reopen_compensates_when_the_new_pr_cannot_be_opened(
+    client: Client, tmp_path: Path
+) -> None:
+    settings = quick_settings(tmp_path, close_and_reopen=True)
+    try:
+        async with mender_world(client, settings, replace=[refuse_to_open]) as world:
+            number = await world.open_pr("acme/api", faults=["merge_conflict"])
+            status = await eventually(
+                lambda: world.status("acme/api", number),
+                lambda s: s.state is PRState.NEEDS_INTERVENTION,
+                timeout=60,
+            )
+            repo = world.github().get_repo("acme/api")
+            assert repo.get_pull(number).state == "open"  # the old PR is untouched
+            assert "mender/replace-" + str(number) not in [
+                b.name for b in repo.get_branches()
+            ]  # branch deleted
+            assert [p.number for p in repo.get_pulls(state="all")] == [number]  # no new PR
+            assert ("CLOSE_AND_REOPEN", "failed") in remediations(status)
+            assert status.retry_counts == {"close_and_reopen": 1}
+            await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
+    finally:
+        set_settings(None)
+
+
+async def test_genuine_failure_is_escalated_to_slack_and_never_merged(
+    client: Client, act_settings: Settings
+) -> None:
+    async with mender_world(client, act_settings) as world:
+        number = await world.open_pr("acme/api", faults=["genuine_failure"])
+        status = await eventually(
+            lambda: world.status("acme/api", number),
+            lambda s: s.state is PRState.NEEDS_INTERVENTION,
+            timeout=60,
+        )
+        assert remediations(status) == []  # an assertion failure is never retried
+        escalation = next(e for e in status.recent_events if e.event.type is EventType.ESCALATED)
+        assert "non-transient" in escalation.event.details["reason"]
+        messages = await eventually(
+            lambda: asyncio.to_thread(world.slack.messages, "mender-escalations"), lambda m: len(m) == 1
+        )
+        text = messages[0]["text"] + str(messages[0]["blocks"])
+        assert f"acme/api#{number}" in text and "non-transient" in text
+        assert f"/acme/api/pull/{number}" in text
+
+        async def needing_humans() -> list[str]:
+            return [w.id async for w in client.list_workflows("MenderNeedsHuman=true")]
+
+        assert f"pr/acme/api/{number}" in await eventually(needing_humans, lambda ids: bool(ids))
+        assert not world.github().get_repo("acme/api").get_pull(number).merged
+        await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")

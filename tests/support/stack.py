@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from temporalio.activity import _Definition
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from domain.config import MenderConfig
 from runtime.settings import Environment, Settings, set_settings
-from worker import build_worker
+from worker import WORKFLOWS, all_activities
 
 SHORT_TIMERS: dict[str, Any] = {
     "staleness_seconds": {state: 30.0 for state in ("CREATED", "CHECKS_RUNNING", "CHECKS_PASSED")},
@@ -37,9 +39,31 @@ def make_settings(tmp_path: Path, *, webhook_secret: str = "test-secret", **conf
 
 
 @asynccontextmanager
-async def running_worker(client: Client, task_queue: str | None = None) -> AsyncIterator[str]:
-    """Run a Mender worker on a fresh task queue for the duration of the block; yields the queue."""
+async def running_worker(
+    client: Client, task_queue: str | None = None, replace: Sequence[Callable[..., Any]] = ()
+) -> AsyncIterator[str]:
+    """Run a Mender worker on a fresh task queue for the duration of the block; yields the queue.
+
+    `replace` swaps activities by name (to make one step fail); everything else is the real thing.
+    """
     queue = task_queue or f"mender-test-{uuid.uuid4().hex[:8]}"
+    swapped = {_activity_name(fn): fn for fn in replace}
+    activities = [swapped.pop(_activity_name(fn), fn) for fn in all_activities(client, queue)]
+    assert not swapped, f"no such activities: {list(swapped)}"
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as executor:
-        async with build_worker(client, queue, executor, max_concurrent_activities=8):
+        worker = Worker(
+            client,
+            task_queue=queue,
+            workflows=WORKFLOWS,
+            activities=activities,
+            activity_executor=executor,
+            max_concurrent_activities=8,
+        )
+        async with worker:
             yield queue
+
+
+def _activity_name(fn: Callable[..., Any]) -> str:
+    definition = _Definition.from_callable(fn)
+    assert definition is not None and definition.name
+    return definition.name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +17,8 @@ from runtime.serving import ServerThread
 from runtime.settings import Settings
 from simulators.github import Simulator, SimulatorConfig
 from simulators.github import create_app as create_simulator
+from simulators.slack import SlackSimulator
+from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
 from tests.support.stack import running_worker
 from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
@@ -26,6 +28,7 @@ from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
 class World:
     sim: Simulator
     sim_url: str
+    slack: SlackSimulator
     http: httpx.AsyncClient
     client: Client
 
@@ -56,7 +59,9 @@ _worlds = itertools.count(1)
 
 
 @asynccontextmanager
-async def mender_world(client: Client, settings: Settings, **simulator: Any) -> AsyncIterator[World]:
+async def mender_world(
+    client: Client, settings: Settings, replace: Sequence[Callable[..., Any]] = (), **simulator: Any
+) -> AsyncIterator[World]:
     """Worker + starter + GitHub simulator wired together, pointing `settings` at the simulator.
 
     Each world numbers its PRs from a fresh range, so workflows of earlier tests on the shared dev
@@ -64,7 +69,9 @@ async def mender_world(client: Client, settings: Settings, **simulator: Any) -> 
     """
     simulator.setdefault("first_pr_number", 1000 * next(_worlds))
     address = client.service_client.config.target_host
-    async with running_worker(client) as queue, httpx.AsyncClient(timeout=10) as http:
+    slack = SlackSimulator()
+    slack_server = ServerThread(create_slack(slack))
+    async with running_worker(client, replace=replace) as queue, httpx.AsyncClient(timeout=10) as http:
         starter = create_starter(settings, EventDispatcher(address, client.namespace, queue))
         with ServerThread(starter) as mender:
             config = SimulatorConfig(
@@ -75,8 +82,13 @@ async def mender_world(client: Client, settings: Settings, **simulator: Any) -> 
             sim = Simulator(config)
             github = ServerThread(create_simulator(sim))
             settings.config = settings.config.model_copy(
-                update={"github": settings.config.github.model_copy(update={"simulator_url": github.url})}
+                update={
+                    "github": settings.config.github.model_copy(update={"simulator_url": github.url}),
+                    "slack": settings.config.slack.model_copy(
+                        update={"simulator_url": f"{slack_server.url}/api/"}
+                    ),
+                }
             )
-            with github:
+            with github, slack_server:
                 sim.set_base_url(github.url)
-                yield World(sim, github.url, http, client)
+                yield World(sim, github.url, slack, http, client)

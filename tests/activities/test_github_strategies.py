@@ -1,0 +1,139 @@
+"""Each remediation strategy against the GitHub simulator through PyGithub, including its guard."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+from github import Github
+
+from activities import github as gh
+from activities import reopen
+from domain.events import PRRef
+from runtime.serving import ServerThread
+from runtime.settings import set_settings
+from simulators.github import Simulator, SimulatorConfig, Timing, create_app
+from tests.support.stack import make_settings
+
+T = TypeVar("T")
+REPO = "acme/api"
+FAST = {"ci_start_seconds": 0.05, "ci_seconds": 0.2, "bot_delay_seconds": 0.05}
+
+
+class Sim:
+    def __init__(self, url: str, simulator: Simulator) -> None:
+        self.url = url
+        self.simulator = simulator
+        self.github = Github(base_url=url, seconds_between_requests=None, seconds_between_writes=None)
+
+    def open(self, *faults: str) -> PRRef:
+        body = {"repo": REPO, "author": "dependabot[bot]", "faults": list(faults)}
+        response = httpx.post(f"{self.url}/_sim/prs", json=body, timeout=10)
+        response.raise_for_status()
+        return PRRef(repo=REPO, number=response.json()["number"])
+
+    def timing(self, **seconds: float) -> None:
+        self.simulator.timing = Timing(**{**FAST, **seconds})
+
+    def pull(self, pr: PRRef):
+        return self.github.get_repo(pr.repo).get_pull(pr.number)
+
+    def snapshot(self, pr: PRRef):
+        return gh.fetch_snapshot(pr)
+
+
+def until(probe: Callable[[], T], ok: Callable[[T], bool], timeout: float = 15) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if ok(value):
+            return value
+        assert time.monotonic() < deadline, f"not reached; last: {value!r}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[Sim]:
+    simulator = Simulator(SimulatorConfig())
+    server = ServerThread(create_app(simulator))
+    simulator.set_base_url(server.url)
+    with server:
+        simulator.timing = Timing(**FAST)
+        settings = make_settings(tmp_path)
+        settings.config = settings.config.model_copy(
+            update={"github": settings.config.github.model_copy(update={"simulator_url": server.url})}
+        )
+        yield Sim(server.url, simulator)
+    set_settings(None)
+
+
+def test_rebuild_reruns_a_flaky_check_and_refuses_while_checks_run(sim: Sim) -> None:
+    sim.timing(ci_seconds=1.0)
+    pr = sim.open("flaky_checks")
+    until(lambda: sim.snapshot(pr), lambda s: s.checks_pending and bool(s.check_runs))
+    running = gh.rebuild(gh.StrategyArgs(pr=pr))
+    assert not running.ok and "checks are running" in running.detail
+    until(lambda: sim.snapshot(pr), lambda s: bool(s.failed_runs) and not s.checks_pending)
+    result = gh.rebuild(gh.StrategyArgs(pr=pr))
+    assert (result.ok and "re-ran" in result.detail) or "re-requested" in result.detail
+    until(lambda: sim.snapshot(pr), lambda s: s.checks_passed)
+
+
+def test_update_branch_brings_a_behind_pr_up_to_date_and_is_a_noop_otherwise(sim: Sim) -> None:
+    healthy = sim.open()
+    until(lambda: sim.snapshot(healthy), lambda s: s.checks_passed)
+    assert gh.update_branch(gh.StrategyArgs(pr=healthy)).noop
+    pr = sim.open("behind_base")
+    snap = until(lambda: sim.snapshot(pr), lambda s: s.mergeable_state == "behind" and not s.checks_pending)
+    result = gh.update_branch(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha))
+    assert result.ok and not result.noop
+    assert sim.pull(pr).head.sha != snap.head_sha
+
+
+def test_retriggered_bots_act_again(sim: Sim) -> None:
+    policy = sim.open("policy_bot_missed")
+    until(lambda: sim.snapshot(policy), lambda s: s.checks_passed)
+    assert gh.retrigger_bot(gh.BotArgs(pr=policy, bot="policy")).ok
+    until(lambda: sim.snapshot(policy), lambda s: (s.status_for("policy-bot") or s).state == "success")
+    approver = sim.open("approver_bot_missed")
+    until(lambda: sim.snapshot(approver), lambda s: (s.status_for("policy-bot") or s).state == "success")
+    assert "label" in gh.retrigger_bot(gh.BotArgs(pr=approver, bot="approver")).detail
+    until(lambda: sim.snapshot(approver), lambda s: s.approval() is not None)
+
+
+def test_merge_exactly_once_and_only_green(sim: Sim) -> None:
+    broken = sim.open("genuine_failure")
+    until(lambda: sim.snapshot(broken), lambda s: bool(s.failed_runs))
+    refused = gh.merge(gh.StrategyArgs(pr=broken))
+    assert not refused.ok and not sim.pull(broken).merged
+    pr = sim.open("automerge_missed")
+    snap = until(
+        lambda: sim.snapshot(pr), lambda s: s.approval() is not None and s.mergeable_state == "clean"
+    )
+    stale_head = gh.merge(gh.StrategyArgs(pr=pr, head_sha="0" * 40))
+    assert not stale_head.ok and "head moved" in stale_head.detail
+    assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).ok
+    assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).noop  # never twice
+    assert sim.pull(pr).merged
+
+
+def test_close_and_reopen_steps_replace_a_conflicting_pr(sim: Sim) -> None:
+    pr = sim.open("merge_conflict")
+    until(lambda: sim.snapshot(pr), lambda s: s.mergeable_state == "dirty")
+    assert reopen.find_duplicate(reopen.ReopenArgs(pr=pr)) is None
+    branch = reopen.create_branch(reopen.ReopenArgs(pr=pr))
+    assert reopen.create_branch(reopen.ReopenArgs(pr=pr)) == branch  # idempotent
+    assert reopen.copy_change(reopen.BranchArgs(pr=pr, branch=branch)) == 1
+    opened = reopen.open_pr(reopen.BranchArgs(pr=pr, branch=branch))
+    assert reopen.open_pr(reopen.BranchArgs(pr=pr, branch=branch)).number == opened.number  # idempotent
+    new = PRRef(repo=REPO, number=opened.number)
+    assert f"Replaces #{pr.number}" in sim.pull(new).body
+    assert reopen.find_duplicate(reopen.ReopenArgs(pr=pr)) == opened.number  # the duplicate guard
+    reopen.close_pr(reopen.CloseArgs(pr=pr, comment=f"Superseded by #{opened.number}"))
+    assert sim.pull(pr).state == "closed"
+    until(lambda: sim.snapshot(new), lambda s: s.mergeable_state != "dirty" and s.checks_passed)
+    reopen.delete_branch(reopen.BranchArgs(pr=pr, branch="mender/never-created"))  # compensation is a no-op
