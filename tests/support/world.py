@@ -31,6 +31,7 @@ class World:
     slack: SlackSimulator
     http: httpx.AsyncClient
     client: Client
+    queue: str
 
     async def report(self) -> dict[str, Any]:
         return (await self.http.get(f"{self.sim_url}/_sim/report")).json()
@@ -91,4 +92,4 @@ async def mender_world(
             )
             with github, slack_server:
                 sim.set_base_url(github.url)
-                yield World(sim, github.url, slack, http, client)
+                yield World(sim, github.url, slack, http, client, queue)

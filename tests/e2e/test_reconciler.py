@@ -1,0 +1,96 @@
+"""Missed webhooks are found, not waited for: the reconciler discovers PRs and staleness refresh
+folds in what GitHub shows. `mender scan` audits the same PRs without acting."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from temporalio.client import Client
+from typer.testing import CliRunner
+
+from activities.reconcile import ReconcileActivities, scan
+from domain.events import EventSource, EventType
+from domain.lifecycle import PRState
+from runtime.settings import set_settings
+from starter.cli import app
+from tests.support.events import eventually
+from tests.support.stack import make_settings
+from tests.support.world import mender_world
+
+QUICK = {
+    "staleness_seconds": dict.fromkeys(
+        [
+            "CREATED",
+            "CHECKS_RUNNING",
+            "CHECKS_PASSED",
+            "CHECKS_FAILED",
+            "POLICY_EVALUATING",
+            "POLICY_PASSED",
+            "APPROVED",
+        ],
+        1.0,
+    ),
+    "terminal_grace_seconds": 1.0,
+}
+
+
+async def test_reconciler_discovers_prs_whose_webhooks_were_all_lost(client: Client, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, lifecycle=QUICK, repositories=[{"name": "acme/api"}])
+    try:
+        async with mender_world(client, settings) as world:
+            world.sim.set_webhook_url(None)  # GitHub never reaches Mender
+            number = await world.open_pr("acme/api")
+            await eventually(world.report, lambda r: r["prs"][0]["state"] == "merged", timeout=30)
+            report = await ReconcileActivities(client, world.queue).sweep()
+            assert report.discovered == [] and report.scanned == 0  # merged already: nothing open to find
+
+            second = await world.open_pr("acme/api", faults=["approver_bot_missed"])
+            report = await ReconcileActivities(client, world.queue).sweep()
+            assert report.discovered == [f"acme/api#{second}"]
+            status = await eventually(
+                lambda: world.status("acme/api", second), lambda s: s.state is PRState.MERGED, timeout=60
+            )
+            opened = status.recent_events[0].event
+            assert (opened.type, opened.source) == (EventType.OPENED, EventSource.RECONCILER)
+            sources = {
+                e.event.source for e in status.recent_events if e.event.type is not EventType.REMEDIATION
+            }
+            assert sources == {EventSource.RECONCILER}  # every fact came from refreshes, none from webhooks
+            assert number != second
+    finally:
+        set_settings(None)
+
+
+async def test_scan_reports_every_open_bot_pr_with_a_recommended_action(
+    client: Client, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, repositories=[{"name": "acme/api"}])
+    try:
+        async with mender_world(client, settings, actors=("ci", "policy-bot")) as world:
+            world.sim.set_webhook_url(None)
+            number = await world.open_pr("acme/api")
+            rows = await eventually(
+                lambda: _scan(settings),
+                lambda rows: rows and rows[0].action == "RETRIGGER_APPROVER_BOT",
+                timeout=30,
+            )
+            assert rows[0].pr == f"acme/api#{number}" and not rows[0].tracked
+            runner = CliRunner()
+            as_json = json.loads(runner.invoke(app, ["scan", "--format", "json"]).output)
+            assert as_json[0]["action"] == "RETRIGGER_APPROVER_BOT" and as_json[0]["state"] == "POLICY_PASSED"
+            as_csv = list(csv.DictReader(io.StringIO(runner.invoke(app, ["scan", "--format", "csv"]).output)))
+            assert as_csv[0]["pr"] == f"acme/api#{number}"
+            assert (
+                not world.github().get_repo("acme/api").get_pull(number).get_labels().totalCount
+            )  # nothing done
+    finally:
+        set_settings(None)
+
+
+async def _scan(settings):
+    import asyncio
+
+    return await asyncio.to_thread(scan, settings)
