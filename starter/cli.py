@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -183,12 +185,18 @@ def simulate(
     from starter.simulate import run_simulation
 
     configure_logging("WARNING")
+    stdout = os.dup(1)
+    os.dup2(2, 1)  # the embedded servers' banners go to stderr: stdout carries only the report
     try:
         result = asyncio.run(run_simulation(scenario, config or Environment().mender_config, timeout))
     except (ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    if report is ReportFormat.json:
-        typer.echo(json.dumps(result))
-    else:
-        typer.echo(json.dumps(result, indent=2))
+    finally:
+        sys.stdout.flush()
+        os.dup2(stdout, 1)
+    typer.echo(json.dumps(result) if report is ReportFormat.json else json.dumps(result, indent=2))
+    # Everything was shut down; skip interpreter finalization, where the Temporal core's native
+    # threads can still call into Python and abort the process after the report was printed.
+    sys.stdout.flush()
+    os._exit(0)

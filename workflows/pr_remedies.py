@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         remediation_event,
     )
     from domain.snapshot import PRSnapshot
+    from workflows.reopen_saga import close_and_reopen
 
 if TYPE_CHECKING:
     from workflows.pr_lifecycle import PRLifecycleWorkflow
@@ -163,8 +164,6 @@ class Remedies:
             # The automerge bot did not react to its trigger: Mender merges, green and exactly once.
             name, arg = "github.merge", StrategyArgs(pr=pr, head_sha=head)
         else:
-            from workflows.reopen_saga import close_and_reopen
-
             return await close_and_reopen(self.wf, snap.title)
         return await workflow.execute_activity(name, arg, result_type=StrategyResult, **GITHUB_CALL)
 

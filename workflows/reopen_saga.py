@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -19,12 +21,16 @@ if TYPE_CHECKING:
 
 async def close_and_reopen(wf: PRLifecycleWorkflow, title: str) -> StrategyResult:
     """Replace a conflicting PR with a fresh one from the latest base; raises after compensating."""
-    from workflows.pr_remedies import GITHUB_CALL
-
     pr = wf.lifecycle.pr
 
     async def step(name: str, arg: Any, result_type: type | None = None) -> Any:
-        return await workflow.execute_activity(name, arg, result_type=result_type, **GITHUB_CALL)
+        return await workflow.execute_activity(
+            name,
+            arg,
+            result_type=result_type,
+            start_to_close_timeout=timedelta(seconds=60),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
+        )
 
     duplicate = await step("reopen.find_duplicate", ReopenArgs(pr=pr), int)
     if duplicate is not None:
