@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import yaml
 
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
@@ -39,9 +40,11 @@ class Ports:
     temporal_ui: int = 8233
     starter: int = 8000
     simulator: int = 8090
+    slack: int = 8091
 
     def busy(self) -> list[int]:
-        return [p for p in (self.temporal, self.temporal_ui, self.starter, self.simulator) if _port_busy(p)]
+        ports = (self.temporal, self.temporal_ui, self.starter, self.simulator, self.slack)
+        return [p for p in ports if _port_busy(p)]
 
 
 def _die_with_parent() -> None:
@@ -114,6 +117,27 @@ class DevStack:
         self.children.append((name, proc))
         log.info("started %s (pid %d), log in %s", name, proc.pid, logfile.name)
 
+    def _effective_config(self) -> Path:
+        """mender.yaml with the scenario's overrides and the simulators' ports, for every child process."""
+        from simulators.github import load_scenario
+        from starter.simulate import scenario_config
+
+        base = get_settings().env.mender_config
+        config = (
+            scenario_config(base, load_scenario(self.scenario)) if self.scenario else get_settings().config
+        )
+        config = config.model_copy(
+            update={
+                "github": config.github.model_copy(update={"simulator_url": self.sim_url}),
+                "slack": config.slack.model_copy(
+                    update={"simulator_url": f"http://127.0.0.1:{self.ports.slack}/api/"}
+                ),
+            }
+        )
+        path = self.data_dir / "mender.effective.yaml"
+        path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
+        return path
+
     def _start_all(self) -> None:
         settings = get_settings()
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -125,6 +149,7 @@ class DevStack:
             **os.environ,
             "MENDER_DATABASE_URL": self.database_url,
             "MENDER_TEMPORAL_ADDRESS": f"127.0.0.1:{self.ports.temporal}",
+            "MENDER_CONFIG": str(self._effective_config()),
         }
         mender = str(Path(sys.executable).parent / "mender")
         temporal = dev_server_args(self.data_dir / "temporal.db", self.ports.temporal, self.ports.temporal_ui)
@@ -135,6 +160,12 @@ class DevStack:
             simulator = [sys.executable, "-m", "simulators.github", "--port", str(self.ports.simulator)]
             simulator += ["--webhook-url", webhook_url, "--first-pr-number", str(self.first_pr_number)]
             self._spawn("github-simulator", simulator, env)
+        if settings.uses_slack_simulator:
+            self._spawn(
+                "slack-simulator",
+                [sys.executable, "-m", "simulators.slack", "--port", str(self.ports.slack)],
+                env,
+            )
         self._spawn("worker", [mender, "worker"], env)
         self._spawn("starter", [mender, "serve", "--port", str(self.ports.starter)], env)
         _wait_for("starter", lambda: httpx.get(f"http://127.0.0.1:{self.ports.starter}/healthz").is_success)
@@ -148,8 +179,10 @@ Mender is up.
   Temporal Web UI   http://127.0.0.1:{self.ports.temporal_ui}   (workflows pr/<owner>/<repo>/<number>)
   Starter / API     http://127.0.0.1:{self.ports.starter}/docs
   GitHub simulator  {self.sim_url}/_sim/report
+  Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker changes)
   List PRs          .venv/bin/mender prs      (one PR: .venv/bin/mender pr acme/api#{self.first_pr_number})
   By state          .venv/bin/temporal workflow list --query "MenderState='MERGED'"
+  Needing a human   .venv/bin/temporal workflow list --query "MenderNeedsHuman=true"
   Logs              {self.data_dir}/*.log
 Press Ctrl-C to stop everything.
 """,
@@ -169,9 +202,8 @@ Press Ctrl-C to stop everything.
                         f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
                     )
             if total:
-                github = Counter(
-                    pr["state"] for pr in httpx.get(f"{self.sim_url}/_sim/report", timeout=5).json()["prs"]
-                )
+                prs = httpx.get(f"{self.sim_url}/_sim/report", timeout=5).json()["prs"]
+                github = Counter(pr["state"] for pr in prs)
                 mender = self._mender_states()
                 if mender["MERGED"] and first_merge is None:
                     first_merge = time.monotonic() - started
@@ -179,13 +211,14 @@ Press Ctrl-C to stop everything.
                         f"first PR merged (seen by Mender) {first_merge:.1f} s after the demo started",
                         flush=True,
                     )
-                line = f"demo: GitHub {github['merged']}/{total} merged; Mender " + ", ".join(
+                line = f"demo: GitHub {github['merged']}/{len(prs)} merged; Mender " + ", ".join(
                     f"{count} {state}" for state, count in sorted(mender.items())
                 )
                 if line != last_line:
                     print(line, flush=True)
                     last_line = line
-                if self.exit_after_demo and mender["MERGED"] >= total:
+                settled = github["open"] <= mender["NEEDS_INTERVENTION"] and len(prs) >= total
+                if self.exit_after_demo and settled and mender["MERGED"] >= github["merged"]:
                     return 0
             time.sleep(0.5)
 
