@@ -201,3 +201,40 @@ def simulate(
     # threads can still call into Python and abort the process after the report was printed.
     sys.stdout.flush()
     os._exit(0)
+
+
+@app.command()
+def breaker(
+    action: Annotated[str, typer.Argument(help="status or reset")] = "status",
+    scope: Annotated[str, typer.Option(help="Breaker scope.")] = "github",
+    as_json: JsonOption = False,
+) -> None:
+    """Show the circuit breaker's state and recent changes, or reset it to closed by hand."""
+    from activities.breaker import BreakerActivities
+    from runtime.temporal import make_client
+
+    if action not in ("status", "reset"):
+        typer.echo(f"unknown action {action!r}: use status or reset", err=True)
+        raise typer.Exit(2)
+    settings = _settings_or_exit()
+
+    async def run():
+        client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
+        breakers = BreakerActivities(
+            client, settings.config.temporal.task_queue, lambda: settings.config.breaker
+        )
+        if action == "reset":
+            return await breakers.reset(scope, actor=os.environ.get("USER", "cli"))
+        return await breakers.status(scope)
+
+    status = asyncio.run(run())
+    if status is None:
+        typer.echo(f"breaker {scope}: never used (closed)")
+        return
+    if as_json:
+        typer.echo(status.model_dump_json(indent=2))
+        return
+    rate = f"{status.failure_rate:.0%}" if status.failure_rate is not None else "-"
+    typer.echo(f"breaker {status.scope}: {status.state} (failure rate {rate} over {status.samples} outcomes)")
+    for change in status.changes:
+        typer.echo(f"  {change.at:%Y-%m-%d %H:%M:%S} {change.old} -> {change.new}: {change.reason}")
