@@ -183,6 +183,7 @@ class RemediationConfig(Strict):
 class BreakerConfig(Strict):
     """Circuit breaker: open when the failure rate over the window passes the threshold."""
 
+    scope: str = Field("github", min_length=1, pattern=r"^[\w./-]+$")  # workflow id breaker/<scope>
     window_seconds: float = Field(900.0, gt=0)
     failure_rate: float = Field(0.5, gt=0, le=1)
     min_samples: int = Field(4, ge=1)
@@ -266,6 +267,7 @@ class MenderConfig(Strict):
             store_retention_days=self.lifecycle.store_retention_days,
             remediation=self.remediation,
             policy_context=self.bots.policy_context,
+            breaker_scope=self.breaker.scope,
         )
 
 
@@ -286,7 +288,7 @@ class RepoPolicy(BaseModel):
     store_retention_days: int
     remediation: RemediationConfig
     policy_context: str
-    breaker_scope: str = "github"
+    breaker_scope: str
 
     def stale_after(self, state: PRState | None) -> float:
         """Seconds the PR may sit in `state` before it is considered stale."""

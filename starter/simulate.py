@@ -118,16 +118,21 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     acted: Counter[str] = Counter()
     false_positives = 0
     escalated: set[str] = set()
+    stall_to_action: list[float] = []
     for key, pr in by_key.items():
-        ref = key
-        _, events = repository.get_pr(engine, _ref(ref))
+        _, events = repository.get_pr(engine, _ref(key))
+        last_progress = None
         for event in events:
             details = event.payload.get("details", {})
             if event.type == "remediation" and details.get("outcome") == "acted":
                 acted[details["action"]] += 1
                 false_positives += not pr.get("faults")
-            if event.type == "escalated":
+                if last_progress is not None:
+                    stall_to_action.append((event.occurred_at - last_progress).total_seconds())
+            elif event.type == "escalated":
                 escalated.add(key)
+            elif event.type != "remediation" and event.outcome == "applied":
+                last_progress = event.occurred_at
     originals = [p for p in sim["prs"] if not p.get("replaces")]
 
     def final(pr: dict[str, Any]) -> dict[str, Any]:
@@ -160,7 +165,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
             row["escalated"] += human
     breaker = await BreakerActivities(
         stack.client, stack.task_queue, lambda: stack.settings.config.breaker
-    ).status(stack.settings.config.policy_for("").breaker_scope)
+    ).status(stack.settings.config.breaker.scope)
     trips = sum(1 for c in (breaker.changes if breaker else []) if c.new is BreakerState.OPEN)
     budgets = stack.settings.config.retry_budgets
     over_budget = [
@@ -184,6 +189,10 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "actions": dict(sorted(acted.items())),
         "false_positive_actions": false_positives,
         "mttm_seconds": {"median": percentile(merge_times, 0.5), "p95": percentile(merge_times, 0.95)},
+        "stall_to_action_seconds": {
+            "median": percentile(stall_to_action, 0.5),
+            "p95": percentile(stall_to_action, 0.95),
+        },
         "breaker_trips": trips,
         "ci_runs_caused": sum(acted[a] for a in CI_CAUSING),
         "wall_seconds": round(wall, 1),

@@ -38,6 +38,10 @@ GITHUB_CALL = {
     "start_to_close_timeout": timedelta(seconds=60),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
 }
+BREAKER_CALL = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=2),
+}
 NOTIFY_CALL = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=5),
@@ -206,7 +210,7 @@ class Remedies:
         args = BreakerPermitArgs(scope=self.wf.policy.breaker_scope, requester=workflow.info().workflow_id)
         try:
             permit = await workflow.execute_activity(
-                "breaker.request_permit", args, result_type=Permit, **GITHUB_CALL
+                "breaker.request_permit", args, result_type=Permit, **BREAKER_CALL
             )
         except ActivityError as exc:
             workflow.logger.warning("PR %s: breaker unreachable, not acting: %s", self._pr.key, exc.cause)
@@ -222,6 +226,6 @@ class Remedies:
             detail=detail[:500],
         )
         try:
-            await workflow.execute_activity("breaker.report_outcome", args, **GITHUB_CALL)
+            await workflow.execute_activity("breaker.report_outcome", args, **BREAKER_CALL)
         except ActivityError as exc:
             workflow.logger.warning("PR %s: breaker outcome not reported: %s", self._pr.key, exc.cause)

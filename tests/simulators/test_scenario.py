@@ -16,19 +16,14 @@ from simulators.github import KNOWN_FAULTS, Scenario, load_scenario
 ROOT = Path(__file__).parents[2]
 
 
-def test_demo_scenario_loads() -> None:
+def test_demo_scenario_uses_every_fault() -> None:
     demo = load_scenario(ROOT / "scenarios" / "demo.yaml")
     assert demo.repos == ["acme/api", "acme/web"]
-    assert demo.total_prs == 6 and all(group.faults == [] for group in demo.prs)
-    assert 2 <= demo.timing.ci_seconds <= 5 and 0.5 <= demo.timing.bot_delay_seconds <= 2
+    assert {fault for group in demo.prs for fault in group.faults} == KNOWN_FAULTS
+    assert [fault.type for fault in demo.world_faults] == ["github_outage", "webhook_loss"]
+    assert any(group.faults == [] for group in demo.prs)  # healthy PRs too
+    assert demo.config["mode"] == "act" and demo.config["remediation"]["close_and_reopen"] is True
     assert load_scenario(demo.model_dump(mode="json")) == demo  # what POST /_sim/scenario receives
-
-
-def test_faults_scenario_loads() -> None:
-    scenario = load_scenario(ROOT / "scenarios" / "faults.yaml")
-    assert {fault for group in scenario.prs for fault in group.faults} == KNOWN_FAULTS
-    assert [fault.type for fault in scenario.world_faults] == ["github_outage", "webhook_loss"]
-    assert scenario.config == {"mode": "act"} and scenario.total_prs == 18
 
 
 def test_sources_and_defaults(tmp_path: Path) -> None:

@@ -26,7 +26,10 @@ SHORT_TIMERS: dict[str, Any] = {
 
 def make_settings(tmp_path: Path, *, webhook_secret: str = "test-secret", **config: Any) -> Settings:
     """Settings on a fresh SQLite file with short lifecycle timers; `config` overrides mender.yaml keys."""
+    # Each test gets its own breaker: breaker workflows outlive tests on the shared dev server.
+    breaker = {"scope": f"test-{uuid.uuid4().hex[:8]}"}
     raw: dict[str, Any] = {"mode": "act", "lifecycle": dict(SHORT_TIMERS), **config}
+    raw["breaker"] = {**breaker, **raw.get("breaker", {})}
     env = Environment(
         mender_config=tmp_path / "absent.yaml",
         mender_database_url=f"sqlite:///{tmp_path / 'mender.db'}",
