@@ -6,7 +6,8 @@ the reason) when acting would be wrong, e.g. rebuilding while checks run or merg
 
 from __future__ import annotations
 
-import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -67,6 +68,15 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
     return ApplicationError(
         f"{what}: GitHub answered {exc.status}", type="GitHubError", non_retryable=not retryable
     )
+
+
+@contextmanager
+def github_errors(what: str) -> Iterator[None]:
+    """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry."""
+    try:
+        yield
+    except GithubException as exc:
+        raise _fail(exc, what) from exc
 
 
 def _output(run: object) -> str:
@@ -132,17 +142,15 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
 def fetch_snapshot(pr: PRRef) -> PRSnapshot:
     """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels."""
     repo = _repo(pr)
-    try:
+    with github_errors(f"reading {pr.key}"):
         return read_snapshot(repo, repo.get_pull(pr.number), pr)
-    except GithubException as exc:
-        raise _fail(exc, f"reading {pr.key}") from exc
 
 
 @activity.defn(name="github.update_branch")
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"updating {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
         if args.head_sha and pull.head.sha != args.head_sha:
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
@@ -155,8 +163,6 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
         if not pull.update_branch(expected_head_sha=pull.head.sha):
             return StrategyResult(ok=False, detail="GitHub refused to update the branch")
         return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
-    except GithubException as exc:
-        raise _fail(exc, f"updating {args.pr.key}") from exc
 
 
 @activity.defn(name="github.rebuild")
@@ -164,7 +170,7 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
     """Re-run failed checks: failed Actions jobs, else re-request the suite; rebuild hooks for other CI."""
     settings = get_settings()
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"rebuilding {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
         snapshot = read_snapshot(repo, pull, args.pr)
         if snapshot.checks_pending:
@@ -186,8 +192,6 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
                 httpx.post(hook.url, json=body | {"context": hook.context}, timeout=10).raise_for_status()
                 done.append(f"called the rebuild hook for {hook.context}")
         return StrategyResult(ok=bool(done), detail="; ".join(done) or "nothing could be re-run")
-    except GithubException as exc:
-        raise _fail(exc, f"rebuilding {args.pr.key}") from exc
 
 
 @activity.defn(name="github.retrigger_bot")
@@ -195,7 +199,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
     """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
     mechanism = get_settings().config.remediation.bots[args.bot]
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"re-triggering the {args.bot} bot on {args.pr.key}"):
         issue = repo.get_issue(args.pr.number)
         if mechanism.kind == "label":
             assert mechanism.label
@@ -212,15 +216,13 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
             mechanism.url, json={"repository": args.pr.repo, "pull_request": args.pr.number}, timeout=10
         )
         return StrategyResult(ok=True, detail=f"called {args.bot} bot API")
-    except GithubException as exc:
-        raise _fail(exc, f"re-triggering the {args.bot} bot on {args.pr.key}") from exc
 
 
 @activity.defn(name="github.merge")
 def merge(args: StrategyArgs) -> StrategyResult:
     """Merge exactly once and only green: read back first, require the expected head, never while pending."""
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"merging {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
         if pull.merged:
             return StrategyResult(ok=True, noop=True, detail="already merged")
@@ -243,9 +245,3 @@ def merge(args: StrategyArgs) -> StrategyResult:
                 return StrategyResult(ok=True, detail="merged (confirmed after a server error)")
             raise
         return StrategyResult(ok=bool(status.merged), detail=status.message or "merged")
-    except GithubException as exc:
-        raise _fail(exc, f"merging {args.pr.key}") from exc
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()

@@ -9,7 +9,7 @@ from github import GithubException, UnknownObjectException
 from pydantic import BaseModel
 from temporalio import activity
 
-from activities.github import _fail, _repo
+from activities.github import _fail, _repo, github_errors
 from domain.events import PRRef
 
 
@@ -45,7 +45,7 @@ def lineage_line(old: int) -> str:
 def find_duplicate(args: ReopenArgs) -> int | None:
     """An open PR that already carries the same fix (same title, or says it replaces this one)."""
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"looking for a duplicate of {args.pr.key}"):
         old = repo.get_pull(args.pr.number)
         for pull in repo.get_pulls(state="open"):
             if pull.number == args.pr.number:
@@ -53,8 +53,6 @@ def find_duplicate(args: ReopenArgs) -> int | None:
             if pull.title == old.title or lineage_line(args.pr.number) in (pull.body or ""):
                 return pull.number
         return None
-    except GithubException as exc:
-        raise _fail(exc, f"looking for a duplicate of {args.pr.key}") from exc
 
 
 @activity.defn(name="reopen.create_branch")
@@ -62,7 +60,7 @@ def create_branch(args: ReopenArgs) -> str:
     """A fresh branch from the latest base (reused if a previous attempt created it)."""
     repo = _repo(args.pr)
     name = replacement_branch(args.pr)
-    try:
+    with github_errors(f"creating branch {name}"):
         base = repo.get_pull(args.pr.number).base.ref
         sha = repo.get_branch(base).commit.sha
         try:
@@ -71,8 +69,6 @@ def create_branch(args: ReopenArgs) -> str:
             if exc.status != 422:  # 422: the ref exists already
                 raise
         return name
-    except GithubException as exc:
-        raise _fail(exc, f"creating branch {name}") from exc
 
 
 @activity.defn(name="reopen.copy_change")
@@ -80,7 +76,7 @@ def copy_change(args: BranchArgs) -> int:
     """Re-apply the PR's change (its files at its head) on the new branch; returns files written."""
     repo = _repo(args.pr)
     written = 0
-    try:
+    with github_errors(f"copying the change of {args.pr.key}"):
         old = repo.get_pull(args.pr.number)
         for changed in old.get_files():
             path = changed.filename
@@ -105,15 +101,13 @@ def copy_change(args: BranchArgs) -> int:
                 continue
             written += 1
         return written
-    except GithubException as exc:
-        raise _fail(exc, f"copying the change of {args.pr.key}") from exc
 
 
 @activity.defn(name="reopen.open_pr")
 def open_pr(args: BranchArgs) -> OpenedPR:
     """Open the replacement PR with lineage in its body (reuses one already open from the branch)."""
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"opening the replacement of {args.pr.key}"):
         old = repo.get_pull(args.pr.number)
         owner = args.pr.repo.split("/")[0]
         existing = list(repo.get_pulls(state="open", head=f"{owner}:{args.branch}"))
@@ -125,22 +119,18 @@ def open_pr(args: BranchArgs) -> OpenedPR:
             ).strip()
             pull = repo.create_pull(title=old.title, body=body, head=args.branch, base=old.base.ref)
         return OpenedPR(number=pull.number, head_sha=pull.head.sha, html_url=pull.html_url)
-    except GithubException as exc:
-        raise _fail(exc, f"opening the replacement of {args.pr.key}") from exc
 
 
 @activity.defn(name="reopen.close_pr")
 def close_pr(args: CloseArgs) -> None:
     """Close a PR with an explaining comment (no-op when already closed)."""
     repo = _repo(args.pr)
-    try:
+    with github_errors(f"closing {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
         if pull.state == "closed":
             return
         repo.get_issue(args.pr.number).create_comment(args.comment)
         pull.edit(state="closed")
-    except GithubException as exc:
-        raise _fail(exc, f"closing {args.pr.key}") from exc
 
 
 @activity.defn(name="reopen.delete_branch")

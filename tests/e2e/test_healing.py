@@ -16,28 +16,11 @@ from domain.events import EventType
 from domain.lifecycle import PRState
 from runtime.settings import Settings, set_settings
 from tests.support.events import eventually
-from tests.support.stack import make_settings
+from tests.support.stack import make_settings, quick_lifecycle
 from tests.support.world import mender_world
 from workflows.pr_lifecycle import PRStatus
 
-QUICK = {
-    "staleness_seconds": dict.fromkeys(
-        [
-            "CREATED",
-            "CHECKS_RUNNING",
-            "CHECKS_PASSED",
-            "CHECKS_FAILED",
-            "POLICY_EVALUATING",
-            "POLICY_PASSED",
-            "POLICY_FAILED",
-            "APPROVED",
-            "MERGING",
-        ],
-        1.0,
-    ),
-    "terminal_grace_seconds": 1.0,
-    "unknown_pr_linger_seconds": 1.0,
-}
+QUICK = quick_lifecycle()
 FAST_SIM = ("ci", "policy-bot", "approver-bot")  # no automerge bot: every PR stalls once approved
 
 

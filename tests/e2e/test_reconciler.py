@@ -17,24 +17,10 @@ from domain.lifecycle import PRState
 from runtime.settings import set_settings
 from starter.cli import app
 from tests.support.events import eventually
-from tests.support.stack import make_settings
+from tests.support.stack import make_settings, quick_lifecycle
 from tests.support.world import mender_world
 
-QUICK = {
-    "staleness_seconds": dict.fromkeys(
-        [
-            "CREATED",
-            "CHECKS_RUNNING",
-            "CHECKS_PASSED",
-            "CHECKS_FAILED",
-            "POLICY_EVALUATING",
-            "POLICY_PASSED",
-            "APPROVED",
-        ],
-        1.0,
-    ),
-    "terminal_grace_seconds": 1.0,
-}
+QUICK = quick_lifecycle()
 
 
 async def test_reconciler_discovers_prs_whose_webhooks_were_all_lost(client: Client, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from domain.config import MenderConfig
+from domain.lifecycle import TERMINAL_STATES, PRState
 from runtime.settings import Environment, Settings, set_settings
 from worker import WORKFLOWS, all_activities
 
@@ -22,6 +23,18 @@ SHORT_TIMERS: dict[str, Any] = {
     "terminal_grace_seconds": 1.0,
     "unknown_pr_linger_seconds": 1.0,
 }
+
+
+def quick_lifecycle(seconds: float = 1.0) -> dict[str, Any]:
+    """Lifecycle settings where every open state goes stale after `seconds` (healing tests)."""
+    open_states = [
+        s.value for s in PRState if s not in TERMINAL_STATES and s is not PRState.NEEDS_INTERVENTION
+    ]
+    return {
+        "staleness_seconds": dict.fromkeys(open_states, seconds),
+        "terminal_grace_seconds": 1.0,
+        "unknown_pr_linger_seconds": 1.0,
+    }
 
 
 def make_settings(tmp_path: Path, *, webhook_secret: str = "test-secret", **config: Any) -> Settings:
