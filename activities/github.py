@@ -114,8 +114,13 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
         ReviewFact(id=r.id, user=r.user.login if r.user else "", state=r.state, commit_id=r.commit_id)
         for r in pull.get_reviews()
     ]
+    try:
+        behind_by = repo.compare(pull.base.ref, head).behind_by
+    except GithubException:
+        behind_by = 0  # the comparison is informative only; mergeable_state decides
     return PRSnapshot(
         pr=pr,
+        behind_by=behind_by,
         state=pull.state,
         merged=pull.merged,
         merge_commit_sha=pull.merge_commit_sha,

@@ -66,6 +66,7 @@ class PRSnapshot(BaseModel):
     base_ref: str = "main"
     mergeable: bool | None = None
     mergeable_state: str = "unknown"  # clean | behind | dirty | blocked | unstable | unknown
+    behind_by: int = 0  # commits on the base that the head does not have
     labels: list[str] = Field(default_factory=list)
     check_suites: list[CheckSuiteFact] = Field(default_factory=list)
     check_runs: list[CheckRunFact] = Field(default_factory=list)

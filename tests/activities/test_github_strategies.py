@@ -9,13 +9,15 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 from github import Github
 
 from activities import github as gh
 from activities import reopen
+from domain.config import BotMechanism, RebuildHook
 from domain.events import PRRef
 from runtime.serving import ServerThread
-from runtime.settings import set_settings
+from runtime.settings import get_settings, set_settings
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app
 from tests.support.stack import make_settings
 
@@ -137,3 +139,32 @@ def test_close_and_reopen_steps_replace_a_conflicting_pr(sim: Sim) -> None:
     assert sim.pull(pr).state == "closed"
     until(lambda: sim.snapshot(new), lambda s: s.mergeable_state != "dirty" and s.checks_passed)
     reopen.delete_branch(reopen.BranchArgs(pr=pr, branch="mender/never-created"))  # compensation is a no-op
+
+
+def test_rebuild_hooks_and_api_mechanisms_reach_other_systems(sim: Sim) -> None:
+    calls: list[dict] = []
+    receiver = FastAPI()
+
+    @receiver.post("/{name}")
+    async def record(name: str, request: Request) -> dict:
+        calls.append({"hook": name, **(await request.json())})
+        return {"ok": True}
+
+    with ServerThread(receiver) as hooks:
+        settings = get_settings()
+        remediation = settings.config.remediation.model_copy(
+            update={
+                "rebuild_hooks": [RebuildHook(context="test", url=f"{hooks.url}/jenkins")],
+                "bots": {
+                    **settings.config.remediation.bots,
+                    "sod": BotMechanism(kind="api", url=f"{hooks.url}/sod"),
+                },
+            }
+        )
+        settings.config = settings.config.model_copy(update={"remediation": remediation})
+        pr = sim.open("flaky_checks")
+        until(lambda: sim.snapshot(pr), lambda s: bool(s.failed_runs) and not s.checks_pending)
+        assert "rebuild hook for test" in gh.rebuild(gh.StrategyArgs(pr=pr)).detail
+        assert gh.retrigger_bot(gh.BotArgs(pr=pr, bot="sod")).ok
+    assert [c["hook"] for c in calls] == ["jenkins", "sod"]
+    assert calls[0]["pull_request"] == pr.number and calls[0]["context"] == "test"
