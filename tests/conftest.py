@@ -10,8 +10,11 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from runtime.serving import ServerThread
 from runtime.settings import Settings, set_settings
 from runtime.temporal import temporal_binary
+from simulators.slack import SlackSimulator
+from simulators.slack import create_app as create_slack
 from tests.support.stack import make_settings
 from workflows.visibility import SEARCH_ATTRIBUTES
 
@@ -42,3 +45,11 @@ def settings(tmp_path: Path) -> Iterator[Settings]:
     """Per-test settings (fresh store, short timers), installed process-wide for activities."""
     yield make_settings(tmp_path)
     set_settings(None)
+
+
+@pytest.fixture(scope="module")
+def slack_served() -> Iterator[tuple[SlackSimulator, str]]:
+    """A Slack simulator on a real port, shared by a test module (reset it per test)."""
+    sim = SlackSimulator()
+    with ServerThread(create_slack(sim)) as server:
+        yield sim, server.url

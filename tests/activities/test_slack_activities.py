@@ -17,9 +17,9 @@ from activities.slack import notify_breaker, notify_escalation, slack_client
 from domain.config import MenderConfig
 from domain.events import PRRef
 from domain.notifications import ActionAttempt, BreakerNotice, EscalationNotice
-from runtime.serving import ServerThread, free_port
+from runtime.serving import free_port
 from runtime.settings import Environment, Settings, set_settings
-from simulators.slack import SlackSimulator, create_app
+from simulators.slack import SlackSimulator
 from tests.support.stack import make_settings
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -27,18 +27,10 @@ FAKE_TOKEN = "ghp_" + "Fake0Token1" * 3 + "abc"  # 36 characters after the prefi
 SLACK_SECRET = "xoxb-1234567890-0987654321-abcdefghijklmnopqrstuvwx"
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[SlackSimulator, str]]:
-    sim = SlackSimulator()
-    server = ServerThread(create_app(sim)).start()
-    yield sim, server.url
-    server.stop()
-
-
 @pytest.fixture
-def url(served: tuple[SlackSimulator, str]) -> str:
-    served[0].reset()
-    return served[1]
+def url(slack_served: tuple[SlackSimulator, str]) -> str:
+    slack_served[0].reset()
+    return slack_served[1]
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +23,15 @@ SLACK_FIXTURES = ROOT / "tests" / "fixtures" / "slack" / "web_api"
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*hello*"}}
 
 
-@pytest.fixture(scope="module")
-def served() -> Iterator[tuple[SlackSimulator, str]]:
-    sim = SlackSimulator()
-    server = ServerThread(create_app(sim)).start()
-    yield sim, server.url
-    server.stop()
+@pytest.fixture
+def sim(slack_served: tuple[SlackSimulator, str]) -> SlackSimulator:
+    slack_served[0].reset()
+    return slack_served[0]
 
 
 @pytest.fixture
-def sim(served: tuple[SlackSimulator, str]) -> SlackSimulator:
-    served[0].reset()
-    return served[0]
-
-
-@pytest.fixture
-def url(served: tuple[SlackSimulator, str], sim: SlackSimulator) -> str:
-    return served[1]
+def url(slack_served: tuple[SlackSimulator, str], sim: SlackSimulator) -> str:
+    return slack_served[1]
 
 
 @pytest.fixture
