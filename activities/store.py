@@ -36,6 +36,7 @@ class PRRecordUpdate(BaseModel):
             head_sha=lifecycle.head_sha,
             last_event_at=lifecycle.last_event_at,
             invalid_count=lifecycle.invalid_count,
+            retry_counts=dict(lifecycle.retry_counts),
             expires_at=expires_at,
             entries=entries,
         )

@@ -12,9 +12,11 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.reopen import BranchArgs
-from domain.events import EventType
+from domain.events import EventType, PRRef
 from domain.lifecycle import PRState
 from runtime.settings import Settings, set_settings
+from store import repository
+from store.db import engine_for
 from tests.support.events import eventually
 from tests.support.stack import make_settings, quick_lifecycle
 from tests.support.world import mender_world
@@ -63,6 +65,10 @@ async def test_stalled_approved_pr_is_nudged_then_merged_exactly_once(
         ("RETRIGGER_MERGE", "effect seen"),
     ], log
     assert status.retry_counts == {"merge": 2}
+    record, _ = repository.get_pr(
+        engine_for(act_settings.database_url), PRRef(repo="acme/api", number=number)
+    )
+    assert record is not None and record.retry_counts == {"merge": 2}  # counted in the store too
     assert [e.event.source for e in status.recent_events if e.event.type is EventType.MERGED] == ["webhook"]
 
 
