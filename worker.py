@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities import config as config_activities
@@ -22,7 +23,7 @@ from activities.reopen import REOPEN_ACTIVITIES
 from runtime.logs import configure_logging
 from runtime.schedules import ensure_reconciler_schedule
 from runtime.settings import get_settings
-from runtime.temporal import make_client
+from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
 from workflows.reconciler import ReconcilerWorkflow
@@ -81,6 +82,10 @@ async def run_worker() -> None:
     settings = get_settings()
     client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
     task_queue = settings.config.temporal.task_queue
+    try:
+        await ensure_search_attributes(client)
+    except RPCError as exc:  # e.g. no operator permission on a managed namespace: register them there
+        log.warning("could not register search attributes (%s); register them with the operator CLI", exc)
     await ensure_reconciler_schedule(client, settings.config.reconciler, task_queue)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, task_queue, executor)
