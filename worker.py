@@ -72,7 +72,6 @@ def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
         breaker.request_permit,
         breaker.report_outcome,
         lifecycle.deliver,
-        lifecycle.request_refresh,
         reconcile.sweep,
     ]
 

@@ -1,5 +1,5 @@
-"""Activities that reach PR workflows through a Temporal client (workflows cannot start each other's runs
-with signal-with-start): tracking a PR Mender opened or discovered, and asking a workflow to refresh."""
+"""Reaching PR workflows through a Temporal client (a workflow cannot signal-with-start another):
+used to start tracking a PR Mender opened itself (close-and-reopen)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from domain.events import PREvent, PRRef
-from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
-from workflows.pr_lifecycle import REFRESH_SIGNAL
+from domain.events import PREvent
+from runtime.dispatch import EventDispatcher, TemporalUnavailable
 
 
 class LifecycleActivities:
@@ -17,7 +16,6 @@ class LifecycleActivities:
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self._dispatcher = EventDispatcher("", client.namespace, task_queue, client=client)
-        self._client = client
 
     @activity.defn(name="lifecycle.deliver")
     async def deliver(self, event: PREvent) -> str:
@@ -26,9 +24,3 @@ class LifecycleActivities:
             return (await self._dispatcher.deliver(event)).value
         except TemporalUnavailable as exc:
             raise ApplicationError(str(exc), type="TemporalUnavailable") from exc
-
-    @activity.defn(name="lifecycle.request_refresh")
-    async def request_refresh(self, pr: PRRef) -> bool:
-        """Ask a PR workflow to refresh from GitHub now; False when it does not run."""
-        outcome = await self._dispatcher.signal(pr, REFRESH_SIGNAL)
-        return outcome is Delivered.SIGNALLED
