@@ -114,13 +114,9 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
         ReviewFact(id=r.id, user=r.user.login if r.user else "", state=r.state, commit_id=r.commit_id)
         for r in pull.get_reviews()
     ]
-    try:
-        behind_by = repo.compare(pull.base.ref, head).behind_by
-    except GithubException:
-        behind_by = 0  # the comparison is informative only; mergeable_state decides
     return PRSnapshot(
         pr=pr,
-        behind_by=behind_by,
+        behind_by=repo.compare(pull.base.ref, head).behind_by,
         state=pull.state,
         merged=pull.merged,
         merge_commit_sha=pull.merge_commit_sha,
@@ -159,10 +155,10 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
         pull = repo.get_pull(args.pr.number)
         if args.head_sha and pull.head.sha != args.head_sha:
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
-        behind = repo.compare(pull.base.ref, pull.head.sha).behind_by
+        snapshot = read_snapshot(repo, pull, args.pr)
+        behind = snapshot.behind_by
         if behind == 0:
             return StrategyResult(ok=True, noop=True, detail="already up to date")
-        snapshot = read_snapshot(repo, pull, args.pr)
         if snapshot.checks_pending:
             return StrategyResult(ok=False, detail="refused: checks are running")
         if not pull.update_branch(expected_head_sha=pull.head.sha):

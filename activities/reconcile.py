@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
+from github.PullRequest import PullRequest
+from github.Repository import Repository
 from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
@@ -63,24 +66,29 @@ def configured_repos(config: MenderConfig) -> list[str]:
     return [r.name for r in config.repositories]
 
 
+def open_bot_pulls(settings: Settings) -> Iterator[tuple[Repository, PullRequest]]:
+    """Every open PR by a tracked author in the configured repositories, as PyGithub objects."""
+    github = github_client(settings)
+    for name in configured_repos(settings.config):
+        repo = github.get_repo(name)
+        for pull in repo.get_pulls(state="open"):
+            if settings.config.bots.tracks(pull.user.login):
+                yield repo, pull
+
+
 def list_open_bot_prs(settings: Settings) -> list[OpenPR]:
     """Every open PR by a tracked author in the configured repositories."""
-    github = github_client(settings)
-    found: list[OpenPR] = []
-    for name in configured_repos(settings.config):
-        for pull in github.get_repo(name).get_pulls(state="open"):
-            if settings.config.bots.tracks(pull.user.login):
-                found.append(
-                    OpenPR(
-                        pr=PRRef(repo=name, number=pull.number),
-                        author=pull.user.login,
-                        head_sha=pull.head.sha,
-                        title=pull.title or "",
-                        html_url=pull.html_url,
-                        updated_at=pull.updated_at,
-                    )
-                )
-    return found
+    return [
+        OpenPR(
+            pr=PRRef(repo=repo.full_name, number=pull.number),
+            author=pull.user.login,
+            head_sha=pull.head.sha,
+            title=pull.title or "",
+            html_url=pull.html_url,
+            updated_at=pull.updated_at,
+        )
+        for repo, pull in open_bot_pulls(settings)
+    ]
 
 
 class ReconcileActivities:
@@ -147,39 +155,36 @@ class ReconcileActivities:
 
 def scan(settings: Settings) -> list[ScanRow]:
     """The reconciler's sweep without acting: every open bot PR, its staleness and recommended action."""
-    github = github_client(settings)
     engine = engine_for(settings.database_url)
     now = datetime.now(UTC)
     rows: list[ScanRow] = []
-    for item in list_open_bot_prs(settings):
-        repo = github.get_repo(item.pr.repo)
-        snap = read_snapshot(repo, repo.get_pull(item.pr.number), item.pr)
-        record, _ = repository.get_pr(engine, item.pr)
+    for repo, pull in open_bot_pulls(settings):
+        ref = PRRef(repo=repo.full_name, number=pull.number)
+        snap = read_snapshot(repo, pull, ref)
+        record, _ = repository.get_pr(engine, ref)
         state = PRState(record.state) if record and record.state else PRState.CREATED
-        lifecycle = PRLifecycle(
-            pr=item.pr, state=state, head_sha=record.head_sha if record else snap.head_sha
-        )
-        policy = settings.config.policy_for(item.pr.repo)
+        lifecycle = PRLifecycle(pr=ref, state=state, head_sha=record.head_sha if record else snap.head_sha)
+        policy = settings.config.policy_for(ref.repo)
         for event in missed_facts(lifecycle, snap, policy.policy_context, now):
             lifecycle, _ = apply(lifecycle, event)
         counts = record.retry_counts if record else {}
         decision = classify(
             lifecycle.state, [], snap, counts, policy.retry_budgets, policy.remediation, policy.policy_context
         )
-        last = record.last_event_at if record and record.last_event_at else item.updated_at
+        last = record.last_event_at if record and record.last_event_at else pull.updated_at
         if last is not None and last.tzinfo is None:
             last = last.replace(tzinfo=UTC)
         rows.append(
             ScanRow(
-                pr=item.pr.key,
-                title=item.title,
-                author=item.author,
+                pr=ref.key,
+                title=pull.title or "",
+                author=snap.author,
                 state=str(lifecycle.state),
                 tracked=record is not None,
                 stale_seconds=round((now - last).total_seconds(), 1) if last else 0.0,
                 action=decision.action.value,
                 reason=decision.reason,
-                url=item.html_url,
+                url=pull.html_url,
             )
         )
     return rows

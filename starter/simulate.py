@@ -20,6 +20,7 @@ import yaml
 from activities.breaker import BreakerActivities
 from domain.breaker import BreakerState
 from domain.config import MenderConfig
+from domain.events import PRRef
 from runtime.embedded import Embedded, embedded
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
@@ -120,7 +121,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     escalated: set[str] = set()
     stall_to_action: list[float] = []
     for key, pr in by_key.items():
-        _, events = repository.get_pr(engine, _ref(key))
+        _, events = repository.get_pr(engine, PRRef.parse(key))
         last_progress = None
         for event in events:
             details = event.payload.get("details", {})
@@ -200,12 +201,6 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
     }
-
-
-def _ref(key: str):
-    from domain.events import PRRef
-
-    return PRRef.parse(key)
 
 
 def _time(value: str | datetime) -> datetime:
