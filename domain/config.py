@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.admin_config import ApiConfig, AuditConfig, CommandsConfig
+from domain.ci_config import CIConfig
 from domain.events import REPO_PATTERN
 from domain.lifecycle import TERMINAL_STATES, PRState
 
@@ -234,6 +236,10 @@ class MenderConfig(Strict):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     reconciler: ReconcilerConfig = Field(default_factory=ReconcilerConfig)
     slack: SlackConfig = Field(default_factory=SlackConfig)
+    ci: CIConfig = Field(default_factory=CIConfig)
+    commands: CommandsConfig = Field(default_factory=CommandsConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
     @model_validator(mode="after")
     def _unique_repositories(self) -> MenderConfig:
