@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.config import MenderConfig
 
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
+DEV_SLACK_SIGNING_SECRET = "dev-slack-signing-secret"
+DEV_GITLAB_WEBHOOK_TOKEN = "dev-gitlab-webhook-token"
 
 
 class ConfigError(ValueError):
@@ -31,6 +33,10 @@ class Environment(BaseSettings):
     github_token: SecretStr | None = None
     mender_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    gitlab_token: SecretStr | None = None
+    mender_gitlab_webhook_token: SecretStr | None = None
+    openai_api_key: SecretStr | None = None
 
 
 class Settings:
@@ -87,6 +93,52 @@ class Settings:
         if self.uses_github_simulator:
             return DEV_WEBHOOK_SECRET
         raise ConfigError("MENDER_WEBHOOK_SECRET must be set when GITHUB_TOKEN is set")
+
+    @property
+    def slack_signing_secret(self) -> str:
+        """Slack's request-signing secret; the simulator's development secret when Slack is simulated."""
+        if self.env.slack_signing_secret:
+            return self.env.slack_signing_secret.get_secret_value()
+        if self.uses_slack_simulator:
+            return DEV_SLACK_SIGNING_SECRET
+        raise ConfigError("SLACK_SIGNING_SECRET must be set when SLACK_BOT_TOKEN is set")
+
+    @property
+    def uses_gitlab_simulator(self) -> bool:
+        """True when no GitLab token is configured: the GitLab simulator stands in."""
+        return self.env.gitlab_token is None
+
+    @property
+    def gitlab_url(self) -> str:
+        """GitLab's base URL (python-gitlab adds `/api/v4`)."""
+        if self.uses_gitlab_simulator:
+            return self.config.ci.gitlab.simulator_url
+        return self.config.ci.gitlab.api_url or "https://gitlab.com"
+
+    @property
+    def gitlab_token(self) -> str:
+        return self.env.gitlab_token.get_secret_value() if self.env.gitlab_token else "simulator-token"
+
+    @property
+    def gitlab_webhook_token(self) -> str:
+        """The `X-Gitlab-Token` GitLab sends; a real GitLab without one is refused."""
+        if self.env.mender_gitlab_webhook_token:
+            return self.env.mender_gitlab_webhook_token.get_secret_value()
+        if self.uses_gitlab_simulator:
+            return DEV_GITLAB_WEBHOOK_TOKEN
+        raise ConfigError("MENDER_GITLAB_WEBHOOK_TOKEN must be set when GITLAB_TOKEN is set")
+
+    @property
+    def llm_base_url(self) -> str | None:
+        """The OpenAI-compatible endpoint, or None when no model is configured."""
+        llm = self.config.ci.llm
+        if not llm.enabled:
+            return None
+        return llm.base_url or llm.simulator_url
+
+    @property
+    def llm_api_key(self) -> str:
+        return self.env.openai_api_key.get_secret_value() if self.env.openai_api_key else "simulator-key"
 
     def __repr__(self) -> str:
         return f"Settings(config={self.env.mender_config}, database={self.database_url.split('@')[-1]})"
