@@ -7,10 +7,11 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from activities.ci_models import CIRecordUpdate
 from domain.events import PRRef
 from domain.lifecycle import JournalEntry, PRLifecycle
 from runtime.settings import get_settings
-from store import repository
+from store import ci_failures, repository
 from store.db import engine_for
 
 
@@ -61,3 +62,34 @@ def record_pr(update: PRRecordUpdate) -> int:
         },
     )
     return repository.append_events(engine, update.entries)
+
+
+@activity.defn(name="store.record_ci")
+def record_ci(update: CIRecordUpdate) -> None:
+    """Upsert the CI failure's row: diagnosis, gate, approval, attempts and outcome."""
+    status, d = update.status, update.status.diagnosis
+    ci_failures.upsert_ci_failure(
+        engine_for(get_settings().database_url),
+        {
+            "workflow_id": status.run.workflow_id,
+            "provider": status.run.provider.value,
+            "project": status.run.project,
+            "run_id": status.run.run_id,
+            "stage": status.stage[:60],
+            "outcome": status.outcome.value if status.outcome else None,
+            "category": d.category.value if d else None,
+            "action": d.action.value if d else None,
+            "risk_score": d.risk_score if d else None,
+            "tier": d.tier.value if d else None,
+            "confidence": d.confidence if d else None,
+            "playbook": d.playbook if d else None,
+            "source": d.source.value if d else None,
+            "key_line": d.key_line if d else None,
+            "approver": status.approval.approver if status.approval else None,
+            "approved_at": status.approval.decided_at if status.approval else None,
+            "attempts": status.attempts,
+            "auto_actions": status.auto_actions,
+            "run_url": status.run_url[:500],
+            "distilled": update.distilled,
+        },
+    )

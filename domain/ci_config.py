@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.events import REPO_PATTERN
+from domain.ci_events import PROJECT_PATTERN
 
 
 class Strict(BaseModel):
@@ -87,7 +87,7 @@ class WatchedProject(Strict):
     """A project the polling fallback looks at for failed runs whose webhook never came."""
 
     provider: str = Field("github", pattern=r"^(github|gitlab)$")
-    project: str = Field(pattern=REPO_PATTERN)
+    project: str = Field(pattern=PROJECT_PATTERN)
 
 
 class CIConfig(Strict):

@@ -10,7 +10,9 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from runtime.ci_dispatch import deliver_ci
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
+from starter import ci_ingest
 from starter.github_events import PayloadError, translate
 from starter.signatures import verify_github_signature
 from store import repository
@@ -20,6 +22,7 @@ from store.models import WebhookDeliveryRecord
 log = logging.getLogger("mender.webhooks")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 router = APIRouter()
+CI_EVENTS = {"workflow_run"}
 
 
 def _answer(
@@ -65,6 +68,8 @@ async def github_webhook(
         log.info("delivery %s already handled: duplicate ignored", delivery)
         return _answer(200, delivery, "duplicate")
     received_at = datetime.now(UTC)
+    if x_github_event in CI_EVENTS:
+        return await _ci_delivery(request, engine, delivery, x_github_event, payload, received_at)
     try:
         translation = await run_in_threadpool(
             translate,
@@ -104,3 +109,41 @@ async def github_webhook(
     )
     await run_in_threadpool(repository.record_delivery, engine, record)
     return _answer(200 if ignored else 202, delivery, record.outcome, ignored or "", events=results)
+
+
+async def _ci_delivery(
+    request: Request, engine, delivery: str, event: str, payload: dict, received_at: datetime
+) -> JSONResponse:
+    """A `workflow_run` webhook: one CI run event for the CI failure workflow of that run."""
+    try:
+        translated = ci_ingest.from_workflow_run(payload, request.app.state.settings.config, received_at)
+    except ci_ingest.PayloadError as exc:
+        log.warning("rejected delivery %s: %s", delivery, exc)
+        return _answer(400, delivery, "rejected", str(exc))
+    action = payload.get("action") if isinstance(payload.get("action"), str) else None
+    if isinstance(translated, str):
+        log.info("delivery %s (%s.%s) ignored: %s", delivery, event, action, translated)
+        outcome, reason = "ignored", translated
+    else:
+        try:
+            delivered = await deliver_ci(request.app.state.dispatcher, translated)
+        except TemporalUnavailable as exc:
+            log.error("delivery %s NOT accepted, GitHub must redeliver it: %s", delivery, exc)
+            return _answer(503, delivery, "retry", "Temporal is unavailable; redeliver later")
+        outcome, reason = "accepted", f"{translated.target.workflow_id}:{translated.key}:{delivered}"
+    record = WebhookDeliveryRecord(
+        delivery_id=delivery,
+        event=event[:60],
+        action=action[:60] if action else None,
+        received_at=received_at,
+        outcome=outcome,
+        reason=reason,
+    )
+    await run_in_threadpool(repository.record_delivery, engine, record)
+    return _answer(
+        200 if outcome == "ignored" else 202,
+        delivery,
+        outcome,
+        reason if outcome == "ignored" else "",
+        events=[reason],
+    )

@@ -1,0 +1,212 @@
+"""GitHub Actions behind Mender's CI port, through PyGithub: logs, re-runs, fix PRs, rollback, incidents."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+
+import httpx
+from github import GithubException, UnknownObjectException
+from github.Repository import Repository
+from github.WorkflowRun import WorkflowRun
+
+from activities.ci_logs import diagnose_jobs, lines_of
+from activities.ci_models import (
+    FixArgs,
+    FixResult,
+    FixVerdict,
+    IncidentArgs,
+    IncidentResult,
+    RerunResult,
+    RunAnalysis,
+)
+from activities.github import github_client, github_errors
+from domain.ci_config import CIConfig
+from domain.ci_events import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, fix_branch_origin
+from domain.ci_fixes import WORKFLOW_DIR, plan_fix
+from domain.ci_reports import fix_pr_body, incident_body, incident_title
+from runtime.settings import get_settings
+
+LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+
+
+class GitHubCI:
+    """One project's GitHub Actions."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        self.repo: Repository = github_client(get_settings()).get_repo(project, lazy=True)
+
+    def _run(self, run: CIRunRef) -> WorkflowRun:
+        with github_errors(f"read run {run.key}"):
+            return self.repo.get_workflow_run(run.run_id)
+
+    def analyse(self, run: CIRunRef, config: CIConfig) -> RunAnalysis:
+        """Stream each failed job's log through the diagnosis (nothing unredacted is kept)."""
+        workflow_run = self._run(run)
+        with github_errors(f"list jobs of {run.key}"):
+            failed = [job for job in workflow_run.jobs() if job.conclusion in ("failure", "timed_out")]
+        jobs = ((job.name, self._log_lines(job.logs_url())) for job in failed)
+        diagnosis, distilled, names = diagnose_jobs(jobs, "github_actions", config)
+        return RunAnalysis(
+            diagnosis=diagnosis,
+            distilled=distilled.text(),
+            run_url=workflow_run.html_url,
+            failed_jobs=names,
+            head_branch=workflow_run.head_branch,
+            head_sha=workflow_run.head_sha,
+            log_bytes=distilled.total_bytes,
+        )
+
+    def _log_lines(self, url: str) -> Iterator[str]:
+        with httpx.stream("GET", url, timeout=LOG_TIMEOUT, follow_redirects=True) as response:
+            response.raise_for_status()
+            yield from lines_of(response.iter_bytes())
+
+    def rerun(self, run: CIRunRef) -> RerunResult:
+        workflow_run = self._run(run)
+        if workflow_run.status != "completed":
+            return RerunResult(
+                requested=False, detail=f"run is {workflow_run.status}", attempt=workflow_run.run_attempt
+            )
+        try:
+            workflow_run.rerun_failed_jobs()
+        except GithubException as exc:
+            if exc.status == 403:  # already running (someone else re-ran it): wait for that attempt
+                return RerunResult(
+                    requested=True, detail="already re-running", attempt=workflow_run.run_attempt
+                )
+            with github_errors(f"re-run {run.key}"):
+                raise
+        return RerunResult(requested=True, detail="failed jobs re-run", attempt=workflow_run.run_attempt)
+
+    def status(self, run: CIRunRef) -> CIRunEvent | None:
+        return self._event(self._run(run), None)
+
+    def branch_status(self, run: CIRunRef, branch: str) -> CIRunEvent | None:
+        with github_errors(f"list runs on {branch}"):
+            runs = self.repo.get_workflow_runs(branch=branch)
+            newest = next(iter(runs), None)
+        return self._event(newest, run) if newest is not None else None
+
+    def recent_failures(self, since: datetime) -> list[CIRunEvent]:
+        """Failed runs created since `since` (the polling fallback), fix branches excluded."""
+        with github_errors(f"list failed runs of {self.project}"):
+            runs = self.repo.get_workflow_runs(
+                status="failure", created=f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            )
+            found = [self._event(r, None) for r in runs if fix_branch_origin(r.head_branch) is None]
+        return [event for event in found if event is not None]
+
+    def _event(self, run: WorkflowRun, fix_for: CIRunRef | None) -> CIRunEvent:
+        return CIRunEvent(
+            run=CIRunRef(provider=Provider.GITHUB, project=self.project, run_id=run.id),
+            attempt=max(1, run.run_attempt or 1),
+            conclusion=Conclusion.of(run.conclusion) if run.status == "completed" else None,
+            head_branch=run.head_branch,
+            head_sha=run.head_sha,
+            html_url=run.html_url,
+            name=run.name or "",
+            occurred_at=run.updated_at,
+            origin=RunEventOrigin.POLL,
+            fix_for=fix_for,
+        )
+
+    def open_fix(self, args: FixArgs) -> FixResult:
+        """Commit the fix on `mender/ci-fix/<run>-<attempt>` and open a PR (idempotent on retries)."""
+        base = args.head_branch or self.repo.default_branch
+        with github_errors(f"read {base}"):
+            base_sha = self.repo.get_branch(base).commit.sha
+            workflow_files = self._workflow_files(base_sha)
+        plan = plan_fix(args.diagnosis, args.attempt, lambda path: self._read(path, base_sha), workflow_files)
+        if not plan.edits:
+            return FixResult(opened=False, detail=plan.reason)
+        branch = args.run.fix_branch(args.attempt)
+        with github_errors(f"open fix branch {branch}"):
+            self._ensure_branch(branch, base_sha)
+            for edit in plan.edits:
+                self._write(branch, edit.path, edit.content, f"{plan.title}\n\nMender fix for {args.run_url}")
+            pull = next(
+                iter(self.repo.get_pulls(state="open", head=f"{self.repo.owner.login}:{branch}")), None
+            )
+            if pull is None:
+                body = fix_pr_body(args, plan, "pending: waiting for the run on this branch")
+                pull = self.repo.create_pull(
+                    title=f"[mender] {plan.title}", body=body, head=branch, base=base
+                )
+        return FixResult(
+            opened=True,
+            detail=plan.description,
+            branch=branch,
+            pr_number=pull.number,
+            pr_url=pull.html_url,
+            files=[e.path for e in plan.edits],
+        )
+
+    def _workflow_files(self, ref: str) -> list[str]:
+        try:
+            entries = self.repo.get_contents(WORKFLOW_DIR, ref=ref)
+        except UnknownObjectException:
+            return []
+        entries = entries if isinstance(entries, list) else [entries]
+        return [e.path for e in entries if e.path.endswith((".yml", ".yaml"))]
+
+    def _read(self, path: str, ref: str) -> str | None:
+        try:
+            found = self.repo.get_contents(path, ref=ref)
+        except UnknownObjectException:
+            return None
+        if isinstance(found, list):
+            return None
+        return found.decoded_content.decode("utf-8", errors="replace")
+
+    def _ensure_branch(self, branch: str, sha: str) -> None:
+        try:
+            self.repo.create_git_ref(f"refs/heads/{branch}", sha)
+        except GithubException as exc:
+            if exc.status != 422:  # 422: the branch exists (a retried activity)
+                raise
+
+    def _write(self, branch: str, path: str, content: str, message: str) -> None:
+        try:
+            current = self.repo.get_contents(path, ref=branch)
+        except UnknownObjectException:
+            self.repo.create_file(path, message, content, branch=branch)
+            return
+        if isinstance(current, list):
+            raise ValueError(f"{path} is a directory")
+        if current.decoded_content.decode("utf-8", errors="replace") != content:
+            self.repo.update_file(path, message, content, current.sha, branch=branch)
+
+    def report_fix(self, verdict: FixVerdict) -> None:
+        if verdict.fix.pr_number is None:
+            return
+        with github_errors(f"update fix PR #{verdict.fix.pr_number}"):
+            pull = self.repo.get_pull(verdict.fix.pr_number)
+            marker = "**Verification:**"
+            body = pull.body or ""
+            result = ("passed: " if verdict.passed else "failed: ") + verdict.detail
+            head, _, _ = body.partition(marker)
+            pull.edit(body=f"{head}{marker} {result}\n")
+
+    def rollback(self, verdict: FixVerdict) -> None:
+        """Close the fix PR and delete its branch (both idempotent)."""
+        fix = verdict.fix
+        with github_errors(f"roll back {fix.branch}"):
+            if fix.pr_number is not None:
+                pull = self.repo.get_pull(fix.pr_number)
+                if pull.state == "open":
+                    pull.create_issue_comment(
+                        "Verification failed: Mender closes this fix and deletes its branch."
+                    )
+                    pull.edit(state="closed")
+            if fix.branch:
+                with contextlib.suppress(UnknownObjectException):
+                    self.repo.get_git_ref(f"heads/{fix.branch}").delete()
+
+    def open_incident(self, args: IncidentArgs) -> IncidentResult:
+        title = incident_title(args)
+        with github_errors(f"open incident for {args.run.key}"):
+            issue = self.repo.create_issue(title=title, body=incident_body(args))
+        return IncidentResult(opened=True, url=issue.html_url)

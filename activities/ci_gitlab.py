@@ -1,0 +1,129 @@
+"""GitLab CI behind Mender's CI port, through python-gitlab: job traces, pipeline retries, incidents.
+
+Fix PRs are GitHub-only (`domain.ci_outcomes.executable`): on GitLab a fix plan goes to a human.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import gitlab
+from gitlab.exceptions import GitlabError
+from temporalio.exceptions import ApplicationError
+
+from activities.ci_logs import diagnose_jobs, lines_of
+from activities.ci_models import (
+    FixArgs,
+    FixResult,
+    FixVerdict,
+    IncidentArgs,
+    IncidentResult,
+    RerunResult,
+    RunAnalysis,
+)
+from domain.ci_config import CIConfig
+from domain.ci_events import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, normalise_stamp
+from domain.ci_reports import incident_body, incident_title
+from runtime.settings import get_settings
+
+
+@contextmanager
+def gitlab_errors(what: str) -> Iterator[None]:
+    """A python-gitlab error as an ApplicationError: 4xx other than 429 are not retried."""
+    try:
+        yield
+    except GitlabError as exc:
+        code = exc.response_code or 0
+        retryable = code == 0 or code >= 500 or code == 429
+        raise ApplicationError(
+            f"{what}: GitLab answered {code or 'no response'}", type="GitLabError", non_retryable=not retryable
+        ) from exc
+
+
+def gitlab_client() -> gitlab.Gitlab:
+    """python-gitlab against GitLab or the simulator; retries are Temporal's job."""
+    settings = get_settings()
+    return gitlab.Gitlab(settings.gitlab_url, private_token=settings.gitlab_token, timeout=30)
+
+
+class GitLabCI:
+    """One project's GitLab CI."""
+
+    def __init__(self, project: str) -> None:
+        self.project_path = project
+        self.project = gitlab_client().projects.get(project, lazy=True)
+
+    def analyse(self, run: CIRunRef, config: CIConfig) -> RunAnalysis:
+        with gitlab_errors(f"read pipeline {run.key}"):
+            pipeline = self.project.pipelines.get(run.run_id)
+            failed = pipeline.jobs.list(scope=["failed"], get_all=True)
+        jobs = ((job.name, self._trace(job.id)) for job in failed)
+        diagnosis, distilled, names = diagnose_jobs(jobs, "gitlab_ci", config)
+        return RunAnalysis(
+            diagnosis=diagnosis,
+            distilled=distilled.text(),
+            run_url=pipeline.web_url,
+            failed_jobs=names,
+            head_branch=pipeline.ref,
+            head_sha=pipeline.sha,
+            log_bytes=distilled.total_bytes,
+        )
+
+    def _trace(self, job_id: int) -> Iterator[str]:
+        with gitlab_errors(f"read trace of job {job_id}"):
+            chunks = self.project.jobs.get(job_id, lazy=True).trace(streamed=True, iterator=True)
+            yield from lines_of(chunks)
+
+    def rerun(self, run: CIRunRef) -> RerunResult:
+        with gitlab_errors(f"retry pipeline {run.key}"):
+            pipeline = self.project.pipelines.get(run.run_id)
+            if pipeline.status in ("running", "pending", "created"):
+                return RerunResult(requested=True, detail=f"already {pipeline.status}")
+            pipeline.retry()
+        return RerunResult(requested=True, detail="failed jobs retried")
+
+    def status(self, run: CIRunRef) -> CIRunEvent | None:
+        with gitlab_errors(f"read pipeline {run.key}"):
+            pipeline = self.project.pipelines.get(run.run_id)
+        return self._event(pipeline.attributes)
+
+    def branch_status(self, run: CIRunRef, branch: str) -> CIRunEvent | None:
+        return None  # no fix branches on GitLab
+
+    def recent_failures(self, since: datetime) -> list[CIRunEvent]:
+        with gitlab_errors(f"list failed pipelines of {self.project_path}"):
+            pipelines = self.project.pipelines.list(
+                status="failed", updated_after=since.astimezone(UTC).isoformat(), get_all=True
+            )
+        return [self._event(p.attributes) for p in pipelines]
+
+    def _event(self, attributes: dict) -> CIRunEvent:
+        updated = attributes.get("updated_at") or attributes.get("created_at")
+        return CIRunEvent(
+            run=CIRunRef(provider=Provider.GITLAB, project=self.project_path, run_id=attributes["id"]),
+            conclusion=Conclusion.of(attributes.get("status")),
+            head_branch=attributes.get("ref"),
+            head_sha=attributes.get("sha"),
+            html_url=attributes.get("web_url") or "",
+            occurred_at=datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else datetime.now(UTC),
+            origin=RunEventOrigin.POLL,
+            stamp=normalise_stamp(attributes.get("finished_at")),
+        )
+
+    def open_fix(self, args: FixArgs) -> FixResult:
+        return FixResult(opened=False, detail="fix merge requests are not automated on GitLab")
+
+    def report_fix(self, verdict: FixVerdict) -> None:
+        return None
+
+    def rollback(self, verdict: FixVerdict) -> None:
+        return None
+
+    def open_incident(self, args: IncidentArgs) -> IncidentResult:
+        with gitlab_errors(f"open incident for {args.run.key}"):
+            issue = self.project.issues.create(
+                {"title": incident_title(args), "description": incident_body(args), "labels": "mender-incident"}
+            )
+        return IncidentResult(opened=True, url=issue.web_url)

@@ -1,0 +1,80 @@
+"""Diagnose failed jobs' logs as they stream in: redact, distill, scan the playbooks. Bounded memory."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from domain.ci_config import CIConfig
+from domain.diagnose import diagnose
+from domain.diagnosis import Diagnosis, Source
+from domain.log_distill import DistilledLog
+from domain.playbooks import Playbooks, default_playbooks, load_playbooks
+from domain.redaction import Redactor
+
+MAX_JOBS_READ = 5
+_cache: dict[tuple[str, float], Playbooks] = {}
+_lock = threading.Lock()
+
+
+def playbooks_for(config: CIConfig) -> Playbooks:
+    """The configured playbooks directory (reloaded when it changes), else the shipped playbooks."""
+    directory = Path(config.playbooks_dir)
+    if not directory.is_dir():
+        return default_playbooks()
+    stamp = max((p.stat().st_mtime for p in directory.glob("*.y*ml")), default=0.0)
+    with _lock:
+        key = (str(directory.resolve()), stamp)
+        if key not in _cache:
+            _cache.clear()
+            _cache[key] = load_playbooks(directory)
+        return _cache[key]
+
+
+def redactor_for(config: CIConfig) -> Redactor:
+    """A redactor that also masks the values of the configured secret environment variables."""
+    values = [os.environ[name] for name in config.secret_env_vars if os.environ.get(name)]
+    return Redactor(secret_values=values)
+
+
+def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
+    """Split a stream of byte chunks into text lines without holding more than one line."""
+    pending = b""
+    for chunk in chunks:
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            yield line.decode("utf-8", errors="replace").rstrip("\r")
+    if pending:
+        yield pending.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def diagnose_jobs(
+    jobs: Iterable[tuple[str, Iterable[str]]], provider: str, config: CIConfig
+) -> tuple[Diagnosis, DistilledLog, list[str]]:
+    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ."""
+    playbooks, best = playbooks_for(config), None
+    names: list[str] = []
+    for index, (name, lines) in enumerate(jobs):
+        if index >= MAX_JOBS_READ:
+            break
+        names.append(name)
+        diagnosis, distilled = diagnose(
+            lines,
+            provider=provider,
+            playbooks=playbooks,
+            redactor=redactor_for(config),
+            max_lines=config.distill_max_lines,
+        )
+        if best is None or _rank(diagnosis) > _rank(best[0]):
+            best = (diagnosis, distilled)
+    if best is None:
+        diagnosis, distilled = diagnose([], provider=provider, playbooks=playbooks)
+        return diagnosis, distilled, names
+    return best[0], best[1], names
+
+
+def _rank(diagnosis: Diagnosis) -> tuple[int, int]:
+    return (0 if diagnosis.source is Source.FALLBACK else 1, diagnosis.confidence)

@@ -1,0 +1,109 @@
+"""Arguments and results of the CI activities (shared by `workflows/ci_failure.py` and the activities)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.approval import ApprovalDecision
+from domain.ci_config import CIConfig
+from domain.ci_events import CIRunRef
+from domain.ci_outcomes import CIOutcome
+from domain.config import Mode
+from domain.diagnosis import Diagnosis
+from domain.risk import GateDecision
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class CIPolicy(_Frozen):
+    """The CI settings that apply to one project right now."""
+
+    ci: CIConfig
+    mode: Mode
+
+
+class RunAnalysis(_Frozen):
+    """A failed run, diagnosed: only redacted, distilled text leaves the activity."""
+
+    diagnosis: Diagnosis
+    distilled: str  # redacted, bounded: safe to store, prompt and notify
+    run_url: str
+    failed_jobs: list[str] = Field(default_factory=list)
+    head_branch: str | None = None
+    head_sha: str | None = None
+    log_bytes: int = 0
+
+
+class RerunResult(_Frozen):
+    requested: bool
+    detail: str = ""
+    attempt: int = 1  # the run's attempt number before the re-run
+
+
+class FixArgs(_Frozen):
+    run: CIRunRef
+    diagnosis: Diagnosis
+    attempt: int = Field(ge=1)
+    head_branch: str | None = None
+    run_url: str = ""
+
+
+class FixResult(_Frozen):
+    """A fix opened as a PR, or why none could be made."""
+
+    opened: bool
+    detail: str
+    branch: str | None = None
+    pr_number: int | None = None
+    pr_url: str | None = None
+    files: list[str] = Field(default_factory=list)
+
+
+class FixVerdict(_Frozen):
+    run: CIRunRef
+    fix: FixResult
+    passed: bool
+    detail: str
+
+
+class BranchQuery(_Frozen):
+    run: CIRunRef  # the failed run the fix branch belongs to
+    branch: str
+
+
+class IncidentArgs(_Frozen):
+    run: CIRunRef
+    run_url: str
+    diagnosis: Diagnosis
+    distilled: str
+    attempts: list[str]
+
+
+class IncidentResult(_Frozen):
+    opened: bool
+    url: str | None = None
+    detail: str = ""
+
+
+class CIStatus(BaseModel):
+    """What the `status` query answers: where the run's healing stands."""
+
+    run: CIRunRef
+    stage: str
+    outcome: CIOutcome | None = None
+    diagnosis: Diagnosis | None = None
+    gate: GateDecision | None = None
+    approval: ApprovalDecision | None = None
+    attempts: list[str] = Field(default_factory=list)
+    auto_actions: list[str] = Field(default_factory=list)  # actions taken without a human's approval
+    run_url: str = ""
+    events: list[str] = Field(default_factory=list)
+
+
+class CIRecordUpdate(_Frozen):
+    """The CI failure's projection for the store."""
+
+    status: CIStatus
+    distilled: str = ""

@@ -1,0 +1,71 @@
+"""The polling fallback's activity: list recent failed runs of the watched projects and deliver them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import activity
+from temporalio.client import Client
+
+from activities.ci_github import GitHubCI
+from activities.ci_gitlab import GitLabCI
+from domain.ci_config import WatchedProject
+from domain.config import MenderConfig
+from runtime.ci_dispatch import CIDelivered, deliver_ci
+from runtime.dispatch import EventDispatcher
+from runtime.settings import get_settings
+
+log = logging.getLogger("mender.activities.ci_poll")
+
+
+class PollReport(BaseModel):
+    projects: int = 0
+    failures_seen: int = 0
+    delivered: int = 0
+    known: int = 0
+    errors: list[str] = Field(default_factory=list)
+
+
+def watched_projects(config: MenderConfig) -> list[WatchedProject]:
+    """`ci.watch`, else every configured GitHub repository."""
+    if config.ci.watch:
+        return list(config.ci.watch)
+    return [WatchedProject(provider="github", project=r.name) for r in config.repositories]
+
+
+class CIPollActivities:
+    """Needs the Temporal client to signal-with-start CI workflows."""
+
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self.dispatcher = EventDispatcher("", "", task_queue, client=client)
+
+    @activity.defn(name="ci.poll")
+    async def poll(self) -> PollReport:
+        """Deliver every failed run of the last `ci.poll_lookback_seconds` to its workflow."""
+        config = get_settings().config
+        report = PollReport()
+        if not config.ci.enabled:
+            return report
+        since = datetime.now(UTC) - timedelta(seconds=config.ci.poll_lookback_seconds)
+        for watched in watched_projects(config):
+            report.projects += 1
+            ci = GitHubCI(watched.project) if watched.provider == "github" else GitLabCI(watched.project)
+            try:
+                events = await asyncio.to_thread(ci.recent_failures, since)
+            except Exception as exc:  # one project's outage must not hide the others
+                report.errors.append(f"{watched.provider}:{watched.project}: {exc}")
+                log.warning("poll of %s:%s failed: %s", watched.provider, watched.project, exc)
+                continue
+            for event in events:
+                report.failures_seen += 1
+                outcome = await deliver_ci(self.dispatcher, event)
+                if outcome is CIDelivered.KNOWN:
+                    report.known += 1
+                elif outcome is CIDelivered.STARTED_OR_SIGNALLED:
+                    report.delivered += 1
+            activity.heartbeat(report.projects)
+        log.info("CI poll: %s", report.model_dump())
+        return report

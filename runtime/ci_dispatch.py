@@ -1,0 +1,58 @@
+"""Deliver CI run events to CI failure workflows: signal-with-start for failures, plain signals otherwise.
+
+A failed run starts `ci/<provider>/<project>/<run_id>` at most once: the id is rejected when a workflow
+with it ever existed, so a redelivered webhook or a poll of a known run starts nothing new.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+
+from temporalio.client import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.ci_events import CIRunEvent
+from runtime.dispatch import EventDispatcher, TemporalUnavailable
+from workflows.ci_failure import RUN_EVENT_SIGNAL, CIFailureWorkflow, CIWorkflowInput
+
+log = logging.getLogger("mender.ci_dispatch")
+RPC_TIMEOUT = timedelta(seconds=5)
+
+
+class CIDelivered(StrEnum):
+    STARTED_OR_SIGNALLED = "signal_with_start"
+    SIGNALLED = "signalled"
+    KNOWN = "known"  # the run's workflow already finished: nothing new starts
+    NO_WORKFLOW = "no_workflow"  # not a failure, and nobody waits for it
+
+
+async def deliver_ci(dispatcher: EventDispatcher, event: CIRunEvent) -> CIDelivered:
+    """Send `event` to the workflow of the run it concerns; TemporalUnavailable when it cannot."""
+    client = await dispatcher.client()
+    target = event.target.workflow_id
+    try:
+        if event.starts_workflow:
+            await client.start_workflow(
+                CIFailureWorkflow.run,
+                CIWorkflowInput(run=event.run),
+                id=target,
+                task_queue=dispatcher.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                start_signal=RUN_EVENT_SIGNAL,
+                start_signal_args=[event],
+                rpc_timeout=RPC_TIMEOUT,
+            )
+            return CIDelivered.STARTED_OR_SIGNALLED
+        await client.get_workflow_handle(target).signal(RUN_EVENT_SIGNAL, event, rpc_timeout=RPC_TIMEOUT)
+        return CIDelivered.SIGNALLED
+    except WorkflowAlreadyStartedError:
+        return CIDelivered.KNOWN
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return CIDelivered.NO_WORKFLOW
+        if exc.status == RPCStatusCode.ALREADY_EXISTS:
+            return CIDelivered.KNOWN
+        raise TemporalUnavailable(f"Temporal refused {target}: {exc.status.name}: {exc}") from exc

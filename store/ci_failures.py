@@ -1,0 +1,62 @@
+"""The `ci_failure` table: one row per failed pipeline run Mender handled (the queryable projection)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Engine, Text
+from sqlmodel import Field, Session, SQLModel, select
+
+
+class CIFailureRecord(SQLModel, table=True):
+    """Diagnosis, gate, approval and outcome of one failed run; upserted by the CI workflow."""
+
+    __tablename__ = "ci_failure"
+
+    workflow_id: str = Field(primary_key=True, max_length=400)  # ci/<provider>/<project>/<run_id>
+    provider: str = Field(index=True, max_length=20)
+    project: str = Field(index=True, max_length=300)
+    run_id: int
+    stage: str = Field(max_length=60)
+    outcome: str | None = Field(default=None, index=True, max_length=40)
+    category: str | None = Field(default=None, index=True, max_length=40)
+    action: str | None = Field(default=None, max_length=40)
+    risk_score: float | None = None
+    tier: str | None = Field(default=None, max_length=10)
+    confidence: int | None = None
+    playbook: str | None = Field(default=None, max_length=200)
+    source: str | None = Field(default=None, max_length=20)
+    key_line: str | None = Field(default=None, sa_column=Column(Text))
+    approver: str | None = Field(default=None, max_length=200)
+    approved_at: datetime | None = None
+    attempts: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    auto_actions: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    run_url: str = Field(default="", max_length=500)
+    distilled: str = Field(default="", sa_column=Column(Text))  # redacted and bounded
+    created_at: datetime
+    updated_at: datetime = Field(index=True)
+
+
+def upsert_ci_failure(engine: Engine, values: dict[str, Any]) -> None:
+    """Insert or update the row of `values["workflow_id"]` (idempotent: a retried write changes nothing)."""
+    now = datetime.now(UTC)
+    with Session(engine) as session:
+        row = session.get(CIFailureRecord, values["workflow_id"])
+        if row is None:
+            row = CIFailureRecord(**values, created_at=now, updated_at=now)
+        else:
+            for name, value in values.items():
+                setattr(row, name, value)
+            row.updated_at = now
+        session.add(row)
+        session.commit()
+
+
+def list_ci_failures(engine: Engine, project: str | None = None, limit: int = 100) -> list[CIFailureRecord]:
+    """The most recently updated failures, optionally for one project."""
+    with Session(engine) as session:
+        query = select(CIFailureRecord).order_by(CIFailureRecord.updated_at.desc()).limit(limit)
+        if project:
+            query = query.where(CIFailureRecord.project == project)
+        return list(session.exec(query))

@@ -1,0 +1,261 @@
+"""One workflow per failed pipeline run: diagnose, gate by risk, ask a human when needed, fix, verify.
+
+Id `ci/<provider>/<project>/<run_id>`; started by signal-with-start of the first failure event (from a
+webhook or the polling fallback), so a duplicate delivery or a poll of a known run starts nothing new.
+Every side effect is an activity (`workflows/ci_steps.py` names them); the rules are pure `domain/` code.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ci_models import CIPolicy, CIStatus, RunAnalysis
+    from domain.approval import ApprovalDecision, ApprovalRequest
+    from domain.ci_config import Stage
+    from domain.ci_events import CIRunEvent, CIRunRef, Conclusion
+    from domain.ci_outcomes import CIOutcome, executable, plan_summary
+    from domain.config import Mode
+    from domain.diagnosis import Action
+    from domain.risk import GateDecision, Verdict, gate
+    from workflows.ci_steps import CISteps
+
+RUN_EVENT_SIGNAL = "run_event"
+APPROVAL_SIGNAL = "approval"
+STATUS_QUERY = "status"
+MAX_EVENTS_KEPT = 200
+
+
+class CIWorkflowInput(BaseModel):
+    run: CIRunRef
+
+
+@workflow.defn(name="CIFailure")
+class CIFailureWorkflow:
+    """Heal one failed pipeline run, or hand it to the right human with everything needed to decide."""
+
+    @workflow.init
+    def __init__(self, input: CIWorkflowInput) -> None:
+        self.run_ref = input.run
+        self.events: list[CIRunEvent] = []
+        self.seen: set[str] = set()
+        self.awaiting_approval = False
+        self.decision: ApprovalDecision | None = None
+        self.state = CIStatus(run=input.run, stage="detected")
+        self.steps = CISteps(input.run)
+
+    @workflow.signal(name=RUN_EVENT_SIGNAL)
+    def run_event(self, event: CIRunEvent) -> None:
+        """A run (attempt) of this pipeline, or of a fix branch for it, changed; duplicates are dropped."""
+        if event.key in self.seen or event.target != self.run_ref:
+            return
+        self.seen.add(event.key)
+        self.events.append(event)
+        self.state.events = [*self.state.events, f"{event.key} ({event.origin})"][-MAX_EVENTS_KEPT:]
+
+    @workflow.signal(name=APPROVAL_SIGNAL)
+    def approval(self, decision: ApprovalDecision) -> None:
+        """An approver's answer from Slack; only the first answer to a pending request counts."""
+        if self.awaiting_approval and self.decision is None:
+            self.decision = decision
+
+    @workflow.query(name=STATUS_QUERY)
+    def status(self) -> CIStatus:
+        """Stage, diagnosis, gate verdict, approval, attempts and the events seen."""
+        return self.state
+
+    @workflow.run
+    async def run(self, input: CIWorkflowInput) -> CIStatus:
+        await workflow.wait_condition(lambda: bool(self.events), timeout=timedelta(minutes=5))
+        policy = await self.steps.policy()
+        await self.steps.notify(Stage.DETECTED, policy, "Pipeline failed", self._first_url())
+        await self.steps.audit("ci.detected", "recorded", {"url": self._first_url()})
+        analysis = await self.steps.analyse(policy)
+        diagnosis = analysis.diagnosis
+        self.state.run_url = analysis.run_url
+        self.state.diagnosis = diagnosis
+        self.state.stage = "analysed"
+        await self.steps.audit(
+            "ci.diagnosed",
+            diagnosis.category.value,
+            diagnosis.contract() | {"source": diagnosis.source.value},
+        )
+        await self.steps.notify(Stage.ANALYSED, policy, diagnosis.explanation, analysis.run_url, analysis)
+        if policy.mode is Mode.OBSERVE:
+            return await self._finish(
+                CIOutcome.OBSERVED, policy, analysis, "observe mode: nothing was changed"
+            )
+        return await self._heal(policy, analysis)
+
+    async def _heal(self, policy: CIPolicy, analysis: RunAnalysis) -> CIStatus:
+        diagnosis = analysis.diagnosis
+        approved = False
+        for attempt in range(1, self._max_attempts(policy, diagnosis.action) + 1):
+            policy = await self.steps.policy()  # the configuration current at this decision
+            decision = gate(diagnosis, self.run_ref.project, policy.ci.risk)
+            self.state.gate = decision
+            if decision.verdict is Verdict.HUMAN or not executable(diagnosis.action, self.run_ref.provider):
+                reason = (
+                    "; ".join(decision.reasons)
+                    if decision.verdict is Verdict.HUMAN
+                    else (f"no automated fix for {diagnosis.action.value} on {self.run_ref.provider.value}")
+                )
+                return await self._finish(CIOutcome.ESCALATED, policy, analysis, reason)
+            if decision.verdict is Verdict.APPROVAL and not approved:
+                answer = await self._ask_approval(policy, analysis, decision)
+                if answer is None or not answer.approved:
+                    why = "rejected" if answer else "no approval in time"
+                    return await self._finish(CIOutcome.ESCALATED, policy, analysis, why)
+                approved = True
+            if decision.verdict is Verdict.AUTO_NOTIFY:
+                await self.steps.notify(
+                    Stage.ANALYSED,
+                    policy,
+                    f"Medium risk, running: {plan_summary(diagnosis)}",
+                    analysis.run_url,
+                )
+            if not approved:
+                self.state.auto_actions = [*self.state.auto_actions, diagnosis.action.value]
+            healed, detail = await self._attempt(attempt, policy, analysis)
+            self.state.attempts = [*self.state.attempts, f"{attempt}: {diagnosis.action.value}: {detail}"]
+            await self.steps.audit("ci.remediation", "succeeded" if healed else "failed", {"detail": detail})
+            if healed:
+                outcome = CIOutcome.APPROVED_FIXED if approved else CIOutcome.AUTO_FIXED
+                return await self._finish(outcome, policy, analysis, detail)
+            if detail.startswith("no further fix"):
+                break
+        incident = await self.steps.incident(analysis, self.state.attempts)
+        await self.steps.audit(
+            "ci.incident", "opened" if incident.opened else "failed", {"url": incident.url}
+        )
+        return await self._finish(CIOutcome.INCIDENT, policy, analysis, incident.url or incident.detail)
+
+    def _max_attempts(self, policy: CIPolicy, action: Action) -> int:
+        return policy.ci.rerun_attempts if action is Action.RETRY else policy.ci.fix_attempts
+
+    async def _attempt(self, attempt: int, policy: CIPolicy, analysis: RunAnalysis) -> tuple[bool, str]:
+        """Run the plan once and verify it: a re-run (after backoff) or a fix PR (rolled back on failure)."""
+        self.state.stage = f"remediating ({attempt})"
+        if analysis.diagnosis.action in (Action.RETRY, Action.FREE_DISK):
+            if attempt > 1:
+                backoff = policy.ci.rerun_backoff_seconds * 2 ** (attempt - 2)
+                await workflow.sleep(timedelta(seconds=backoff))
+            rerun = await self.steps.rerun()
+            if not rerun.requested:
+                return False, f"re-run refused: {rerun.detail}"
+            verdict = await self._await_run(
+                lambda e: e.fix_for is None and self._after(e, rerun.attempt), policy
+            )
+            return verdict is Conclusion.SUCCESS, f"re-run {verdict or 'did not finish in time'}"
+        fix = await self.steps.open_fix(analysis, attempt)
+        if not fix.opened:
+            return False, f"no further fix: {fix.detail}"
+        branch = fix.branch or ""
+        verdict = await self._await_run(
+            lambda e: e.fix_for is not None and e.head_branch == branch, policy, fix_branch=branch
+        )
+        passed = verdict is Conclusion.SUCCESS
+        await self.steps.report_fix(fix, passed, f"verification run: {verdict or 'did not finish in time'}")
+        if passed:
+            return True, f"fix PR {fix.pr_url} verified"
+        await self.steps.rollback(fix)
+        return False, f"fix PR {fix.pr_url} failed verification and was rolled back"
+
+    def _after(self, event: CIRunEvent, attempt_before: int) -> bool:
+        """True for a conclusion of the re-run (GitHub numbers attempts; GitLab retries keep the id)."""
+        return event.attempt > attempt_before or event.run.provider.value == "gitlab"
+
+    async def _await_run(self, match, policy: CIPolicy, fix_branch: str | None = None) -> Conclusion | None:
+        """The conclusion of the first matching finished run: from a webhook, else from polling."""
+        consumed = len(self.events)
+        deadline = workflow.now() + timedelta(seconds=policy.ci.verify_timeout_seconds)
+        poll = timedelta(seconds=min(policy.ci.poll_interval_seconds, 60.0))
+
+        def found() -> CIRunEvent | None:
+            for event in self.events[consumed:]:
+                if event.conclusion is not None and match(event):
+                    return event
+            return None
+
+        while (event := found()) is None and workflow.now() < deadline:
+            remaining = (deadline - workflow.now()).total_seconds()
+            try:
+                await workflow.wait_condition(
+                    lambda: found() is not None, timeout=min(poll, timedelta(seconds=remaining))
+                )
+            except TimeoutError:
+                polled = await self.steps.poll(fix_branch)
+                if polled is not None:
+                    self.run_event(polled)
+        return event.conclusion if event else None
+
+    async def _ask_approval(
+        self, policy: CIPolicy, analysis: RunAnalysis, decision: GateDecision
+    ) -> ApprovalDecision | None:
+        """Ask in Slack and wait; re-gate as the configuration changes; None after the timeout."""
+        request = ApprovalRequest(
+            workflow_id=self.run_ref.workflow_id,
+            provider=self.run_ref.provider.value,
+            project=self.run_ref.project,
+            run_id=str(self.run_ref.run_id),
+            run_url=analysis.run_url,
+            diagnosis=analysis.diagnosis,
+            plan=plan_summary(analysis.diagnosis),
+            gate_reasons=decision.reasons,
+            timeout_seconds=policy.ci.approval.timeout_seconds,
+        )
+        self.state.stage = "awaiting approval"
+        self.awaiting_approval = True
+        posted = await self.steps.request_approval(request)
+        deadline = workflow.now() + timedelta(seconds=policy.ci.approval.timeout_seconds)
+        recheck = timedelta(seconds=min(policy.ci.poll_interval_seconds, 300.0))
+        while self.decision is None and workflow.now() < deadline:
+            remaining = timedelta(seconds=(deadline - workflow.now()).total_seconds())
+            try:
+                await workflow.wait_condition(
+                    lambda: self.decision is not None, timeout=min(recheck, remaining)
+                )
+            except TimeoutError:
+                current = await self.steps.policy()
+                regated = gate(analysis.diagnosis, self.run_ref.project, current.ci.risk)
+                if regated.verdict in (Verdict.AUTO, Verdict.AUTO_NOTIFY):
+                    self.awaiting_approval = False
+                    await self.steps.resolve_approval(
+                        request, posted, "no longer needed: the gate now passes", None
+                    )
+                    return ApprovalDecision(
+                        approved=True, approver="gate (threshold changed)", decided_at=workflow.now()
+                    )
+        self.awaiting_approval = False
+        answer = self.decision
+        self.state.approval = answer
+        if answer is None:
+            await self.steps.resolve_approval(request, posted, "timeout", None)
+            await self.steps.audit("ci.approval", "timed_out", {"timeout_seconds": request.timeout_seconds})
+            return None
+        outcome = "approved" if answer.approved else "rejected"
+        await self.steps.resolve_approval(request, posted, outcome, answer)
+        await self.steps.audit(
+            "ci.approval",
+            outcome,
+            {"approver": answer.approver, "at": answer.decided_at.isoformat()},
+            answer.approver,
+        )
+        return answer
+
+    async def _finish(
+        self, outcome: CIOutcome, policy: CIPolicy, analysis: RunAnalysis, detail: str
+    ) -> CIStatus:
+        self.state.outcome = outcome
+        self.state.stage = outcome.value
+        stage = Stage.FIXED if outcome in (CIOutcome.AUTO_FIXED, CIOutcome.APPROVED_FIXED) else Stage.FAILED
+        if outcome is not CIOutcome.OBSERVED:
+            await self.steps.notify(stage, policy, f"{outcome.value}: {detail}", analysis.run_url, analysis)
+        await self.steps.record(self.state, analysis)
+        return self.state
+
+    def _first_url(self) -> str:
+        return self.events[0].html_url if self.events else ""

@@ -1,0 +1,207 @@
+"""The side effects of `CIFailureWorkflow`, one activity call each (deterministic workflow code only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.ci_models import (
+        BranchQuery,
+        CIPolicy,
+        CIRecordUpdate,
+        CIStatus,
+        FixArgs,
+        FixResult,
+        FixVerdict,
+        IncidentArgs,
+        IncidentResult,
+        RerunResult,
+        RunAnalysis,
+    )
+    from domain.approval import ApprovalDecision, ApprovalRequest
+    from domain.ci_config import Stage
+    from domain.ci_events import CIRunEvent, CIRunRef
+    from domain.diagnosis import Diagnosis, Source
+
+PROVIDER_CALL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=5),
+}
+ANALYSE_CALL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=10),  # streaming large logs
+    "heartbeat_timeout": timedelta(minutes=2),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=4),
+}
+QUICK_CALL: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5),
+}
+
+
+class CISteps:
+    """Activity calls for one run; failures of best-effort steps (notices, audit) never stop healing."""
+
+    def __init__(self, run: CIRunRef) -> None:
+        self.run = run
+
+    async def policy(self) -> CIPolicy:
+        """The CI settings for this project as configured right now."""
+        return await workflow.execute_activity(
+            "config.ci_policy", self.run.project, result_type=CIPolicy, **QUICK_CALL
+        )
+
+    async def analyse(self, policy: CIPolicy) -> RunAnalysis:
+        """Fetch, redact, distill and diagnose the failed jobs' logs; ask the LLM when rules are unsure."""
+        analysis = await workflow.execute_activity(
+            "ci.analyse", self.run, result_type=RunAnalysis, **ANALYSE_CALL
+        )
+        rule = analysis.diagnosis
+        unsure = rule.source is Source.FALLBACK or rule.confidence < policy.ci.risk.confidence_floor
+        if not (policy.ci.llm.enabled and unsure):
+            return analysis
+        request = {
+            "distilled": analysis.distilled,
+            "project": self.run.project,
+            "provider": self.run.provider.value,
+            "rule": rule,
+        }
+        diagnosis = await workflow.execute_activity(
+            "llm.analyse",
+            request,
+            result_type=Diagnosis,
+            start_to_close_timeout=timedelta(seconds=policy.ci.llm.timeout_seconds * 2 + 10),
+            retry_policy=RetryPolicy(maximum_attempts=1),
+        )
+        return analysis.model_copy(update={"diagnosis": diagnosis})
+
+    async def rerun(self) -> RerunResult:
+        return await workflow.execute_activity("ci.rerun", self.run, result_type=RerunResult, **PROVIDER_CALL)
+
+    async def poll(self, fix_branch: str | None) -> CIRunEvent | None:
+        """The latest state of the run (or of the fix branch's newest run), for when a webhook is lost."""
+        try:
+            if fix_branch:
+                return await workflow.execute_activity(
+                    "ci.branch_status",
+                    BranchQuery(run=self.run, branch=fix_branch),
+                    result_type=CIRunEvent | None,
+                    **PROVIDER_CALL,
+                )
+            return await workflow.execute_activity(
+                "ci.run_status", self.run, result_type=CIRunEvent | None, **PROVIDER_CALL
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("poll of %s failed: %s", self.run.key, exc.cause or exc)
+            return None
+
+    async def open_fix(self, analysis: RunAnalysis, attempt: int) -> FixResult:
+        args = FixArgs(
+            run=self.run,
+            diagnosis=analysis.diagnosis,
+            attempt=attempt,
+            head_branch=analysis.head_branch,
+            run_url=analysis.run_url,
+        )
+        return await workflow.execute_activity("ci.open_fix", args, result_type=FixResult, **PROVIDER_CALL)
+
+    async def report_fix(self, fix: FixResult, passed: bool, detail: str) -> None:
+        await self._best_effort(
+            "ci.report_fix", FixVerdict(run=self.run, fix=fix, passed=passed, detail=detail)
+        )
+
+    async def rollback(self, fix: FixResult) -> None:
+        """Compensation of a failed fix: close its PR and delete its branch."""
+        await workflow.execute_activity(
+            "ci.rollback", FixVerdict(run=self.run, fix=fix, passed=False, detail=""), **PROVIDER_CALL
+        )
+
+    async def incident(self, analysis: RunAnalysis, attempts: list[str]) -> IncidentResult:
+        args = IncidentArgs(
+            run=self.run,
+            run_url=analysis.run_url,
+            diagnosis=analysis.diagnosis,
+            distilled=analysis.distilled,
+            attempts=attempts,
+        )
+        return await workflow.execute_activity(
+            "ci.open_incident", args, result_type=IncidentResult, **PROVIDER_CALL
+        )
+
+    async def request_approval(self, request: ApprovalRequest) -> dict[str, Any] | None:
+        """Post the approval message; None when Slack refused it (the timeout still escalates)."""
+        try:
+            return await workflow.execute_activity(
+                "approval.request", request, result_type=dict[str, Any], **QUICK_CALL
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("approval request for %s not posted: %s", self.run.key, exc.cause or exc)
+            return None
+
+    async def resolve_approval(
+        self,
+        request: ApprovalRequest,
+        posted: dict[str, Any] | None,
+        outcome: str,
+        answer: ApprovalDecision | None,
+    ) -> None:
+        """Update the approval message with the outcome (and escalate to the critical channel on timeout)."""
+        await self._best_effort(
+            "approval.resolve",
+            {
+                "request": request,
+                "channel": (posted or {}).get("channel"),
+                "ts": (posted or {}).get("ts"),
+                "outcome": outcome,
+                "by": answer.approver if answer else None,
+                "at": (answer.decided_at if answer else workflow.now()),
+            },
+        )
+
+    async def notify(
+        self, stage: Stage, policy: CIPolicy, summary: str, run_url: str, analysis: RunAnalysis | None = None
+    ) -> None:
+        details: list[str] = []
+        if analysis is not None:
+            d = analysis.diagnosis
+            details = [
+                f"category: {d.category.value}, action: {d.action.value}",
+                f"risk {d.risk_score} ({d.tier.value}), confidence {d.confidence}",
+                f"key line: {d.key_line}",
+            ]
+        notice = {
+            "stage": stage.value,
+            "project": self.run.project,
+            "run_id": str(self.run.run_id),
+            "run_url": run_url,
+            "summary": summary,
+            "details": details,
+        }
+        await self._best_effort("ci.notify", notice)
+
+    async def audit(self, action: str, outcome: str, details: dict[str, Any], actor: str = "mender") -> None:
+        entry = {
+            "actor": actor,
+            "action": action,
+            "target": self.run.workflow_id,
+            "repository": self.run.project,
+            "source": "workflow",
+            "outcome": outcome,
+            "details": details,
+            "idempotency_key": f"{self.run.workflow_id}:{action}:{workflow.info().workflow_id}:{workflow.now().isoformat()}",
+        }
+        await self._best_effort("audit.record", entry)
+
+    async def record(self, state: CIStatus, analysis: RunAnalysis) -> None:
+        """Write the run's outcome to the store (the queryable projection)."""
+        await self._best_effort("store.record_ci", CIRecordUpdate(status=state, distilled=analysis.distilled))
+
+    async def _best_effort(self, activity: str, arg: Any) -> None:
+        try:
+            await workflow.execute_activity(activity, arg, **QUICK_CALL)
+        except ActivityError as exc:
+            workflow.logger.warning("%s for %s failed: %s", activity, self.run.key, exc.cause or exc)
