@@ -1,0 +1,88 @@
+"""`mender diagnose LOGFILE`: the CI log diagnosis on one file, offline on the playbooks alone.
+
+With an LLM configured (`ci.llm.enabled`) the model is asked only when no playbook is confident; its
+answer is validated and, when absent, slow or malformed, the rule-based diagnosis stands (with a note).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from activities.ci_logs import diagnose_jobs, lines_of
+from domain.diagnosis import Diagnosis, Source
+from runtime.settings import ConfigError, get_settings
+
+PROVIDERS = ("github_actions", "gitlab_ci", "travis", "circleci", "jenkins", "buildkite", "azure", "other")
+
+
+def _file_lines(path: Path):
+    with path.open("rb") as handle:
+        yield from lines_of(iter(lambda: handle.read(1 << 16), b""))
+
+
+def diagnose_log(path: Path, provider: str | None) -> tuple[Diagnosis, str]:
+    """The diagnosis of one log file (and its distilled text), asking the LLM only when rules are unsure."""
+    settings = get_settings()
+    ci = settings.config.ci
+    diagnosis, distilled, _ = diagnose_jobs([(path.name, _file_lines(path))], provider or "other", ci)
+    unsure = diagnosis.source is Source.FALLBACK or diagnosis.confidence < ci.risk.confidence_floor
+    if ci.llm.enabled and unsure:
+        from activities.llm import LLMRequest, consult
+
+        request = LLMRequest(
+            distilled=distilled.text(), project="local", provider=provider or "other", rule=diagnosis
+        )
+        diagnosis = consult(request, settings)
+    return diagnosis, distilled.text()
+
+
+def diagnose(
+    logfile: Annotated[Path, typer.Argument(help="The CI log to diagnose ('-' for standard input).")],
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", "-p", help=f"Where the log comes from: {', '.join(PROVIDERS)}."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the stable contract).")
+    ] = False,
+) -> None:
+    """Diagnose a failed CI log: category, action, risk, tier, confidence, decisive line, playbook."""
+    if provider is not None and provider not in PROVIDERS:
+        typer.echo(f"error: unknown provider {provider!r} (one of: {', '.join(PROVIDERS)})", err=True)
+        raise typer.Exit(2)
+    if str(logfile) == "-":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(prefix="mender-log-", delete=False) as tmp:
+            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 16), b""):
+                tmp.write(chunk)
+        logfile = Path(tmp.name)
+    if not logfile.is_file():
+        typer.echo(f"error: {logfile} is not a readable file", err=True)
+        raise typer.Exit(2)
+    try:
+        diagnosis, _ = diagnose_log(logfile, provider)
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(diagnosis.contract(), ensure_ascii=False))
+        return
+    typer.echo(
+        f"category:    {diagnosis.category.value} (confidence {diagnosis.confidence}, {diagnosis.source.value})"
+    )
+    typer.echo(f"action:      {diagnosis.action.value}")
+    typer.echo(f"risk:        {diagnosis.risk_score} ({diagnosis.tier.value})")
+    typer.echo(f"playbook:    {diagnosis.playbook or '-'}")
+    if diagnosis.params:
+        typer.echo("params:      " + ", ".join(f"{k}={v}" for k, v in sorted(diagnosis.params.items())))
+    line = f" (line {diagnosis.key_line_number})" if diagnosis.key_line_number else ""
+    typer.echo(f"key line{line}: {diagnosis.key_line}")
+    typer.echo(f"explanation: {diagnosis.explanation}")
+    for note in diagnosis.notes:
+        typer.echo(f"note:        {note}")
