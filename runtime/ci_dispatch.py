@@ -10,8 +10,8 @@ import logging
 from datetime import timedelta
 from enum import StrEnum
 
-from temporalio.client import WorkflowAlreadyStartedError
 from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.ci_events import CIRunEvent

@@ -9,6 +9,11 @@ Control (JSON):
   thread_ts, updated. `channel` is an id, `name` or `#name`.
 - `POST /_sim/channels` body `{"name"}`: create a channel, 201 `{"id", "name"}`.
 - `POST /_sim/faults` body `{"method", "error", "count"?, "status"?, "retry_after"?}`: fail the next calls.
+- `POST /_sim/config` body `{"interactivity_url"?, "signing_secret"?, "approver_delay"?}`: where clicks go.
+- `POST /_sim/click` body `{"channel", "ts", "action_id", "user_id", "user_name"?}`: a user clicks a button;
+  the signed `block_actions` payload is POSTed to `interactivity_url`; answers `{"status", "body"}` (the
+  app's answer). 404 unknown message or button, 409 no interactivity URL, 502 the app did not answer.
+- `GET /_sim/clicks`: every delivered click and the app's answer.
 - `POST /_sim/reset`; `GET /_sim/health`.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -31,6 +37,20 @@ Handler = Callable[[SlackSimulator, dict[str, Any]], dict[str, Any]]
 
 class ChannelIn(BaseModel):
     name: str
+
+
+class ConfigIn(BaseModel):
+    interactivity_url: str | None = None
+    signing_secret: str | None = None
+    approver_delay: float | None = None
+
+
+class ClickIn(BaseModel):
+    channel: str
+    ts: str
+    action_id: str
+    user_id: str
+    user_name: str = ""
 
 
 class FaultIn(BaseModel):
@@ -166,6 +186,28 @@ def create_app(sim: SlackSimulator) -> FastAPI:
     async def add_fault(body: FaultIn) -> dict[str, bool]:
         sim.inject(Fault(**body.model_dump()))
         return {"ok": True}
+
+    @app.post("/_sim/config")
+    async def configure(body: ConfigIn) -> dict[str, Any]:
+        if body.interactivity_url is not None:
+            sim.interactivity_url = body.interactivity_url or None
+        if body.signing_secret:
+            sim.signing_secret = body.signing_secret
+        if body.approver_delay is not None:
+            sim.approver_delay = max(0.0, body.approver_delay)
+        return {"ok": True, "interactivity_url": sim.interactivity_url, "approver_delay": sim.approver_delay}
+
+    @app.post("/_sim/click")
+    def click(body: ClickIn) -> dict[str, Any]:  # sync: runs in a thread while it waits for the app
+        try:
+            result = sim.click(body.channel, body.ts, body.action_id, body.user_id, body.user_name)
+        except SlackError as exc:
+            raise HTTPException(exc.status if exc.status >= 400 else 400, exc.code) from None
+        return {"ok": True, "status": result.status, "body": result.body}
+
+    @app.get("/_sim/clicks")
+    async def clicks() -> dict[str, Any]:
+        return {"clicks": [asdict(c) for c in sim.clicks()]}
 
     @app.post("/_sim/reset")
     async def reset() -> dict[str, bool]:

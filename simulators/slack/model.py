@@ -1,40 +1,43 @@
-"""The Slack simulator's world: channels, bot messages, injected failures. No HTTP here.
+"""The Slack simulator's world: channels, bot messages, injected failures, and users clicking buttons.
 
 All state sits behind one lock, so tests may call these methods from any thread while uvicorn serves.
+The only outgoing HTTP is a click (`simulators.slack.interactivity`), POSTed to the app like Slack does.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
+import logging
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_CHANNELS = ("general", "mender-escalations", "mender-ops")
+from runtime.settings import DEV_SLACK_SIGNING_SECRET
+from simulators.slack.interactivity import (
+    Approver,
+    ClickFailed,
+    ClickResult,
+    block_actions_payload,
+    deliver,
+    has_approval_buttons,
+)
+from simulators.slack.validation import MAX_TEXT, SlackError, validate_blocks
+
+log = logging.getLogger("mender.simulators.slack")
+DEFAULT_CHANNELS = (
+    "general",
+    "mender-escalations",
+    "mender-ops",
+    "mender-ci",
+    "mender-approvals",
+    "mender-critical",
+)
 BOT_ID = "B0MENDERSIM"
 BOT_USERNAME = "mender"
 TEAM_ID = "T0MENDERSIM"
 USER_ID = "U0MENDERSIM"
-MAX_BLOCKS = 50
-MAX_TEXT = 40_000
-TEXT_LIMITS = {"header": 150, "section": 3000, "field": 2000, "context": 2000}
-
-
-class SlackError(Exception):
-    """A Web API failure: `{"ok": false, "error": code, ...extra}` with an HTTP status."""
-
-    def __init__(self, code: str, status: int = 200, retry_after: int | None = None, **extra: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.status = status
-        self.retry_after = retry_after
-        self.extra = extra
-
-    def body(self) -> dict[str, Any]:
-        return {"ok": False, "error": self.code, **self.extra}
 
 
 @dataclass
@@ -85,54 +88,22 @@ class Fault:
     retry_after: int | None = None
 
 
-def validate_blocks(raw: Any) -> list[dict[str, Any]]:
-    """Loose Block Kit check: a list (or its JSON text) of at most 50 objects with a `type`, texts bounded."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except json.JSONDecodeError:
-            raise SlackError("invalid_blocks_format") from None
-    if not isinstance(raw, list):
-        raise SlackError("invalid_blocks", errors=["blocks must be an array"])
-    problems: list[str] = []
-    if len(raw) > MAX_BLOCKS:
-        problems.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    for i, block in enumerate(raw):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            problems.append(f"must be an object with a type [json-pointer:/blocks/{i}]")
-            continue
-        problems.extend(_text_problems(block, i))
-    if problems:
-        raise SlackError("invalid_blocks", errors=problems)
-    return raw
-
-
-def _text_problems(block: dict[str, Any], i: int) -> list[str]:
-    texts: list[tuple[str, Any, int]] = []
-    kind = block["type"]
-    if kind in ("header", "section") and "text" in block:
-        texts.append((f"/blocks/{i}/text", block["text"], TEXT_LIMITS[kind]))
-    for j, fld in enumerate(block.get("fields") or []):
-        texts.append((f"/blocks/{i}/fields/{j}", fld, TEXT_LIMITS["field"]))
-    if kind == "context":
-        for j, element in enumerate(block.get("elements") or []):
-            texts.append((f"/blocks/{i}/elements/{j}", element, TEXT_LIMITS["context"]))
-    problems = []
-    for where, obj, limit in texts:
-        text = obj.get("text") if isinstance(obj, dict) else None
-        if not isinstance(text, str):
-            problems.append(f"must be a text object [json-pointer:{where}]")
-        elif len(text) > limit:
-            problems.append(f"must be less than {limit + 1} characters [json-pointer:{where}/text]")
-    return problems
-
-
 @dataclass
 class SlackSimulator:
-    """In-memory Slack workspace: channels by id and name, messages in posting order."""
+    """In-memory Slack workspace: channels by id and name, messages in posting order.
+
+    `click()` presses a button of a posted message as a user would: a signed `block_actions` POST to
+    `interactivity_url`. With `approver` set, every new message with Approve/Reject buttons is clicked
+    (after `approver_delay` seconds, in a background thread) as `approver(message)` decides.
+    """
 
     channels: Iterable[str] = DEFAULT_CHANNELS
     token: str | None = None  # if set, the only bot token accepted
+    interactivity_url: str | None = None  # the app's Request URL for interactivity
+    signing_secret: str = DEV_SLACK_SIGNING_SECRET
+    approver: Approver | None = None
+    approver_delay: float = 0.1
+    _clicks: list[ClickResult] = field(default_factory=list, init=False)
     _by_id: dict[str, Channel] = field(default_factory=dict, init=False)
     _messages: list[Message] = field(default_factory=list, init=False)
     _faults: list[Fault] = field(default_factory=list, init=False)
@@ -218,6 +189,11 @@ class SlackSimulator:
         with self._lock:
             message = Message(found.id, self._next_ts(), text, checked, thread_ts or None)
             self._messages.append(message)
+            if self.approver is not None and has_approval_buttons(checked):
+                view = self._view(message)
+                threading.Thread(
+                    target=self._auto_click, args=(view,), name="slack-sim-approver", daemon=True
+                ).start()
             return message
 
     def update(self, channel: Any, ts: Any, text: Any = None, blocks: Any = None) -> Message:
@@ -248,25 +224,87 @@ class SlackSimulator:
         """Every posted message (optionally of one channel), oldest first, as the control API shows it."""
         wanted = self.channel(channel).id if channel else None
         with self._lock:
-            return [
-                {
-                    "channel": m.channel,
-                    "channel_name": self._by_id[m.channel].name,
-                    "ts": m.ts,
-                    "text": m.text,
-                    "blocks": m.blocks,
-                    "thread_ts": m.thread_ts,
-                    "updated": m.updated,
-                }
-                for m in self._messages
-                if wanted is None or m.channel == wanted
-            ]
+            return [self._view(m) for m in self._messages if wanted is None or m.channel == wanted]
+
+    def _view(self, m: Message) -> dict[str, Any]:
+        return {
+            "channel": m.channel,
+            "channel_name": self._by_id[m.channel].name,
+            "ts": m.ts,
+            "text": m.text,
+            "blocks": m.blocks,
+            "thread_ts": m.thread_ts,
+            "updated": m.updated,
+        }
+
+    # --- users clicking -------------------------------------------------------------------------------
+
+    def click(
+        self,
+        channel: Any,
+        ts: Any,
+        action_id: str,
+        user_id: str,
+        user_name: str = "",
+        *,
+        timestamp: int | None = None,
+    ) -> ClickResult:
+        """Click button `action_id` of message `ts` as user `user_id`; the app's HTTP status and body.
+
+        SlackError `message_not_found` / `action_not_found` (404), `interactivity_not_configured` (409),
+        `interactivity_unreachable` (502). `timestamp` overrides the signing time (replay tests).
+        """
+        with self._lock:
+            found = self.channel(channel)
+            message = next((m for m in self._messages if m.channel == found.id and m.ts == ts), None)
+            if message is None:
+                raise SlackError("message_not_found", 404)
+            snapshot, url, secret = message.to_slack(), self.interactivity_url, self.signing_secret
+        if not url:
+            raise SlackError("interactivity_not_configured", 409)
+        try:
+            payload = block_actions_payload(
+                message=snapshot,
+                channel_id=found.id,
+                channel_name=found.name,
+                action_id=action_id,
+                user_id=user_id,
+                user_name=user_name or user_id,
+                team_id=TEAM_ID,
+            )
+            status, body = deliver(url, secret, payload, timestamp=timestamp)
+        except ClickFailed as exc:
+            raise SlackError(exc.code, exc.status, detail=exc.detail) from None
+        result = ClickResult(status, body, found.id, snapshot["ts"], action_id, user_id)
+        with self._lock:
+            self._clicks.append(result)
+        return result
+
+    def clicks(self) -> list[ClickResult]:
+        """Every delivered click (by `click()` or the approver), oldest first."""
+        with self._lock:
+            return list(self._clicks)
+
+    def _auto_click(self, message: dict[str, Any]) -> None:
+        time.sleep(self.approver_delay)
+        approver = self.approver
+        if approver is None:
+            return
+        try:
+            decision = approver(message)
+            if decision is not None:
+                action_id, user_id, user_name = decision
+                result = self.click(message["channel"], message["ts"], action_id, user_id, user_name)
+                log.info("auto-approver clicked %s on %s: HTTP %s", action_id, message["ts"], result.status)
+        except Exception:
+            log.exception("auto-approver failed on message %s", message["ts"])
 
     def reset(self) -> None:
-        """Forget messages and faults; back to the initial channels."""
+        """Forget messages, faults and clicks; back to the initial channels (clicking settings are kept)."""
         with self._lock:
             self._messages.clear()
             self._faults.clear()
+            self._clicks.clear()
             self._by_id.clear()
             self._ids = itertools.count(1)
             for name in self.channels:
