@@ -2,7 +2,9 @@
 
 Scenarios (scenario.py) open bot PRs that may carry faults (faults.py: flaky or genuinely failing
 checks, a base that moves or conflicts, a bot that misses its cue) and add world faults
-(world_faults.py: GitHub outages, webhook loss); `sim.report()` tells what became of each PR.
+(world_faults.py: GitHub outages, webhook loss); scenarios may also start failing GitHub Actions
+pipelines (pipelines.py: runs with real logs, re-runs, `mender/ci-fix/` branches, incident issues).
+`sim.report()` tells what became of each PR and each pipeline.
 
 sim = Simulator(SimulatorConfig(webhook_url="http://127.0.0.1:8000/webhooks/github", webhook_secret="s"))
 server = ServerThread(create_app(sim)).start()

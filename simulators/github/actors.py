@@ -13,6 +13,9 @@ automerge-bot merges once the PR is `clean` (required checks green and the head 
 Re-triggers (each bot reacts to its own only): a PR comment `/policy-bot recheck` makes policy-bot
 evaluate the head again; adding label `approver-bot:recheck` does it for approver-bot, adding label
 `automerge` for automerge-bot (remove and re-add a label to trigger again). Nobody acts on `/sod recheck`.
+
+No actor touches a PR from a `mender/ci-fix/` branch (Mender's fix for a failing pipeline): its CI is
+the pipeline's workflow (pipelines.py), and no bot reviews or merges it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulators.github.faults import CHECK_LOGS
-from simulators.github.model import PullRequest, SimEvent, User
+from simulators.github.model import PullRequest, SimEvent, User, is_fix_branch
 
 if TYPE_CHECKING:
     from simulators.github.scenario import Timing
@@ -71,8 +74,8 @@ class Actor:
         return self.sim.faults.decide(pr, f"{self.name}.{step}", default)
 
     def on_event(self, ev: SimEvent) -> None:
-        if ev.pr is None or not self.wants(ev):
-            return
+        if ev.pr is None or is_fix_branch(ev.pr.head_ref) or not self.wants(ev):
+            return  # PRs from `mender/ci-fix/` branches are not bot PRs: pipelines.py runs their CI
         if self.decide(ev.pr, f"receive.{ev.name}", "deliver") == "drop":
             return
         self.sim.spawn(self.react(ev), name=f"{self.name} {ev.pr.key} {ev.name}.{ev.action}")

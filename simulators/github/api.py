@@ -7,6 +7,8 @@ actors and webhook deliveries run on (started in the app lifespan). During a sce
 Control endpoints (JSON):
 - `POST /_sim/scenario` body = scenario object (see scenario.py); starts it in the background, 202.
 - `POST /_sim/prs` body `{"repo", "author", "title"?, "faults"?}`; opens one PR, 201 with its number.
+- `POST /_sim/pipelines` body `{"repo", "log_text", "heals_on", "workflow"?, "job"?, "approve"?}`; starts
+  one failing Actions run now (see pipelines.py), 201 `{"run_id", "pipeline"}`.
 - `GET /_sim/report`; `GET /_sim/deliveries`; `POST /_sim/deliveries/{id}/redeliver`;
   `POST /_sim/reset`; `GET /_sim/health`.
 """
@@ -23,11 +25,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simulators.github.rest_actions import actions_router
+from simulators.github.rest_collaborators import collaborators_router
 from simulators.github.rest_common import DOCS, GitHubError, read_object
 from simulators.github.rest_contents import contents_router
+from simulators.github.rest_issues import issues_router
 from simulators.github.rest_pulls import pulls_router
 from simulators.github.rest_repos import RATE_LIMIT, rate, repos_router
-from simulators.github.scenario import Scenario, load_scenario
+from simulators.github.scenario import PipelineGroup, Scenario, load_scenario
 from simulators.github.simulator import Simulator
 
 CONTROL_PREFIX = "/_sim"
@@ -96,6 +101,9 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(repos_router(sim))
     app.include_router(pulls_router(sim))
     app.include_router(contents_router(sim))
+    app.include_router(actions_router(sim))
+    app.include_router(issues_router(sim))
+    app.include_router(collaborators_router(sim))
     return app
 
 
@@ -113,7 +121,29 @@ def control_router(sim: Simulator) -> APIRouter:
         except ValueError as exc:
             return JSONResponse({"message": str(exc)}, status_code=422)
         sim.start_scenario(scenario)
-        return JSONResponse({"status": "started", "prs": scenario.total_prs}, status_code=202)
+        counts = {"prs": scenario.total_prs, "pipelines": scenario.total_pipelines}
+        return JSONResponse({"status": "started", **counts}, status_code=202)
+
+    @router.post("/pipelines")
+    async def start_pipeline(request: Request) -> Response:
+        body = await read_object(request)
+        repo = body.get("repo")
+        if not isinstance(repo, str) or repo.count("/") != 1:
+            return JSONResponse({"message": "'repo' must be owner/name"}, status_code=422)
+        unknown = sorted(set(body) - {"repo", "log_text", "heals_on", "workflow", "job", "approve"})
+        if unknown:
+            return JSONResponse({"message": f"unknown keys {unknown}"}, status_code=422)
+        try:
+            group = PipelineGroup.model_validate(body)
+        except ValueError as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        if group.log_text is None:
+            return JSONResponse({"message": "give the log inline as 'log_text'"}, status_code=422)
+        pipeline = sim.pipelines.add(
+            repo, group.log_text, group.heals_on, group.workflow, group.job, group.approve
+        )
+        suite = sim.pipelines.start(pipeline)
+        return JSONResponse({"run_id": suite.id, "pipeline": pipeline.index, "repo": repo}, status_code=201)
 
     @router.post("/prs")
     async def open_pr(request: Request) -> Response:

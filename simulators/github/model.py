@@ -1,13 +1,27 @@
-"""Data model of the simulated GitHub: users, repos, commits, pull requests, checks, statuses, reviews."""
+"""Data model of the simulated GitHub: users, repos, commits, pull requests, issues, checks, pipelines."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 PASSING = frozenset({"success", "neutral", "skipped"})
 REQUIRED_CONTEXTS = ("build", "test", "policy-bot")
+FIX_BRANCH_PREFIX = "mender/ci-fix/"
+_FIX_BRANCH = re.compile(rf"^{re.escape(FIX_BRANCH_PREFIX)}(\d+)(?:[-/].*)?$")
+
+
+def is_fix_branch(branch: str | None) -> bool:
+    """A branch Mender commits a CI fix to: its pushes and PRs run the pipeline (pipelines.py)."""
+    return (branch or "").startswith(FIX_BRANCH_PREFIX)
+
+
+def fix_origin(branch: str | None) -> int | None:
+    """The run id a `mender/ci-fix/<run_id>[-anything]` branch fixes; None for any other branch."""
+    match = _FIX_BRANCH.match(branch or "")
+    return int(match[1]) if match else None
 
 
 def now() -> datetime:
@@ -75,11 +89,17 @@ class CheckRun:
     output_title: str | None = None
     output_summary: str | None = None
     output_text: str | None = None
+    run_attempt: int = 1  # the workflow run attempt this check run (Actions job) belongs to
+    log: str | None = None  # the job's log (None: rendered from the output or a generic success log)
 
 
 @dataclass
 class CheckSuite:
-    """One CI workflow run: its id doubles as the workflow run id."""
+    """One CI workflow run: its id doubles as the workflow run id, its check runs are the jobs.
+
+    `driver` "ci" is a PR check suite run by the CI actor; "pipelines" a workflow run started by
+    `pipelines.py` (a failing pipeline on the default branch, or a run on a `mender/ci-fix/` branch).
+    """
 
     id: int
     head_sha: str
@@ -92,6 +112,20 @@ class CheckSuite:
     run_attempt: int = 1
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
+    run_started_at: datetime = field(default_factory=now)  # start of the latest attempt
+    event: str = "pull_request"  # the workflow run's trigger: pull_request or push
+    workflow: str = "CI"
+    driver: str = "ci"
+    pipeline: int | None = None  # `World.pipelines` index this run reproduces or tries to fix
+    actor: str | None = None  # who triggered the first attempt (None: the PR author or repo owner)
+    triggering_actor: str | None = None  # who triggered the latest attempt (None: `actor`)
+    history: list[list[CheckRun]] = field(default_factory=list)  # runs of earlier attempts, oldest first
+
+    def jobs(self, attempt: int | None = None) -> list[CheckRun]:
+        """Check runs of `attempt` (default: the latest); [] for an attempt that never happened."""
+        if attempt is None or attempt == self.run_attempt:
+            return list(self.runs)
+        return list(self.history[attempt - 1]) if 1 <= attempt <= len(self.history) else []
 
 
 @dataclass
@@ -156,6 +190,48 @@ class PullRequest:
 
 
 @dataclass
+class Issue:
+    """A plain issue (incident reports); issues share their number space with pull requests."""
+
+    repo: str
+    number: int
+    id: int
+    title: str
+    body: str
+    user: User
+    labels: list[Label] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    state: str = "open"
+    state_reason: str | None = None
+    created_at: datetime = field(default_factory=now)
+    updated_at: datetime = field(default_factory=now)
+    closed_at: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.repo}#{self.number}"
+
+
+@dataclass
+class Pipeline:
+    """A failing CI pipeline (scenario `pipelines:` or `POST /_sim/pipelines`) and what became of it."""
+
+    index: int
+    repo: str
+    log: str
+    heals_on: str  # retry | fix | never
+    workflow: str = "CI"
+    job: str = "test"
+    approve: bool | None = None  # what a human approver would answer (reported, not used here)
+    group: int | None = None  # scenario `pipelines` group index; None when posted to /_sim/pipelines
+    run_id: int | None = None  # None until the run starts
+    failed_at: datetime | None = None
+    reruns_requested: int = 0
+    healed_by: str | None = None  # retry | fix
+    healed_at: datetime | None = None
+
+
+@dataclass
 class Repo:
     owner: str
     name: str
@@ -166,6 +242,7 @@ class Repo:
     branches: dict[str, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)
     pulls: dict[int, PullRequest] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)  # plain issues; PRs are in `pulls`
     labels: dict[str, Label] = field(default_factory=dict)
     suites: dict[int, CheckSuite] = field(default_factory=dict)
     suites_by_sha: dict[str, list[CheckSuite]] = field(default_factory=dict)

@@ -132,8 +132,9 @@ class Ops(CIOps):
         return commit.sha
 
     def move_branch(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
-        """A push to `branch`: open PRs from it get the new head (`synchronize`, CI)."""
+        """A push to `branch`: open PRs from it get the new head (`synchronize`, CI); fix branches run CI."""
         repo.branches[branch] = sha
+        self.sim.pipelines.on_push(repo, branch, sha, sender)
         for pr in list(repo.pulls.values()):
             if pr.state == "open" and pr.head_ref == branch and pr.head_sha != sha:
                 self._new_head(pr, sha, sender)

@@ -42,9 +42,13 @@ class CIOps:
         return suite
 
     def _start_runs(self, repo: Repo, suite: CheckSuite, names: Iterable[str]) -> None:
+        if suite.runs:  # a re-run: keep the earlier attempt's jobs for the Actions API
+            suite.history.append(list(suite.runs))
         runs = {run.name: run for run in suite.runs}
         for name in names:
-            runs[name] = CheckRun(self.world.new_id("run"), name, suite.head_sha, suite.id)
+            runs[name] = CheckRun(
+                self.world.new_id("run"), name, suite.head_sha, suite.id, run_attempt=suite.run_attempt
+            )
         suite.runs = list(runs.values())
         suite.status, suite.conclusion, suite.updated_at = "in_progress", None, now()
 
@@ -81,6 +85,7 @@ class CIOps:
         if suite.status != "completed" or not names:
             return False
         suite.run_attempt += 1
+        suite.run_started_at, suite.triggering_actor = now(), sender.login
         self._start_runs(repo, suite, names)
         prs = self.world.prs_for_sha(repo, suite.head_sha)
         pr = next((p for p in prs if p.state == "open"), prs[0] if prs else None)

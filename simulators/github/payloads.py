@@ -18,13 +18,13 @@ from simulators.github.model import (
     User,
 )
 from simulators.github.render import JSON, node_id, ts
-from simulators.github.render_checks import RenderChecks
+from simulators.github.render_actions import RenderActions
 
 
 class Payloads:
     """Builds webhook bodies from world objects, snapshotting them at the time of the event."""
 
-    def __init__(self, render: RenderChecks, installation_id: int) -> None:
+    def __init__(self, render: RenderActions, installation_id: int) -> None:
         self.render = render
         self.installation_id = installation_id
 
@@ -52,6 +52,18 @@ class Payloads:
 
     def check_run(self, action: str, repo: Repo, run: CheckRun, sender: User) -> JSON:
         return self._envelope(repo, sender, {"action": action, "check_run": self.render.check_run(repo, run)})
+
+    def workflow_run(self, action: str, repo: Repo, suite: CheckSuite, sender: User) -> JSON:
+        """`workflow_run` event: the run (with its repositories) plus the top-level `workflow`."""
+        body: JSON = {
+            "action": action,
+            "workflow_run": self.render.workflow_run(repo, suite),
+            "workflow": self.render.workflow(repo, suite.workflow),
+        }
+        return self._envelope(repo, sender, body)
+
+    def workflow_job(self, action: str, repo: Repo, run: CheckRun, sender: User) -> JSON:
+        return self._envelope(repo, sender, {"action": action, "workflow_job": self.render.job(repo, run)})
 
     def status(self, repo: Repo, status: CommitStatus) -> JSON:
         commit = self.render.commit(repo, repo.commits[status.sha])

@@ -114,7 +114,7 @@ class Render:
 
     def _repo(self, repo: Repo) -> JSON:
         url = self.repo_api(repo.full_name)
-        open_issues = sum(1 for pr in repo.pulls.values() if pr.state == "open")
+        open_issues = sum(1 for item in [*repo.pulls.values(), *repo.issues.values()] if item.state == "open")
         data: JSON = {
             "id": repo.id,
             "node_id": node_id("Repository", repo.id),

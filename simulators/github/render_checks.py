@@ -1,7 +1,8 @@
 """JSON shapes of GitHub REST objects for CI and git: check suites/runs, workflow runs, statuses, commits.
 
-Shapes follow the OpenAPI schemas `check-suite`, `check-run`, `workflow-run`, `status`,
-`combined-commit-status`, `commit`, `branch-with-protection`, `git-ref` and `commit-comparison`.
+Shapes follow the OpenAPI schemas `check-suite`, `check-run`, `status`, `combined-commit-status`,
+`commit`, `branch-with-protection`, `git-ref` and `commit-comparison` (workflow runs and jobs:
+`render_actions.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from simulators.github.render import JSON, node_id, ts
 from simulators.github.render_pulls import RenderPulls
 
 CI_APP = {"id": 15368, "slug": "github-actions", "name": "GitHub Actions"}
-WORKFLOW = {"id": 161335, "name": "CI", "path": ".github/workflows/ci.yml"}
 
 
 class RenderChecks(RenderPulls):
@@ -109,50 +109,6 @@ class RenderChecks(RenderPulls):
             "check_suite": self.check_suite(repo, suite, minimal=True),
             "app": self.app(),
             "pull_requests": self._pull_refs(repo, run.head_sha),
-        }
-
-    def workflow_run(self, repo: Repo, suite: CheckSuite) -> JSON:
-        repo_url = self.repo_api(repo.full_name)
-        url = f"{repo_url}/actions/runs/{suite.id}"
-        prs = self.world.open_prs_for_head(repo, suite.head_sha)
-        actor = self.user(prs[0].user if prs else self.world.user(repo.owner))
-        return {
-            "id": suite.id,
-            "name": WORKFLOW["name"],
-            "node_id": node_id("WorkflowRun", suite.id),
-            "check_suite_id": suite.id,
-            "check_suite_node_id": node_id("CheckSuite", suite.id),
-            "head_branch": suite.head_branch,
-            "head_sha": suite.head_sha,
-            "path": WORKFLOW["path"],
-            "display_title": prs[0].title if prs else suite.head_branch,
-            "run_number": suite.run_number,
-            "run_attempt": suite.run_attempt,
-            "event": "pull_request",
-            "status": suite.status,
-            "conclusion": suite.conclusion,
-            "workflow_id": WORKFLOW["id"],
-            "url": url,
-            "html_url": self.html(f"/{repo.full_name}/actions/runs/{suite.id}"),
-            "pull_requests": [self.pull_ref(pr) for pr in prs],
-            "created_at": ts(suite.created_at),
-            "updated_at": ts(suite.updated_at),
-            "run_started_at": ts(suite.created_at),
-            "actor": actor,
-            "triggering_actor": actor,
-            "jobs_url": f"{url}/jobs",
-            "logs_url": f"{url}/logs",
-            "check_suite_url": f"{repo_url}/check-suites/{suite.id}",
-            "artifacts_url": f"{url}/artifacts",
-            "cancel_url": f"{url}/cancel",
-            "rerun_url": f"{url}/rerun",
-            "previous_attempt_url": f"{url}/attempts/{suite.run_attempt - 1}"
-            if suite.run_attempt > 1
-            else None,
-            "workflow_url": f"{repo_url}/actions/workflows/{WORKFLOW['id']}",
-            "head_commit": self.head_commit(repo, suite.head_sha),
-            "repository": self.repo(repo),
-            "head_repository": self.repo(repo),
         }
 
     def status(self, repo: Repo, status: CommitStatus) -> JSON:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from simulators.github.model import Comment, PullRequest, Review
+from simulators.github.model import Comment, Issue, PullRequest, Review
 from simulators.github.render import JSON, Render, node_id, ts
 
 
@@ -147,13 +147,15 @@ class RenderPulls(Render):
         )
         return issue
 
-    def comment(self, pr: PullRequest, comment: Comment) -> JSON:
+    def comment(self, pr: PullRequest | Issue, comment: Comment) -> JSON:
+        """An issue comment on a pull request or a plain issue."""
         repo_url = self.repo_api(pr.repo)
+        kind = "pull" if isinstance(pr, PullRequest) else "issues"
         return {
             "id": comment.id,
             "node_id": node_id("IssueComment", comment.id),
             "url": f"{repo_url}/issues/comments/{comment.id}",
-            "html_url": self.html(f"/{pr.repo}/pull/{pr.number}#issuecomment-{comment.id}"),
+            "html_url": self.html(f"/{pr.repo}/{kind}/{pr.number}#issuecomment-{comment.id}"),
             "issue_url": f"{repo_url}/issues/{pr.number}",
             "user": self.user(comment.user),
             "body": comment.body,

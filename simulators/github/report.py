@@ -1,7 +1,10 @@
-"""The simulator's report (`Simulator.report()`, `GET /_sim/report`): per-PR outcomes, outages, deliveries.
+"""The simulator's report (`Simulator.report()`, `GET /_sim/report`): per-PR outcomes, pipelines, outages,
+deliveries.
 
 Lineage is best effort: a PR whose body or comments say `Replaces #N` replaces PR N of the same repo,
 and a PR whose body or comments say `Superseded by #M` is replaced by PR M (full PR URLs work too).
+A pipeline's incidents are the plain issues of its repo whose title or body mention its run id (or
+one of its job ids).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from simulators.github.model import PullRequest
+from simulators.github.model import Pipeline, PullRequest, fix_origin
 from simulators.github.render import ts
 
 if TYPE_CHECKING:
@@ -76,6 +79,46 @@ def pr_row(sim: Simulator, pr: PullRequest, links: dict[str, int | None]) -> dic
     }
 
 
+def pipeline_row(sim: Simulator, pipeline: Pipeline) -> dict[str, Any]:
+    repo = sim.world.repos[pipeline.repo]
+    suite = repo.suites.get(pipeline.run_id) if pipeline.run_id is not None else None
+    fix_prs = [
+        pr for pr in repo.pulls.values() if pipeline.run_id and fix_origin(pr.head_ref) == pipeline.run_id
+    ]
+    fix_runs = [
+        s.id for s in repo.suites.values() if s.pipeline == pipeline.index and s.id != pipeline.run_id
+    ]
+    incidents: list[int] = []
+    if suite is not None:
+        ids = [suite.id, *(job.id for attempt in [*suite.history, suite.runs] for job in attempt)]
+        mention = re.compile(rf"\b(?:{'|'.join(map(str, ids))})\b")
+        incidents = [n for n, i in sorted(repo.issues.items()) if mention.search(f"{i.title}\n{i.body}")]
+    return {
+        "pipeline": pipeline.index,
+        "group": pipeline.group,
+        "repo": pipeline.repo,
+        "run_id": pipeline.run_id,
+        "workflow": pipeline.workflow,
+        "job": pipeline.job,
+        "heals_on": pipeline.heals_on,
+        "approve": pipeline.approve,
+        "status": suite.status if suite else None,
+        "conclusion": suite.conclusion if suite else None,
+        "failed_at": ts(pipeline.failed_at),
+        "attempts": suite.run_attempt if suite else 0,
+        "reruns_requested": pipeline.reruns_requested,
+        "fix_prs": [
+            {"number": pr.number, "branch": pr.head_ref, "state": pr.state, "merged": pr.merged}
+            for pr in fix_prs
+        ],
+        "fix_runs": fix_runs,
+        "incidents": incidents,
+        "healed": pipeline.healed_at is not None,
+        "healed_by": pipeline.healed_by,
+        "healed_at": ts(pipeline.healed_at),
+    }
+
+
 def build_report(sim: Simulator) -> dict[str, Any]:
     """Call on the simulator's loop (`Simulator.report` takes care of that)."""
     prs = sorted(sim.world.all_prs(), key=lambda pr: pr.id)
@@ -85,6 +128,7 @@ def build_report(sim: Simulator) -> dict[str, Any]:
     deliveries = Counter(record.status for record in sim.deliverer.log)
     return {
         "prs": rows,
+        "pipelines": [pipeline_row(sim, pipeline) for pipeline in sim.world.pipelines],
         "totals": {"prs": len(rows), **{s: states.get(s, 0) for s in ("open", "merged", "closed")}},
         "deliveries": {"total": len(sim.deliverer.log), **{s: deliveries.get(s, 0) for s in DELIVERY_STATES}},
         "outages": sim.faults.world.report(),

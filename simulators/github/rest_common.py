@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -80,10 +81,17 @@ def resolve_sha(sim: Simulator, repo: Repo, ref: str) -> str:
     return sha
 
 
-def paginate(request: Request, items: list[Any], list_key: str | None = None, **extra: Any) -> JSONResponse:
+def paginate(
+    request: Request,
+    items: list[Any],
+    list_key: str | None = None,
+    render: Callable[[Any], Any] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """One page of `items` (query `per_page` up to 100, `page` from 1) with GitHub's `Link` header.
 
     With `list_key` the body is `{"total_count": n, list_key: [...], **extra}` as for check suites.
+    `render`, if given, turns each item of the page (only) into JSON.
     """
     try:
         per_page = max(1, min(100, int(request.query_params.get("per_page", 30))))
@@ -92,6 +100,8 @@ def paginate(request: Request, items: list[Any], list_key: str | None = None, **
         raise invalid("Invalid pagination parameters") from None
     last = max(1, -(-len(items) // per_page))
     chunk = items[(page - 1) * per_page : page * per_page]
+    if render is not None:
+        chunk = [render(item) for item in chunk]
     body: Any = {"total_count": len(items), list_key: chunk, **extra} if list_key else chunk
     response = JSONResponse(body)
     base = str(request.url).split("?", 1)[0]

@@ -1,4 +1,4 @@
-"""REST routes for pull requests, reviews, and the issue side of PRs (comments, labels)."""
+"""REST routes for pull requests and reviews (the issue side of PRs, comments and labels: rest_issues.py)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,11 @@ from simulators.github.rest_common import (
     get_repo,
     invalid,
     paginate,
-    read_json,
     read_object,
 )
 from simulators.github.simulator import Simulator
 
 PR = "/repos/{owner}/{repo}/pulls/{number:int}"
-ISSUE = "/repos/{owner}/{repo}/issues/{number:int}"
 
 
 def pulls_router(sim: Simulator) -> APIRouter:
@@ -162,49 +160,5 @@ def pulls_router(sim: Simulator) -> APIRouter:
             raise invalid("Unprocessable Entity", message="Can not review a closed pull request")
         review = sim.ops.add_review(pr, sim.api_user, event, text, body.get("commit_id") or pr.head_sha)
         return sim.render.review(pr, review)
-
-    @router.get(ISSUE)
-    async def get_issue(owner: str, repo: str, number: int) -> dict[str, Any]:
-        return sim.render.issue(get_pr(sim, owner, repo, number))
-
-    @router.get(ISSUE + "/comments")
-    async def list_comments(owner: str, repo: str, number: int, request: Request) -> Response:
-        pr = get_pr(sim, owner, repo, number)
-        render = sim.render
-        return paginate(request, [render.comment(pr, comment) for comment in pr.comments])
-
-    @router.post(ISSUE + "/comments")
-    async def create_comment(owner: str, repo: str, number: int, request: Request) -> Response:
-        pr = get_pr(sim, owner, repo, number)
-        text = (await read_object(request)).get("body")
-        if not isinstance(text, str) or not text:
-            raise invalid(resource="IssueComment", field="body", code="missing_field")
-        comment = sim.ops.add_comment(pr, sim.api_user, text)
-        return JSONResponse(sim.render.comment(pr, comment), status_code=201)
-
-    @router.get(ISSUE + "/labels")
-    async def list_labels(owner: str, repo: str, number: int, request: Request) -> Response:
-        pr = get_pr(sim, owner, repo, number)
-        return paginate(request, [sim.render.label(pr.repo, label) for label in pr.labels])
-
-    @router.post(ISSUE + "/labels")
-    async def add_labels(owner: str, repo: str, number: int, request: Request) -> list[dict[str, Any]]:
-        pr = get_pr(sim, owner, repo, number)
-        data = await read_json(request)
-        names = data.get("labels") if isinstance(data, dict) else data
-        if not isinstance(names, list) or not names:
-            raise invalid(resource="Label", field="labels", code="missing_field")
-        names = [n.get("name") if isinstance(n, dict) else n for n in names]
-        if not all(isinstance(n, str) and n for n in names):
-            raise invalid(resource="Label", field="name", code="invalid")
-        sim.ops.add_labels(pr, names, sim.api_user)
-        return [sim.render.label(pr.repo, label) for label in pr.labels]
-
-    @router.delete(ISSUE + "/labels/{name:path}")
-    async def remove_label(owner: str, repo: str, number: int, name: str) -> list[dict[str, Any]]:
-        pr = get_pr(sim, owner, repo, number)
-        if not sim.ops.remove_label(pr, name, sim.api_user):
-            raise GitHubError(404, "Label does not exist")
-        return [sim.render.label(pr.repo, label) for label in pr.labels]
 
     return router

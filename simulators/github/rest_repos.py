@@ -1,4 +1,4 @@
-"""REST routes for repos, users, rate limits, commits, checks, statuses, workflow runs, branches and refs."""
+"""REST routes for repos, users, rate limits, commits, checks, statuses, branches and refs."""
 
 from __future__ import annotations
 
@@ -116,7 +116,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         )
         return JSONResponse(sim.render.status(found, status), status_code=201)
 
-    # --- check suites, check runs, workflow runs (one suite = one workflow run, same id) ---
+    # --- check suites and check runs (workflow runs and jobs: rest_actions.py) ---
 
     def suite_or_404(owner: str, repo: str, suite_id: int) -> tuple[Repo, CheckSuite]:
         found = get_repo(sim, owner, repo)
@@ -150,21 +150,6 @@ def repos_router(sim: Simulator) -> APIRouter:
                 if run.id == run_id:
                     return sim.render.check_run(found, run)
         raise not_found()
-
-    @router.get(REPO + "/actions/runs/{run_id:int}")
-    async def get_workflow_run(owner: str, repo: str, run_id: int) -> dict[str, Any]:
-        found, suite = suite_or_404(owner, repo, run_id)
-        return sim.render.workflow_run(found, suite)
-
-    @router.post(REPO + "/actions/runs/{run_id:int}/rerun-failed-jobs")
-    async def rerun_failed_jobs(owner: str, repo: str, run_id: int) -> Response:
-        found, suite = suite_or_404(owner, repo, run_id)
-        if suite.status != "completed":
-            raise GitHubError(403, "This workflow is already running")
-        if suite.run_attempt >= 50:
-            raise GitHubError(403, "This workflow run cannot be retried more than 50 times")
-        sim.ops.rerun_suite(found, suite, sim.api_user, failed_only=True)  # nothing failed: nothing re-runs
-        return JSONResponse({}, status_code=201)
 
     # --- compare, branches, refs ---
 

@@ -23,7 +23,23 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
     world_faults:                    # optional (default []), times relative to the scenario start
       - {type: github_outage, start_seconds: 20, duration_seconds: 30}  # REST 502, world and webhooks on hold
       - {type: webhook_loss, rate: 0.3}  # each delivery dropped with this probability (seeded); 0..1
+    pipelines:                       # optional failing CI pipelines (default []); see pipelines.py
+      - count: 3                     # >= 1 runs (default 1), one after another (open_interval_seconds apart)
+        repo: acme/api               # required; a GitHub group's repo must be one of `repos`
+        log: logs/infra-timeout.log  # the failed job's log, a path relative to the scenario file ...
+        # log_text: "..."            # ... or the log inline (one of the two is required)
+        heals_on: retry              # required: retry | fix | never (what makes it pass again)
+        provider: github             # github | gitlab (gitlab groups are kept for the GitLab simulator)
+        after_seconds: 0             # start offset from the scenario start (default 0)
+        workflow: CI                 # workflow name (default CI)
+        job: test                    # the failing job's name (default test); a `build` job passes
+        approve: null                # true | false | null: a human approver's answer (only reported)
     config: {}                       # optional mender.yaml overrides; kept as `Scenario.config`, unused here
+
+`prs` is required but may be empty when `pipelines` is not. Each GitHub pipeline run is a failed
+GitHub Actions workflow run on the repo's default branch (event push): `build` passes, `job` fails with
+the log. A re-run passes only for `heals_on: retry`; a run on a `mender/ci-fix/<run_id>` branch passes
+only for `heals_on: fix`; `never` fails every time, always with the same log.
 
 Titles and branches look like real dependency bumps: dependabot opens "Bump requests from 2.31.0 to
 2.32.3" from `dependabot/pip/requests-2.32.3`; renovate opens "Update dependency requests to v2.32.3"
@@ -37,7 +53,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from simulators.github.contents import ECOSYSTEM_FILES, PACKAGES
 from simulators.github.faults import KNOWN_FAULTS
@@ -93,13 +117,52 @@ class WebhookLoss(_Strict):
 WorldFault = Annotated[GitHubOutage | WebhookLoss, Field(discriminator="type")]
 
 
+class PipelineGroup(_Strict):
+    """`count` failing runs of one pipeline; `log_text` is filled from `log` by `load_scenario`."""
+
+    count: int = Field(1, ge=1)
+    repo: str = Field(min_length=1)
+    log: str | None = Field(None, min_length=1)
+    log_text: str | None = Field(None, min_length=1)
+    heals_on: Literal["retry", "fix", "never"]
+    provider: Literal["github", "gitlab"] = "github"
+    after_seconds: float = Field(0.0, ge=0)
+    workflow: str = Field("CI", min_length=1)
+    job: str = Field("test", min_length=1)
+    approve: bool | None = None
+
+    @model_validator(mode="after")
+    def _has_log(self) -> PipelineGroup:
+        if self.log is None and self.log_text is None:
+            raise ValueError("a pipeline needs `log` (a file path) or `log_text`")
+        return self
+
+
 class Scenario(_Strict):
     seed: int = 7
     repos: list[str] = Field(default_factory=lambda: ["acme/api", "acme/web"], min_length=1)
     timing: Timing = Field(default_factory=Timing)
-    prs: list[PRGroup] = Field(min_length=1)
+    prs: list[PRGroup]
+    pipelines: list[PipelineGroup] = Field(default_factory=list)
     world_faults: list[WorldFault] = Field(default_factory=list)
     config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
+
+    @field_validator("pipelines")
+    @classmethod
+    def _pipeline_repos(cls, groups: list[PipelineGroup], info: ValidationInfo) -> list[PipelineGroup]:
+        repos = info.data.get("repos") or []
+        for i, group in enumerate(groups):
+            if group.provider == "github" and group.repo not in repos:
+                raise ValueError(
+                    f"pipelines[{i}].repo {group.repo!r} is not one of the scenario's repos {repos}"
+                )
+        return groups
+
+    @model_validator(mode="after")
+    def _something_happens(self) -> Scenario:
+        if not self.prs and not self.pipelines:
+            raise ValueError("prs: at least one PR group is needed (or a pipelines group)")
+        return self
 
     @field_validator("repos")
     @classmethod
@@ -114,6 +177,11 @@ class Scenario(_Strict):
     def total_prs(self) -> int:
         return sum(group.count for group in self.prs)
 
+    @property
+    def total_pipelines(self) -> int:
+        """Runs of the GitHub pipeline groups (GitLab groups are another simulator's)."""
+        return sum(group.count for group in self.pipelines if group.provider == "github")
+
 
 def _key_path(loc: tuple[int | str, ...]) -> str:
     path = ""
@@ -122,8 +190,12 @@ def _key_path(loc: tuple[int | str, ...]) -> str:
     return path or "(top level)"
 
 
-def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
-    """A scenario from a file path, YAML/JSON text or a dict; ValueError naming the bad key path."""
+def load_scenario(source: str | Path | dict[str, Any], base_dir: Path | None = None) -> Scenario:
+    """A scenario from a file path, YAML/JSON text or a dict; ValueError naming the bad key path.
+
+    A pipeline's `log` path is read relative to the scenario file (or `base_dir` for text and dicts)
+    into its `log_text`, unless `log_text` is already given.
+    """
     if isinstance(source, dict):
         data: Any = source
     else:
@@ -132,7 +204,7 @@ def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
         if isinstance(source, Path) or ("\n" not in text and text.endswith((".yaml", ".yml", ".json"))):
             if not path.is_file():
                 raise ValueError(f"scenario file not found: {path}")
-            text = path.read_text()
+            text, base_dir = path.read_text(), path.parent
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
@@ -140,10 +212,26 @@ def load_scenario(source: str | Path | dict[str, Any]) -> Scenario:
     if not isinstance(data, dict):
         raise ValueError(f"scenario must be a mapping with a 'prs' key, got {type(data).__name__}")
     try:
-        return Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems = [f"{_key_path(tuple(err['loc']))}: {err['msg']}" for err in exc.errors()]
         raise ValueError("invalid scenario: " + "; ".join(problems)) from None
+    for i, group in enumerate(scenario.pipelines):
+        if group.log_text is None and group.log is not None:
+            group.log_text = _read_log(group.log, base_dir, f"pipelines[{i}].log")
+    return scenario
+
+
+def _read_log(name: str, base_dir: Path | None, where: str) -> str:
+    if base_dir is None:
+        raise ValueError(f"invalid scenario: {where}: a log path needs a scenario file; give `log_text`")
+    path = base_dir / name
+    if not path.is_file():
+        raise ValueError(f"invalid scenario: {where}: log file not found: {path}")
+    text = path.read_text(errors="replace")
+    if not text:
+        raise ValueError(f"invalid scenario: {where}: log file is empty: {path}")
+    return text
 
 
 def _version(rng: random.Random) -> tuple[str, str]:

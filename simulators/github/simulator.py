@@ -20,7 +20,8 @@ from simulators.github.faults import Faults
 from simulators.github.model import PullRequest, SimEvent, User
 from simulators.github.ops import Ops
 from simulators.github.payloads import Payloads
-from simulators.github.render_checks import RenderChecks
+from simulators.github.pipelines import Pipelines
+from simulators.github.render_actions import RenderActions
 from simulators.github.report import build_report
 from simulators.github.scenario import (
     DEFAULT_AUTHORS,
@@ -65,6 +66,7 @@ class Simulator:
     def __init__(self, config: SimulatorConfig | None = None) -> None:
         self.config = config or SimulatorConfig()
         self.ops = Ops(self)
+        self.pipelines = Pipelines(self)  # failing Actions pipelines (state in `World.pipelines`)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.deliverer = Deliverer(
@@ -101,8 +103,8 @@ class Simulator:
         self.deliverer.config.url = url
 
     @property
-    def render(self) -> RenderChecks:
-        return RenderChecks(self.world, self.base_url)
+    def render(self) -> RenderActions:
+        return RenderActions(self.world, self.base_url)
 
     @property
     def payloads(self) -> Payloads:
@@ -162,6 +164,7 @@ class Simulator:
         self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
         for actor in self.actors:
             actor.on_event(ev)
+        self.pipelines.on_event(ev)
 
     # --- scenarios and PRs ---
 
@@ -189,7 +192,7 @@ class Simulator:
         return await self._on_loop(call)
 
     async def run_scenario(self, scenario: Scenario) -> list[PullRequest]:
-        """Create the scenario's repos and open its PRs; returns once all are opened."""
+        """Create the scenario's repos, schedule its pipelines, open its PRs; returns once all are opened."""
         return await self._on_loop(lambda: self._run_scenario(scenario))
 
     async def _run_scenario(self, scenario: Scenario) -> list[PullRequest]:
@@ -199,6 +202,7 @@ class Simulator:
         self.faults.world.start(scenario.world_faults, scenario.seed)
         for name in scenario.repos:
             self.world.ensure_repo(name)
+        self.pipelines.schedule(scenario)
         opened: list[PullRequest] = []
         for group in scenario.prs:
             for _ in range(group.count):

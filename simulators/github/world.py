@@ -16,6 +16,7 @@ from simulators.github.model import (
     CheckSuite,
     Commit,
     CommitStatus,
+    Pipeline,
     PullRequest,
     Repo,
     Review,
@@ -31,6 +32,7 @@ class World:
         self.first_pr_number = first_pr_number
         self.repos: dict[str, Repo] = {}
         self.users: dict[str, User] = {}
+        self.pipelines: list[Pipeline] = []  # failing pipelines, by index (see pipelines.py)
         self._ids: dict[str, int] = {}
         self._shas: set[str] = set()
 
@@ -148,6 +150,14 @@ class World:
 
     def runs_for(self, repo: Repo, sha: str) -> list[CheckRun]:
         return [run for suite in self.suites_for(repo, sha) for run in suite.runs]
+
+    def find_job(self, repo: Repo, job_id: int) -> CheckRun | None:
+        """A check run (Actions job) by id, of any attempt."""
+        for suite in repo.suites.values():
+            for run in [*suite.runs, *(r for attempt in suite.history for r in attempt)]:
+                if run.id == job_id:
+                    return run
+        return None
 
     def latest_statuses(self, repo: Repo, sha: str) -> list[CommitStatus]:
         latest: dict[str, CommitStatus] = {}

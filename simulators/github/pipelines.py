@@ -1,0 +1,191 @@
+"""Failing CI pipelines: GitHub Actions runs that fail with a real log, and what heals them.
+
+A pipeline (`model.Pipeline`, from a scenario's `pipelines:` or `POST /_sim/pipelines`) is one failed
+workflow run on the repo's default branch (event push, actor octocat): job `build` passes, the
+pipeline's `job` fails with the pipeline's log. Each run is queued, then in progress after
+`ci_start_seconds`, then completed after `ci_seconds` (webhooks in `ops_actions.py`).
+
+Healing:
+- A re-run (`POST .../rerun` or `.../rerun-failed-jobs`) is a new attempt of the same run id, done
+  after `ci_seconds`: success if `heals_on` is retry, else failure with the same log.
+- A commit to a branch `mender/ci-fix/<run_id>[-anything]` starts a run on it (event push), and so
+  does opening or updating a PR from it (event pull_request): success if `heals_on` is fix, else
+  failure with the same log (a `mender/ci-fix/` branch naming no pipeline's run: success). PRs from
+  such branches get none of the bot-PR actors (see `actors.py`).
+"""
+
+from __future__ import annotations
+
+from simulators.github.model import CheckSuite, Pipeline, Repo, SimEvent, User, fix_origin, is_fix_branch, now
+from simulators.github.ops_actions import ActionsOps
+from simulators.github.render_actions import workflow_path
+from simulators.github.scenario import Scenario
+
+PUSHER = "octocat"  # who pushed the commit a failing pipeline runs on
+BUILD_JOB = "build"
+
+
+def workflow_yaml(name: str, jobs: tuple[str, ...], branch: str) -> str:
+    """A plain GitHub Actions workflow running `make <job>` for each job."""
+    lines = [f"name: {name}", "on:", "  push:", f"    branches: [{branch}]", "  pull_request:", "jobs:"]
+    for job in dict.fromkeys(jobs):
+        key = "".join(c if c.isalnum() or c in "-_" else "-" for c in job)
+        lines += [
+            f"  {key}:",
+            "    runs-on: ubuntu-latest",
+            "    steps:",
+            "      - uses: actions/checkout@v4",
+        ]
+        lines += [f"      - run: make {key}"]
+    return "\n".join(lines) + "\n"
+
+
+class Pipelines(ActionsOps):
+    """The Actions engine: starts pipeline runs, re-runs and fix-branch runs, records healing."""
+
+    def add(
+        self,
+        repo: str,
+        log: str,
+        heals_on: str,
+        workflow: str = "CI",
+        job: str = "test",
+        approve: bool | None = None,
+        group: int | None = None,
+    ) -> Pipeline:
+        """Register a pipeline (its run starts with `start`)."""
+        self.world.ensure_repo(repo)
+        pipeline = Pipeline(len(self.world.pipelines), repo, log, heals_on, workflow, job, approve, group)
+        self.world.pipelines.append(pipeline)
+        return pipeline
+
+    def start(self, pipeline: Pipeline) -> CheckSuite:
+        """The pipeline's run on the default branch's head; it fails `ci_start + ci` seconds later.
+
+        The first run of a workflow in a repo pushes its workflow file (`.github/workflows/<name>.yml`)
+        to the default branch and runs on that commit.
+        """
+        repo = self.world.ensure_repo(pipeline.repo)
+        branch = repo.default_branch
+        jobs = (BUILD_JOB, pipeline.job)
+        pusher = self.world.user(PUSHER)
+        path = workflow_path(pipeline.workflow)
+        if path not in repo.commits[repo.branches[branch]].files:
+            text = workflow_yaml(pipeline.workflow, jobs, branch)
+            self.sim.ops.commit_file(
+                repo, branch, path, text, f"ci: add the {pipeline.workflow} workflow", pusher
+            )
+        suite = self.create_run(
+            repo, repo.branches[branch], branch, "push", pipeline.workflow, jobs, pipeline.index, pusher
+        )
+        pipeline.run_id = suite.id
+        self._drive(repo, suite, self.sim.timing.ci_start_seconds)
+        return suite
+
+    def schedule(self, scenario: Scenario) -> list[Pipeline]:
+        """Register the scenario's GitHub pipelines; each group starts `after_seconds` from now."""
+        added: list[Pipeline] = []
+        for index, group in enumerate(scenario.pipelines):
+            if group.provider != "github":
+                continue  # kept in the scenario for the GitLab simulator
+            if group.log_text is None:
+                raise ValueError(f"pipelines[{index}]: log {group.log!r} was not read (use load_scenario)")
+            members = [
+                self.add(
+                    group.repo,
+                    group.log_text,
+                    group.heals_on,
+                    group.workflow,
+                    group.job,
+                    group.approve,
+                    index,
+                )
+                for _ in range(group.count)
+            ]
+            added += members
+            interval = scenario.timing.open_interval_seconds
+            self.sim.spawn(self._group(members, group.after_seconds, interval), name=f"pipelines[{index}]")
+        return added
+
+    async def _group(self, members: list[Pipeline], after: float, interval: float) -> None:
+        await self.sim.pause(after)
+        for i, pipeline in enumerate(members):
+            if i:
+                await self.sim.pause(interval)
+            self.start(pipeline)
+
+    # --- running ---
+
+    def pipeline_of(self, suite: CheckSuite) -> Pipeline | None:
+        return self.world.pipelines[suite.pipeline] if suite.pipeline is not None else None
+
+    def failing_log(self, suite: CheckSuite) -> str | None:
+        """The log the pipeline's job fails with on this attempt; None when the attempt passes."""
+        pipeline = self.pipeline_of(suite)
+        if pipeline is None:
+            return None
+        if is_fix_branch(suite.head_branch):
+            return None if pipeline.heals_on == "fix" else pipeline.log
+        if suite.run_attempt == 1 or pipeline.heals_on != "retry":
+            return pipeline.log
+        return None
+
+    def _drive(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
+        self.sim.spawn(self._run(repo, suite, start_delay), name=f"workflow run {suite.id}")
+
+    async def _run(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
+        await self.sim.pause(start_delay)
+        self.start_attempt(repo, suite)
+        await self.sim.pause(self.sim.timing.ci_seconds)
+        pipeline, log = self.pipeline_of(suite), self.failing_log(suite)
+        failing = pipeline.job if pipeline is not None and log is not None else None
+        for run in suite.runs:
+            if run.status != "completed":
+                fails = run.name == failing
+                self.finish_job(repo, suite, run, "failure" if fails else "success", log if fails else None)
+        self.finish_run(repo, suite)
+        self._record(suite)
+
+    def _record(self, suite: CheckSuite) -> None:
+        pipeline = self.pipeline_of(suite)
+        if pipeline is None:
+            return
+        fix = is_fix_branch(suite.head_branch)
+        if not fix and suite.run_attempt == 1 and suite.conclusion == "failure":
+            pipeline.failed_at = suite.updated_at
+        if suite.conclusion == "success" and pipeline.healed_at is None:
+            pipeline.healed_by, pipeline.healed_at = ("fix" if fix else "retry"), now()
+
+    def rerun(self, repo: Repo, suite: CheckSuite, sender: User, failed_only: bool) -> bool:
+        """Re-run a completed run (all jobs or the failed ones); False when nothing was re-queued."""
+        pipeline = self.pipeline_of(suite)
+        if pipeline is not None and pipeline.run_id == suite.id:
+            pipeline.reruns_requested += 1
+        if not self.requeue(repo, suite, sender, failed_only):
+            return False
+        self._drive(repo, suite, 0)
+        return True
+
+    # --- fix branches ---
+
+    def on_push(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
+        """A commit landed on `branch`: a fix branch gets a push run."""
+        if is_fix_branch(branch):
+            self._fix_run(repo, sha, branch, "push", sender)
+
+    def on_event(self, ev: SimEvent) -> None:
+        """A PR from a fix branch opened, updated or reopened: a pull_request run on its head."""
+        pr = ev.pr
+        if pr is None or ev.name != "pull_request" or ev.action not in ("opened", "synchronize", "reopened"):
+            return
+        if is_fix_branch(pr.head_ref) and ev.head_sha is not None:
+            self._fix_run(ev.repo, ev.head_sha, pr.head_ref, "pull_request", pr.user)
+
+    def _fix_run(self, repo: Repo, sha: str, branch: str, event: str, actor: User) -> None:
+        origin = fix_origin(branch)
+        found = [p for p in self.world.pipelines if p.run_id == origin and p.repo == repo.full_name]
+        pipeline = found[0] if found else None  # no or an unknown run id: a plain run that passes
+        workflow, job = (pipeline.workflow, pipeline.job) if pipeline else ("CI", "test")
+        index = pipeline.index if pipeline else None
+        suite = self.create_run(repo, sha, branch, event, workflow, (BUILD_JOB, job), index, actor)
+        self._drive(repo, suite, self.sim.timing.ci_start_seconds)
