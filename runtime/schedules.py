@@ -1,4 +1,4 @@
-"""Temporal Schedules Mender keeps: the reconciler sweep."""
+"""Temporal Schedules Mender keeps: the reconciler sweep and the audit retention sweep."""
 
 from __future__ import annotations
 
@@ -18,7 +18,16 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from domain.admin_config import AuditConfig
+from domain.ci_config import CIConfig
 from domain.config import ReconcilerConfig
+from workflows.ci_poller import CI_POLLER_SCHEDULE_ID, CI_POLLER_WORKFLOW_ID, CIPollerWorkflow
+from workflows.housekeeping import (
+    AUDIT_RETENTION_SCHEDULE_ID,
+    AUDIT_RETENTION_WORKFLOW_ID,
+    SWEEP_TIMEOUT,
+    AuditRetentionWorkflow,
+)
 from workflows.reconciler import RECONCILER_SCHEDULE_ID, RECONCILER_WORKFLOW_ID, ReconcilerWorkflow
 
 log = logging.getLogger("mender.schedules")
@@ -37,17 +46,56 @@ def _schedule(config: ReconcilerConfig, task_queue: str) -> Schedule:
     )
 
 
-async def ensure_reconciler_schedule(client: Client, config: ReconcilerConfig, task_queue: str) -> None:
-    """Create the reconciler schedule, or bring an existing one to the configured interval."""
-    schedule = _schedule(config, task_queue)
+async def _create_or_update(client: Client, schedule_id: str, schedule: Schedule) -> None:
     try:
-        await client.create_schedule(RECONCILER_SCHEDULE_ID, schedule)
-        log.info("reconciler schedule created: every %s s", config.interval_seconds)
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule %s created", schedule_id)
     except ScheduleAlreadyRunningError:
 
         async def updater(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).update(updater)
+        await client.get_schedule_handle(schedule_id).update(updater)
+
+
+async def ensure_reconciler_schedule(client: Client, config: ReconcilerConfig, task_queue: str) -> None:
+    """Create the reconciler schedule, or bring an existing one to the configured interval."""
+    await _create_or_update(client, RECONCILER_SCHEDULE_ID, _schedule(config, task_queue))
     if not config.enabled:
         await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).pause(note="reconciler.enabled is false")
+
+
+async def ensure_audit_retention_schedule(client: Client, config: AuditConfig, task_queue: str) -> None:
+    """Create the audit retention schedule (every `sweep_interval_seconds`), or update an existing one."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            AuditRetentionWorkflow.run,
+            id=AUDIT_RETENTION_WORKFLOW_ID,
+            task_queue=task_queue,
+            execution_timeout=SWEEP_TIMEOUT * 4,
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=config.sweep_interval_seconds))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    await _create_or_update(client, AUDIT_RETENTION_SCHEDULE_ID, schedule)
+
+
+async def ensure_ci_poller_schedule(client: Client, config: CIConfig, task_queue: str) -> None:
+    """Create the CI polling fallback schedule (every `ci.poll_interval_seconds`), or update it."""
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            CIPollerWorkflow.run,
+            id=CI_POLLER_WORKFLOW_ID,
+            task_queue=task_queue,
+            execution_timeout=timedelta(minutes=30),
+        ),
+        spec=ScheduleSpec(
+            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=config.poll_interval_seconds))]
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    await _create_or_update(client, CI_POLLER_SCHEDULE_ID, schedule)
+    if not config.enabled:
+        await client.get_schedule_handle(CI_POLLER_SCHEDULE_ID).pause(note="ci.enabled is false")

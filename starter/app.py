@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import webhooks
+from starter import api, slack_interactivity, webhooks
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
@@ -18,6 +18,8 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
         settings.temporal_address, settings.config.temporal.namespace, settings.config.temporal.task_queue
     )
     app.include_router(webhooks.router)
+    app.include_router(slack_interactivity.router)
+    app.include_router(api.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

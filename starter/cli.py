@@ -14,12 +14,11 @@ import typer
 
 from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
+from starter import cli_admin
 
 app = typer.Typer(
     help="Mender: self-healing for bot pull requests and failed CI pipelines.", no_args_is_help=True
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _settings_or_exit():
@@ -94,46 +93,6 @@ def up(
     raise typer.Exit(code)
 
 
-@app.command()
-def prs(
-    state: Annotated[str | None, typer.Option(help="Only PRs in this state, e.g. CHECKS_FAILED.")] = None,
-    repo: Annotated[str | None, typer.Option(help="Only PRs of OWNER/REPO.")] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """List tracked PRs with their state, from the store."""
-    from starter import views
-    from store import repository
-    from store.db import engine_for
-
-    records = repository.list_prs(engine_for(_settings_or_exit().database_url), state=state, repo=repo)
-    typer.echo(views.prs_json(records) if as_json else views.prs_table(records))
-
-
-@app.command()
-def pr(
-    ref: Annotated[str, typer.Argument(help="OWNER/REPO#NUMBER")],
-    as_json: JsonOption = False,
-) -> None:
-    """Show one PR with its event log, from the store."""
-    from domain.events import PRRef
-    from starter import views
-    from store import repository
-    from store.db import engine_for
-
-    try:
-        pr_ref = PRRef.parse(ref)
-    except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    record, events = repository.get_pr(engine_for(_settings_or_exit().database_url), pr_ref)
-    if record is None:
-        typer.echo(f"{pr_ref.key} is not tracked", err=True)
-        raise typer.Exit(1)
-    typer.echo(
-        json.dumps(views.pr_dict(record, events), indent=2) if as_json else views.pr_text(record, events)
-    )
-
-
 class ScanFormat(StrEnum):
     json = "json"
     csv = "csv"
@@ -150,22 +109,6 @@ def scan(
 
     rows = run_scan(_settings_or_exit())
     typer.echo(views.scan_output(rows, format.value))
-
-
-@app.command()
-def reconcile() -> None:
-    """Run the reconciler sweep now (the schedule runs it every `reconciler.interval_seconds`)."""
-    from runtime.temporal import make_client
-    from workflows.reconciler import RECONCILER_SCHEDULE_ID
-
-    settings = _settings_or_exit()
-
-    async def trigger() -> None:
-        client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
-        await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).trigger()
-
-    asyncio.run(trigger())
-    typer.echo("reconciler sweep triggered")
 
 
 class ReportFormat(StrEnum):
@@ -203,38 +146,4 @@ def simulate(
     os._exit(0)
 
 
-@app.command()
-def breaker(
-    action: Annotated[str, typer.Argument(help="status or reset")] = "status",
-    scope: Annotated[str, typer.Option(help="Breaker scope.")] = "github",
-    as_json: JsonOption = False,
-) -> None:
-    """Show the circuit breaker's state and recent changes, or reset it to closed by hand."""
-    from activities.breaker import BreakerActivities
-    from runtime.temporal import make_client
-
-    if action not in ("status", "reset"):
-        typer.echo(f"unknown action {action!r}: use status or reset", err=True)
-        raise typer.Exit(2)
-    settings = _settings_or_exit()
-
-    async def run():
-        client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
-        breakers = BreakerActivities(
-            client, settings.config.temporal.task_queue, lambda: settings.config.breaker
-        )
-        if action == "reset":
-            return await breakers.reset(scope, actor=os.environ.get("USER", "cli"))
-        return await breakers.status(scope)
-
-    status = asyncio.run(run())
-    if status is None:
-        typer.echo(f"breaker {scope}: never used (closed)")
-        return
-    if as_json:
-        typer.echo(status.model_dump_json(indent=2))
-        return
-    rate = f"{status.failure_rate:.0%}" if status.failure_rate is not None else "-"
-    typer.echo(f"breaker {status.scope}: {status.state} (failure rate {rate} over {status.samples} outcomes)")
-    for change in status.changes:
-        typer.echo(f"  {change.at:%Y-%m-%d %H:%M:%S} {change.old} -> {change.new}: {change.reason}")
+cli_admin.register(app)  # prs, pr, stale, command, reconcile, breaker, audit (via the Admin API), api-key

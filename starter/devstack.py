@@ -23,8 +23,10 @@ from pathlib import Path
 import httpx
 import yaml
 
+from domain.admin_config import ApiKey
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
+from starter.auth import generate_key, hash_key
 from store import repository
 from store.db import engine_for
 
@@ -83,6 +85,7 @@ class DevStack:
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.database_url = os.environ.get("MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}")
         self.first_pr_number = 1
+        self.api_key = ""
 
     def run(self) -> int:
         """Run until Ctrl-C (or until the demo settles with `exit_after_demo`); returns the exit code."""
@@ -128,6 +131,7 @@ class DevStack:
         )
         config = config.model_copy(
             update={
+                "api": config.api.model_copy(update={"keys": [*config.api.keys, self._demo_api_key()]}),
                 "github": config.github.model_copy(update={"simulator_url": self.sim_url}),
                 "slack": config.slack.model_copy(
                     update={"simulator_url": f"http://127.0.0.1:{self.ports.slack}/api/"}
@@ -137,6 +141,15 @@ class DevStack:
         path = self.data_dir / "mender.effective.yaml"
         path.write_text(yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False))
         return path
+
+    def _demo_api_key(self) -> ApiKey:
+        """An admin key for the local demo, kept in the data folder (0600) so it survives restarts."""
+        path = self.data_dir / "api-key"
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(generate_key())
+        self.api_key = path.read_text().strip()
+        return ApiKey(name="local-demo", hash=hash_key(self.api_key), role="admin")
 
     def _start_all(self) -> None:
         settings = get_settings()
@@ -180,7 +193,9 @@ Mender is up.
   Starter / API     http://127.0.0.1:{self.ports.starter}/docs
   GitHub simulator  {self.sim_url}/_sim/report
   Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker changes)
+  Admin API key     export MENDER_API_URL=http://127.0.0.1:{self.ports.starter} MENDER_API_KEY={self.api_key}
   List PRs          .venv/bin/mender prs      (one PR: .venv/bin/mender pr acme/api#{self.first_pr_number})
+  Stale PRs, audit  .venv/bin/mender stale, .venv/bin/mender audit
   By state          .venv/bin/temporal workflow list --query "MenderState='MERGED'"
   Needing a human   .venv/bin/temporal workflow list --query "MenderNeedsHuman=true"
   Logs              {self.data_dir}/*.log

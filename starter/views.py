@@ -1,14 +1,12 @@
-"""Plain-text tables and JSON views of store records, shared by the CLI and the API."""
+"""Plain-text tables of Admin API answers and `mender scan` rows, for the CLI."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
-
-from store.models import PREventRecord, PullRequestRecord
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -18,71 +16,81 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-def pr_summary(record: PullRequestRecord) -> dict[str, Any]:
-    return {
-        "pr": record.key,
-        "repo": record.repo,
-        "number": record.number,
-        "state": record.state,
-        "head_sha": record.head_sha,
-        "last_event_at": record.last_event_at.isoformat() if record.last_event_at else None,
-        "retry_counts": record.retry_counts,
-        "invalid_events": record.invalid_events,
-        "expires_at": record.expires_at.isoformat() if record.expires_at else None,
-    }
+def _time(value: str | None) -> str | None:
+    """An ISO timestamp from the API, to the second."""
+    return value[:19].replace("T", " ") if value else None
 
 
-def event_dict(event: PREventRecord) -> dict[str, Any]:
-    return {
-        "occurred_at": event.occurred_at.isoformat(),
-        "type": event.type,
-        "source": event.source,
-        "outcome": event.outcome,
-        "from_state": event.from_state,
-        "to_state": event.to_state,
-        "reason": event.reason,
-        "key": event.payload.get("key"),
-        "actor": event.payload.get("actor"),
-    }
-
-
-def prs_json(records: Sequence[PullRequestRecord]) -> str:
-    return json.dumps([pr_summary(r) for r in records], indent=2)
-
-
-def prs_table(records: Sequence[PullRequestRecord]) -> str:
-    if not records:
+def prs_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`mender prs`: one line per tracked PR (rows as the Admin API returns them)."""
+    if not rows:
         return "no tracked PRs"
+    lines = [(r["pr"], r["state"], (r["head_sha"] or "")[:12], _time(r["last_event_at"])) for r in rows]
+    return _table(["PR", "STATE", "HEAD", "LAST EVENT"], lines)
+
+
+def pr_text(pr: Mapping[str, Any]) -> str:
+    """`mender pr`: the PR's state and its recent events."""
+    head = (
+        f"{pr['pr']}  state {pr['state']}  head {(pr['head_sha'] or '-')[:12]}  "
+        f"invalid events {pr['invalid_events']}  (from the {pr['source']})"
+    )
+    if pr.get("retry_counts"):
+        head += "\nretries " + ", ".join(f"{k} {v}" for k, v in sorted(pr["retry_counts"].items()))
     rows = [
         (
-            r.key,
-            r.state,
-            (r.head_sha or "")[:12],
-            r.last_event_at and r.last_event_at.isoformat(timespec="seconds"),
+            _time(e["occurred_at"]),
+            e["type"],
+            e["source"],
+            e["outcome"],
+            f"{e['from_state'] or '-'} -> {e['to_state'] or '-'}",
+            e["reason"],
         )
-        for r in records
-    ]
-    return _table(["PR", "STATE", "HEAD", "LAST EVENT"], rows)
-
-
-def pr_dict(record: PullRequestRecord, events: Sequence[PREventRecord]) -> dict[str, Any]:
-    return {**pr_summary(record), "events": [event_dict(e) for e in events]}
-
-
-def pr_text(record: PullRequestRecord, events: Sequence[PREventRecord]) -> str:
-    head = f"{record.key}  state {record.state}  head {(record.head_sha or '-')[:12]}  invalid events {record.invalid_events}"
-    rows = [
-        (
-            e.occurred_at.isoformat(timespec="seconds"),
-            e.type,
-            e.source,
-            e.outcome,
-            f"{e.from_state or '-'} -> {e.to_state or '-'}",
-            e.reason,
-        )
-        for e in events
+        for e in pr["events"]
     ]
     return head + "\n\n" + _table(["AT", "EVENT", "SOURCE", "OUTCOME", "TRANSITION", "REASON"], rows)
+
+
+def stale_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`mender stale`: PRs past their state's staleness threshold."""
+    if not rows:
+        return "no stale PRs"
+    lines = [
+        (
+            r["pr"],
+            r["state"],
+            _time(r["since"]),
+            f"{r['stale_seconds']:.0f}s",
+            f"{r['threshold_seconds']:.0f}s",
+        )
+        for r in rows
+    ]
+    return _table(["PR", "STATE", "SINCE", "STALE", "THRESHOLD"], lines)
+
+
+def audit_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """`mender audit`: audit rows, newest first."""
+    if not rows:
+        return "no audit rows"
+    lines = [
+        (_time(r["at"]), r["actor"], r["action"], r["target"], r["outcome"], r["source"], r["error"])
+        for r in rows
+    ]
+    return _table(["AT", "ACTOR", "ACTION", "TARGET", "OUTCOME", "SOURCE", "ERROR"], lines)
+
+
+def breaker_text(status: Mapping[str, Any]) -> str:
+    """`mender breaker status|reset`: state, failure rate and recent changes."""
+    if not status.get("running", True):
+        return f"breaker {status['scope']}: never used (closed)"
+    rate = status.get("failure_rate")
+    shown = f"{rate:.0%}" if rate is not None else "-"
+    lines = [
+        f"breaker {status['scope']}: {status['state']} (failure rate {shown} over {status['samples']} outcomes)"
+    ]
+    for change in status["changes"]:
+        lines.append(f"  {_time(change['at'])} {change['old']} -> {change['new']}: {change['reason']}")
+    return "\n".join(lines)
 
 
 def scan_output(rows: Sequence[Any], format: str) -> str:

@@ -3,7 +3,8 @@
 Handlers are synchronous, so each permit, outcome, reset or reconfiguration applies atomically to
 the pure state machine in `domain.breaker`. State changes queue a `BreakerNotice`; the run loop sends
 them in order through the `notify.breaker` activity (by name: the notifier lives elsewhere). A failed
-notification is logged and dropped, never allowed to break the breaker.
+notification is logged and dropped, never allowed to break the breaker. Each change is also recorded in
+the audit trail (`breaker.change`) just before its notice is sent.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from domain import breaker as machine
+    from domain.audit import AuditAction, AuditEntry
     from domain.breaker import Breaker, BreakerState, Permit, StateChange
     from domain.config import BreakerConfig
     from domain.notifications import BreakerNotice, NoticeResult
+    from workflows.audit_calls import audit
 
 WORKFLOW_TYPE = "CircuitBreaker"
 REQUEST_PERMIT_UPDATE = "request_permit"
@@ -32,6 +35,8 @@ NOTIFY_START_TO_CLOSE = timedelta(seconds=30)
 NOTIFY_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
 HISTORY_EVENTS_BEFORE_CONTINUE = 3000
+AUDIT_PATCH = "audit-breaker-changes"
+MANUAL_RESET = "manual reset by "  # how domain.breaker words a reset's reason
 
 
 class BreakerInput(BaseModel):
@@ -196,6 +201,8 @@ class BreakerWorkflow:
     async def _send_notices(self) -> None:
         while self._outbox and not self._history_too_long():
             notice = self._outbox[0]
+            if workflow.patched(AUDIT_PATCH):
+                await audit(self._audit_entry(notice))
             try:
                 await workflow.execute_activity(
                     NOTIFY_ACTIVITY,
@@ -214,6 +221,18 @@ class BreakerWorkflow:
                     err.cause or err,
                 )
             self._outbox.pop(0)
+
+    def _audit_entry(self, notice: BreakerNotice) -> AuditEntry:
+        manual = notice.reason.startswith(MANUAL_RESET)
+        return AuditEntry(
+            action=AuditAction.BREAKER_CHANGE,
+            actor=notice.reason.removeprefix(MANUAL_RESET) if manual else "mender",
+            outcome=notice.new_state,
+            target=f"breaker/{self._scope}",
+            details=notice.model_dump(mode="json", exclude={"scope"}),
+            idempotency_key=f"breaker/{self._scope}:{notice.at.isoformat()}:{notice.old_state}->{notice.new_state}",
+            at=notice.at,
+        )
 
     def _history_too_long(self) -> bool:
         info = workflow.info()

@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.breaker import BreakerActivities, BreakerOutcomeArgs, BreakerPermitArgs, breaker_workflow_id
+from domain.audit import AuditEntry
 from domain.breaker import BreakerState, Permit
 from domain.config import BreakerConfig
 from domain.notifications import BreakerNotice, NoticeResult
@@ -31,6 +32,7 @@ from workflows.breaker import (
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 SLOW = BreakerConfig(window_seconds=30, failure_rate=0.5, min_samples=3, cooldown_seconds=60)
 NOTICES: list[BreakerNotice] = []
+AUDITS: list[AuditEntry] = []
 
 
 @activity.defn(name="notify.breaker")
@@ -38,6 +40,13 @@ async def record_notice(notice: BreakerNotice) -> NoticeResult:
     """Test double of the notification channel: remembers every notice."""
     NOTICES.append(notice)
     return NoticeResult(channel="#test", ts=str(len(NOTICES)))
+
+
+@activity.defn(name="audit.record")
+async def record_audit(entry: AuditEntry) -> bool:
+    """Test double of the audit trail: remembers every entry."""
+    AUDITS.append(entry)
+    return True
 
 
 @activity.defn(name="notify.breaker")
@@ -75,7 +84,7 @@ async def breaker_worker(
         client,
         task_queue=queue,
         workflows=[BreakerWorkflow, BreakerClientWorkflow],
-        activities=[notifier, acts.request_permit, acts.report_outcome],
+        activities=[notifier, record_audit, acts.request_permit, acts.report_outcome],
     ):
         yield acts
 
@@ -192,6 +201,8 @@ async def test_manual_reset_closes(client: Client) -> None:
         after = await acts.reset(name, "alice")
         assert after.state is CLOSED and after.samples == 0 and "alice" in after.changes[-1].reason
         assert await notices(name, 2) == [("closed", "open"), ("open", "closed")]
+        audited = [(a.action, a.actor, a.outcome) for a in AUDITS if a.target == f"breaker/{name}"]
+        assert audited == [("breaker.change", "mender", "open"), ("breaker.change", "alice", "closed")]
         assert (await permit(handle)).granted
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update(BreakerWorkflow.reset, ResetRequest(actor=" "))
@@ -205,6 +216,8 @@ async def test_a_failing_notifier_does_not_break_the_breaker(client: Client) -> 
         await notices(name, 1)
         assert (await acts.reset(name, "alice")).state is CLOSED
         assert await notices(name, 2) == [("closed", "open"), ("open", "closed")]
+        audited = [(a.action, a.actor, a.outcome) for a in AUDITS if a.target == f"breaker/{name}"]
+        assert audited == [("breaker.change", "mender", "open"), ("breaker.change", "alice", "closed")]
         assert (await permit(handle)).granted
         await open_it(handle)
         assert await notices(name, 3) == [("closed", "open"), ("open", "closed"), ("closed", "open")]

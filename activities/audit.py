@@ -1,0 +1,34 @@
+"""Audit activities: record one entry (idempotent) and the retention sweep run by its schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from temporalio import activity
+
+from domain.audit import AUDIT_RECORD, AUDIT_SWEEP, AuditEntry, RetentionReport
+from runtime.settings import get_settings
+from store import audit as audit_store
+from store.db import engine_for
+
+
+@activity.defn(name=AUDIT_RECORD)
+def record(entry: AuditEntry) -> bool:
+    """Store one audit entry; False when its idempotency key was recorded before (a retry)."""
+    return audit_store.record(engine_for(get_settings().database_url), entry)
+
+
+@activity.defn(name=AUDIT_SWEEP)
+def sweep() -> RetentionReport:
+    """Archive (when `audit.archive_dir` is set) and delete rows older than `audit.retention_days`."""
+    settings = get_settings()
+    config = settings.config.audit
+    cutoff = datetime.now(UTC) - timedelta(days=config.retention_days)
+    archive = Path(config.archive_dir) if config.archive_dir else None
+    purged = audit_store.purge(engine_for(settings.database_url), cutoff, archive)
+    activity.logger.info("audit retention: %d rows before %s purged", purged, cutoff.isoformat())
+    return RetentionReport(cutoff=cutoff, purged=purged, archive_dir=str(archive) if archive else None)
+
+
+AUDIT_ACTIVITIES = [record, sweep]
