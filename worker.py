@@ -12,23 +12,43 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities import approval as approval_activities
+from activities import audit as audit_activities
+from activities import ci as ci_activities
 from activities import config as config_activities
 from activities import github as github_activities
+from activities import llm as llm_activities
 from activities import slack as slack_activities
 from activities import store as store_activities
 from activities.breaker import BreakerActivities
+from activities.ci_poll import CIPollActivities
+from activities.commands import COMMAND_ACTIVITIES
 from activities.lifecycle import LifecycleActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
 from runtime.logs import configure_logging
-from runtime.schedules import ensure_reconciler_schedule
+from runtime.schedules import (
+    ensure_audit_retention_schedule,
+    ensure_ci_poller_schedule,
+    ensure_reconciler_schedule,
+)
 from runtime.settings import get_settings
 from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
+from workflows.ci_failure import CIFailureWorkflow
+from workflows.ci_poller import CIPollerWorkflow
+from workflows.housekeeping import AuditRetentionWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
 from workflows.reconciler import ReconcilerWorkflow
 
-WORKFLOWS = [PRLifecycleWorkflow, BreakerWorkflow, ReconcilerWorkflow]
+WORKFLOWS = [
+    PRLifecycleWorkflow,
+    BreakerWorkflow,
+    ReconcilerWorkflow,
+    AuditRetentionWorkflow,
+    CIFailureWorkflow,
+    CIPollerWorkflow,
+]
 STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
     config_activities.repo_policy,
     store_activities.record_pr,
@@ -38,8 +58,14 @@ STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
     github_activities.retrigger_bot,
     github_activities.merge,
     *REOPEN_ACTIVITIES,
+    *COMMAND_ACTIVITIES,
     slack_activities.notify_escalation,
     slack_activities.notify_breaker,
+    *audit_activities.AUDIT_ACTIVITIES,
+    *ci_activities.CI_ACTIVITIES,
+    store_activities.record_ci,
+    *approval_activities.APPROVAL_ACTIVITIES,
+    llm_activities.analyse,
 ]
 
 log = logging.getLogger("mender.worker")
@@ -73,6 +99,7 @@ def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
         breaker.report_outcome,
         lifecycle.deliver,
         reconcile.sweep,
+        CIPollActivities(client, task_queue).poll,
     ]
 
 
@@ -86,6 +113,8 @@ async def run_worker() -> None:
     except RPCError as exc:  # e.g. no operator permission on a managed namespace: register them there
         log.warning("could not register search attributes (%s); register them with the operator CLI", exc)
     await ensure_reconciler_schedule(client, settings.config.reconciler, task_queue)
+    await ensure_audit_retention_schedule(client, settings.config.audit, task_queue)
+    await ensure_ci_poller_schedule(client, settings.config.ci, task_queue)
     with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
         worker = build_worker(client, task_queue, executor)
         log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)

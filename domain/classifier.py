@@ -24,6 +24,7 @@ class Action(StrEnum):
     RETRY_CHECKS = "RETRY_CHECKS"
     RETRIGGER_POLICY_BOT = "RETRIGGER_POLICY_BOT"
     RETRIGGER_APPROVER_BOT = "RETRIGGER_APPROVER_BOT"
+    RETRIGGER_SOD_BOT = "RETRIGGER_SOD_BOT"  # only on command (/recheck-sod): no SoD facts to classify
     RETRIGGER_MERGE = "RETRIGGER_MERGE"
     CLOSE_AND_REOPEN = "CLOSE_AND_REOPEN"
     NEEDS_INTERVENTION = "NEEDS_INTERVENTION"
@@ -36,10 +37,11 @@ BUDGET_OF: dict[Action, str] = {
     Action.RETRY_CHECKS: "rebuild",
     Action.RETRIGGER_POLICY_BOT: "policy_bot",
     Action.RETRIGGER_APPROVER_BOT: "approver_bot",
+    Action.RETRIGGER_SOD_BOT: "sod_bot",
     Action.RETRIGGER_MERGE: "merge",
     Action.CLOSE_AND_REOPEN: "close_and_reopen",
 }
-# What shows that a remediation worked: any of these events after it.
+# What shows that a remediation worked: any of these events after it (none known for the SoD bot).
 EFFECT_OF: dict[Action, frozenset[EventType]] = {
     Action.UPDATE_BRANCH: frozenset({EventType.SYNCHRONIZE}),
     Action.RETRY_CHECKS: frozenset({EventType.CHECKS_STARTED, EventType.CHECKS_PASSED}),

@@ -1,4 +1,5 @@
-"""Deliver domain events to PR workflows: signal-with-start for openings, plain signals otherwise."""
+"""Deliver domain events to PR workflows (signal-with-start for openings, plain signals otherwise)
+and PR commands (the `command` update)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import asyncio
 import logging
 from datetime import timedelta
 from enum import StrEnum
+from typing import Literal
 
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.commands import COMMAND_UPDATE, CommandAnswer, CommandRequest
 from domain.events import PREvent, PRRef
 from domain.lifecycle import OPENINGS
 from runtime.temporal import make_client
@@ -19,6 +27,7 @@ from workflows.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
 
 log = logging.getLogger("mender.dispatch")
 RPC_TIMEOUT = timedelta(seconds=5)
+UPDATE_ACCEPT_TIMEOUT = timedelta(seconds=10)  # a worker must run the validator
 
 
 class TemporalUnavailable(RuntimeError):
@@ -93,3 +102,40 @@ class EventDispatcher:
                 return Delivered.NO_WORKFLOW
             raise TemporalUnavailable(f"Temporal refused {pr.workflow_id}: {exc.status.name}: {exc}") from exc
         return Delivered.SIGNALLED
+
+    async def command(
+        self, pr: PRRef, request: CommandRequest, wait: Literal["accepted", "completed"] = "completed"
+    ) -> CommandAnswer | None:
+        """Send a command to the PR's workflow; None when there is no running workflow for the PR.
+
+        `completed` returns the workflow's answer. `accepted` returns as soon as the validator took the
+        request (fast enough for a webhook) with a provisional answer (accepted, "queued"); the real
+        answer follows in the workflow (and on the PR, for comments). A request the validator rejects
+        is answered `accepted=False` with its reason in both modes.
+        """
+        client = await self.client()
+        handle = client.get_workflow_handle(pr.workflow_id)
+        stage = WorkflowUpdateStage.COMPLETED if wait == "completed" else WorkflowUpdateStage.ACCEPTED
+        try:
+            update = await handle.start_update(
+                COMMAND_UPDATE,
+                request,
+                wait_for_stage=stage,
+                result_type=CommandAnswer,
+                rpc_timeout=None if wait == "completed" else UPDATE_ACCEPT_TIMEOUT,
+            )
+            # A rejection is known at once; only a completed wait polls for the outcome.
+            if wait == "completed" or update._known_outcome is not None:
+                return await update.result()
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            reason = getattr(cause, "message", None) or str(cause or exc)
+            return CommandAnswer(accepted=False, command=request.command, reason=reason)
+        except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+            raise TemporalUnavailable(f"{pr.workflow_id} did not take {request.command} in time") from exc
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                log.info("command %s for %s: no running workflow", request.command, pr.key)
+                return None
+            raise TemporalUnavailable(f"Temporal refused {pr.workflow_id}: {exc.status.name}: {exc}") from exc
+        return CommandAnswer(accepted=True, command=request.command, reason="queued")

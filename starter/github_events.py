@@ -1,7 +1,9 @@
-"""GitHub webhook payloads (validated by pydantic) translated into domain events.
+"""GitHub webhook payloads (validated by pydantic) translated into domain events and PR commands.
 
 The edge only translates: each handled event becomes zero or more `PREvent`s, or an ignore reason.
-Idempotency keys name the fact, not the delivery, so the same fact from any source dedupes.
+Idempotency keys name the fact, not the delivery, so the same fact from any source dedupes. A new PR
+comment by a human becomes one `PRCommand` per command in it (`domain.commands.parse`), keyed by the
+comment id; edited and deleted comments, and comments by bots or by Mender itself, are ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain import facts
+from domain.commands import CommandRequest, CommandSource, parse
 from domain.config import MenderConfig
 from domain.events import EventType, PREvent, PRRef
 
@@ -122,10 +125,36 @@ class ReviewEvent(_Loose):
     repository: Repository
 
 
+class Issue(_Loose):
+    number: int = Field(gt=0)
+    pull_request: dict[str, Any] | None = None  # present when the issue is a pull request
+
+
+class Comment(_Loose):
+    id: int
+    user: Account
+    body: str | None = None
+
+
+class IssueCommentEvent(_Loose):
+    action: str
+    issue: Issue
+    comment: Comment
+    repository: Repository
+
+
+class PRCommand(BaseModel):
+    """A command for one PR workflow, sent as the `command` update."""
+
+    pr: PRRef
+    request: CommandRequest
+
+
 class Translation(BaseModel):
-    """Events to deliver, or why the webhook was ignored."""
+    """Events and commands to deliver, or why the webhook was ignored."""
 
     events: list[PREvent] = Field(default_factory=list)
+    commands: list[PRCommand] = Field(default_factory=list)
     ignored: str | None = None
 
 
@@ -255,10 +284,35 @@ def _review(p: ReviewEvent, ctx: _Context) -> Translation:
     return Translation(events=[event])
 
 
+def _issue_comment(p: IssueCommentEvent, ctx: _Context) -> Translation:
+    if p.action != "created":
+        return Translation(ignored=f"issue_comment {p.action}: only new comments carry commands")
+    if p.issue.pull_request is None:
+        return Translation(ignored=f"comment on issue #{p.issue.number}, not on a pull request")
+    author, bots = p.comment.user, ctx.config.bots
+    if author.type == "Bot" or author.login.endswith("[bot]") or author.login == bots.mender_login:
+        return Translation(ignored=f"comment by {author.login}: bots never command Mender")
+    commands = parse(p.comment.body or "")
+    if not commands:
+        return Translation(ignored="the comment holds no command")
+    pr = PRRef(repo=p.repository.full_name, number=p.issue.number)
+    requests = [
+        CommandRequest(
+            command=command,
+            requester=author.login,
+            source=CommandSource.COMMENT,
+            idempotency_key=f"comment:{p.comment.id}:{command}",
+        )
+        for command in commands
+    ]
+    return Translation(commands=[PRCommand(pr=pr, request=request) for request in requests])
+
+
 _HANDLERS: dict[str, tuple[type[BaseModel], Callable[[Any, _Context], Translation]]] = {
     "pull_request": (PullRequestEvent, _pull_request),
     "check_suite": (CheckSuiteEvent, _check_suite),
     "check_run": (CheckRunEvent, _check_run),
     "status": (StatusEvent, _status),
     "pull_request_review": (ReviewEvent, _review),
+    "issue_comment": (IssueCommentEvent, _issue_comment),
 }

@@ -19,6 +19,7 @@ import yaml
 
 from activities.breaker import BreakerActivities
 from domain.breaker import BreakerState
+from domain.commands import automatic_runs
 from domain.config import MenderConfig
 from domain.events import PRRef
 from runtime.embedded import Embedded, embedded
@@ -172,7 +173,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     over_budget = [
         r.key
         for r in repository.list_prs(engine, limit=100_000)
-        if any(count > getattr(budgets, name, 0) for name, count in r.retry_counts.items())
+        if any(count > getattr(budgets, name, 0) for name, count in automatic_runs(r.retry_counts).items())
     ]
     return {
         "prs": {

@@ -92,6 +92,17 @@ async def github_webhook(
             results.append(f"{event.pr.key}:{event.type}:{outcome}")
             if outcome is Delivered.NO_WORKFLOW:
                 log.info("delivery %s: %s for %s ignored: PR not tracked", delivery, event.type, event.pr.key)
+        for item in translation.commands:  # PR comment commands: the workflow answers on the PR
+            answer = await dispatcher.command(item.pr, item.request, wait="accepted")
+            verdict = "no_workflow" if answer is None else "accepted" if answer.accepted else "rejected"
+            results.append(f"{item.pr.key}:{item.request.command}:{verdict}")
+            if answer is None:
+                log.info(
+                    "delivery %s: %s for %s ignored: PR not tracked",
+                    delivery,
+                    item.request.command,
+                    item.pr.key,
+                )
     except TemporalUnavailable as exc:
         log.error("delivery %s NOT accepted, GitHub must redeliver it: %s", delivery, exc)
         return _answer(503, delivery, "retry", "Temporal is unavailable; redeliver later")

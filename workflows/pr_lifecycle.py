@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -13,10 +14,12 @@ with workflow.unsafe.imports_passed_through():
     from activities import config as config_activities
     from activities import store as store_activities
     from domain import lifecycle as machine
+    from domain.commands import COMMAND_UPDATE, CommandAnswer, CommandRecord, CommandRequest
     from domain.config import RepoPolicy
     from domain.events import PREvent, PRRef
     from domain.lifecycle import JournalEntry, Outcome, PRLifecycle, PRState
     from domain.remediation import Expectation
+    from workflows.pr_commands import Commands
     from workflows.pr_remedies import Remedies
     from workflows.visibility import (
         MENDER_LAST_EVENT_AT,
@@ -43,6 +46,8 @@ class PRWorkflowInput(BaseModel):
     settled_at: datetime | None = None
     expecting: Expectation | None = None
     html_url: str | None = None
+    commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
+    cancelled: bool = False
 
 
 class PRStatus(BaseModel):
@@ -57,6 +62,8 @@ class PRStatus(BaseModel):
     retry_counts: dict[str, int] = Field(default_factory=dict)
     expecting: Expectation | None = None
     recent_events: list[JournalEntry]
+    cancelled: bool = False  # `/cancel`: no automatic remediation any more
+    commands: list[CommandRecord] = Field(default_factory=list)
 
 
 @workflow.defn(name="PRLifecycle")
@@ -80,6 +87,8 @@ class PRLifecycleWorkflow:
         self.policy: RepoPolicy | None = None
         self.html_url = input.html_url
         self.remedies = Remedies(self, input.expecting)
+        self.commands = Commands(self, input.commands, input.cancelled)
+        self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)
     def event(self, event: PREvent) -> None:
@@ -90,6 +99,15 @@ class PRLifecycleWorkflow:
     def refresh(self) -> None:
         """Ask for a trust-but-verify refresh now (the reconciler sends it when GitHub disagrees)."""
         self._refresh_requested = True
+
+    @workflow.update(name=COMMAND_UPDATE)
+    async def command(self, request: CommandRequest) -> CommandAnswer:
+        """A PR command (comment, Admin API, CLI); semantics in `workflows/pr_commands.py`."""
+        return await self.commands.handle(request)
+
+    @command.validator
+    def validate_command(self, request: CommandRequest) -> None:
+        self.commands.check(request)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> PRStatus:
@@ -105,6 +123,8 @@ class PRLifecycleWorkflow:
             retry_counts=dict(lc.retry_counts),
             expecting=self.remedies.expecting,
             recent_events=list(self.recent),
+            cancelled=self.commands.cancelled,
+            commands=self.commands.carried(),
         )
 
     @workflow.run
@@ -116,20 +136,26 @@ class PRLifecycleWorkflow:
         while True:
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._refresh_requested, timeout=self._wait_time()
+                    lambda: bool(self._inbox) or self._refresh_requested or self._cut_short(),
+                    timeout=self._wait_time(),
                 )
             except TimeoutError:
                 if self.lifecycle.terminal or not self.lifecycle.tracked:
                     break
-                self.policy = await self.load_policy()
-                await self.remedies.on_stale()
+                async with self.busy:
+                    self.policy = await self.load_policy()
+                    await self.remedies.on_stale()
                 continue
+            if self._cut_short() and not self._inbox:
+                break
             if self._refresh_requested and not self._inbox:
                 self._refresh_requested = False
                 if self.lifecycle.tracked and not self.lifecycle.terminal:
-                    await self.remedies.refresh()
+                    async with self.busy:
+                        await self.remedies.refresh()
                 continue
-            await self.fold(self._take_inbox())
+            async with self.busy:
+                await self.fold(self._take_inbox())
             if self._history_too_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
@@ -141,10 +167,18 @@ class PRLifecycleWorkflow:
                         settled_at=self._settled_at,
                         expecting=self.remedies.expecting,
                         html_url=self.html_url,
+                        commands=self.commands.carried(),
+                        cancelled=self.commands.cancelled,
                     )
                 )
+        self.commands.closing = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
         await self._finish()
         return self.status()
+
+    def _cut_short(self) -> bool:
+        """A cancelled PR that is over (or never tracked) needs no grace period."""
+        return self.commands.cancelled and (self.lifecycle.terminal or not self.lifecycle.tracked)
 
     def _take_inbox(self) -> list[PREvent]:
         events, self._inbox = self._inbox, []

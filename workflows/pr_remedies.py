@@ -16,7 +16,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.breaker import BreakerOutcomeArgs, BreakerPermitArgs
     from activities.github import BotArgs, StrategyArgs, StrategyResult
     from domain.breaker import Permit
-    from domain.classifier import Action, Decision, classify
+    from domain.classifier import EFFECT_OF, Action, Decision, classify
+    from domain.commands import HUMAN_MARK, CommandRequest
     from domain.events import EventSource, EventType, PREvent
     from domain.facts import missed_facts
     from domain.lifecycle import JournalEntry
@@ -90,7 +91,7 @@ class Remedies:
             await self._remember(missed.action, Outcome.NO_EFFECT, f"{missed.action}:{missed.attempt}:effect")
             await self._report(ok=False, detail=f"{missed.action} had no effect")
         lc = self.wf.lifecycle
-        if (lc.state, lc.head_sha) != before or lc.terminal:
+        if (lc.state, lc.head_sha) != before or lc.terminal or self.wf.commands.cancelled:
             return
         assert self.wf.policy is not None
         policy = self.wf.policy
@@ -117,42 +118,58 @@ class Remedies:
             await self._remember(done.action, Outcome.EFFECT, f"{done.action}:{done.attempt}:effect")
             await self._report(ok=True, detail=f"{done.action} took effect")
 
-    async def act(self, decision: Decision, snap: PRSnapshot) -> None:
-        """Carry out one decision: escalate, record it (observe mode), or run the strategy."""
+    async def act(
+        self, decision: Decision, snap: PRSnapshot, command: CommandRequest | None = None
+    ) -> tuple[str, str]:
+        """Carry out one decision: escalate, record it (observe mode), or run the strategy.
+
+        Returns (outcome, detail). A `command` (a human's) is not budget-checked by anyone: it is
+        counted like any attempt plus under `<budget>:command`, and its records name the requester.
+        """
         if decision.action is Action.NO_ACTION:
-            return
+            return Outcome.NOOP, decision.reason
         if decision.action is Action.NEEDS_INTERVENTION:
             await self.escalate(decision.reason)
-            return
+            return "escalated", decision.reason
         assert self.wf.policy is not None and decision.budget is not None
-        action, head = decision.action, snap.head_sha
-        attempt = self.wf.lifecycle.retry_counts.get(decision.budget, 0) + 1
+        action, head, budget = decision.action, snap.head_sha, decision.budget
+        attempt = self.wf.lifecycle.retry_counts.get(budget, 0) + 1
+        extra: dict[str, object] = {"reason": decision.reason}
+        if command is not None:
+            extra |= {"command": command.command, "requester": command.requester, "via": command.source.value}
         if self.wf.policy.mode == "observe":
-            await self._remember(action, Outcome.OBSERVED, f"observe:{action}:{head}", reason=decision.reason)
-            return
+            await self._remember(action, Outcome.OBSERVED, f"observe:{action}:{head}", **extra)
+            return Outcome.OBSERVED, "Mender only observes this repository"
         if not await self._permit():
-            await self._remember(action, Outcome.PAUSED, f"paused:{action}:{attempt}", reason=decision.reason)
-            return
-        counts = {**self.wf.lifecycle.retry_counts, decision.budget: attempt}
+            await self._remember(action, Outcome.PAUSED, f"paused:{action}:{attempt}", **extra)
+            return Outcome.PAUSED, "the GitHub circuit breaker is open"
+        counts = {**self.wf.lifecycle.retry_counts, budget: attempt}
+        if command is not None:
+            counts[budget + HUMAN_MARK] = counts.get(budget + HUMAN_MARK, 0) + 1
         self.wf.lifecycle = self.wf.lifecycle.model_copy(update={"retry_counts": counts})
         key = f"{action}:{attempt}"
         try:
-            result = await self._run(action, snap, attempt)
+            result = await self._run(action, snap, attempt, direct=command is not None)
         except ActivityError as exc:
-            await self._remember(action, Outcome.FAILED, key, reason=decision.reason, detail=str(exc.cause))
+            await self._remember(action, Outcome.FAILED, key, detail=str(exc.cause), **extra)
             await self._report(ok=False, detail=f"{action} failed: {exc.cause}")
-            return
+            return Outcome.FAILED, str(exc.cause)
         if not result.ok:
-            await self._remember(action, Outcome.REFUSED, key, reason=decision.reason, detail=result.detail)
-            return
+            await self._remember(action, Outcome.REFUSED, key, detail=result.detail, **extra)
+            return Outcome.REFUSED, result.detail
         if result.noop:
-            await self._remember(action, Outcome.NOOP, key, reason=decision.reason, detail=result.detail)
-            return
-        deadline = workflow.now() + timedelta(seconds=self.wf.policy.remediation.effect_deadline_seconds)
-        self.expecting = Expectation(action=action, attempt=attempt, deadline=deadline, head_sha=head)
-        await self._remember(action, Outcome.ACTED, key, reason=decision.reason, detail=result.detail)
+            await self._remember(action, Outcome.NOOP, key, detail=result.detail, **extra)
+            return Outcome.NOOP, result.detail
+        if action in EFFECT_OF:
+            deadline = workflow.now() + timedelta(seconds=self.wf.policy.remediation.effect_deadline_seconds)
+            self.expecting = Expectation(action=action, attempt=attempt, deadline=deadline, head_sha=head)
+        await self._remember(action, Outcome.ACTED, key, detail=result.detail, **extra)
+        return Outcome.ACTED, result.detail
 
-    async def _run(self, action: Action, snap: PRSnapshot, attempt: int) -> StrategyResult:
+    async def _run(
+        self, action: Action, snap: PRSnapshot, attempt: int, direct: bool = False
+    ) -> StrategyResult:
+        """The strategy of `action`; `direct` (a human's /merge) merges instead of nudging automerge."""
         pr, head = self._pr, snap.head_sha
         if action is Action.UPDATE_BRANCH:
             name, arg = "github.update_branch", StrategyArgs(pr=pr, head_sha=head)
@@ -162,7 +179,9 @@ class Remedies:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="policy")
         elif action is Action.RETRIGGER_APPROVER_BOT:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="approver")
-        elif action is Action.RETRIGGER_MERGE and attempt == 1:
+        elif action is Action.RETRIGGER_SOD_BOT:
+            name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="sod")
+        elif action is Action.RETRIGGER_MERGE and attempt == 1 and not direct:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="automerge")
         elif action is Action.RETRIGGER_MERGE:
             # The automerge bot did not react to its trigger: Mender merges, green and exactly once.
