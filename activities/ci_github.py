@@ -36,7 +36,7 @@ class GitHubCI:
 
     def __init__(self, project: str) -> None:
         self.project = project
-        self.repo: Repository = github_client(get_settings()).get_repo(project, lazy=True)
+        self.repo: Repository = github_client(get_settings()).get_repo(project)
 
     def _run(self, run: CIRunRef) -> WorkflowRun:
         with github_errors(f"read run {run.key}"):
@@ -203,7 +203,9 @@ class GitHubCI:
                     pull.edit(state="closed")
             if fix.branch:
                 with contextlib.suppress(UnknownObjectException):
-                    self.repo.get_git_ref(f"heads/{fix.branch}").delete()
+                    ref = self.repo.get_git_ref(f"heads/{fix.branch}")
+                    _ = ref.object  # a lazy ref only knows its (singular) read URL: load it first
+                    ref.delete()
 
     def open_incident(self, args: IncidentArgs) -> IncidentResult:
         title = incident_title(args)

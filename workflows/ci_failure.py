@@ -27,6 +27,7 @@ RUN_EVENT_SIGNAL = "run_event"
 APPROVAL_SIGNAL = "approval"
 STATUS_QUERY = "status"
 MAX_EVENTS_KEPT = 200
+GATE_APPROVER = "gate"  # a pending approval the gate no longer needs (the configuration changed)
 
 
 class CIWorkflowInput(BaseModel):
@@ -109,7 +110,7 @@ class CIFailureWorkflow:
                 if answer is None or not answer.approved:
                     why = "rejected" if answer else "no approval in time"
                     return await self._finish(CIOutcome.ESCALATED, policy, analysis, why)
-                approved = True
+                approved = answer.approver != GATE_APPROVER
             if decision.verdict is Verdict.AUTO_NOTIFY:
                 await self.steps.notify(
                     Stage.ANALYSED,
@@ -227,7 +228,7 @@ class CIFailureWorkflow:
                         request, posted, "no longer needed: the gate now passes", None
                     )
                     return ApprovalDecision(
-                        approved=True, approver="gate (threshold changed)", decided_at=workflow.now()
+                        approved=True, approver=GATE_APPROVER, decided_at=workflow.now()
                     )
         self.awaiting_approval = False
         answer = self.decision

@@ -9,6 +9,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
+from workflows.audit_calls import audit
+
 with workflow.unsafe.imports_passed_through():
     from activities.ci_models import (
         BranchQuery,
@@ -23,7 +25,10 @@ with workflow.unsafe.imports_passed_through():
         RerunResult,
         RunAnalysis,
     )
+    from activities.llm import LLMRequest
     from domain.approval import ApprovalDecision, ApprovalRequest
+    from domain.approval_messages import ApprovalResolution, PostedMessage, StageNotice
+    from domain.audit import AuditEntry
     from domain.ci_config import Stage
     from domain.ci_events import CIRunEvent, CIRunRef
     from domain.diagnosis import Diagnosis, Source
@@ -64,12 +69,12 @@ class CISteps:
         unsure = rule.source is Source.FALLBACK or rule.confidence < policy.ci.risk.confidence_floor
         if not (policy.ci.llm.enabled and unsure):
             return analysis
-        request = {
-            "distilled": analysis.distilled,
-            "project": self.run.project,
-            "provider": self.run.provider.value,
-            "rule": rule,
-        }
+        request = LLMRequest(
+            distilled=analysis.distilled,
+            project=self.run.project,
+            provider=self.run.provider.value,
+            rule=rule,
+        )
         diagnosis = await workflow.execute_activity(
             "llm.analyse",
             request,
@@ -132,11 +137,11 @@ class CISteps:
             "ci.open_incident", args, result_type=IncidentResult, **PROVIDER_CALL
         )
 
-    async def request_approval(self, request: ApprovalRequest) -> dict[str, Any] | None:
+    async def request_approval(self, request: ApprovalRequest) -> PostedMessage | None:
         """Post the approval message; None when Slack refused it (the timeout still escalates)."""
         try:
             return await workflow.execute_activity(
-                "approval.request", request, result_type=dict[str, Any], **QUICK_CALL
+                "approval.request", request, result_type=PostedMessage, **QUICK_CALL
             )
         except ActivityError as exc:
             workflow.logger.warning("approval request for %s not posted: %s", self.run.key, exc.cause or exc)
@@ -145,22 +150,20 @@ class CISteps:
     async def resolve_approval(
         self,
         request: ApprovalRequest,
-        posted: dict[str, Any] | None,
+        posted: PostedMessage | None,
         outcome: str,
         answer: ApprovalDecision | None,
     ) -> None:
         """Update the approval message with the outcome (and escalate to the critical channel on timeout)."""
-        await self._best_effort(
-            "approval.resolve",
-            {
-                "request": request,
-                "channel": (posted or {}).get("channel"),
-                "ts": (posted or {}).get("ts"),
-                "outcome": outcome,
-                "by": answer.approver if answer else None,
-                "at": (answer.decided_at if answer else workflow.now()),
-            },
+        resolution = ApprovalResolution(
+            request=request,
+            channel=posted.channel if posted else None,
+            ts=posted.ts if posted else None,
+            outcome=outcome,
+            by=answer.approver if answer else None,
+            at=answer.decided_at if answer else workflow.now(),
         )
+        await self._best_effort("approval.resolve", resolution)
 
     async def notify(
         self, stage: Stage, policy: CIPolicy, summary: str, run_url: str, analysis: RunAnalysis | None = None
@@ -173,28 +176,28 @@ class CISteps:
                 f"risk {d.risk_score} ({d.tier.value}), confidence {d.confidence}",
                 f"key line: {d.key_line}",
             ]
-        notice = {
-            "stage": stage.value,
-            "project": self.run.project,
-            "run_id": str(self.run.run_id),
-            "run_url": run_url,
-            "summary": summary,
-            "details": details,
-        }
+        notice = StageNotice(
+            stage=stage,
+            project=self.run.project,
+            run_id=str(self.run.run_id),
+            run_url=run_url,
+            summary=summary,
+            details=details,
+        )
         await self._best_effort("ci.notify", notice)
 
     async def audit(self, action: str, outcome: str, details: dict[str, Any], actor: str = "mender") -> None:
-        entry = {
-            "actor": actor,
-            "action": action,
-            "target": self.run.workflow_id,
-            "repository": self.run.project,
-            "source": "workflow",
-            "outcome": outcome,
-            "details": details,
-            "idempotency_key": f"{self.run.workflow_id}:{action}:{workflow.info().workflow_id}:{workflow.now().isoformat()}",
-        }
-        await self._best_effort("audit.record", entry)
+        """One audit row about this run (never fails the workflow)."""
+        await audit(
+            AuditEntry(
+                action=action,
+                actor=actor,
+                outcome=outcome,
+                target=self.run.workflow_id,
+                repository=self.run.project,
+                details=details,
+            )
+        )
 
     async def record(self, state: CIStatus, analysis: RunAnalysis) -> None:
         """Write the run's outcome to the store (the queryable projection)."""

@@ -17,6 +17,8 @@ from runtime.serving import ServerThread
 from runtime.settings import Settings
 from simulators.github import Simulator, SimulatorConfig
 from simulators.github import create_app as create_simulator
+from simulators.gitlab import GitLabSimConfig, GitLabSimulator
+from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
@@ -32,6 +34,9 @@ class World:
     http: httpx.AsyncClient
     client: Client
     queue: str
+    gitlab: GitLabSimulator | None = None
+    gitlab_url: str = ""
+    starter_url: str = ""
 
     async def report(self) -> dict[str, Any]:
         return (await self.http.get(f"{self.sim_url}/_sim/report")).json()
@@ -82,14 +87,26 @@ async def mender_world(
             )
             sim = Simulator(config)
             github = ServerThread(create_simulator(sim))
+            gitlab = GitLabSimulator(
+                GitLabSimConfig(webhook_url=f"{mender.url}/webhooks/gitlab", ci_seconds=1.0)
+            )
+            gitlab_server = ServerThread(create_gitlab(gitlab))
+            slack.interactivity_url = f"{mender.url}/slack/interactivity"
+            ci = settings.config.ci
             settings.config = settings.config.model_copy(
                 update={
                     "github": settings.config.github.model_copy(update={"simulator_url": github.url}),
                     "slack": settings.config.slack.model_copy(
                         update={"simulator_url": f"{slack_server.url}/api/"}
                     ),
+                    "ci": ci.model_copy(
+                        update={"gitlab": ci.gitlab.model_copy(update={"simulator_url": gitlab_server.url})}
+                    ),
                 }
             )
-            with github, slack_server:
+            with github, slack_server, gitlab_server:
                 sim.set_base_url(github.url)
-                yield World(sim, github.url, slack, http, client, queue)
+                gitlab.set_base_url(gitlab_server.url)
+                yield World(
+                    sim, github.url, slack, http, client, queue, gitlab, gitlab_server.url, mender.url
+                )
