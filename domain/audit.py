@@ -26,6 +26,7 @@ class AuditAction(StrEnum):
     PR_CLASSIFIED = "pr.classified"
     PR_REMEDIATION = "pr.remediation"
     PR_COMMAND = "pr.command"
+    PR_ESCALATED = "pr.escalated"
     BREAKER_CHANGE = "breaker.change"
     API_CALL = "api.call"
     CI_DETECTED = "ci.detected"
@@ -54,6 +55,7 @@ class AuditOutcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     SKIPPED = "skipped"
+    DUPLICATE = "duplicate"  # a command whose idempotency key was answered before
 
 
 def utc(value: datetime) -> datetime:

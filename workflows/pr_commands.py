@@ -16,6 +16,7 @@ Update semantics:
   concurrently with automatic remediation or another command. No budget limits them; each run is
   counted in the retry counts (also under `<budget>:command`) and journaled with the requester.
 - Handled keys (the last `COMMANDS_KEPT`) and the `cancelled` flag are carried across continue-as-new.
+- Every answer, duplicates included, is a `pr.command` audit row (`workflows/pr_audit.py`).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.events import EventSource
     from domain.remediation import Outcome, remediation_event
+    from workflows import pr_audit
 
 if TYPE_CHECKING:
     from workflows.pr_lifecycle import PRLifecycleWorkflow
@@ -94,7 +96,9 @@ class Commands:
         key = request.idempotency_key
         if key in self.records or key in self._running:
             await workflow.wait_condition(lambda: key in self.records)
-            return self.records[key].answer.model_copy(update={"duplicate": True})
+            duplicate = self.records[key].answer.model_copy(update={"duplicate": True})
+            await pr_audit.record(pr_audit.command(self.wf.lifecycle.pr, request, duplicate))
+            return duplicate
         self._running.add(key)
         try:
             answer = await self._answer(request, COMMANDS[normalize(request.command)])
@@ -103,6 +107,7 @@ class Commands:
                 del self.records[next(iter(self.records))]
         finally:
             self._running.discard(key)
+        await pr_audit.record(pr_audit.command(self.wf.lifecycle.pr, request, answer))
         if request.source is CommandSource.COMMENT:
             await self._reply(request, answer)
         return answer

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import PREvent, PRRef
     from domain.lifecycle import JournalEntry, Outcome, PRLifecycle, PRState
     from domain.remediation import Expectation
+    from workflows import pr_audit
     from workflows.pr_commands import Commands
     from workflows.pr_remedies import Remedies
     from workflows.visibility import (
@@ -226,6 +227,9 @@ class PRLifecycleWorkflow:
         if entries:
             await self.record(entries)
             self.publish_visibility()
+            for entry in entries:
+                if entry.transition.outcome is Outcome.APPLIED and entry.transition.from_state is None:
+                    await pr_audit.record(pr_audit.detected(entry.event))  # the PR is tracked from now on
             await self.remedies.observe(entries)
         return entries
 

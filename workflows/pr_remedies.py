@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         remediation_event,
     )
     from domain.snapshot import PRSnapshot
+    from workflows import pr_audit
     from workflows.reopen_saga import close_and_reopen
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ class Remedies:
         workflow.logger.info(
             "PR %s stale in %s: %s (%s)", self._pr.key, lc.state, decision.action, decision.reason
         )
+        if decision.action is not Action.NO_ACTION:  # "wait" decisions are not audited (one per timeout)
+            entry = pr_audit.classified(lc.pr, lc.state, snap.head_sha, decision, lc.retry_counts)
+            await pr_audit.record(entry)
         await self.act(decision, snap)
 
     async def observe(self, entries: list[JournalEntry]) -> None:
@@ -205,12 +209,16 @@ class Remedies:
         if not await self.wf.fold([event]):
             return
         notice = escalation_notice(lc.pr, reason, "NEEDS_INTERVENTION", self.wf.html_url, self.wf.recent)
+        sent: NoticeResult | None = None
+        error: str | None = None
         try:
-            await workflow.execute_activity(
+            sent = await workflow.execute_activity(
                 "notify.escalation", notice, result_type=NoticeResult, **NOTIFY_CALL
             )
         except ActivityError as exc:
             workflow.logger.error("PR %s: escalation notice failed: %s", lc.pr.key, exc.cause)
+            error = f"escalation notice failed: {exc.cause or exc}"
+        await pr_audit.record(pr_audit.escalated(lc.pr, reason, sent, error))
 
     async def _remember(self, action: Action, outcome: str, key: str, **details: object) -> None:
         event = remediation_event(
@@ -222,7 +230,8 @@ class Remedies:
             self.wf.lifecycle.head_sha,
             **details,
         )
-        await self.wf.fold([event])
+        if await self.wf.fold([event]):  # a repeated record (same key) is neither journaled nor audited
+            await pr_audit.record(pr_audit.remediation(event))
 
     async def _permit(self) -> bool:
         assert self.wf.policy is not None

@@ -1,0 +1,153 @@
+"""The PR workflow's audit rows (`pr.*`), written through `workflows.audit_calls.audit`.
+
+What is written, and when (target `owner/repo#N`, repository `owner/repo`):
+- `pr.detected`: the opening event that makes the workflow track the PR (once per PR); actor the PR
+  author, source webhook or reconciler.
+- `pr.classified`: a stale-PR decision that leads to a remediation or an escalation. "Wait" decisions
+  (NO_ACTION) are not written: every staleness timeout would add one. A decision repeated while nothing
+  changed (observe mode, an open breaker: same head, action and retry counts) is written once, through
+  its idempotency key.
+- `pr.remediation`: every remediation record that reaches the PR's journal: a strategy run (automatic,
+  or by command with the requester as actor), its refusal, failure, observe-only or breaker pause, and
+  later its effect seen or missed. Outcomes map onto `AuditOutcome`; the raw word is `details.outcome`.
+- `pr.escalated`: NEEDS_INTERVENTION, once the human was notified (failed: the notice was not sent).
+- `pr.command`: every answer to the `command` update (accepted, refused or duplicate), actor the
+  requester, source comment/api/cli/reconciler. Malformed commands rejected by the validator never reach
+  the workflow (the Admin API audits its own calls).
+
+Every write is gated by the `audit-pr-events` patch: a run started before it replays unchanged and
+writes no PR audit rows until its next continue-as-new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from domain.audit import AuditAction, AuditEntry, AuditOutcome, AuditSource
+    from domain.classifier import Decision
+    from domain.commands import CommandAnswer, CommandRequest
+    from domain.events import EventSource, PREvent, PRRef
+    from domain.lifecycle import PRState
+    from domain.notifications import NoticeResult
+    from domain.remediation import Outcome
+    from workflows.audit_calls import audit
+
+AUDIT_PATCH = "audit-pr-events"
+MENDER = "mender"
+
+SOURCE_OF: dict[EventSource, AuditSource] = {
+    EventSource.WEBHOOK: AuditSource.WEBHOOK,
+    EventSource.RECONCILER: AuditSource.RECONCILER,
+}
+REMEDIATION_OUTCOME: dict[str, AuditOutcome] = {
+    Outcome.ACTED: AuditOutcome.SUCCEEDED,
+    Outcome.EFFECT: AuditOutcome.SUCCEEDED,
+    Outcome.NOOP: AuditOutcome.SKIPPED,
+    Outcome.OBSERVED: AuditOutcome.SKIPPED,
+    Outcome.REFUSED: AuditOutcome.REFUSED,
+    Outcome.PAUSED: AuditOutcome.REFUSED,
+    Outcome.FAILED: AuditOutcome.FAILED,
+    Outcome.NO_EFFECT: AuditOutcome.FAILED,
+}
+
+
+async def record(entry: AuditEntry) -> None:
+    """Write `entry` (never fails the workflow), unless this run predates the `audit-pr-events` patch."""
+    if workflow.patched(AUDIT_PATCH):
+        await audit(entry)
+
+
+def _entry(pr: PRRef, action: AuditAction, outcome: str, **fields: Any) -> AuditEntry:
+    return AuditEntry(action=action, outcome=outcome, target=pr.key, repository=pr.repo, **fields)
+
+
+def detected(event: PREvent) -> AuditEntry:
+    """The opening that made Mender track the PR."""
+    author = event.actor or event.details.get("author") or MENDER
+    extra = {k: event.details[k] for k in ("title", "html_url") if k in event.details}
+    return _entry(
+        event.pr,
+        AuditAction.PR_DETECTED,
+        AuditOutcome.ACCEPTED,
+        actor=str(author),
+        source=SOURCE_OF.get(event.source, AuditSource.WORKFLOW),
+        details={"event": event.type.value, "key": event.key, "head_sha": event.head_sha, **extra},
+    )
+
+
+def classified(
+    pr: PRRef, state: PRState | None, head_sha: str | None, decision: Decision, retry_counts: dict[str, int]
+) -> AuditEntry:
+    """An actionable (or escalating) classifier decision; repeats without progress share one key."""
+    attempts = sum(retry_counts.values())
+    run = workflow.info().first_execution_run_id  # stable across continue-as-new
+    return _entry(
+        pr,
+        AuditAction.PR_CLASSIFIED,
+        AuditOutcome.SUCCEEDED,
+        actor=MENDER,
+        details={
+            "decision": decision.action.value,
+            "reason": decision.reason,
+            "state": state.value if state else None,
+            "head_sha": head_sha,
+            "retry_counts": dict(retry_counts),
+        },
+        idempotency_key=f"{run}:classified:{head_sha}:{decision.action.value}:{attempts}",
+    )
+
+
+def remediation(event: PREvent) -> AuditEntry:
+    """One journaled remediation record (`domain.remediation.remediation_event`)."""
+    details = event.details
+    raw = str(details.get("outcome"))
+    error = None
+    if raw == Outcome.FAILED:
+        error = str(details.get("detail") or "the strategy failed")
+    elif raw == Outcome.NO_EFFECT:
+        error = f"{details.get('action')} had no effect"
+    return _entry(
+        event.pr,
+        AuditAction.PR_REMEDIATION,
+        REMEDIATION_OUTCOME.get(raw, raw),
+        actor=str(details.get("requester") or MENDER),
+        source=str(details.get("via") or AuditSource.WORKFLOW),
+        details={**details, "key": event.key, "head_sha": event.head_sha},
+        error=error,
+    )
+
+
+def escalated(pr: PRRef, reason: str, notice: NoticeResult | None, error: str | None) -> AuditEntry:
+    """NEEDS_INTERVENTION: succeeded once the notice was posted, failed when it was not."""
+    return _entry(
+        pr,
+        AuditAction.PR_ESCALATED,
+        AuditOutcome.FAILED if notice is None else AuditOutcome.SUCCEEDED,
+        actor=MENDER,
+        details={"reason": reason, "notice": notice.model_dump(mode="json") if notice else None},
+        error=error,
+    )
+
+
+def command(pr: PRRef, request: CommandRequest, answer: CommandAnswer) -> AuditEntry:
+    """The answer to one command, with its requester and source."""
+    if answer.duplicate:
+        outcome = AuditOutcome.DUPLICATE
+    else:
+        outcome = AuditOutcome.ACCEPTED if answer.accepted else AuditOutcome.REFUSED
+    return _entry(
+        pr,
+        AuditAction.PR_COMMAND,
+        outcome,
+        actor=request.requester,
+        source=request.source.value,
+        details={
+            "command": answer.command,
+            "accepted": answer.accepted,
+            "reason": answer.reason,
+            "idempotency_key": request.idempotency_key,
+        },
+    )
