@@ -72,7 +72,7 @@ def open_bot_pulls(settings: Settings) -> Iterator[tuple[Repository, PullRequest
     for name in configured_repos(settings.config):
         repo = github.get_repo(name)
         for pull in repo.get_pulls(state="open"):
-            if settings.config.bots.tracks(pull.user.login):
+            if settings.config.bots.tracks(pull.user.login, pull.head.ref):
                 yield repo, pull
 
 

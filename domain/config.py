@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.admin_config import ApiConfig, AuditConfig, CommandsConfig
 from domain.ci_config import CIConfig
+from domain.ci_events import FIX_BRANCH_PREFIX
 from domain.events import REPO_PATTERN
 from domain.lifecycle import TERMINAL_STATES, PRState
 
@@ -74,8 +75,11 @@ class Bots(Strict):
         "mender-app[bot]"  # Mender's own identity: PRs it opens (close-and-reopen) are tracked
     )
 
-    def tracks(self, author: str) -> bool:
-        """True for PRs Mender follows: by a configured bot author, or opened by Mender itself."""
+    def tracks(self, author: str, head_ref: str | None = None) -> bool:
+        """True for PRs Mender follows: by a configured bot author, or opened by Mender itself, except
+        Mender's CI fix PRs (branch `mender/ci-fix/...`), which belong to their CI failure workflow."""
+        if head_ref and head_ref.startswith(FIX_BRANCH_PREFIX):
+            return False
         return author in self.authors or author == self.mender_login
 
 

@@ -1,5 +1,5 @@
 """Everything in one process for `mender simulate`, benchmarks and tests: a Temporal dev server,
-a worker, the starter, and the GitHub and Slack simulators, each on a free loopback port."""
+a worker, the starter, and the GitHub, GitLab and Slack simulators, each on a free loopback port."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from runtime.settings import Environment, Settings, set_settings
 from runtime.temporal import temporal_binary
 from simulators.github import Simulator, SimulatorConfig
 from simulators.github import create_app as create_github
+from simulators.gitlab import GitLabSimulator
+from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
@@ -37,14 +39,21 @@ class Embedded:
     slack_url: str
     starter_url: str
     task_queue: str
+    gitlab: GitLabSimulator
+    gitlab_url: str
 
 
-def embedded_settings(config: MenderConfig, data_dir: Path, github_url: str, slack_url: str) -> Settings:
+def embedded_settings(
+    config: MenderConfig, data_dir: Path, github_url: str, slack_url: str, gitlab_url: str
+) -> Settings:
     """Settings that point every outside system at the simulators (credentials are ignored)."""
     config = config.model_copy(
         update={
             "github": config.github.model_copy(update={"simulator_url": github_url}),
             "slack": config.slack.model_copy(update={"simulator_url": f"{slack_url}/api/"}),
+            "ci": config.ci.model_copy(
+                update={"gitlab": config.ci.gitlab.model_copy(update={"simulator_url": gitlab_url})}
+            ),
         }
     )
     env = Environment(
@@ -52,6 +61,7 @@ def embedded_settings(config: MenderConfig, data_dir: Path, github_url: str, sla
         mender_database_url=f"sqlite:///{data_dir / 'mender.db'}",
         github_token=None,
         slack_bot_token=None,
+        gitlab_token=None,
         mender_webhook_secret=f"embedded-{uuid.uuid4().hex}",
     )
     return Settings(config, env)
@@ -65,7 +75,9 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
     github_url = f"http://127.0.0.1:{free_port()}"
     slack_sim = SlackSimulator()
     slack_server = ServerThread(create_slack(slack_sim))
-    settings = embedded_settings(config, data_dir, github_url, slack_server.url)
+    gitlab_sim = GitLabSimulator()
+    gitlab_server = ServerThread(create_gitlab(gitlab_sim))
+    settings = embedded_settings(config, data_dir, github_url, slack_server.url, gitlab_server.url)
     set_settings(settings)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal_binary()),
@@ -87,11 +99,18 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
             )
         )
         github_server = ServerThread(create_github(github), port=int(github_url.rsplit(":", 1)[1]))
+        gitlab_sim.configure(
+            webhook_url=f"{starter.url}/webhooks/gitlab", webhook_token=settings.gitlab_webhook_token
+        )
+        gitlab_sim.set_base_url(gitlab_server.url)
+        slack_sim.interactivity_url = f"{starter.url}/slack/interactivity"
+        slack_sim.signing_secret = settings.slack_signing_secret
         with (
             concurrent.futures.ThreadPoolExecutor(max_workers=16) as executor,
             slack_server,
             starter,
             github_server,
+            gitlab_server,
         ):
             async with build_worker(client, queue, executor, max_concurrent_activities=16):
                 yield Embedded(
@@ -103,6 +122,8 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
                     slack_server.url,
                     starter.url,
                     queue,
+                    gitlab_sim,
+                    gitlab_server.url,
                 )
     finally:
         await env.shutdown()

@@ -1,7 +1,7 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds.
+mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds, commands, and ci (see `simulate_ci`).
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ import yaml
 
 from activities.breaker import BreakerActivities
 from domain.breaker import BreakerState
+from domain.ci_events import FIX_BRANCH_PREFIX
 from domain.commands import automatic_runs
 from domain.config import MenderConfig
 from domain.events import PRRef
 from runtime.embedded import Embedded, embedded
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
+from starter import simulate_ci
 from store import repository
 from store.db import engine_for
 
@@ -77,11 +79,19 @@ async def run_simulation(scenario_path: Path, config_path: Path, timeout: float 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
         async with embedded(config, Path(tmp), github_seed=scenario.seed) as stack:
+            stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab)
+            gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))
             await stack.github.run_scenario(scenario)
+            await gitlab_task
             expected = sum(group.count for group in scenario.prs)
+            pipelines = simulate_ci.expected_pipelines(scenario)
+            engine = engine_for(stack.settings.database_url)
             deadline = time.monotonic() + timeout
             last_log = 0.0
-            while (waiting := _unsettled(stack, expected)) and time.monotonic() < deadline:
+            while (
+                waiting := _unsettled(stack, expected)
+                + simulate_ci.unsettled(stack.github, stack.gitlab, engine, pipelines)
+            ) and time.monotonic() < deadline:
                 if time.monotonic() - last_log > 10:
                     log.warning(
                         "simulate: %.0f s, waiting on %s", time.monotonic() - started, ", ".join(waiting[:12])
@@ -96,9 +106,16 @@ def _mender_states(stack: Embedded) -> dict[str, str | None]:
     return {r.key: r.state for r in repository.list_prs(engine, limit=100_000)}
 
 
+def _bot_prs(stack: Embedded) -> list[dict[str, Any]]:
+    """The simulator's PRs Mender's PR workflows own (CI fix PRs belong to their CI workflow)."""
+    return [
+        p for p in stack.github.report()["prs"] if not (p.get("head_ref") or "").startswith(FIX_BRANCH_PREFIX)
+    ]
+
+
 def _unsettled(stack: Embedded, expected: int) -> list[str]:
     """PRs still moving (open and not waiting for a human, or merged but not yet seen so by Mender)."""
-    prs = stack.github.report()["prs"]
+    prs = _bot_prs(stack)
     if len(prs) < expected:
         return [f"{expected - len(prs)} PRs not opened yet"]
     states = _mender_states(stack)
@@ -113,7 +130,7 @@ def _unsettled(stack: Embedded, expected: int) -> list[str]:
 
 
 async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]:
-    sim = stack.github.report()
+    sim = {"prs": _bot_prs(stack)}
     engine = engine_for(stack.settings.database_url)
     states = _mender_states(stack)
     by_key = {f"{p['repo']}#{p['number']}": p for p in sim["prs"]}
@@ -201,6 +218,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "breaker_state": breaker.state.value if breaker else "closed",
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
+        "ci": simulate_ci.ci_report(stack.github, stack.gitlab, engine),
     }
 
 

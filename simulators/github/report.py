@@ -64,6 +64,7 @@ def pr_row(sim: Simulator, pr: PullRequest, links: dict[str, int | None]) -> dic
         "number": pr.number,
         "title": pr.title,
         "author": pr.user.login,
+        "head_ref": pr.head_ref,
         "state": pr.outcome,
         "head_sha": pr.head_sha,
         "mergeable_state": sim.world.mergeable_state(pr),
