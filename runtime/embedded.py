@@ -16,6 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.config import MenderConfig
 from runtime.dispatch import EventDispatcher
+from runtime.schedules import ensure_ci_poller_schedule, ensure_reconciler_schedule
 from runtime.serving import ServerThread, free_port
 from runtime.settings import Environment, Settings, set_settings
 from runtime.temporal import temporal_binary
@@ -113,6 +114,9 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
             gitlab_server,
         ):
             async with build_worker(client, queue, executor, max_concurrent_activities=16):
+                # The fallbacks for lost webhooks run as in production: reconciler and CI poller schedules.
+                await ensure_reconciler_schedule(client, settings.config.reconciler, queue)
+                await ensure_ci_poller_schedule(client, settings.config.ci, queue)
                 yield Embedded(
                     client,
                     settings,

@@ -27,6 +27,7 @@ from domain.admin_config import ApiKey
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
+from starter.demo_ci import DemoCIPlayer
 from store import repository
 from store.db import engine_for
 
@@ -43,9 +44,10 @@ class Ports:
     starter: int = 8000
     simulator: int = 8090
     slack: int = 8091
+    gitlab: int = 8092
 
     def busy(self) -> list[int]:
-        ports = (self.temporal, self.temporal_ui, self.starter, self.simulator, self.slack)
+        ports = (self.temporal, self.temporal_ui, self.starter, self.simulator, self.slack, self.gitlab)
         return [p for p in ports if _port_busy(p)]
 
 
@@ -107,6 +109,14 @@ class DevStack:
     def sim_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.simulator}"
 
+    @property
+    def gitlab_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.gitlab}"
+
+    @property
+    def slack_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.slack}"
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
         logfile = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen(
@@ -135,6 +145,9 @@ class DevStack:
                 "github": config.github.model_copy(update={"simulator_url": self.sim_url}),
                 "slack": config.slack.model_copy(
                     update={"simulator_url": f"http://127.0.0.1:{self.ports.slack}/api/"}
+                ),
+                "ci": config.ci.model_copy(
+                    update={"gitlab": config.ci.gitlab.model_copy(update={"simulator_url": self.gitlab_url})}
                 ),
             }
         )
@@ -173,12 +186,15 @@ class DevStack:
             simulator = [sys.executable, "-m", "simulators.github", "--port", str(self.ports.simulator)]
             simulator += ["--webhook-url", webhook_url, "--first-pr-number", str(self.first_pr_number)]
             self._spawn("github-simulator", simulator, env)
+        starter_url = f"http://127.0.0.1:{self.ports.starter}"
         if settings.uses_slack_simulator:
+            slack = [sys.executable, "-m", "simulators.slack", "--port", str(self.ports.slack)]
             self._spawn(
-                "slack-simulator",
-                [sys.executable, "-m", "simulators.slack", "--port", str(self.ports.slack)],
-                env,
+                "slack-simulator", [*slack, "--interactivity-url", f"{starter_url}/slack/interactivity"], env
             )
+        if settings.uses_gitlab_simulator:
+            gitlab = [sys.executable, "-m", "simulators.gitlab", "--port", str(self.ports.gitlab)]
+            self._spawn("gitlab-simulator", [*gitlab, "--webhook-url", f"{starter_url}/webhooks/gitlab"], env)
         self._spawn("worker", [mender, "worker"], env)
         self._spawn("starter", [mender, "serve", "--port", str(self.ports.starter)], env)
         _wait_for("starter", lambda: httpx.get(f"http://127.0.0.1:{self.ports.starter}/healthz").is_success)
@@ -192,7 +208,9 @@ Mender is up.
   Temporal Web UI   http://127.0.0.1:{self.ports.temporal_ui}   (workflows pr/<owner>/<repo>/<number>)
   Starter / API     http://127.0.0.1:{self.ports.starter}/docs
   GitHub simulator  {self.sim_url}/_sim/report
-  Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker changes)
+  Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker, CI stages, approvals)
+  GitLab simulator  {self.gitlab_url}/_sim/report   (GitHub pipelines: {self.sim_url}/_sim/report)
+  CI failures       workflows ci/<provider>/<project>/<run_id>; diagnose a log: .venv/bin/mender diagnose FILE
   Admin API key     export MENDER_API_URL=http://127.0.0.1:{self.ports.starter} MENDER_API_KEY={self.api_key}
   List PRs          .venv/bin/mender prs      (one PR: .venv/bin/mender pr acme/api#{self.first_pr_number})
   Stale PRs, audit  .venv/bin/mender stale, .venv/bin/mender audit
@@ -249,6 +267,8 @@ Press Ctrl-C to stop everything.
         scenario = load_scenario(self.scenario)
         body = scenario.model_dump(mode="json")
         httpx.post(f"{self.sim_url}/_sim/scenario", json=body, timeout=10).raise_for_status()
+        if scenario.pipelines:
+            DemoCIPlayer(scenario, self.sim_url, self.gitlab_url, self.slack_url).start()
         return sum(group.count for group in scenario.prs)
 
     def _stop_all(self) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from activities.breaker import BreakerActivities
+from domain.audit import AuditFilter
 from domain.breaker import BreakerState
 from domain.ci_events import FIX_BRANCH_PREFIX
 from domain.commands import automatic_runs
@@ -27,6 +28,7 @@ from runtime.embedded import Embedded, embedded
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
 from starter import simulate_ci
+from store import audit as audit_store
 from store import repository
 from store.db import engine_for
 
@@ -218,7 +220,30 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "breaker_state": breaker.state.value if breaker else "closed",
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
+        "commands": _commands_report(engine),
         "ci": simulate_ci.ci_report(stack.github, stack.gitlab, engine),
+    }
+
+
+def _commands_report(engine: Any) -> dict[str, Any]:
+    """PR commands answered, from the audit trail (`pr.command` rows; duplicates are not counted)."""
+    rows: list[Any] = []
+    while len(
+        batch := audit_store.query(engine, AuditFilter(action="pr.command", limit=1000, offset=len(rows)))
+    ):
+        rows += batch
+        if len(batch) < 1000:
+            break
+    by_command: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if row.outcome not in ("accepted", "refused"):
+            continue
+        counts = by_command.setdefault(str(row.details.get("command", "?")), {"accepted": 0, "refused": 0})
+        counts[row.outcome] += 1
+    return {
+        "accepted": sum(c["accepted"] for c in by_command.values()),
+        "refused": sum(c["refused"] for c in by_command.values()),
+        "by_command": dict(sorted(by_command.items())),
     }
 
 

@@ -10,7 +10,6 @@ pipeline, or a re-run on a `fix` pipeline.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,14 +21,18 @@ from simulators.gitlab import GitLabSimulator
 from store.ci_failures import list_ci_failures
 
 SCENARIO_APPROVER = ("U0SCENARIO", "alice")
-_WORKFLOW_ID = re.compile(r"ci/(?P<provider>github|gitlab)/(?P<project>.+)/(?P<run>\d+)")
 
 
 def pipelines(github: Simulator, gitlab: GitLabSimulator | None) -> list[dict[str, Any]]:
     """Every simulated pipeline with its provider and Mender workflow id."""
+    return pipeline_rows(github.report(), gitlab.report() if gitlab is not None else None)
+
+
+def pipeline_rows(github: dict[str, Any], gitlab: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The pipelines of the simulators' reports, with their provider and Mender workflow id."""
     rows = [
         {**p, "provider": "github", "workflow_id": f"ci/github/{p['repo']}/{p['run_id']}"}
-        for p in github.report().get("pipelines", [])
+        for p in github.get("pipelines", [])
         if p.get("run_id")
     ]
     if gitlab is not None:
@@ -41,7 +44,7 @@ def pipelines(github: Simulator, gitlab: GitLabSimulator | None) -> list[dict[st
                 "run_id": p["pipeline_id"],
                 "workflow_id": f"ci/gitlab/{p['project']}/{p['pipeline_id']}",
             }
-            for p in gitlab.report().get("pipelines", [])
+            for p in gitlab.get("pipelines", [])
         ]
     return rows
 
@@ -50,13 +53,23 @@ def scenario_approver(
     github: Simulator, gitlab: GitLabSimulator | None
 ) -> Callable[[dict[str, Any]], tuple[str, str, str] | None]:
     """Answers approval messages as each pipeline's `approve` says (None: nobody answers)."""
+    return approver_for(lambda: pipelines(github, gitlab))
+
+
+def approver_for(
+    rows: Callable[[], list[dict[str, Any]]],
+) -> Callable[[dict[str, Any]], tuple[str, str, str] | None]:
+    """(action id, user id, user name) for an approval message, from the pipelines `rows()` lists."""
 
     def decide(message: dict[str, Any]) -> tuple[str, str, str] | None:
-        found = _WORKFLOW_ID.search(str(message.get("blocks", "")))
-        if not found:
-            return None
-        for row in pipelines(github, gitlab):
-            if row["workflow_id"] == found.group(0) and row.get("approve") is not None:
+        values = {
+            element.get("value")
+            for block in message.get("blocks") or []
+            if block.get("type") == "actions"
+            for element in block.get("elements", [])
+        }
+        for row in rows():
+            if row["workflow_id"] in values and row.get("approve") is not None:
                 action = APPROVE_ACTION_ID if row["approve"] else REJECT_ACTION_ID
                 return action, *SCENARIO_APPROVER
         return None

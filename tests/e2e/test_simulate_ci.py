@@ -1,0 +1,36 @@
+"""Acceptance: `mender simulate` on failed pipelines and PR comment commands (the `ci` and `commands`
+sections of the report), with lost webhooks so the polling fallback has to find some runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starter.simulate import run_simulation
+from tests.conftest import FIXTURES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_pipelines_and_commands_are_reported() -> None:
+    report = await run_simulation(
+        FIXTURES / "scenarios" / "ci_and_commands.yaml", ROOT / "mender.yaml", timeout=240
+    )
+    ci = report["ci"]
+    assert set(ci) >= {
+        "total",
+        "auto_fixed",
+        "approved_fixed",
+        "escalated",
+        "wrong_auto_actions",
+        "mttr_seconds",
+    }
+    assert ci["total"] == 6, ci
+    # retry x2 (GitHub), OOM fix PR, GitLab runner retry heal alone; the rejected fix and the code failure escalate.
+    assert ci["auto_fixed"] == 4, ci
+    assert ci["escalated"] == 2, ci
+    assert ci["approved_fixed"] == 0 and ci["wrong_auto_actions"] == 0, ci
+    assert ci["mttr_seconds"]["median"] is not None
+    commands = report["commands"]
+    assert commands["by_command"]["/rebuild"]["accepted"] == 1, commands
+    assert commands["by_command"]["/merge"]["refused"] == 1, commands
+    assert commands["accepted"] == 1 and commands["refused"] == 1
