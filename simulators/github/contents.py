@@ -58,6 +58,26 @@ def _package_json(deps: dict[str, str]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+DEFAULT_WORKFLOW_PATH = ".github/workflows/ci.yml"  # the default pipeline's workflow, there from the start
+DEFAULT_WORKFLOW = """name: CI
+on:
+  push:
+    branches: [main]
+  pull_request:
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make build
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: make test
+"""
+
+
 def root_files(repo_name: str) -> Files:
     """The tree of a repo's initial commit."""
     requirements = "".join(f"{p}=={_pinned(p)}\n" for p in sorted(PACKAGES["pip"]))
@@ -66,6 +86,7 @@ def root_files(repo_name: str) -> Files:
         "CHANGELOG.md": "# Changelog\n",
         "requirements.txt": requirements,
         "package.json": _package_json({p: f"^{_pinned(p)}" for p in PACKAGES["npm_and_yarn"]}),
+        DEFAULT_WORKFLOW_PATH: DEFAULT_WORKFLOW,
     }
 
 

@@ -32,6 +32,7 @@ def test_pr_files_contents_and_commits_on_branches(
 
     listing = repo.get_contents("", ref="main")
     assert sorted(f.path for f in listing) == [
+        ".github",
         "CHANGELOG.md",
         "README.md",
         "package.json",
