@@ -14,6 +14,7 @@ COPY simulators ./simulators
 COPY store ./store
 COPY runtime ./runtime
 COPY scenarios ./scenarios
+COPY playbooks ./playbooks
 RUN pip install . "psycopg[binary]>=3.2" && useradd --create-home mender
 USER mender
 

@@ -24,6 +24,7 @@ BASE_TIMEOUT_MINUTES = 30
 MAX_TIMEOUT_MINUTES = 360
 BASE_NODE_HEAP_MB = 4096
 BASE_JVM_HEAP_GB = 2
+_JVM = re.compile(r"(?i)\b(java|jvm|openjdk)\b|OutOfMemoryError|heap space|GC overhead")
 
 
 class FileEdit(BaseModel):
@@ -170,8 +171,7 @@ def _raise_timeout(text: str, _: Diagnosis, attempt: int) -> tuple[str, str] | N
 def _raise_memory(text: str, diagnosis: Diagnosis, attempt: int) -> tuple[str, str] | None:
     if attempt > 3:
         return None
-    line = diagnosis.key_line.lower()
-    if "java" in line or "jvm" in line or "openjdk" in line or "heap space" in line:
+    if _JVM.search(diagnosis.key_line) and "javascript" not in diagnosis.key_line.lower():
         name, value = "JAVA_TOOL_OPTIONS", f"-Xmx{BASE_JVM_HEAP_GB * 2**attempt}g"
     else:
         name, value = "NODE_OPTIONS", f"--max-old-space-size={BASE_NODE_HEAP_MB * 2 ** (attempt - 1)}"

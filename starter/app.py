@@ -11,7 +11,10 @@ from starter import api, gitlab_webhooks, slack_interactivity, webhooks
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
     """Build the starter app for `settings`; `dispatcher` defaults to one built from them."""
-    settings.webhook_secret  # noqa: B018  (fail at start, not at the first webhook, when it is missing)
+    # Fail at start, not at the first request, when a real service is configured without its secret.
+    settings.webhook_secret  # noqa: B018
+    settings.slack_signing_secret  # noqa: B018
+    settings.gitlab_webhook_token  # noqa: B018
     app = FastAPI(title="Mender starter", version="0.1.0")
     app.state.settings = settings
     app.state.dispatcher = dispatcher or EventDispatcher(

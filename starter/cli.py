@@ -15,6 +15,7 @@ import typer
 from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
 from starter import cli_admin
+from starter.diagnose import diagnose
 
 app = typer.Typer(
     help="Mender: self-healing for bot pull requests and failed CI pipelines.", no_args_is_help=True
@@ -146,4 +147,5 @@ def simulate(
     os._exit(0)
 
 
+app.command()(diagnose)
 cli_admin.register(app)  # prs, pr, stale, command, reconcile, breaker, audit (via the Admin API), api-key
