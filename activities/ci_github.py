@@ -31,6 +31,10 @@ from runtime.settings import get_settings
 LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)
 
 
+def _logins(run: WorkflowRun) -> list[str | None]:
+    return [user.login if user else None for user in (run.actor, run.triggering_actor)]
+
+
 class GitHubCI:
     """One project's GitHub Actions."""
 
@@ -91,13 +95,18 @@ class GitHubCI:
         return self._event(newest, run) if newest is not None else None
 
     def recent_failures(self, since: datetime) -> list[CIRunEvent]:
-        """Failed runs created since `since` (the polling fallback), fix branches excluded."""
+        """Failed runs created since `since` (the polling fallback); fix branches and runs of bot PRs
+        (healed by their PR workflow) excluded, as the webhook ingest does."""
+        bots = get_settings().config.bots
+        created = f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
         with github_errors(f"list failed runs of {self.project}"):
-            runs = self.repo.get_workflow_runs(
-                status="failure", created=f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-            )
-            found = [self._event(r, None) for r in runs if fix_branch_origin(r.head_branch) is None]
-        return [event for event in found if event is not None]
+            runs = self.repo.get_workflow_runs(status="failure", created=created)
+            return [
+                self._event(r, None)
+                for r in runs
+                if fix_branch_origin(r.head_branch) is None
+                and not bots.own_ci_run(r.event, bool(r.pull_requests), _logins(r))
+            ]
 
     def _event(self, run: WorkflowRun, fix_for: CIRunRef | None) -> CIRunEvent:
         return CIRunEvent(

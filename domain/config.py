@@ -82,6 +82,12 @@ class Bots(Strict):
             return False
         return author in self.authors or author == self.mender_login
 
+    def own_ci_run(self, event: str | None, has_pull_requests: bool, logins: list[str | None]) -> bool:
+        """True for a CI run of a bot PR (its PR lifecycle workflow heals it, not a CI failure workflow):
+        triggered or run by a tracked bot, for a pull request."""
+        by_bot = any(login and self.tracks(login) for login in logins)
+        return by_bot and (has_pull_requests or (event or "").startswith("pull_request"))
+
 
 class Lifecycle(Strict):
     """Timers of the PR workflow, in seconds."""

@@ -49,6 +49,7 @@ class _WorkflowRun(_Loose):
     updated_at: datetime
     pull_requests: list[_PullRef] = []
     actor: _Login | None = None
+    triggering_actor: _Login | None = None
 
 
 class WorkflowRunEvent(_Loose):
@@ -109,8 +110,9 @@ def from_workflow_run(
         return f"workflow_run.{parsed.action}: only completed runs matter"
     if reason := _watched(config, Provider.GITHUB, project):
         return reason
-    if run.pull_requests and run.actor and config.bots.tracks(run.actor.login):
-        return f"run of a bot PR by {run.actor.login}: the PR workflow heals it"
+    logins = [a.login if a else None for a in (run.actor, run.triggering_actor)]
+    if config.bots.own_ci_run(run.event, bool(run.pull_requests), logins):
+        return "run of a bot PR: the PR workflow heals it"
     origin = fix_branch_origin(run.head_branch)
     ref = CIRunRef(provider=Provider.GITHUB, project=project, run_id=run.id)
     return CIRunEvent(

@@ -34,7 +34,9 @@ class CIOps:
         commit = repo.commits[sha]
         suite_id = self.world.new_id("suite")
         before = commit.parents[0] if commit.parents else "0" * 40
-        suite = CheckSuite(suite_id, sha, pr.head_ref, before, run_number=len(repo.suites) + 1)
+        suite = CheckSuite(
+            suite_id, sha, pr.head_ref, before, run_number=len(repo.suites) + 1, actor=pr.user.login
+        )
         self.world.add_suite(repo, suite)
         body = self.sim.payloads.check_suite("requested", repo, suite, pr.user)
         self._emit(SimEvent("check_suite", "requested", repo, pr, suite=suite), body)

@@ -108,3 +108,13 @@ def test_webhook_and_poll_of_the_same_attempt_share_a_key() -> None:
     assert isinstance(hook, CIRunEvent)
     polled = hook.model_copy(update={"stamp": normalise_stamp("2016-08-12T15:26:29.000Z")})
     assert polled.key == hook.key
+
+
+def test_rerun_of_a_bot_pr_whose_head_moved_is_still_the_pr_workflows() -> None:
+    payload = _failed_run(event="pull_request", pull_requests=[])
+    payload["workflow_run"]["actor"] = {"login": "renovate[bot]"}
+    payload["workflow_run"]["triggering_actor"] = {"login": "mender-app[bot]"}
+    assert "PR workflow" in from_workflow_run(payload, MenderConfig(), NOW)
+    human = _failed_run(event="pull_request", pull_requests=[])
+    human["workflow_run"]["actor"] = human["workflow_run"]["triggering_actor"] = {"login": "octocat"}
+    assert isinstance(from_workflow_run(human, MenderConfig(), NOW), CIRunEvent)
