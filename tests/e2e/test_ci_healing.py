@@ -104,6 +104,7 @@ async def test_transient_failure_is_rerun_and_verified(client: Client, tmp_path:
         assert row["healed"] and row["healed_by"] == "retry" and row["reruns_requested"] == 1
         channels = {m["channel_name"] for m in world.slack.messages()}
         assert {"mender-ci"} <= channels
+
         async def stored_rows() -> list:
             return list_ci_failures(engine_for(settings.database_url), repo)
 
@@ -125,10 +126,17 @@ async def test_code_failure_is_never_remediated(client: Client, tmp_path: Path, 
         assert critical, "the failed stage is announced in the critical channel"
 
 
+SECRET = "ghp_" + "Z9y8X7w6V5u4T3s2R1q0P9o8N7m6L5k4J3i2"
+LEAKY_LOG = INFRA_LOG.replace(
+    "npm ERR! code ECONNRESET",
+    f"npm ERR! code ECONNRESET\nexport GITHUB_TOKEN={SECRET}\nNPM_TOKEN=npm_s3cr3tValue123",
+)
+
+
 async def test_retries_that_never_heal_open_an_incident(client: Client, tmp_path: Path, repo: str) -> None:
     settings = make_settings(tmp_path, ci=ci_config(rerun_attempts=3))
     async with world_for(client, settings) as world:
-        run_id = await fail_pipeline(world, repo, INFRA_LOG, "never")
+        run_id = await fail_pipeline(world, repo, LEAKY_LOG, "never")
         status = await finished(world, f"ci/github/{repo}/{run_id}", timeout=120)
         assert status.outcome is CIOutcome.INCIDENT
         assert len(status.attempts) == 3
@@ -136,6 +144,11 @@ async def test_retries_that_never_heal_open_an_incident(client: Client, tmp_path
         assert row["reruns_requested"] == 3 and len(row["incidents"]) == 1
         issue = world.github().get_repo(repo).get_issue(row["incidents"][0])
         assert "npm ERR! network read ECONNRESET" in issue.body and "Remediation attempts" in issue.body
+        # The log carried credentials: none reaches the incident, Slack, the status or the store.
+        stored = list_ci_failures(engine_for(settings.database_url), repo)
+        everywhere = [issue.body, str(world.slack.messages()), status.model_dump_json(), str(stored)]
+        for text in everywhere:
+            assert SECRET not in text and "npm_s3cr3tValue123" not in text
 
 
 async def test_approved_fix_pr_is_verified(client: Client, tmp_path: Path, repo: str) -> None:
