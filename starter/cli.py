@@ -83,13 +83,14 @@ def up(
     starter_port: Annotated[int, typer.Option(help="Starter (webhooks, API) port.")] = 8000,
     simulator_port: Annotated[int, typer.Option(help="GitHub simulator port.")] = 8090,
     slack_port: Annotated[int, typer.Option(help="Slack simulator port.")] = 8091,
+    gitlab_port: Annotated[int, typer.Option(help="GitLab simulator port.")] = 8092,
 ) -> None:
-    """Start the local stack (Temporal dev server, GitHub simulator, worker, starter), run the demo."""
+    """Start the local stack (Temporal dev server, GitHub/GitLab/Slack simulators, worker, starter), run the demo."""
     from starter.devstack import DevStack, Ports
 
     configure_logging()
     _settings_or_exit()
-    ports = Ports(temporal_port, ui_port, starter_port, simulator_port, slack_port)
+    ports = Ports(temporal_port, ui_port, starter_port, simulator_port, slack_port, gitlab_port)
     code = DevStack(data_dir=data_dir, scenario=scenario, exit_after_demo=exit_after_demo, ports=ports).run()
     raise typer.Exit(code)
 

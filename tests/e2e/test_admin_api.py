@@ -150,7 +150,10 @@ async def test_admin_key_uses_every_endpoint_against_a_live_world(client: Client
                 mine = (await http.get(f"{url}/api/audit", params={"actor": "ops-admin", "limit": 3})).json()
                 assert len(mine) == 3 and mine[0]["at"] >= mine[1]["at"] >= mine[2]["at"]
                 commands = (
-                    await http.get(f"{url}/api/audit", params={"target": f"acme/api#{number}", "limit": 1000})
+                    await http.get(
+                        f"{url}/api/audit",
+                        params={"target": f"acme/api#{number}", "action": "api.call", "limit": 1000},
+                    )
                 ).json()
                 sent = [
                     r["details"].get("command") for r in commands if r["details"]["route"].endswith("command")

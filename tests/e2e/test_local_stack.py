@@ -37,7 +37,14 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(SCENARIO)
     data = tmp_path / "data"
-    ports = ["--temporal-port", "--ui-port", "--starter-port", "--simulator-port", "--slack-port"]
+    ports = [
+        "--temporal-port",
+        "--ui-port",
+        "--starter-port",
+        "--simulator-port",
+        "--slack-port",
+        "--gitlab-port",
+    ]
     args = [
         str(Path(sys.executable).parent / "mender"),
         "up",
@@ -76,7 +83,7 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     output = "".join(lines)
     assert "Temporal Web UI" in output and "first PR merged" in output
     children = [int(pid) for pid in re.findall(r"started \S+ \(pid (\d+)\)", output)]
-    assert len(children) == 5, output
+    assert len(children) == 6, output
     assert not [pid for pid in children if _alive(pid)], "processes left behind"
     states = [r.state for r in repository.list_prs(engine_for(f"sqlite:///{data / 'mender.db'}"))]
     assert states == ["MERGED", "MERGED"]
