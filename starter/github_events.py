@@ -192,9 +192,11 @@ class _Context:
 def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
     pr, pull = PRRef(repo=p.repository.full_name, number=p.pull_request.number), p.pull_request
     if p.action in ("opened", "reopened") and not ctx.config.bots.tracks(pull.user.login, pull.head.ref):
-        return Translation(
-            ignored=f"author {pull.user.login} is not a configured bot (or the PR is a CI fix)"
-        )
+        if ctx.config.bots.tracks(pull.user.login):
+            return Translation(
+                ignored=f"{pull.head.ref} is a CI fix branch: its CI failure workflow follows it"
+            )
+        return Translation(ignored=f"author {pull.user.login} is not a configured bot")
     details = {"title": pull.title, "html_url": pull.html_url, "author": pull.user.login}
     if p.action == "opened":
         key, type = facts.opened_key(pull.head.sha), EventType.OPENED
