@@ -27,6 +27,7 @@ test: setup lint
 bench: setup
 	$(BIN)/python bench/webhook_latency.py
 	$(BIN)/python bench/fleet.py
+	$(BIN)/python bench/diagnose_scan.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
