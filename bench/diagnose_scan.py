@@ -1,0 +1,246 @@
+"""Log scan throughput and memory of the diagnosis engine, against `grep -E -c` with the same patterns.
+
+Generates (or takes with `--log`) a large CI log: `--mb` megabytes of realistic passing-build noise
+(GitHub Actions timestamps, pip / npm / maven / cargo / pytest / docker output) with a failure near the
+end. Times `diagnose_file` on it (prefilter, redaction, playbook match, distillation) and measures its
+peak memory (tracemalloc, in a second run, and the process's max RSS), then times `grep -E -c` over the
+same file with the playbook patterns translated to POSIX ERE: named and non-capturing groups become plain
+groups, `\\d \\s \\S \\w` become classes, lazy quantifiers greedy; patterns with look-arounds, scoped
+flags or possessive quantifiers cannot be expressed and are skipped (listed). `(?i)` patterns go to a
+second `grep -i` run; `exclude` / `context` are not applied by grep. Figures are printed, never asserted.
+Usage: .venv/bin/python bench/diagnose_scan.py [--mb 150] [--log FILE] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from domain.diagnose import diagnose_file
+from domain.playbooks import Playbooks, default_playbooks
+
+PACKAGES = [
+    "requests",
+    "numpy",
+    "pandas",
+    "flask",
+    "django",
+    "boto3",
+    "pydantic",
+    "rich",
+    "click",
+    "urllib3",
+    "attrs",
+    "six",
+    "packaging",
+]
+CRATES = [
+    "serde",
+    "tokio",
+    "hyper",
+    "rand",
+    "regex",
+    "clap",
+    "anyhow",
+    "log",
+    "bytes",
+    "futures",
+    "syn",
+    "quote",
+    "itertools",
+]
+MODULES = [
+    "core",
+    "api",
+    "web",
+    "cli",
+    "util",
+    "auth",
+    "billing",
+    "search",
+    "storage",
+    "worker",
+    "scheduler",
+    "metrics",
+]
+
+
+def noise_line(rng: random.Random, i: int) -> str:
+    ts = f"2024-05-01T{(i // 3_600_000) % 24:02d}:{(i // 60_000) % 60:02d}:{(i // 1000) % 60:02d}.{i % 10_000_000:07d}Z"
+    kind = rng.randrange(10)
+    pkg, crate, mod = rng.choice(PACKAGES), rng.choice(CRATES), rng.choice(MODULES)
+    version = f"{rng.randrange(1, 9)}.{rng.randrange(30)}.{rng.randrange(20)}"
+    if kind == 0:
+        return f"{ts} Collecting {pkg}=={version} (from -r requirements.txt (line {rng.randrange(1, 40)}))"
+    if kind == 1:
+        return f"{ts}   Downloading {pkg}-{version}-py3-none-any.whl ({rng.randrange(10, 900)} kB)"
+    if kind == 2:
+        return f"{ts}    Compiling {crate} v{version}"
+    if kind == 3:
+        return f"{ts} tests/{mod}/test_{crate}.py::test_{pkg}_{i % 97} PASSED [{i % 100:3d}%]"
+    if kind == 4:
+        return f"{ts} [INFO] Building {mod}-{version}.jar ({rng.randrange(100, 9000)} classes)"
+    if kind == 5:
+        return f"{ts} ok  \tgithub.com/acme/{mod}/{crate}\t{rng.random():.3f}s\tcoverage: {rng.randrange(40, 99)}.0% of statements"
+    if kind == 6:
+        return f"{ts} #{rng.randrange(4, 30)} sha256:{rng.getrandbits(128):032x} {rng.randrange(1, 90)}MB / {rng.randrange(90, 200)}MB {rng.random():.1f}s"
+    if kind == 7:
+        return f"{ts} npm WARN deprecated {crate}@{version}: this library is no longer supported"
+    if kind == 8:
+        return f"{ts} added {rng.randrange(100, 1500)} packages, and audited {rng.randrange(1500, 2000)} packages in {rng.randrange(2, 60)}s"
+    return f"{ts} ##[debug]Evaluating condition for step: 'Run {mod} {crate}' ({rng.randrange(1000)})"
+
+
+FAILURE = [
+    "##[group]Run python -m pytest tests/",
+    "E   ModuleNotFoundError: No module named 'yaml'",
+    "FAILED tests/test_config.py::test_load - ModuleNotFoundError: No module named 'yaml'",
+    "##[error]Process completed with exit code 1.",
+]
+
+
+def generate(path: Path, megabytes: int) -> None:
+    rng, target, written, i = random.Random(42), megabytes * 1_000_000, 0, 0
+    with path.open("w", encoding="utf-8") as out:
+        while written < target:
+            chunk = "\n".join(noise_line(rng, i + k) for k in range(5000)) + "\n"
+            out.write(chunk)
+            written, i = written + len(chunk), i + 5000
+            if target - written < 200_000 and FAILURE:
+                out.write("\n".join(FAILURE) + "\n")
+                FAILURE.clear()
+
+
+_CLASSES = {"d": "[0-9]", "s": "[[:space:]]", "S": "[^[:space:]]", "w": "[[:alnum:]_]", "W": "[^[:alnum:]_]"}
+_IN_CLASS = {"d": "0-9", "s": "[:space:]", "w": "[:alnum:]_"}
+_UNSUPPORTED = re.compile(r"\(\?[=!<>]|\(\?-?[a-z]+:|\(\?-|[*+?}]\+|\\[AZz]")
+
+
+def to_ere(pattern: str) -> tuple[str, bool] | None:
+    """(ERE, case-insensitive) for a Python pattern, or None if grep cannot express it."""
+    insensitive = pattern.startswith("(?i)")
+    pattern = pattern.removeprefix("(?i)")
+    if _UNSUPPORTED.search(pattern):
+        return None
+    out, i, in_class = [], 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            if in_class and nxt in "DSW":
+                return None  # a negated class inside a bracket expression
+            if in_class:
+                out.append(_IN_CLASS.get(nxt, nxt))
+            elif nxt in _CLASSES:
+                out.append(_CLASSES[nxt])
+            else:
+                out.append(char + nxt)
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]" or out[-1] in ("[", "[^")
+        elif char == "[":
+            in_class = True
+            if pattern.startswith("[^", i):
+                out.append("[^")
+                i += 2
+                continue
+        elif pattern.startswith("(?P<", i):
+            i = pattern.index(">", i) + 1
+            out.append("(")
+            continue
+        elif pattern.startswith("(?:", i):
+            i += 3
+            out.append("(")
+            continue
+        elif char == "?" and out and out[-1] in ("*", "+", "?", "}"):
+            i += 1  # lazy quantifier: the same lines match
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out), insensitive
+
+
+def grep_time(path: Path, patterns: list[str], insensitive: bool, env: dict[str, str] | None) -> float:
+    if not patterns:
+        return 0.0
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
+        handle.write("\n".join(patterns) + "\n")
+    command = ["grep", "-E", "-c", *(["-i"] if insensitive else []), "-f", handle.name, str(path)]
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode > 1:
+        raise SystemExit(f"grep failed: {result.stderr.strip()}")
+    Path(handle.name).unlink()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mb", type=int, default=150, help="size of the generated log")
+    parser.add_argument("--log", type=Path, help="scan this log instead of generating one")
+    parser.add_argument("--keep", action="store_true", help="keep the generated log")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="mender-bench-"))
+    path = args.log or tmp / "ci.log"
+    if args.log is None:
+        print(f"generating {args.mb} MB of CI log noise with a failure near the end ...", flush=True)
+        generate(path, args.mb)
+    size_mb = path.stat().st_size / 1e6
+    playbooks: Playbooks = default_playbooks()
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    started = time.perf_counter()
+    diagnosis, distilled = diagnose_file(path, playbooks=playbooks)
+    scan_s = time.perf_counter() - started
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    tracemalloc.start()
+    diagnose_file(path, playbooks=playbooks)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+
+    translated = {rule.id: to_ere(rule.pattern) for rule in playbooks.rules}
+    skipped = sorted(rule_id for rule_id, ere in translated.items() if ere is None)
+    sensitive = [ere for ere, flag in filter(None, translated.values()) if not flag]
+    insensitive = [ere for ere, flag in filter(None, translated.values()) if flag]
+    grep_s = grep_time(path, sensitive, False, None) + grep_time(path, insensitive, True, None)
+    c_env = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
+    grep_c_s = grep_time(path, sensitive, False, c_env) + grep_time(path, insensitive, True, c_env)
+
+    print(f"log: {size_mb:.1f} MB, {distilled.total_lines} lines")
+    print(f"diagnosis: {diagnosis.category.value} / {diagnosis.action.value} via {diagnosis.playbook}")
+    print(f"  key line {distilled.key_line_number}: {diagnosis.key_line}")
+    print(f"mender scan: {scan_s:.2f} s = {size_mb / scan_s:.0f} MB/s")
+    print(f"  peak traced memory {peak / 1e6:.1f} MB; max RSS {rss_before:.0f} -> {rss_after:.0f} MB")
+    print(
+        f"grep -E -c, {len(sensitive) + len(insensitive)} of {len(playbooks)} patterns ({len(skipped)} skipped):"
+    )
+    print(
+        f"  default locale: {grep_s:.2f} s = {size_mb / grep_s:.0f} MB/s; mender / grep time {scan_s / grep_s:.1f}x"
+    )
+    print(
+        f"  LC_ALL=C:       {grep_c_s:.2f} s = {size_mb / grep_c_s:.0f} MB/s; mender / grep time {scan_s / grep_c_s:.1f}x"
+    )
+    print("  skipped (look-arounds, scoped flags):", ", ".join(skipped))
+    if args.log is None and not args.keep:
+        path.unlink()
+        tmp.rmdir()
+    elif args.log is None:
+        print(f"log kept at {path}")
+
+
+if __name__ == "__main__":
+    main()
