@@ -38,7 +38,9 @@ def gitlab_errors(what: str) -> Iterator[None]:
         code = exc.response_code or 0
         retryable = code == 0 or code >= 500 or code == 429
         raise ApplicationError(
-            f"{what}: GitLab answered {code or 'no response'}", type="GitLabError", non_retryable=not retryable
+            f"{what}: GitLab answered {code or 'no response'}",
+            type="GitLabError",
+            non_retryable=not retryable,
         ) from exc
 
 
@@ -107,7 +109,9 @@ class GitLabCI:
             head_branch=attributes.get("ref"),
             head_sha=attributes.get("sha"),
             html_url=attributes.get("web_url") or "",
-            occurred_at=datetime.fromisoformat(updated.replace("Z", "+00:00")) if updated else datetime.now(UTC),
+            occurred_at=datetime.fromisoformat(updated.replace("Z", "+00:00"))
+            if updated
+            else datetime.now(UTC),
             origin=RunEventOrigin.POLL,
             stamp=normalise_stamp(attributes.get("finished_at")),
         )
@@ -124,6 +128,10 @@ class GitLabCI:
     def open_incident(self, args: IncidentArgs) -> IncidentResult:
         with gitlab_errors(f"open incident for {args.run.key}"):
             issue = self.project.issues.create(
-                {"title": incident_title(args), "description": incident_body(args), "labels": "mender-incident"}
+                {
+                    "title": incident_title(args),
+                    "description": incident_body(args),
+                    "labels": "mender-incident",
+                }
             )
         return IncidentResult(opened=True, url=issue.web_url)

@@ -39,7 +39,9 @@ def plan_summary(diagnosis: Diagnosis) -> str:
         case Action.FREE_DISK:
             return "re-run the failed jobs on a fresh runner (clean disk)"
         case Action.ADD_DEPENDENCY:
-            name = params.get("distribution") or params.get("package") or params.get("module") or "the package"
+            name = (
+                params.get("distribution") or params.get("package") or params.get("module") or "the package"
+            )
             return f"open a PR adding the dependency {name}"
         case Action.SET_ENV_DEFAULT:
             return f"open a PR setting a default for {params.get('name', 'the missing variable')} in the workflow"

@@ -227,9 +227,7 @@ class CIFailureWorkflow:
                     await self.steps.resolve_approval(
                         request, posted, "no longer needed: the gate now passes", None
                     )
-                    return ApprovalDecision(
-                        approved=True, approver=GATE_APPROVER, decided_at=workflow.now()
-                    )
+                    return ApprovalDecision(approved=True, approver=GATE_APPROVER, decided_at=workflow.now())
         self.awaiting_approval = False
         answer = self.decision
         self.state.approval = answer
