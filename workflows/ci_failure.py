@@ -70,6 +70,7 @@ class CIFailureWorkflow:
 
     @workflow.run
     async def run(self, input: CIWorkflowInput) -> CIStatus:
+        """Detect → analyse (playbooks, then the LLM when unsure) → gate → approve → remediate → verify."""
         await workflow.wait_condition(lambda: bool(self.events), timeout=timedelta(minutes=5))
         policy = await self.steps.policy()
         await self.steps.notify(Stage.DETECTED, policy, "Pipeline failed", self._first_url())
@@ -82,7 +83,7 @@ class CIFailureWorkflow:
         await self.steps.audit(
             "ci.diagnosed",
             diagnosis.category.value,
-            diagnosis.contract() | {"source": diagnosis.source.value},
+            diagnosis.contract() | {"source": diagnosis.source.value, "notes": diagnosis.notes},
         )
         await self.steps.notify(Stage.ANALYSED, policy, diagnosis.explanation, analysis.run_url, analysis)
         if policy.mode is Mode.OBSERVE:
@@ -92,6 +93,7 @@ class CIFailureWorkflow:
         return await self._heal(policy, analysis)
 
     async def _heal(self, policy: CIPolicy, analysis: RunAnalysis) -> CIStatus:
+        """Gate each attempt with the current configuration; incident after the last failed one."""
         diagnosis = analysis.diagnosis
         approved = False
         for attempt in range(1, self._max_attempts(policy, diagnosis.action) + 1):
