@@ -1,5 +1,5 @@
 """Acceptance: `mender simulate` on failed pipelines and PR comment commands (the `ci` and `commands`
-sections of the report), with lost webhooks so the polling fallback has to find some runs."""
+sections of the report)."""
 
 from __future__ import annotations
 
