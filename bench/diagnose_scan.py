@@ -223,16 +223,16 @@ def main() -> None:
     print(f"log: {size_mb:.1f} MB, {distilled.total_lines} lines")
     print(f"diagnosis: {diagnosis.category.value} / {diagnosis.action.value} via {diagnosis.playbook}")
     print(f"  key line {distilled.key_line_number}: {diagnosis.key_line}")
-    print(f"mender scan: {scan_s:.2f} s = {size_mb / scan_s:.0f} MB/s")
+    print(f"mender scan: {scan_s:.2f} s = {size_mb / scan_s:.3g} MB/s")
     print(f"  peak traced memory {peak / 1e6:.1f} MB; max RSS {rss_before:.0f} -> {rss_after:.0f} MB")
     print(
         f"grep -E -c, {len(sensitive) + len(insensitive)} of {len(playbooks)} patterns ({len(skipped)} skipped):"
     )
     print(
-        f"  default locale: {grep_s:.2f} s = {size_mb / grep_s:.0f} MB/s; mender / grep time {scan_s / grep_s:.1f}x"
+        f"  default locale: {grep_s:.2f} s = {size_mb / grep_s:.3g} MB/s; mender / grep time {scan_s / grep_s:.1f}x"
     )
     print(
-        f"  LC_ALL=C:       {grep_c_s:.2f} s = {size_mb / grep_c_s:.0f} MB/s; mender / grep time {scan_s / grep_c_s:.1f}x"
+        f"  LC_ALL=C:       {grep_c_s:.2f} s = {size_mb / grep_c_s:.3g} MB/s; mender / grep time {scan_s / grep_c_s:.1f}x"
     )
     print("  skipped (look-arounds, scoped flags):", ", ".join(skipped))
     if args.log is None and not args.keep:

@@ -2,11 +2,14 @@
 
 The log arrives as blocks of whole lines (`blocks_from_lines`, `blocks_from_binary`: never the whole
 file). Each block is searched for the rules' required words (`domain.required_words.Prefilter`, plus
-step headers and private-key markers); only lines holding one are decoded, matched and, when kept,
-redacted. The scanner keeps the step header last seen,
-the best candidate line with the lines before it (from the block and a ring of the previous block's
-tail) and the lines after it as they arrive. Memory is one block, the rings and the kept windows,
-whatever the log's size; lines longer than `LINE_BOUND` bytes are cut.
+step headers and private-key markers); only lines holding one are decoded and matched, and a line is
+redacted before anything of it is kept. The scanner keeps the step header last seen, the best
+candidate line with the lines before it (from the block and a ring of the previous blocks' tail) and
+the lines after it as they arrive. Memory is one block, the ring and the kept windows, whatever the
+log's size; of a line longer than `LINE_BOUND` bytes only the start is read.
+
+Which candidate wins: the highest priority, then the earliest line (see `domain.playbooks`). A rule with
+a `context` regex counts only when the context matches within `context_lines` lines before or after it.
 
 `DistilledLog` is the result: the decisive line verbatim (redacted), the failed step, and a window of
 redacted lines around it, for prompts and notifications.

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -215,33 +215,36 @@ class Playbooks:
         return (best.found, best.line_number) if best else None
 
 
-def _rule_errors(source: str, index: int, raw: object) -> Iterator[str]:
+def _validated(source: str, index: int, raw: object) -> tuple[PlaybookRule | None, list[str]]:
+    """One raw rule validated: the rule, or the errors naming file, rule and field."""
     rule_id = raw.get("id") if isinstance(raw, dict) else None
     where = f"{source}: rule {rule_id!r}" if rule_id else f"{source}: rule #{index + 1}"
     if not isinstance(raw, dict):
-        yield f"{where}: a rule must be a mapping"
-        return
+        return None, [f"{where}: a rule must be a mapping"]
     try:
-        PlaybookRule.model_validate(raw)
+        return PlaybookRule.model_validate(raw), []
     except ValidationError as exc:
+        errors = []
         for error in exc.errors():
             loc = ".".join(str(part) for part in error["loc"]) or "rule"
             message = error["msg"].removeprefix("Value error, ")
-            yield f"{where}: {loc}: {message}" if not message.startswith(loc) else f"{where}: {message}"
+            errors.append(f"{where}: {message}" if message.startswith(loc) else f"{where}: {loc}: {message}")
+        return None, errors
 
 
 def parse_playbook(text: str, source: str = "<playbook>") -> list[PlaybookRule]:
     """The rules of one playbook file's text; PlaybookError naming file, rule and field if invalid."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader
     except yaml.YAMLError as exc:
         raise PlaybookError(f"{source}: not valid YAML: {exc}") from None
     if not isinstance(data, dict) or set(data) != {"rules"} or not isinstance(data["rules"], list):
         raise PlaybookError(f"{source}: expected a mapping with exactly one key, `rules:` (a list)")
-    errors = [e for index, raw in enumerate(data["rules"]) for e in _rule_errors(source, index, raw)]
+    results = [_validated(source, index, raw) for index, raw in enumerate(data["rules"])]
+    errors = [error for _, found in results for error in found]
     if errors:
         raise PlaybookError("\n".join(errors))
-    return [PlaybookRule.model_validate(raw) for raw in data["rules"]]
+    return [rule for rule, _ in results if rule is not None]
 
 
 def load_playbooks(directory: str | Path) -> Playbooks:

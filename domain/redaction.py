@@ -3,8 +3,8 @@
 Masked: GitHub tokens (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), npm
 (`npm_`), OpenAI (`sk-`, 20+ characters), Google API keys (`AIza`), Stripe (`sk_live_`, `rk_live_`, ...)
 and Slack tokens (`xox[abprs]-`, `xapp-`), Slack incoming-webhook URLs, JWTs (`eyJ...eyJ...sig`), AWS
-access key ids (`AKIA`/`ASIA`), `Bearer <token>`, `Authorization: <scheme> <credentials>`, credentials in URLs
-(`https://user:pass@host`), PEM private-key bodies, and the values of `KEY=value` / `KEY: value` /
+access key ids (`AKIA`/`ASIA`), `Bearer <token>`, `Authorization: <scheme> <credentials>`, credentials
+in URLs (`https://user:pass@host`), PEM private-key bodies, and the values of `KEY=value` / `KEY: value` /
 `export KEY=value` whose name looks secret (contains TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY,
 ACCESS_KEY, PRIVATE_KEY, CREDENTIAL or AUTH, any case; quoted values too). The kind of secret stays
 readable (`ghp_***`, `password=***`); the secret does not.

@@ -629,3 +629,17 @@ def test_required_words_are_derived_soundly(pattern: str, tokens: set | None, su
     found_substrings = derive_keywords(pattern)
     assert (set(found_tokens) if found_tokens else None) == tokens
     assert (set(found_substrings) if found_substrings else None) == substrings
+
+
+def test_scan_returns_the_decisive_match_and_its_line() -> None:
+    lines = [
+        "npm WARN deprecated left-pad@1.0.0",
+        "src/a.c:3:1: error: boom",
+        "No space left on device",
+        "ok",
+    ]
+    found = default_playbooks().scan(lines)
+    assert found is not None
+    match, number = found
+    assert (match.rule.id, number) == ("resource.disk-full", 3)
+    assert default_playbooks().scan(["all good", "done"]) is None

@@ -65,6 +65,8 @@ def test_many_secrets_in_one_text(parts: list[tuple[str, tuple[str, str]]], tail
     text = " ".join(f"{noise} {shown}" for noise, (shown, _) in parts) + " " + tail
     sensitives = [sensitive for _, (_, sensitive) in parts]
     assume(all(s not in noise + tail for s in sensitives for noise, _ in parts))
+    # A secret that is part of a label redaction keeps on purpose (`github_p` in `github_pat_***`) is moot.
+    assume(all(sensitive not in redact(shown) for _, (shown, sensitive) in parts))
     out = redact(text)
     assert all(s not in out for s in sensitives)
 
