@@ -11,20 +11,14 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from runtime.ci_dispatch import deliver_ci
-from runtime.dispatch import TemporalUnavailable
 from starter import ci_ingest
+from starter.ci_delivery import accept_ci, answer
 from store import repository
 from store.db import engine_for
-from store.models import WebhookDeliveryRecord
 
 log = logging.getLogger("mender.webhooks.gitlab")
 MAX_BODY_BYTES = 25 * 1024 * 1024
 router = APIRouter()
-
-
-def _answer(status: int, delivery: str | None, outcome: str, reason: str = "") -> JSONResponse:
-    return JSONResponse({"delivery": delivery, "outcome": outcome, "reason": reason}, status_code=status)
 
 
 @router.post("/webhooks/gitlab", tags=["webhooks"])
@@ -40,28 +34,28 @@ async def gitlab_webhook(
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         log.warning("rejected GitLab delivery %s: %d bytes is over the limit", delivery, len(body))
-        return _answer(413, delivery, "rejected", "payload too large")
+        return answer(413, delivery, "rejected", "payload too large")
     expected = settings.gitlab_webhook_token.encode()
     if not x_gitlab_token or not hmac.compare_digest(x_gitlab_token.encode(), expected):
         log.warning(
             "rejected GitLab delivery %s (%s): missing or wrong X-Gitlab-Token", delivery, x_gitlab_event
         )
-        return _answer(401, delivery, "rejected", "missing or wrong X-Gitlab-Token")
+        return answer(401, delivery, "rejected", "missing or wrong X-Gitlab-Token")
     if not x_gitlab_event or not delivery:
         log.warning("rejected GitLab delivery %s: missing X-Gitlab-Event or X-Gitlab-Event-UUID", delivery)
-        return _answer(400, delivery, "rejected", "X-Gitlab-Event and X-Gitlab-Event-UUID are required")
+        return answer(400, delivery, "rejected", "X-Gitlab-Event and X-Gitlab-Event-UUID are required")
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValueError("the body must be a JSON object")
     except ValueError as exc:
         log.warning("rejected GitLab delivery %s: %s", delivery, exc)
-        return _answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")
+        return answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")
     key = f"gitlab:{delivery}"
     engine = engine_for(settings.database_url)
     if await run_in_threadpool(repository.delivery_seen, engine, key):
         log.info("GitLab delivery %s already handled: duplicate ignored", delivery)
-        return _answer(200, delivery, "duplicate")
+        return answer(200, delivery, "duplicate")
     received_at = datetime.now(UTC)
     if x_gitlab_event != "Pipeline Hook":
         translated: object = f"event {x_gitlab_event!r} is not handled"
@@ -70,24 +64,14 @@ async def gitlab_webhook(
             translated = ci_ingest.from_pipeline_hook(payload, settings.config, received_at)
         except ci_ingest.PayloadError as exc:
             log.warning("rejected GitLab delivery %s: %s", delivery, exc)
-            return _answer(400, delivery, "rejected", str(exc))
-    if isinstance(translated, str):
-        log.info("GitLab delivery %s ignored: %s", delivery, translated)
-        outcome, reason = "ignored", translated
-    else:
-        try:
-            delivered = await deliver_ci(request.app.state.dispatcher, translated)
-        except TemporalUnavailable as exc:
-            log.error("GitLab delivery %s NOT accepted, GitLab must retry it: %s", delivery, exc)
-            return _answer(503, delivery, "retry", "Temporal is unavailable; retry later")
-        outcome, reason = "accepted", f"{translated.target.workflow_id}:{translated.key}:{delivered}"
-    record = WebhookDeliveryRecord(
-        delivery_id=key,
-        event=x_gitlab_event[:60],
+            return answer(400, delivery, "rejected", str(exc))
+    return await accept_ci(
+        request,
+        engine,
+        delivery=delivery,
+        record_id=key,
+        event=x_gitlab_event,
         action=None,
+        translated=translated,
         received_at=received_at,
-        outcome=outcome,
-        reason=reason,
     )
-    await run_in_threadpool(repository.record_delivery, engine, record)
-    return _answer(200 if outcome == "ignored" else 202, delivery, outcome, reason)

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from runtime.ci_dispatch import deliver_ci
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from starter import ci_ingest
+from starter.ci_delivery import accept_ci, answer
 from starter.github_events import PayloadError, translate
 from starter.signatures import verify_github_signature
 from store import repository
@@ -23,14 +24,6 @@ log = logging.getLogger("mender.webhooks")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 router = APIRouter()
 CI_EVENTS = {"workflow_run"}
-
-
-def _answer(
-    status: int, delivery: str | None, outcome: str, reason: str = "", **extra: object
-) -> JSONResponse:
-    return JSONResponse(
-        {"delivery": delivery, "outcome": outcome, "reason": reason, **extra}, status_code=status
-    )
 
 
 @router.post("/webhooks/github", tags=["webhooks"])
@@ -46,27 +39,27 @@ async def github_webhook(
     delivery = x_github_delivery
     if len(body) > MAX_BODY_BYTES:
         log.warning("rejected delivery %s: body of %d bytes is over the limit", delivery, len(body))
-        return _answer(413, delivery, "rejected", "payload too large")
+        return answer(413, delivery, "rejected", "payload too large")
     if not verify_github_signature(settings.webhook_secret, body, x_hub_signature_256):
         log.warning("rejected delivery %s (%s): missing or bad signature", delivery, x_github_event)
-        return _answer(401, delivery, "rejected", "missing or bad X-Hub-Signature-256")
+        return answer(401, delivery, "rejected", "missing or bad X-Hub-Signature-256")
     if not x_github_event or not delivery:
         log.warning("rejected delivery %s: missing X-GitHub-Event or X-GitHub-Delivery", delivery)
-        return _answer(400, delivery, "rejected", "X-GitHub-Event and X-GitHub-Delivery are required")
+        return answer(400, delivery, "rejected", "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
         payload = json.loads(body)
         if not isinstance(payload, dict):
             raise ValueError("the body must be a JSON object")
     except ValueError as exc:
         log.warning("rejected delivery %s: body is not a JSON object: %s", delivery, exc)
-        return _answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")
+        return answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")
     if x_github_event == "ping":
-        return _answer(200, delivery, "pong")
+        return answer(200, delivery, "pong")
 
     engine = engine_for(settings.database_url)
     if await run_in_threadpool(repository.delivery_seen, engine, delivery):
         log.info("delivery %s already handled: duplicate ignored", delivery)
-        return _answer(200, delivery, "duplicate")
+        return answer(200, delivery, "duplicate")
     received_at = datetime.now(UTC)
     if x_github_event in CI_EVENTS:
         return await _ci_delivery(request, engine, delivery, x_github_event, payload, received_at)
@@ -81,7 +74,7 @@ async def github_webhook(
         )
     except PayloadError as exc:
         log.warning("rejected delivery %s: %s", delivery, exc)
-        return _answer(400, delivery, "rejected", str(exc))
+        return answer(400, delivery, "rejected", str(exc))
 
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     dispatcher: EventDispatcher = request.app.state.dispatcher
@@ -93,10 +86,10 @@ async def github_webhook(
             if outcome is Delivered.NO_WORKFLOW:
                 log.info("delivery %s: %s for %s ignored: PR not tracked", delivery, event.type, event.pr.key)
         for item in translation.commands:  # PR comment commands: the workflow answers on the PR
-            answer = await dispatcher.command(item.pr, item.request, wait="accepted")
-            verdict = "no_workflow" if answer is None else "accepted" if answer.accepted else "rejected"
+            reply = await dispatcher.command(item.pr, item.request, wait="accepted")
+            verdict = "no_workflow" if reply is None else "accepted" if reply.accepted else "rejected"
             results.append(f"{item.pr.key}:{item.request.command}:{verdict}")
-            if answer is None:
+            if reply is None:
                 log.info(
                     "delivery %s: %s for %s ignored: PR not tracked",
                     delivery,
@@ -105,7 +98,7 @@ async def github_webhook(
                 )
     except TemporalUnavailable as exc:
         log.error("delivery %s NOT accepted, GitHub must redeliver it: %s", delivery, exc)
-        return _answer(503, delivery, "retry", "Temporal is unavailable; redeliver later")
+        return answer(503, delivery, "retry", "Temporal is unavailable; redeliver later")
 
     ignored = translation.ignored
     if ignored:
@@ -119,42 +112,26 @@ async def github_webhook(
         reason=ignored or "; ".join(results),
     )
     await run_in_threadpool(repository.record_delivery, engine, record)
-    return _answer(200 if ignored else 202, delivery, record.outcome, ignored or "", events=results)
+    return answer(200 if ignored else 202, delivery, record.outcome, ignored or "", events=results)
 
 
 async def _ci_delivery(
-    request: Request, engine, delivery: str, event: str, payload: dict, received_at: datetime
+    request: Request, engine: Engine, delivery: str, event: str, payload: dict, received_at: datetime
 ) -> JSONResponse:
     """A `workflow_run` webhook: one CI run event for the CI failure workflow of that run."""
     try:
         translated = ci_ingest.from_workflow_run(payload, request.app.state.settings.config, received_at)
     except ci_ingest.PayloadError as exc:
         log.warning("rejected delivery %s: %s", delivery, exc)
-        return _answer(400, delivery, "rejected", str(exc))
+        return answer(400, delivery, "rejected", str(exc))
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    if isinstance(translated, str):
-        log.info("delivery %s (%s.%s) ignored: %s", delivery, event, action, translated)
-        outcome, reason = "ignored", translated
-    else:
-        try:
-            delivered = await deliver_ci(request.app.state.dispatcher, translated)
-        except TemporalUnavailable as exc:
-            log.error("delivery %s NOT accepted, GitHub must redeliver it: %s", delivery, exc)
-            return _answer(503, delivery, "retry", "Temporal is unavailable; redeliver later")
-        outcome, reason = "accepted", f"{translated.target.workflow_id}:{translated.key}:{delivered}"
-    record = WebhookDeliveryRecord(
-        delivery_id=delivery,
-        event=event[:60],
-        action=action[:60] if action else None,
+    return await accept_ci(
+        request,
+        engine,
+        delivery=delivery,
+        record_id=delivery,
+        event=event,
+        action=action,
+        translated=translated,
         received_at=received_at,
-        outcome=outcome,
-        reason=reason,
-    )
-    await run_in_threadpool(repository.record_delivery, engine, record)
-    return _answer(
-        200 if outcome == "ignored" else 202,
-        delivery,
-        outcome,
-        reason if outcome == "ignored" else "",
-        events=[reason],
     )
