@@ -24,6 +24,7 @@ import httpx
 import yaml
 
 from domain.admin_config import ApiKey
+from domain.ci_events import FIX_BRANCH_PREFIX
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
@@ -235,7 +236,11 @@ Press Ctrl-C to stop everything.
                         f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
                     )
             if total:
-                prs = httpx.get(f"{self.sim_url}/_sim/report", timeout=5).json()["prs"]
+                prs = [  # bot PRs only: CI fix PRs belong to their CI failure workflow
+                    pr
+                    for pr in httpx.get(f"{self.sim_url}/_sim/report", timeout=5).json()["prs"]
+                    if not (pr.get("head_ref") or "").startswith(FIX_BRANCH_PREFIX)
+                ]
                 github = Counter(pr["state"] for pr in prs)
                 mender = self._mender_states()
                 if mender["MERGED"] and first_merge is None:
