@@ -58,7 +58,8 @@ class DemoCIPlayer(threading.Thread):
                         ).raise_for_status()
                 self._answer(decide)
             except httpx.HTTPError as exc:
-                log.warning("demo CI player: %s", exc)
+                if not self.stopping.is_set():  # the simulators go away first when the stack stops
+                    log.warning("demo CI player: %s", exc)
 
     def _rows(self) -> list[dict[str, Any]]:
         github = httpx.get(f"{self.github_url}/_sim/report", timeout=5).json()

@@ -85,6 +85,7 @@ class DevStack:
         self.scenario = scenario
         self.exit_after_demo = exit_after_demo
         self.ports = ports or Ports()
+        self.ci_player: DemoCIPlayer | None = None
         self.children: list[tuple[str, subprocess.Popen]] = []
         self.database_url = os.environ.get("MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}")
         self.first_pr_number = 1
@@ -273,10 +274,13 @@ Press Ctrl-C to stop everything.
         body = scenario.model_dump(mode="json")
         httpx.post(f"{self.sim_url}/_sim/scenario", json=body, timeout=10).raise_for_status()
         if scenario.pipelines:
-            DemoCIPlayer(scenario, self.sim_url, self.gitlab_url, self.slack_url).start()
+            self.ci_player = DemoCIPlayer(scenario, self.sim_url, self.gitlab_url, self.slack_url)
+            self.ci_player.start()
         return sum(group.count for group in scenario.prs)
 
     def _stop_all(self) -> None:
+        if self.ci_player is not None:
+            self.ci_player.stopping.set()
         for name, proc in reversed(self.children):
             if proc.poll() is None:
                 proc.send_signal(signal.SIGINT if name == "temporal" else signal.SIGTERM)
