@@ -11,7 +11,7 @@ from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 
-from activities.ci_logs import diagnose_jobs, lines_of
+from activities.ci_logs import analyse_jobs, lines_of
 from activities.ci_models import (
     FixArgs,
     FixResult,
@@ -52,15 +52,13 @@ class GitHubCI:
         with github_errors(f"list jobs of {run.key}"):
             failed = [job for job in workflow_run.jobs() if job.conclusion in ("failure", "timed_out")]
         jobs = ((job.name, self._log_lines(job.logs_url())) for job in failed)
-        diagnosis, distilled, names = diagnose_jobs(jobs, "github_actions", config)
-        return RunAnalysis(
-            diagnosis=diagnosis,
-            distilled=distilled.text(),
+        return analyse_jobs(
+            jobs,
+            "github_actions",
+            config,
             run_url=workflow_run.html_url,
-            failed_jobs=names,
             head_branch=workflow_run.head_branch,
             head_sha=workflow_run.head_sha,
-            log_bytes=distilled.total_bytes,
         )
 
     def _log_lines(self, url: str) -> Iterator[str]:

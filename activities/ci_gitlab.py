@@ -13,7 +13,7 @@ import gitlab
 from gitlab.exceptions import GitlabError
 from temporalio.exceptions import ApplicationError
 
-from activities.ci_logs import diagnose_jobs, lines_of
+from activities.ci_logs import analyse_jobs, lines_of
 from activities.ci_models import (
     FixArgs,
     FixResult,
@@ -62,15 +62,13 @@ class GitLabCI:
             pipeline = self.project.pipelines.get(run.run_id)
             failed = pipeline.jobs.list(scope=["failed"], get_all=True)
         jobs = ((job.name, self._trace(job.id)) for job in failed)
-        diagnosis, distilled, names = diagnose_jobs(jobs, "gitlab_ci", config)
-        return RunAnalysis(
-            diagnosis=diagnosis,
-            distilled=distilled.text(),
+        return analyse_jobs(
+            jobs,
+            "gitlab_ci",
+            config,
             run_url=pipeline.web_url,
-            failed_jobs=names,
             head_branch=pipeline.ref,
             head_sha=pipeline.sha,
-            log_bytes=distilled.total_bytes,
         )
 
     def _trace(self, job_id: int) -> Iterator[str]:

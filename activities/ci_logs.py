@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from activities.ci_models import RunAnalysis
 from domain.ci_config import CIConfig
 from domain.diagnose import diagnose
 from domain.diagnosis import Diagnosis, Source
@@ -78,3 +79,25 @@ def diagnose_jobs(
 
 def _rank(diagnosis: Diagnosis) -> tuple[int, int]:
     return (0 if diagnosis.source is Source.FALLBACK else 1, diagnosis.confidence)
+
+
+def analyse_jobs(
+    jobs: Iterable[tuple[str, Iterable[str]]],
+    provider: str,
+    config: CIConfig,
+    *,
+    run_url: str,
+    head_branch: str | None,
+    head_sha: str | None,
+) -> RunAnalysis:
+    """`diagnose_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
+    diagnosis, distilled, names = diagnose_jobs(jobs, provider, config)
+    return RunAnalysis(
+        diagnosis=diagnosis,
+        distilled=distilled.text(),
+        run_url=run_url,
+        failed_jobs=names,
+        head_branch=head_branch,
+        head_sha=head_sha,
+        log_bytes=distilled.total_bytes,
+    )

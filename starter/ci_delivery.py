@@ -1,7 +1,9 @@
-"""The common end of the CI webhooks (GitHub `workflow_run`, GitLab Pipeline Hook): deliver, record, answer."""
+"""What the webhook endpoints share: body parsing and answers, and the common end of the CI webhooks
+(GitHub `workflow_run`, GitLab Pipeline Hook): deliver, record, answer."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 
@@ -17,6 +19,14 @@ from store import repository
 from store.models import WebhookDeliveryRecord
 
 log = logging.getLogger("mender.webhooks.ci")
+
+
+def json_object(body: bytes) -> dict:
+    """A webhook body as a JSON object; ValueError saying why it is not one."""
+    payload = json.loads(body)
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    return payload
 
 
 def answer(

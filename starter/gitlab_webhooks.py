@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -12,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from starter import ci_ingest
-from starter.ci_delivery import accept_ci, answer
+from starter.ci_delivery import accept_ci, answer, json_object
 from store import repository
 from store.db import engine_for
 
@@ -45,9 +44,7 @@ async def gitlab_webhook(
         log.warning("rejected GitLab delivery %s: missing X-Gitlab-Event or X-Gitlab-Event-UUID", delivery)
         return answer(400, delivery, "rejected", "X-Gitlab-Event and X-Gitlab-Event-UUID are required")
     try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("the body must be a JSON object")
+        payload = json_object(body)
     except ValueError as exc:
         log.warning("rejected GitLab delivery %s: %s", delivery, exc)
         return answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")

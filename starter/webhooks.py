@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -13,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from starter import ci_ingest
-from starter.ci_delivery import accept_ci, answer
+from starter.ci_delivery import accept_ci, answer, json_object
 from starter.github_events import PayloadError, translate
 from starter.signatures import verify_github_signature
 from store import repository
@@ -47,9 +46,7 @@ async def github_webhook(
         log.warning("rejected delivery %s: missing X-GitHub-Event or X-GitHub-Delivery", delivery)
         return answer(400, delivery, "rejected", "X-GitHub-Event and X-GitHub-Delivery are required")
     try:
-        payload = json.loads(body)
-        if not isinstance(payload, dict):
-            raise ValueError("the body must be a JSON object")
+        payload = json_object(body)
     except ValueError as exc:
         log.warning("rejected delivery %s: body is not a JSON object: %s", delivery, exc)
         return answer(400, delivery, "rejected", f"body is not a JSON object: {exc}")
