@@ -17,8 +17,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.slack import as_application_error, slack_client
-from domain.approval import ApprovalRequest
-from domain.approval_messages import (
+from domain.ci_healing.approval import ApprovalRequest
+from domain.ci_healing.approval_messages import (
     ApprovalOutcome,
     ApprovalResolution,
     PostedMessage,
@@ -28,8 +28,8 @@ from domain.approval_messages import (
     approval_outcome_message,
     stage_message,
 )
-from domain.ci_config import Stage
-from domain.slack_messages import SlackMessage
+from domain.ci_healing.config import Stage
+from domain.shared.slack_messages import SlackMessage
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.approval")

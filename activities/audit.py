@@ -7,7 +7,7 @@ from pathlib import Path
 
 from temporalio import activity
 
-from domain.audit import AUDIT_RECORD, AUDIT_SWEEP, AuditEntry, RetentionReport
+from domain.shared.audit import AUDIT_RECORD, AUDIT_SWEEP, AuditEntry, RetentionReport
 from runtime.settings import get_settings
 from store import audit as audit_store
 from store.db import engine_for

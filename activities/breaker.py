@@ -20,8 +20,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.breaker import Permit
 from domain.config import BreakerConfig
+from domain.shared.breaker import Permit
 from workflows.breaker import (
     REPORT_OUTCOME_SIGNAL,
     BreakerInput,

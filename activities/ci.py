@@ -22,8 +22,8 @@ from activities.ci_models import (
     RerunResult,
     RunAnalysis,
 )
-from domain.ci_config import CIConfig
-from domain.ci_events import CIRunEvent, CIRunRef, Provider
+from domain.ci_healing.config import CIConfig
+from domain.ci_healing.runs import CIRunEvent, CIRunRef, Provider
 from runtime.settings import get_settings
 
 

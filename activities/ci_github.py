@@ -22,10 +22,17 @@ from activities.ci_models import (
     RunAnalysis,
 )
 from activities.github import github_client, github_errors
-from domain.ci_config import CIConfig
-from domain.ci_events import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, fix_branch_origin
-from domain.ci_fixes import WORKFLOW_DIR, plan_fix
-from domain.ci_reports import fix_pr_body, incident_body, incident_title
+from domain.ci_healing.config import CIConfig
+from domain.ci_healing.fixes import WORKFLOW_DIR, plan_fix
+from domain.ci_healing.reports import fix_pr_body, incident_body, incident_title
+from domain.ci_healing.runs import (
+    CIRunEvent,
+    CIRunRef,
+    Conclusion,
+    Provider,
+    RunEventOrigin,
+    fix_branch_origin,
+)
 from runtime.settings import get_settings
 
 LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)

@@ -1,6 +1,6 @@
 """GitLab CI behind Mender's CI port, through python-gitlab: job traces, pipeline retries, incidents.
 
-Fix PRs are GitHub-only (`domain.ci_outcomes.executable`): on GitLab a fix plan goes to a human.
+Fix PRs are GitHub-only (`domain.ci_healing.outcomes.executable`): on GitLab a fix plan goes to a human.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from activities.ci_models import (
     RerunResult,
     RunAnalysis,
 )
-from domain.ci_config import CIConfig
-from domain.ci_events import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, normalise_stamp
-from domain.ci_reports import incident_body, incident_title
+from domain.ci_healing.config import CIConfig
+from domain.ci_healing.reports import incident_body, incident_title
+from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, normalise_stamp
 from runtime.settings import get_settings
 
 

@@ -8,12 +8,12 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from activities.ci_models import RunAnalysis
-from domain.ci_config import CIConfig
-from domain.diagnose import diagnose
-from domain.diagnosis import Diagnosis, Source
-from domain.log_distill import DistilledLog
-from domain.playbooks import Playbooks, default_playbooks, load_playbooks
-from domain.redaction import Redactor
+from domain.ci_healing.config import CIConfig
+from domain.diagnosis.distill import DistilledLog
+from domain.diagnosis.engine import diagnose
+from domain.diagnosis.playbooks import Playbooks, default_playbooks, load_playbooks
+from domain.diagnosis.verdict import Diagnosis, Source
+from domain.shared.redaction import Redactor
 
 MAX_JOBS_READ = 5
 _cache: dict[tuple[str, float], Playbooks] = {}

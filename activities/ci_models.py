@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.approval import ApprovalDecision
-from domain.ci_config import CIConfig
-from domain.ci_events import CIRunRef
-from domain.ci_outcomes import CIOutcome
+from domain.ci_healing.approval import ApprovalDecision
+from domain.ci_healing.config import CIConfig
+from domain.ci_healing.outcomes import CIOutcome
+from domain.ci_healing.risk import GateDecision
+from domain.ci_healing.runs import CIRunRef
 from domain.config import Mode
-from domain.diagnosis import Diagnosis
-from domain.risk import GateDecision
+from domain.diagnosis.verdict import Diagnosis
 
 
 class _Frozen(BaseModel):

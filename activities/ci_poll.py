@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
-from domain.ci_config import WatchedProject
+from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
 from runtime.ci_dispatch import CIDelivered, deliver_ci
 from runtime.dispatch import EventDispatcher

@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.github import _repo, github_errors
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 from runtime.settings import get_settings
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})

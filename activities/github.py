@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.events import PRRef
-from domain.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
 from runtime.settings import Settings, get_settings
 
 OUTPUT_LIMIT = 4000

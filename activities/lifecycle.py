@@ -7,7 +7,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from domain.events import PREvent
+from domain.pr_healing.events import PREvent
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 
 

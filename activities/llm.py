@@ -16,8 +16,7 @@ import openai
 from pydantic import BaseModel, Field
 from temporalio import activity
 
-from domain.diagnosis import Diagnosis
-from domain.llm_analysis import (
+from domain.ci_healing.llm_analysis import (
     InvalidAnswer,
     LLMAnalysis,
     build_messages,
@@ -25,7 +24,8 @@ from domain.llm_analysis import (
     parse_answer,
     response_format,
 )
-from domain.redaction import redact
+from domain.diagnosis.verdict import Diagnosis
+from domain.shared.redaction import redact
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.llm")

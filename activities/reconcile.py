@@ -15,11 +15,11 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.github import github_client, read_snapshot
-from domain.classifier import classify
 from domain.config import MenderConfig
-from domain.events import EventSource, EventType, PREvent, PRRef
-from domain.facts import missed_facts, opened_key
-from domain.lifecycle import PRLifecycle, PRState, apply
+from domain.pr_healing.classifier import classify
+from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
+from domain.pr_healing.facts import missed_facts, opened_key
+from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings, get_settings
 from store import repository

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.github import _fail, _repo, github_errors
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 
 
 class ReopenArgs(BaseModel):

@@ -19,8 +19,8 @@ from slack_sdk.errors import SlackApiError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.notifications import BreakerNotice, EscalationNotice, NoticeResult
-from domain.slack_messages import SlackMessage, breaker_message, escalation_message
+from domain.shared.notifications import BreakerNotice, EscalationNotice, NoticeResult
+from domain.shared.slack_messages import SlackMessage, breaker_message, escalation_message
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.slack")

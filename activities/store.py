@@ -8,8 +8,8 @@ from pydantic import BaseModel, Field
 from temporalio import activity
 
 from activities.ci_models import CIRecordUpdate
-from domain.events import PRRef
-from domain.lifecycle import JournalEntry, PRLifecycle
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle
 from runtime.settings import get_settings
 from store import ci_failures, repository
 from store.db import engine_for

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from domain.diagnose import diagnose_file
-from domain.playbooks import Playbooks, default_playbooks
+from domain.diagnosis.engine import diagnose_file
+from domain.diagnosis.playbooks import Playbooks, default_playbooks
 
 PACKAGES = [
     "requests",

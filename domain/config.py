@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from domain.admin_config import ApiConfig, AuditConfig, CommandsConfig
-from domain.ci_config import CIConfig
-from domain.ci_events import FIX_BRANCH_PREFIX
-from domain.events import REPO_PATTERN
-from domain.lifecycle import TERMINAL_STATES, PRState
+from domain.ci_healing.config import CIConfig
+from domain.ci_healing.runs import FIX_BRANCH_PREFIX
+from domain.pr_healing.events import REPO_PATTERN
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.shared.admin_config import ApiConfig, AuditConfig, CommandsConfig
 
 
 class Mode(StrEnum):

@@ -14,7 +14,7 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.ci_events import CIRunEvent
+from domain.ci_healing.runs import CIRunEvent
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from workflows.ci_failure import RUN_EVENT_SIGNAL, CIFailureWorkflow, CIWorkflowInput
 

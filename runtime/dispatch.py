@@ -18,9 +18,9 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import COMMAND_UPDATE, CommandAnswer, CommandRequest
-from domain.events import PREvent, PRRef
-from domain.lifecycle import OPENINGS
+from domain.pr_healing.commands import COMMAND_UPDATE, CommandAnswer, CommandRequest
+from domain.pr_healing.events import PREvent, PRRef
+from domain.pr_healing.lifecycle import OPENINGS
 from runtime.temporal import make_client
 from workflows.pr_lifecycle import EVENT_SIGNAL, PRLifecycleWorkflow, PRWorkflowInput
 from workflows.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED

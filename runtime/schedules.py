@@ -18,9 +18,9 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from domain.admin_config import AuditConfig
-from domain.ci_config import CIConfig
+from domain.ci_healing.config import CIConfig
 from domain.config import ReconcilerConfig
+from domain.shared.admin_config import AuditConfig
 from workflows.ci_poller import CI_POLLER_SCHEDULE_ID, CI_POLLER_WORKFLOW_ID, CIPollerWorkflow
 from workflows.housekeeping import (
     AUDIT_RETENTION_SCHEDULE_ID,

@@ -21,10 +21,10 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.breaker import BreakerActivities
-from domain import commands
-from domain.audit import AuditFilter, AuditRow
-from domain.commands import MAX_KEY_LENGTH, CommandRequest, CommandSource
-from domain.events import REPO_PATTERN, PRRef
+from domain.pr_healing import commands
+from domain.pr_healing.commands import MAX_KEY_LENGTH, CommandRequest, CommandSource
+from domain.pr_healing.events import REPO_PATTERN, PRRef
+from domain.shared.audit import AuditFilter, AuditRow
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings
 from starter.api_audit import AdminRoute, note

@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from domain.audit import AuditAction, AuditEntry, AuditSource
-from domain.events import REPO_PATTERN
+from domain.pr_healing.events import REPO_PATTERN
+from domain.shared.audit import AuditAction, AuditEntry, AuditSource
 from starter.auth import ANONYMOUS, authorize, bearer
 from store import audit as audit_store
 from store.db import engine_for

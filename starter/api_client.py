@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"  # where `mender serve` and `mender up` listen by default
 KEY_HINT = "set MENDER_API_KEY to an Admin API key (create one with `mender api-key NAME`)"

@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from domain.audit import utc
-from domain.lifecycle import JournalEntry
-from domain.remediation import Expectation
+from domain.pr_healing.lifecycle import JournalEntry
+from domain.pr_healing.remediation import Expectation
+from domain.shared.audit import utc
 from store.models import PREventRecord, PullRequestRecord
 from workflows.breaker import BreakerStatus
 from workflows.pr_lifecycle import PRStatus

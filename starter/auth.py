@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import HTTPException, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from domain.admin_config import ApiKey
+from domain.shared.admin_config import ApiKey
 
 KEY_PREFIX = "mender_"
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
-from domain.ci_events import CIRunEvent
+from domain.ci_healing.runs import CIRunEvent
 from runtime.ci_dispatch import deliver_ci
 from runtime.dispatch import TemporalUnavailable
 from store import repository

@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from domain.ci_events import CIRunEvent, CIRunRef, Conclusion, Provider, fix_branch_origin, normalise_stamp
+from domain.ci_healing.runs import (
+    CIRunEvent,
+    CIRunRef,
+    Conclusion,
+    Provider,
+    fix_branch_origin,
+    normalise_stamp,
+)
 from domain.config import MenderConfig
 
 

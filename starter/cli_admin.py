@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 from starter import views
 from starter.api_client import ApiClient, ApiError
 

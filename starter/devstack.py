@@ -23,8 +23,8 @@ from pathlib import Path
 import httpx
 import yaml
 
-from domain.admin_config import ApiKey
-from domain.ci_events import FIX_BRANCH_PREFIX
+from domain.ci_healing.runs import FIX_BRANCH_PREFIX
+from domain.shared.admin_config import ApiKey
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from activities.ci_logs import diagnose_jobs, lines_of
-from domain.diagnosis import Diagnosis, Source
+from domain.diagnosis.verdict import Diagnosis, Source
 from runtime.settings import ConfigError, get_settings
 
 PROVIDERS = ("github_actions", "gitlab_ci", "travis", "circleci", "jenkins", "buildkite", "azure", "other")

@@ -2,7 +2,7 @@
 
 The edge only translates: each handled event becomes zero or more `PREvent`s, or an ignore reason.
 Idempotency keys name the fact, not the delivery, so the same fact from any source dedupes. A new PR
-comment by a human becomes one `PRCommand` per command in it (`domain.commands.parse`), keyed by the
+comment by a human becomes one `PRCommand` per command in it (`domain.pr_healing.commands.parse`), keyed by the
 comment id; edited and deleted comments, and comments by bots or by Mender itself, are ignored.
 """
 
@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from domain import facts
-from domain.commands import CommandRequest, CommandSource, parse
 from domain.config import MenderConfig
-from domain.events import EventType, PREvent, PRRef
+from domain.pr_healing import facts
+from domain.pr_healing.commands import CommandRequest, CommandSource, parse
+from domain.pr_healing.events import EventType, PREvent, PRRef
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 FAILING_CONCLUSIONS = frozenset(

@@ -18,12 +18,12 @@ from typing import Any
 import yaml
 
 from activities.breaker import BreakerActivities
-from domain.audit import AuditFilter
-from domain.breaker import BreakerState
-from domain.ci_events import FIX_BRANCH_PREFIX
-from domain.commands import automatic_runs
+from domain.ci_healing.runs import FIX_BRANCH_PREFIX
 from domain.config import MenderConfig
-from domain.events import PRRef
+from domain.pr_healing.commands import automatic_runs
+from domain.pr_healing.events import PRRef
+from domain.shared.audit import AuditFilter
+from domain.shared.breaker import BreakerState
 from runtime.embedded import Embedded, embedded
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
-from domain.ci_outcomes import FIX_PR_ACTIONS, RERUN_ACTIONS, CIOutcome
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from domain.ci_healing.outcomes import FIX_PR_ACTIONS, RERUN_ACTIONS, CIOutcome
 from simulators.github import Scenario, Simulator
 from simulators.gitlab import GitLabSimulator
 from store.ci_failures import list_ci_failures

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from runtime.settings import ConfigError, Settings
 

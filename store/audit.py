@@ -15,13 +15,13 @@ from sqlalchemy import JSON, Column, DateTime, Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.audit import AuditEntry, AuditFilter, AuditRow, utc
+from domain.shared.audit import AuditEntry, AuditFilter, AuditRow, utc
 
 PURGE_BATCH = 500
 
 
 class AuditLogRecord(SQLModel, table=True):
-    """One audited action (see `domain.audit.AuditEntry`)."""
+    """One audited action (see `domain.shared.audit.AuditEntry`)."""
 
     __tablename__ = "audit_log"
 

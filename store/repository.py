@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col, func, select
 
-from domain.events import PRRef
-from domain.lifecycle import JournalEntry
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import JournalEntry
 from store.models import PREventRecord, PullRequestRecord, WebhookDeliveryRecord
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, func, select
 
 from domain.config import MenderConfig
-from domain.lifecycle import TERMINAL_STATES, Outcome, PRState
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState, TransitionOutcome
 from store.models import PREventRecord, PullRequestRecord
 
 
@@ -32,7 +32,7 @@ def state_entered_at(engine: Engine) -> dict[str, datetime]:
     )
     query = (
         select(PREventRecord.pr_key, func.max(PREventRecord.occurred_at))
-        .where(PREventRecord.outcome == Outcome.APPLIED.value, changed)
+        .where(PREventRecord.outcome == TransitionOutcome.APPLIED.value, changed)
         .group_by(PREventRecord.pr_key)
     )
     with Session(engine) as session:

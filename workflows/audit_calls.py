@@ -9,7 +9,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.audit import AUDIT_RECORD, AuditEntry
+    from domain.shared.audit import AUDIT_RECORD, AuditEntry
 
 __all__ = ["AUDIT_RECORD", "AuditEntry", "audit"]
 

@@ -1,7 +1,7 @@
 """The circuit breaker workflow: one long-lived workflow per scope, id `breaker/<scope>`.
 
 Handlers are synchronous, so each permit, outcome, reset or reconfiguration applies atomically to
-the pure state machine in `domain.breaker`. State changes queue a `BreakerNotice`; the run loop sends
+the pure state machine in `domain.shared.breaker`. State changes queue a `BreakerNotice`; the run loop sends
 them in order through the `notify.breaker` activity (by name: the notifier lives elsewhere). A failed
 notification is logged and dropped, never allowed to break the breaker. Each change is also recorded in
 the audit trail (`breaker.change`) just before its notice is sent.
@@ -17,11 +17,11 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain import breaker as machine
-    from domain.audit import AuditAction, AuditEntry
-    from domain.breaker import Breaker, BreakerState, Permit, StateChange
     from domain.config import BreakerConfig
-    from domain.notifications import BreakerNotice, NoticeResult
+    from domain.shared import breaker as machine
+    from domain.shared.audit import AuditAction, AuditEntry
+    from domain.shared.breaker import Breaker, BreakerState, Permit, StateChange
+    from domain.shared.notifications import BreakerNotice, NoticeResult
     from workflows.audit_calls import audit
 
 WORKFLOW_TYPE = "CircuitBreaker"
@@ -36,7 +36,7 @@ NOTIFY_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
 HISTORY_EVENTS_BEFORE_CONTINUE = 3000
 AUDIT_PATCH = "audit-breaker-changes"
-MANUAL_RESET = "manual reset by "  # how domain.breaker words a reset's reason
+MANUAL_RESET = "manual reset by "  # how domain.shared.breaker words a reset's reason
 
 
 class BreakerInput(BaseModel):

@@ -14,13 +14,13 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.ci_models import CIPolicy, CIStatus, RunAnalysis
-    from domain.approval import ApprovalDecision, ApprovalRequest
-    from domain.ci_config import Stage
-    from domain.ci_events import CIRunEvent, CIRunRef, Conclusion
-    from domain.ci_outcomes import CIOutcome, executable, plan_summary
+    from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
+    from domain.ci_healing.config import Stage
+    from domain.ci_healing.outcomes import CIOutcome, executable, plan_summary
+    from domain.ci_healing.risk import GateDecision, Verdict, gate
+    from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion
     from domain.config import Mode
-    from domain.diagnosis import Action
-    from domain.risk import GateDecision, Verdict, gate
+    from domain.diagnosis.verdict import FixAction
     from workflows.ci_steps import CISteps
 
 RUN_EVENT_SIGNAL = "run_event"
@@ -136,13 +136,13 @@ class CIFailureWorkflow:
         )
         return await self._finish(CIOutcome.INCIDENT, policy, analysis, incident.url or incident.detail)
 
-    def _max_attempts(self, policy: CIPolicy, action: Action) -> int:
-        return policy.ci.rerun_attempts if action is Action.RETRY else policy.ci.fix_attempts
+    def _max_attempts(self, policy: CIPolicy, action: FixAction) -> int:
+        return policy.ci.rerun_attempts if action is FixAction.RETRY else policy.ci.fix_attempts
 
     async def _attempt(self, attempt: int, policy: CIPolicy, analysis: RunAnalysis) -> tuple[bool, str]:
         """Run the plan once and verify it: a re-run (after backoff) or a fix PR (rolled back on failure)."""
         self.state.stage = f"remediating ({attempt})"
-        if analysis.diagnosis.action in (Action.RETRY, Action.FREE_DISK):
+        if analysis.diagnosis.action in (FixAction.RETRY, FixAction.FREE_DISK):
             if attempt > 1:
                 backoff = policy.ci.rerun_backoff_seconds * 2 ** (attempt - 2)
                 await workflow.sleep(timedelta(seconds=backoff))

@@ -26,12 +26,12 @@ with workflow.unsafe.imports_passed_through():
         RunAnalysis,
     )
     from activities.llm import LLMRequest
-    from domain.approval import ApprovalDecision, ApprovalRequest
-    from domain.approval_messages import ApprovalResolution, PostedMessage, StageNotice
-    from domain.audit import AuditEntry
-    from domain.ci_config import Stage
-    from domain.ci_events import CIRunEvent, CIRunRef
-    from domain.diagnosis import Diagnosis, Source
+    from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
+    from domain.ci_healing.approval_messages import ApprovalResolution, PostedMessage, StageNotice
+    from domain.ci_healing.config import Stage
+    from domain.ci_healing.runs import CIRunEvent, CIRunRef
+    from domain.diagnosis.verdict import Diagnosis, Source
+    from domain.shared.audit import AuditEntry
 
 PROVIDER_CALL: dict[str, Any] = {
     "start_to_close_timeout": timedelta(minutes=2),

@@ -8,7 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from domain.audit import AUDIT_SWEEP, RetentionReport
+    from domain.shared.audit import AUDIT_SWEEP, RetentionReport
 
 AUDIT_RETENTION_WORKFLOW_ID = "audit-retention"
 AUDIT_RETENTION_SCHEDULE_ID = "mender-audit-retention"

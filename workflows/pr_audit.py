@@ -26,13 +26,13 @@ from typing import Any
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from domain.audit import AuditAction, AuditEntry, AuditOutcome, AuditSource
-    from domain.classifier import Decision
-    from domain.commands import CommandAnswer, CommandRequest
-    from domain.events import EventSource, PREvent, PRRef
-    from domain.lifecycle import PRState
-    from domain.notifications import NoticeResult
-    from domain.remediation import Outcome
+    from domain.pr_healing.classifier import Decision
+    from domain.pr_healing.commands import CommandAnswer, CommandRequest
+    from domain.pr_healing.events import EventSource, PREvent, PRRef
+    from domain.pr_healing.lifecycle import PRState
+    from domain.pr_healing.remediation import RemedyOutcome
+    from domain.shared.audit import AuditAction, AuditEntry, AuditOutcome, AuditSource
+    from domain.shared.notifications import NoticeResult
     from workflows.audit_calls import audit
 
 AUDIT_PATCH = "audit-pr-events"
@@ -43,14 +43,14 @@ SOURCE_OF: dict[EventSource, AuditSource] = {
     EventSource.RECONCILER: AuditSource.RECONCILER,
 }
 REMEDIATION_OUTCOME: dict[str, AuditOutcome] = {
-    Outcome.ACTED: AuditOutcome.SUCCEEDED,
-    Outcome.EFFECT: AuditOutcome.SUCCEEDED,
-    Outcome.NOOP: AuditOutcome.SKIPPED,
-    Outcome.OBSERVED: AuditOutcome.SKIPPED,
-    Outcome.REFUSED: AuditOutcome.REFUSED,
-    Outcome.PAUSED: AuditOutcome.REFUSED,
-    Outcome.FAILED: AuditOutcome.FAILED,
-    Outcome.NO_EFFECT: AuditOutcome.FAILED,
+    RemedyOutcome.ACTED: AuditOutcome.SUCCEEDED,
+    RemedyOutcome.EFFECT: AuditOutcome.SUCCEEDED,
+    RemedyOutcome.NOOP: AuditOutcome.SKIPPED,
+    RemedyOutcome.OBSERVED: AuditOutcome.SKIPPED,
+    RemedyOutcome.REFUSED: AuditOutcome.REFUSED,
+    RemedyOutcome.PAUSED: AuditOutcome.REFUSED,
+    RemedyOutcome.FAILED: AuditOutcome.FAILED,
+    RemedyOutcome.NO_EFFECT: AuditOutcome.FAILED,
 }
 
 
@@ -101,13 +101,13 @@ def classified(
 
 
 def remediation(event: PREvent) -> AuditEntry:
-    """One journaled remediation record (`domain.remediation.remediation_event`)."""
+    """One journaled remediation record (`domain.pr_healing.remediation.remediation_event`)."""
     details = event.details
     raw = str(details.get("outcome"))
     error = None
-    if raw == Outcome.FAILED:
+    if raw == RemedyOutcome.FAILED:
         error = str(details.get("detail") or "the strategy failed")
-    elif raw == Outcome.NO_EFFECT:
+    elif raw == RemedyOutcome.NO_EFFECT:
         error = f"{details.get('action')} had no effect"
     return _entry(
         event.pr,

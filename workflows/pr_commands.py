@@ -30,8 +30,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.commands import Permission, PermissionArgs, ReplyArgs
-    from domain.classifier import Action, Decision
-    from domain.commands import (
+    from domain.pr_healing.classifier import Decision, PRAction
+    from domain.pr_healing.commands import (
         CANCEL,
         COMMANDS,
         MAX_KEY_LENGTH,
@@ -43,8 +43,8 @@ with workflow.unsafe.imports_passed_through():
         normalize,
         validate,
     )
-    from domain.events import EventSource
-    from domain.remediation import Outcome, remediation_event
+    from domain.pr_healing.events import EventSource
+    from domain.pr_healing.remediation import RemedyOutcome, remediation_event
     from workflows import pr_audit
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ GITHUB_CALL = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
 }
-ACCEPTED_OUTCOMES = (Outcome.ACTED, Outcome.NOOP)
+ACCEPTED_OUTCOMES = (RemedyOutcome.ACTED, RemedyOutcome.NOOP)
 
 
 class Commands:
@@ -141,11 +141,11 @@ class Commands:
             return await self._refuse(request, spec, refusal)
         decision = Decision(action=spec.action, reason=f"{spec.name} by @{request.requester}")
         outcome, detail = await self.wf.remedies.act(decision, snap, request)
-        if outcome == Outcome.ACTED:
+        if outcome == RemedyOutcome.ACTED:
             reason = f"{spec.done} triggered by @{request.requester}: {detail}"
-        elif outcome == Outcome.NOOP:
+        elif outcome == RemedyOutcome.NOOP:
             reason = f"`{spec.name}` by @{request.requester}: nothing to do ({detail})"
-        elif outcome == Outcome.REFUSED:
+        elif outcome == RemedyOutcome.REFUSED:
             reason = detail.removeprefix("refused: ")
         else:
             reason = f"{outcome}: {detail}"
@@ -163,7 +163,7 @@ class Commands:
             )
 
     async def _refuse(self, request: CommandRequest, spec: CommandSpec, reason: str) -> CommandAnswer:
-        await self._journal(request, spec, Outcome.REFUSED, reason)
+        await self._journal(request, spec, RemedyOutcome.REFUSED, reason)
         return CommandAnswer(accepted=False, command=spec.name, reason=reason)
 
     async def _journal(self, request: CommandRequest, spec: CommandSpec, outcome: str, reason: str) -> None:
@@ -171,7 +171,7 @@ class Commands:
         lc = self.wf.lifecycle
         event = remediation_event(
             lc.pr,
-            spec.action or Action.NO_ACTION,
+            spec.action or PRAction.NO_ACTION,
             outcome,
             f"command:{request.idempotency_key}",
             workflow.now(),

@@ -13,12 +13,12 @@ from temporalio.common import RetryPolicy
 with workflow.unsafe.imports_passed_through():
     from activities import config as config_activities
     from activities import store as store_activities
-    from domain import lifecycle as machine
-    from domain.commands import COMMAND_UPDATE, CommandAnswer, CommandRecord, CommandRequest
     from domain.config import RepoPolicy
-    from domain.events import PREvent, PRRef
-    from domain.lifecycle import JournalEntry, Outcome, PRLifecycle, PRState
-    from domain.remediation import Expectation
+    from domain.pr_healing import lifecycle as machine
+    from domain.pr_healing.commands import COMMAND_UPDATE, CommandAnswer, CommandRecord, CommandRequest
+    from domain.pr_healing.events import PREvent, PRRef
+    from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState, TransitionOutcome
+    from domain.pr_healing.remediation import Expectation
     from workflows import pr_audit
     from workflows.pr_commands import Commands
     from workflows.pr_remedies import Remedies
@@ -210,9 +210,9 @@ class PRLifecycleWorkflow:
         entries: list[JournalEntry] = []
         for event in events:
             self.lifecycle, transition = machine.apply(self.lifecycle, event)
-            if transition.outcome is Outcome.DUPLICATE:
+            if transition.outcome is TransitionOutcome.DUPLICATE:
                 continue
-            if transition.flagged or transition.outcome is Outcome.IGNORED:
+            if transition.flagged or transition.outcome is TransitionOutcome.IGNORED:
                 workflow.logger.warning("PR %s: %s: %s", event.pr.key, transition.outcome, transition.reason)
             if self.html_url is None and event.details.get("html_url"):
                 self.html_url = str(event.details["html_url"])
@@ -228,7 +228,10 @@ class PRLifecycleWorkflow:
             await self.record(entries)
             self.publish_visibility()
             for entry in entries:
-                if entry.transition.outcome is Outcome.APPLIED and entry.transition.from_state is None:
+                if (
+                    entry.transition.outcome is TransitionOutcome.APPLIED
+                    and entry.transition.from_state is None
+                ):
                     await pr_audit.record(pr_audit.detected(entry.event))  # the PR is tracked from now on
             await self.remedies.observe(entries)
         return entries

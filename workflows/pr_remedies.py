@@ -15,21 +15,21 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.breaker import BreakerOutcomeArgs, BreakerPermitArgs
     from activities.github import BotArgs, StrategyArgs, StrategyResult
-    from domain.breaker import Permit
-    from domain.classifier import EFFECT_OF, Action, Decision, classify
-    from domain.commands import HUMAN_MARK, CommandRequest
-    from domain.events import EventSource, EventType, PREvent
-    from domain.facts import missed_facts
-    from domain.lifecycle import JournalEntry
-    from domain.notifications import NoticeResult
-    from domain.remediation import (
+    from domain.pr_healing.classifier import EFFECT_OF, Decision, PRAction, classify
+    from domain.pr_healing.commands import HUMAN_MARK, CommandRequest
+    from domain.pr_healing.events import EventSource, EventType, PREvent
+    from domain.pr_healing.facts import missed_facts
+    from domain.pr_healing.lifecycle import JournalEntry
+    from domain.pr_healing.remediation import (
         Expectation,
-        Outcome,
+        RemedyOutcome,
         escalation_notice,
         history_for_classifier,
         remediation_event,
     )
-    from domain.snapshot import PRSnapshot
+    from domain.pr_healing.snapshot import PRSnapshot
+    from domain.shared.breaker import Permit
+    from domain.shared.notifications import NoticeResult
     from workflows import pr_audit
     from workflows.reopen_saga import close_and_reopen
 
@@ -89,7 +89,9 @@ class Remedies:
             if workflow.now() < self.expecting.deadline:
                 return
             missed, self.expecting = self.expecting, None
-            await self._remember(missed.action, Outcome.NO_EFFECT, f"{missed.action}:{missed.attempt}:effect")
+            await self._remember(
+                missed.action, RemedyOutcome.NO_EFFECT, f"{missed.action}:{missed.attempt}:effect"
+            )
             await self._report(ok=False, detail=f"{missed.action} had no effect")
         lc = self.wf.lifecycle
         if (lc.state, lc.head_sha) != before or lc.terminal or self.wf.commands.cancelled:
@@ -108,7 +110,7 @@ class Remedies:
         workflow.logger.info(
             "PR %s stale in %s: %s (%s)", self._pr.key, lc.state, decision.action, decision.reason
         )
-        if decision.action is not Action.NO_ACTION:  # "wait" decisions are not audited (one per timeout)
+        if decision.action is not PRAction.NO_ACTION:  # "wait" decisions are not audited (one per timeout)
             entry = pr_audit.classified(lc.pr, lc.state, snap.head_sha, decision, lc.retry_counts)
             await pr_audit.record(entry)
         await self.act(decision, snap)
@@ -119,7 +121,7 @@ class Remedies:
             return
         if any(e.event.source is not EventSource.MENDER and self.expecting.met_by(e.event) for e in entries):
             done, self.expecting = self.expecting, None
-            await self._remember(done.action, Outcome.EFFECT, f"{done.action}:{done.attempt}:effect")
+            await self._remember(done.action, RemedyOutcome.EFFECT, f"{done.action}:{done.attempt}:effect")
             await self._report(ok=True, detail=f"{done.action} took effect")
 
     async def act(
@@ -130,9 +132,9 @@ class Remedies:
         Returns (outcome, detail). A `command` (a human's) is not budget-checked by anyone: it is
         counted like any attempt plus under `<budget>:command`, and its records name the requester.
         """
-        if decision.action is Action.NO_ACTION:
-            return Outcome.NOOP, decision.reason
-        if decision.action is Action.NEEDS_INTERVENTION:
+        if decision.action is PRAction.NO_ACTION:
+            return RemedyOutcome.NOOP, decision.reason
+        if decision.action is PRAction.NEEDS_INTERVENTION:
             await self.escalate(decision.reason)
             return "escalated", decision.reason
         assert self.wf.policy is not None and decision.budget is not None
@@ -142,11 +144,11 @@ class Remedies:
         if command is not None:
             extra |= {"command": command.command, "requester": command.requester, "via": command.source.value}
         if self.wf.policy.mode == "observe":
-            await self._remember(action, Outcome.OBSERVED, f"observe:{action}:{head}", **extra)
-            return Outcome.OBSERVED, "Mender only observes this repository"
+            await self._remember(action, RemedyOutcome.OBSERVED, f"observe:{action}:{head}", **extra)
+            return RemedyOutcome.OBSERVED, "Mender only observes this repository"
         if not await self._permit():
-            await self._remember(action, Outcome.PAUSED, f"paused:{action}:{attempt}", **extra)
-            return Outcome.PAUSED, "the GitHub circuit breaker is open"
+            await self._remember(action, RemedyOutcome.PAUSED, f"paused:{action}:{attempt}", **extra)
+            return RemedyOutcome.PAUSED, "the GitHub circuit breaker is open"
         counts = {**self.wf.lifecycle.retry_counts, budget: attempt}
         if command is not None:
             counts[budget + HUMAN_MARK] = counts.get(budget + HUMAN_MARK, 0) + 1
@@ -155,39 +157,39 @@ class Remedies:
         try:
             result = await self._run(action, snap, attempt, direct=command is not None)
         except ActivityError as exc:
-            await self._remember(action, Outcome.FAILED, key, detail=str(exc.cause), **extra)
+            await self._remember(action, RemedyOutcome.FAILED, key, detail=str(exc.cause), **extra)
             await self._report(ok=False, detail=f"{action} failed: {exc.cause}")
-            return Outcome.FAILED, str(exc.cause)
+            return RemedyOutcome.FAILED, str(exc.cause)
         if not result.ok:
-            await self._remember(action, Outcome.REFUSED, key, detail=result.detail, **extra)
-            return Outcome.REFUSED, result.detail
+            await self._remember(action, RemedyOutcome.REFUSED, key, detail=result.detail, **extra)
+            return RemedyOutcome.REFUSED, result.detail
         if result.noop:
-            await self._remember(action, Outcome.NOOP, key, detail=result.detail, **extra)
-            return Outcome.NOOP, result.detail
+            await self._remember(action, RemedyOutcome.NOOP, key, detail=result.detail, **extra)
+            return RemedyOutcome.NOOP, result.detail
         if action in EFFECT_OF:
             deadline = workflow.now() + timedelta(seconds=self.wf.policy.remediation.effect_deadline_seconds)
             self.expecting = Expectation(action=action, attempt=attempt, deadline=deadline, head_sha=head)
-        await self._remember(action, Outcome.ACTED, key, detail=result.detail, **extra)
-        return Outcome.ACTED, result.detail
+        await self._remember(action, RemedyOutcome.ACTED, key, detail=result.detail, **extra)
+        return RemedyOutcome.ACTED, result.detail
 
     async def _run(
-        self, action: Action, snap: PRSnapshot, attempt: int, direct: bool = False
+        self, action: PRAction, snap: PRSnapshot, attempt: int, direct: bool = False
     ) -> StrategyResult:
         """The strategy of `action`; `direct` (a human's /merge) merges instead of nudging automerge."""
         pr, head = self._pr, snap.head_sha
-        if action is Action.UPDATE_BRANCH:
+        if action is PRAction.UPDATE_BRANCH:
             name, arg = "github.update_branch", StrategyArgs(pr=pr, head_sha=head)
-        elif action is Action.RETRY_CHECKS:
+        elif action is PRAction.RETRY_CHECKS:
             name, arg = "github.rebuild", StrategyArgs(pr=pr, head_sha=head)
-        elif action is Action.RETRIGGER_POLICY_BOT:
+        elif action is PRAction.RETRIGGER_POLICY_BOT:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="policy")
-        elif action is Action.RETRIGGER_APPROVER_BOT:
+        elif action is PRAction.RETRIGGER_APPROVER_BOT:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="approver")
-        elif action is Action.RETRIGGER_SOD_BOT:
+        elif action is PRAction.RETRIGGER_SOD_BOT:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="sod")
-        elif action is Action.RETRIGGER_MERGE and attempt == 1 and not direct:
+        elif action is PRAction.RETRIGGER_MERGE and attempt == 1 and not direct:
             name, arg = "github.retrigger_bot", BotArgs(pr=pr, bot="automerge")
-        elif action is Action.RETRIGGER_MERGE:
+        elif action is PRAction.RETRIGGER_MERGE:
             # The automerge bot did not react to its trigger: Mender merges, green and exactly once.
             name, arg = "github.merge", StrategyArgs(pr=pr, head_sha=head)
         else:
@@ -220,7 +222,7 @@ class Remedies:
             error = f"escalation notice failed: {exc.cause or exc}"
         await pr_audit.record(pr_audit.escalated(lc.pr, reason, sent, error))
 
-    async def _remember(self, action: Action, outcome: str, key: str, **details: object) -> None:
+    async def _remember(self, action: PRAction, outcome: str, key: str, **details: object) -> None:
         event = remediation_event(
             self._pr,
             action,

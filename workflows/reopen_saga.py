@@ -12,8 +12,8 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from activities.github import StrategyResult
     from activities.reopen import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
-    from domain.events import EventSource, EventType, PREvent, PRRef
-    from domain.facts import opened_key
+    from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
+    from domain.pr_healing.facts import opened_key
 
 if TYPE_CHECKING:
     from workflows.pr_lifecycle import PRLifecycleWorkflow

@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.llm_analysis import LOG_END, LOG_START
+from domain.ci_healing.llm_analysis import LOG_END, LOG_START
 
 FaultMode = Literal["malformed", "wrong_schema", "slow", "http_500", "empty_choices", "refusal"]
 INJECTION = re.compile(r"ignore (all )?previous instructions", re.IGNORECASE)

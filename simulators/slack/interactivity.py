@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
 
 APP_ID = "A0MENDERSIM"
 TEAM_DOMAIN = "mender-sim"

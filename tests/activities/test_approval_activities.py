@@ -21,10 +21,10 @@ from activities.approval import (
     request_approval,
     resolve_approval,
 )
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
-from domain.approval_messages import ApprovalOutcome
-from domain.ci_config import Stage
-from domain.diagnosis import Action, Category, Diagnosis, Tier
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
+from domain.ci_healing.approval_messages import ApprovalOutcome
+from domain.ci_healing.config import Stage
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
 from runtime.settings import Settings, set_settings
 from simulators.slack import SlackSimulator
 from tests.support.stack import make_settings
@@ -55,7 +55,7 @@ def posted(url: str, channel: str | None = None) -> list[dict[str, Any]]:
 def approval_request() -> ApprovalRequest:
     diagnosis = Diagnosis(
         category=Category.ENVIRONMENT,
-        action=Action.SET_ENV_DEFAULT,
+        action=FixAction.SET_ENV_DEFAULT,
         risk_score=7.0,
         tier=Tier.HIGH,
         confidence=64,

@@ -15,7 +15,7 @@ from github import Github
 from activities import github as gh
 from activities import reopen
 from domain.config import BotMechanism, RebuildHook
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
 from runtime.settings import get_settings, set_settings
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app

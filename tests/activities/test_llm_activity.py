@@ -16,11 +16,11 @@ import pytest
 from temporalio.testing import ActivityEnvironment
 
 from activities.llm import LLMRequest, analyse, ask_model, consult
-from domain.ci_config import RiskConfig
+from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.llm_analysis import LOG_END, LOG_START, USED_NOTE
+from domain.ci_healing.risk import Verdict, gate
 from domain.config import MenderConfig
-from domain.diagnosis import Action, Category, Diagnosis, Source, Tier
-from domain.llm_analysis import LOG_END, LOG_START, USED_NOTE
-from domain.risk import Verdict, gate
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 from runtime.serving import ServerThread, free_port
 from runtime.settings import Environment, Settings, set_settings
 from simulators.llm import LLMSimulator, create_app
@@ -35,7 +35,7 @@ OOM = (
 )
 RULE = Diagnosis(
     category=Category.CODE,
-    action=Action.HUMAN,
+    action=FixAction.HUMAN,
     risk_score=10.0,
     tier=Tier.HIGH,
     confidence=20,
@@ -90,7 +90,7 @@ def assert_fell_back(diag: Diagnosis, reason: str) -> None:
 def test_a_good_answer_is_an_llm_diagnosis(settings: Settings, sim: LLMSimulator) -> None:
     diag = consult(request(), settings)
     assert diag.source is Source.LLM
-    assert (diag.category, diag.action) == (Category.RESOURCE, Action.INCREASE_MEMORY)
+    assert (diag.category, diag.action) == (Category.RESOURCE, FixAction.INCREASE_MEMORY)
     assert (
         diag.key_line == "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"
     )
@@ -185,6 +185,6 @@ def test_a_prompt_injection_does_not_get_past_the_gate(settings: Settings, sim: 
 async def test_the_temporal_activity(settings: Settings, served: tuple[LLMSimulator, str]) -> None:
     env = ActivityEnvironment()
     diag = await env.run(analyse, request())
-    assert diag.source is Source.LLM and diag.action is Action.INCREASE_MEMORY
+    assert diag.source is Source.LLM and diag.action is FixAction.INCREASE_MEMORY
     fault(served[1], "http_500")
     assert_fell_back(await env.run(analyse, request()), "HTTP 500")

@@ -15,8 +15,8 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.slack import notify_breaker, notify_escalation, slack_client
 from domain.config import MenderConfig
-from domain.events import PRRef
-from domain.notifications import ActionAttempt, BreakerNotice, EscalationNotice
+from domain.pr_healing.events import PRRef
+from domain.shared.notifications import ActionAttempt, BreakerNotice, EscalationNotice
 from runtime.serving import free_port
 from runtime.settings import Environment, Settings, set_settings
 from simulators.slack import SlackSimulator

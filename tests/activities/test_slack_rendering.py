@@ -9,9 +9,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.events import PRRef
-from domain.notifications import ActionAttempt, BreakerNotice, EscalationNotice
-from domain.slack_messages import (
+from domain.pr_healing.events import PRRef
+from domain.shared.notifications import ActionAttempt, BreakerNotice, EscalationNotice
+from domain.shared.slack_messages import (
     HEADER_LIMIT,
     MAX_BLOCKS,
     TEXT_LIMIT,

@@ -10,10 +10,10 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from domain.audit import AuditFilter
 from domain.config import ReconcilerConfig
-from domain.events import EventType, PRRef
-from domain.lifecycle import JournalEntry, Outcome, PRState, Transition
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import JournalEntry, PRState, Transition, TransitionOutcome
+from domain.shared.audit import AuditFilter
 from runtime.schedules import ensure_reconciler_schedule
 from runtime.serving import free_port
 from runtime.settings import Settings, set_settings
@@ -176,7 +176,9 @@ async def test_status_falls_back_to_the_store_once_the_workflow_is_gone(
         engine, {"key": ref.key, "repo": ref.repo, "number": 77, "state": "MERGED", "last_event_at": at}
     )
     merged = make_event(ref, EventType.MERGED)
-    transition = Transition(outcome=Outcome.APPLIED, from_state=PRState.APPROVED, to_state=PRState.MERGED)
+    transition = Transition(
+        outcome=TransitionOutcome.APPLIED, from_state=PRState.APPROVED, to_state=PRState.MERGED
+    )
     repository.append_events(engine, [JournalEntry(event=merged, transition=transition)])
     try:
         async with running_worker(client) as queue, httpx.AsyncClient(headers=bearer(READ_KEY)) as http:

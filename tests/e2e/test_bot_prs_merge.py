@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from domain.events import PRRef
-from domain.lifecycle import PRState
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import PRState
 from runtime.settings import Settings
 from store import repository
 from store.db import engine_for

@@ -17,7 +17,7 @@ import pytest
 from temporalio.client import Client
 
 from activities.ci_models import CIStatus
-from domain.ci_outcomes import CIOutcome
+from domain.ci_healing.outcomes import CIOutcome
 from runtime.settings import Settings
 from simulators.github.scenario import Timing
 from store.ci_failures import list_ci_failures

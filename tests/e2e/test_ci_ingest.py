@@ -9,7 +9,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.ci_models import CIStatus
 from activities.ci_poll import PollReport
-from domain.ci_outcomes import CIOutcome
+from domain.ci_healing.outcomes import CIOutcome
 from simulators.github.scenario import Timing
 from tests.e2e.test_ci_healing import INFRA_LOG, ci_config, fail_pipeline
 from tests.support.events import eventually

@@ -12,8 +12,8 @@ import yaml
 from temporalio.client import Client
 from typer.testing import CliRunner, Result
 
-from domain.admin_config import ApiConfig
 from domain.config import ReconcilerConfig
+from domain.shared.admin_config import ApiConfig
 from runtime.schedules import ensure_reconciler_schedule
 from runtime.serving import free_port
 from runtime.settings import set_settings

@@ -12,8 +12,8 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
 from activities.reopen import BranchArgs
-from domain.events import EventType, PRRef
-from domain.lifecycle import PRState
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import PRState
 from runtime.settings import Settings, set_settings
 from store import repository
 from store.db import engine_for

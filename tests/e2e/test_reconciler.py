@@ -12,8 +12,8 @@ from temporalio.client import Client
 from typer.testing import CliRunner
 
 from activities.reconcile import ReconcileActivities, scan
-from domain.events import EventSource, EventType
-from domain.lifecycle import PRState
+from domain.pr_healing.events import EventSource, EventType
+from domain.pr_healing.lifecycle import PRState
 from runtime.settings import set_settings
 from starter.cli import app
 from tests.support.events import eventually

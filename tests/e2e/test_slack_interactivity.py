@@ -28,9 +28,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities.approval import request_approval
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision, ApprovalRequest
-from domain.approval_messages import PostedMessage
-from domain.diagnosis import Action, Category, Diagnosis, Tier
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision, ApprovalRequest
+from domain.ci_healing.approval_messages import PostedMessage
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
 from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread, free_port
 from runtime.settings import DEV_SLACK_SIGNING_SECRET, set_settings
@@ -111,7 +111,7 @@ def approval_request(wid: str) -> ApprovalRequest:
         run_url="https://github.com/acme/api/actions/runs/1",
         diagnosis=Diagnosis(
             category=Category.DEPENDENCY,
-            action=Action.ADD_DEPENDENCY,
+            action=FixAction.ADD_DEPENDENCY,
             risk_score=6.0,
             tier=Tier.HIGH,
             confidence=90,

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from temporalio.client import Client
 
-from domain.events import PRRef
-from domain.lifecycle import PRState
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import PRState
 from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread, free_port
 from runtime.settings import Settings

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
-from domain.audit import AuditEntry, AuditFilter, AuditRow
+from domain.shared.audit import AuditEntry, AuditFilter, AuditRow
 from store import audit
 
 BASE = datetime(2026, 3, 1, 12, tzinfo=UTC)

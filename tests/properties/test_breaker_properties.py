@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.breaker import (
+from domain.config import BreakerConfig
+from domain.shared.breaker import (
     Breaker,
     BreakerState,
     StateChange,
@@ -17,7 +18,6 @@ from domain.breaker import (
     reset,
     window_stats,
 )
-from domain.config import BreakerConfig
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN

@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.classifier import Action, classify
 from domain.config import RemediationConfig, RetryBudgets
-from domain.events import EventType
-from domain.lifecycle import PRState
+from domain.pr_healing.classifier import PRAction, classify
+from domain.pr_healing.events import EventType
+from domain.pr_healing.lifecycle import PRState
 from tests.support.snapshots import run, snapshot
 
 OUTPUTS = ["connection reset by peer", "AssertionError: boom", "", "ETIMEDOUT", "Segmentation fault"]
 history_item = st.tuples(
-    st.sampled_from(list(EventType)), st.one_of(st.none(), st.sampled_from([a.value for a in Action]))
+    st.sampled_from(list(EventType)), st.one_of(st.none(), st.sampled_from([a.value for a in PRAction]))
 )
 
 

@@ -7,8 +7,15 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.events import EventType, PREvent, PRRef
-from domain.lifecycle import TERMINAL_STATES, Outcome, PRLifecycle, PRState, apply, replay
+from domain.pr_healing.events import EventType, PREvent, PRRef
+from domain.pr_healing.lifecycle import (
+    TERMINAL_STATES,
+    PRLifecycle,
+    PRState,
+    TransitionOutcome,
+    apply,
+    replay,
+)
 from tests.support.events import HAPPY_PATH
 
 PR = PRRef(repo="acme/api", number=7)
@@ -71,13 +78,13 @@ def test_apply_never_raises_and_counts_what_it_flags(events: list[PREvent]) -> N
         flagged += verdict.flagged
         assert lifecycle.state is None or isinstance(lifecycle.state, PRState)
         if verdict.outcome in (
-            Outcome.INVALID,
-            Outcome.LATE,
-            Outcome.STALE,
-            Outcome.DUPLICATE,
-            Outcome.NOTED,
+            TransitionOutcome.INVALID,
+            TransitionOutcome.LATE,
+            TransitionOutcome.STALE,
+            TransitionOutcome.DUPLICATE,
+            TransitionOutcome.NOTED,
         ):
             assert lifecycle.state == before
-        if before in TERMINAL_STATES and verdict.outcome is not Outcome.APPLIED:
+        if before in TERMINAL_STATES and verdict.outcome is not TransitionOutcome.APPLIED:
             assert lifecycle.state == before
     assert lifecycle.invalid_count == flagged

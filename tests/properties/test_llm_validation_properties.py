@@ -9,10 +9,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain.ci_config import RiskConfig
-from domain.diagnosis import Action, Category, Diagnosis, Source, Tier
-from domain.llm_analysis import InvalidAnswer, LLMAnalysis, combine, parse_answer
-from domain.risk import Verdict, gate, score
+from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.llm_analysis import InvalidAnswer, LLMAnalysis, combine, parse_answer
+from domain.ci_healing.risk import Verdict, gate, score
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 
 EFFORTS = {"low", "medium", "high"}
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
@@ -28,7 +28,7 @@ words = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_si
 )
 valid_fields: dict[str, st.SearchStrategy[Any]] = {
     "category": st.sampled_from([c.value for c in Category]),
-    "action": st.sampled_from([a.value for a in Action]),
+    "action": st.sampled_from([a.value for a in FixAction]),
     "root_cause": words,
     "risk": st.integers(0, 10),
     "confidence": st.integers(0, 100),
@@ -63,7 +63,7 @@ def _checked(text: str) -> LLMAnalysis | None:
         assert exc.reason
         return None
     assert isinstance(analysis, LLMAnalysis)
-    assert analysis.category in set(Category) and analysis.action in set(Action)
+    assert analysis.category in set(Category) and analysis.action in set(FixAction)
     assert 0 <= analysis.risk <= 10 and 0 <= analysis.confidence <= 100
     assert analysis.steps and all(step.strip() for step in analysis.steps)
     assert analysis.root_cause.strip() and analysis.effort in EFFORTS
@@ -96,7 +96,7 @@ def test_valid_analyses_round_trip(analysis: LLMAnalysis) -> None:
 
 RULE = Diagnosis(
     category=Category.CODE,
-    action=Action.HUMAN,
+    action=FixAction.HUMAN,
     risk_score=10.0,
     tier=Tier.HIGH,
     confidence=10,
@@ -114,9 +114,9 @@ def test_an_accepted_answer_can_only_raise_the_risk_and_never_unlock_a_change(
     assert diag.source is Source.LLM
     assert diag.risk_score >= score(analysis.action, analysis.category, analysis.confidence)
     assert diag.risk_score >= analysis.risk
-    assert diag.auto_fix == (analysis.action is Action.RETRY)
+    assert diag.auto_fix == (analysis.action is FixAction.RETRY)
     risk = RiskConfig(
         threshold=10, confidence_floor=0, protected_repositories=[protected] if protected else []
     )
-    if analysis.action is not Action.RETRY:
+    if analysis.action is not FixAction.RETRY:
         assert gate(diag, "acme/api", risk).verdict in (Verdict.APPROVAL, Verdict.HUMAN)

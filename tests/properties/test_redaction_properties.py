@@ -8,7 +8,7 @@ import string
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from domain.redaction import MASK, Redactor, redact
+from domain.shared.redaction import MASK, Redactor, redact
 
 ALNUM = string.ascii_letters + string.digits
 B64URL = ALNUM + "-_"

@@ -10,7 +10,7 @@ import httpx
 import openai
 import pytest
 
-from domain.llm_analysis import build_messages, parse_answer, response_format
+from domain.ci_healing.llm_analysis import build_messages, parse_answer, response_format
 from runtime.serving import ServerThread
 from simulators.llm import LLMSimulator, create_app
 

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from temporalio.service import RPCError
 
-from domain.events import EventSource, EventType, PREvent, PRRef
+from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 
 HEAD = "a" * 40
 _counter = itertools.count()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.events import PRRef
-from domain.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
 
 HEAD = "a" * 40
 PR = PRRef(repo="acme/api", number=1)

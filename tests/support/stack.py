@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from domain.config import MenderConfig
-from domain.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from runtime.settings import Environment, Settings, set_settings
 from worker import WORKFLOWS, all_activities
 

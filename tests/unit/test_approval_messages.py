@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
-from domain.approval_messages import (
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
+from domain.ci_healing.approval_messages import (
     ApprovalOutcome,
     approval_message,
     approval_outcome_message,
     duration,
     stage_message,
 )
-from domain.ci_config import Stage
-from domain.diagnosis import Action, Category, Diagnosis, Tier
-from domain.slack_messages import FALLBACK_LIMIT, HEADER_LIMIT, MAX_BLOCKS, TEXT_LIMIT
+from domain.ci_healing.config import Stage
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
+from domain.shared.slack_messages import FALLBACK_LIMIT, HEADER_LIMIT, MAX_BLOCKS, TEXT_LIMIT
 from simulators.slack import validate_blocks
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -29,7 +29,7 @@ WID = "ci/github/acme/api/7001"
 def request(**overrides: Any) -> ApprovalRequest:
     diagnosis = Diagnosis(
         category=Category.DEPENDENCY,
-        action=Action.PIN_OR_BUMP_DEPENDENCY,
+        action=FixAction.PIN_OR_BUMP_DEPENDENCY,
         risk_score=6.5,
         tier=Tier.HIGH,
         confidence=82,

@@ -7,7 +7,7 @@ import hashlib
 import pytest
 from pydantic import ValidationError
 
-from domain.admin_config import ApiConfig, ApiKey
+from domain.shared.admin_config import ApiConfig, ApiKey
 from starter.auth import Principal, authenticate, generate_key, hash_key
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from domain.breaker import (
+from domain.config import BreakerConfig
+from domain.shared.breaker import (
     CHANGES_KEPT,
     Breaker,
     BreakerState,
@@ -13,7 +14,6 @@ from domain.breaker import (
     reset,
     window_stats,
 )
-from domain.config import BreakerConfig
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 CFG = BreakerConfig(window_seconds=60, failure_rate=0.5, min_samples=4, cooldown_seconds=30)

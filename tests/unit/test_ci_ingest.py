@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from domain.ci_events import CIRunEvent, Conclusion, Provider, normalise_stamp
+from domain.ci_healing.runs import CIRunEvent, Conclusion, Provider, normalise_stamp
 from domain.config import MenderConfig
 from starter.ci_ingest import PayloadError, from_pipeline_hook, from_workflow_run
 from tests.conftest import FIXTURES

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from domain.diagnose import diagnose_file
-from domain.diagnosis import Action, Category, Diagnosis
+from domain.diagnosis.engine import diagnose_file
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "ci-logs"
 LABELS = [json.loads(line) for line in (CORPUS / "labels.jsonl").read_text().splitlines() if line.strip()]
@@ -70,7 +70,7 @@ def test_key_line_is_a_verbatim_line_of_the_log(label: dict) -> None:
 )
 def test_code_failures_are_never_automated(label: dict) -> None:
     diagnosis = diagnosed(label["file"])
-    assert diagnosis.action is Action.HUMAN and not diagnosis.auto_fix
+    assert diagnosis.action is FixAction.HUMAN and not diagnosis.auto_fix
 
 
 def test_every_diagnosis_honours_the_contract() -> None:

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from domain.classifier import BUDGET_OF
-from domain.commands import (
+from domain.config import MenderConfig, RetryBudgets
+from domain.pr_healing.classifier import BUDGET_OF
+from domain.pr_healing.commands import (
     COMMANDS,
     CommandSource,
     automatic_runs,
@@ -19,9 +20,8 @@ from domain.commands import (
     parse,
     validate,
 )
-from domain.config import MenderConfig, RetryBudgets
-from domain.events import PRRef
-from domain.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from starter.github_events import translate
 from tests.conftest import FIXTURES
 

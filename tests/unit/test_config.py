@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from domain.config import Mode
-from domain.lifecycle import PRState
+from domain.pr_healing.lifecycle import PRState
 from runtime.settings import ConfigError, Environment, Settings, load_config
 from starter.cli import app
 

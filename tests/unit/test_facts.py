@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from domain.events import EventSource, EventType
-from domain.facts import missed_facts, suite_completed_key
-from domain.lifecycle import PRLifecycle, PRState, apply
+from domain.pr_healing.events import EventSource, EventType
+from domain.pr_healing.facts import missed_facts, suite_completed_key
+from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from tests.support.snapshots import HEAD, PR, run, snapshot
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)

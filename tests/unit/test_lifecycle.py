@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from domain.events import EventType, PRRef
-from domain.lifecycle import (
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import (
     INFORMATIONAL,
     TERMINAL_STATES,
     TRANSITIONS,
-    Outcome,
     PRLifecycle,
     PRState,
+    TransitionOutcome,
     apply,
     replay,
 )
@@ -34,7 +34,7 @@ def test_all_twelve_states_have_a_row() -> None:
 @pytest.mark.parametrize(("state", "event", "target"), VALID, ids=lambda v: str(v))
 def test_every_valid_transition(state: PRState, event: EventType, target: PRState) -> None:
     after, verdict = apply(at(state), make_event(PR, event))
-    assert verdict.outcome is Outcome.APPLIED
+    assert verdict.outcome is TransitionOutcome.APPLIED
     assert (verdict.from_state, verdict.to_state, after.state) == (state, target, target)
     assert after.invalid_count == 0
 
@@ -44,11 +44,11 @@ def test_events_outside_the_table_never_move_the_state(state: PRState, event: Ev
     after, verdict = apply(at(state), make_event(PR, event))
     assert after.state is state
     if state in TERMINAL_STATES:
-        assert verdict.outcome is Outcome.LATE
+        assert verdict.outcome is TransitionOutcome.LATE
     elif event in INFORMATIONAL:
-        assert verdict.outcome is Outcome.NOTED
+        assert verdict.outcome is TransitionOutcome.NOTED
     else:
-        assert verdict.outcome is Outcome.INVALID and verdict.flagged
+        assert verdict.outcome is TransitionOutcome.INVALID and verdict.flagged
         assert after.invalid_count == 1
         assert f"not a valid transition from {state}" in verdict.reason
 
@@ -61,13 +61,13 @@ def test_duplicate_key_is_a_no_op() -> None:
     opened = make_event(PR, EventType.OPENED)
     once, _ = apply(PRLifecycle(pr=PR), opened)
     twice, verdict = apply(once, opened)
-    assert verdict.outcome is Outcome.DUPLICATE
+    assert verdict.outcome is TransitionOutcome.DUPLICATE
     assert twice == once
 
 
 def test_events_before_an_opening_are_ignored_with_a_reason() -> None:
     after, verdict = apply(PRLifecycle(pr=PR), make_event(PR, EventType.CHECKS_PASSED))
-    assert verdict.outcome is Outcome.IGNORED and "unknown PR" in verdict.reason
+    assert verdict.outcome is TransitionOutcome.IGNORED and "unknown PR" in verdict.reason
     assert after.state is None and not after.tracked
 
 
@@ -75,7 +75,7 @@ def test_facts_about_an_old_head_are_stale() -> None:
     after, verdict = apply(
         at(PRState.CHECKS_RUNNING), make_event(PR, EventType.CHECKS_PASSED, head_sha="b" * 40)
     )
-    assert verdict.outcome is Outcome.STALE and after.state is PRState.CHECKS_RUNNING
+    assert verdict.outcome is TransitionOutcome.STALE and after.state is PRState.CHECKS_RUNNING
 
 
 def test_synchronize_moves_the_head_and_restarts() -> None:
@@ -85,11 +85,11 @@ def test_synchronize_moves_the_head_and_restarts() -> None:
 
 def test_early_approval_is_noted_and_applied_when_policy_passes() -> None:
     lifecycle, verdict = apply(at(PRState.CHECKS_PASSED), make_event(PR, EventType.APPROVED))
-    assert verdict.outcome is Outcome.NOTED and lifecycle.approved
+    assert verdict.outcome is TransitionOutcome.NOTED and lifecycle.approved
     lifecycle, verdict = apply(lifecycle, make_event(PR, EventType.POLICY_PASSED))
     assert lifecycle.state is PRState.APPROVED and verdict.reason == "already approved"
 
 
 def test_closed_pr_can_be_reopened_but_merged_cannot() -> None:
     assert apply(at(PRState.CLOSED), make_event(PR, EventType.REOPENED))[0].state is PRState.CREATED
-    assert apply(at(PRState.MERGED), make_event(PR, EventType.REOPENED))[1].outcome is Outcome.LATE
+    assert apply(at(PRState.MERGED), make_event(PR, EventType.REOPENED))[1].outcome is TransitionOutcome.LATE

@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from domain.ci_config import RiskConfig
-from domain.diagnosis import Action, Category, Diagnosis, Source, Tier
-from domain.llm_analysis import (
+from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.llm_analysis import (
     LOG_END,
     LOG_START,
     USED_NOTE,
@@ -20,7 +19,8 @@ from domain.llm_analysis import (
     combine,
     parse_answer,
 )
-from domain.risk import Verdict, gate, score
+from domain.ci_healing.risk import Verdict, gate, score
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 from simulators.llm import analyse, log_text
 
 FAKE_TOKEN = "ghp_" + "Fake0Token1" * 3 + "abc"
@@ -41,7 +41,7 @@ DISTILLED = "Run npm ci\nnpm ERR! network ETIMEDOUT registry.npmjs.org\nProcess 
 def rule_diagnosis(**changes: Any) -> Diagnosis:
     base: dict[str, Any] = {
         "category": Category.CODE,
-        "action": Action.HUMAN,
+        "action": FixAction.HUMAN,
         "risk_score": 10.0,
         "tier": Tier.HIGH,
         "confidence": 20,
@@ -64,7 +64,7 @@ def answer(**changes: Any) -> LLMAnalysis:
 def test_a_valid_answer_parses() -> None:
     analysis = parse_answer(json.dumps(GOOD))
     assert analysis.category is Category.INFRASTRUCTURE
-    assert analysis.action is Action.RETRY
+    assert analysis.action is FixAction.RETRY
     assert analysis.steps == ["Re-run the failed jobs"]
 
 
@@ -188,8 +188,8 @@ def test_no_analysis_keeps_the_rule_with_the_reason() -> None:
 def test_a_valid_analysis_becomes_an_llm_diagnosis() -> None:
     diag = combine(rule_diagnosis(), answer(), reason=None, distilled=DISTILLED)
     assert diag.source is Source.LLM
-    assert (diag.category, diag.action, diag.confidence) == (Category.INFRASTRUCTURE, Action.RETRY, 90)
-    assert diag.risk_score == score(Action.RETRY, Category.INFRASTRUCTURE, 90) == 1.4
+    assert (diag.category, diag.action, diag.confidence) == (Category.INFRASTRUCTURE, FixAction.RETRY, 90)
+    assert diag.risk_score == score(FixAction.RETRY, Category.INFRASTRUCTURE, 90) == 1.4
     assert diag.tier is Tier.LOW
     assert diag.explanation == GOOD["root_cause"]
     assert diag.steps == GOOD["steps"]
@@ -204,12 +204,12 @@ def test_the_models_risk_can_only_raise_the_score() -> None:
     lowered = combine(
         rule_diagnosis(), answer(action="fix_config", category="environment", risk=0), reason=None
     )
-    assert lowered.risk_score == score(Action.FIX_CONFIG, Category.ENVIRONMENT, 90) == 6.4
+    assert lowered.risk_score == score(FixAction.FIX_CONFIG, Category.ENVIRONMENT, 90) == 6.4
     assert lowered.tier is Tier.HIGH
 
 
-@pytest.mark.parametrize("action", [a for a in Action if a is not Action.RETRY])
-def test_only_a_retry_may_auto_fix(action: Action) -> None:
+@pytest.mark.parametrize("action", [a for a in FixAction if a is not FixAction.RETRY])
+def test_only_a_retry_may_auto_fix(action: FixAction) -> None:
     diag = combine(rule_diagnosis(), answer(action=action.value, category="environment"), reason=None)
     assert diag.auto_fix is False
     assert gate(diag, "acme/api", RiskConfig(threshold=10, confidence_floor=0)).verdict in (
@@ -250,7 +250,7 @@ def test_the_key_line_never_brings_back_a_secret() -> None:
 
 
 def test_rule_params_survive_only_for_the_same_action() -> None:
-    rule = rule_diagnosis(action=Action.RETRY, category=Category.INFRASTRUCTURE, params={"job": "build"})
+    rule = rule_diagnosis(action=FixAction.RETRY, category=Category.INFRASTRUCTURE, params={"job": "build"})
     assert combine(rule, answer(), reason=None).params == {"job": "build"}
     assert combine(rule, answer(action="increase_timeout"), reason=None).params == {}
 
@@ -268,7 +268,7 @@ def test_a_prompt_injection_does_not_get_past_the_gate() -> None:
     malicious = analyse(log_text(messages))  # what the simulator's compromised model answers
     assert malicious["root_cause"] == "approved" and malicious["risk"] == 0 and malicious["confidence"] == 100
     diag = combine(rule_diagnosis(), parse_answer(json.dumps(malicious)), reason=None, distilled=distilled)
-    assert diag.risk_score >= score(Action.FIX_CONFIG, Category.ENVIRONMENT, 100)
+    assert diag.risk_score >= score(FixAction.FIX_CONFIG, Category.ENVIRONMENT, 100)
     assert diag.auto_fix is False
     assert diag.key_line == rule_diagnosis().key_line  # "approved by the security team" is not in the log
     for risk in (RiskConfig(), RiskConfig(threshold=10, confidence_floor=0)):

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.diagnose import FALLBACK_RULES, diagnose, diagnose_file
-from domain.log_distill import (
+from domain.diagnosis.distill import (
     KEY_LINE_BOUND,
     LINE_BOUND,
     MATCH_BOUND,
@@ -22,8 +21,9 @@ from domain.log_distill import (
     body_of,
     step_header,
 )
-from domain.playbooks import Playbooks, default_playbooks
-from domain.redaction import MASK, Redactor
+from domain.diagnosis.engine import FALLBACK_RULES, diagnose, diagnose_file
+from domain.diagnosis.playbooks import Playbooks, default_playbooks
+from domain.shared.redaction import MASK, Redactor
 from tests.unit.test_playbooks import PRECEDENCE, SNIPPETS
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "ci-logs"

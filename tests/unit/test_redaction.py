@@ -1,4 +1,4 @@
-"""Hypothesis properties of `domain.redaction.redact`: secrets never survive, ordinary text is untouched."""
+"""Hypothesis properties of `domain.shared.redaction.redact`: secrets never survive, ordinary text is untouched."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from domain.redaction import redact
+from domain.shared.redaction import redact
 
 ALNUM = string.ascii_letters + string.digits
 UPPER_DIGITS = string.ascii_uppercase + string.digits

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.ci_config import RiskConfig
-from domain.diagnosis import Action, Category, Diagnosis, Source, Tier
-from domain.risk import Verdict, gate, score, tier
+from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.risk import Verdict, gate, score, tier
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 
 
 def diagnosis(**changes: object) -> Diagnosis:
     values: dict[str, object] = {
         "category": Category.INFRASTRUCTURE,
-        "action": Action.RETRY,
+        "action": FixAction.RETRY,
         "confidence": 95,
         "key_line": "npm ERR! network read ECONNRESET",
         "explanation": "transient network failure",
@@ -33,9 +33,9 @@ def test_confident_retry_runs_alone() -> None:
 
 
 def test_code_failures_and_human_plans_are_never_automated() -> None:
-    code = diagnosis(category=Category.CODE, action=Action.HUMAN)
+    code = diagnosis(category=Category.CODE, action=FixAction.HUMAN)
     assert gate(code, "acme/api", RiskConfig(threshold=10, confidence_floor=0)).verdict is Verdict.HUMAN
-    assert score(Action.RETRY, Category.CODE, 100) == 10
+    assert score(FixAction.RETRY, Category.CODE, 100) == 10
 
 
 @pytest.mark.parametrize(
@@ -43,14 +43,14 @@ def test_code_failures_and_human_plans_are_never_automated() -> None:
     [
         ({}, RiskConfig(protected_repositories=["acme/api"]), "protected"),
         (
-            {"action": Action.PIN_OR_BUMP_DEPENDENCY, "category": Category.DEPENDENCY},
+            {"action": FixAction.PIN_OR_BUMP_DEPENDENCY, "category": Category.DEPENDENCY},
             RiskConfig(),
             "threshold",
         ),
         ({"confidence": 40}, RiskConfig(), "below the floor"),
         ({"changes_code": True}, RiskConfig(), "application code"),
         ({"auto_fix": False}, RiskConfig(), "auto-fix"),
-        ({"source": Source.LLM, "action": Action.INCREASE_MEMORY}, RiskConfig(threshold=10), "model"),
+        ({"source": Source.LLM, "action": FixAction.INCREASE_MEMORY}, RiskConfig(threshold=10), "model"),
     ],
 )
 def test_each_failed_rule_asks_for_approval(changes: dict, config: RiskConfig, reason: str) -> None:
@@ -60,7 +60,7 @@ def test_each_failed_rule_asks_for_approval(changes: dict, config: RiskConfig, r
 
 
 def test_repository_threshold_overrides_the_global_one() -> None:
-    medium = diagnosis(action=Action.INCREASE_MEMORY, category=Category.RESOURCE, confidence=90)
+    medium = diagnosis(action=FixAction.INCREASE_MEMORY, category=Category.RESOURCE, confidence=90)
     assert medium.tier is Tier.MEDIUM
     strict = RiskConfig(threshold=8, repository_thresholds={"acme/api": 1})
     assert gate(medium, "acme/api", strict).verdict is Verdict.APPROVAL
@@ -68,7 +68,7 @@ def test_repository_threshold_overrides_the_global_one() -> None:
 
 
 @given(
-    action=st.sampled_from(list(Action)),
+    action=st.sampled_from(list(FixAction)),
     category=st.sampled_from(list(Category)),
     confidence=st.integers(0, 100),
     level=st.one_of(st.none(), st.sampled_from(["low", "medium", "high"]), st.floats(0, 10)),

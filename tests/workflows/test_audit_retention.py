@@ -9,8 +9,8 @@ from pathlib import Path
 
 from temporalio.client import Client, ScheduleActionStartWorkflow
 
-from domain.admin_config import AuditConfig
-from domain.audit import AuditEntry, AuditFilter, RetentionReport
+from domain.shared.admin_config import AuditConfig
+from domain.shared.audit import AuditEntry, AuditFilter, RetentionReport
 from runtime.settings import Settings
 from store import audit
 from store.db import engine_for

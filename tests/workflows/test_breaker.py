@@ -15,10 +15,10 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
 from activities.breaker import BreakerActivities, BreakerOutcomeArgs, BreakerPermitArgs, breaker_workflow_id
-from domain.audit import AuditEntry
-from domain.breaker import BreakerState, Permit
 from domain.config import BreakerConfig
-from domain.notifications import BreakerNotice, NoticeResult
+from domain.shared.audit import AuditEntry
+from domain.shared.breaker import BreakerState, Permit
+from domain.shared.notifications import BreakerNotice, NoticeResult
 from tests.support.events import eventually
 from workflows.breaker import (
     BreakerInput,

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from domain.audit import AuditFilter, AuditRow
-from domain.commands import CommandRequest, CommandSource
-from domain.events import PRRef
-from domain.lifecycle import PRState
+from domain.pr_healing.commands import CommandRequest, CommandSource
+from domain.pr_healing.events import PRRef
+from domain.pr_healing.lifecycle import PRState
+from domain.shared.audit import AuditFilter, AuditRow
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings, set_settings
 from store import audit as audit_store

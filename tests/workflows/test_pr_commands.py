@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from domain.commands import CommandAnswer, CommandRequest, CommandSource
-from domain.events import EventType, PRRef
-from domain.lifecycle import PRState
+from domain.pr_healing.commands import CommandAnswer, CommandRequest, CommandSource
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import PRState
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings, set_settings
 from simulators.github.rest_collaborators import collaborators_of

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from domain.events import EventType, PRRef
-from domain.lifecycle import Outcome, PRState
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import PRState, TransitionOutcome
 from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings
 from store import repository
@@ -66,7 +66,7 @@ async def test_duplicates_are_no_ops_and_invalid_transitions_are_flagged(
         status = await eventually(lambda: _status(client, pr), lambda s: s.invalid_events == 1)
         assert status.state is PRState.CHECKS_RUNNING
         outcomes = [e.transition.outcome for e in status.recent_events]
-        assert outcomes == [Outcome.APPLIED, Outcome.APPLIED, Outcome.INVALID]
+        assert outcomes == [TransitionOutcome.APPLIED, TransitionOutcome.APPLIED, TransitionOutcome.INVALID]
         assert "not a valid transition" in status.recent_events[-1].transition.reason
 
         async def stored() -> list[tuple[str, str]]:
@@ -97,7 +97,7 @@ async def test_events_for_unknown_pr_are_ignored_and_workflow_completes(
         )
         result = await client.get_workflow_handle(handle.id, result_type=PRStatus).result()
     assert result.state is None
-    assert [e.transition.outcome for e in result.recent_events] == [Outcome.IGNORED]
+    assert [e.transition.outcome for e in result.recent_events] == [TransitionOutcome.IGNORED]
     assert "unknown PR" in result.recent_events[0].transition.reason
     record, events = repository.get_pr(engine_for(settings.database_url), pr)
     assert record is None and events == []
@@ -115,7 +115,7 @@ async def test_late_events_after_merge_are_absorbed_then_the_workflow_completes(
         await dispatch.deliver(make_event(pr, EventType.CHECK_RUN_COMPLETED))
         result = await _handle(client, pr).result()
     assert result.state is PRState.MERGED
-    assert result.recent_events[-1].transition.outcome is Outcome.LATE
+    assert result.recent_events[-1].transition.outcome is TransitionOutcome.LATE
     description = await client.get_workflow_handle(pr.workflow_id).describe()
     assert description.status is WorkflowExecutionStatus.COMPLETED
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from domain.events import PRRef
+from domain.pr_healing.events import PRRef
 
 
 class ActionAttempt(BaseModel):

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.diagnosis import Action, Diagnosis
-from domain.python_packages import distribution_for
+from domain.ci_healing.python_distributions import distribution_for
+from domain.diagnosis.verdict import Diagnosis, FixAction
 
 Reader = Callable[[str], str | None]  # path -> text at the base branch, or None when absent
 
@@ -52,13 +52,13 @@ class FixPlan(BaseModel):
 def plan_fix(diagnosis: Diagnosis, attempt: int, read: Reader, workflow_files: list[str]) -> FixPlan:
     """The edits for `diagnosis`'s action on attempt `attempt` (1-based)."""
     match diagnosis.action:
-        case Action.ADD_DEPENDENCY:
+        case FixAction.ADD_DEPENDENCY:
             return _add_dependency(diagnosis, attempt, read)
-        case Action.SET_ENV_DEFAULT:
+        case FixAction.SET_ENV_DEFAULT:
             return _workflow_edit(diagnosis, attempt, read, workflow_files, _set_env)
-        case Action.INCREASE_TIMEOUT:
+        case FixAction.INCREASE_TIMEOUT:
             return _workflow_edit(diagnosis, attempt, read, workflow_files, _raise_timeout)
-        case Action.INCREASE_MEMORY:
+        case FixAction.INCREASE_MEMORY:
             return _workflow_edit(diagnosis, attempt, read, workflow_files, _raise_memory)
     return FixPlan.none(f"{diagnosis.action.value} is not a file edit")
 

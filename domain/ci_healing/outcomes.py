@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.ci_events import Provider
-from domain.diagnosis import Action, Diagnosis
+from domain.ci_healing.runs import Provider
+from domain.diagnosis.verdict import Diagnosis, FixAction
 
 
 class CIOutcome(StrEnum):
@@ -17,13 +17,18 @@ class CIOutcome(StrEnum):
 
 
 # Plans Mender executes itself. A re-run is provider-neutral; a fix PR edits a GitHub repository.
-RERUN_ACTIONS = frozenset({Action.RETRY, Action.FREE_DISK})  # a fresh runner has a clean disk
+RERUN_ACTIONS = frozenset({FixAction.RETRY, FixAction.FREE_DISK})  # a fresh runner has a clean disk
 FIX_PR_ACTIONS = frozenset(
-    {Action.ADD_DEPENDENCY, Action.SET_ENV_DEFAULT, Action.INCREASE_TIMEOUT, Action.INCREASE_MEMORY}
+    {
+        FixAction.ADD_DEPENDENCY,
+        FixAction.SET_ENV_DEFAULT,
+        FixAction.INCREASE_TIMEOUT,
+        FixAction.INCREASE_MEMORY,
+    }
 )
 
 
-def executable(action: Action, provider: Provider) -> bool:
+def executable(action: FixAction, provider: Provider) -> bool:
     """True when Mender can carry out `action` on `provider` (else a human gets the plan)."""
     if action in RERUN_ACTIONS:
         return True
@@ -34,20 +39,20 @@ def plan_summary(diagnosis: Diagnosis) -> str:
     """One line saying what Mender will do."""
     params = diagnosis.params
     match diagnosis.action:
-        case Action.RETRY:
+        case FixAction.RETRY:
             return "re-run the failed jobs (exponential backoff)"
-        case Action.FREE_DISK:
+        case FixAction.FREE_DISK:
             return "re-run the failed jobs on a fresh runner (clean disk)"
-        case Action.ADD_DEPENDENCY:
+        case FixAction.ADD_DEPENDENCY:
             name = (
                 params.get("distribution") or params.get("package") or params.get("module") or "the package"
             )
             return f"open a PR adding the dependency {name}"
-        case Action.SET_ENV_DEFAULT:
+        case FixAction.SET_ENV_DEFAULT:
             return f"open a PR setting a default for {params.get('name', 'the missing variable')} in the workflow"
-        case Action.INCREASE_TIMEOUT:
+        case FixAction.INCREASE_TIMEOUT:
             return "open a PR raising the job timeout"
-        case Action.INCREASE_MEMORY:
+        case FixAction.INCREASE_MEMORY:
             return "open a PR raising the memory limit"
     steps = "; ".join(diagnosis.steps) or "see the diagnosis"
     return f"{diagnosis.action.value.replace('_', ' ')} (by a human): {steps}"

@@ -1,14 +1,14 @@
 """Stream a CI log once, in bounded memory, and keep only what explains the failure.
 
 The log arrives as blocks of whole lines (`blocks_from_lines`, `blocks_from_binary`: never the whole
-file). Each block is searched for the rules' required words (`domain.required_words.Prefilter`, plus
+file). Each block is searched for the rules' required words (`domain.diagnosis.prefilter.Prefilter`, plus
 step headers and private-key markers); only lines holding one are decoded and matched, and a line is
 redacted before anything of it is kept. The scanner keeps the step header last seen, the best
 candidate line with the lines before it (from the block and a ring of the previous blocks' tail) and
 the lines after it as they arrive. Memory is one block, the ring and the kept windows, whatever the
 log's size; of a line longer than `LINE_BOUND` bytes only the start is read.
 
-Which candidate wins: the highest priority, then the earliest line (see `domain.playbooks`). A rule with
+Which candidate wins: the highest priority, then the earliest line (see `domain.diagnosis.playbooks`). A rule with
 a `context` regex counts only when the context matches within `context_lines` lines before or after it.
 
 `DistilledLog` is the result: the decisive line verbatim (redacted), the failed step, and a window of
@@ -26,8 +26,8 @@ from typing import IO, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.redaction import Redactor
-from domain.required_words import Prefilter
+from domain.diagnosis.prefilter import Prefilter
+from domain.shared.redaction import Redactor
 
 BLOCK_SIZE = 1 << 18
 LINE_BOUND = 1 << 16  # bytes of one line that are read; the rest of a longer line is skipped

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from domain.ci_events import PROJECT_PATTERN
+from domain.ci_healing.runs import PROJECT_PATTERN
 
 
 class Strict(BaseModel):

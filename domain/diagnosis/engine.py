@@ -2,11 +2,11 @@
 
 `diagnose` redacts every line before anything is kept, finds the decisive line (highest priority
 playbook match, earliest line on ties), distills the log around it and fills a `Diagnosis` (risk from
-`domain.risk`). When no playbook matches, the best error-looking line is the key line, the category is
+`domain.ci_healing.risk`). When no playbook matches, the best error-looking line is the key line, the category is
 a low-confidence guess from the words around it, and the action is `human` (`source=fallback`).
 
 Two guards keep automation honest: a missing Python module is installed only when its distribution
-is in `domain.python_packages` (a guessed name may be a typosquat), and a missing environment variable
+is in `domain.ci_healing.python_distributions` (a guessed name may be a typosquat), and a missing environment variable
 whose name looks secret is never given a default automatically.
 """
 
@@ -16,12 +16,12 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from domain.diagnosis import Action, Category, Diagnosis, Source
-from domain.log_distill import DistilledLog, LogScanner, blocks_from_binary, blocks_from_lines, distill
-from domain.playbooks import Match, PlaybookRule, Playbooks, default_playbooks
-from domain.python_packages import distribution_for
-from domain.redaction import Redactor
-from domain.risk import score, tier
+from domain.ci_healing.python_distributions import distribution_for
+from domain.ci_healing.risk import score, tier
+from domain.diagnosis.distill import DistilledLog, LogScanner, blocks_from_binary, blocks_from_lines, distill
+from domain.diagnosis.playbooks import Match, PlaybookRule, Playbooks, default_playbooks
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
+from domain.shared.redaction import Redactor
 
 FALLBACK_CONFIDENCE = 30
 _SECRET_NAME = re.compile(
@@ -36,7 +36,7 @@ def _fallback(rule_id: str, priority: int, pattern: str, exclude: str | None = N
         category=Category.CODE,  # replaced by the guess
         pattern=pattern,
         exclude=exclude,
-        action=Action.HUMAN,
+        action=FixAction.HUMAN,
         confidence=FALLBACK_CONFIDENCE,
         explanation="No playbook recognised this failure; this is the most error-like line of the log.",
     )
@@ -103,7 +103,7 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
     if fallback:
         category = guess_category(distilled.key_line, distilled.window)
         notes.append("no playbook matched: the category is a guess and a human decides")
-    if action is Action.ADD_DEPENDENCY and "module" in params:
+    if action is FixAction.ADD_DEPENDENCY and "module" in params:
         distribution = distribution_for(params["module"])
         if distribution is not None:
             params["distribution"] = distribution
@@ -114,11 +114,11 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
                 f"module {params['module']!r} is not in the known module-to-distribution table; installing a"
                 " guessed package name risks a typosquatted package, so a human must choose it"
             )
-    if action is Action.SET_ENV_DEFAULT and _SECRET_NAME.search(params.get("name", "")):
+    if action is FixAction.SET_ENV_DEFAULT and _SECRET_NAME.search(params.get("name", "")):
         auto_fix = False
         notes.append(f"{params['name']} looks like a secret: it needs a real value, not a default")
-    if category is Category.CODE or action is Action.HUMAN:
-        action, auto_fix = Action.HUMAN, False
+    if category is Category.CODE or action is FixAction.HUMAN:
+        action, auto_fix = FixAction.HUMAN, False
     risk = score(action, category, confidence, rule.risk)
     explanation = _fill(rule.explanation, params)
     if notes and not fallback:

@@ -7,16 +7,16 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.classifier import EFFECT_OF, Action
-from domain.events import EventSource, EventType, PREvent, PRRef
-from domain.lifecycle import JournalEntry
-from domain.notifications import ActionAttempt, EscalationNotice
+from domain.pr_healing.classifier import EFFECT_OF, PRAction
+from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
+from domain.pr_healing.lifecycle import JournalEntry
+from domain.shared.notifications import ActionAttempt, EscalationNotice
 
 
 class Expectation(BaseModel):
     """After a remediation: the events that show it worked, and until when to wait for them."""
 
-    action: Action
+    action: PRAction
     attempt: int
     deadline: datetime
     head_sha: str | None = None
@@ -25,7 +25,7 @@ class Expectation(BaseModel):
         return event.type in EFFECT_OF.get(self.action, frozenset())
 
 
-class Outcome:
+class RemedyOutcome:
     """Outcome words used in remediation events, notices and reports."""
 
     ACTED = "acted"
@@ -39,7 +39,7 @@ class Outcome:
 
 
 def remediation_event(
-    pr: PRRef, action: Action, outcome: str, key: str, at: datetime, head_sha: str | None, **details: object
+    pr: PRRef, action: PRAction, outcome: str, key: str, at: datetime, head_sha: str | None, **details: object
 ) -> PREvent:
     """A REMEDIATION event recorded by Mender itself."""
     return PREvent(
@@ -58,7 +58,7 @@ def history_for_classifier(entries: Iterable[JournalEntry]) -> list[tuple[EventT
     return [
         (
             e.event.type,
-            e.event.details.get("action") if e.event.details.get("outcome") == Outcome.ACTED else None,
+            e.event.details.get("action") if e.event.details.get("outcome") == RemedyOutcome.ACTED else None,
         )
         for e in entries
     ]

@@ -37,7 +37,7 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class Outcome(Frozen):
+class BreakerSample(Frozen):
     """One reported result of guarded work, at the time it was recorded."""
 
     at: datetime
@@ -69,7 +69,7 @@ class Breaker(Frozen):
     """The whole state of one breaker (carried across continue-as-new)."""
 
     state: BreakerState = BreakerState.CLOSED
-    window: list[Outcome] = Field(default_factory=list)
+    window: list[BreakerSample] = Field(default_factory=list)
     opened_at: datetime | None = None
     probe_in_flight: bool = False
     probe_started_at: datetime | None = None
@@ -77,13 +77,13 @@ class Breaker(Frozen):
     changes: list[StateChange] = Field(default_factory=list)  # most recent last
 
 
-def in_window(outcomes: list[Outcome], now: datetime, cfg: BreakerConfig) -> list[Outcome]:
+def in_window(outcomes: list[BreakerSample], now: datetime, cfg: BreakerConfig) -> list[BreakerSample]:
     """The outcomes no older than `window_seconds` at `now`."""
     horizon = now - timedelta(seconds=cfg.window_seconds)
     return [o for o in outcomes if o.at >= horizon]
 
 
-def rate_of(outcomes: list[Outcome]) -> tuple[float | None, int]:
+def rate_of(outcomes: list[BreakerSample]) -> tuple[float | None, int]:
     """(failure rate, sample count) of `outcomes`; the rate is None without samples."""
     if not outcomes:
         return None, 0
@@ -103,7 +103,12 @@ def probe_at(b: Breaker, cfg: BreakerConfig) -> datetime | None:
 
 
 def _change(
-    b: Breaker, new: BreakerState, now: datetime, reason: str, outcomes: list[Outcome], **updates: object
+    b: Breaker,
+    new: BreakerState,
+    now: datetime,
+    reason: str,
+    outcomes: list[BreakerSample],
+    **updates: object,
 ) -> tuple[Breaker, StateChange]:
     rate, samples = rate_of(outcomes)
     change = StateChange(old=b.state, new=new, reason=reason, at=now, failure_rate=rate, samples=samples)
@@ -150,7 +155,7 @@ def record_outcome(
     In half_open only the probe's outcome decides: a `requester` other than the probe's is recorded
     only (an outcome without a requester is taken as the probe's).
     """
-    window = [*in_window(b.window, now, cfg), Outcome(at=now, ok=ok)][-WINDOW_OUTCOMES_KEPT:]
+    window = [*in_window(b.window, now, cfg), BreakerSample(at=now, ok=ok)][-WINDOW_OUTCOMES_KEPT:]
     b = b.model_copy(update={"window": window})
     if b.state is BreakerState.CLOSED:
         rate, samples = rate_of(window)

@@ -25,8 +25,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.classifier import Action
-from domain.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.classifier import PRAction
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 
 COMMAND_UPDATE = "command"  # the PR workflow's update name
 
@@ -84,7 +84,7 @@ class CommandSpec:
     name: str
     help: str
     states: frozenset[PRState]
-    action: Action | None  # the remediation it runs; None for /cancel
+    action: PRAction | None  # the remediation it runs; None for /cancel
     budget: str | None  # the RetryBudgets field it counts against; None for /cancel
     done: str  # confirmation, "<done> triggered by @user"
     refusal: str  # why it is refused in an open state outside `states`
@@ -97,7 +97,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/rebuild",
             "Re-run the failed checks of the head commit.",
             frozenset({S.CHECKS_RUNNING, S.CHECKS_FAILED, S.NEEDS_INTERVENTION}),
-            Action.RETRY_CHECKS,
+            PRAction.RETRY_CHECKS,
             "rebuild",
             "Rebuild",
             "there are no failed or stuck checks to re-run",
@@ -106,7 +106,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/recheck-policy",
             "Ask the policy bot to evaluate the head again.",
             frozenset({S.CHECKS_PASSED, S.POLICY_EVALUATING, S.POLICY_FAILED, S.NEEDS_INTERVENTION}),
-            Action.RETRIGGER_POLICY_BOT,
+            PRAction.RETRIGGER_POLICY_BOT,
             "policy_bot",
             "Policy re-check",
             "the policy is not due: checks have not passed or the policy already passed",
@@ -124,7 +124,7 @@ COMMANDS: dict[str, CommandSpec] = {
                     S.NEEDS_INTERVENTION,
                 }
             ),
-            Action.RETRIGGER_SOD_BOT,
+            PRAction.RETRIGGER_SOD_BOT,
             "sod_bot",
             "Separation-of-duties re-check",
             "checks have not passed, or the PR is being merged",
@@ -133,7 +133,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/recheck-approval",
             "Ask the approver bot to review the head again.",
             frozenset({S.POLICY_PASSED, S.NEEDS_INTERVENTION}),
-            Action.RETRIGGER_APPROVER_BOT,
+            PRAction.RETRIGGER_APPROVER_BOT,
             "approver_bot",
             "Approval re-check",
             "approval is not due: the policy has not passed or the PR is already approved",
@@ -142,7 +142,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/merge",
             "Merge the PR now (squash), only if the head is green and approved.",
             frozenset({S.POLICY_PASSED, S.APPROVED, S.MERGING, S.NEEDS_INTERVENTION}),
-            Action.RETRIGGER_MERGE,
+            PRAction.RETRIGGER_MERGE,
             "merge",
             "Merge",
             "checks and policy have not passed",
@@ -151,7 +151,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/update-branch",
             "Bring the branch up to date with its base.",
             OPEN_STATES - {S.CHECKS_RUNNING, S.MERGING},
-            Action.UPDATE_BRANCH,
+            PRAction.UPDATE_BRANCH,
             "update_branch",
             "Branch update",
             "checks are running or the PR is being merged",
@@ -160,7 +160,7 @@ COMMANDS: dict[str, CommandSpec] = {
             "/close-and-reopen",
             "Replace the PR with a fresh one from the latest base.",
             OPEN_STATES - {S.MERGING},
-            Action.CLOSE_AND_REOPEN,
+            PRAction.CLOSE_AND_REOPEN,
             "close_and_reopen",
             "Close-and-reopen",
             "the PR is being merged",

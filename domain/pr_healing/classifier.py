@@ -14,12 +14,12 @@ from enum import StrEnum
 from pydantic import BaseModel
 
 from domain.config import RemediationConfig, RetryBudgets
-from domain.events import EventType
-from domain.lifecycle import TERMINAL_STATES, PRState
-from domain.snapshot import CheckRunFact, PRSnapshot
+from domain.pr_healing.events import EventType
+from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.snapshot import CheckRunFact, PRSnapshot
 
 
-class Action(StrEnum):
+class PRAction(StrEnum):
     UPDATE_BRANCH = "UPDATE_BRANCH"
     RETRY_CHECKS = "RETRY_CHECKS"
     RETRIGGER_POLICY_BOT = "RETRIGGER_POLICY_BOT"
@@ -32,32 +32,32 @@ class Action(StrEnum):
 
 
 # Each remediation spends its own budget (a field of RetryBudgets).
-BUDGET_OF: dict[Action, str] = {
-    Action.UPDATE_BRANCH: "update_branch",
-    Action.RETRY_CHECKS: "rebuild",
-    Action.RETRIGGER_POLICY_BOT: "policy_bot",
-    Action.RETRIGGER_APPROVER_BOT: "approver_bot",
-    Action.RETRIGGER_SOD_BOT: "sod_bot",
-    Action.RETRIGGER_MERGE: "merge",
-    Action.CLOSE_AND_REOPEN: "close_and_reopen",
+BUDGET_OF: dict[PRAction, str] = {
+    PRAction.UPDATE_BRANCH: "update_branch",
+    PRAction.RETRY_CHECKS: "rebuild",
+    PRAction.RETRIGGER_POLICY_BOT: "policy_bot",
+    PRAction.RETRIGGER_APPROVER_BOT: "approver_bot",
+    PRAction.RETRIGGER_SOD_BOT: "sod_bot",
+    PRAction.RETRIGGER_MERGE: "merge",
+    PRAction.CLOSE_AND_REOPEN: "close_and_reopen",
 }
 # What shows that a remediation worked: any of these events after it (none known for the SoD bot).
-EFFECT_OF: dict[Action, frozenset[EventType]] = {
-    Action.UPDATE_BRANCH: frozenset({EventType.SYNCHRONIZE}),
-    Action.RETRY_CHECKS: frozenset({EventType.CHECKS_STARTED, EventType.CHECKS_PASSED}),
-    Action.RETRIGGER_POLICY_BOT: frozenset(
+EFFECT_OF: dict[PRAction, frozenset[EventType]] = {
+    PRAction.UPDATE_BRANCH: frozenset({EventType.SYNCHRONIZE}),
+    PRAction.RETRY_CHECKS: frozenset({EventType.CHECKS_STARTED, EventType.CHECKS_PASSED}),
+    PRAction.RETRIGGER_POLICY_BOT: frozenset(
         {EventType.POLICY_PENDING, EventType.POLICY_PASSED, EventType.POLICY_FAILED}
     ),
-    Action.RETRIGGER_APPROVER_BOT: frozenset({EventType.APPROVED}),
-    Action.RETRIGGER_MERGE: frozenset({EventType.MERGED}),
-    Action.CLOSE_AND_REOPEN: frozenset({EventType.CLOSED}),
+    PRAction.RETRIGGER_APPROVER_BOT: frozenset({EventType.APPROVED}),
+    PRAction.RETRIGGER_MERGE: frozenset({EventType.MERGED}),
+    PRAction.CLOSE_AND_REOPEN: frozenset({EventType.CLOSED}),
 }
 
 
 class Decision(BaseModel):
     """The classifier's answer: what to do and why."""
 
-    action: Action
+    action: PRAction
     reason: str
 
     @property
@@ -92,7 +92,7 @@ def classify(
         allowed = getattr(budgets, budget)
         if used >= allowed:
             return Decision(
-                action=Action.NEEDS_INTERVENTION,
+                action=PRAction.NEEDS_INTERVENTION,
                 reason=f"{decision.action} needed ({decision.reason}) but its budget is spent ({used}/{allowed})",
             )
     return decision
@@ -105,7 +105,7 @@ def _choose(
     policy_context: str,
 ) -> Decision:
     def wait(reason: str) -> Decision:
-        return Decision(action=Action.NO_ACTION, reason=reason)
+        return Decision(action=PRAction.NO_ACTION, reason=reason)
 
     if state is None or state in TERMINAL_STATES or not snap.open:
         return wait("the PR is not open")
@@ -115,9 +115,9 @@ def _choose(
         return wait("the PR is a draft")
     if snap.mergeable_state == "dirty" or snap.mergeable is False:
         if cfg.close_and_reopen:
-            return Decision(action=Action.CLOSE_AND_REOPEN, reason="merge conflict with the base branch")
+            return Decision(action=PRAction.CLOSE_AND_REOPEN, reason="merge conflict with the base branch")
         return Decision(
-            action=Action.NEEDS_INTERVENTION, reason="merge conflict; close-and-reopen is disabled"
+            action=PRAction.NEEDS_INTERVENTION, reason="merge conflict; close-and-reopen is disabled"
         )
     if snap.checks_pending:
         return wait("checks are running")
@@ -130,27 +130,29 @@ def _choose(
             first = hard[0]
             line = next((ln.strip() for ln in first.output.splitlines() if ln.strip()), "no output")
             return Decision(
-                action=Action.NEEDS_INTERVENTION,
+                action=PRAction.NEEDS_INTERVENTION,
                 reason=f"check {first.name!r} failed for a non-transient reason: {line[:200]}",
             )
         names = ", ".join(sorted(r.name for r in failed))
-        return Decision(action=Action.RETRY_CHECKS, reason=f"transient failure in {names}")
+        return Decision(action=PRAction.RETRY_CHECKS, reason=f"transient failure in {names}")
     if snap.mergeable_state == "behind":
-        return Decision(action=Action.UPDATE_BRANCH, reason="branch protection requires an up-to-date branch")
+        return Decision(
+            action=PRAction.UPDATE_BRANCH, reason="branch protection requires an up-to-date branch"
+        )
     policy = snap.status_for(policy_context)
     if policy is None or policy.state == "pending":
         return Decision(
-            action=Action.RETRIGGER_POLICY_BOT, reason="checks passed but the policy bot has not decided"
+            action=PRAction.RETRIGGER_POLICY_BOT, reason="checks passed but the policy bot has not decided"
         )
     if policy.state != "success":
         return Decision(
-            action=Action.NEEDS_INTERVENTION,
+            action=PRAction.NEEDS_INTERVENTION,
             reason=f"policy bot reports {policy.state}: {policy.description or 'no description'}",
         )
     if snap.approval() is None:
         return Decision(
-            action=Action.RETRIGGER_APPROVER_BOT, reason="policy passed but nobody approved the head"
+            action=PRAction.RETRIGGER_APPROVER_BOT, reason="policy passed but nobody approved the head"
         )
     if snap.mergeable_state not in ("clean", "unstable", "has_hooks", "unknown"):
         return wait(f"mergeable state is {snap.mergeable_state}")
-    return Decision(action=Action.RETRIGGER_MERGE, reason="green and approved but not merged")
+    return Decision(action=PRAction.RETRIGGER_MERGE, reason="green and approved but not merged")

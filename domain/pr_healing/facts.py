@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain.events import EventSource, EventType, PREvent
-from domain.lifecycle import PRLifecycle, PRState
-from domain.snapshot import PRSnapshot
+from domain.pr_healing.events import EventSource, EventType, PREvent
+from domain.pr_healing.lifecycle import PRLifecycle, PRState
+from domain.pr_healing.snapshot import PRSnapshot
 
 
 def opened_key(head_sha: str) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.diagnosis import Diagnosis
+from domain.diagnosis.verdict import Diagnosis
 
 APPROVE_ACTION_ID = "mender_approve"
 REJECT_ACTION_ID = "mender_reject"

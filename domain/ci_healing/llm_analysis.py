@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from domain.diagnosis import Action, Category, Diagnosis, Source
-from domain.redaction import redact
-from domain.risk import score, tier
+from domain.ci_healing.risk import score, tier
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
+from domain.shared.redaction import redact
 
 LOG_START = "<<<MENDER_CI_LOG_START>>>"
 LOG_END = "<<<MENDER_CI_LOG_END>>>"
@@ -47,7 +47,7 @@ class LLMAnalysis(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     category: Category
-    action: Action
+    action: FixAction
     root_cause: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ROOT_CAUSE)
     ]
@@ -119,7 +119,7 @@ SYSTEM_PROMPT = f"""You diagnose failed CI pipelines for Mender, a CI remediatio
 
 Task: read the distilled CI log and answer with ONE JSON object, nothing else, with exactly these fields:
 - category: one of {", ".join(c.value for c in Category)}
-- action: one of {", ".join(a.value for a in Action)}
+- action: one of {", ".join(a.value for a in FixAction)}
 - root_cause: one or two sentences naming the cause of the failure
 - risk: integer 0-10, how risky the proposed action is to run without review
 - confidence: integer 0-100, how sure you are of the category and action
@@ -200,7 +200,7 @@ def combine(
         playbook=None,
         explanation=analysis.root_cause,
         source=Source.LLM,
-        auto_fix=analysis.action is Action.RETRY,
+        auto_fix=analysis.action is FixAction.RETRY,
         steps=list(analysis.steps),
         changes_code=analysis.category is Category.CODE,
         notes=notes,

@@ -1,7 +1,7 @@
 """Approval requests and CI stage notices rendered as Slack Block Kit messages. Pure: no I/O, no settings.
 
-Free text goes through `domain.redaction.redact`, mrkdwn escaping and Slack's length limits (the helpers
-of `domain.slack_messages`). The one value left verbatim is the buttons' `value`: the workflow id the
+Free text goes through `domain.shared.redaction.redact`, mrkdwn escaping and Slack's length limits (the helpers
+of `domain.shared.slack_messages`). The one value left verbatim is the buttons' `value`: the workflow id the
 interactivity endpoint signals, which must survive unchanged. Also: the activity inputs and outputs.
 """
 
@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
-from domain.ci_config import Stage
-from domain.redaction import redact
-from domain.slack_messages import (
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalRequest
+from domain.ci_healing.config import Stage
+from domain.shared.redaction import redact
+from domain.shared.slack_messages import (
     FALLBACK_LIMIT,
     LINE_LIMIT,
     MAX_BLOCKS,

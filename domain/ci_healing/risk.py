@@ -23,27 +23,27 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.ci_config import RiskConfig
-from domain.diagnosis import Action, Category, Diagnosis, Source, Tier
+from domain.ci_healing.config import RiskConfig
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 
-BASE_RISK: dict[Action, float] = {
-    Action.RETRY: 1.0,
-    Action.FREE_DISK: 2.0,
-    Action.INCREASE_TIMEOUT: 3.0,
-    Action.INCREASE_MEMORY: 3.0,
-    Action.SET_ENV_DEFAULT: 4.0,
-    Action.ADD_DEPENDENCY: 4.0,
-    Action.QUARANTINE: 5.0,
-    Action.PIN_OR_BUMP_DEPENDENCY: 6.0,
-    Action.FIX_CONFIG: 6.0,
-    Action.HUMAN: 10.0,
+BASE_RISK: dict[FixAction, float] = {
+    FixAction.RETRY: 1.0,
+    FixAction.FREE_DISK: 2.0,
+    FixAction.INCREASE_TIMEOUT: 3.0,
+    FixAction.INCREASE_MEMORY: 3.0,
+    FixAction.SET_ENV_DEFAULT: 4.0,
+    FixAction.ADD_DEPENDENCY: 4.0,
+    FixAction.QUARANTINE: 5.0,
+    FixAction.PIN_OR_BUMP_DEPENDENCY: 6.0,
+    FixAction.FIX_CONFIG: 6.0,
+    FixAction.HUMAN: 10.0,
 }
 LEVEL_RISK = {"low": 2.0, "medium": 5.0, "high": 8.0}
 
 
-def score(action: Action, category: Category, confidence: int, level: str | float | None = None) -> float:
+def score(action: FixAction, category: Category, confidence: int, level: str | float | None = None) -> float:
     """The risk score of running `action`: its base (or the playbook's `level`) plus an unsureness term."""
-    if action is Action.HUMAN or category is Category.CODE:
+    if action is FixAction.HUMAN or category is Category.CODE:
         return 10.0
     if isinstance(level, int | float):
         base = float(level)
@@ -82,7 +82,7 @@ class GateDecision(BaseModel):
 
 def gate(diagnosis: Diagnosis, project: str, risk: RiskConfig) -> GateDecision:
     """Decide whether `diagnosis`'s plan for `project` may run without a human."""
-    if diagnosis.action is Action.HUMAN or diagnosis.category is Category.CODE:
+    if diagnosis.action is FixAction.HUMAN or diagnosis.category is Category.CODE:
         return GateDecision(verdict=Verdict.HUMAN, reasons=["the failure needs a code change by a human"])
     reasons: list[str] = []
     if project in risk.protected_repositories:
@@ -96,7 +96,7 @@ def gate(diagnosis: Diagnosis, project: str, risk: RiskConfig) -> GateDecision:
         reasons.append("the fix changes application code")
     if not diagnosis.auto_fix:
         reasons.append("the playbook does not enable auto-fix")
-    if diagnosis.source is not Source.PLAYBOOK and diagnosis.action is not Action.RETRY:
+    if diagnosis.source is not Source.PLAYBOOK and diagnosis.action is not FixAction.RETRY:
         reasons.append("the plan comes from the model, which cannot authorise a change on its own")
     if diagnosis.tier is Tier.HIGH:
         reasons.append("the risk tier is high")

@@ -7,7 +7,7 @@ same line discards it) and `context` (must match within `context_lines` lines ar
 params), `changes_code` and optional `keywords`. Files are validated strictly: an error names the file,
 the rule and the field.
 
-Speed: every rule gets required words (`domain.required_words`: whole-word tokens derived from its
+Speed: every rule gets required words (`domain.diagnosis.prefilter`: whole-word tokens derived from its
 pattern, else literal substrings, or the `keywords` listed), one of which occurs in any line the
 pattern can match. A log is first searched for them and only lines holding one are matched, each
 against the rules whose words it holds.
@@ -29,8 +29,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from domain.diagnosis import Action, Category
-from domain.required_words import MIN_KEYWORD, TOKEN, derive_keywords, minimal_keywords
+from domain.diagnosis.prefilter import MIN_KEYWORD, TOKEN, derive_keywords, minimal_keywords
+from domain.diagnosis.verdict import Category, FixAction
 
 DERIVED_PARAMS = frozenset({"distribution"})  # params a diagnosis adds after matching
 Level = Literal["low", "medium", "high"]
@@ -61,7 +61,7 @@ class PlaybookRule(BaseModel):
     exclude: str | None = None
     context: str | None = None
     context_lines: int = Field(30, ge=1, le=200)
-    action: Action
+    action: FixAction
     risk: Level | float | None = None
     confidence: int = Field(ge=0, le=100)
     auto_fix: bool = False
@@ -85,9 +85,9 @@ class PlaybookRule(BaseModel):
         self._context = _compile(self.context, "context")
         if isinstance(self.risk, float) and not 0 <= self.risk <= 10:
             raise ValueError(f"risk: must be low, medium, high or a number from 0 to 10, got {self.risk}")
-        if self.category is Category.CODE and (self.action is not Action.HUMAN or self.auto_fix):
+        if self.category is Category.CODE and (self.action is not FixAction.HUMAN or self.auto_fix):
             raise ValueError("action: a code failure is fixed by a human (action human, auto_fix false)")
-        if self.action is Action.HUMAN and self.auto_fix:
+        if self.action is FixAction.HUMAN and self.auto_fix:
             raise ValueError("auto_fix: a human action cannot be automatic")
         known = set(regex.groupindex) | DERIVED_PARAMS
         for name, template in [("explanation", self.explanation), *(("plan", step) for step in self.plan)]:
@@ -205,8 +205,8 @@ class Playbooks:
 
     def scan(self, lines: Iterable[str]) -> tuple[Match, int] | None:
         """The decisive match over `lines` and its 1-based line number (one streaming pass), or None."""
-        from domain.log_distill import LogScanner, blocks_from_lines
-        from domain.redaction import Redactor
+        from domain.diagnosis.distill import LogScanner, blocks_from_lines
+        from domain.shared.redaction import Redactor
 
         scanner = LogScanner(self, Redactor())
         for block, size in blocks_from_lines(lines):
@@ -264,5 +264,5 @@ def default_playbooks() -> Playbooks:
     """The playbooks shipped with Mender (`playbooks/` at the repository root), loaded once."""
     global _default
     if _default is None:
-        _default = load_playbooks(Path(__file__).parents[1] / "playbooks")
+        _default = load_playbooks(Path(__file__).parents[2] / "playbooks")
     return _default

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.events import EventType, PREvent, PRRef
+from domain.pr_healing.events import EventType, PREvent, PRRef
 
 SEEN_KEYS_KEPT = 2000
 
@@ -90,7 +90,7 @@ HEAD_SCOPED = frozenset(
 OPENINGS = frozenset({E.OPENED, E.REOPENED})
 
 
-class Outcome(StrEnum):
+class TransitionOutcome(StrEnum):
     """What an event did to the lifecycle."""
 
     APPLIED = "applied"
@@ -102,7 +102,7 @@ class Outcome(StrEnum):
     IGNORED = "ignored"
 
 
-RECORDED_OUTCOMES = frozenset(set(Outcome) - {Outcome.DUPLICATE})
+RECORDED_OUTCOMES = frozenset(set(TransitionOutcome) - {TransitionOutcome.DUPLICATE})
 
 
 class Transition(BaseModel):
@@ -110,7 +110,7 @@ class Transition(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    outcome: Outcome
+    outcome: TransitionOutcome
     from_state: PRState | None
     to_state: PRState | None
     reason: str = ""
@@ -118,7 +118,7 @@ class Transition(BaseModel):
     @property
     def flagged(self) -> bool:
         """True when an operator should look at this event (an invalid transition)."""
-        return self.outcome is Outcome.INVALID
+        return self.outcome is TransitionOutcome.INVALID
 
 
 class PRLifecycle(BaseModel):
@@ -147,14 +147,14 @@ def apply(lifecycle: PRLifecycle, event: PREvent) -> tuple[PRLifecycle, Transiti
     """Fold one event into the lifecycle; return the new lifecycle and the verdict."""
     before = lifecycle.state
     if event.key in lifecycle.seen_keys:
-        return lifecycle, Transition(outcome=Outcome.DUPLICATE, from_state=before, to_state=before)
+        return lifecycle, Transition(outcome=TransitionOutcome.DUPLICATE, from_state=before, to_state=before)
     verdict = _judge(lifecycle, event)
     updates: dict[str, object] = {
         "seen_keys": [*lifecycle.seen_keys, event.key][-SEEN_KEYS_KEPT:],
         "last_event_at": max(filter(None, [lifecycle.last_event_at, event.occurred_at])),
         "state": verdict.to_state,
     }
-    if verdict.outcome in (Outcome.APPLIED, Outcome.NOTED):
+    if verdict.outcome in (TransitionOutcome.APPLIED, TransitionOutcome.NOTED):
         if event.type in OPENINGS | {E.SYNCHRONIZE} and event.head_sha:
             updates["head_sha"] = event.head_sha
         if event.type is E.APPROVED:
@@ -171,9 +171,9 @@ def _judge(lifecycle: PRLifecycle, event: PREvent) -> Transition:
     state = lifecycle.state
     if state is None:
         if event.type in OPENINGS:
-            return Transition(outcome=Outcome.APPLIED, from_state=None, to_state=S.CREATED)
+            return Transition(outcome=TransitionOutcome.APPLIED, from_state=None, to_state=S.CREATED)
         return Transition(
-            outcome=Outcome.IGNORED,
+            outcome=TransitionOutcome.IGNORED,
             from_state=None,
             to_state=None,
             reason=f"unknown PR: {event.type} before any opening",
@@ -186,21 +186,24 @@ def _judge(lifecycle: PRLifecycle, event: PREvent) -> Transition:
         and event.head_sha != lifecycle.head_sha
     ):
         return Transition(
-            outcome=Outcome.STALE,
+            outcome=TransitionOutcome.STALE,
             from_state=state,
             to_state=state,
             reason=f"about head {event.head_sha[:12]}, PR is at {lifecycle.head_sha[:12]}",
         )
     if target is not None:
-        return Transition(outcome=Outcome.APPLIED, from_state=state, to_state=target)
+        return Transition(outcome=TransitionOutcome.APPLIED, from_state=state, to_state=target)
     if state in TERMINAL_STATES:
         return Transition(
-            outcome=Outcome.LATE, from_state=state, to_state=state, reason=f"{event.type} after {state}"
+            outcome=TransitionOutcome.LATE,
+            from_state=state,
+            to_state=state,
+            reason=f"{event.type} after {state}",
         )
     if event.type in INFORMATIONAL:
-        return Transition(outcome=Outcome.NOTED, from_state=state, to_state=state)
+        return Transition(outcome=TransitionOutcome.NOTED, from_state=state, to_state=state)
     return Transition(
-        outcome=Outcome.INVALID,
+        outcome=TransitionOutcome.INVALID,
         from_state=state,
         to_state=state,
         reason=f"{event.type} is not a valid transition from {state}",

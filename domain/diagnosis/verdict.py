@@ -18,7 +18,7 @@ class Category(StrEnum):
     CODE = "code"  # a genuine compile, lint, type or test failure caused by the change
 
 
-class Action(StrEnum):
+class FixAction(StrEnum):
     """The remediation a diagnosis proposes."""
 
     RETRY = "retry"
@@ -55,7 +55,7 @@ class Diagnosis(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     category: Category
-    action: Action
+    action: FixAction
     risk_score: float = Field(ge=0, le=10)
     tier: Tier
     confidence: int = Field(ge=0, le=100)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from domain.diagnosis import Diagnosis
-from domain.redaction import redact
+from domain.diagnosis.verdict import Diagnosis
+from domain.shared.redaction import redact
 
 BODY_LIMIT = 60_000
 

@@ -1,6 +1,6 @@
 """Notices rendered as Slack Block Kit messages. Pure functions: no I/O, no settings.
 
-Every piece of free text goes through `domain.redaction.redact`, then mrkdwn escaping, then a length
+Every piece of free text goes through `domain.shared.redaction.redact`, then mrkdwn escaping, then a length
 bound, so a message never carries a credential and always fits Slack's limits (50 blocks, 150 chars per
 header, 3000 per section text, 2000 per field).
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.notifications import ActionAttempt, BreakerNotice, EscalationNotice
-from domain.redaction import redact
+from domain.shared.notifications import ActionAttempt, BreakerNotice, EscalationNotice
+from domain.shared.redaction import redact
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150

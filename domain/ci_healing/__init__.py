@@ -1,0 +1,1 @@
+"""CI healing: runs, risk gate, approval, fix plans, outcomes, reports, the LLM second opinion."""

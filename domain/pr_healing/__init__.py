@@ -1,0 +1,1 @@
+"""PR healing: lifecycle state machine, events and facts, stale classifier, remediation, commands."""

@@ -1,0 +1,1 @@
+"""Policy shared by both halves: audit vocabulary, redaction, the circuit breaker, notices, admin settings."""
