@@ -36,10 +36,8 @@ from runtime.settings import get_settings
 from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
 from workflows.ci_failure import CIFailureWorkflow
-from workflows.ci_poller import CIPollerWorkflow
-from workflows.housekeeping import AuditRetentionWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
-from workflows.reconciler import ReconcilerWorkflow
+from workflows.sweeps import AuditRetentionWorkflow, CIPollerWorkflow, ReconcilerWorkflow
 
 WORKFLOWS = [
     PRLifecycleWorkflow,

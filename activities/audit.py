@@ -7,19 +7,20 @@ from pathlib import Path
 
 from temporalio import activity
 
-from domain.shared.audit import AUDIT_RECORD, AUDIT_SWEEP, AuditEntry, RetentionReport
+from contracts.activities import AUDIT_RECORD, AUDIT_SWEEP
+from domain.shared.audit import AuditEntry, RetentionReport
 from runtime.settings import get_settings
 from store import audit as audit_store
 from store.db import engine_for
 
 
-@activity.defn(name=AUDIT_RECORD)
+@activity.defn(name=AUDIT_RECORD.name)
 def record(entry: AuditEntry) -> bool:
     """Store one audit entry; False when its idempotency key was recorded before (a retry)."""
     return audit_store.record(engine_for(get_settings().database_url), entry)
 
 
-@activity.defn(name=AUDIT_SWEEP)
+@activity.defn(name=AUDIT_SWEEP.name)
 def sweep() -> RetentionReport:
     """Archive (when `audit.archive_dir` is set) and delete rows older than `audit.retention_days`."""
     settings = get_settings()

@@ -8,8 +8,8 @@ so the breaker workflow comes into being on first use with the configuration cur
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.client import (
     Client,
@@ -20,38 +20,24 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.config import BreakerConfig
-from domain.shared.breaker import Permit
-from workflows.breaker import (
+from contracts.breaker import (
+    CONFIGURE_UPDATE,
     REPORT_OUTCOME_SIGNAL,
+    REQUEST_PERMIT_UPDATE,
+    RESET_UPDATE,
+    STATUS_QUERY,
+    WORKFLOW_TYPE,
     BreakerInput,
+    BreakerOutcomeArgs,
+    BreakerPermitArgs,
     BreakerStatus,
-    BreakerWorkflow,
     OutcomeReport,
     PermitRequest,
     ResetRequest,
+    breaker_workflow_id,
 )
-
-
-def breaker_workflow_id(scope: str) -> str:
-    """The id of the breaker workflow guarding `scope`."""
-    return f"breaker/{scope}"
-
-
-class BreakerPermitArgs(BaseModel):
-    """Ask the breaker of `scope` whether `requester` may start guarded work."""
-
-    scope: str = Field(min_length=1)
-    requester: str = Field(min_length=1)
-
-
-class BreakerOutcomeArgs(BaseModel):
-    """Tell the breaker of `scope` how `requester`'s guarded work went."""
-
-    scope: str = Field(min_length=1)
-    requester: str = Field(min_length=1)
-    ok: bool
-    detail: str = ""
+from domain.config import BreakerConfig
+from domain.shared.breaker import Permit
 
 
 class BreakerActivities:
@@ -62,9 +48,9 @@ class BreakerActivities:
         self.task_queue = task_queue
         self._config = config
 
-    def _start(self, scope: str) -> WithStartWorkflowOperation[BreakerWorkflow, None]:
+    def _start(self, scope: str) -> WithStartWorkflowOperation[Any, Any]:
         return WithStartWorkflowOperation(
-            BreakerWorkflow.run,
+            WORKFLOW_TYPE,
             BreakerInput(scope=scope, config=self._config()),
             id=breaker_workflow_id(scope),
             task_queue=self.task_queue,
@@ -76,9 +62,10 @@ class BreakerActivities:
         """Ask for a permit, starting the scope's breaker if it is not running yet."""
         try:
             return await self._client.execute_update_with_start_workflow(
-                BreakerWorkflow.request_permit,
+                REQUEST_PERMIT_UPDATE,
                 PermitRequest(requester=req.requester),
                 start_workflow_operation=self._start(req.scope),
+                result_type=Permit,
             )
         except WorkflowUpdateFailedError as err:
             # A refusal by the validator: asking again would be refused again.
@@ -88,7 +75,7 @@ class BreakerActivities:
     async def report_outcome(self, args: BreakerOutcomeArgs) -> None:
         """Report how guarded work went, starting the scope's breaker if it is not running yet."""
         await self._client.start_workflow(
-            BreakerWorkflow.run,
+            WORKFLOW_TYPE,
             BreakerInput(scope=args.scope, config=self._config()),
             id=breaker_workflow_id(args.scope),
             task_queue=self.task_queue,
@@ -99,22 +86,23 @@ class BreakerActivities:
     async def reset(self, scope: str, actor: str) -> BreakerStatus:
         """Close the scope's breaker by hand (starting it, closed, if it was not running)."""
         return await self._client.execute_update_with_start_workflow(
-            BreakerWorkflow.reset,
+            RESET_UPDATE,
             ResetRequest(actor=actor),
             start_workflow_operation=self._start(scope),
+            result_type=BreakerStatus,
         )
 
     async def configure(self, scope: str, config: BreakerConfig) -> BreakerStatus:
         """Change the thresholds of the scope's breaker (starting it if it was not running)."""
         return await self._client.execute_update_with_start_workflow(
-            BreakerWorkflow.configure, config, start_workflow_operation=self._start(scope)
+            CONFIGURE_UPDATE, config, start_workflow_operation=self._start(scope), result_type=BreakerStatus
         )
 
     async def status(self, scope: str) -> BreakerStatus | None:
         """The scope's breaker status, or None if it has never been started."""
-        handle = self._client.get_workflow_handle_for(BreakerWorkflow.run, breaker_workflow_id(scope))
+        handle = self._client.get_workflow_handle(breaker_workflow_id(scope))
         try:
-            return await handle.query(BreakerWorkflow.status)
+            return await handle.query(STATUS_QUERY, result_type=BreakerStatus)
         except RPCError as err:
             if err.status is RPCStatusCode.NOT_FOUND:
                 return None

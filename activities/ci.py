@@ -11,7 +11,7 @@ from temporalio import activity
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
-from activities.ci_models import (
+from contracts.ci import (
     BranchQuery,
     CIPolicy,
     FixArgs,

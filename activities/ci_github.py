@@ -12,7 +12,8 @@ from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 
 from activities.ci_logs import analyse_jobs, lines_of
-from activities.ci_models import (
+from activities.github import github_client, github_errors
+from contracts.ci import (
     FixArgs,
     FixResult,
     FixVerdict,
@@ -21,7 +22,6 @@ from activities.ci_models import (
     RerunResult,
     RunAnalysis,
 )
-from activities.github import github_client, github_errors
 from domain.ci_healing.config import CIConfig
 from domain.ci_healing.fixes import WORKFLOW_DIR, plan_fix
 from domain.ci_healing.reports import fix_pr_body, incident_body, incident_title

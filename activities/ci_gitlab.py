@@ -14,7 +14,7 @@ from gitlab.exceptions import GitlabError
 from temporalio.exceptions import ApplicationError
 
 from activities.ci_logs import analyse_jobs, lines_of
-from activities.ci_models import (
+from contracts.ci import (
     FixArgs,
     FixResult,
     FixVerdict,

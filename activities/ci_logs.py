@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from activities.ci_models import RunAnalysis
+from contracts.ci import RunAnalysis
 from domain.ci_healing.config import CIConfig
 from domain.diagnosis.distill import DistilledLog
 from domain.diagnosis.engine import diagnose

@@ -6,12 +6,12 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import activity
 from temporalio.client import Client
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
+from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
 from runtime.ci_dispatch import CIDelivered, deliver_ci
@@ -19,14 +19,6 @@ from runtime.dispatch import EventDispatcher
 from runtime.settings import get_settings
 
 log = logging.getLogger("mender.activities.ci_poll")
-
-
-class PollReport(BaseModel):
-    projects: int = 0
-    failures_seen: int = 0
-    delivered: int = 0
-    known: int = 0
-    errors: list[str] = Field(default_factory=list)
 
 
 def watched_projects(config: MenderConfig) -> list[WatchedProject]:

@@ -2,30 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from temporalio import activity
 
 from activities.github import _repo, github_errors
-from domain.pr_healing.events import PRRef
+from contracts.pr import Permission, PermissionArgs, ReplyArgs
 from runtime.settings import get_settings
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
-
-
-class PermissionArgs(BaseModel):
-    pr: PRRef
-    login: str
-
-
-class Permission(BaseModel):
-    permitted: bool
-    reason: str
-
-
-class ReplyArgs(BaseModel):
-    pr: PRRef
-    key: str  # the command's idempotency key: a retried reply is posted once
-    body: str
 
 
 def reply_marker(key: str) -> str:

@@ -9,40 +9,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Literal
 
 import httpx
 from github import Auth, Github, GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
-from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
 from runtime.settings import Settings, get_settings
 
 OUTPUT_LIMIT = 4000
-Bot = Literal["policy", "approver", "sod", "automerge"]
-
-
-class StrategyArgs(BaseModel):
-    pr: PRRef
-    head_sha: str | None = None
-
-
-class BotArgs(BaseModel):
-    pr: PRRef
-    bot: Bot
-
-
-class StrategyResult(BaseModel):
-    """What a strategy did: `ok` when it acted (or nothing was needed, `noop`), else why not."""
-
-    ok: bool
-    noop: bool = False
-    detail: str = ""
 
 
 def github_client(settings: Settings) -> Github:

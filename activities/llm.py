@@ -16,6 +16,7 @@ import openai
 from pydantic import BaseModel, Field
 from temporalio import activity
 
+from contracts.ci import LLMRequest
 from domain.ci_healing.llm_analysis import (
     InvalidAnswer,
     LLMAnalysis,
@@ -30,15 +31,6 @@ from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.llm")
 MAX_REASON = 300
-
-
-class LLMRequest(BaseModel):
-    """What the model is asked about: the distilled (redacted) log and the rule's own diagnosis."""
-
-    distilled: str
-    project: str
-    provider: str = "github"
-    rule: Diagnosis
 
 
 class LLMOutcome(BaseModel):

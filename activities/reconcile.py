@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 
 from github.PullRequest import PullRequest
 from github.Repository import Repository
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from activities.github import github_client, read_snapshot
+from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
+from contracts.sweeps import OpenPR, SweepReport
 from domain.config import MenderConfig
 from domain.pr_healing.classifier import classify
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
@@ -24,28 +26,6 @@ from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings, get_settings
 from store import repository
 from store.db import engine_for
-from workflows.pr_lifecycle import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
-
-
-class OpenPR(BaseModel):
-    """An open PR by a tracked bot, as listed by GitHub."""
-
-    pr: PRRef
-    author: str
-    head_sha: str
-    title: str = ""
-    html_url: str | None = None
-    updated_at: datetime | None = None
-
-
-class SweepReport(BaseModel):
-    """What one reconciler run found and did."""
-
-    scanned: int = 0
-    discovered: list[str] = Field(default_factory=list)
-    refreshed: list[str] = Field(default_factory=list)
-    errors: list[str] = Field(default_factory=list)
-    truncated: bool = False
 
 
 class ScanRow(BaseModel):

@@ -6,31 +6,11 @@ The saga that orders them lives in `workflows/reopen_saga.py`.
 from __future__ import annotations
 
 from github import GithubException, UnknownObjectException
-from pydantic import BaseModel
 from temporalio import activity
 
 from activities.github import _fail, _repo, github_errors
+from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
 from domain.pr_healing.events import PRRef
-
-
-class ReopenArgs(BaseModel):
-    pr: PRRef
-
-
-class BranchArgs(BaseModel):
-    pr: PRRef
-    branch: str
-
-
-class CloseArgs(BaseModel):
-    pr: PRRef
-    comment: str
-
-
-class OpenedPR(BaseModel):
-    number: int
-    head_sha: str
-    html_url: str | None = None
 
 
 def replacement_branch(pr: PRRef) -> str:

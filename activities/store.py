@@ -2,45 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from pydantic import BaseModel, Field
 from temporalio import activity
 
-from activities.ci_models import CIRecordUpdate
-from domain.pr_healing.events import PRRef
-from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle
+from contracts.ci import CIRecordUpdate
+from contracts.pr import PRRecordUpdate
 from runtime.settings import get_settings
 from store import ci_failures, repository
 from store.db import engine_for
-
-
-class PRRecordUpdate(BaseModel):
-    """The PR's current projection plus the new lines of its event log."""
-
-    pr: PRRef
-    state: str | None
-    head_sha: str | None
-    last_event_at: datetime | None
-    invalid_count: int = 0
-    retry_counts: dict[str, int] = Field(default_factory=dict)
-    expires_at: datetime | None = None
-    entries: list[JournalEntry] = Field(default_factory=list)
-
-    @classmethod
-    def of(
-        cls, lifecycle: PRLifecycle, entries: list[JournalEntry], expires_at: datetime | None = None
-    ) -> PRRecordUpdate:
-        return cls(
-            pr=lifecycle.pr,
-            state=lifecycle.state,
-            head_sha=lifecycle.head_sha,
-            last_event_at=lifecycle.last_event_at,
-            invalid_count=lifecycle.invalid_count,
-            retry_counts=dict(lifecycle.retry_counts),
-            expires_at=expires_at,
-            entries=entries,
-        )
 
 
 @activity.defn(name="store.record_pr")

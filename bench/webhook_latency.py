@@ -26,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from contracts.visibility import SEARCH_ATTRIBUTES
 from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread
 from runtime.temporal import temporal_binary
@@ -34,7 +35,6 @@ from starter.signatures import github_signature
 from store.db import engine_for
 from store.models import PREventRecord
 from tests.support.stack import make_settings, running_worker
-from workflows.visibility import SEARCH_ATTRIBUTES
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "github" / "webhooks"
 

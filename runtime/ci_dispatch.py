@@ -14,9 +14,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.ci import CI_WORKFLOW, RUN_EVENT_SIGNAL, CIWorkflowInput
 from domain.ci_healing.runs import CIRunEvent
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
-from workflows.ci_failure import RUN_EVENT_SIGNAL, CIFailureWorkflow, CIWorkflowInput
 
 log = logging.getLogger("mender.ci_dispatch")
 RPC_TIMEOUT = timedelta(seconds=5)
@@ -36,7 +36,7 @@ async def deliver_ci(dispatcher: EventDispatcher, event: CIRunEvent) -> CIDelive
     try:
         if event.starts_workflow:
             await client.start_workflow(
-                CIFailureWorkflow.run,
+                CI_WORKFLOW,
                 CIWorkflowInput(run=event.run),
                 id=target,
                 task_queue=dispatcher.task_queue,

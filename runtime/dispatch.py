@@ -18,12 +18,12 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.pr_healing.commands import COMMAND_UPDATE, CommandAnswer, CommandRequest
+from contracts.pr import COMMAND_UPDATE, EVENT_SIGNAL, PR_WORKFLOW, PRWorkflowInput
+from contracts.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
+from domain.pr_healing.commands import CommandAnswer, CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import OPENINGS
 from runtime.temporal import make_client
-from workflows.pr_lifecycle import EVENT_SIGNAL, PRLifecycleWorkflow, PRWorkflowInput
-from workflows.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
 
 log = logging.getLogger("mender.dispatch")
 RPC_TIMEOUT = timedelta(seconds=5)
@@ -67,7 +67,7 @@ class EventDispatcher:
         try:
             if event.type in OPENINGS:
                 await client.start_workflow(
-                    PRLifecycleWorkflow.run,
+                    PR_WORKFLOW,
                     PRWorkflowInput(pr=event.pr),
                     id=event.pr.workflow_id,
                     task_queue=self.task_queue,

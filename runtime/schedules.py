@@ -1,4 +1,4 @@
-"""Temporal Schedules Mender keeps: the reconciler sweep and the audit retention sweep."""
+"""Temporal Schedules Mender keeps, one per sweep in `contracts.sweeps`: reconciler, CI poller, retention."""
 
 from __future__ import annotations
 
@@ -18,84 +18,53 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from contracts.sweeps import AUDIT_RETENTION, CI_POLLER, RECONCILER, SweepSpec
 from domain.ci_healing.config import CIConfig
 from domain.config import ReconcilerConfig
 from domain.shared.admin_config import AuditConfig
-from workflows.ci_poller import CI_POLLER_SCHEDULE_ID, CI_POLLER_WORKFLOW_ID, CIPollerWorkflow
-from workflows.housekeeping import (
-    AUDIT_RETENTION_SCHEDULE_ID,
-    AUDIT_RETENTION_WORKFLOW_ID,
-    SWEEP_TIMEOUT,
-    AuditRetentionWorkflow,
-)
-from workflows.reconciler import RECONCILER_SCHEDULE_ID, RECONCILER_WORKFLOW_ID, ReconcilerWorkflow
 
 log = logging.getLogger("mender.schedules")
 
 
-def _schedule(config: ReconcilerConfig, task_queue: str) -> Schedule:
+def _schedule(sweep: SweepSpec, task_queue: str, every_seconds: float, timeout: timedelta) -> Schedule:
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            ReconcilerWorkflow.run,
-            id=RECONCILER_WORKFLOW_ID,
-            task_queue=task_queue,
-            execution_timeout=timedelta(seconds=config.max_run_seconds + 600),
+            sweep.workflow, id=sweep.workflow_id, task_queue=task_queue, execution_timeout=timeout
         ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=config.interval_seconds))]),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=every_seconds))]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
     )
 
 
-async def _create_or_update(client: Client, schedule_id: str, schedule: Schedule) -> None:
+async def _ensure(client: Client, sweep: SweepSpec, schedule: Schedule, paused_because: str | None) -> None:
+    """Create the schedule, or bring an existing one to `schedule`; pause it when the sweep is disabled."""
     try:
-        await client.create_schedule(schedule_id, schedule)
-        log.info("schedule %s created", schedule_id)
+        await client.create_schedule(sweep.schedule_id, schedule)
+        log.info("schedule %s created", sweep.schedule_id)
     except ScheduleAlreadyRunningError:
 
         async def updater(_: ScheduleUpdateInput) -> ScheduleUpdate:
             return ScheduleUpdate(schedule=schedule)
 
-        await client.get_schedule_handle(schedule_id).update(updater)
+        await client.get_schedule_handle(sweep.schedule_id).update(updater)
+    if paused_because:
+        await client.get_schedule_handle(sweep.schedule_id).pause(note=paused_because)
 
 
 async def ensure_reconciler_schedule(client: Client, config: ReconcilerConfig, task_queue: str) -> None:
-    """Create the reconciler schedule, or bring an existing one to the configured interval."""
-    await _create_or_update(client, RECONCILER_SCHEDULE_ID, _schedule(config, task_queue))
-    if not config.enabled:
-        await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).pause(note="reconciler.enabled is false")
+    """The reconciler sweep every `reconciler.interval_seconds`."""
+    timeout = timedelta(seconds=config.max_run_seconds + 600)
+    schedule = _schedule(RECONCILER, task_queue, config.interval_seconds, timeout)
+    await _ensure(client, RECONCILER, schedule, None if config.enabled else "reconciler.enabled is false")
 
 
 async def ensure_audit_retention_schedule(client: Client, config: AuditConfig, task_queue: str) -> None:
-    """Create the audit retention schedule (every `sweep_interval_seconds`), or update an existing one."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            AuditRetentionWorkflow.run,
-            id=AUDIT_RETENTION_WORKFLOW_ID,
-            task_queue=task_queue,
-            execution_timeout=SWEEP_TIMEOUT * 4,
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=config.sweep_interval_seconds))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    await _create_or_update(client, AUDIT_RETENTION_SCHEDULE_ID, schedule)
+    """The audit retention sweep every `audit.sweep_interval_seconds`."""
+    schedule = _schedule(AUDIT_RETENTION, task_queue, config.sweep_interval_seconds, timedelta(hours=2))
+    await _ensure(client, AUDIT_RETENTION, schedule, None)
 
 
 async def ensure_ci_poller_schedule(client: Client, config: CIConfig, task_queue: str) -> None:
-    """Create the CI polling fallback schedule (every `ci.poll_interval_seconds`), or update it."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            CIPollerWorkflow.run,
-            id=CI_POLLER_WORKFLOW_ID,
-            task_queue=task_queue,
-            execution_timeout=timedelta(minutes=30),
-        ),
-        spec=ScheduleSpec(
-            intervals=[ScheduleIntervalSpec(every=timedelta(seconds=config.poll_interval_seconds))]
-        ),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-    await _create_or_update(client, CI_POLLER_SCHEDULE_ID, schedule)
-    if not config.enabled:
-        await client.get_schedule_handle(CI_POLLER_SCHEDULE_ID).pause(note="ci.enabled is false")
+    """The CI polling fallback every `ci.poll_interval_seconds`."""
+    schedule = _schedule(CI_POLLER, task_queue, config.poll_interval_seconds, timedelta(minutes=30))
+    await _ensure(client, CI_POLLER, schedule, None if config.enabled else "ci.enabled is false")

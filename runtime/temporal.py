@@ -12,7 +12,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from workflows.visibility import SEARCH_ATTRIBUTES
+from contracts.visibility import SEARCH_ATTRIBUTES
 
 
 async def make_client(address: str, namespace: str = "default") -> Client:

@@ -21,6 +21,8 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.breaker import BreakerActivities
+from contracts.pr import STATUS_QUERY, PRStatus
+from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.pr_healing import commands
 from domain.pr_healing.commands import MAX_KEY_LENGTH, CommandRequest, CommandSource
 from domain.pr_healing.events import REPO_PATTERN, PRRef
@@ -42,8 +44,6 @@ from starter.auth import Principal, authorize
 from store import audit as audit_store
 from store import repository, stale
 from store.db import engine_for
-from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
-from workflows.reconciler import RECONCILER_SCHEDULE_ID
 
 TEMPORAL_TIMEOUT = 10.0  # seconds for a query, a reset or a trigger
 COMMAND_TIMEOUT = 60.0  # seconds for a command update to complete

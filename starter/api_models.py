@@ -7,12 +7,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from contracts.breaker import BreakerStatus
+from contracts.pr import PRStatus
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.pr_healing.remediation import Expectation
 from domain.shared.audit import utc
 from store.models import PREventRecord, PullRequestRecord
-from workflows.breaker import BreakerStatus
-from workflows.pr_lifecycle import PRStatus
 
 
 def _utc(value: datetime | None) -> datetime | None:

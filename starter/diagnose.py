@@ -32,7 +32,8 @@ def diagnose_log(path: Path, provider: str | None) -> tuple[Diagnosis, str]:
     diagnosis, distilled, _ = diagnose_jobs([(path.name, _file_lines(path))], provider or "other", ci)
     unsure = diagnosis.source is Source.FALLBACK or diagnosis.confidence < ci.risk.confidence_floor
     if ci.llm.enabled and unsure:
-        from activities.llm import LLMRequest, consult
+        from activities.llm import consult
+        from contracts.ci import LLMRequest
 
         request = LLMRequest(
             distilled=distilled.text(), project="local", provider=provider or "other", rule=diagnosis

@@ -24,10 +24,10 @@ from domain.pr_healing.commands import automatic_runs
 from domain.pr_healing.events import PRRef
 from domain.shared.audit import AuditFilter
 from domain.shared.breaker import BreakerState
-from runtime.embedded import Embedded, embedded
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
 from starter import simulate_ci
+from starter.local_stack import Embedded, embedded
 from store import audit as audit_store
 from store import repository
 from store.db import engine_for

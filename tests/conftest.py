@@ -10,13 +10,13 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.visibility import SEARCH_ATTRIBUTES
 from runtime.serving import ServerThread
 from runtime.settings import Settings, set_settings
 from runtime.temporal import temporal_binary
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from tests.support.stack import make_settings
-from workflows.visibility import SEARCH_ATTRIBUTES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

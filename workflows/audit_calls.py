@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.shared.audit import AUDIT_RECORD, AuditEntry
-
-__all__ = ["AUDIT_RECORD", "AuditEntry", "audit"]
-
-AUDIT_START_TO_CLOSE = timedelta(seconds=30)
-AUDIT_SCHEDULE_TO_CLOSE = timedelta(minutes=5)
-AUDIT_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+    from contracts.activities import AUDIT_RECORD
+    from domain.shared.audit import AuditEntry
+    from workflows.calls import call
 
 
 async def audit(entry: AuditEntry) -> None:
@@ -32,14 +25,7 @@ async def audit(entry: AuditEntry) -> None:
         updates["idempotency_key"] = f"{workflow.info().workflow_id}:{workflow.uuid4()}"
     entry = entry.model_copy(update=updates)
     try:
-        await workflow.execute_activity(
-            AUDIT_RECORD,
-            entry,
-            result_type=bool,
-            start_to_close_timeout=AUDIT_START_TO_CLOSE,
-            schedule_to_close_timeout=AUDIT_SCHEDULE_TO_CLOSE,
-            retry_policy=AUDIT_RETRY,
-        )
+        await call(AUDIT_RECORD, entry)
     except ActivityError as err:
         workflow.logger.warning(
             "audit %s on %s not recorded: %s", entry.action, entry.target, err.cause or err

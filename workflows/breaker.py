@@ -9,78 +9,39 @@ the audit trail (`breaker.change`) just before its notice is sent.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.breaker import (
+        CONFIGURE_UPDATE,
+        REPORT_OUTCOME_SIGNAL,
+        REQUEST_PERMIT_UPDATE,
+        RESET_UPDATE,
+        STATUS_QUERY,
+        WORKFLOW_TYPE,
+        BreakerInput,
+        BreakerStatus,
+        OutcomeReport,
+        PermitRequest,
+        ResetRequest,
+    )
     from domain.config import BreakerConfig
     from domain.shared import breaker as machine
     from domain.shared.audit import AuditAction, AuditEntry
-    from domain.shared.breaker import Breaker, BreakerState, Permit, StateChange
+    from domain.shared.breaker import Breaker, Permit, StateChange
     from domain.shared.notifications import BreakerNotice, NoticeResult
     from workflows.audit_calls import audit
 
-WORKFLOW_TYPE = "CircuitBreaker"
-REQUEST_PERMIT_UPDATE = "request_permit"
-REPORT_OUTCOME_SIGNAL = "report_outcome"
-RESET_UPDATE = "reset"
-CONFIGURE_UPDATE = "configure"
-STATUS_QUERY = "status"
 NOTIFY_ACTIVITY = "notify.breaker"
 NOTIFY_START_TO_CLOSE = timedelta(seconds=30)
 NOTIFY_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
 NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
-HISTORY_EVENTS_BEFORE_CONTINUE = 3000
 AUDIT_PATCH = "audit-breaker-changes"
 MANUAL_RESET = "manual reset by "  # how domain.shared.breaker words a reset's reason
-
-
-class BreakerInput(BaseModel):
-    """Start input; `carried` and `pending_notices` are filled in by continue-as-new."""
-
-    scope: str = Field(min_length=1)
-    config: BreakerConfig = Field(default_factory=BreakerConfig)
-    carried: Breaker | None = None
-    pending_notices: list[BreakerNotice] = Field(default_factory=list)
-    history_events_before_continue: int = Field(HISTORY_EVENTS_BEFORE_CONTINUE, ge=20, le=40000)
-
-
-class PermitRequest(BaseModel):
-    """Who asks to start guarded work (e.g. `pr/acme/api/12:rebuild`)."""
-
-    requester: str
-
-
-class OutcomeReport(BaseModel):
-    """How guarded work went; `requester` must match the permit's for a probe to count."""
-
-    requester: str
-    ok: bool
-    detail: str = ""
-
-
-class ResetRequest(BaseModel):
-    """Who resets the breaker by hand."""
-
-    actor: str
-
-
-class BreakerStatus(BaseModel):
-    """Answer of the `status` query and of the `reset` and `configure` updates."""
-
-    scope: str
-    state: BreakerState
-    failure_rate: float | None
-    samples: int
-    opened_at: datetime | None
-    changes: list[StateChange]
-    probe_in_flight: bool = False
-    probe_at: datetime | None = None  # when an open breaker will grant its probe
-    config: BreakerConfig | None = None
 
 
 def _non_blank(value: str, what: str) -> None:

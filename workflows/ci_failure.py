@@ -9,29 +9,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ci_models import CIPolicy, CIStatus, RunAnalysis
+    from contracts.ci import (
+        APPROVAL_SIGNAL,
+        RUN_EVENT_SIGNAL,
+        STATUS_QUERY,
+        CIPolicy,
+        CIStatus,
+        CIWorkflowInput,
+        RunAnalysis,
+    )
     from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
     from domain.ci_healing.config import Stage
     from domain.ci_healing.outcomes import CIOutcome, executable, plan_summary
     from domain.ci_healing.risk import GateDecision, Verdict, gate
-    from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion
+    from domain.ci_healing.runs import CIRunEvent, Conclusion
     from domain.config import Mode
     from domain.diagnosis.verdict import FixAction
     from workflows.ci_steps import CISteps
 
-RUN_EVENT_SIGNAL = "run_event"
-APPROVAL_SIGNAL = "approval"
-STATUS_QUERY = "status"
 MAX_EVENTS_KEPT = 200
 GATE_APPROVER = "gate"  # a pending approval the gate no longer needs (the configuration changed)
-
-
-class CIWorkflowInput(BaseModel):
-    run: CIRunRef
 
 
 @workflow.defn(name="CIFailure")

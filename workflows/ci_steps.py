@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError
 from workflows.audit_calls import audit
 
 with workflow.unsafe.imports_passed_through():
-    from activities.ci_models import (
+    from contracts.ci import (
         BranchQuery,
         CIPolicy,
         CIRecordUpdate,
@@ -22,10 +22,10 @@ with workflow.unsafe.imports_passed_through():
         FixVerdict,
         IncidentArgs,
         IncidentResult,
+        LLMRequest,
         RerunResult,
         RunAnalysis,
     )
-    from activities.llm import LLMRequest
     from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
     from domain.ci_healing.approval_messages import ApprovalResolution, PostedMessage, StageNotice
     from domain.ci_healing.config import Stage

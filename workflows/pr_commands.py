@@ -29,7 +29,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.commands import Permission, PermissionArgs, ReplyArgs
+    from contracts.pr import Permission, PermissionArgs, ReplyArgs
     from domain.pr_healing.classifier import Decision, PRAction
     from domain.pr_healing.commands import (
         CANCEL,

@@ -6,65 +6,35 @@ import asyncio
 from collections import deque
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities import config as config_activities
-    from activities import store as store_activities
-    from domain.config import RepoPolicy
-    from domain.pr_healing import lifecycle as machine
-    from domain.pr_healing.commands import COMMAND_UPDATE, CommandAnswer, CommandRecord, CommandRequest
-    from domain.pr_healing.events import PREvent, PRRef
-    from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState, TransitionOutcome
-    from domain.pr_healing.remediation import Expectation
-    from workflows import pr_audit
-    from workflows.pr_commands import Commands
-    from workflows.pr_remedies import Remedies
-    from workflows.visibility import (
+    from contracts import activities as catalogue
+    from contracts.pr import (
+        COMMAND_UPDATE,
+        EVENT_SIGNAL,
+        REFRESH_SIGNAL,
+        STATUS_QUERY,
+        PRRecordUpdate,
+        PRStatus,
+        PRWorkflowInput,
+    )
+    from contracts.visibility import (
         MENDER_LAST_EVENT_AT,
         MENDER_NEEDS_HUMAN,
         MENDER_REPO,
         MENDER_STATE,
         UNTRACKED,
     )
-
-EVENT_SIGNAL = "event"
-REFRESH_SIGNAL = "refresh"
-STATUS_QUERY = "status"
-ACTIVITY_TIMEOUT = timedelta(seconds=30)
-ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-
-
-class PRWorkflowInput(BaseModel):
-    """Start input; everything but `pr` is carried over by continue-as-new."""
-
-    pr: PRRef
-    carried: PRLifecycle | None = None
-    recent: list[JournalEntry] = Field(default_factory=list)
-    pending: list[PREvent] = Field(default_factory=list)
-    settled_at: datetime | None = None
-    expecting: Expectation | None = None
-    html_url: str | None = None
-    commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
-    cancelled: bool = False
-
-
-class PRStatus(BaseModel):
-    """Answer of the `status` query: where the PR is and what happened to it lately."""
-
-    pr: PRRef
-    workflow_id: str
-    state: PRState | None
-    head_sha: str | None
-    last_event_at: datetime | None
-    invalid_events: int
-    retry_counts: dict[str, int] = Field(default_factory=dict)
-    expecting: Expectation | None = None
-    recent_events: list[JournalEntry]
-    cancelled: bool = False  # `/cancel`: no automatic remediation any more
-    commands: list[CommandRecord] = Field(default_factory=list)
+    from domain.config import RepoPolicy
+    from domain.pr_healing import lifecycle as machine
+    from domain.pr_healing.commands import CommandAnswer, CommandRequest
+    from domain.pr_healing.events import PREvent
+    from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState, TransitionOutcome
+    from workflows import pr_audit
+    from workflows.calls import call
+    from workflows.pr_commands import Commands
+    from workflows.pr_remedies import Remedies
 
 
 @workflow.defn(name="PRLifecycle")
@@ -186,12 +156,7 @@ class PRLifecycleWorkflow:
         return events
 
     async def load_policy(self) -> RepoPolicy:
-        return await workflow.execute_activity(
-            config_activities.repo_policy,
-            self.lifecycle.pr.repo,
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        return await call(catalogue.REPO_POLICY, self.lifecycle.pr.repo)
 
     def _wait_time(self) -> timedelta:
         assert self.policy is not None
@@ -240,12 +205,7 @@ class PRLifecycleWorkflow:
         if not self.lifecycle.tracked:
             # Nothing to project for a PR Mender never saw opened; the ignored events stay in history.
             return
-        await workflow.execute_activity(
-            store_activities.record_pr,
-            store_activities.PRRecordUpdate.of(self.lifecycle, entries, expires_at),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        await call(catalogue.RECORD_PR, PRRecordUpdate.of(self.lifecycle, entries, expires_at))
 
     def publish_visibility(self) -> None:
         lc = self.lifecycle

@@ -13,8 +13,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.breaker import BreakerOutcomeArgs, BreakerPermitArgs
-    from activities.github import BotArgs, StrategyArgs, StrategyResult
+    from contracts.breaker import BreakerOutcomeArgs, BreakerPermitArgs
+    from contracts.pr import BotArgs, StrategyArgs, StrategyResult
     from domain.pr_healing.classifier import EFFECT_OF, Decision, PRAction, classify
     from domain.pr_healing.commands import HUMAN_MARK, CommandRequest
     from domain.pr_healing.events import EventSource, EventType, PREvent

@@ -10,8 +10,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.github import StrategyResult
-    from activities.reopen import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
+    from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs, StrategyResult
     from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
     from domain.pr_healing.facts import opened_key
 

@@ -28,8 +28,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.pr_healing.classifier import PRAction
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 
-COMMAND_UPDATE = "command"  # the PR workflow's update name
-
 
 class CommandSource(StrEnum):
     COMMENT = "comment"

@@ -12,8 +12,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-AUDIT_RECORD = "audit.record"  # activity names
-AUDIT_SWEEP = "audit.sweep"
 MAX_LIMIT = 1000
 
 _LIMITS = {"actor": 200, "action": 60, "target": 300, "repository": 250, "source": 20, "outcome": 20}

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from temporalio.testing import ActivityEnvironment
 
-from activities.llm import LLMRequest, analyse, ask_model, consult
+from activities.llm import analyse, ask_model, consult
+from contracts.ci import LLMRequest
 from domain.ci_healing.config import RiskConfig
 from domain.ci_healing.llm_analysis import LOG_END, LOG_START, USED_NOTE
 from domain.ci_healing.risk import Verdict, gate

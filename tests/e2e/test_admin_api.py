@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
+from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.config import ReconcilerConfig
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRState, Transition, TransitionOutcome
@@ -23,7 +24,6 @@ from tests.support.admin_api import ADMIN_KEY, READ_KEY, UNKNOWN_KEY, admin_sett
 from tests.support.events import eventually, make_event
 from tests.support.stack import quick_lifecycle, running_worker
 from tests.support.world import mender_world
-from workflows.reconciler import RECONCILER_SCHEDULE_ID
 
 NOBODY = "/api/pr/acme/api/999999"
 ENDPOINTS = [

@@ -9,7 +9,8 @@ from pathlib import Path
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from activities.breaker import BreakerActivities, BreakerOutcomeArgs
+from activities.breaker import BreakerActivities
+from contracts.breaker import BreakerOutcomeArgs
 from domain.config import BreakerConfig
 from runtime.settings import set_settings
 from starter.cli import app

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from activities.ci_models import CIStatus
+from contracts.ci import STATUS_QUERY, CIStatus
 from domain.ci_healing.outcomes import CIOutcome
 from runtime.settings import Settings
 from simulators.github.scenario import Timing
@@ -25,7 +25,6 @@ from store.db import engine_for
 from tests.support.events import eventually
 from tests.support.stack import make_settings
 from tests.support.world import World, mender_world
-from workflows.ci_failure import STATUS_QUERY
 
 INFRA_LOG = """2026-07-29T17:45:20.0000000Z ##[group]Run npm ci
 2026-07-29T17:45:21.0000000Z npm ERR! code ECONNRESET

@@ -7,16 +7,15 @@ from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.ci_models import CIStatus
-from activities.ci_poll import PollReport
+from contracts.ci import STATUS_QUERY, CIStatus
+from contracts.sweeps import PollReport
 from domain.ci_healing.outcomes import CIOutcome
 from simulators.github.scenario import Timing
 from tests.e2e.test_ci_healing import INFRA_LOG, ci_config, fail_pipeline
 from tests.support.events import eventually
 from tests.support.stack import make_settings
 from tests.support.world import mender_world
-from workflows.ci_failure import STATUS_QUERY
-from workflows.ci_poller import CIPollerWorkflow
+from workflows.sweeps import CIPollerWorkflow
 
 
 async def test_lost_webhook_is_found_by_the_poller_and_polls_start_nothing_new(

@@ -12,6 +12,7 @@ import yaml
 from temporalio.client import Client
 from typer.testing import CliRunner, Result
 
+from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.config import ReconcilerConfig
 from domain.shared.admin_config import ApiConfig
 from runtime.schedules import ensure_reconciler_schedule
@@ -23,7 +24,6 @@ from tests.support.admin_api import ADMIN_KEY, READ_KEY, admin_settings, served_
 from tests.support.events import eventually
 from tests.support.stack import make_settings, quick_lifecycle, running_worker
 from tests.support.world import mender_world
-from workflows.reconciler import RECONCILER_SCHEDULE_ID
 
 SUMMARY_FIELDS = {
     "pr",

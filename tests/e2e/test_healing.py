@@ -11,7 +11,7 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from activities.reopen import BranchArgs
+from contracts.pr import BranchArgs, PRStatus
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
 from runtime.settings import Settings, set_settings
@@ -20,7 +20,6 @@ from store.db import engine_for
 from tests.support.events import eventually
 from tests.support.stack import make_settings, quick_lifecycle
 from tests.support.world import mender_world
-from workflows.pr_lifecycle import PRStatus
 
 QUICK = quick_lifecycle()
 FAST_SIM = ("ci", "policy-bot", "approver-bot")  # no automerge bot: every PR stalls once approved

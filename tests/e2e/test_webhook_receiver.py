@@ -13,6 +13,7 @@ import httpx
 import pytest
 from temporalio.client import Client
 
+from contracts.pr import STATUS_QUERY, PRStatus
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.lifecycle import PRState
 from runtime.dispatch import EventDispatcher
@@ -25,7 +26,6 @@ from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
 from tests.support.stack import running_worker
-from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
 
 WEBHOOKS = FIXTURES / "github" / "webhooks"
 PAYLOADS = sorted(WEBHOOKS.glob("*/*.json"))

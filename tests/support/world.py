@@ -12,6 +12,7 @@ import httpx
 from github import Auth, Github
 from temporalio.client import Client
 
+from contracts.pr import STATUS_QUERY, PRStatus
 from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread
 from runtime.settings import Settings
@@ -23,7 +24,6 @@ from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
 from tests.support.stack import running_worker
-from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
 
 
 @dataclass

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from temporalio.client import Client, ScheduleActionStartWorkflow
 
+from contracts.sweeps import AUDIT_RETENTION_SCHEDULE_ID
 from domain.shared.admin_config import AuditConfig
 from domain.shared.audit import AuditEntry, AuditFilter, RetentionReport
 from runtime.settings import Settings
@@ -17,7 +18,7 @@ from store.db import engine_for
 from tests.support.events import eventually
 from tests.support.stack import running_worker
 from worker import run_worker
-from workflows.housekeeping import AUDIT_RETENTION_SCHEDULE_ID, AuditRetentionWorkflow
+from workflows.sweeps import AuditRetentionWorkflow
 
 
 def _configure(settings: Settings, **audit_config: object) -> None:

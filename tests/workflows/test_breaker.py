@@ -14,20 +14,23 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Worker
 
-from activities.breaker import BreakerActivities, BreakerOutcomeArgs, BreakerPermitArgs, breaker_workflow_id
+from activities.breaker import BreakerActivities
+from contracts.breaker import (
+    BreakerInput,
+    BreakerOutcomeArgs,
+    BreakerPermitArgs,
+    BreakerStatus,
+    OutcomeReport,
+    PermitRequest,
+    ResetRequest,
+    breaker_workflow_id,
+)
 from domain.config import BreakerConfig
 from domain.shared.audit import AuditEntry
 from domain.shared.breaker import BreakerState, Permit
 from domain.shared.notifications import BreakerNotice, NoticeResult
 from tests.support.events import eventually
-from workflows.breaker import (
-    BreakerInput,
-    BreakerStatus,
-    BreakerWorkflow,
-    OutcomeReport,
-    PermitRequest,
-    ResetRequest,
-)
+from workflows.breaker import BreakerWorkflow
 
 CLOSED, OPEN, HALF_OPEN = BreakerState.CLOSED, BreakerState.OPEN, BreakerState.HALF_OPEN
 SLOW = BreakerConfig(window_seconds=30, failure_rate=0.5, min_samples=3, cooldown_seconds=60)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
+from contracts.pr import STATUS_QUERY, PRStatus
 from domain.pr_healing.commands import CommandAnswer, CommandRequest, CommandSource
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
@@ -19,7 +20,6 @@ from simulators.github.rest_collaborators import collaborators_of
 from tests.support.events import eventually, make_event
 from tests.support.stack import make_settings, quick_lifecycle, running_worker
 from tests.support.world import World, mender_world
-from workflows.pr_lifecycle import STATUS_QUERY, PRStatus
 
 REPO = "acme/api"
 

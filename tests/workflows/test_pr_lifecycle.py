@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from contracts.pr import STATUS_QUERY, PRStatus
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState, TransitionOutcome
 from runtime.dispatch import Delivered, EventDispatcher
@@ -12,7 +13,7 @@ from store import repository
 from store.db import engine_for
 from tests.support.events import HAPPY_PATH, eventually, make_event
 from tests.support.stack import running_worker
-from workflows.pr_lifecycle import STATUS_QUERY, PRLifecycleWorkflow, PRStatus
+from workflows.pr_lifecycle import PRLifecycleWorkflow
 
 
 def _dispatcher(client: Client, queue: str) -> EventDispatcher:

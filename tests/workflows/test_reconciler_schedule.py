@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from temporalio.client import Client
 
+from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.config import ReconcilerConfig
 from runtime.schedules import ensure_reconciler_schedule
 from runtime.settings import Settings
 from tests.support.events import eventually
 from tests.support.stack import running_worker
-from workflows.reconciler import RECONCILER_SCHEDULE_ID
 
 
 async def test_schedule_is_idempotent_follows_config_and_sweeps(client: Client, settings: Settings) -> None:

@@ -3,8 +3,8 @@
 from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
 from temporalio.client import Client
 
+from contracts.visibility import SEARCH_ATTRIBUTES
 from runtime.temporal import ensure_search_attributes
-from workflows.visibility import SEARCH_ATTRIBUTES
 
 
 async def test_ensure_search_attributes_twice(client: Client) -> None:

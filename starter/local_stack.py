@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from contracts.visibility import SEARCH_ATTRIBUTES
 from domain.config import MenderConfig
 from runtime.dispatch import EventDispatcher
 from runtime.schedules import ensure_ci_poller_schedule, ensure_reconciler_schedule
@@ -27,7 +28,6 @@ from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
-from workflows.visibility import SEARCH_ATTRIBUTES
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Arguments and results of the CI activities (shared by `workflows/ci_failure.py` and the activities)."""
+"""The CI failure workflow's boundary: id, messages, input and status, and the CI activities' models."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from domain.ci_healing.risk import GateDecision
 from domain.ci_healing.runs import CIRunRef
 from domain.config import Mode
 from domain.diagnosis.verdict import Diagnosis
+
+CI_WORKFLOW = "CIFailure"
+RUN_EVENT_SIGNAL = "run_event"
+APPROVAL_SIGNAL = "approval"
+STATUS_QUERY = "status"
 
 
 class _Frozen(BaseModel):
@@ -107,3 +112,16 @@ class CIRecordUpdate(_Frozen):
 
     status: CIStatus
     distilled: str = ""
+
+
+class CIWorkflowInput(BaseModel):
+    run: CIRunRef
+
+
+class LLMRequest(BaseModel):
+    """What the model is asked about: the distilled (redacted) log and the rule's own diagnosis."""
+
+    distilled: str
+    project: str
+    provider: str = "github"
+    rule: Diagnosis

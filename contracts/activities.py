@@ -1,0 +1,143 @@
+"""The activity catalogue: every activity's name, argument type, result type and kind of call.
+
+Workflows call activities only through these references (`workflows.calls.call`), so a workflow never
+imports an `activities/` module, and `tests/unit/test_activity_catalogue.py` checks that the worker
+registers each name with exactly these types. The kind decides timeouts and retries
+(`workflows.calls.OPTIONS`): one home for them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from contracts.breaker import BreakerOutcomeArgs, BreakerPermitArgs
+from contracts.ci import (
+    BranchQuery,
+    CIPolicy,
+    CIRecordUpdate,
+    FixArgs,
+    FixResult,
+    FixVerdict,
+    IncidentArgs,
+    IncidentResult,
+    LLMRequest,
+    RerunResult,
+    RunAnalysis,
+)
+from contracts.pr import (
+    BotArgs,
+    BranchArgs,
+    CloseArgs,
+    OpenedPR,
+    Permission,
+    PermissionArgs,
+    PRRecordUpdate,
+    ReopenArgs,
+    ReplyArgs,
+    StrategyArgs,
+    StrategyResult,
+)
+from contracts.sweeps import PollReport, SweepReport
+from domain.ci_healing.approval import ApprovalRequest
+from domain.ci_healing.approval_messages import (
+    ApprovalResolution,
+    PostedMessage,
+    ResolvedApproval,
+    StageNotice,
+)
+from domain.ci_healing.runs import CIRunEvent, CIRunRef
+from domain.config import RepoPolicy
+from domain.diagnosis.verdict import Diagnosis
+from domain.pr_healing.events import PREvent, PRRef
+from domain.pr_healing.snapshot import PRSnapshot
+from domain.shared.audit import AuditEntry, RetentionReport
+from domain.shared.breaker import Permit
+from domain.shared.notifications import BreakerNotice, EscalationNotice, NoticeResult
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+
+class CallKind(StrEnum):
+    """How an activity is called: each kind has one set of timeouts and retries."""
+
+    CONFIG = "config"  # read the current configuration
+    STORE = "store"  # write the store projection
+    AUDIT = "audit"  # write the audit trail (best effort)
+    GITHUB = "github"  # one GitHub read or idempotent write
+    BREAKER = "breaker"  # ask or tell the circuit breaker
+    NOTIFY = "notify"  # tell a human (Slack)
+    NOTIFY_BREAKER = "notify_breaker"  # a breaker notice, retried for longer
+    DELIVER = "deliver"  # hand an event to another workflow
+    PROVIDER = "provider"  # one CI provider call (GitHub Actions, GitLab)
+    ANALYSE = "analyse"  # stream and diagnose large logs (heartbeats)
+    LLM = "llm"  # the model's second opinion (timeout from configuration)
+    QUICK = "quick"  # small CI-side reads and notices
+    RECONCILE = "reconcile"  # the reconciler's sweep
+    POLL = "poll"  # the CI polling fallback's sweep
+    RETENTION = "retention"  # the audit retention sweep
+
+
+@dataclass(frozen=True)
+class ActivityRef(Generic[A, R]):
+    """A typed handle on one activity: what it is called, what it takes and gives, how to call it."""
+
+    name: str
+    arg: Any  # the argument's type, or None for an activity without argument
+    result: Any  # the result's type (None for an activity that returns nothing)
+    kind: CallKind
+
+
+def _ref(name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind) -> ActivityRef[A, R]:
+    return ActivityRef(name, arg, result, kind)
+
+
+# PR healing
+REPO_POLICY = _ref("config.repo_policy", str, RepoPolicy, CallKind.CONFIG)
+RECORD_PR = _ref("store.record_pr", PRRecordUpdate, int, CallKind.STORE)
+FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB)
+UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB)
+REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB)
+RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB)
+MERGE = _ref("github.merge", StrategyArgs, StrategyResult, CallKind.GITHUB)
+FIND_DUPLICATE = _ref("reopen.find_duplicate", ReopenArgs, int | None, CallKind.GITHUB)
+CREATE_BRANCH = _ref("reopen.create_branch", ReopenArgs, str, CallKind.GITHUB)
+COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB)
+OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB)
+CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB)
+DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB)
+PERMISSION = _ref("commands.permission", PermissionArgs, Permission, CallKind.GITHUB)
+REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB)
+DELIVER_EVENT = _ref("lifecycle.deliver", PREvent, str, CallKind.DELIVER)
+NOTIFY_ESCALATION = _ref("notify.escalation", EscalationNotice, NoticeResult, CallKind.NOTIFY)
+NOTIFY_BREAKER = _ref("notify.breaker", BreakerNotice, NoticeResult, CallKind.NOTIFY_BREAKER)
+REQUEST_PERMIT = _ref("breaker.request_permit", BreakerPermitArgs, Permit, CallKind.BREAKER)
+REPORT_OUTCOME = _ref("breaker.report_outcome", BreakerOutcomeArgs, None, CallKind.BREAKER)
+AUDIT_RECORD = _ref("audit.record", AuditEntry, bool, CallKind.AUDIT)
+
+# CI healing
+CI_POLICY = _ref("config.ci_policy", str, CIPolicy, CallKind.QUICK)
+ANALYSE_RUN = _ref("ci.analyse", CIRunRef, RunAnalysis, CallKind.ANALYSE)
+LLM_ANALYSE = _ref("llm.analyse", LLMRequest, Diagnosis, CallKind.LLM)
+RERUN = _ref("ci.rerun", CIRunRef, RerunResult, CallKind.PROVIDER)
+RUN_STATUS = _ref("ci.run_status", CIRunRef, CIRunEvent | None, CallKind.PROVIDER)
+BRANCH_STATUS = _ref("ci.branch_status", BranchQuery, CIRunEvent | None, CallKind.PROVIDER)
+OPEN_FIX = _ref("ci.open_fix", FixArgs, FixResult, CallKind.PROVIDER)
+REPORT_FIX = _ref("ci.report_fix", FixVerdict, None, CallKind.PROVIDER)
+ROLLBACK = _ref("ci.rollback", FixVerdict, None, CallKind.PROVIDER)
+OPEN_INCIDENT = _ref("ci.open_incident", IncidentArgs, IncidentResult, CallKind.PROVIDER)
+REQUEST_APPROVAL = _ref("approval.request", ApprovalRequest, PostedMessage, CallKind.QUICK)
+RESOLVE_APPROVAL = _ref("approval.resolve", ApprovalResolution, ResolvedApproval, CallKind.QUICK)
+NOTIFY_STAGE = _ref("ci.notify", StageNotice, PostedMessage, CallKind.QUICK)
+RECORD_CI = _ref("store.record_ci", CIRecordUpdate, None, CallKind.QUICK)
+
+# Scheduled sweeps
+RECONCILE_SWEEP = _ref("reconcile.sweep", None, SweepReport, CallKind.RECONCILE)
+CI_POLL = _ref("ci.poll", None, PollReport, CallKind.POLL)
+AUDIT_SWEEP = _ref("audit.sweep", None, RetentionReport, CallKind.RETENTION)
+
+CATALOGUE: tuple[ActivityRef[Any, Any], ...] = tuple(
+    value for value in list(globals().values()) if isinstance(value, ActivityRef)
+)

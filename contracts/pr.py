@@ -1,0 +1,139 @@
+"""The PR lifecycle workflow's boundary: its id, messages, input and status, and its activities' models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from domain.pr_healing.commands import CommandRecord
+from domain.pr_healing.events import PREvent, PRRef
+from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState
+from domain.pr_healing.remediation import Expectation
+
+PR_WORKFLOW = "PRLifecycle"
+EVENT_SIGNAL = "event"
+REFRESH_SIGNAL = "refresh"
+STATUS_QUERY = "status"
+COMMAND_UPDATE = "command"
+
+
+def pr_workflow_id(pr: PRRef) -> str:
+    """`pr/<owner>/<repo>/<number>`: one workflow per PR."""
+    return pr.workflow_id
+
+
+class PRWorkflowInput(BaseModel):
+    """Start input; everything but `pr` is carried over by continue-as-new."""
+
+    pr: PRRef
+    carried: PRLifecycle | None = None
+    recent: list[JournalEntry] = Field(default_factory=list)
+    pending: list[PREvent] = Field(default_factory=list)
+    settled_at: datetime | None = None
+    expecting: Expectation | None = None
+    html_url: str | None = None
+    commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
+    cancelled: bool = False
+
+
+class PRStatus(BaseModel):
+    """Answer of the `status` query: where the PR is and what happened to it lately."""
+
+    pr: PRRef
+    workflow_id: str
+    state: PRState | None
+    head_sha: str | None
+    last_event_at: datetime | None
+    invalid_events: int
+    retry_counts: dict[str, int] = Field(default_factory=dict)
+    expecting: Expectation | None = None
+    recent_events: list[JournalEntry]
+    cancelled: bool = False  # `/cancel`: no automatic remediation any more
+    commands: list[CommandRecord] = Field(default_factory=list)
+
+
+Bot = Literal["policy", "approver", "sod", "automerge"]
+
+
+class StrategyArgs(BaseModel):
+    pr: PRRef
+    head_sha: str | None = None
+
+
+class BotArgs(BaseModel):
+    pr: PRRef
+    bot: Bot
+
+
+class StrategyResult(BaseModel):
+    """What a strategy did: `ok` when it acted (or nothing was needed, `noop`), else why not."""
+
+    ok: bool
+    noop: bool = False
+    detail: str = ""
+
+
+class ReopenArgs(BaseModel):
+    pr: PRRef
+
+
+class BranchArgs(BaseModel):
+    pr: PRRef
+    branch: str
+
+
+class CloseArgs(BaseModel):
+    pr: PRRef
+    comment: str
+
+
+class OpenedPR(BaseModel):
+    number: int
+    head_sha: str
+    html_url: str | None = None
+
+
+class PermissionArgs(BaseModel):
+    pr: PRRef
+    login: str
+
+
+class Permission(BaseModel):
+    permitted: bool
+    reason: str
+
+
+class ReplyArgs(BaseModel):
+    pr: PRRef
+    key: str  # the command's idempotency key: a retried reply is posted once
+    body: str
+
+
+class PRRecordUpdate(BaseModel):
+    """The PR's current projection plus the new lines of its event log."""
+
+    pr: PRRef
+    state: str | None
+    head_sha: str | None
+    last_event_at: datetime | None
+    invalid_count: int = 0
+    retry_counts: dict[str, int] = Field(default_factory=dict)
+    expires_at: datetime | None = None
+    entries: list[JournalEntry] = Field(default_factory=list)
+
+    @classmethod
+    def of(
+        cls, lifecycle: PRLifecycle, entries: list[JournalEntry], expires_at: datetime | None = None
+    ) -> PRRecordUpdate:
+        return cls(
+            pr=lifecycle.pr,
+            state=lifecycle.state,
+            head_sha=lifecycle.head_sha,
+            last_event_at=lifecycle.last_event_at,
+            invalid_count=lifecycle.invalid_count,
+            retry_counts=dict(lifecycle.retry_counts),
+            expires_at=expires_at,
+            entries=entries,
+        )

@@ -1,0 +1,93 @@
+"""The house's shape, checked: import layers (`.importlinter`), no import cycles, the activity catalogue."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from pathlib import Path
+
+import grimp
+import pytest
+from importlinter.cli import lint_imports
+from temporalio import activity
+from temporalio.client import Client
+
+from contracts.activities import CATALOGUE
+from worker import all_activities
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGES = ("starter", "runtime", "workflows", "activities", "contracts", "store", "domain", "simulators")
+
+
+def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's algorithm: the components with more than one module are import cycles."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in on_stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_strongly_connected_finds_a_cycle_and_only_cycles() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert strongly_connected(graph) == [["a", "b", "c"]]
+
+
+def test_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    assert lint_imports(config_filename=str(ROOT / ".importlinter"), no_cache=True, no_logo=True) == 0
+
+
+def test_no_import_cycles_outside_tests() -> None:
+    graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    edges = {
+        m: {t for t in graph.find_modules_directly_imported_by(m) if t in graph.modules}
+        for m in graph.modules
+    }
+    assert strongly_connected(edges) == []
+
+
+def _hints(fn: typing.Any) -> dict[str, typing.Any]:
+    return typing.get_type_hints(fn)
+
+
+async def test_every_catalogued_activity_is_registered_with_its_types(client: Client) -> None:
+    registered = {activity._Definition.must_from_callable(fn).name: fn for fn in all_activities(client, "q")}
+    for ref in CATALOGUE:
+        assert ref.name in registered, f"{ref.name} is catalogued but no worker registers it"
+        fn = registered[ref.name]
+        hints = _hints(fn)
+        params = [p for p in inspect.signature(fn).parameters.values() if p.name != "self"]
+        if ref.arg is None:
+            assert params == [], f"{ref.name} takes no argument in the catalogue"
+        else:
+            assert len(params) == 1 and hints[params[0].name] == ref.arg, f"{ref.name}: argument type differs"
+        expected = type(None) if ref.result is None else ref.result
+        assert hints["return"] == expected, f"{ref.name}: result type differs"
+    assert {ref.name for ref in CATALOGUE} == set(registered), "an activity is registered but not catalogued"

@@ -1,0 +1,61 @@
+"""How workflows call activities: by catalogue reference, with the options of its kind. One home for
+every activity timeout and retry policy.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.activities import ActivityRef, CallKind
+
+R = TypeVar("R")
+_NO_ARG: Any = object()
+
+
+def _options(
+    start_to_close: timedelta,
+    attempts: int = 0,
+    first_retry: timedelta = timedelta(seconds=1),
+    max_retry: timedelta | None = None,
+    schedule_to_close: timedelta | None = None,
+    heartbeat: timedelta | None = None,
+) -> dict[str, Any]:
+    retry = RetryPolicy(initial_interval=first_retry, maximum_attempts=attempts, maximum_interval=max_retry)
+    options: dict[str, Any] = {"start_to_close_timeout": start_to_close, "retry_policy": retry}
+    if schedule_to_close is not None:
+        options["schedule_to_close_timeout"] = schedule_to_close
+    if heartbeat is not None:
+        options["heartbeat_timeout"] = heartbeat
+    return options
+
+
+SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
+OPTIONS: dict[CallKind, dict[str, Any]] = {
+    CallKind.CONFIG: _options(30 * SECOND, max_retry=30 * SECOND),
+    CallKind.STORE: _options(30 * SECOND, max_retry=30 * SECOND),
+    CallKind.AUDIT: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=5 * MINUTE),
+    CallKind.GITHUB: _options(60 * SECOND, attempts=3),
+    CallKind.BREAKER: _options(10 * SECOND, attempts=2),
+    CallKind.NOTIFY: _options(30 * SECOND, attempts=5, first_retry=2 * SECOND),
+    CallKind.NOTIFY_BREAKER: _options(30 * SECOND, attempts=5, schedule_to_close=10 * MINUTE),
+    CallKind.DELIVER: _options(60 * SECOND, attempts=3),
+    CallKind.PROVIDER: _options(2 * MINUTE, attempts=5, first_retry=2 * SECOND),
+    CallKind.ANALYSE: _options(10 * MINUTE, attempts=4, first_retry=5 * SECOND, heartbeat=2 * MINUTE),
+    CallKind.LLM: _options(60 * SECOND, attempts=1),
+    CallKind.QUICK: _options(30 * SECOND, attempts=5),
+    CallKind.RECONCILE: _options(15 * MINUTE, attempts=2),
+    CallKind.POLL: _options(10 * MINUTE, attempts=2),
+    CallKind.RETENTION: _options(30 * MINUTE, attempts=3),
+}
+
+
+async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, **overrides: Any) -> R:
+    """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result."""
+    args = [] if arg is _NO_ARG else [arg]
+    options = {**OPTIONS[ref.kind], **overrides}
+    return await workflow.execute_activity(ref.name, args=args, result_type=ref.result, **options)
