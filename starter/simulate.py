@@ -22,6 +22,7 @@ from domain.ci_healing.runs import FIX_BRANCH_PREFIX
 from domain.config import MenderConfig
 from domain.pr_healing.commands import automatic_runs
 from domain.pr_healing.events import PRRef
+from domain.pr_healing.remedies import CI_CAUSING
 from domain.shared.audit import AuditFilter
 from domain.shared.breaker import BreakerState
 from runtime.settings import ConfigError, describe_errors
@@ -33,7 +34,6 @@ from store import repository
 from store.db import engine_for
 
 log = logging.getLogger("mender.simulate")
-CI_CAUSING = ("RETRY_CHECKS", "UPDATE_BRANCH", "CLOSE_AND_REOPEN")
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -1,53 +1,40 @@
-"""Close-and-reopen as a saga: every step that succeeded is compensated if a later one fails."""
+"""Close-and-reopen as a saga: every step that succeeded is compensated if a later one fails.
+
+It sees only the PR and its title (never the PR workflow): the lineage event it returns is journaled
+by the decider; the replacement PR's own workflow is started by `lifecycle.deliver`.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs, StrategyResult
+    from contracts import activities as catalogue
+    from contracts.activities import ActivityRef
+    from contracts.pr import BranchArgs, CloseArgs, ReopenArgs
+    from domain.pr_healing.effects import StrategyOutcome
     from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
     from domain.pr_healing.facts import opened_key
-
-if TYPE_CHECKING:
-    from workflows.pr_lifecycle import PRLifecycleWorkflow
+    from workflows.calls import call
 
 
-async def close_and_reopen(wf: PRLifecycleWorkflow, title: str) -> StrategyResult:
+async def close_and_reopen(pr: PRRef, title: str) -> StrategyOutcome:
     """Replace a conflicting PR with a fresh one from the latest base; raises after compensating."""
-    pr = wf.lifecycle.pr
-
-    async def step(name: str, arg: Any, result_type: type | None = None) -> Any:
-        return await workflow.execute_activity(
-            name,
-            arg,
-            result_type=result_type,
-            start_to_close_timeout=timedelta(seconds=60),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=3),
-        )
-
-    duplicate = await step("reopen.find_duplicate", ReopenArgs(pr=pr), int)
+    duplicate = await call(catalogue.FIND_DUPLICATE, ReopenArgs(pr=pr))
     if duplicate is not None:
-        return StrategyResult(ok=False, detail=f"refused: #{duplicate} already carries this change")
-    compensations: list[tuple[str, Any]] = []
+        return StrategyOutcome(ok=False, detail=f"refused: #{duplicate} already carries this change")
+    compensations: list[tuple[ActivityRef[Any, Any], Any]] = []
     try:
-        branch = await step("reopen.create_branch", ReopenArgs(pr=pr), str)
-        compensations.append(("reopen.delete_branch", BranchArgs(pr=pr, branch=branch)))
-        await step("reopen.copy_change", BranchArgs(pr=pr, branch=branch), int)
-        opened: OpenedPR = await step("reopen.open_pr", BranchArgs(pr=pr, branch=branch), OpenedPR)
+        branch = await call(catalogue.CREATE_BRANCH, ReopenArgs(pr=pr))
+        compensations.append((catalogue.DELETE_BRANCH, BranchArgs(pr=pr, branch=branch)))
+        await call(catalogue.COPY_CHANGE, BranchArgs(pr=pr, branch=branch))
+        opened = await call(catalogue.OPEN_PR, BranchArgs(pr=pr, branch=branch))
         new = PRRef(repo=pr.repo, number=opened.number)
-        compensations.append(
-            (
-                "reopen.close_pr",
-                CloseArgs(pr=new, comment=f"Closed by Mender: replacing #{pr.number} failed."),
-            )
-        )
-        lineage = {"replaces": pr.number, "title": title, "html_url": opened.html_url}
+        comment = f"Closed by Mender: replacing #{pr.number} failed."
+        compensations.append((catalogue.CLOSE_PR, CloseArgs(pr=new, comment=comment)))
         start = PREvent(
             key=opened_key(opened.head_sha),
             pr=new,
@@ -55,25 +42,27 @@ async def close_and_reopen(wf: PRLifecycleWorkflow, title: str) -> StrategyResul
             source=EventSource.MENDER,
             occurred_at=workflow.now(),
             head_sha=opened.head_sha,
-            details=lineage,
+            details={"replaces": pr.number, "title": title, "html_url": opened.html_url},
         )
-        await step("lifecycle.deliver", start, str)
-        replaced = PREvent(
-            key=f"replaced:{opened.number}",
-            pr=pr,
-            type=EventType.REPLACED,
-            source=EventSource.MENDER,
-            occurred_at=workflow.now(),
-            details={"replaced_by": opened.number},
+        await call(catalogue.DELIVER_EVENT, start)
+        note = (
+            f"Superseded by #{opened.number}: this PR conflicts with `{pr.repo}`'s base; "
+            "Mender reopened the same change from the latest base."
         )
-        await wf.fold([replaced])
-        comment = f"Superseded by #{opened.number}: this PR conflicts with `{pr.repo}`'s base; Mender reopened the same change from the latest base."
-        await step("reopen.close_pr", CloseArgs(pr=pr, comment=comment))
+        await call(catalogue.CLOSE_PR, CloseArgs(pr=pr, comment=note))
     except ActivityError:
-        for name, arg in reversed(compensations):
+        for ref, arg in reversed(compensations):
             try:
-                await step(name, arg)
+                await call(ref, arg)
             except ActivityError as exc:
-                workflow.logger.error("PR %s: compensation %s failed: %s", pr.key, name, exc.cause)
+                workflow.logger.error("PR %s: compensation %s failed: %s", pr.key, ref.name, exc.cause)
         raise
-    return StrategyResult(ok=True, detail=f"replaced by #{opened.number}")
+    replaced = PREvent(
+        key=f"replaced:{opened.number}",
+        pr=pr,
+        type=EventType.REPLACED,
+        source=EventSource.MENDER,
+        occurred_at=workflow.now(),
+        details={"replaced_by": opened.number},
+    )
+    return StrategyOutcome(ok=True, detail=f"replaced by #{opened.number}", replaced=replaced)

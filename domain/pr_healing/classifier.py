@@ -9,49 +9,16 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
-from enum import StrEnum
 
 from pydantic import BaseModel
 
 from domain.config import RemediationConfig, RetryBudgets
 from domain.pr_healing.events import EventType
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.remedies import BUDGET_OF, EFFECT_OF, PRAction
 from domain.pr_healing.snapshot import CheckRunFact, PRSnapshot
 
-
-class PRAction(StrEnum):
-    UPDATE_BRANCH = "UPDATE_BRANCH"
-    RETRY_CHECKS = "RETRY_CHECKS"
-    RETRIGGER_POLICY_BOT = "RETRIGGER_POLICY_BOT"
-    RETRIGGER_APPROVER_BOT = "RETRIGGER_APPROVER_BOT"
-    RETRIGGER_SOD_BOT = "RETRIGGER_SOD_BOT"  # only on command (/recheck-sod): no SoD facts to classify
-    RETRIGGER_MERGE = "RETRIGGER_MERGE"
-    CLOSE_AND_REOPEN = "CLOSE_AND_REOPEN"
-    NEEDS_INTERVENTION = "NEEDS_INTERVENTION"
-    NO_ACTION = "NO_ACTION"
-
-
-# Each remediation spends its own budget (a field of RetryBudgets).
-BUDGET_OF: dict[PRAction, str] = {
-    PRAction.UPDATE_BRANCH: "update_branch",
-    PRAction.RETRY_CHECKS: "rebuild",
-    PRAction.RETRIGGER_POLICY_BOT: "policy_bot",
-    PRAction.RETRIGGER_APPROVER_BOT: "approver_bot",
-    PRAction.RETRIGGER_SOD_BOT: "sod_bot",
-    PRAction.RETRIGGER_MERGE: "merge",
-    PRAction.CLOSE_AND_REOPEN: "close_and_reopen",
-}
-# What shows that a remediation worked: any of these events after it (none known for the SoD bot).
-EFFECT_OF: dict[PRAction, frozenset[EventType]] = {
-    PRAction.UPDATE_BRANCH: frozenset({EventType.SYNCHRONIZE}),
-    PRAction.RETRY_CHECKS: frozenset({EventType.CHECKS_STARTED, EventType.CHECKS_PASSED}),
-    PRAction.RETRIGGER_POLICY_BOT: frozenset(
-        {EventType.POLICY_PENDING, EventType.POLICY_PASSED, EventType.POLICY_FAILED}
-    ),
-    PRAction.RETRIGGER_APPROVER_BOT: frozenset({EventType.APPROVED}),
-    PRAction.RETRIGGER_MERGE: frozenset({EventType.MERGED}),
-    PRAction.CLOSE_AND_REOPEN: frozenset({EventType.CLOSED}),
-}
+__all__ = ["BUDGET_OF", "EFFECT_OF", "Decision", "PRAction", "classify", "is_transient"]
 
 
 class Decision(BaseModel):

@@ -235,3 +235,14 @@ def automatic_runs(retry_counts: dict[str, int]) -> dict[str, int]:
 def help_text() -> str:
     """One line per command, for replies and docs."""
     return "\n".join(f"`{spec.name}`: {spec.help}" for spec in COMMANDS.values())
+
+
+def malformed(request: CommandRequest) -> str | None:
+    """Why the `command` update rejects `request` outright (it never reaches the PR), or None."""
+    if normalize(request.command) not in COMMANDS:
+        return f"unknown command {request.command!r}; known: {', '.join(COMMANDS)}"
+    if not request.requester.strip():
+        return "a command needs a requester"
+    if len(request.idempotency_key) > MAX_KEY_LENGTH:
+        return f"idempotency key longer than {MAX_KEY_LENGTH} characters"
+    return None

@@ -1,4 +1,4 @@
-"""The PR workflow's audit rows (`pr.*`), written through `workflows.audit_calls.audit`.
+"""The PR workflow's audit rows (`pr.*`): pure builders; the workflow writes them.
 
 What is written, and when (target `owner/repo#N`, repository `owner/repo`):
 - `pr.detected`: the opening event that makes the workflow track the PR (once per PR); actor the PR
@@ -14,28 +14,20 @@ What is written, and when (target `owner/repo#N`, repository `owner/repo`):
 - `pr.command`: every answer to the `command` update (accepted, refused or duplicate), actor the
   requester, source comment/api/cli/reconciler. Malformed commands rejected by the validator never reach
   the workflow (the Admin API audits its own calls).
-
-Every write is gated by the `audit-pr-events` patch: a run started before it replays unchanged and
-writes no PR audit rows until its next continue-as-new.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from temporalio import workflow
+from domain.pr_healing.classifier import Decision
+from domain.pr_healing.commands import CommandAnswer, CommandRequest
+from domain.pr_healing.events import EventSource, PREvent, PRRef
+from domain.pr_healing.lifecycle import PRState
+from domain.pr_healing.remediation import RemedyOutcome
+from domain.shared.audit import AuditAction, AuditEntry, AuditOutcome, AuditSource
+from domain.shared.notifications import NoticeResult
 
-with workflow.unsafe.imports_passed_through():
-    from domain.pr_healing.classifier import Decision
-    from domain.pr_healing.commands import CommandAnswer, CommandRequest
-    from domain.pr_healing.events import EventSource, PREvent, PRRef
-    from domain.pr_healing.lifecycle import PRState
-    from domain.pr_healing.remediation import RemedyOutcome
-    from domain.shared.audit import AuditAction, AuditEntry, AuditOutcome, AuditSource
-    from domain.shared.notifications import NoticeResult
-    from workflows.audit_calls import audit
-
-AUDIT_PATCH = "audit-pr-events"
 MENDER = "mender"
 
 SOURCE_OF: dict[EventSource, AuditSource] = {
@@ -52,12 +44,6 @@ REMEDIATION_OUTCOME: dict[str, AuditOutcome] = {
     RemedyOutcome.FAILED: AuditOutcome.FAILED,
     RemedyOutcome.NO_EFFECT: AuditOutcome.FAILED,
 }
-
-
-async def record(entry: AuditEntry) -> None:
-    """Write `entry` (never fails the workflow), unless this run predates the `audit-pr-events` patch."""
-    if workflow.patched(AUDIT_PATCH):
-        await audit(entry)
 
 
 def _entry(pr: PRRef, action: AuditAction, outcome: str, **fields: Any) -> AuditEntry:
@@ -79,11 +65,18 @@ def detected(event: PREvent) -> AuditEntry:
 
 
 def classified(
-    pr: PRRef, state: PRState | None, head_sha: str | None, decision: Decision, retry_counts: dict[str, int]
+    pr: PRRef,
+    state: PRState | None,
+    head_sha: str | None,
+    decision: Decision,
+    retry_counts: dict[str, int],
+    run: str,
 ) -> AuditEntry:
-    """An actionable (or escalating) classifier decision; repeats without progress share one key."""
+    """An actionable (or escalating) classifier decision; repeats without progress share one key.
+
+    `run` is the workflow's first run id: stable across continue-as-new.
+    """
     attempts = sum(retry_counts.values())
-    run = workflow.info().first_execution_run_id  # stable across continue-as-new
     return _entry(
         pr,
         AuditAction.PR_CLASSIFIED,

@@ -1,0 +1,156 @@
+"""The PR workflow's decider: (memory, input) -> (memory, effects), pure and table-tested.
+
+Inputs are events (`on_events`), the staleness timer (`on_stale`), a refresh request (`on_refresh`)
+and the result of an effect that feeds back (`resume`). Commands are decided in
+`domain/pr_healing/command_steps.py` on the same memory. The workflow only carries effects out.
+
+A stale PR is read from GitHub first (trust but verify); missed facts are folded in as events. Only a
+PR still stale in the same state and head is classified; a remediation runs within its budget, behind
+the circuit breaker, and counts as a success once its expected effect is seen.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from domain.pr_healing import audit_rows, command_steps
+from domain.pr_healing.classifier import PRAction, classify
+from domain.pr_healing.effects import (
+    AskPermit,
+    Audit,
+    CheckPermission,
+    Context,
+    Effect,
+    Failed,
+    FetchSnapshot,
+    Log,
+    Notify,
+    Plan,
+    PRMemory,
+    Purpose,
+    Record,
+    ReportToBreaker,
+    RunStrategy,
+    Step,
+)
+from domain.pr_healing.events import PREvent, PRRef
+from domain.pr_healing.lifecycle import PRLifecycle
+from domain.pr_healing.remediation import RemedyOutcome, history_for_classifier
+from domain.pr_healing.snapshot import PRSnapshot
+from domain.pr_healing.steps import act, fold, on_notified, on_permit, on_strategy_result, remember, verified
+from domain.shared.audit import AuditEntry
+
+
+def on_events(m: PRMemory, ctx: Context, events: list[PREvent]) -> Step:
+    """Facts about the PR from a webhook, the reconciler or Mender itself."""
+    return fold(m, ctx, events)[0]
+
+
+def on_stale(m: PRMemory, ctx: Context) -> Step:
+    """The state's threshold passed (or an expected effect is overdue): verify first."""
+    before = (m.lifecycle.state.value if m.lifecycle.state else None, m.lifecycle.head_sha)
+    return Step(m, [FetchSnapshot(Purpose.STALE, before=before)])
+
+
+def on_refresh(m: PRMemory, ctx: Context) -> Step:
+    """Somebody asked for a trust-but-verify refresh."""
+    return Step(m, [FetchSnapshot(Purpose.REFRESH)])
+
+
+def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> Step:
+    """The result of an effect that feeds back: the next step."""
+    if isinstance(effect, FetchSnapshot):
+        if effect.purpose is Purpose.COMMAND:
+            return command_steps.on_snapshot(m, ctx, effect, result)
+        return on_snapshot(m, ctx, effect, result)
+    if isinstance(effect, AskPermit):
+        return on_permit(m, ctx, effect.plan, result)
+    if isinstance(effect, RunStrategy):
+        return on_strategy_result(m, ctx, effect.plan, result)
+    if isinstance(effect, Notify):
+        return on_notified(m, ctx, effect, result)
+    if isinstance(effect, CheckPermission):
+        return command_steps.on_permission(m, ctx, effect, result)
+    raise TypeError(f"{type(effect).__name__} has no result to resume with")
+
+
+def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnapshot | Failed) -> Step:
+    """After a stale or requested read: fold missed facts; a stale PR may then be acted on."""
+    step = verified(m, ctx, result)
+    if effect.purpose is not Purpose.STALE or isinstance(result, Failed):
+        return step
+    m = step.memory
+    if m.expecting is not None:
+        if ctx.now < m.expecting.deadline:
+            return step
+        missed = m.expecting
+        step.memory = m.model_copy(update={"expecting": None})
+        key = f"{missed.action}:{missed.attempt}:effect"
+        step = step.then(lambda mem: remember(mem, ctx, missed.action, RemedyOutcome.NO_EFFECT, key))
+        step.effects.append(ReportToBreaker(False, f"{missed.action} had no effect"))
+        m = step.memory
+    lc = m.lifecycle
+    now_at = (lc.state.value if lc.state else None, lc.head_sha)
+    if now_at != effect.before or lc.terminal or m.cancelled:
+        return step
+    policy = ctx.policy
+    decision = classify(
+        lc.state,
+        history_for_classifier(m.recent),
+        result,
+        lc.retry_counts,
+        policy.retry_budgets,
+        policy.remediation,
+        policy.policy_context,
+    )
+    step.effects.append(
+        Log("info", f"PR {m.pr.key} stale in {lc.state}: {decision.action} ({decision.reason})")
+    )
+    if decision.action is not PRAction.NO_ACTION:  # "wait" decisions are not audited (one per timeout)
+        row = audit_rows.classified(m.pr, lc.state, result.head_sha, decision, lc.retry_counts, ctx.run_id)
+        step.effects.append(Audit(row))
+    plan = Plan(decision=decision, head_sha=result.head_sha, title=result.title)
+    return step.then(lambda mem: act(mem, ctx, plan))
+
+
+on_command = command_steps.on_command
+arrives = command_steps.arrives
+duplicate_of = command_steps.duplicate_of
+
+
+def cut_short(m: PRMemory) -> bool:
+    """A cancelled PR that is over (or never tracked) needs no grace period."""
+    return m.cancelled and (m.lifecycle.terminal or not m.lifecycle.tracked)
+
+
+def settled(m: PRMemory) -> bool:
+    """Over (merged or closed) or never tracked: the workflow only lingers, then completes."""
+    return m.lifecycle.terminal or not m.lifecycle.tracked
+
+
+def seconds_to_wait(m: PRMemory, ctx: Context) -> float:
+    """Until the state's threshold (or an expected effect's deadline, or the end of the grace period)."""
+    seconds = ctx.policy.stale_after(m.lifecycle.state)
+    if settled(m):
+        since = m.settled_at or ctx.now
+        seconds -= (ctx.now - since).total_seconds()
+    elif m.expecting is not None:
+        seconds = min(seconds, (m.expecting.deadline - ctx.now).total_seconds())
+    return max(seconds, 0.001)
+
+
+def closing(m: PRMemory, ctx: Context) -> Step:
+    """The workflow completes: a terminal PR's store record expires after the retention period."""
+    if not m.lifecycle.terminal:
+        return Step(m)
+    expires = ctx.now + timedelta(days=ctx.policy.store_retention_days)
+    return Step(m, [Record(m.lifecycle, (), expires_at=expires)])
+
+
+def new_lifecycle(pr: PRRef) -> PRLifecycle:
+    return PRLifecycle(pr=pr)
+
+
+def audit_effect(entry: AuditEntry) -> Audit:
+    return Audit(entry)

@@ -1,0 +1,124 @@
+"""Carrying out the PR decider's effects: each effect is one activity, search-attribute upsert or log line.
+
+`perform` returns the result of an effect that feeds back (a `Failed` when its activity failed after
+its retries); best-effort effects (audit, breaker reports, replies) never fail the workflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts import activities as catalogue
+    from contracts.breaker import BreakerOutcomeArgs, BreakerPermitArgs
+    from contracts.pr import BotArgs, PermissionArgs, PRRecordUpdate, ReplyArgs, StrategyArgs
+    from contracts.visibility import MENDER_LAST_EVENT_AT, MENDER_NEEDS_HUMAN, MENDER_STATE
+    from domain.config import RepoPolicy
+    from domain.pr_healing.effects import (
+        Answer,
+        AskPermit,
+        Audit,
+        CheckPermission,
+        Effect,
+        Failed,
+        FetchSnapshot,
+        Log,
+        Notify,
+        Publish,
+        Record,
+        Reply,
+        ReportToBreaker,
+        RunStrategy,
+        StrategyOutcome,
+    )
+    from domain.pr_healing.events import PRRef
+    from domain.pr_healing.remedies import Strategy
+    from workflows.audit_calls import audit
+    from workflows.calls import call
+    from workflows.reopen_saga import close_and_reopen
+
+AUDIT_PATCH = "audit-pr-events"  # runs started before PR audit rows existed replay without them
+STRATEGY_CALLS = {
+    Strategy.UPDATE_BRANCH: catalogue.UPDATE_BRANCH,
+    Strategy.REBUILD: catalogue.REBUILD,
+    Strategy.MERGE: catalogue.MERGE,
+}
+
+
+class EffectRunner:
+    """Runs the effects of one PR workflow; `answers` collects command answers for the update."""
+
+    def __init__(self, pr: PRRef) -> None:
+        self.pr = pr
+        self.answers: dict[str, Any] = {}
+
+    async def perform(self, effect: Effect, policy: RepoPolicy) -> Any:
+        if isinstance(effect, Record):
+            update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
+            return await call(catalogue.RECORD_PR, update)
+        if isinstance(effect, Publish):
+            updates = [MENDER_STATE.value_set(effect.state), MENDER_NEEDS_HUMAN.value_set(effect.needs_human)]
+            if effect.last_event_at:
+                updates.append(MENDER_LAST_EVENT_AT.value_set(effect.last_event_at))
+            workflow.upsert_search_attributes(updates)
+            return None
+        if isinstance(effect, Audit):
+            if workflow.patched(AUDIT_PATCH):
+                await audit(effect.entry)
+            return None
+        if isinstance(effect, Log):
+            getattr(workflow.logger, effect.level)(effect.message)
+            return None
+        if isinstance(effect, ReportToBreaker):
+            args = BreakerOutcomeArgs(
+                scope=policy.breaker_scope, requester=self._me(), ok=effect.ok, detail=effect.detail[:500]
+            )
+            return await self._best_effort(catalogue.REPORT_OUTCOME, args, "breaker outcome not reported")
+        if isinstance(effect, Reply):
+            args = ReplyArgs(pr=self.pr, key=effect.key, body=effect.body)
+            return await self._best_effort(catalogue.REPLY, args, "command reply failed")
+        if isinstance(effect, Answer):
+            self.answers[effect.key] = effect.answer
+            return None
+        return await self._feeding_back(effect, policy)
+
+    async def _feeding_back(self, effect: Effect, policy: RepoPolicy) -> Any:
+        try:
+            if isinstance(effect, FetchSnapshot):
+                return await call(catalogue.FETCH_SNAPSHOT, self.pr)
+            if isinstance(effect, AskPermit):
+                args = BreakerPermitArgs(scope=policy.breaker_scope, requester=self._me())
+                return await call(catalogue.REQUEST_PERMIT, args)
+            if isinstance(effect, RunStrategy):
+                return await self._strategy(effect)
+            if isinstance(effect, Notify):
+                return await call(catalogue.NOTIFY_ESCALATION, effect.notice)
+            if isinstance(effect, CheckPermission):
+                args = PermissionArgs(pr=self.pr, login=effect.request.requester)
+                return await call(catalogue.PERMISSION, args)
+        except ActivityError as exc:
+            return Failed(str(exc.cause or exc))
+        raise TypeError(f"no way to perform {type(effect).__name__}")
+
+    async def _strategy(self, effect: RunStrategy) -> StrategyOutcome:
+        if effect.strategy is Strategy.CLOSE_AND_REOPEN:
+            return await close_and_reopen(self.pr, effect.plan.title)
+        if effect.strategy is Strategy.NUDGE_BOT:
+            result = await call(catalogue.RETRIGGER_BOT, BotArgs(pr=self.pr, bot=effect.bot))  # type: ignore[arg-type]
+        else:
+            args = StrategyArgs(pr=self.pr, head_sha=effect.plan.head_sha)
+            result = await call(STRATEGY_CALLS[effect.strategy], args)
+        return StrategyOutcome(ok=result.ok, noop=result.noop, detail=result.detail)
+
+    async def _best_effort(self, ref: Any, arg: Any, what: str) -> None:
+        try:
+            await call(ref, arg)
+        except ActivityError as exc:
+            workflow.logger.warning("PR %s: %s: %s", self.pr.key, what, exc.cause)
+
+    @staticmethod
+    def _me() -> str:
+        return workflow.info().workflow_id
