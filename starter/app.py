@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, gitlab_webhooks, slack_interactivity, webhooks
+from starter import api, slack_interactivity, webhooks
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
@@ -21,7 +21,6 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
         settings.temporal_address, settings.config.temporal.namespace, settings.config.temporal.task_queue
     )
     app.include_router(webhooks.router)
-    app.include_router(gitlab_webhooks.router)
     app.include_router(slack_interactivity.router)
     app.include_router(api.router)
 

@@ -159,3 +159,27 @@ async def test_temporal_down_answers_503_and_keeps_the_delivery_retryable(
     assert not repository.delivery_seen(engine_for(settings.database_url), delivery)
     redelivered = await receiver.post("pull_request", opened, delivery=delivery)
     assert redelivered.status_code == 202
+
+
+async def test_bounds_on_what_comes_from_outside_are_400_with_the_reason(receiver: Receiver) -> None:
+    deep: Any = {}
+    for _ in range(200):
+        deep = {"a": deep}
+    too_deep = await receiver.post("pull_request", {"action": "opened", "x": deep})
+    assert too_deep.status_code == 400 and "deeper than 64 levels" in too_deep.json()["reason"]
+    recursion = await receiver.post("pull_request", b'{"a":' * 5000 + b"1" + b"}" * 5000)
+    assert recursion.status_code == 400
+    long_id = await receiver.post("pull_request", bot_pr(4106), delivery="d" * 10_000)
+    assert long_id.status_code == 400 and "delivery id longer than 100" in long_id.json()["reason"]
+    assert long_id.json()["delivery"] is None  # a 10 kB id is not echoed back
+
+
+async def test_the_delivery_is_recorded_after_the_answer(receiver: Receiver, settings: Settings) -> None:
+    delivery = str(uuid.uuid4())
+    assert (await receiver.post("pull_request", bot_pr(4107), delivery=delivery)).status_code == 202
+    engine = engine_for(settings.database_url)
+    assert await eventually(lambda: _seen(engine, delivery), bool)
+
+
+async def _seen(engine: Any, delivery: str) -> bool:
+    return repository.delivery_seen(engine, delivery)

@@ -1,0 +1,66 @@
+"""GitHub as a webhook source: `X-Hub-Signature-256`, `X-GitHub-Delivery`, `X-GitHub-Event`.
+
+PR events and comment commands come from `starter/github_events.py`; `workflow_run` from
+`starter/ci_ingest.py`. Only a check suite that names no PR (a fork's) costs a store read, to find the
+PR by its head.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+
+from runtime.settings import Settings
+from starter import ci_ingest, github_events
+from starter.intake.model import Delivery, Intake, PayloadError, PRCommandItem, Rejection
+from starter.signatures import verify_github_signature
+from store import repository
+from store.db import engine_for
+
+CI_EVENTS = {"workflow_run"}
+
+
+class GitHubSource:
+    name = "github"
+
+    def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
+        if not verify_github_signature(settings.webhook_secret, body, headers.get("x-hub-signature-256")):
+            return Rejection(401, "missing or bad X-Hub-Signature-256")
+        if not headers.get("x-github-event") or not headers.get("x-github-delivery"):
+            return Rejection(400, "X-GitHub-Event and X-GitHub-Delivery are required")
+        return None
+
+    def delivery_id(self, headers: Headers) -> str | None:
+        return headers.get("x-github-delivery")
+
+    def event(self, headers: Headers) -> str:
+        return headers.get("x-github-event", "")
+
+    def translate(self, delivery: Delivery, settings: Settings) -> Intake:
+        config = settings.config
+        if delivery.event == "ping":
+            return Intake(answer_only="pong")
+        if delivery.event in CI_EVENTS:
+            try:
+                run = ci_ingest.from_workflow_run(delivery.payload, config, delivery.received_at)
+            except ci_ingest.PayloadError as exc:
+                raise PayloadError(str(exc)) from None
+            return Intake(ignored=run) if isinstance(run, str) else Intake(ci=run)
+        engine = engine_for(settings.database_url)
+        try:
+            translation = github_events.translate(
+                delivery.event,
+                delivery.payload,
+                config,
+                delivery.received_at,
+                lambda repo, sha: repository.find_pr_by_head(engine, repo, sha),
+            )
+        except github_events.PayloadError as exc:
+            raise PayloadError(str(exc)) from None
+        return Intake(
+            events=list(translation.events),
+            commands=[PRCommandItem(pr=c.pr, request=c.request) for c in translation.commands],
+            ignored=translation.ignored or "",
+        )
+
+
+GITHUB = GitHubSource()

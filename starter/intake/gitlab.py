@@ -1,0 +1,43 @@
+"""GitLab as a webhook source: `X-Gitlab-Token` (constant-time), `X-Gitlab-Event-UUID`, Pipeline Hooks."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.datastructures import Headers
+
+from runtime.settings import Settings
+from starter import ci_ingest
+from starter.intake.model import Delivery, Intake, PayloadError, Rejection
+
+PIPELINE_HOOK = "Pipeline Hook"
+
+
+class GitLabSource:
+    name = "gitlab"
+
+    def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
+        token, expected = headers.get("x-gitlab-token"), settings.gitlab_webhook_token.encode()
+        if not token or not hmac.compare_digest(token.encode(), expected):
+            return Rejection(401, "missing or wrong X-Gitlab-Token")
+        if not headers.get("x-gitlab-event") or not headers.get("x-gitlab-event-uuid"):
+            return Rejection(400, "X-Gitlab-Event and X-Gitlab-Event-UUID are required")
+        return None
+
+    def delivery_id(self, headers: Headers) -> str | None:
+        return headers.get("x-gitlab-event-uuid")
+
+    def event(self, headers: Headers) -> str:
+        return headers.get("x-gitlab-event", "")
+
+    def translate(self, delivery: Delivery, settings: Settings) -> Intake:
+        if delivery.event != PIPELINE_HOOK:
+            return Intake(ignored=f"event {delivery.event!r} is not handled")
+        try:
+            run = ci_ingest.from_pipeline_hook(delivery.payload, settings.config, delivery.received_at)
+        except ci_ingest.PayloadError as exc:
+            raise PayloadError(str(exc)) from None
+        return Intake(ignored=run) if isinstance(run, str) else Intake(ci=run)
+
+
+GITLAB = GitLabSource()

@@ -1,0 +1,168 @@
+"""The intake pipeline every webhook source goes through, and its answers.
+
+bound -> verify -> parse (bounded JSON) -> dedupe (in memory) -> translate -> dispatch -> answer, then
+the delivery record is written after the answer. Status codes: 413 too large, 401 unauthenticated,
+400 malformed (with the reason), 200 duplicate/ignored, 202 accepted, 503 Temporal unavailable (nothing
+is recorded or remembered, so the sender's redelivery is taken as new).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from runtime.ci_dispatch import deliver_ci
+from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
+from starter.intake.dedupe import RecentDeliveries
+from starter.intake.model import Delivery, Intake, PayloadError, Source
+from store import repository
+from store.db import engine_for
+from store.models import WebhookDeliveryRecord
+
+log = logging.getLogger("mender.intake")
+MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
+MAX_DELIVERY_ID = 100  # GitHub and GitLab send 36-character UUIDs
+MAX_JSON_DEPTH = 64
+
+
+def answer(
+    status: int,
+    delivery: str | None,
+    outcome: str,
+    reason: str = "",
+    background: BackgroundTask | None = None,
+    **extra: object,
+) -> JSONResponse:
+    """The JSON every webhook endpoint answers with."""
+    body = {"delivery": delivery, "outcome": outcome, "reason": reason, **extra}
+    return JSONResponse(body, status_code=status, background=background)
+
+
+def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
+    """A webhook body as a JSON object no deeper than `max_depth`; ValueError saying why not."""
+    try:
+        payload = json.loads(body)
+    except RecursionError:
+        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+    if not isinstance(payload, dict):
+        raise ValueError("the body must be a JSON object")
+    stack: list[tuple[Any, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > max_depth:
+            raise ValueError(f"JSON nested deeper than {max_depth} levels")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return payload
+
+
+def recent_deliveries(request: Request) -> RecentDeliveries:
+    state = request.app.state
+    if not hasattr(state, "recent_deliveries"):
+        state.recent_deliveries = RecentDeliveries()
+    return state.recent_deliveries
+
+
+async def receive(request: Request, source: Source) -> JSONResponse:
+    """Take one delivery from `source` through the whole path and answer it."""
+    settings = request.app.state.settings
+    headers = request.headers
+    delivery_id = source.delivery_id(headers)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return _rejected(413, source, delivery_id, f"body of {len(body)} bytes is over the limit")
+    rejection = source.verify(headers, body, settings)
+    if rejection:
+        return _rejected(rejection.status, source, delivery_id, rejection.reason)
+    assert delivery_id is not None  # verify() refuses a delivery without an id
+    if len(delivery_id) > MAX_DELIVERY_ID:
+        return _rejected(400, source, None, f"delivery id longer than {MAX_DELIVERY_ID} characters")
+    try:
+        payload = json_object(body)
+    except ValueError as exc:
+        return _rejected(400, source, delivery_id, f"body is not a JSON object: {exc}")
+    delivery = Delivery(source.name, delivery_id, source.event(headers), payload, datetime.now(UTC))
+    recent = recent_deliveries(request)
+    if delivery.key in recent:
+        log.info("%s delivery %s already handled: duplicate ignored", source.name, delivery_id)
+        return answer(200, delivery_id, "duplicate")
+    try:
+        intake = await run_in_threadpool(source.translate, delivery, settings)
+    except PayloadError as exc:
+        return _rejected(400, source, delivery_id, str(exc))
+    if intake.answer_only:
+        return answer(200, delivery_id, intake.answer_only)
+    try:
+        results = await dispatch(request.app.state.dispatcher, intake, delivery)
+    except TemporalUnavailable as exc:
+        log.error(
+            "%s delivery %s NOT accepted, the sender must redeliver it: %s", source.name, delivery_id, exc
+        )
+        return answer(503, delivery_id, "retry", "Temporal is unavailable; redeliver later")
+    recent.add(delivery.key)
+    if intake.ignored:
+        log.info(
+            "%s delivery %s (%s.%s) ignored: %s",
+            source.name,
+            delivery_id,
+            delivery.event,
+            delivery.action,
+            intake.ignored,
+        )
+    outcome = "ignored" if intake.ignored else "accepted"
+    record = WebhookDeliveryRecord(
+        delivery_id=delivery.key,
+        event=delivery.event[:60],
+        action=delivery.action,
+        received_at=delivery.received_at,
+        outcome=outcome,
+        reason=intake.ignored or "; ".join(results),
+    )
+    writer = BackgroundTask(_record, settings.database_url, record)
+    if intake.ignored:
+        return answer(200, delivery_id, outcome, intake.ignored, background=writer, events=results)
+    return answer(202, delivery_id, outcome, background=writer, events=results)
+
+
+async def dispatch(dispatcher: EventDispatcher, intake: Intake, delivery: Delivery) -> list[str]:
+    """Signal every event and command of `intake`; TemporalUnavailable when Temporal cannot take them."""
+    results: list[str] = []
+    for event in intake.events:
+        outcome = await dispatcher.deliver(event)
+        results.append(f"{event.pr.key}:{event.type}:{outcome}")
+        if outcome is Delivered.NO_WORKFLOW:
+            log.info(
+                "delivery %s: %s for %s ignored: PR not tracked",
+                delivery.delivery_id,
+                event.type,
+                event.pr.key,
+            )
+    for item in intake.commands:  # PR comment commands: the workflow answers on the PR
+        reply = await dispatcher.command(item.pr, item.request, wait="accepted")
+        verdict = "no_workflow" if reply is None else "accepted" if reply.accepted else "rejected"
+        results.append(f"{item.pr.key}:{item.request.command}:{verdict}")
+    if intake.ci is not None:
+        delivered = await deliver_ci(dispatcher, intake.ci)
+        results.append(f"{intake.ci.target.workflow_id}:{intake.ci.key}:{delivered}")
+    return results
+
+
+def _rejected(status: int, source: Source, delivery: str | None, reason: str) -> JSONResponse:
+    shown = delivery if delivery is None or len(delivery) <= MAX_DELIVERY_ID else None
+    log.warning("rejected %s delivery %s: %s", source.name, shown, reason)
+    return answer(status, shown, "rejected", reason)
+
+
+async def _record(database_url: str, record: WebhookDeliveryRecord) -> None:
+    """Write the delivery record after the answer; a store that cannot take it is logged, not fatal."""
+    try:
+        await run_in_threadpool(repository.record_delivery, engine_for(database_url), record)
+    except Exception as exc:  # the delivery is already handled: losing its record loses no event
+        log.error("delivery %s handled but not recorded: %s", record.delivery_id, exc)
