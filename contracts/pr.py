@@ -36,6 +36,7 @@ class PRWorkflowInput(BaseModel):
     html_url: str | None = None
     commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
     cancelled: bool = False
+    verified_at: datetime | None = None
 
 
 class PRStatus(BaseModel):
@@ -52,6 +53,8 @@ class PRStatus(BaseModel):
     recent_events: list[JournalEntry]
     cancelled: bool = False  # `/cancel`: no automatic remediation any more
     commands: list[CommandRecord] = Field(default_factory=list)
+    verified_at: datetime | None = None  # when Mender last read the PR from GitHub
+    verifications: int = 0  # how often this run read it
 
 
 Bot = Literal["policy", "approver", "sod", "automerge"]

@@ -54,6 +54,7 @@ class PRLifecycleWorkflow:
             html_url=input.html_url,
             commands=input.commands,
             cancelled=input.cancelled,
+            verified_at=input.verified_at,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
@@ -116,6 +117,8 @@ class PRLifecycleWorkflow:
             recent_events=list(m.recent),
             cancelled=m.cancelled,
             commands=list(m.commands),
+            verified_at=m.verified_at,
+            verifications=m.verifications,
         )
 
     @workflow.run
@@ -202,4 +205,5 @@ class PRLifecycleWorkflow:
             html_url=m.html_url,
             commands=m.commands,
             cancelled=m.cancelled,
+            verified_at=m.verified_at,
         )

@@ -35,6 +35,8 @@ class PRMemory(BaseModel):
     html_url: str | None = None
     commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, oldest first
     cancelled: bool = False
+    verified_at: datetime | None = None  # when GitHub was last read for this PR (trust but verify)
+    verifications: int = 0  # reads of the PR from GitHub by this run
 
     @property
     def pr(self) -> PRRef:

@@ -114,8 +114,13 @@ def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> Step:
                 ReportToBreaker(False, f"refresh failed: {result.reason}"),
             ],
         )
-    if m.html_url is None:
-        m = m.model_copy(update={"html_url": result.html_url})
+    m = m.model_copy(
+        update={
+            "html_url": m.html_url or result.html_url,
+            "verified_at": ctx.now,
+            "verifications": m.verifications + 1,
+        }
+    )
     missed = missed_facts(m.lifecycle, result, ctx.policy.policy_context, ctx.now)
     return fold(m, ctx, missed)[0] if missed else Step(m)
 
