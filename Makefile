@@ -22,6 +22,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 test: setup lint
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest
 
 bench: setup
