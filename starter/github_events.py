@@ -64,6 +64,7 @@ class PullRequestEvent(_Loose):
     action: str
     pull_request: PullRequest
     repository: Repository
+    before: str | None = None
     after: str | None = None
 
 
@@ -203,7 +204,7 @@ def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
     elif p.action == "reopened":
         key, type = f"reopened:{pull.updated_at}", EventType.REOPENED
     elif p.action == "synchronize":
-        key, type = facts.synchronize_key(p.after or pull.head.sha), EventType.SYNCHRONIZE
+        key, type = facts.synchronize_key(p.before, p.after or pull.head.sha), EventType.SYNCHRONIZE
     elif p.action == "closed" and pull.merged:
         key, type = facts.merged_key(pull.merge_commit_sha, pull.closed_at), EventType.MERGED
     elif p.action == "closed":

@@ -36,8 +36,8 @@ def _options(
 
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 OPTIONS: dict[CallKind, dict[str, Any]] = {
-    CallKind.CONFIG: _options(30 * SECOND, max_retry=30 * SECOND),
-    CallKind.STORE: _options(30 * SECOND, max_retry=30 * SECOND),
+    CallKind.CONFIG: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
+    CallKind.STORE: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
     CallKind.AUDIT: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=5 * MINUTE),
     CallKind.GITHUB: _options(60 * SECOND, attempts=3),
     CallKind.BREAKER: _options(10 * SECOND, attempts=2),

@@ -56,9 +56,6 @@ class EffectRunner:
         self.answers: dict[str, Any] = {}
 
     async def perform(self, effect: Effect, policy: RepoPolicy) -> Any:
-        if isinstance(effect, Record):
-            update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
-            return await call(catalogue.RECORD_PR, update)
         if isinstance(effect, Publish):
             updates = [MENDER_STATE.value_set(effect.state), MENDER_NEEDS_HUMAN.value_set(effect.needs_human)]
             if effect.last_event_at:
@@ -87,6 +84,9 @@ class EffectRunner:
 
     async def _feeding_back(self, effect: Effect, policy: RepoPolicy) -> Any:
         try:
+            if isinstance(effect, Record):
+                update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
+                return await call(catalogue.RECORD_PR, update)
             if isinstance(effect, FetchSnapshot):
                 return await call(catalogue.FETCH_SNAPSHOT, self.pr)
             if isinstance(effect, AskPermit):

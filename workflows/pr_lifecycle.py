@@ -12,7 +12,7 @@ from collections import deque
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
@@ -123,7 +123,8 @@ class PRLifecycleWorkflow:
 
     @workflow.run
     async def run(self, input: PRWorkflowInput) -> PRStatus:
-        self.policy = await call(catalogue.REPO_POLICY, input.pr.repo)
+        while self.policy is None:
+            await self._load_policy(input.pr.repo)
         if self.memory.settled_at is None:
             self.memory = self.memory.model_copy(update={"settled_at": workflow.now()})
         workflow.upsert_search_attributes([MENDER_REPO.value_set(input.pr.repo)])
@@ -140,7 +141,7 @@ class PRLifecycleWorkflow:
                 if decider.settled(self.memory):
                     break
                 async with self.busy:
-                    self.policy = await call(catalogue.REPO_POLICY, input.pr.repo)
+                    await self._load_policy(input.pr.repo)
                     await self._decide(lambda ctx: decider.on_stale(self.memory, ctx))
                 continue
             if decider.cut_short(self.memory) and not self._inbox:
@@ -157,6 +158,15 @@ class PRLifecycleWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._decide(lambda ctx: decider.closing(self.memory, ctx))
         return self.status()
+
+    async def _load_policy(self, repo: str) -> None:
+        """The repository's settings now; when the configuration cannot be read, the last ones stay."""
+        try:
+            self.policy = await call(catalogue.REPO_POLICY, repo)
+        except ActivityError as exc:
+            workflow.logger.error("PR workflow %s: configuration not read: %s", repo, exc.cause or exc)
+            if self.policy is None:
+                await workflow.sleep(timedelta(seconds=30))
 
     def _context(self) -> Context:
         assert self.policy is not None

@@ -41,6 +41,8 @@ from domain.pr_healing.snapshot import PRSnapshot
 from domain.pr_healing.steps import act, fold, on_notified, on_permit, on_strategy_result, remember, verified
 from domain.shared.audit import AuditEntry
 
+UNPROJECTED_KEPT = 500
+
 
 def on_events(m: PRMemory, ctx: Context, events: list[PREvent]) -> Step:
     """Facts about the PR from a webhook, the reconciler or Mender itself."""
@@ -70,6 +72,8 @@ def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> Step:
         return on_strategy_result(m, ctx, effect.plan, result)
     if isinstance(effect, Notify):
         return on_notified(m, ctx, effect, result)
+    if isinstance(effect, Record):
+        return on_recorded(m, ctx, effect, result)
     if isinstance(effect, CheckPermission):
         return command_steps.on_permission(m, ctx, effect, result)
     raise TypeError(f"{type(effect).__name__} has no result to resume with")
@@ -114,6 +118,20 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnap
     return step.then(lambda mem: act(mem, ctx, plan))
 
 
+def on_recorded(m: PRMemory, ctx: Context, effect: Record, result: Any) -> Step:
+    """A store that did not take the projection: keep its journal lines for the next one (bounded)."""
+    if not isinstance(result, Failed):
+        return Step(m)
+    pending = [*effect.entries, *m.unprojected]
+    dropped = len(pending) - UNPROJECTED_KEPT
+    effects: list[Effect] = [
+        Log("error", f"PR {m.pr.key}: store did not take the projection: {result.reason}")
+    ]
+    if dropped > 0:  # the lines stay in the workflow's history; only the store's copy misses them
+        effects.append(Log("error", f"PR {m.pr.key}: {dropped} journal lines not projected (dead letter)"))
+    return Step(m.model_copy(update={"unprojected": pending[-UNPROJECTED_KEPT:]}), effects)
+
+
 on_command = command_steps.on_command
 arrives = command_steps.arrives
 duplicate_of = command_steps.duplicate_of
@@ -145,7 +163,7 @@ def closing(m: PRMemory, ctx: Context) -> Step:
     if not m.lifecycle.terminal:
         return Step(m)
     expires = ctx.now + timedelta(days=ctx.policy.store_retention_days)
-    return Step(m, [Record(m.lifecycle, (), expires_at=expires)])
+    return Step(m, [Record(m.lifecycle, tuple(m.unprojected), expires_at=expires)])
 
 
 def new_lifecycle(pr: PRRef) -> PRLifecycle:

@@ -37,6 +37,7 @@ class PRMemory(BaseModel):
     cancelled: bool = False
     verified_at: datetime | None = None  # when GitHub was last read for this PR (trust but verify)
     verifications: int = 0  # reads of the PR from GitHub by this run
+    unprojected: list[JournalEntry] = Field(default_factory=list)  # journal lines the store has not taken yet
 
     @property
     def pr(self) -> PRRef:
@@ -91,6 +92,7 @@ class Plan:
     attempt: int = 0
     command: CommandRequest | None = None
     spec: CommandSpec | None = None
+    started_at: datetime | None = None  # when the strategy was started: its effect cannot be older
 
 
 class Effect:
@@ -101,7 +103,9 @@ class Effect:
 
 @dataclass(frozen=True)
 class Record(Effect):
-    """Project the lifecycle and the new journal lines into the store."""
+    """Project the lifecycle and the new journal lines into the store; result None or `Failed`."""
+
+    feeds_back: ClassVar[bool] = True
 
     lifecycle: PRLifecycle
     entries: tuple[JournalEntry, ...] = ()

@@ -18,8 +18,9 @@ def opened_key(head_sha: str) -> str:
     return f"opened:{head_sha}"
 
 
-def synchronize_key(head_sha: str) -> str:
-    return f"synchronize:{head_sha}"
+def synchronize_key(before: str | None, after: str) -> str:
+    """A push moved the head from `before` to `after`: A→B→A gives two facts, not one."""
+    return f"synchronize:{before}:{after}"
 
 
 def merged_key(merge_commit_sha: str | None, closed_at: str | None) -> str:
@@ -90,7 +91,7 @@ def missed_facts(
         return [event(EventType.CLOSED, closed_key(snap.closed_at))]
     events: list[PREvent] = []
     if lifecycle.head_sha and snap.head_sha != lifecycle.head_sha:
-        events.append(event(EventType.SYNCHRONIZE, synchronize_key(snap.head_sha)))
+        events.append(event(EventType.SYNCHRONIZE, synchronize_key(lifecycle.head_sha, snap.head_sha)))
         state = PRState.CREATED
     latest = snap.check_suites[-1] if snap.check_suites else None
     if latest is None:

@@ -146,7 +146,8 @@ class PRLifecycle(BaseModel):
 def apply(lifecycle: PRLifecycle, event: PREvent) -> tuple[PRLifecycle, Transition]:
     """Fold one event into the lifecycle; return the new lifecycle and the verdict."""
     before = lifecycle.state
-    if event.key in lifecycle.seen_keys:
+    pushed_to_head = event.type is E.SYNCHRONIZE and event.head_sha and event.head_sha == lifecycle.head_sha
+    if event.key in lifecycle.seen_keys or pushed_to_head:
         return lifecycle, Transition(outcome=TransitionOutcome.DUPLICATE, from_state=before, to_state=before)
     verdict = _judge(lifecycle, event)
     updates: dict[str, object] = {
@@ -157,6 +158,9 @@ def apply(lifecycle: PRLifecycle, event: PREvent) -> tuple[PRLifecycle, Transiti
     if verdict.outcome in (TransitionOutcome.APPLIED, TransitionOutcome.NOTED):
         if event.type in OPENINGS | {E.SYNCHRONIZE} and event.head_sha:
             updates["head_sha"] = event.head_sha
+            if event.type is E.SYNCHRONIZE:  # a later push back to an earlier head is a new fact
+                kept = [k for k in updates["seen_keys"] if not k.startswith("synchronize:")]  # type: ignore[union-attr]
+                updates["seen_keys"] = [*kept, event.key]
         if event.type is E.APPROVED:
             updates["approved"] = True
         if verdict.to_state is S.POLICY_PASSED and (lifecycle.approved or event.type is E.APPROVED):

@@ -19,10 +19,20 @@ class Expectation(BaseModel):
     action: PRAction
     attempt: int
     deadline: datetime
-    head_sha: str | None = None
+    head_sha: str | None = None  # the head the action was taken on
+    since: datetime | None = None  # when it was taken: earlier events cannot be its effect
 
     def met_by(self, event: PREvent) -> bool:
-        return event.type in EFFECT_OF.get(self.action, frozenset())
+        """True when `event` shows the action worked: the right kind, not older than the action, and
+        about the right head (a new head for a branch update, the same head for everything else)."""
+        if event.type not in EFFECT_OF.get(self.action, frozenset()):
+            return False
+        if self.since is not None and event.occurred_at < self.since:
+            return False
+        if self.head_sha and event.head_sha:
+            moved = event.head_sha != self.head_sha
+            return moved if self.action is PRAction.UPDATE_BRANCH else not moved
+        return True
 
 
 class RemedyOutcome:

@@ -6,6 +6,7 @@ Pure functions over `PRMemory`; each returns a `Step` (new memory and effects). 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -67,7 +68,8 @@ def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
     if not entries:
         return Step(m, effects), False
     if lc.tracked:  # nothing to project for a PR Mender never saw opened
-        effects.append(Record(lc, tuple(entries)))
+        effects.append(Record(lc, (*m.unprojected, *entries)))
+        m = m.model_copy(update={"unprojected": []})
     effects.append(publish(m))
     for entry in entries:
         if entry.transition.outcome is TransitionOutcome.APPLIED and entry.transition.from_state is None:
@@ -183,7 +185,7 @@ def on_permit(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> Step:
         counts[mark] = counts.get(mark, 0) + 1
     m = m.model_copy(update={"lifecycle": m.lifecycle.model_copy(update={"retry_counts": counts})})
     strategy, bot = remedy.strategy_for(plan.attempt, direct=plan.command is not None)
-    return Step(m, [RunStrategy(plan, strategy, bot)])
+    return Step(m, [RunStrategy(replace(plan, started_at=ctx.now), strategy, bot)])
 
 
 def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> Step:
@@ -210,7 +212,11 @@ def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> St
     if action in EFFECT_OF:
         deadline = ctx.now + timedelta(seconds=ctx.policy.remediation.effect_deadline_seconds)
         expecting = Expectation(
-            action=action, attempt=plan.attempt, deadline=deadline, head_sha=plan.head_sha
+            action=action,
+            attempt=plan.attempt,
+            deadline=deadline,
+            head_sha=plan.head_sha,
+            since=plan.started_at,
         )
         step.memory = step.memory.model_copy(update={"expecting": expecting})
     step = step.then(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.events import EventType, PREvent, PRRef
+from domain.pr_healing.facts import synchronize_key
 from domain.pr_healing.lifecycle import (
     INFORMATIONAL,
     TERMINAL_STATES,
@@ -31,9 +32,29 @@ def test_all_twelve_states_have_a_row() -> None:
     assert set(TRANSITIONS) == set(PRState)
 
 
+def fresh(event: EventType) -> PREvent:
+    """An event of `event`'s type; a push always moves the head somewhere new."""
+    return make_event(PR, event, head_sha="b" * 40 if event is EventType.SYNCHRONIZE else HEAD)
+
+
+def test_a_force_push_back_to_an_earlier_head_is_a_new_fact() -> None:
+    a, b = "a" * 40, "b" * 40
+    lifecycle = at(PRState.CHECKS_PASSED)
+    pushes = [(a, b), (b, a), (a, b)]
+    heads = []
+    for before, after in pushes:
+        event = make_event(PR, EventType.SYNCHRONIZE, key=synchronize_key(before, after), head_sha=after)
+        lifecycle, verdict = apply(lifecycle, event)
+        assert verdict.outcome is TransitionOutcome.APPLIED
+        heads.append(lifecycle.head_sha)
+        again, repeat = apply(lifecycle, event)
+        assert repeat.outcome is TransitionOutcome.DUPLICATE and again == lifecycle
+    assert heads == [b, a, b]
+
+
 @pytest.mark.parametrize(("state", "event", "target"), VALID, ids=lambda v: str(v))
 def test_every_valid_transition(state: PRState, event: EventType, target: PRState) -> None:
-    after, verdict = apply(at(state), make_event(PR, event))
+    after, verdict = apply(at(state), fresh(event))
     assert verdict.outcome is TransitionOutcome.APPLIED
     assert (verdict.from_state, verdict.to_state, after.state) == (state, target, target)
     assert after.invalid_count == 0
@@ -41,7 +62,7 @@ def test_every_valid_transition(state: PRState, event: EventType, target: PRStat
 
 @pytest.mark.parametrize(("state", "event"), NOT_IN_TABLE, ids=lambda v: str(v))
 def test_events_outside_the_table_never_move_the_state(state: PRState, event: EventType) -> None:
-    after, verdict = apply(at(state), make_event(PR, event))
+    after, verdict = apply(at(state), fresh(event))
     assert after.state is state
     if state in TERMINAL_STATES:
         assert verdict.outcome is TransitionOutcome.LATE

@@ -256,7 +256,7 @@ def test_a_granted_permit_counts_the_attempt_and_runs_the_strategy(
     step = decider.resume(
         memory(), context(), AskPermit(plan), Permit(granted=True, state=BreakerState.CLOSED)
     )
-    assert step.effects == [RunStrategy(plan, strategy, bot)]
+    assert step.effects == [RunStrategy(replace(plan, started_at=NOW), strategy, bot)]
     budget = REMEDIES[action].budget
     assert step.memory.lifecycle.retry_counts[budget] == attempt
     assert (f"{budget}:command" in step.memory.lifecycle.retry_counts) is (command is not None)
@@ -405,7 +405,7 @@ def test_a_terminal_pr_waits_out_its_grace_period_then_sets_its_expiry() -> None
 
 
 def test_effects_that_need_an_answer_say_so() -> None:
-    feeding = {FetchSnapshot, AskPermit, RunStrategy, Notify, CheckPermission}
+    feeding = {Record, FetchSnapshot, AskPermit, RunStrategy, Notify, CheckPermission}
     for cls in (Record, Publish, Audit, Log, ReportToBreaker, Reply, Answer, *feeding):
         assert cls.feeds_back is (cls in feeding), cls.__name__
     assert replace(plan_for(PRAction.RETRY_CHECKS), attempt=3).attempt == 3
@@ -418,3 +418,56 @@ def test_facts_found_by_verification_move_the_pr_on_and_hold_the_decision() -> N
     assert step.memory.lifecycle.state is not PRState.CHECKS_PASSED
     assert step.memory.recent and all(e.event.source is EventSource.RECONCILER for e in step.memory.recent)
     assert "AskPermit" not in kinds(step.effects)
+
+
+OTHER = "c" * 40
+
+
+@pytest.mark.parametrize(
+    ("action", "event_type", "head", "seconds", "met"),
+    [
+        pytest.param(PRAction.RETRY_CHECKS, EventType.CHECKS_STARTED, HEAD, 1, True, id="rebuild-same-head"),
+        pytest.param(
+            PRAction.RETRY_CHECKS, EventType.CHECKS_STARTED, OTHER, 1, False, id="rebuild-other-head"
+        ),
+        pytest.param(
+            PRAction.RETRY_CHECKS, EventType.CHECKS_STARTED, HEAD, -1, False, id="older-than-action"
+        ),
+        pytest.param(PRAction.UPDATE_BRANCH, EventType.SYNCHRONIZE, OTHER, 1, True, id="update-moves-head"),
+        pytest.param(PRAction.UPDATE_BRANCH, EventType.SYNCHRONIZE, HEAD, 1, False, id="update-same-head"),
+    ],
+)
+def test_an_effect_must_be_about_the_right_head_and_after_the_action(
+    action: PRAction, event_type: EventType, head: str, seconds: int, met: bool
+) -> None:
+    expecting = Expectation(
+        action=action, attempt=1, deadline=NOW + timedelta(minutes=5), head_sha=HEAD, since=NOW
+    )
+    event = make_event(PR, event_type, head_sha=head).model_copy(
+        update={"occurred_at": NOW + timedelta(seconds=seconds)}
+    )
+    assert expecting.met_by(event) is met
+
+
+def test_a_projection_the_store_refused_is_sent_again_with_the_next_one() -> None:
+    opened = decider.on_events(memory(state=None), context(), [make_event(PR, EventType.OPENED)])
+    record = opened.effects[0]
+    assert isinstance(record, Record) and len(record.entries) == 1
+    refused = decider.resume(opened.memory, context(), record, Failed("database is locked"))
+    assert kinds(refused.effects) == ["Log"] and len(refused.memory.unprojected) == 1
+    later = decider.on_events(refused.memory, context(), [make_event(PR, EventType.CHECKS_STARTED)])
+    again = later.effects[0]
+    assert isinstance(again, Record) and [e.event.type for e in again.entries] == [
+        EventType.OPENED,
+        EventType.CHECKS_STARTED,
+    ]
+    assert later.memory.unprojected == []
+    assert decider.resume(later.memory, context(), again, None).effects == []
+
+
+def test_the_store_backlog_is_bounded_and_says_what_it_dropped() -> None:
+    m = memory()
+    entries = tuple(decider.on_events(m, context(), [make_event(PR, EventType.APPROVED)]).memory.recent) * 600
+    step = decider.resume(m, context(), Record(m.lifecycle, entries), Failed("down"))
+    assert len(step.memory.unprojected) == decider.UNPROJECTED_KEPT
+    assert "100 journal lines not projected" in step.effects[-1].message  # type: ignore[attr-defined]
