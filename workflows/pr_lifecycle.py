@@ -82,6 +82,7 @@ class PRLifecycleWorkflow:
             await workflow.wait_condition(lambda: decider.duplicate_of(self.memory, request) is not None)
             answer = decider.duplicate_of(self.memory, request)
             assert answer is not None
+            await workflow.wait_condition(lambda: self.policy is not None)
             await self._carry_out([decider.audit_effect(audit_rows.command(self.memory.pr, request, answer))])
             return answer
         self._running.add(key)
