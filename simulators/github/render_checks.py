@@ -157,7 +157,13 @@ class RenderChecks(RenderPulls):
                 "message": commit.message,
                 "tree": {"sha": commit.tree_sha, "url": f"{repo_url}/git/trees/{commit.tree_sha}"},
                 "comment_count": 0,
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
             },
             "author": author,
             "committer": author,
@@ -182,7 +188,7 @@ class RenderChecks(RenderPulls):
             "commit": self.commit(repo, repo.commits[repo.branches[name]]),
             "_links": {"self": url, "html": self.html(f"/{repo.full_name}/tree/{name}")},
             "protected": protected,
-            "protection": {"enabled": protected, "required_status_checks": {"contexts": []}},
+            "protection": {"enabled": protected, "required_status_checks": {"contexts": [], "checks": []}},
             "protection_url": f"{url}/protection",
         }
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from simulators.github.model import CheckSuite, Repo
 from simulators.github.rest_common import (
     GitHubError,
+    created,
     get_repo,
     invalid,
     not_found,
@@ -55,7 +56,8 @@ def repos_router(sim: Simulator) -> APIRouter:
 
     @router.get(REPO)
     async def get_repository(owner: str, repo: str) -> dict[str, Any]:
-        return sim.render.repo(get_repo(sim, owner, repo))
+        full = sim.render.repo(get_repo(sim, owner, repo))  # the full repository adds these counts
+        return {**full, "network_count": 0, "subscribers_count": 0}
 
     # --- commits: specific suffixes first, since {ref:path} may contain slashes ---
 
@@ -114,7 +116,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         status = sim.ops.add_status(
             found, sha, body["state"], context, sim.api_user, body.get("description"), body.get("target_url")
         )
-        return JSONResponse(sim.render.status(found, status), status_code=201)
+        return created(sim.render.status(found, status))
 
     # --- check suites and check runs (workflow runs and jobs: rest_actions.py) ---
 
@@ -191,7 +193,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         if sha not in found.commits:
             raise invalid("Object does not exist")
         found.branches[name] = sha
-        return JSONResponse(sim.render.git_ref(found, name), status_code=201)
+        return created(sim.render.git_ref(found, name))
 
     @router.delete(REPO + "/git/refs/heads/{branch:path}")
     async def delete_ref(owner: str, repo: str, branch: str) -> Response:
