@@ -143,7 +143,9 @@ def control_router(sim: Simulator) -> APIRouter:
             repo, group.log_text, group.heals_on, group.workflow, group.job, group.approve
         )
         suite = sim.pipelines.start(pipeline)
-        return JSONResponse({"run_id": suite.id, "pipeline": pipeline.index, "repo": repo}, status_code=201)
+        return JSONResponse(
+            {"run_id": suite.run_id, "pipeline": pipeline.index, "repo": repo}, status_code=201
+        )
 
     @router.post("/prs")
     async def open_pr(request: Request) -> Response:

@@ -84,7 +84,7 @@ class Pipelines(ActionsOps):
         suite = self.create_run(
             repo, repo.branches[branch], branch, "push", pipeline.workflow, jobs, pipeline.index, pusher
         )
-        pipeline.run_id = suite.id
+        pipeline.run_id = suite.run_id
         self._drive(repo, suite, self.state.timing.ci_start_seconds)
         return suite
 
@@ -137,7 +137,7 @@ class Pipelines(ActionsOps):
         return None
 
     def _drive(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
-        self.state.spawn(self._run(repo, suite, start_delay), name=f"workflow run {suite.id}")
+        self.state.spawn(self._run(repo, suite, start_delay), name=f"workflow run {suite.run_id}")
 
     async def _run(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
         await self.state.pause(start_delay)
@@ -165,7 +165,7 @@ class Pipelines(ActionsOps):
     def rerun(self, repo: Repo, suite: CheckSuite, sender: User, failed_only: bool) -> bool:
         """Re-run a completed run (all jobs or the failed ones); False when nothing was re-queued."""
         pipeline = self.pipeline_of(suite)
-        if pipeline is not None and pipeline.run_id == suite.id:
+        if pipeline is not None and pipeline.run_id == suite.run_id:
             pipeline.reruns_requested += 1
         if not self.requeue(repo, suite, sender, failed_only):
             return False

@@ -80,16 +80,16 @@ def pr_row(state: SimState, pr: PullRequest, links: dict[str, int | None]) -> di
 
 def pipeline_row(state: SimState, pipeline: Pipeline) -> dict[str, Any]:
     repo = state.world.repos[pipeline.repo]
-    suite = repo.suites.get(pipeline.run_id) if pipeline.run_id is not None else None
+    suite = repo.workflow_runs.get(pipeline.run_id) if pipeline.run_id is not None else None
     fix_prs = [
         pr for pr in repo.pulls.values() if pipeline.run_id and fix_origin(pr.head_ref) == pipeline.run_id
     ]
     fix_runs = [
-        s.id for s in repo.suites.values() if s.pipeline == pipeline.index and s.id != pipeline.run_id
+        s.run_id for s in repo.suites.values() if s.pipeline == pipeline.index and s.run_id != pipeline.run_id
     ]
     incidents: list[int] = []
     if suite is not None:
-        ids = [suite.id, *(job.id for attempt in [*suite.history, suite.runs] for job in attempt)]
+        ids = [suite.run_id, *(job.id for attempt in [*suite.history, suite.runs] for job in attempt)]
         mention = re.compile(rf"\b(?:{'|'.join(map(str, ids))})\b")
         incidents = [n for n, i in sorted(repo.issues.items()) if mention.search(f"{i.title}\n{i.body}")]
     return {

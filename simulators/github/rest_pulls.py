@@ -41,7 +41,7 @@ def pulls_router(sim: Simulator) -> APIRouter:
         direction = q.get("direction", "desc" if sort == "created" else "asc")  # GitHub's defaults
         prs.sort(key=lambda pr: (getattr(pr, key), pr.number), reverse=direction == "desc")
         render = sim.render
-        return paginate(request, [render.pull(pr) for pr in prs])
+        return paginate(request, [render.pull_simple(pr) for pr in prs])
 
     @router.post("/repos/{owner}/{repo}/pulls")
     async def create_pull(owner: str, repo: str, request: Request) -> Response:

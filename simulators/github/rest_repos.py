@@ -95,7 +95,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         found = get_repo(sim, owner, repo)
         prs = sim.world.prs_for_sha(found, resolve_sha(sim, found, ref))
         render = sim.render
-        return paginate(request, [render.pull(pr) for pr in prs])
+        return paginate(request, [render.pull_simple(pr) for pr in prs])
 
     @router.get(REPO + "/commits/{ref:path}")
     async def get_commit(owner: str, repo: str, ref: str) -> dict[str, Any]:

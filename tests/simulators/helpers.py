@@ -119,3 +119,9 @@ def missing_keys(fixture: Any, body: Any, path: str = "") -> list[str]:
     return found + [
         m for key in fixture if key in body for m in missing_keys(fixture[key], body[key], f"{path}.{key}")
     ]
+
+
+def run_of_suite(repo: Any, suite_id: int) -> Any:
+    """The workflow run of a check suite, found as on GitHub (`GET .../actions/runs?check_suite_id=`)."""
+    [run] = list(repo.get_workflow_runs(check_suite_id=suite_id))
+    return run

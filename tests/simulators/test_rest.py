@@ -11,7 +11,7 @@ from github.Repository import Repository
 
 from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, create_app
-from tests.simulators.helpers import FAST, Served, wait_for
+from tests.simulators.helpers import FAST, Served, run_of_suite, wait_for
 
 PRS = 5
 
@@ -147,12 +147,15 @@ def test_merge_then_update_branch_restarts_ci(served: Served, repo: Repository) 
 def test_reruns_keep_the_sha(repo: Repository) -> None:
     pr = repo.get_pull(1)
     [suite] = repo.get_commit(pr.head.sha).get_check_suites()
-    run = repo.get_workflow_run(suite.id)
+    run = run_of_suite(repo, suite.id)
+    assert run.id != suite.id and run.check_suite_id == suite.id
+    with pytest.raises(UnknownObjectException):
+        repo.get_workflow_run(suite.id)  # a suite id is not a run id, as on GitHub
     assert (run.head_sha, run.run_attempt, run.conclusion) == (pr.head.sha, 1, "success")
     assert run.rerun_failed_jobs() is True  # nothing failed: accepted, nothing re-runs
     assert suite.rerequest() is True
-    wait_for(lambda: repo.get_workflow_run(suite.id).run_attempt == 2, what="second attempt")
-    wait_for(lambda: repo.get_workflow_run(suite.id).conclusion == "success", what="rerun to finish")
+    wait_for(lambda: repo.get_workflow_run(run.id).run_attempt == 2, what="second attempt")
+    wait_for(lambda: repo.get_workflow_run(run.id).conclusion == "success", what="rerun to finish")
     assert repo.get_pull(1).head.sha == pr.head.sha
 
 
