@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 import httpx
-from github import Auth, Github, GithubException, UnknownObjectException
+from github import Auth, Github, GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from pydantic import BaseModel
@@ -181,10 +181,12 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
             return StrategyResult(ok=True, noop=True, detail="no failed checks")
         done: list[str] = []
         for suite_id in sorted({r.suite_id for r in failed if r.suite_id is not None}):
-            try:
-                repo.get_workflow_run(suite_id).rerun_failed_jobs()
-                done.append(f"re-ran failed jobs of run {suite_id}")
-            except UnknownObjectException:
+            # A workflow run has its own id: find it from its check suite (none: not GitHub Actions).
+            run = next(iter(repo.get_workflow_runs(check_suite_id=suite_id)), None)
+            if run is not None:
+                run.rerun_failed_jobs()
+                done.append(f"re-ran failed jobs of run {run.id}")
+            else:
                 repo.get_check_suite(suite_id).rerequest()
                 done.append(f"re-requested check suite {suite_id}")
         for hook in settings.config.remediation.rebuild_hooks:
