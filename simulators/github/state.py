@@ -46,6 +46,7 @@ class SimulatorConfig:
     installation_id: int = 4_242
     webhook_timeout_seconds: float = 10.0
     first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
+    foreign_suite_requests: bool = False  # deliver check_suite requested/rerequested of CI's suites too
 
 
 class SimState:
