@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from simulators.github.access import ANONYMOUS, Quota, token_of
 from simulators.github.model import CheckSuite, Repo
 from simulators.github.rest_common import (
     GitHubError,
@@ -22,16 +23,25 @@ from simulators.github.rest_common import (
 from simulators.github.simulator import Simulator
 
 REPO = "/repos/{owner}/{repo}"
-RATE_LIMIT = 5000
 STATUS_STATES = ("error", "failure", "pending", "success")
 
 
-def rate(resource: str = "core") -> dict[str, Any]:
+def rate(quota: Quota, resource: str = "core") -> dict[str, Any]:
+    """One resource of `GET /rate_limit`; only `core` is limited by the simulator, the rest look fresh."""
+    if resource != "core":
+        return {
+            "limit": quota.limit,
+            "used": 0,
+            "remaining": quota.limit,
+            "reset": quota.reset,
+            "resource": resource,
+        }
+    remaining = max(0, quota.limit - quota.used)
     return {
-        "limit": RATE_LIMIT,
-        "used": 0,
-        "remaining": RATE_LIMIT,
-        "reset": int(time.time()) + 3600,
+        "limit": quota.limit,
+        "used": quota.used,
+        "remaining": remaining,
+        "reset": quota.reset,
         "resource": resource,
     }
 
@@ -50,9 +60,11 @@ def repos_router(sim: Simulator) -> APIRouter:
         return {**data, "updated_at": "2024-01-01T00:00:00Z"}
 
     @router.get("/rate_limit")
-    async def rate_limit() -> dict[str, Any]:
-        resources = {name: rate(name) for name in ("core", "search", "graphql", "integration_manifest")}
-        return {"resources": resources, "rate": rate()}
+    async def rate_limit(request: Request) -> dict[str, Any]:
+        token = token_of(request.headers.get("authorization")) or ANONYMOUS
+        quota = sim.state.access.quota(token, time.time())
+        names = ("core", "search", "graphql", "integration_manifest")
+        return {"resources": {name: rate(quota, name) for name in names}, "rate": rate(quota)}
 
     @router.get(REPO)
     async def get_repository(owner: str, repo: str) -> dict[str, Any]:

@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from simulators.github.access import Access, AccessConfig
 from simulators.github.delivery import Deliverer, DeliveryConfig
 from simulators.github.faults import Faults
 from simulators.github.model import SimEvent, User
@@ -47,6 +48,7 @@ class SimulatorConfig:
     webhook_timeout_seconds: float = 10.0
     first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
     foreign_suite_requests: bool = False  # deliver check_suite requested/rerequested of CI's suites too
+    access: AccessConfig = field(default_factory=AccessConfig)  # tokens, permissions, rate limits
 
 
 class SimState:
@@ -64,6 +66,7 @@ class SimState:
             ),
             Faults(),
         )
+        self.access = Access(config.access)
         self.listeners: list[Listener] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()

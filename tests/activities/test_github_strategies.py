@@ -10,7 +10,7 @@ from typing import TypeVar
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from github import Github
+from github import Auth, Github
 
 from activities import github as gh
 from activities import reopen
@@ -30,7 +30,12 @@ class Sim:
     def __init__(self, url: str, simulator: Simulator) -> None:
         self.url = url
         self.simulator = simulator
-        self.github = Github(base_url=url, seconds_between_requests=None, seconds_between_writes=None)
+        self.github = Github(
+            base_url=url,
+            auth=Auth.Token("simulator-token"),
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
 
     def open(self, *faults: str) -> PRRef:
         body = {"repo": REPO, "author": "dependabot[bot]", "faults": list(faults)}

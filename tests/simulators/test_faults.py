@@ -19,7 +19,7 @@ from github.Repository import Repository
 
 from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app
-from tests.simulators.helpers import FAST, Served, github, open_pr, report_row, run_of_suite, wait_for
+from tests.simulators.helpers import AUTH, FAST, Served, github, open_pr, report_row, run_of_suite, wait_for
 
 STALL = 0.3  # six bot delays: long enough for anything that was going to happen to happen
 PRS = {  # repo -> faults of each PR opened there (numbers 1, 2, ...)
@@ -96,7 +96,9 @@ def env() -> Iterator[Env]:
             for faults in faults_per_pr:
                 open_pr(env.served, repo, *faults)
         # automerge PR 2 carries its trigger label from the start: the test toggles it.
-        labels = httpx.post(f"{server.url}/repos/acme/automerge/issues/2/labels", json=["automerge"])
+        labels = httpx.post(
+            f"{server.url}/repos/acme/automerge/issues/2/labels", json=["automerge"], headers=AUTH
+        )
         assert labels.status_code == 200
         for repo, done in stalled(env).items():
             wait_for(done, what=f"{repo} stalled")
@@ -238,7 +240,7 @@ def test_merge_conflict_heals_only_by_close_and_reopen(env: Env) -> None:
     assert (old.mergeable, old.mergeable_state) == (False, "dirty")
     assert [r.state for r in old.get_reviews()] == ["APPROVED"]  # the bots still evaluate it
     assert old.update_branch() is False
-    refused = httpx.put(f"{env.served.url}/repos/acme/conflict/pulls/{number}/update-branch")
+    refused = httpx.put(f"{env.served.url}/repos/acme/conflict/pulls/{number}/update-branch", headers=AUTH)
     assert refused.status_code == 422 and refused.json()["message"] == "merge conflict between base and head"
     with pytest.raises(GithubException) as not_mergeable:
         old.merge()

@@ -11,7 +11,7 @@ from github.Repository import Repository
 
 from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, create_app
-from tests.simulators.helpers import FAST, Served, run_of_suite, wait_for
+from tests.simulators.helpers import FAST, TOKEN, Served, run_of_suite, wait_for
 
 PRS = 5
 
@@ -19,7 +19,7 @@ PRS = 5
 def client(url: str, per_page: int = 30) -> Github:
     return Github(
         base_url=url,
-        auth=Auth.Token("x"),
+        auth=Auth.Token(TOKEN),
         per_page=per_page,
         seconds_between_requests=None,
         seconds_between_writes=None,
@@ -54,7 +54,10 @@ def test_repo_user_and_rate_limit(served: Served, repo: Repository) -> None:
     assert (repo.full_name, repo.default_branch, repo.owner.login) == ("acme/api", "main", "acme")
     assert repo.url == f"{served.url}/repos/acme/api"
     assert gh.get_user().login == "mender-app[bot]"
-    assert gh.get_rate_limit().resources.core.remaining == 5000
+    before = gh.get_rate_limit().resources.core  # GET /rate_limit itself is free, as on GitHub
+    assert gh.get_repo("acme/api").full_name == "acme/api"
+    after = gh.get_rate_limit().resources.core
+    assert (after.limit, before.remaining - after.remaining) == (5000, 1)
     with pytest.raises(UnknownObjectException):
         gh.get_repo("acme/missing")
 

@@ -14,7 +14,7 @@ import httpx
 
 from runtime.serving import free_port
 from simulators.github import SimulatorConfig, load_scenario, signature_256
-from tests.simulators.helpers import FAST, Receiver, Served, async_wait_for, missing_keys, wait_for
+from tests.simulators.helpers import AUTH, FAST, Receiver, Served, async_wait_for, missing_keys, wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "github"
 VECTOR = FIXTURES / "signature_test_vector.json"
@@ -126,7 +126,10 @@ async def test_healthy_prs_emit_github_webhooks_in_order(
     assert [(d["status"], d["status_code"]) for d in deliveries] == [("delivered", 200)] * len(ids)
 
     comment = {"body": "Mender was here"}
-    assert httpx.post(f"{served.url}/repos/acme/api/issues/1/comments", json=comment).status_code == 201
+    assert (
+        httpx.post(f"{served.url}/repos/acme/api/issues/1/comments", json=comment, headers=AUTH).status_code
+        == 201
+    )
     await async_wait_for(lambda: len(receiver.requests) > len(ids), what="issue_comment webhook")
     seen = {}
     for request in receiver.requests:
