@@ -6,9 +6,10 @@ the reason) when acting would be wrong, e.g. rebuilding while checks run or merg
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import httpx
@@ -62,9 +63,50 @@ def _repo(pr: PRRef) -> Repository:
     return github_client(get_settings()).get_repo(pr.repo)
 
 
+_RATE_LIMITED_UNTIL: dict[str, float] = {}  # per token: no GitHub call before this time (monotonic)
+
+
+def _rate_limit_delay(exc: GithubException) -> float | None:
+    """Seconds to wait when `exc` is a primary or secondary rate limit (403/429), else None."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    limited = exc.status == 429 or (
+        exc.status == 403
+        and (
+            headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or "rate limit" in message
+        )
+    )
+    if not limited:
+        return None
+    if (after := headers.get("retry-after", "")).isdigit():
+        return float(after)
+    if (reset := headers.get("x-ratelimit-reset", "")).isdigit():
+        return min(3600.0, max(1.0, int(reset) - datetime.now(UTC).timestamp()))
+    return 60.0
+
+
 def _fail(exc: GithubException, what: str) -> ApplicationError:
-    """4xx other than rate limits will not get better by retrying; 5xx and rate limits will."""
-    retryable = exc.status >= 500 or exc.status in (403, 429)
+    """Rate limits wait as long as GitHub says; 5xx are retried; a bad token or a missing permission is
+    not (retrying cannot fix it), and says so; other 4xx will not get better by retrying either."""
+    if (delay := _rate_limit_delay(exc)) is not None:
+        _RATE_LIMITED_UNTIL[get_settings().github_token] = time.monotonic() + delay
+        return ApplicationError(
+            f"{what}: GitHub rate limit ({exc.status}); retrying in {delay:.0f}s",
+            type="GitHubRateLimited",
+            next_retry_delay=timedelta(seconds=delay),
+        )
+    if exc.status in (401, 403):
+        message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+        wanted = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("x-accepted-github-permissions")
+        reason = (
+            "bad credentials: check GITHUB_TOKEN"
+            if exc.status == 401
+            else f"permission denied ({message or 'forbidden'}; needs {wanted or 'a permission the token lacks'})"
+        )
+        return ApplicationError(
+            f"{what}: GitHub refused: {reason}", type="GitHubAccessDenied", non_retryable=True
+        )
+    retryable = exc.status >= 500
     return ApplicationError(
         f"{what}: GitHub answered {exc.status}", type="GitHubError", non_retryable=not retryable
     )
@@ -72,7 +114,18 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
 
 @contextmanager
 def github_errors(what: str) -> Iterator[None]:
-    """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry."""
+    """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry.
+
+    After a rate limit, calls with the same token wait (fail at once, retryable, with the delay left)
+    until GitHub's reset or Retry-After, across every activity of this worker.
+    """
+    left = _RATE_LIMITED_UNTIL.get(get_settings().github_token, 0.0) - time.monotonic()
+    if left > 0:
+        raise ApplicationError(
+            f"{what}: waiting out GitHub's rate limit ({left:.0f}s left)",
+            type="GitHubRateLimited",
+            next_retry_delay=timedelta(seconds=left),
+        )
     try:
         yield
     except GithubException as exc:
