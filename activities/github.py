@@ -206,6 +206,10 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
     repo = _repo(args.pr)
     with github_errors(f"updating {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
+        if pull.state != "open":  # merged or closed meanwhile: GitHub would refuse (422)
+            return StrategyResult(
+                ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}"
+            )
         if args.head_sha and pull.head.sha != args.head_sha:
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
         snapshot = read_snapshot(repo, pull, args.pr)
@@ -215,6 +219,10 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
         if snapshot.checks_pending:
             return StrategyResult(ok=False, detail="refused: checks are running")
         if not pull.update_branch(expected_head_sha=pull.head.sha):
+            if (now := repo.get_pull(args.pr.number)).state != "open":  # merged or closed meanwhile
+                return StrategyResult(
+                    ok=True, noop=True, detail=f"the PR is {'merged' if now.merged else 'closed'}"
+                )
             return StrategyResult(ok=False, detail="GitHub refused to update the branch")
         return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
 
