@@ -6,12 +6,13 @@ the reason) when acting would be wrong, e.g. rebuilding while checks run or merg
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
-from github import Auth, Github, GithubException, UnknownObjectException
+from github import Auth, Github, GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from temporalio import activity
@@ -42,9 +43,50 @@ def _repo(pr: PRRef) -> Repository:
     return github_client(get_settings()).get_repo(pr.repo)
 
 
+_RATE_LIMITED_UNTIL: dict[str, float] = {}  # per token: no GitHub call before this time (monotonic)
+
+
+def _rate_limit_delay(exc: GithubException) -> float | None:
+    """Seconds to wait when `exc` is a primary or secondary rate limit (403/429), else None."""
+    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    limited = exc.status == 429 or (
+        exc.status == 403
+        and (
+            headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or "rate limit" in message
+        )
+    )
+    if not limited:
+        return None
+    if (after := headers.get("retry-after", "")).isdigit():
+        return float(after)
+    if (reset := headers.get("x-ratelimit-reset", "")).isdigit():
+        return min(3600.0, max(1.0, int(reset) - datetime.now(UTC).timestamp()))
+    return 60.0
+
+
 def _fail(exc: GithubException, what: str) -> ApplicationError:
-    """4xx other than rate limits will not get better by retrying; 5xx and rate limits will."""
-    retryable = exc.status >= 500 or exc.status in (403, 429)
+    """Rate limits wait as long as GitHub says; 5xx are retried; a bad token or a missing permission is
+    not (retrying cannot fix it), and says so; other 4xx will not get better by retrying either."""
+    if (delay := _rate_limit_delay(exc)) is not None:
+        _RATE_LIMITED_UNTIL[get_settings().github_token] = time.monotonic() + delay
+        return ApplicationError(
+            f"{what}: GitHub rate limit ({exc.status}); retrying in {delay:.0f}s",
+            type="GitHubRateLimited",
+            next_retry_delay=timedelta(seconds=delay),
+        )
+    if exc.status in (401, 403):
+        message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+        wanted = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("x-accepted-github-permissions")
+        reason = (
+            "bad credentials: check GITHUB_TOKEN"
+            if exc.status == 401
+            else f"permission denied ({message or 'forbidden'}; needs {wanted or 'a permission the token lacks'})"
+        )
+        return ApplicationError(
+            f"{what}: GitHub refused: {reason}", type="GitHubAccessDenied", non_retryable=True
+        )
+    retryable = exc.status >= 500
     return ApplicationError(
         f"{what}: GitHub answered {exc.status}", type="GitHubError", non_retryable=not retryable
     )
@@ -52,7 +94,18 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
 
 @contextmanager
 def github_errors(what: str) -> Iterator[None]:
-    """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry."""
+    """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry.
+
+    After a rate limit, calls with the same token wait (fail at once, retryable, with the delay left)
+    until GitHub's reset or Retry-After, across every activity of this worker.
+    """
+    left = _RATE_LIMITED_UNTIL.get(get_settings().github_token, 0.0) - time.monotonic()
+    if left > 0:
+        raise ApplicationError(
+            f"{what}: waiting out GitHub's rate limit ({left:.0f}s left)",
+            type="GitHubRateLimited",
+            next_retry_delay=timedelta(seconds=left),
+        )
     try:
         yield
     except GithubException as exc:
@@ -133,6 +186,10 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
     repo = _repo(args.pr)
     with github_errors(f"updating {args.pr.key}"):
         pull = repo.get_pull(args.pr.number)
+        if pull.state != "open":  # merged or closed meanwhile: GitHub would refuse (422)
+            return StrategyResult(
+                ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}"
+            )
         if args.head_sha and pull.head.sha != args.head_sha:
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
         snapshot = read_snapshot(repo, pull, args.pr)
@@ -142,6 +199,10 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
         if snapshot.checks_pending:
             return StrategyResult(ok=False, detail="refused: checks are running")
         if not pull.update_branch(expected_head_sha=pull.head.sha):
+            if (now := repo.get_pull(args.pr.number)).state != "open":  # merged or closed meanwhile
+                return StrategyResult(
+                    ok=True, noop=True, detail=f"the PR is {'merged' if now.merged else 'closed'}"
+                )
             return StrategyResult(ok=False, detail="GitHub refused to update the branch")
         return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
 
@@ -161,10 +222,12 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
             return StrategyResult(ok=True, noop=True, detail="no failed checks")
         done: list[str] = []
         for suite_id in sorted({r.suite_id for r in failed if r.suite_id is not None}):
-            try:
-                repo.get_workflow_run(suite_id).rerun_failed_jobs()
-                done.append(f"re-ran failed jobs of run {suite_id}")
-            except UnknownObjectException:
+            # A workflow run has its own id: find it from its check suite (none: not GitHub Actions).
+            run = next(iter(repo.get_workflow_runs(check_suite_id=suite_id)), None)
+            if run is not None:
+                run.rerun_failed_jobs()
+                done.append(f"re-ran failed jobs of run {run.id}")
+            else:
                 repo.get_check_suite(suite_id).rerequest()
                 done.append(f"re-requested check suite {suite_id}")
         for hook in settings.config.remediation.rebuild_hooks:

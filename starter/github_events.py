@@ -88,12 +88,18 @@ class CheckSuiteEvent(_Loose):
     repository: Repository
 
 
+class SuiteRef(_Loose):
+    id: int
+    updated_at: str | None = None
+
+
 class CheckRun(_Loose):
     id: int
     name: str
     head_sha: str
     conclusion: str | None = None
     completed_at: str | None = None
+    check_suite: SuiteRef | None = None
     pull_requests: list[PullRef] = Field(default_factory=list)
 
 
@@ -232,6 +238,15 @@ def _check_suite(p: CheckSuiteEvent, ctx: _Context) -> Translation:
 
 def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
     run = p.check_run
+    if p.action == "created" and run.check_suite is not None:
+        # Checks started: GitHub sends `check_suite.requested` to the suite's own app only, but
+        # `check_run.created` to every app; one event per suite start (the key names the suite).
+        suite = run.check_suite
+        key = facts.suite_started_key(suite.id, suite.updated_at)
+        details = {"check_suite_id": suite.id, "check_run_id": run.id, "name": run.name}
+        return _for_pulls(
+            p.repository, run.pull_requests, ctx, EventType.CHECKS_STARTED, key, run.head_sha, details
+        )
     if p.action != "completed":
         return Translation(ignored=f"check_run action {p.action!r} is not handled")
     details = {"check_run_id": run.id, "name": run.name, "conclusion": run.conclusion}

@@ -3,7 +3,7 @@
 Each actor sees every world event (`on_event`), picks the ones it cares about (`wants`), and reacts
 in its own task after the scenario's delays. Every step asks `Actor.decide` (hence `Faults.decide`)
 for its outcome: the single place where an injected fault changes what happens. Actors wait out a
-GitHub outage before acting (`Simulator.pause`).
+GitHub outage before acting (`SimState.pause`).
 
 Healthy life of a bot PR: CI runs `build` and `test` on each new head sha; policy-bot posts status
 `policy-bot` pending then success once the suite passed; approver-bot approves once the policy passed;
@@ -20,14 +20,11 @@ the pipeline's workflow (pipelines.py), and no bot reviews or merges it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from simulators.github.faults import CHECK_LOGS
 from simulators.github.model import PullRequest, SimEvent, User, is_fix_branch
-
-if TYPE_CHECKING:
-    from simulators.github.scenario import Timing
-    from simulators.github.simulator import Simulator
+from simulators.github.ops import Ops
+from simulators.github.scenario import Timing
+from simulators.github.state import SimState
 
 POLICY_CONTEXT = "policy-bot"
 POLICY_RECHECK = "/policy-bot recheck"
@@ -55,30 +52,31 @@ class Actor:
     name = "actor"
     login = "github-actions[bot]"
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, state: SimState, ops: Ops) -> None:
+        self.state = state
+        self.ops = ops
 
     @property
     def user(self) -> User:
-        return self.sim.world.user(self.login)
+        return self.state.world.user(self.login)
 
     @property
     def timing(self) -> Timing:
-        return self.sim.timing
+        return self.state.timing
 
     async def pause(self, seconds: float) -> None:
-        await self.sim.pause(seconds)
+        await self.state.pause(seconds)
 
     def decide(self, pr: PullRequest, step: str, default: str) -> str:
         """Outcome of this actor's `step` for `pr`: the hook where faults apply."""
-        return self.sim.faults.decide(pr, f"{self.name}.{step}", default)
+        return self.state.faults.decide(pr, f"{self.name}.{step}", default)
 
     def on_event(self, ev: SimEvent) -> None:
         if ev.pr is None or is_fix_branch(ev.pr.head_ref) or not self.wants(ev):
             return  # PRs from `mender/ci-fix/` branches are not bot PRs: pipelines.py runs their CI
         if self.decide(ev.pr, f"receive.{ev.name}", "deliver") == "drop":
             return
-        self.sim.spawn(self.react(ev), name=f"{self.name} {ev.pr.key} {ev.name}.{ev.action}")
+        self.state.spawn(self.react(ev), name=f"{self.name} {ev.pr.key} {ev.name}.{ev.action}")
 
     def wants(self, ev: SimEvent) -> bool:
         raise NotImplementedError
@@ -110,13 +108,13 @@ class CI(Actor):
             await self.pause(self.timing.ci_start_seconds)
             if pr.state != "open" or self.decide(pr, "start", "act") != "act":
                 return
-            suite = self.sim.ops.create_suite(pr, ev.head_sha)
+            suite = self.ops.create_suite(pr, ev.head_sha)
         await self.pause(self.timing.ci_seconds)
         for run in suite.runs:
             if run.status != "completed":
                 conclusion, _, log = self.decide(pr, f"run.{run.name}", "success").partition("/")
-                self.sim.ops.complete_run(pr, run, conclusion, CHECK_LOGS.get(log))
-        self.sim.ops.complete_suite(pr, suite)
+                self.ops.complete_run(pr, run, conclusion, CHECK_LOGS.get(log))
+        self.ops.complete_suite(pr, suite)
 
 
 class Upstream(Actor):
@@ -136,7 +134,7 @@ class Upstream(Actor):
             return
         move = self.decide(pr, "move_base", "none")
         if move in ("advance", "conflict"):
-            self.sim.ops.land_on_base(pr, self.user, conflict=move == "conflict")
+            self.ops.land_on_base(pr, self.user, conflict=move == "conflict")
 
 
 class PolicyBot(Actor):
@@ -155,7 +153,7 @@ class PolicyBot(Actor):
         )
 
     def checks_passed(self, pr: PullRequest, sha: str) -> bool:
-        suites = self.sim.world.suites_for(self.sim.world.repos[pr.repo], sha)
+        suites = self.state.world.suites_for(self.state.world.repos[pr.repo], sha)
         return bool(suites) and all(s.status == "completed" and s.conclusion == "success" for s in suites)
 
     async def react(self, ev: SimEvent) -> None:
@@ -166,14 +164,14 @@ class PolicyBot(Actor):
         if not self.current(pr, sha) or (ev.suite is None and not self.checks_passed(pr, sha)):
             return  # a recheck before CI passed: the suite's completion will trigger the bot
         if self.decide(pr, "status.pending", "act") == "act":
-            self.sim.ops.add_status(repo, sha, "pending", POLICY_CONTEXT, self.user, "Evaluating policies")
+            self.ops.add_status(repo, sha, "pending", POLICY_CONTEXT, self.user, "Evaluating policies")
         await self.pause(self.timing.bot_delay_seconds)
         if not self.current(pr, sha):
             return
         state = self.decide(pr, "status.final", "success")
         if state != "drop":
             description = "All policies passed" if state == "success" else "Policy check failed"
-            self.sim.ops.add_status(repo, sha, state, POLICY_CONTEXT, self.user, description)
+            self.ops.add_status(repo, sha, state, POLICY_CONTEXT, self.user, description)
 
 
 class ApproverBot(Actor):
@@ -192,7 +190,7 @@ class ApproverBot(Actor):
         )
 
     def policy_passed(self, pr: PullRequest, sha: str) -> bool:
-        states = self.sim.world.context_states(self.sim.world.repos[pr.repo], sha)
+        states = self.state.world.context_states(self.state.world.repos[pr.repo], sha)
         return states.get(POLICY_CONTEXT) == "success"
 
     async def react(self, ev: SimEvent) -> None:
@@ -205,7 +203,7 @@ class ApproverBot(Actor):
         verdict = self.decide(pr, "review", "APPROVE")
         if verdict != "drop":
             body = "Policy passed: approved." if verdict == "APPROVE" else "Changes requested by policy."
-            self.sim.ops.add_review(pr, self.user, verdict, body, sha)
+            self.ops.add_review(pr, self.user, verdict, body, sha)
 
 
 class AutomergeBot(Actor):
@@ -214,8 +212,8 @@ class AutomergeBot(Actor):
     name = "automerge-bot"
     login = "automerge-bot[bot]"
 
-    def __init__(self, sim: Simulator) -> None:
-        super().__init__(sim)
+    def __init__(self, state: SimState, ops: Ops) -> None:
+        super().__init__(state, ops)
         self._merging: set[str] = set()
 
     def wants(self, ev: SimEvent) -> bool:
@@ -230,7 +228,7 @@ class AutomergeBot(Actor):
     async def react(self, ev: SimEvent) -> None:
         pr = ev.pr
         assert pr is not None
-        world = self.sim.world
+        world = self.state.world
         if (
             pr.key in self._merging
             or not self.current(pr, ev.head_sha)
@@ -243,7 +241,7 @@ class AutomergeBot(Actor):
             if not self.current(pr, ev.head_sha) or world.mergeable_state(pr) != "clean":
                 return
             if self.decide(pr, "merge", "act") == "act":
-                self.sim.ops.merge(pr, self.user, "merge")
+                self.ops.merge(pr, self.user, "merge")
         finally:
             self._merging.discard(pr.key)
 
@@ -254,8 +252,10 @@ ACTOR_TYPES: dict[str, type[Actor]] = {
 ALL_ACTORS: tuple[str, ...] = tuple(ACTOR_TYPES)
 
 
-def make_actors(sim: Simulator, names: tuple[str, ...]) -> list[Actor]:
+def make_actors(state: SimState, ops: Ops, names: tuple[str, ...] | None) -> list[Actor]:
+    """The actors called `names` (None: all of them)."""
+    names = ALL_ACTORS if names is None else names
     unknown = sorted(set(names) - set(ACTOR_TYPES))
     if unknown:
         raise ValueError(f"unknown actors {unknown}; known: {list(ALL_ACTORS)}")
-    return [ACTOR_TYPES[name](sim) for name in names]
+    return [ACTOR_TYPES[name](state, ops) for name in names]

@@ -15,6 +15,8 @@ Control endpoints (JSON):
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -25,17 +27,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from simulators.github.access import AccessConfig, Refusal
 from simulators.github.rest_actions import actions_router
 from simulators.github.rest_collaborators import collaborators_router
 from simulators.github.rest_common import DOCS, GitHubError, read_object
 from simulators.github.rest_contents import contents_router
 from simulators.github.rest_issues import issues_router
 from simulators.github.rest_pulls import pulls_router
-from simulators.github.rest_repos import RATE_LIMIT, rate, repos_router
+from simulators.github.rest_repos import repos_router
 from simulators.github.scenario import PipelineGroup, Scenario, load_scenario
 from simulators.github.simulator import Simulator
 
 CONTROL_PREFIX = "/_sim"
+API_PREFIXES = ("/repos/", "/user", "/rate_limit")
 
 
 def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
@@ -76,28 +80,40 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     ) -> Response:
         if sim.config.base_url is None:
             sim.set_base_url(str(request.base_url))
-        control = request.url.path.startswith(CONTROL_PREFIX)
-        if not control and sim.faults.decide(None, "api.request", "ok") == "outage":
+        path = request.url.path
+        if path.startswith(CONTROL_PREFIX) or not path.startswith(API_PREFIXES):
+            return await call_next(request)  # control endpoints and web URLs (raw files, log downloads)
+        response = await answer(request, call_next)
+        response.headers.update(
+            {
+                "X-GitHub-Api-Version-Selected": "2022-11-28",
+                "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
+            }
+        )
+        return response
+
+    async def answer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Outage, credentials, permissions and rate limits first; then the route, with ETag and 304."""
+        if sim.faults.decide(None, "api.request", "ok") == "outage":
             body = {"message": "Server Error", "documentation_url": DOCS, "status": "502"}
-            response: Response = JSONResponse(body, 502)
-        else:
-            response = await call_next(request)
-        if not control:
-            core = rate()
-            response.headers.update(
-                {
-                    "X-RateLimit-Limit": str(RATE_LIMIT),
-                    "X-RateLimit-Remaining": str(core["remaining"]),
-                    "X-RateLimit-Reset": str(core["reset"]),
-                    "X-RateLimit-Used": str(core["used"]),
-                    "X-RateLimit-Resource": "core",
-                    "X-GitHub-Api-Version-Selected": "2022-11-28",
-                    "X-GitHub-Request-Id": uuid.uuid4().hex[:20].upper(),
-                }
-            )
+            return JSONResponse(body, 502)
+        access, method, now = sim.state.access, request.method, time.time()
+        token, refusal = access.authenticate(method, request.url.path, request.headers.get("authorization"))
+        if refusal is not None:
+            return refused(refusal)
+        free = request.url.path == "/rate_limit"  # GitHub does not count it
+        if not free and (refusal := access.over_limit(token, method, now)) is not None:
+            return refused(refusal, access.quota(token, now).headers())
+        response = await call_next(request)
+        if method == "GET" and response.status_code == 200:
+            response = await with_etag(request, response)
+        if response.status_code != 304 and not free:
+            access.count(token, method, now)
+        response.headers.update(access.quota(token, now).headers())
         return response
 
     app.include_router(control_router(sim), prefix=CONTROL_PREFIX)
+    app.include_router(access_router(sim), prefix=CONTROL_PREFIX)
     app.include_router(repos_router(sim))
     app.include_router(pulls_router(sim))
     app.include_router(contents_router(sim))
@@ -105,6 +121,48 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(issues_router(sim))
     app.include_router(collaborators_router(sim))
     return app
+
+
+def refused(refusal: Refusal, headers: dict[str, str] | None = None) -> Response:
+    body = {
+        "message": refusal.message,
+        "documentation_url": refusal.documentation_url,
+        "status": str(refusal.status),
+    }
+    return JSONResponse(body, refusal.status, headers={**(headers or {}), **refusal.headers})
+
+
+async def with_etag(request: Request, response: Response) -> Response:
+    """A GET's body gets a (weak) ETag; `If-None-Match` with it gives 304 without a body, as on GitHub."""
+    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    etag = f'W/"{hashlib.sha256(body).hexdigest()[:40]}"'
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    wanted = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
+    if etag in wanted or etag.removeprefix("W/") in wanted:
+        return Response(status_code=304, headers={**headers, "ETag": etag})
+    return Response(body, response.status_code, headers={**headers, "ETag": etag})
+
+
+def access_router(sim: Simulator) -> APIRouter:
+    """`POST /_sim/access` `{"tokens", "denied": {token: [permission]}, "limit", "anonymous_limit",
+    "writes_per_minute"}` replaces the access rules (and forgets what was counted)."""
+    router = APIRouter()
+
+    @router.post("/access")
+    async def configure(request: Request) -> Response:
+        body = await read_object(request)
+        try:
+            config = AccessConfig(
+                tokens=tuple(body.get("tokens", AccessConfig.tokens)),
+                denied={t: frozenset(p) for t, p in dict(body.get("denied", {})).items()},
+                **{k: int(body[k]) for k in ("limit", "anonymous_limit", "writes_per_minute") if k in body},
+            )
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"message": f"bad access rules: {exc}"}, status_code=422)
+        sim.state.access.configure(config)
+        return JSONResponse({"tokens": len(config.tokens), "limit": config.limit})
+
+    return router
 
 
 def control_router(sim: Simulator) -> APIRouter:
@@ -143,7 +201,9 @@ def control_router(sim: Simulator) -> APIRouter:
             repo, group.log_text, group.heals_on, group.workflow, group.job, group.approve
         )
         suite = sim.pipelines.start(pipeline)
-        return JSONResponse({"run_id": suite.id, "pipeline": pipeline.index, "repo": repo}, status_code=201)
+        return JSONResponse(
+            {"run_id": suite.run_id, "pipeline": pipeline.index, "repo": repo}, status_code=201
+        )
 
     @router.post("/prs")
     async def open_pr(request: Request) -> Response:

@@ -95,7 +95,8 @@ class CheckRun:
 
 @dataclass
 class CheckSuite:
-    """One CI workflow run: its id doubles as the workflow run id, its check runs are the jobs.
+    """One CI workflow run's check suite: `id` is the suite's, `run_id` the workflow run's (they differ,
+    as on GitHub); its check runs are the run's jobs (a job's id is its check run's id).
 
     `driver` "ci" is a PR check suite run by the CI actor; "pipelines" a workflow run started by
     `pipelines.py` (a failing pipeline on the default branch, or a run on a `mender/ci-fix/` branch).
@@ -106,6 +107,7 @@ class CheckSuite:
     head_branch: str
     before: str
     run_number: int
+    run_id: int = 0  # the workflow run's own id (`World.add_suite` gives one)
     runs: list[CheckRun] = field(default_factory=list)
     status: str = "queued"
     conclusion: str | None = None
@@ -245,6 +247,7 @@ class Repo:
     issues: dict[int, Issue] = field(default_factory=dict)  # plain issues; PRs are in `pulls`
     labels: dict[str, Label] = field(default_factory=dict)
     suites: dict[int, CheckSuite] = field(default_factory=dict)
+    workflow_runs: dict[int, CheckSuite] = field(default_factory=dict)  # by workflow run id
     suites_by_sha: dict[str, list[CheckSuite]] = field(default_factory=dict)
     statuses: dict[str, list[CommitStatus]] = field(default_factory=dict)
     next_number: int = 1

@@ -85,7 +85,8 @@ class Ops(CIOps):
         repo.next_number += 1
         repo.pulls[pr.number] = pr
         self._emit(
-            SimEvent("pull_request", "opened", repo, pr), self.sim.payloads.pull_request("opened", pr, author)
+            SimEvent("pull_request", "opened", repo, pr),
+            self.state.payloads.pull_request("opened", pr, author),
         )
         return pr
 
@@ -96,7 +97,7 @@ class Ops(CIOps):
         pr.shas.append(sha)
         pr.updated_at = now()
         repo.branches[pr.head_ref] = sha
-        body = self.sim.payloads.pull_request("synchronize", pr, sender, before=before, after=sha)
+        body = self.state.payloads.pull_request("synchronize", pr, sender, before=before, after=sha)
         self._emit(SimEvent("pull_request", "synchronize", repo, pr, data={"before": before}), body)
 
     def update_branch(self, pr: PullRequest, sender: User) -> str:
@@ -134,7 +135,9 @@ class Ops(CIOps):
     def move_branch(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
         """A push to `branch`: open PRs from it get the new head (`synchronize`, CI); fix branches run CI."""
         repo.branches[branch] = sha
-        self.sim.pipelines.on_push(repo, branch, sha, sender)
+        self.state.notify(
+            SimEvent("push", None, repo, None, data={"ref": branch, "after": sha, "sender": sender})
+        )
         for pr in list(repo.pulls.values()):
             if pr.state == "open" and pr.head_ref == branch and pr.head_sha != sha:
                 self._new_head(pr, sha, sender)
@@ -167,13 +170,14 @@ class Ops(CIOps):
         pr.state, pr.closed_at, pr.updated_at, pr.closed_by = "closed", now(), now(), sender
         repo = self.world.repos[pr.repo]
         self._emit(
-            SimEvent("pull_request", "closed", repo, pr), self.sim.payloads.pull_request("closed", pr, sender)
+            SimEvent("pull_request", "closed", repo, pr),
+            self.state.payloads.pull_request("closed", pr, sender),
         )
 
     def reopen(self, pr: PullRequest, sender: User) -> None:
         pr.state, pr.closed_at, pr.updated_at, pr.closed_by = "open", None, now(), None
         repo = self.world.repos[pr.repo]
-        body = self.sim.payloads.pull_request("reopened", pr, sender)
+        body = self.state.payloads.pull_request("reopened", pr, sender)
         self._emit(SimEvent("pull_request", "reopened", repo, pr), body)
 
     def edit(self, pr: PullRequest, sender: User, title: str | None, body_text: str | None) -> None:
@@ -187,7 +191,7 @@ class Ops(CIOps):
         if changes:
             pr.updated_at = now()
             repo = self.world.repos[pr.repo]
-            body = self.sim.payloads.pull_request("edited", pr, sender, changes=changes)
+            body = self.state.payloads.pull_request("edited", pr, sender, changes=changes)
             self._emit(SimEvent("pull_request", "edited", repo, pr), body)
 
     def merge(self, pr: PullRequest, sender: User, method: str = "merge") -> str:
@@ -203,7 +207,8 @@ class Ops(CIOps):
         pr.state, pr.merged, pr.merged_by, pr.merge_commit_sha = "closed", True, sender, commit.sha
         pr.merged_at = pr.closed_at = pr.updated_at = now()
         self._emit(
-            SimEvent("pull_request", "closed", repo, pr), self.sim.payloads.pull_request("closed", pr, sender)
+            SimEvent("pull_request", "closed", repo, pr),
+            self.state.payloads.pull_request("closed", pr, sender),
         )
         return commit.sha
 
@@ -225,7 +230,7 @@ class Ops(CIOps):
         repo.statuses.setdefault(sha, []).append(status)
         prs = self.world.open_prs_for_head(repo, sha)
         ev = SimEvent("status", None, repo, prs[0] if prs else None, status=status)
-        self._emit(ev, self.sim.payloads.status(repo, status))
+        self._emit(ev, self.state.payloads.status(repo, status))
         return status
 
     def add_review(self, pr: PullRequest, user: User, event: str | None, body: str, commit_id: str) -> Review:
@@ -235,7 +240,7 @@ class Ops(CIOps):
         pr.reviews.append(review)
         if state != "PENDING":
             repo = self.world.repos[pr.repo]
-            payload = self.sim.payloads.pull_request_review("submitted", pr, review)
+            payload = self.state.payloads.pull_request_review("submitted", pr, review)
             self._emit(SimEvent("pull_request_review", "submitted", repo, pr, review=review), payload)
         return review
 
@@ -243,7 +248,7 @@ class Ops(CIOps):
         comment = Comment(self.world.new_id("comment"), user, body)
         pr.comments.append(comment)
         repo = self.world.repos[pr.repo]
-        payload = self.sim.payloads.issue_comment("created", pr, comment)
+        payload = self.state.payloads.issue_comment("created", pr, comment)
         self._emit(SimEvent("issue_comment", "created", repo, pr, comment=comment), payload)
         return comment
 
@@ -254,8 +259,8 @@ class Ops(CIOps):
                 continue
             label = repo.labels.setdefault(name, Label(self.world.new_id("label"), name))
             pr.labels.append(label)
-            body = self.sim.payloads.pull_request(
-                "labeled", pr, sender, label=self.sim.render.label(repo.full_name, label)
+            body = self.state.payloads.pull_request(
+                "labeled", pr, sender, label=self.state.render.label(repo.full_name, label)
             )
             self._emit(SimEvent("pull_request", "labeled", repo, pr, data={"label": name}), body)
 
@@ -265,8 +270,8 @@ class Ops(CIOps):
             return False
         pr.labels.remove(label)
         repo = self.world.repos[pr.repo]
-        body = self.sim.payloads.pull_request(
-            "unlabeled", pr, sender, label=self.sim.render.label(repo.full_name, label)
+        body = self.state.payloads.pull_request(
+            "unlabeled", pr, sender, label=self.state.render.label(repo.full_name, label)
         )
         self._emit(SimEvent("pull_request", "unlabeled", repo, pr, data={"label": name}), body)
         return True

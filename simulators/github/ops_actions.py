@@ -2,40 +2,37 @@
 
 A run is a `CheckSuite` with `driver="pipelines"` and its jobs are `CheckRun`s (same ids as on GitHub).
 Each step emits the webhook GitHub sends (`workflow_run` requested, in_progress, completed;
-`workflow_job` completed) through `Simulator.emit`, so deliveries share the usual queue, outages and
+`workflow_job` completed) through `SimState.emit`, so deliveries share the usual queue, outages and
 `webhook_loss`. The bodies carry no PR, so a repo's Actions webhooks go out in order. Call on the loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from simulators.github.model import PASSING, CheckRun, CheckSuite, Repo, SimEvent, User, now
+from simulators.github.state import SimState
 from simulators.github.world import World
-
-if TYPE_CHECKING:
-    from simulators.github.simulator import Simulator
 
 
 class ActionsOps:
     """Create, start, finish and re-run Actions workflow runs (the engine is `pipelines.Pipelines`)."""
 
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, state: SimState) -> None:
+        self.state = state
 
     @property
     def world(self) -> World:
         """The simulator's current world (a reset replaces it)."""
-        return self.sim.world
+        return self.state.world
 
     def sender(self, repo: Repo, suite: CheckSuite) -> User:
         """Who triggered the run's latest attempt."""
         return self.world.user(suite.triggering_actor or suite.actor or repo.owner)
 
     def _emit_run(self, action: str, repo: Repo, suite: CheckSuite) -> None:
-        body = self.sim.payloads.workflow_run(action, repo, suite, self.sender(repo, suite))
-        self.sim.emit(SimEvent("workflow_run", action, repo, None, suite=suite), body)
+        body = self.state.payloads.workflow_run(action, repo, suite, self.sender(repo, suite))
+        self.state.emit(SimEvent("workflow_run", action, repo, None, suite=suite), body)
 
     def _queue_jobs(self, suite: CheckSuite, names: Iterable[str]) -> None:
         runs = {run.name: run for run in suite.runs}
@@ -96,8 +93,8 @@ class ActionsOps:
     ) -> None:
         """A job ends with `conclusion` and `log` (None: a generic log) (`workflow_job.completed`)."""
         run.status, run.conclusion, run.completed_at, run.log = "completed", conclusion, now(), log
-        body = self.sim.payloads.workflow_job("completed", repo, run, self.sender(repo, suite))
-        self.sim.emit(SimEvent("workflow_job", "completed", repo, None, suite=suite, run=run), body)
+        body = self.state.payloads.workflow_job("completed", repo, run, self.sender(repo, suite))
+        self.state.emit(SimEvent("workflow_job", "completed", repo, None, suite=suite, run=run), body)
 
     def finish_run(self, repo: Repo, suite: CheckSuite) -> None:
         """All jobs ended: the run concludes failure if any job failed (`workflow_run.completed`)."""

@@ -51,7 +51,9 @@ class Payloads:
         return self._envelope(repo, sender, {"action": action, "check_suite": data})
 
     def check_run(self, action: str, repo: Repo, run: CheckRun, sender: User) -> JSON:
-        return self._envelope(repo, sender, {"action": action, "check_run": self.render.check_run(repo, run)})
+        return self._envelope(
+            repo, sender, {"action": action, "check_run": self.render.check_run(repo, run, webhook=True)}
+        )
 
     def workflow_run(self, action: str, repo: Repo, suite: CheckSuite, sender: User) -> JSON:
         """`workflow_run` event: the run (with its repositories) plus the top-level `workflow`."""

@@ -17,9 +17,11 @@ Healing:
 from __future__ import annotations
 
 from simulators.github.model import CheckSuite, Pipeline, Repo, SimEvent, User, fix_origin, is_fix_branch, now
+from simulators.github.ops import Ops
 from simulators.github.ops_actions import ActionsOps
 from simulators.github.render_actions import workflow_path
 from simulators.github.scenario import Scenario
+from simulators.github.state import SimState
 
 PUSHER = "octocat"  # who pushed the commit a failing pipeline runs on
 BUILD_JOB = "build"
@@ -42,6 +44,10 @@ def workflow_yaml(name: str, jobs: tuple[str, ...], branch: str) -> str:
 
 class Pipelines(ActionsOps):
     """The Actions engine: starts pipeline runs, re-runs and fix-branch runs, records healing."""
+
+    def __init__(self, state: SimState, ops: Ops) -> None:
+        super().__init__(state)
+        self.ops = ops
 
     def add(
         self,
@@ -72,14 +78,14 @@ class Pipelines(ActionsOps):
         path = workflow_path(pipeline.workflow)
         if path not in repo.commits[repo.branches[branch]].files:
             text = workflow_yaml(pipeline.workflow, jobs, branch)
-            self.sim.ops.commit_file(
+            self.ops.commit_file(
                 repo, branch, path, text, f"ci: add the {pipeline.workflow} workflow", pusher
             )
         suite = self.create_run(
             repo, repo.branches[branch], branch, "push", pipeline.workflow, jobs, pipeline.index, pusher
         )
-        pipeline.run_id = suite.id
-        self._drive(repo, suite, self.sim.timing.ci_start_seconds)
+        pipeline.run_id = suite.run_id
+        self._drive(repo, suite, self.state.timing.ci_start_seconds)
         return suite
 
     def schedule(self, scenario: Scenario) -> list[Pipeline]:
@@ -104,14 +110,14 @@ class Pipelines(ActionsOps):
             ]
             added += members
             interval = scenario.timing.open_interval_seconds
-            self.sim.spawn(self._group(members, group.after_seconds, interval), name=f"pipelines[{index}]")
+            self.state.spawn(self._group(members, group.after_seconds, interval), name=f"pipelines[{index}]")
         return added
 
     async def _group(self, members: list[Pipeline], after: float, interval: float) -> None:
-        await self.sim.pause(after)
+        await self.state.pause(after)
         for i, pipeline in enumerate(members):
             if i:
-                await self.sim.pause(interval)
+                await self.state.pause(interval)
             self.start(pipeline)
 
     # --- running ---
@@ -131,12 +137,12 @@ class Pipelines(ActionsOps):
         return None
 
     def _drive(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
-        self.sim.spawn(self._run(repo, suite, start_delay), name=f"workflow run {suite.id}")
+        self.state.spawn(self._run(repo, suite, start_delay), name=f"workflow run {suite.run_id}")
 
     async def _run(self, repo: Repo, suite: CheckSuite, start_delay: float) -> None:
-        await self.sim.pause(start_delay)
+        await self.state.pause(start_delay)
         self.start_attempt(repo, suite)
-        await self.sim.pause(self.sim.timing.ci_seconds)
+        await self.state.pause(self.state.timing.ci_seconds)
         pipeline, log = self.pipeline_of(suite), self.failing_log(suite)
         failing = pipeline.job if pipeline is not None and log is not None else None
         for run in suite.runs:
@@ -159,7 +165,7 @@ class Pipelines(ActionsOps):
     def rerun(self, repo: Repo, suite: CheckSuite, sender: User, failed_only: bool) -> bool:
         """Re-run a completed run (all jobs or the failed ones); False when nothing was re-queued."""
         pipeline = self.pipeline_of(suite)
-        if pipeline is not None and pipeline.run_id == suite.id:
+        if pipeline is not None and pipeline.run_id == suite.run_id:
             pipeline.reruns_requested += 1
         if not self.requeue(repo, suite, sender, failed_only):
             return False
@@ -168,13 +174,13 @@ class Pipelines(ActionsOps):
 
     # --- fix branches ---
 
-    def on_push(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
-        """A commit landed on `branch`: a fix branch gets a push run."""
-        if is_fix_branch(branch):
-            self._fix_run(repo, sha, branch, "push", sender)
-
     def on_event(self, ev: SimEvent) -> None:
-        """A PR from a fix branch opened, updated or reopened: a pull_request run on its head."""
+        """A push to a fix branch: a push run; a PR from one opened, updated or reopened: a pull_request run."""
+        if ev.name == "push":
+            branch = ev.data["ref"]
+            if is_fix_branch(branch):
+                self._fix_run(ev.repo, ev.data["after"], branch, "push", ev.data["sender"])
+            return
         pr = ev.pr
         if pr is None or ev.name != "pull_request" or ev.action not in ("opened", "synchronize", "reopened"):
             return
@@ -188,4 +194,4 @@ class Pipelines(ActionsOps):
         workflow, job = (pipeline.workflow, pipeline.job) if pipeline else ("CI", "test")
         index = pipeline.index if pipeline else None
         suite = self.create_run(repo, sha, branch, event, workflow, (BUILD_JOB, job), index, actor)
-        self._drive(repo, suite, self.sim.timing.ci_start_seconds)
+        self._drive(repo, suite, self.state.timing.ci_start_seconds)

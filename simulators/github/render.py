@@ -104,6 +104,7 @@ class Render:
             "events_url": f"{url}/events{{/privacy}}",
             "received_events_url": f"{url}/received_events",
             "type": user.type,
+            "user_view_type": "public",
             "site_admin": False,
         }
 
@@ -143,6 +144,7 @@ class Render:
                 "watchers_count": 0,
                 "language": "Python",
                 "has_issues": True,
+                "has_discussions": False,
                 "has_projects": False,
                 "has_downloads": True,
                 "has_wiki": False,

@@ -54,7 +54,7 @@ class RenderActions(RenderChecks):
 
     def workflow_run(self, repo: Repo, suite: CheckSuite) -> JSON:
         repo_url = self.repo_api(repo.full_name)
-        url = f"{repo_url}/actions/runs/{suite.id}"
+        url = f"{repo_url}/actions/runs/{suite.run_id}"
         prs = self.world.open_prs_for_head(repo, suite.head_sha) if suite.event == "pull_request" else []
         owner = prs[0].user if prs else self.world.user(repo.owner)
         actor = self.user(self.world.user(suite.actor) if suite.actor else owner)
@@ -63,9 +63,9 @@ class RenderActions(RenderChecks):
         title = prs[0].title if prs else (commit.message.splitlines()[0] if commit and commit.message else "")
         ident = workflow_id(suite.workflow)
         return {
-            "id": suite.id,
+            "id": suite.run_id,
             "name": suite.workflow,
-            "node_id": node_id("WorkflowRun", suite.id),
+            "node_id": node_id("WorkflowRun", suite.run_id),
             "check_suite_id": suite.id,
             "check_suite_node_id": node_id("CheckSuite", suite.id),
             "head_branch": suite.head_branch,
@@ -79,7 +79,7 @@ class RenderActions(RenderChecks):
             "conclusion": suite.conclusion,
             "workflow_id": ident,
             "url": url,
-            "html_url": self.html(f"/{repo.full_name}/actions/runs/{suite.id}"),
+            "html_url": self.html(f"/{repo.full_name}/actions/runs/{suite.run_id}"),
             "pull_requests": [self.pull_ref(pr) for pr in prs],
             "created_at": ts(suite.created_at),
             "updated_at": ts(suite.updated_at),
@@ -107,13 +107,13 @@ class RenderActions(RenderChecks):
         queued = run.status == "queued"
         return {
             "id": run.id,
-            "run_id": suite.id,
-            "run_url": f"{repo_url}/actions/runs/{suite.id}",
+            "run_id": suite.run_id,
+            "run_url": f"{repo_url}/actions/runs/{suite.run_id}",
             "run_attempt": run.run_attempt,
             "node_id": node_id("WorkflowJob", run.id),
             "head_sha": run.head_sha,
             "url": f"{repo_url}/actions/jobs/{run.id}",
-            "html_url": self.html(f"/{repo.full_name}/actions/runs/{suite.id}/job/{run.id}"),
+            "html_url": self.html(f"/{repo.full_name}/actions/runs/{suite.run_id}/job/{run.id}"),
             "status": run.status,
             "conclusion": run.conclusion,
             "created_at": ts(run.started_at),

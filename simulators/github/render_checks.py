@@ -82,10 +82,11 @@ class RenderChecks(RenderPulls):
         )
         return data
 
-    def check_run(self, repo: Repo, run: CheckRun) -> JSON:
+    def check_run(self, repo: Repo, run: CheckRun, webhook: bool = False) -> JSON:
+        """A check run; its `check_suite` is `{id}` over REST and a suite summary in webhooks, as on GitHub."""
         repo_url = self.repo_api(repo.full_name)
         suite = repo.suites[run.suite_id]
-        html_url = self.html(f"/{repo.full_name}/actions/runs/{suite.id}/job/{run.id}")
+        html_url = self.html(f"/{repo.full_name}/actions/runs/{suite.run_id}/job/{run.id}")
         return {
             "id": run.id,
             "node_id": node_id("CheckRun", run.id),
@@ -106,7 +107,7 @@ class RenderChecks(RenderPulls):
                 "annotations_url": f"{repo_url}/check-runs/{run.id}/annotations",
             },
             "name": run.name,
-            "check_suite": self.check_suite(repo, suite, minimal=True),
+            "check_suite": self.check_suite(repo, suite, minimal=True) if webhook else {"id": suite.id},
             "app": self.app(),
             "pull_requests": self._pull_refs(repo, run.head_sha),
         }
@@ -157,7 +158,13 @@ class RenderChecks(RenderPulls):
                 "message": commit.message,
                 "tree": {"sha": commit.tree_sha, "url": f"{repo_url}/git/trees/{commit.tree_sha}"},
                 "comment_count": 0,
-                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+                "verification": {
+                    "verified": False,
+                    "reason": "unsigned",
+                    "signature": None,
+                    "payload": None,
+                    "verified_at": None,
+                },
             },
             "author": author,
             "committer": author,
@@ -182,7 +189,7 @@ class RenderChecks(RenderPulls):
             "commit": self.commit(repo, repo.commits[repo.branches[name]]),
             "_links": {"self": url, "html": self.html(f"/{repo.full_name}/tree/{name}")},
             "protected": protected,
-            "protection": {"enabled": protected, "required_status_checks": {"contexts": []}},
+            "protection": {"enabled": protected, "required_status_checks": {"contexts": [], "checks": []}},
             "protection_url": f"{url}/protection",
         }
 

@@ -5,6 +5,24 @@ from __future__ import annotations
 from simulators.github.model import Comment, Issue, PullRequest, Review
 from simulators.github.render import JSON, Render, node_id, ts
 
+# Fields GitHub computes for a single pull request only (`pull-request` minus `pull-request-simple`).
+FULL_ONLY = frozenset(
+    {
+        "additions",
+        "changed_files",
+        "comments",
+        "commits",
+        "deletions",
+        "maintainer_can_modify",
+        "mergeable",
+        "mergeable_state",
+        "merged",
+        "merged_by",
+        "rebaseable",
+        "review_comments",
+    }
+)
+
 
 def reactions(url: str) -> JSON:
     counts = dict.fromkeys(("+1", "-1", "laugh", "hooray", "confused", "heart", "rocket", "eyes"), 0)
@@ -96,6 +114,11 @@ class RenderPulls(Render):
             "deletions": 1,
             "changed_files": 1,
         }
+
+    def pull_simple(self, pr: PullRequest) -> JSON:
+        """A list item (`pull-request-simple`): no mergeability, merge state or counts, as on GitHub."""
+        full = self.pull(pr)
+        return {key: value for key, value in full.items() if key not in FULL_ONLY}
 
     def pull_ref(self, pr: PullRequest) -> JSON:
         """The short PR reference inside check suites and check runs."""

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.github.model import Pipeline, PullRequest, fix_origin
 from simulators.github.render import ts
-
-if TYPE_CHECKING:
-    from simulators.github.simulator import Simulator
+from simulators.github.state import SimState
 
 _REF = r"(?:[\w.-]+/[\w.-]+)?#(\d+)|\S*?/pulls?/(\d+)"
 REPLACES = re.compile(rf"\breplaces:?\s+(?:{_REF})", re.IGNORECASE)
@@ -50,15 +48,15 @@ def lineage(prs: list[PullRequest]) -> dict[str, dict[str, int | None]]:
     return links
 
 
-def ci_runs(sim: Simulator, pr: PullRequest) -> int:
+def ci_runs(state: SimState, pr: PullRequest) -> int:
     """Check suites run on the PR's head shas, each re-run counted."""
-    repo = sim.world.repos[pr.repo]
+    repo = state.world.repos[pr.repo]
     return sum(
-        suite.run_attempt for sha in dict.fromkeys(pr.shas) for suite in sim.world.suites_for(repo, sha)
+        suite.run_attempt for sha in dict.fromkeys(pr.shas) for suite in state.world.suites_for(repo, sha)
     )
 
 
-def pr_row(sim: Simulator, pr: PullRequest, links: dict[str, int | None]) -> dict[str, Any]:
+def pr_row(state: SimState, pr: PullRequest, links: dict[str, int | None]) -> dict[str, Any]:
     return {
         "repo": pr.repo,
         "number": pr.number,
@@ -67,31 +65,31 @@ def pr_row(sim: Simulator, pr: PullRequest, links: dict[str, int | None]) -> dic
         "head_ref": pr.head_ref,
         "state": pr.outcome,
         "head_sha": pr.head_sha,
-        "mergeable_state": sim.world.mergeable_state(pr),
+        "mergeable_state": state.world.mergeable_state(pr),
         "faults": list(pr.faults),
-        "ci_runs": ci_runs(sim, pr),
+        "ci_runs": ci_runs(state, pr),
         "opened_at": ts(pr.created_at),
         "merged_at": ts(pr.merged_at),
         "merged_by": pr.merged_by.login if pr.merged_by else None,
         "closed_at": ts(pr.closed_at),
-        "closed_by_api": pr.closed_by is not None and pr.closed_by.login == sim.config.api_login,
+        "closed_by_api": pr.closed_by is not None and pr.closed_by.login == state.config.api_login,
         "replaces": links["replaces"],
         "replaced_by": links["replaced_by"],
     }
 
 
-def pipeline_row(sim: Simulator, pipeline: Pipeline) -> dict[str, Any]:
-    repo = sim.world.repos[pipeline.repo]
-    suite = repo.suites.get(pipeline.run_id) if pipeline.run_id is not None else None
+def pipeline_row(state: SimState, pipeline: Pipeline) -> dict[str, Any]:
+    repo = state.world.repos[pipeline.repo]
+    suite = repo.workflow_runs.get(pipeline.run_id) if pipeline.run_id is not None else None
     fix_prs = [
         pr for pr in repo.pulls.values() if pipeline.run_id and fix_origin(pr.head_ref) == pipeline.run_id
     ]
     fix_runs = [
-        s.id for s in repo.suites.values() if s.pipeline == pipeline.index and s.id != pipeline.run_id
+        s.run_id for s in repo.suites.values() if s.pipeline == pipeline.index and s.run_id != pipeline.run_id
     ]
     incidents: list[int] = []
     if suite is not None:
-        ids = [suite.id, *(job.id for attempt in [*suite.history, suite.runs] for job in attempt)]
+        ids = [suite.run_id, *(job.id for attempt in [*suite.history, suite.runs] for job in attempt)]
         mention = re.compile(rf"\b(?:{'|'.join(map(str, ids))})\b")
         incidents = [n for n, i in sorted(repo.issues.items()) if mention.search(f"{i.title}\n{i.body}")]
     return {
@@ -120,19 +118,22 @@ def pipeline_row(sim: Simulator, pipeline: Pipeline) -> dict[str, Any]:
     }
 
 
-def build_report(sim: Simulator) -> dict[str, Any]:
+def build_report(state: SimState) -> dict[str, Any]:
     """Call on the simulator's loop (`Simulator.report` takes care of that)."""
-    prs = sorted(sim.world.all_prs(), key=lambda pr: pr.id)
+    prs = sorted(state.world.all_prs(), key=lambda pr: pr.id)
     links = lineage(prs)
-    rows = [pr_row(sim, pr, links[pr.key]) for pr in prs]
+    rows = [pr_row(state, pr, links[pr.key]) for pr in prs]
     states = Counter(row["state"] for row in rows)
-    deliveries = Counter(record.status for record in sim.deliverer.log)
+    deliveries = Counter(record.status for record in state.deliverer.log)
     return {
         "prs": rows,
-        "pipelines": [pipeline_row(sim, pipeline) for pipeline in sim.world.pipelines],
+        "pipelines": [pipeline_row(state, pipeline) for pipeline in state.world.pipelines],
         "totals": {"prs": len(rows), **{s: states.get(s, 0) for s in ("open", "merged", "closed")}},
-        "deliveries": {"total": len(sim.deliverer.log), **{s: deliveries.get(s, 0) for s in DELIVERY_STATES}},
-        "outages": sim.faults.world.report(),
-        "webhook_loss_rate": sim.faults.world.loss_rate,
-        "fault_decisions": list(sim.faults.decisions),
+        "deliveries": {
+            "total": len(state.deliverer.log),
+            **{s: deliveries.get(s, 0) for s in DELIVERY_STATES},
+        },
+        "outages": state.faults.world.report(),
+        "webhook_loss_rate": state.faults.world.loss_rate,
+        "fault_decisions": list(state.faults.decisions),
     }

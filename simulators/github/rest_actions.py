@@ -27,7 +27,7 @@ def actions_router(sim: Simulator) -> APIRouter:
 
     def run_or_404(owner: str, repo: str, run_id: int) -> tuple[Repo, CheckSuite]:
         found = get_repo(sim, owner, repo)
-        suite = found.suites.get(run_id)
+        suite = found.workflow_runs.get(run_id)  # a check suite id is not a run id: 404, as on GitHub
         if suite is None:
             raise not_found()
         return found, suite

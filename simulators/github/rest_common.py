@@ -38,9 +38,14 @@ def not_found() -> GitHubError:
     return GitHubError(404, "Not Found")
 
 
-def invalid(message: str = "Validation Failed", **error: Any) -> GitHubError:
-    """422 like GitHub: `message` plus one entry in `errors` (resource, field, code, message)."""
-    return GitHubError(422, message, [error] if error else None)
+def created(data: dict[str, Any]) -> JSONResponse:
+    """201 with the new resource, and its API URL in `Location` like GitHub."""
+    return JSONResponse(data, status_code=201, headers={"Location": data["url"]})
+
+
+def invalid(summary: str = "Validation Failed", /, **error: Any) -> GitHubError:
+    """422 like GitHub: `summary` as the message plus one entry in `errors` (resource, field, code, message)."""
+    return GitHubError(422, summary, [error] if error else None)
 
 
 async def read_json(request: Request) -> Any:

@@ -95,7 +95,13 @@ def git_commit_json(render: Render, repo: Repo, commit: Commit) -> JSON:
             }
             for p in commit.parents
         ],
-        "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+        "verification": {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+            "verified_at": None,
+        },
     }
 
 

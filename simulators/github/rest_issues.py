@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from simulators.github.model import Comment, Issue, Label, PullRequest, Repo, now
 from simulators.github.rest_common import (
     GitHubError,
+    created,
     get_repo,
     invalid,
     not_found,
@@ -76,7 +77,7 @@ def issues_router(sim: Simulator) -> APIRouter:
         found.next_number += 1
         found.issues[issue.number] = issue
         data = sim.render.plain_issue(issue)
-        return JSONResponse(data, status_code=201, headers={"Location": data["url"]})
+        return created(data)
 
     @router.get(ISSUES)
     async def list_issues(owner: str, repo: str, request: Request) -> Response:
@@ -149,7 +150,7 @@ def issues_router(sim: Simulator) -> APIRouter:
             comment = Comment(sim.world.new_id("comment"), sim.api_user, text)
             item.comments.append(comment)
             item.updated_at = now()
-        return JSONResponse(sim.render.comment(item, comment), status_code=201)
+        return created(sim.render.comment(item, comment))
 
     @router.get(ISSUE + "/labels")
     async def list_labels(owner: str, repo: str, number: int, request: Request) -> Response:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 
 from simulators.github.rest_common import (
     GitHubError,
+    created,
     get_pr,
     get_repo,
     invalid,
@@ -40,7 +41,7 @@ def pulls_router(sim: Simulator) -> APIRouter:
         direction = q.get("direction", "desc" if sort == "created" else "asc")  # GitHub's defaults
         prs.sort(key=lambda pr: (getattr(pr, key), pr.number), reverse=direction == "desc")
         render = sim.render
-        return paginate(request, [render.pull(pr) for pr in prs])
+        return paginate(request, [render.pull_simple(pr) for pr in prs])
 
     @router.post("/repos/{owner}/{repo}/pulls")
     async def create_pull(owner: str, repo: str, request: Request) -> Response:
@@ -64,7 +65,7 @@ def pulls_router(sim: Simulator) -> APIRouter:
         pr = sim.ops.create_pr(
             found, sim.api_user, head, base, title, body.get("body") or "", draft=bool(body.get("draft"))
         )
-        return JSONResponse(sim.render.pull(pr), status_code=201)
+        return created(sim.render.pull(pr))
 
     @router.get(PR)
     async def get_pull(owner: str, repo: str, number: int) -> dict[str, Any]:

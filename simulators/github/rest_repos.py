@@ -8,9 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from simulators.github.access import ANONYMOUS, Quota, token_of
 from simulators.github.model import CheckSuite, Repo
 from simulators.github.rest_common import (
     GitHubError,
+    created,
     get_repo,
     invalid,
     not_found,
@@ -21,16 +23,25 @@ from simulators.github.rest_common import (
 from simulators.github.simulator import Simulator
 
 REPO = "/repos/{owner}/{repo}"
-RATE_LIMIT = 5000
 STATUS_STATES = ("error", "failure", "pending", "success")
 
 
-def rate(resource: str = "core") -> dict[str, Any]:
+def rate(quota: Quota, resource: str = "core") -> dict[str, Any]:
+    """One resource of `GET /rate_limit`; only `core` is limited by the simulator, the rest look fresh."""
+    if resource != "core":
+        return {
+            "limit": quota.limit,
+            "used": 0,
+            "remaining": quota.limit,
+            "reset": quota.reset,
+            "resource": resource,
+        }
+    remaining = max(0, quota.limit - quota.used)
     return {
-        "limit": RATE_LIMIT,
-        "used": 0,
-        "remaining": RATE_LIMIT,
-        "reset": int(time.time()) + 3600,
+        "limit": quota.limit,
+        "used": quota.used,
+        "remaining": remaining,
+        "reset": quota.reset,
         "resource": resource,
     }
 
@@ -49,13 +60,16 @@ def repos_router(sim: Simulator) -> APIRouter:
         return {**data, "updated_at": "2024-01-01T00:00:00Z"}
 
     @router.get("/rate_limit")
-    async def rate_limit() -> dict[str, Any]:
-        resources = {name: rate(name) for name in ("core", "search", "graphql", "integration_manifest")}
-        return {"resources": resources, "rate": rate()}
+    async def rate_limit(request: Request) -> dict[str, Any]:
+        token = token_of(request.headers.get("authorization")) or ANONYMOUS
+        quota = sim.state.access.quota(token, time.time())
+        names = ("core", "search", "graphql", "integration_manifest")
+        return {"resources": {name: rate(quota, name) for name in names}, "rate": rate(quota)}
 
     @router.get(REPO)
     async def get_repository(owner: str, repo: str) -> dict[str, Any]:
-        return sim.render.repo(get_repo(sim, owner, repo))
+        full = sim.render.repo(get_repo(sim, owner, repo))  # the full repository adds these counts
+        return {**full, "network_count": 0, "subscribers_count": 0}
 
     # --- commits: specific suffixes first, since {ref:path} may contain slashes ---
 
@@ -93,7 +107,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         found = get_repo(sim, owner, repo)
         prs = sim.world.prs_for_sha(found, resolve_sha(sim, found, ref))
         render = sim.render
-        return paginate(request, [render.pull(pr) for pr in prs])
+        return paginate(request, [render.pull_simple(pr) for pr in prs])
 
     @router.get(REPO + "/commits/{ref:path}")
     async def get_commit(owner: str, repo: str, ref: str) -> dict[str, Any]:
@@ -114,7 +128,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         status = sim.ops.add_status(
             found, sha, body["state"], context, sim.api_user, body.get("description"), body.get("target_url")
         )
-        return JSONResponse(sim.render.status(found, status), status_code=201)
+        return created(sim.render.status(found, status))
 
     # --- check suites and check runs (workflow runs and jobs: rest_actions.py) ---
 
@@ -191,7 +205,7 @@ def repos_router(sim: Simulator) -> APIRouter:
         if sha not in found.commits:
             raise invalid("Object does not exist")
         found.branches[name] = sha
-        return JSONResponse(sim.render.git_ref(found, name), status_code=201)
+        return created(sim.render.git_ref(found, name))
 
     @router.delete(REPO + "/git/refs/heads/{branch:path}")
     async def delete_ref(owner: str, repo: str, branch: str) -> Response:

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -66,6 +66,7 @@ from pydantic import (
 from simulators.github.contents import ECOSYSTEM_FILES, PACKAGES
 from simulators.github.faults import KNOWN_FAULTS
 from simulators.github.model import FileChange
+from simulators.github.world_faults import WorldFault
 
 DEFAULT_AUTHORS = ("dependabot[bot]", "renovate[bot]")
 
@@ -101,20 +102,6 @@ class PRGroup(_Strict):
             known = ", ".join(sorted(KNOWN_FAULTS))
             raise ValueError(f"unknown fault(s) {unknown}; known faults: {known}")
         return faults
-
-
-class GitHubOutage(_Strict):
-    type: Literal["github_outage"]
-    start_seconds: float = Field(0.0, ge=0)
-    duration_seconds: float = Field(30.0, gt=0)
-
-
-class WebhookLoss(_Strict):
-    type: Literal["webhook_loss"]
-    rate: float = Field(0.3, ge=0, le=1)
-
-
-WorldFault = Annotated[GitHubOutage | WebhookLoss, Field(discriminator="type")]
 
 
 class PipelineGroup(_Strict):

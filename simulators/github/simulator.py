@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from simulators.github.actors import ALL_ACTORS, Actor, make_actors
+from simulators.github.actors import Actor, make_actors
 from simulators.github.contents import change_for_title
-from simulators.github.delivery import Deliverer, DeliveryConfig
+from simulators.github.delivery import Deliverer
 from simulators.github.faults import Faults
 from simulators.github.model import PullRequest, SimEvent, User
 from simulators.github.ops import Ops
@@ -32,68 +31,66 @@ from simulators.github.scenario import (
     bump_pr,
     slug_branch,
 )
+from simulators.github.state import SimState, SimulatorConfig
 from simulators.github.world import World
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-FALLBACK_BASE_URL = "http://127.0.0.1"
 
-
-@dataclass
-class SimulatorConfig:
-    """How the simulator reaches Mender and how it presents itself.
-
-    `base_url` is the simulator's own URL (every `url` in its JSON is built from it); when None it is
-    taken from the first request, or set with `Simulator.set_base_url` once the port is known.
-    """
-
-    webhook_url: str | None = None
-    webhook_secret: str = "dev-webhook-secret"
-    base_url: str | None = None
-    seed: int = 7
-    actors: tuple[str, ...] = ALL_ACTORS
-    api_login: str = "mender-app[bot]"  # the user behind the API token (GET /user, sender of API writes)
-    hook_id: int = 421_337
-    app_id: int = 901_234
-    installation_id: int = 4_242
-    webhook_timeout_seconds: float = 10.0
-    first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
+__all__ = ["Simulator", "SimulatorConfig"]
 
 
 class Simulator:
-    """Holds the world and the actors; see the module docstring for the threading rules."""
+    """Wires the state, the operations, the Actions engine and the actors; see the module docstring."""
 
     def __init__(self, config: SimulatorConfig | None = None) -> None:
-        self.config = config or SimulatorConfig()
-        self.ops = Ops(self)
-        self.pipelines = Pipelines(self)  # failing Actions pipelines (state in `World.pipelines`)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self.deliverer = Deliverer(
-            DeliveryConfig(
-                url=self.config.webhook_url,
-                secret=self.config.webhook_secret,
-                hook_id=self.config.hook_id,
-                app_id=self.config.app_id,
-                timeout_seconds=self.config.webhook_timeout_seconds,
-            ),
-            Faults(),
-        )
+        self.state = SimState(config or SimulatorConfig())
+        self.ops = Ops(self.state)
+        self.pipelines = Pipelines(self.state, self.ops)  # failing Actions pipelines (`World.pipelines`)
         self._fresh_world()
 
     def _fresh_world(self) -> None:
-        self.world = World(self.config.seed, self.config.first_pr_number)
-        self.faults = Faults()
-        self.deliverer.faults = self.faults
-        self.timing = Timing()
-        self.scenario: Scenario | None = None  # the last scenario started (its `config` is Mender's)
-        self.actors: list[Actor] = make_actors(self, self.config.actors)
+        self.state.fresh_world()
+        self.actors: list[Actor] = make_actors(self.state, self.ops, self.config.actors)
+        self.state.listeners = [*(actor.on_event for actor in self.actors), self.pipelines.on_event]
 
-    # --- identity and rendering ---
+    # --- the state, as the REST routers and tests read it ---
+
+    @property
+    def config(self) -> SimulatorConfig:
+        return self.state.config
+
+    @property
+    def world(self) -> World:
+        return self.state.world
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def deliverer(self) -> Deliverer:
+        return self.state.deliverer
+
+    @property
+    def timing(self) -> Timing:
+        return self.state.timing
+
+    @timing.setter
+    def timing(self, timing: Timing) -> None:
+        self.state.timing = timing
+
+    @property
+    def scenario(self) -> Scenario | None:
+        return self.state.scenario
+
+    @scenario.setter
+    def scenario(self, scenario: Scenario | None) -> None:
+        self.state.scenario = scenario
 
     @property
     def base_url(self) -> str:
-        return (self.config.base_url or FALLBACK_BASE_URL).rstrip("/")
+        return self.state.base_url
 
     def set_base_url(self, url: str) -> None:
         self.config.base_url = url.rstrip("/")
@@ -104,36 +101,31 @@ class Simulator:
 
     @property
     def render(self) -> RenderActions:
-        return RenderActions(self.world, self.base_url)
+        return self.state.render
 
     @property
     def payloads(self) -> Payloads:
-        return Payloads(self.render, self.config.installation_id)
+        return self.state.payloads
 
     @property
     def api_user(self) -> User:
-        return self.world.user(self.config.api_login)
+        return self.state.api_user
 
     # --- loop, tasks, events ---
 
     async def start(self) -> None:
         """Bind to the running loop (the app lifespan calls this on uvicorn's loop)."""
-        self._loop = asyncio.get_running_loop()
+        self.state.loop = asyncio.get_running_loop()
 
     async def stop(self) -> None:
-        self._cancel_tasks()
+        self.state.cancel_tasks()
         await self.deliverer.close()
-
-    def _cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        self._tasks.clear()
 
     async def _on_loop(self, factory: Callable[[], Awaitable[T]]) -> T:
         running = asyncio.get_running_loop()
-        loop = self._loop
+        loop = self.state.loop
         if loop is None or loop is running or not loop.is_running():
-            self._loop = running
+            self.state.loop = running
             return await factory()
 
         async def call() -> T:
@@ -143,28 +135,15 @@ class Simulator:
 
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
         """Run a background task on the simulator's loop; failures are logged, never raised."""
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("simulator task %s failed", task.get_name(), exc_info=task.exception())
+        return self.state.spawn(coro, name)
 
     async def pause(self, seconds: float) -> None:
         """Sleep `seconds`, then wait out any GitHub outage: nothing in the world moves during one."""
-        if seconds > 0:
-            await asyncio.sleep(seconds)
-        await self.faults.world.until_up()
+        await self.state.pause(seconds)
 
     def emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
         """A world event happened: queue its webhook, then let every actor react."""
-        self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
-        for actor in self.actors:
-            actor.on_event(ev)
-        self.pipelines.on_event(ev)
+        self.state.emit(ev, body)
 
     # --- scenarios and PRs ---
 
@@ -236,7 +215,7 @@ class Simulator:
 
     def reset_now(self) -> None:
         """`reset` for callers already on the loop."""
-        self._cancel_tasks()
+        self.state.cancel_tasks()
         self.deliverer.reset()
         self._fresh_world()
 
@@ -248,7 +227,7 @@ class Simulator:
 
     def report(self) -> dict[str, Any]:
         """Per-PR outcomes, totals, outages and delivery counts (see `report.py`), from any thread."""
-        loop = self._loop
+        loop = self.state.loop
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -256,7 +235,7 @@ class Simulator:
         if loop is not None and loop is not running and loop.is_running():
 
             async def build() -> dict[str, Any]:
-                return build_report(self)
+                return build_report(self.state)
 
             return asyncio.run_coroutine_threadsafe(build(), loop).result(timeout=10)
-        return build_report(self)
+        return build_report(self.state)

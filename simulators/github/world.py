@@ -41,7 +41,14 @@ class World:
 
     def new_id(self, kind: str) -> int:
         """Counter-based id per kind, offset so kinds do not look alike."""
-        base = {"repo": 100_000, "user": 200_000, "pr": 1_000_000, "suite": 5_000_000}.get(kind, 9_000_000)
+        bases = {
+            "repo": 100_000,
+            "user": 200_000,
+            "pr": 1_000_000,
+            "suite": 5_000_000,
+            "workflow_run": 7_000_000,
+        }
+        base = bases.get(kind, 9_000_000)
         self._ids[kind] = self._ids.get(kind, base) + 1
         return self._ids[kind]
 
@@ -142,7 +149,10 @@ class World:
     # --- checks and statuses ---
 
     def add_suite(self, repo: Repo, suite: CheckSuite) -> None:
+        """Record a new check suite and give it its workflow run id (distinct from the suite id)."""
+        suite.run_id = self.new_id("workflow_run")
         repo.suites[suite.id] = suite
+        repo.workflow_runs[suite.run_id] = suite
         repo.suites_by_sha.setdefault(suite.head_sha, []).append(suite)
 
     def suites_for(self, repo: Repo, sha: str) -> list[CheckSuite]:

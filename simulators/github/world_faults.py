@@ -13,10 +13,25 @@ import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Annotated, Any, Literal
 
-if TYPE_CHECKING:
-    from simulators.github.scenario import WorldFault
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class GitHubOutage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["github_outage"]
+    start_seconds: float = Field(0.0, ge=0)
+    duration_seconds: float = Field(30.0, gt=0)
+
+
+class WebhookLoss(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["webhook_loss"]
+    rate: float = Field(0.3, ge=0, le=1)
+
+
+WorldFault = Annotated[GitHubOutage | WebhookLoss, Field(discriminator="type")]
 
 
 @dataclass

@@ -11,8 +11,8 @@ import os
 
 import uvicorn
 
-from runtime.settings import DEV_GITLAB_WEBHOOK_TOKEN
 from simulators.gitlab.api import create_app
+from simulators.gitlab.config import DEV_WEBHOOK_TOKEN
 from simulators.gitlab.simulator import GitLabSimConfig, GitLabSimulator
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     host = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host
     config = GitLabSimConfig(
         webhook_url=args.webhook_url,
-        webhook_token=os.environ.get("MENDER_GITLAB_WEBHOOK_TOKEN", DEV_GITLAB_WEBHOOK_TOKEN),
+        webhook_token=os.environ.get("MENDER_GITLAB_WEBHOOK_TOKEN", DEV_WEBHOOK_TOKEN),
         ci_seconds=args.ci_seconds,
         loss_rate=args.loss_rate,
         seed=args.seed,

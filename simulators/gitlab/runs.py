@@ -9,14 +9,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.gitlab import render
+from simulators.gitlab.config import GitLabSimConfig
 from simulators.gitlab.delivery import Deliverer
 from simulators.gitlab.model import FINISHED, HEALS_ON, GitLabError, Job, Pipeline, Project, fake_sha, now
-
-if TYPE_CHECKING:
-    from simulators.gitlab.simulator import GitLabSimConfig
 
 SUCCESS_TRACE = "Running with gitlab-runner 17.1.0 (sim)\n$ make test\nok\nJob succeeded\n"
 

@@ -11,30 +11,16 @@ import asyncio
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from typing import Any
 from urllib.parse import unquote
 
-from runtime.settings import DEV_GITLAB_WEBHOOK_TOKEN
+from simulators.gitlab.config import FALLBACK_BASE_URL, GitLabSimConfig
 from simulators.gitlab.delivery import Deliverer, HookConfig
 from simulators.gitlab.model import GitLabError, Issue, Job, Pipeline, Project, iso
 from simulators.gitlab.runs import PipelineRuns
 
-FALLBACK_BASE_URL = "http://127.0.0.1:8092"
 __all__ = ["GitLabError", "GitLabSimConfig", "GitLabSimulator"]
-
-
-@dataclass
-class GitLabSimConfig:
-    """`base_url` is the simulator's own URL (for web_url fields); None: taken from the first request."""
-
-    webhook_url: str | None = None
-    webhook_token: str = DEV_GITLAB_WEBHOOK_TOKEN
-    ci_seconds: float = 3.0
-    loss_rate: float = 0.0
-    seed: int = 7
-    base_url: str | None = None
-    token: str | None = None  # if set, the only API token accepted (else any non-empty token)
 
 
 class GitLabSimulator(PipelineRuns):

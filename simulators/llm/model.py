@@ -13,8 +13,9 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from domain.ci_healing.llm_analysis import LOG_END, LOG_START
-
+# The markers Mender's prompt puts around the CI log (a wire format; checked against the product in tests).
+LOG_START = "<<<MENDER_CI_LOG_START>>>"
+LOG_END = "<<<MENDER_CI_LOG_END>>>"
 FaultMode = Literal["malformed", "wrong_schema", "slow", "http_500", "empty_choices", "refusal"]
 INJECTION = re.compile(r"ignore (all )?previous instructions", re.IGNORECASE)
 

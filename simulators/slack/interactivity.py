@@ -18,12 +18,12 @@ from urllib.parse import urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
-
 APP_ID = "A0MENDERSIM"
 TEAM_DOMAIN = "mender-sim"
 VERIFICATION_TOKEN = "mender-sim-verification-token"  # Slack's legacy token, sent in every payload
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+APPROVE_ACTION_ID = "mender_approve"  # the action ids of Mender's approval buttons (checked in tests)
+REJECT_ACTION_ID = "mender_reject"
 APPROVAL_ACTIONS = frozenset({APPROVE_ACTION_ID, REJECT_ACTION_ID})
 
 # Given a posted message (as `GET /_sim/messages` shows it): (action_id, user_id, user_name) to click, or None.

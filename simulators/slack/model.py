@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from runtime.settings import DEV_SLACK_SIGNING_SECRET
 from simulators.slack.interactivity import (
     Approver,
     ClickFailed,
@@ -38,6 +37,8 @@ BOT_ID = "B0MENDERSIM"
 BOT_USERNAME = "mender"
 TEAM_ID = "T0MENDERSIM"
 USER_ID = "U0MENDERSIM"
+
+DEV_SIGNING_SECRET = "dev-slack-signing-secret"  # the product's dev default (checked in tests)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class SlackSimulator:
     channels: Iterable[str] = DEFAULT_CHANNELS
     token: str | None = None  # if set, the only bot token accepted
     interactivity_url: str | None = None  # the app's Request URL for interactivity
-    signing_secret: str = DEV_SLACK_SIGNING_SECRET
+    signing_secret: str = DEV_SIGNING_SECRET
     approver: Approver | None = None
     approver_delay: float = 0.1
     _clicks: list[ClickResult] = field(default_factory=list, init=False)

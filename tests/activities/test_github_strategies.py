@@ -10,7 +10,7 @@ from typing import TypeVar
 import httpx
 import pytest
 from fastapi import FastAPI, Request
-from github import Github
+from github import Auth, Github
 
 from activities import github as gh
 from activities import reopen
@@ -30,7 +30,12 @@ class Sim:
     def __init__(self, url: str, simulator: Simulator) -> None:
         self.url = url
         self.simulator = simulator
-        self.github = Github(base_url=url, seconds_between_requests=None, seconds_between_writes=None)
+        self.github = Github(
+            base_url=url,
+            auth=Auth.Token("simulator-token"),
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+        )
 
     def open(self, *faults: str) -> PRRef:
         body = {"repo": REPO, "author": "dependabot[bot]", "faults": list(faults)}
@@ -80,9 +85,14 @@ def test_rebuild_reruns_a_flaky_check_and_refuses_while_checks_run(sim: Sim) -> 
     running = gh.rebuild(gh.StrategyArgs(pr=pr))
     assert not running.ok and "checks are running" in running.detail
     until(lambda: sim.snapshot(pr), lambda s: bool(s.failed_runs) and not s.checks_pending)
+    failed = sim.snapshot(pr)
+    [suite_id] = {r.suite_id for r in failed.failed_runs}
+    [run] = sim.github.get_repo(REPO).get_workflow_runs(check_suite_id=suite_id)
+    assert run.id != suite_id  # as on GitHub: re-running by the suite id would 404
     result = gh.rebuild(gh.StrategyArgs(pr=pr))
-    assert (result.ok and "re-ran" in result.detail) or "re-requested" in result.detail
+    assert result.ok and result.detail == f"re-ran failed jobs of run {run.id}"
     until(lambda: sim.snapshot(pr), lambda s: s.checks_passed)
+    assert sim.github.get_repo(REPO).get_workflow_run(run.id).run_attempt == 2
 
 
 def test_update_branch_brings_a_behind_pr_up_to_date_and_is_a_noop_otherwise(sim: Sim) -> None:

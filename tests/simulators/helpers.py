@@ -15,6 +15,8 @@ from github import Auth, Github
 
 from simulators.github import Simulator
 
+TOKEN = "simulator-token"  # the simulator's default token (Mender's dev token)
+AUTH = {"Authorization": f"token {TOKEN}"}
 FAST = {"ci_start_seconds": 0.05, "ci_seconds": 0.1, "bot_delay_seconds": 0.05, "open_interval_seconds": 0.02}
 
 
@@ -88,7 +90,7 @@ def github(url: str, per_page: int = 30) -> Github:
     """PyGithub against the simulator, without retries (a 502 raises at once)."""
     return Github(
         base_url=url,
-        auth=Auth.Token("x"),
+        auth=Auth.Token(TOKEN),
         per_page=per_page,
         retry=None,
         seconds_between_requests=None,
@@ -119,3 +121,9 @@ def missing_keys(fixture: Any, body: Any, path: str = "") -> list[str]:
     return found + [
         m for key in fixture if key in body for m in missing_keys(fixture[key], body[key], f"{path}.{key}")
     ]
+
+
+def run_of_suite(repo: Any, suite_id: int) -> Any:
+    """The workflow run of a check suite, found as on GitHub (`GET .../actions/runs?check_suite_id=`)."""
+    [run] = list(repo.get_workflow_runs(check_suite_id=suite_id))
+    return run

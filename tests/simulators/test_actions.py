@@ -15,7 +15,7 @@ from github.Repository import Repository
 from simulators.github import SimulatorConfig, Timing, signature_256
 from simulators.github.faults import CHECK_LOGS
 from tests.simulators.actions_helpers import LOG, finished, hooks, log_of, row, start
-from tests.simulators.helpers import FAST, Receiver, Served, github, missing_keys, open_pr, wait_for
+from tests.simulators.helpers import AUTH, FAST, Receiver, Served, github, missing_keys, open_pr, wait_for
 
 WEBHOOKS = Path(__file__).parents[1] / "fixtures" / "github" / "webhooks"
 SECRET = "actions-secret"
@@ -139,7 +139,7 @@ def test_rerun_heals_on_retry(served: Served, repo: Repository, receiver: Receiv
     served.sim.timing = Timing(**{**FAST, "ci_seconds": 0.5})  # long enough to ask again while it runs
     assert run.rerun_failed_jobs() is True
     assert repo.get_workflow_run(run_id).rerun() is False  # PyGithub answers False for the 403
-    refused = httpx.post(f"{served.url}/repos/acme/api/actions/runs/{run_id}/rerun-failed-jobs")
+    refused = httpx.post(f"{served.url}/repos/acme/api/actions/runs/{run_id}/rerun-failed-jobs", headers=AUTH)
     assert refused.status_code == 403 and refused.json()["message"] == "This workflow is already running"
     healed = finished(repo, run_id, attempt=2)
     assert healed.conclusion == "success" and healed.previous_attempt_url.endswith("/attempts/1")

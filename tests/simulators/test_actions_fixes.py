@@ -13,7 +13,7 @@ from github.Repository import Repository
 
 from simulators.github import SimulatorConfig, Timing, load_scenario
 from tests.simulators.actions_helpers import LOG, finished, log_of, row, start
-from tests.simulators.helpers import FAST, Receiver, Served, github, open_pr, wait_for
+from tests.simulators.helpers import AUTH, FAST, Receiver, Served, github, open_pr, wait_for
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_incident_issues_share_numbers_with_pulls(served: Served) -> None:
     assert repo.get_issue(issue.number).state == "closed"
     assert repo.get_issue(number).pull_request is not None  # a PR through the Issues API
     assert row(served, run_id)["incidents"] == [issue.number]
-    missing = httpx.post(f"{served.url}/repos/acme/api/issues", json={"body": "no title"})
+    missing = httpx.post(f"{served.url}/repos/acme/api/issues", json={"body": "no title"}, headers=AUTH)
     assert missing.status_code == 422
 
 

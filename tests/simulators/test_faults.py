@@ -19,7 +19,7 @@ from github.Repository import Repository
 
 from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app
-from tests.simulators.helpers import FAST, Served, github, open_pr, report_row, wait_for
+from tests.simulators.helpers import AUTH, FAST, Served, github, open_pr, report_row, run_of_suite, wait_for
 
 STALL = 0.3  # six bot delays: long enough for anything that was going to happen to happen
 PRS = {  # repo -> faults of each PR opened there (numbers 1, 2, ...)
@@ -51,7 +51,7 @@ class Env:
 def completed_suite(repo: Repository, sha: str, attempt: int = 1) -> CheckSuite | None:
     suites = list(repo.get_commit(sha).get_check_suites())
     done = [s for s in suites if s.status == "completed"]
-    if done and repo.get_workflow_run(done[-1].id).run_attempt >= attempt:
+    if done and run_of_suite(repo, done[-1].id).run_attempt >= attempt:
         return done[-1]
     return None
 
@@ -96,7 +96,9 @@ def env() -> Iterator[Env]:
             for faults in faults_per_pr:
                 open_pr(env.served, repo, *faults)
         # automerge PR 2 carries its trigger label from the start: the test toggles it.
-        labels = httpx.post(f"{server.url}/repos/acme/automerge/issues/2/labels", json=["automerge"])
+        labels = httpx.post(
+            f"{server.url}/repos/acme/automerge/issues/2/labels", json=["automerge"], headers=AUTH
+        )
         assert labels.status_code == 200
         for repo, done in stalled(env).items():
             wait_for(done, what=f"{repo} stalled")
@@ -121,7 +123,7 @@ def test_flaky_checks_fail_once_with_a_transient_log_and_reruns_pass(env: Env) -
         suites.append(suite)
     assert [repo.get_pull(n).mergeable_state for n in numbers] == ["blocked", "blocked"]
 
-    assert repo.get_workflow_run(suites[0].id).rerun_failed_jobs()  # only `test` runs again
+    assert run_of_suite(repo, suites[0].id).rerun_failed_jobs()  # only `test` runs again
     assert suites[1].rerequest()  # the whole suite runs again
     wait_for(lambda: all(env.merged("acme/flaky", n) for n in numbers), what="both PRs merged")
     runs = {r.name: r for r in repo.get_commit(repo.get_pull(numbers[0]).head.sha).get_check_runs()}
@@ -147,7 +149,7 @@ def test_genuine_failure_fails_every_run_and_never_merges(env: Env) -> None:
         assert test.conclusion == "failure"
         assert "AssertionError: expected 200, got 500" in test.output.text
         assert "FAILED tests/test_api.py::test_health - assert 500 == 200" in test.output.summary
-        assert repo.get_workflow_run(suite.id).rerun_failed_jobs()
+        assert run_of_suite(repo, suite.id).rerun_failed_jobs()
         suite = wait_for(lambda attempt=attempt: completed_suite(repo, sha, attempt), what=f"run {attempt}")
     assert suite.conclusion == "failure"
     with pytest.raises(GithubException) as refused:
@@ -238,7 +240,7 @@ def test_merge_conflict_heals_only_by_close_and_reopen(env: Env) -> None:
     assert (old.mergeable, old.mergeable_state) == (False, "dirty")
     assert [r.state for r in old.get_reviews()] == ["APPROVED"]  # the bots still evaluate it
     assert old.update_branch() is False
-    refused = httpx.put(f"{env.served.url}/repos/acme/conflict/pulls/{number}/update-branch")
+    refused = httpx.put(f"{env.served.url}/repos/acme/conflict/pulls/{number}/update-branch", headers=AUTH)
     assert refused.status_code == 422 and refused.json()["message"] == "merge conflict between base and head"
     with pytest.raises(GithubException) as not_mergeable:
         old.merge()

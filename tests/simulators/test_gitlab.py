@@ -24,6 +24,7 @@ from gitlab.v4.objects import Project as GlProject
 from runtime.serving import ServerThread, free_port
 from runtime.settings import DEV_GITLAB_WEBHOOK_TOKEN
 from simulators.gitlab import GitLabSimConfig, GitLabSimulator, create_app
+from simulators.gitlab.config import DEV_WEBHOOK_TOKEN
 from tests.simulators.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -368,3 +369,7 @@ def _health(base: str) -> bool:
         return httpx.get(f"{base}/_sim/health").status_code == 200
     except httpx.TransportError:
         return False
+
+
+def test_the_simulator_default_hook_token_is_the_products_dev_token() -> None:
+    assert DEV_WEBHOOK_TOKEN == DEV_GITLAB_WEBHOOK_TOKEN

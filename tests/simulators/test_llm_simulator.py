@@ -181,3 +181,10 @@ def test_the_openai_client_parses_its_replies(url: str) -> None:
         )
     assert parse_answer(reply.choices[0].message.content or "").action.value == "increase_memory"
     assert httpx.get(f"{url}/_sim/requests").json()["requests"][0]["response_format"]["type"] == "json_schema"
+
+
+def test_the_log_markers_are_the_prompts() -> None:
+    from domain.ci_healing import llm_analysis
+    from simulators.llm import model
+
+    assert (model.LOG_START, model.LOG_END) == (llm_analysis.LOG_START, llm_analysis.LOG_END)

@@ -11,7 +11,7 @@ from github.Repository import Repository
 
 from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, create_app
-from tests.simulators.helpers import FAST, Served, wait_for
+from tests.simulators.helpers import FAST, TOKEN, Served, run_of_suite, wait_for
 
 PRS = 5
 
@@ -19,7 +19,7 @@ PRS = 5
 def client(url: str, per_page: int = 30) -> Github:
     return Github(
         base_url=url,
-        auth=Auth.Token("x"),
+        auth=Auth.Token(TOKEN),
         per_page=per_page,
         seconds_between_requests=None,
         seconds_between_writes=None,
@@ -54,7 +54,10 @@ def test_repo_user_and_rate_limit(served: Served, repo: Repository) -> None:
     assert (repo.full_name, repo.default_branch, repo.owner.login) == ("acme/api", "main", "acme")
     assert repo.url == f"{served.url}/repos/acme/api"
     assert gh.get_user().login == "mender-app[bot]"
-    assert gh.get_rate_limit().resources.core.remaining == 5000
+    before = gh.get_rate_limit().resources.core  # GET /rate_limit itself is free, as on GitHub
+    assert gh.get_repo("acme/api").full_name == "acme/api"
+    after = gh.get_rate_limit().resources.core
+    assert (after.limit, before.remaining - after.remaining) == (5000, 1)
     with pytest.raises(UnknownObjectException):
         gh.get_repo("acme/missing")
 
@@ -147,12 +150,15 @@ def test_merge_then_update_branch_restarts_ci(served: Served, repo: Repository) 
 def test_reruns_keep_the_sha(repo: Repository) -> None:
     pr = repo.get_pull(1)
     [suite] = repo.get_commit(pr.head.sha).get_check_suites()
-    run = repo.get_workflow_run(suite.id)
+    run = run_of_suite(repo, suite.id)
+    assert run.id != suite.id and run.check_suite_id == suite.id
+    with pytest.raises(UnknownObjectException):
+        repo.get_workflow_run(suite.id)  # a suite id is not a run id, as on GitHub
     assert (run.head_sha, run.run_attempt, run.conclusion) == (pr.head.sha, 1, "success")
     assert run.rerun_failed_jobs() is True  # nothing failed: accepted, nothing re-runs
     assert suite.rerequest() is True
-    wait_for(lambda: repo.get_workflow_run(suite.id).run_attempt == 2, what="second attempt")
-    wait_for(lambda: repo.get_workflow_run(suite.id).conclusion == "success", what="rerun to finish")
+    wait_for(lambda: repo.get_workflow_run(run.id).run_attempt == 2, what="second attempt")
+    wait_for(lambda: repo.get_workflow_run(run.id).conclusion == "success", what="rerun to finish")
     assert repo.get_pull(1).head.sha == pr.head.sha
 
 

@@ -246,3 +246,15 @@ def test_cli_serves_the_simulator() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_the_simulator_shares_the_products_dev_secret_and_button_ids() -> None:
+    from domain.ci_healing import approval
+    from runtime.settings import DEV_SLACK_SIGNING_SECRET
+    from simulators.slack import interactivity, model
+
+    assert model.DEV_SIGNING_SECRET == DEV_SLACK_SIGNING_SECRET
+    assert (interactivity.APPROVE_ACTION_ID, interactivity.REJECT_ACTION_ID) == (
+        approval.APPROVE_ACTION_ID,
+        approval.REJECT_ACTION_ID,
+    )

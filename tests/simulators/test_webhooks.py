@@ -14,14 +14,13 @@ import httpx
 
 from runtime.serving import free_port
 from simulators.github import SimulatorConfig, load_scenario, signature_256
-from tests.simulators.helpers import FAST, Receiver, Served, async_wait_for, missing_keys, wait_for
+from tests.simulators.helpers import AUTH, FAST, Receiver, Served, async_wait_for, missing_keys, wait_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "github"
 VECTOR = FIXTURES / "signature_test_vector.json"
 SHAPES = {
     "pull_request.opened": "pull_request/opened.payload.json",
     "pull_request.closed": "pull_request/closed.payload.json",
-    "check_suite.requested": "check_suite/requested.payload.json",
     "check_suite.completed": "check_suite/completed.payload.json",
     "check_run.completed": "check_run/completed.payload.json",
     "status": "status/payload.json",
@@ -31,7 +30,8 @@ SHAPES = {
 SECRET = "test-secret"
 HEALTHY = [
     "pull_request.opened",
-    "check_suite.requested",
+    "check_run.created",  # check_suite.requested goes to the suite's own app (CI) only, as on GitHub
+    "check_run.created",
     "check_run.completed",
     "check_run.completed",
     "check_suite.completed",
@@ -98,20 +98,20 @@ async def test_healthy_prs_emit_github_webhooks_in_order(
         assert opened_body["pull_request"]["user"]["login"] == "dependabot[bot]"
         assert opened_body["pull_request"]["user"]["type"] == "Bot"
         assert opened_body["number"] == number and opened_body["sender"]["login"] == "dependabot[bot]"
-        suite = events[4]["check_suite"]
+        suite = events[5]["check_suite"]
         assert (suite["status"], suite["conclusion"]) == ("completed", "success")
         assert suite["pull_requests"][0]["number"] == number
         assert suite["pull_requests"][0]["base"]["ref"] == "main"
         assert suite["pull_requests"][0]["head"]["sha"] == opened_body["pull_request"]["head"]["sha"]
-        assert [(e["context"], e["state"]) for e in events[5:7]] == [
+        assert [(e["context"], e["state"]) for e in events[6:8]] == [
             ("policy-bot", "pending"),
             ("policy-bot", "success"),
         ]
         assert (
-            events[5]["sender"]["login"] == "policy-bot[bot]"
-            and events[5]["commit"]["sha"] == events[5]["sha"]
+            events[6]["sender"]["login"] == "policy-bot[bot]"
+            and events[6]["commit"]["sha"] == events[6]["sha"]
         )
-        review = events[7]["review"]
+        review = events[8]["review"]
         assert (review["state"], review["user"]["login"]) == ("approved", "approver-bot[bot]")
         pull = closed["pull_request"]
         assert (closed["action"], pull["merged"], pull["state"]) == ("closed", True, "closed")
@@ -126,7 +126,10 @@ async def test_healthy_prs_emit_github_webhooks_in_order(
     assert [(d["status"], d["status_code"]) for d in deliveries] == [("delivered", 200)] * len(ids)
 
     comment = {"body": "Mender was here"}
-    assert httpx.post(f"{served.url}/repos/acme/api/issues/1/comments", json=comment).status_code == 201
+    assert (
+        httpx.post(f"{served.url}/repos/acme/api/issues/1/comments", json=comment, headers=AUTH).status_code
+        == 201
+    )
     await async_wait_for(lambda: len(receiver.requests) > len(ids), what="issue_comment webhook")
     seen = {}
     for request in receiver.requests:

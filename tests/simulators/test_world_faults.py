@@ -24,7 +24,7 @@ from tests.simulators.helpers import (
 )
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "github" / "webhooks"
-HEALTHY_WEBHOOKS = 9  # opened, suite requested, 2 runs, suite completed, 2 statuses, review, closed
+HEALTHY_WEBHOOKS = 10  # opened, 2 runs created, 2 runs completed, suite completed, 2 statuses, review, closed
 
 
 def start(served: Served, **scenario: Any) -> None:
@@ -96,7 +96,8 @@ def test_webhook_loss_drops_deliveries_as_redeliverable(
     counts = served.sim.report()["deliveries"]
     if rate == 1.0:
         assert receiver.requests == [] and {d["status"] for d in log} == {"dropped"}
-        assert counts == {"total": 9, "queued": 0, "delivered": 0, "failed": 0, "dropped": 9}
+        n = HEALTHY_WEBHOOKS
+        assert counts == {"total": n, "queued": 0, "delivered": 0, "failed": 0, "dropped": n}
         again = httpx.post(f"{served.url}/_sim/deliveries/{log[0]['id']}/redeliver").json()
         assert again["status"] == "delivered" and receiver.requests[0].event == "pull_request.opened"
     else:

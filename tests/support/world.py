@@ -55,7 +55,7 @@ class World:
     def github(self) -> Github:
         return Github(
             base_url=self.sim_url,
-            auth=Auth.Token("t"),
+            auth=Auth.Token("simulator-token"),  # the simulator accepts Mender's dev token only
             seconds_between_requests=None,
             seconds_between_writes=None,
         )

@@ -1,0 +1,151 @@
+"""Who may call the simulated API, and how often: tokens, permissions, primary and secondary rate limits.
+
+Like GitHub: a request with a token the simulator was not given gets 401 `Bad credentials`; without a
+token, reads are anonymous (their own small limit) and writes get 401 `Requires authentication`; a
+token told it lacks a permission gets 403 `Resource not accessible by integration` with the permission
+GitHub would want in `X-Accepted-GitHub-Permissions`. Each token has `limit` requests per hour
+(`X-RateLimit-*` count down; exhausted: 403 `API rate limit exceeded`, `X-RateLimit-Remaining: 0`) and
+at most `writes_per_minute` writes (beyond: 429 secondary rate limit with `Retry-After`). A 304 for a
+conditional request costs nothing (see `api.py`). Pure bookkeeping: no I/O, the clock is passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+DOCS_AUTH = "https://docs.github.com/rest"
+DOCS_LIMITS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
+ANONYMOUS = ""
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_REPO = r"^/repos/[^/]+/[^/]+"
+# (pattern, permission): the first that matches a write names the permission it needs (GitHub App names).
+WRITE_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(_REPO + pattern), permission)
+    for pattern, permission in (
+        (r"/pulls/\d+/(merge|update-branch)$", "contents"),
+        (r"/pulls", "pull_requests"),
+        (r"/(contents|git)/", "contents"),
+        (r"/actions/", "actions"),
+        (r"/check-(suites|runs)", "checks"),
+        (r"/statuses/", "statuses"),
+        (r"/issues", "issues"),
+    )
+)
+
+
+@dataclass
+class AccessConfig:
+    """`tokens`: accepted tokens (default: Mender's dev token); `denied`: token -> permissions it lacks."""
+
+    tokens: tuple[str, ...] = ("simulator-token",)
+    denied: dict[str, frozenset[str]] = field(default_factory=dict)
+    limit: int = 5000  # requests per hour per token
+    anonymous_limit: int = 60  # requests per hour without a token
+    writes_per_minute: int = 80  # GitHub's secondary limit on content-creating requests
+
+
+@dataclass
+class Refusal:
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+    documentation_url: str = DOCS_AUTH
+
+
+@dataclass
+class Quota:
+    limit: int
+    used: int = 0
+    reset: int = 0  # epoch seconds when `used` goes back to 0
+    writes: deque[float] = field(default_factory=deque)  # times of the writes of the last minute
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.limit - self.used)),
+            "X-RateLimit-Reset": str(self.reset),
+            "X-RateLimit-Used": str(self.used),
+            "X-RateLimit-Resource": "core",
+        }
+
+
+def token_of(authorization: str | None) -> str | None:
+    """The token of an `Authorization: token X` / `Bearer X` header; None without one."""
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    return value.strip() if scheme.lower() in ("token", "bearer") and value.strip() else authorization
+
+
+def permission_for(method: str, path: str) -> str | None:
+    if method not in WRITES:
+        return None
+    return next((perm for pattern, perm in WRITE_PERMISSIONS if pattern.match(path)), None)
+
+
+class Access:
+    def __init__(self, config: AccessConfig | None = None) -> None:
+        self.config = config or AccessConfig()
+        self.quotas: dict[str, Quota] = {}
+
+    def configure(self, config: AccessConfig) -> None:
+        self.config, self.quotas = config, {}
+
+    def quota(self, token: str, now: float) -> Quota:
+        limit = self.config.anonymous_limit if token == ANONYMOUS else self.config.limit
+        quota = self.quotas.setdefault(token, Quota(limit, reset=int(now) + 3600))
+        quota.limit = limit
+        if now >= quota.reset:
+            quota.used, quota.reset = 0, int(now) + 3600
+        return quota
+
+    def authenticate(self, method: str, path: str, authorization: str | None) -> tuple[str, Refusal | None]:
+        """(the caller's token or ANONYMOUS, a refusal or None)."""
+        token = token_of(authorization)
+        if token is None:
+            if method in WRITES:
+                return ANONYMOUS, Refusal(401, "Requires authentication")
+            return ANONYMOUS, None
+        if token not in self.config.tokens:
+            return token, Refusal(401, "Bad credentials")
+        needed = permission_for(method, path)
+        if needed is not None and needed in self.config.denied.get(token, frozenset()):
+            return token, Refusal(
+                403,
+                "Resource not accessible by integration",
+                {"X-Accepted-GitHub-Permissions": f"{needed}=write"},
+            )
+        return token, None
+
+    def over_limit(self, token: str, method: str, now: float) -> Refusal | None:
+        """The rate-limit refusal for one more request of `token`, or None (nothing is counted here)."""
+        quota = self.quota(token, now)
+        if quota.used >= quota.limit:
+            return Refusal(
+                403,
+                f"API rate limit exceeded for {'your IP' if token == ANONYMOUS else 'this token'}.",
+                {},
+                DOCS_LIMITS,
+            )
+        if method in WRITES:
+            while quota.writes and now - quota.writes[0] >= 60:
+                quota.writes.popleft()
+            if len(quota.writes) >= self.config.writes_per_minute:
+                retry = max(1, int(60 - (now - quota.writes[0])) + 1)
+                return Refusal(
+                    429,
+                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                    {"Retry-After": str(retry)},
+                    DOCS_LIMITS,
+                )
+        return None
+
+    def count(self, token: str, method: str, now: float) -> Quota:
+        """Count one answered request of `token` (a 304 is not counted: the caller skips it)."""
+        quota = self.quota(token, now)
+        quota.used += 1
+        if method in WRITES:
+            quota.writes.append(now)
+        return quota
