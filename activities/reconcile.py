@@ -7,11 +7,14 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
+import httpx
+from github import GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from pydantic import BaseModel
 from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.github import github_client, read_snapshot
@@ -46,29 +49,39 @@ def configured_repos(config: MenderConfig) -> list[str]:
     return [r.name for r in config.repositories]
 
 
-def open_bot_pulls(settings: Settings) -> Iterator[tuple[Repository, PullRequest]]:
-    """Every open PR by a tracked author in the configured repositories, as PyGithub objects."""
+def open_bot_pulls(
+    settings: Settings, repos: list[str] | None = None
+) -> Iterator[tuple[Repository, PullRequest]]:
+    """Every open PR by a tracked author in `repos` (default: the configured ones), as PyGithub objects."""
     github = github_client(settings)
-    for name in configured_repos(settings.config):
+    for name in configured_repos(settings.config) if repos is None else repos:
         repo = github.get_repo(name)
         for pull in repo.get_pulls(state="open"):
             if settings.config.bots.tracks(pull.user.login, pull.head.ref):
                 yield repo, pull
 
 
-def list_open_bot_prs(settings: Settings) -> list[OpenPR]:
-    """Every open PR by a tracked author in the configured repositories."""
-    return [
-        OpenPR(
-            pr=PRRef(repo=repo.full_name, number=pull.number),
-            author=pull.user.login,
-            head_sha=pull.head.sha,
-            title=pull.title or "",
-            html_url=pull.html_url,
-            updated_at=pull.updated_at,
-        )
-        for repo, pull in open_bot_pulls(settings)
-    ]
+def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]:
+    """Every open PR by a tracked author, per configured repository; a repository GitHub refuses (gone,
+    forbidden, rate-limited, down) is left out with the reason, never failing the others."""
+    found: list[OpenPR] = []
+    failed: dict[str, str] = {}
+    for name in configured_repos(settings.config):
+        try:
+            found.extend(
+                OpenPR(
+                    pr=PRRef(repo=name, number=pull.number),
+                    author=pull.user.login,
+                    head_sha=pull.head.sha,
+                    title=pull.title or "",
+                    html_url=pull.html_url,
+                    updated_at=pull.updated_at,
+                )
+                for _, pull in open_bot_pulls(settings, [name])
+            )
+        except (GithubException, httpx.HTTPError, ApplicationError) as exc:
+            failed[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return found, failed
 
 
 class ReconcileActivities:
@@ -84,7 +97,11 @@ class ReconcileActivities:
         settings = get_settings()
         started = time.monotonic()
         report = SweepReport()
-        open_prs = await asyncio.to_thread(list_open_bot_prs, settings)
+        open_prs, failed = await asyncio.to_thread(list_open_bot_prs, settings)
+        for name, reason in failed.items():
+            activity.logger.warning("reconciler: repository %s skipped this sweep: %s", name, reason)
+            report.failed_repos.append(name)
+            report.errors.append(f"{name}: {reason}")
         for item in open_prs:
             if time.monotonic() - started > settings.config.reconciler.max_run_seconds:
                 report.truncated = True
@@ -96,7 +113,7 @@ class ReconcileActivities:
                 report.errors.append(f"{item.pr.key}: {exc}")
         open_keys = {item.pr.key for item in open_prs}
         engine = engine_for(settings.database_url)
-        repos = configured_repos(settings.config)
+        repos = [r for r in configured_repos(settings.config) if r not in failed]
         for record in await asyncio.to_thread(repository.list_prs, engine):
             gone = record.repo in repos and record.key not in open_keys
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):

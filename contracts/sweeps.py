@@ -54,6 +54,9 @@ class SweepReport(BaseModel):
     discovered: list[str] = Field(default_factory=list)
     refreshed: list[str] = Field(default_factory=list)
     errors: list[str] = Field(default_factory=list)
+    failed_repos: list[str] = Field(
+        default_factory=list
+    )  # GitHub refused them this time: skipped, retried next sweep
     truncated: bool = False
 
 
