@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from domain.config import MenderConfig
 from domain.pr_healing import facts
 from domain.pr_healing.commands import CommandRequest, CommandSource, parse
-from domain.pr_healing.events import EventType, PREvent, PRRef
+from domain.pr_healing.events import MAX_NUMBER, EventType, PREvent, PRRef
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 FAILING_CONCLUSIONS = frozenset(
@@ -48,7 +48,7 @@ class Commit(_Loose):
 
 
 class PullRequest(_Loose):
-    number: int = Field(gt=0)
+    number: int = Field(gt=0, le=MAX_NUMBER)
     user: Account
     head: Commit
     base: Commit | None = None
@@ -69,7 +69,7 @@ class PullRequestEvent(_Loose):
 
 
 class PullRef(_Loose):
-    number: int = Field(gt=0)
+    number: int = Field(gt=0, le=MAX_NUMBER)
     head: Commit
 
 
@@ -133,7 +133,7 @@ class ReviewEvent(_Loose):
 
 
 class Issue(_Loose):
-    number: int = Field(gt=0)
+    number: int = Field(gt=0, le=MAX_NUMBER)
     pull_request: dict[str, Any] | None = None  # present when the issue is a pull request
 
 

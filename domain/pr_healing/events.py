@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 REPO_PATTERN = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+MAX_NUMBER = 2**31 - 1  # GitHub's issue and PR numbers are 32-bit; larger input is refused, never stored
 
 
 class PRRef(BaseModel):
@@ -16,8 +17,8 @@ class PRRef(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    repo: str = Field(pattern=REPO_PATTERN)
-    number: int = Field(gt=0)
+    repo: str = Field(pattern=REPO_PATTERN, max_length=200)
+    number: int = Field(gt=0, le=MAX_NUMBER)
 
     @property
     def key(self) -> str:

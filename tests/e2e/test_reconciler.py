@@ -61,7 +61,9 @@ async def test_a_repository_github_refuses_is_reported_and_the_others_are_swept(
             number = await world.open_pr("acme/api", faults=["approver_bot_missed"])
             report = await ReconcileActivities(client, world.queue).sweep()
             assert report.failed_repos == ["acme/gone"]
-            assert any(e.startswith("acme/gone: UnknownObjectException") for e in report.errors), report.errors
+            assert any(e.startswith("acme/gone: UnknownObjectException") for e in report.errors), (
+                report.errors
+            )
             assert report.discovered == [f"acme/api#{number}"]
             await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
     finally:

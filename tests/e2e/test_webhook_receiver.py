@@ -183,3 +183,12 @@ async def test_the_delivery_is_recorded_after_the_answer(receiver: Receiver, set
 
 async def _seen(engine: Any, delivery: str) -> bool:
     return repository.delivery_seen(engine, delivery)
+
+
+@pytest.mark.parametrize("number", [10**30, 2**31])
+async def test_a_pr_number_beyond_32_bits_is_400_never_stored(receiver: Receiver, number: int) -> None:
+    response = await receiver.post("pull_request", bot_pr(number))
+    assert response.status_code == 400
+    assert (
+        "pull_request.number: Input should be less than or equal to 2147483647" in response.json()["reason"]
+    )
