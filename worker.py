@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from temporalio.client import Client
@@ -26,13 +26,14 @@ from activities.commands import COMMAND_ACTIVITIES
 from activities.lifecycle import LifecycleActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
+from runtime.config_reload import ConfigWatcher
 from runtime.logs import configure_logging
 from runtime.schedules import (
     ensure_audit_retention_schedule,
     ensure_ci_poller_schedule,
     ensure_reconciler_schedule,
 )
-from runtime.settings import get_settings
+from runtime.settings import Settings, get_settings
 from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
 from workflows.ci_failure import CIFailureWorkflow
@@ -113,10 +114,31 @@ async def run_worker() -> None:
     await ensure_reconciler_schedule(client, settings.config.reconciler, task_queue)
     await ensure_audit_retention_schedule(client, settings.config.audit, task_queue)
     await ensure_ci_poller_schedule(client, settings.config.ci, task_queue)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
-        worker = build_worker(client, task_queue, executor)
-        log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)
-        await worker.run()
+    watcher = ConfigWatcher(on_change=applied_to_running(client, task_queue))
+    watch = asyncio.create_task(watcher.run())
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
+            worker = build_worker(client, task_queue, executor)
+            log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)
+            await worker.run()
+    finally:
+        watch.cancel()
+
+
+def applied_to_running(client: Client, task_queue: str) -> Callable[[Settings, Settings], Awaitable[None]]:
+    """What a reloaded configuration changes beyond the next decision of each workflow: the schedules'
+    intervals and the running breaker's thresholds."""
+
+    async def apply(before: Settings, after: Settings) -> None:
+        new = after.config
+        await ensure_reconciler_schedule(client, new.reconciler, task_queue)
+        await ensure_audit_retention_schedule(client, new.audit, task_queue)
+        await ensure_ci_poller_schedule(client, new.ci, task_queue)
+        if new.breaker != before.config.breaker:
+            breakers = BreakerActivities(client, task_queue, lambda: new.breaker)
+            await breakers.configure(new.breaker.scope, new.breaker)
+
+    return apply
 
 
 if __name__ == "__main__":

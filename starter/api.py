@@ -27,13 +27,15 @@ from domain.pr_healing import commands
 from domain.pr_healing.commands import MAX_KEY_LENGTH, CommandRequest, CommandSource
 from domain.pr_healing.events import REPO_PATTERN, PRRef
 from domain.shared.audit import AuditFilter, AuditRow
+from runtime.config_reload import reload_settings
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
-from runtime.settings import Settings
+from runtime.settings import Settings, set_settings
 from starter.api_audit import AdminRoute, note
 from starter.api_models import (
     BreakerView,
     CommandBody,
     CommandResult,
+    ConfigReload,
     ErrorBody,
     PRDetail,
     PRSummary,
@@ -287,3 +289,20 @@ async def read_audit(request: Request, filters: Annotated[AuditFilter, Query()])
     """Audit rows matching every given filter, newest first (`since` inclusive, `until` exclusive)."""
     note(request, filters=filters.model_dump(mode="json", exclude_defaults=True))
     return await _store(audit_store.query, engine_for(_settings(request).database_url), filters)
+
+
+@router.post(
+    "/config/reload",
+    summary="Reload mender.yaml",
+    response_model=ConfigReload,
+    responses=_errors(403),
+)
+async def config_reload(request: Request, caller: Caller) -> ConfigReload:
+    """Read `mender.yaml` again: a valid change applies at once (workflows see it at their next decision);
+    an invalid one is refused with every key path and reason, and the settings in force stay."""
+    result, after = await asyncio.to_thread(reload_settings, _settings(request), f"api:{caller.name}", "api")
+    if after is not _settings(request):
+        request.app.state.settings = after
+        set_settings(after)
+    note(request, applied=result.applied, changed=result.changed)
+    return ConfigReload(applied=result.applied, changed=result.changed, error=result.error)

@@ -90,5 +90,8 @@ class ApiClient:
             return self.call("POST", "/circuit-breaker/reset", params=params)
         return self.call("GET", "/circuit-breaker", params=params)
 
+    def reload_config(self) -> dict[str, Any]:
+        return self.call("POST", "/config/reload")
+
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
         return self.call("GET", "/audit", params={k: v for k, v in filters.items() if v is not None})

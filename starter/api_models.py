@@ -170,3 +170,11 @@ class BreakerView(BreakerStatus):
     """The breaker's status; `running` is false for a breaker never used (then it is closed)."""
 
     running: bool = True
+
+
+class ConfigReload(BaseModel):
+    """What reloading `mender.yaml` did: applied (with the sections that changed) or refused and why."""
+
+    applied: bool
+    changed: list[str] = Field(default_factory=list)
+    error: str | None = None

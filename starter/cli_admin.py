@@ -140,8 +140,30 @@ def api_key(
     typer.echo(f'    - {{name: {json.dumps(name)}, role: {role.value}, hash: "{hash_key(key)}"}}')
 
 
+config_app = typer.Typer(help="Mender's configuration (`mender.yaml`).", no_args_is_help=True)
+
+
+@config_app.command("reload")
+def config_reload(as_json: JsonOption = False) -> None:
+    """Reload `mender.yaml` in the running starter now (the worker picks the change up by itself).
+
+    Exit 0 when applied, 1 when refused (the reason names each bad key; the old settings stay).
+    """
+    answer = _run(lambda api: api.reload_config())
+    if as_json:
+        typer.echo(json.dumps(answer, indent=2))
+    elif answer["applied"]:
+        changed = ", ".join(answer["changed"]) or "nothing"
+        typer.echo(f"configuration reloaded; changed: {changed}")
+    else:
+        typer.echo(f"configuration refused, the previous one stays:\n{answer['error']}", err=True)
+    if not answer["applied"]:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `mender` app."""
     for fn in (prs, pr, stale, command, reconcile, breaker, audit):
         app.command()(fn)
     app.command("api-key")(api_key)
+    app.add_typer(config_app, name="config")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import yaml
 from temporalio.client import Client
 
 from contracts.sweeps import RECONCILER_SCHEDULE_ID
@@ -35,6 +36,7 @@ ENDPOINTS = [
     ("GET", "/api/circuit-breaker", None),
     ("POST", "/api/circuit-breaker/reset", None),
     ("GET", "/api/audit", None),
+    ("POST", "/api/config/reload", None),
 ]
 NO_AUTOMERGE = ("ci", "policy-bot", "approver-bot")  # every PR stalls once approved
 
@@ -234,3 +236,29 @@ async def test_temporal_down_is_a_503_and_the_store_still_answers(client: Client
     finally:
         set_settings(None)
     assert {r.outcome for r in _rows(settings) if r.details["status"] == 503} == {"5xx"}
+
+
+async def test_an_admin_reloads_the_configuration_and_a_bad_file_is_refused(
+    client: Client, tmp_path: Path
+) -> None:
+    settings = admin_settings(tmp_path)
+    path = settings.env.mender_config
+    keys = [k.model_dump(mode="json") for k in settings.config.api.keys]
+    try:
+        async with running_worker(client) as queue, httpx.AsyncClient(timeout=30) as http:
+            with served_starter(settings, client, queue) as url:
+                path.write_text(yaml.safe_dump({"mode": "observe", "api": {"keys": keys}}))
+                applied = await http.post(f"{url}/api/config/reload", headers=bearer(ADMIN_KEY))
+                assert applied.status_code == 200 and applied.json()["applied"], applied.text
+                assert "mode" in applied.json()["changed"]
+                path.write_text("retry_budgets: {rebuild: -3}\n")
+                refused = await http.post(f"{url}/api/config/reload", headers=bearer(ADMIN_KEY))
+                body = refused.json()
+                assert refused.status_code == 200 and not body["applied"]
+                assert "retry_budgets.rebuild" in body["error"]
+                still = await http.get(f"{url}/api/prs", headers=bearer(ADMIN_KEY))  # old keys stay valid
+                assert still.status_code == 200
+    finally:
+        set_settings(None)
+    outcomes = [r.outcome for r in _rows(settings, action="config.reload")]
+    assert sorted(outcomes) == ["refused", "succeeded"]
