@@ -35,6 +35,9 @@ def _options(
 
 
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
+# Local activities run in the worker that runs the workflow: no task queue round trip. For the store
+# projection, the audit trail and the configuration, which every event of every PR touches.
+LOCAL: frozenset[CallKind] = frozenset({CallKind.CONFIG, CallKind.STORE, CallKind.AUDIT})
 OPTIONS: dict[CallKind, dict[str, Any]] = {
     CallKind.CONFIG: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
     CallKind.STORE: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
@@ -58,4 +61,6 @@ async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, **overrides: Any) -
     """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result."""
     args = [] if arg is _NO_ARG else [arg]
     options = {**OPTIONS[ref.kind], **overrides}
+    if ref.kind in LOCAL:
+        return await workflow.execute_local_activity(ref.name, args=args, result_type=ref.result, **options)
     return await workflow.execute_activity(ref.name, args=args, result_type=ref.result, **options)

@@ -148,12 +148,16 @@ async def test_continue_as_new_bounds_history_and_keeps_state(client: Client, tm
         await dispatch.deliver(make_event(pr, EventType.OPENED))
         first_run = (await client.get_workflow_handle(pr.workflow_id).describe()).run_id
         await dispatch.deliver(make_event(pr, EventType.CHECKS_STARTED))
-        for i in range(25):
+        for i in range(200):  # until the history budget (50 events) makes the run continue as new
             await dispatch.deliver(make_event(pr, EventType.CHECK_RUN_COMPLETED))
-            await eventually(lambda: _status(client, pr), lambda s, n=i + 3: len(s.recent_events) == n)
+            await eventually(
+                lambda: _status(client, pr), lambda s, n=min(i + 3, 50): len(s.recent_events) == n
+            )
+            latest = await client.get_workflow_handle(pr.workflow_id).describe()
+            if latest.run_id != first_run:
+                break
         status = await _status(client, pr)
-        latest = await client.get_workflow_handle(pr.workflow_id).describe()
-        assert latest.run_id != first_run
+        assert latest.run_id != first_run and i < 45
         assert status.state is PRState.CHECKS_RUNNING
         await dispatch.deliver(make_event(pr, EventType.OPENED, key=status.recent_events[0].event.key))
         await dispatch.deliver(make_event(pr, EventType.CLOSED))
