@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from github import Auth, Github, GithubException
@@ -238,6 +239,16 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
         return StrategyResult(ok=bool(done), detail="; ".join(done) or "nothing could be re-run")
 
 
+def _commented_since(issue: Any, body: str, since: datetime) -> bool:
+    """True when `body` was already posted at or after `since` (a retried nudge after a crash)."""
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    for comment in issue.get_comments(since=since):
+        created = comment.created_at if comment.created_at.tzinfo else comment.created_at.replace(tzinfo=UTC)
+        if created >= since - timedelta(seconds=1) and (comment.body or "").strip() == body.strip():
+            return True
+    return False
+
+
 @activity.defn(name="github.retrigger_bot")
 def retrigger_bot(args: BotArgs) -> StrategyResult:
     """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
@@ -253,6 +264,10 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
             return StrategyResult(ok=True, detail=f"toggled label {mechanism.label!r}")
         if mechanism.kind == "comment":
             assert mechanism.comment
+            if args.since and _commented_since(issue, mechanism.comment, args.since):
+                return StrategyResult(
+                    ok=True, detail=f"commented {mechanism.comment!r} (found after a retry)"
+                )
             issue.create_comment(mechanism.comment)
             return StrategyResult(ok=True, detail=f"commented {mechanism.comment!r}")
         assert mechanism.url

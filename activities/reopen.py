@@ -23,10 +23,15 @@ def lineage_line(old: int) -> str:
 
 @activity.defn(name="reopen.find_duplicate")
 def find_duplicate(args: ReopenArgs) -> int | None:
-    """An open PR that already carries the same fix (same title, or says it replaces this one)."""
+    """A PR that already carries the same fix: an open one with the same title or lineage, or this PR's
+    replacement in any state but closed unmerged (an earlier attempt that was compensated)."""
     repo = _repo(args.pr)
     with github_errors(f"looking for a duplicate of {args.pr.key}"):
         old = repo.get_pull(args.pr.number)
+        owner = args.pr.repo.split("/")[0]
+        for pull in repo.get_pulls(state="all", head=f"{owner}:{replacement_branch(args.pr)}"):
+            if pull.state == "open" or pull.merged:
+                return pull.number
         for pull in repo.get_pulls(state="open"):
             if pull.number == args.pr.number:
                 continue
@@ -90,8 +95,9 @@ def open_pr(args: BranchArgs) -> OpenedPR:
     with github_errors(f"opening the replacement of {args.pr.key}"):
         old = repo.get_pull(args.pr.number)
         owner = args.pr.repo.split("/")[0]
-        existing = list(repo.get_pulls(state="open", head=f"{owner}:{args.branch}"))
-        pull = existing[0] if existing else None
+        # any state: a retry after a crash finds the PR it opened even if it was merged meanwhile
+        existing = list(repo.get_pulls(state="all", head=f"{owner}:{args.branch}"))
+        pull = next((p for p in existing if p.state == "open" or p.merged), None)
         if pull is None:
             body = (
                 f"{old.body or ''}\n\n{lineage_line(args.pr.number)}: reopened by Mender from the latest "

@@ -68,6 +68,7 @@ class StrategyArgs(BaseModel):
 class BotArgs(BaseModel):
     pr: PRRef
     bot: Bot
+    since: datetime | None = None  # when this nudge was started: a retry finds its own earlier comment
 
 
 class StrategyResult(BaseModel):

@@ -107,7 +107,8 @@ class EffectRunner:
         if effect.strategy is Strategy.CLOSE_AND_REOPEN:
             return await close_and_reopen(self.pr, effect.plan.title)
         if effect.strategy is Strategy.NUDGE_BOT:
-            result = await call(catalogue.RETRIGGER_BOT, BotArgs(pr=self.pr, bot=effect.bot))  # type: ignore[arg-type]
+            args = BotArgs(pr=self.pr, bot=effect.bot, since=effect.plan.started_at)  # type: ignore[arg-type]
+            result = await call(catalogue.RETRIGGER_BOT, args)
         else:
             args = StrategyArgs(pr=self.pr, head_sha=effect.plan.head_sha)
             result = await call(STRATEGY_CALLS[effect.strategy], args)

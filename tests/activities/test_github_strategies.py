@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -178,3 +179,32 @@ def test_rebuild_hooks_and_api_mechanisms_reach_other_systems(sim: Sim) -> None:
         assert gh.retrigger_bot(gh.BotArgs(pr=pr, bot="sod")).ok
     assert [c["hook"] for c in calls] == ["jenkins", "sod"]
     assert calls[0]["pull_request"] == pr.number and calls[0]["context"] == "test"
+
+
+def test_a_nudge_retried_after_a_crash_finds_its_own_comment(sim: Sim) -> None:
+    pr = sim.open("policy_bot_missed")
+    until(lambda: sim.snapshot(pr), lambda s: s.checks_passed)
+    since = datetime.now(UTC)
+    first = gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy", since=since))
+    retried = gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy", since=since))  # the same attempt again
+    assert first.ok and retried.ok and "found after a retry" in retried.detail
+    comment = get_settings().config.remediation.bots["policy"].comment
+    posted = [c for c in sim.github.get_repo(REPO).get_issue(pr.number).get_comments() if c.body == comment]
+    assert len(posted) == 1
+    later = gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy", since=datetime.now(UTC) + timedelta(seconds=5)))
+    assert later.ok and "found after a retry" not in later.detail  # a new attempt nudges again
+
+
+def test_a_replacement_merged_before_the_retry_is_found_not_opened_twice(sim: Sim) -> None:
+    pr = sim.open("merge_conflict")
+    until(lambda: sim.snapshot(pr), lambda s: s.mergeable_state == "dirty")
+    branch = reopen.create_branch(reopen.ReopenArgs(pr=pr))
+    reopen.copy_change(reopen.BranchArgs(pr=pr, branch=branch))
+    opened = reopen.open_pr(reopen.BranchArgs(pr=pr, branch=branch))
+    new = PRRef(repo=REPO, number=opened.number)
+    until(lambda: sim.pull(new).merged, bool, timeout=30)  # the bots merge it while the worker is down
+    again = reopen.open_pr(reopen.BranchArgs(pr=pr, branch=branch))
+    assert again.number == opened.number
+    assert reopen.find_duplicate(reopen.ReopenArgs(pr=pr)) == opened.number
+    pulls = list(sim.github.get_repo(REPO).get_pulls(state="all", head=f"acme:{branch}"))
+    assert [p.number for p in pulls] == [opened.number]

@@ -150,9 +150,8 @@ async def test_continue_as_new_bounds_history_and_keeps_state(client: Client, tm
         await dispatch.deliver(make_event(pr, EventType.CHECKS_STARTED))
         for i in range(200):  # until the history budget (50 events) makes the run continue as new
             await dispatch.deliver(make_event(pr, EventType.CHECK_RUN_COMPLETED))
-            await eventually(
-                lambda: _status(client, pr), lambda s, n=min(i + 3, 50): len(s.recent_events) == n
-            )
+            expected = min(i + 3, 50)  # the journal keeps the last 50 lines
+            await eventually(lambda: _status(client, pr), lambda s, n=expected: len(s.recent_events) == n)
             latest = await client.get_workflow_handle(pr.workflow_id).describe()
             if latest.run_id != first_run:
                 break
