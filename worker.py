@@ -27,6 +27,7 @@ from activities.lifecycle import LifecycleActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
 from runtime.logs import configure_logging
+from runtime.metrics_worker import ActivityErrorMetrics, sdk_runtime, serve_mender_metrics
 from runtime.schedules import (
     ensure_audit_retention_schedule,
     ensure_ci_poller_schedule,
@@ -85,6 +86,7 @@ def build_worker(
         activities=all_activities(client, task_queue),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
+        interceptors=[ActivityErrorMetrics()],
     )
 
 
@@ -106,7 +108,13 @@ def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
 async def run_worker() -> None:
     """Connect with the configured settings and run until cancelled."""
     settings = get_settings()
-    client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
+    exported = settings.config.metrics
+    sdk_address = f"{exported.host}:{exported.sdk_port}" if exported.sdk_port else None
+    client = await make_client(
+        settings.temporal_address, settings.config.temporal.namespace, runtime=sdk_runtime(sdk_address)
+    )
+    if exported.worker_port:
+        serve_mender_metrics(exported.host, exported.worker_port)
     task_queue = settings.config.temporal.task_queue
     try:
         await ensure_search_attributes(client)

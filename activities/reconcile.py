@@ -20,9 +20,10 @@ from domain.pr_healing.classifier import classify
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.facts import missed_facts, opened_key
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from runtime import metrics
 from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings, get_settings
-from store import repository
+from store import repository, stale
 from store.db import engine_for
 from workflows.pr_lifecycle import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 
@@ -125,6 +126,9 @@ class ReconcileActivities:
                 if await self._dispatcher.signal(ref, REFRESH_SIGNAL) is Delivered.SIGNALLED:
                     report.refreshed.append(ref.key)
         activity.logger.info("reconciler: %s", report.model_dump_json())
+        now = datetime.now(UTC)
+        found = await asyncio.to_thread(stale.stale_prs, engine, settings.config, now)
+        metrics.sweep_done(report.scanned, len(report.discovered), len(report.refreshed), len(found))
         return report
 
     async def _reconcile(self, item: OpenPR, report: SweepReport) -> None:

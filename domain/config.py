@@ -12,6 +12,7 @@ from domain.ci_healing.config import CIConfig
 from domain.ci_healing.runs import FIX_BRANCH_PREFIX
 from domain.pr_healing.events import REPO_PATTERN
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.reports.config import MetricsConfig, ReportsConfig
 from domain.shared.admin_config import ApiConfig, AuditConfig, CommandsConfig
 
 
@@ -250,6 +251,8 @@ class MenderConfig(Strict):
     commands: CommandsConfig = Field(default_factory=CommandsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @model_validator(mode="after")
     def _unique_repositories(self) -> MenderConfig:

@@ -34,7 +34,9 @@ def answer(
 ) -> JSONResponse:
     """The JSON every webhook endpoint answers with."""
     return JSONResponse(
-        {"delivery": delivery, "outcome": outcome, "reason": reason, **extra}, status_code=status
+        {"delivery": delivery, "outcome": outcome, "reason": reason, **extra},
+        status_code=status,
+        headers={"X-Mender-Outcome": outcome},  # counted by `starter.operations`
     )
 
 
