@@ -14,7 +14,7 @@ import typer
 
 from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
-from starter import cli_admin
+from starter import cli_admin, cli_ops
 from starter.diagnose import diagnose
 
 app = typer.Typer(
@@ -150,3 +150,4 @@ def simulate(
 
 app.command()(diagnose)
 cli_admin.register(app)  # prs, pr, stale, command, reconcile, breaker, audit (via the Admin API), api-key
+cli_ops.register(app)  # report, needs-me

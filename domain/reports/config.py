@@ -69,6 +69,7 @@ class ReportsConfig(_Strict):
     exposure_cost_usd_per_day: dict[str, float] = Field(
         default_factory=lambda: {"critical": 500.0, "high": 200.0, "moderate": 50.0, "low": 10.0}
     )
+    temporal_ui_url: str = "http://127.0.0.1:8233"  # the dashboard links workflows there
     scenarios: dict[str, Scenario] = Field(default_factory=_scenarios)
     targets: Targets = Field(default_factory=Targets)
     baseline: Baseline = Field(default_factory=Baseline)

@@ -1,0 +1,101 @@
+"""Read the store projection and the audit trail into the plain histories the reports compute on."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from domain.config import MenderConfig
+from domain.pr_healing.lifecycle import PRState, TransitionOutcome
+from domain.reports.history import CIFact, JournalRow, PRHistory, build
+from store.audit import AuditLogRecord
+from store.ci_failures import CIFailureRecord
+from store.models import PREventRecord, PullRequestRecord
+
+HUMAN_SOURCES = ("comment", "api", "cli")
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _threshold(config: MenderConfig, repo: str) -> Callable[[str], float]:
+    policy = config.policy_for(repo)
+
+    def seconds(state: str) -> float:
+        try:
+            return policy.stale_after(PRState(state))
+        except ValueError:
+            return policy.unknown_pr_linger_seconds
+
+    return seconds
+
+
+def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[PRHistory]:
+    """Every PR created before `until`, with its journal up to `until`."""
+    cutoff = until
+    with Session(engine) as session:
+        records = list(
+            session.exec(select(PullRequestRecord).where(col(PullRequestRecord.created_at) < cutoff))
+        )
+        events = session.exec(
+            select(PREventRecord)
+            .where(col(PREventRecord.occurred_at) < cutoff)
+            .order_by(col(PREventRecord.occurred_at), col(PREventRecord.id))
+        )
+        journal: dict[str, list[JournalRow]] = defaultdict(list)
+        for e in events:
+            journal[e.pr_key].append(
+                JournalRow(
+                    at=_aware(e.occurred_at),
+                    type=e.type,
+                    applied=e.outcome == TransitionOutcome.APPLIED.value,
+                    from_state=e.from_state,
+                    to_state=e.to_state,
+                    details=dict(e.payload.get("details") or {}),
+                )
+            )
+        touched = set(
+            session.exec(
+                select(AuditLogRecord.target).where(
+                    AuditLogRecord.action == "pr.command",
+                    AuditLogRecord.outcome == "accepted",
+                    col(AuditLogRecord.source).in_(HUMAN_SOURCES),
+                )
+            )
+        )
+    return [
+        build(
+            r.key,
+            r.repo,
+            _aware(r.created_at),
+            journal.get(r.key, []),
+            _threshold(config, r.repo),
+            until,
+            human_touched=r.key in touched,
+        )
+        for r in records
+    ]
+
+
+def ci_facts(engine: Engine, until: datetime) -> list[CIFact]:
+    """Every handled CI failure first recorded before `until`."""
+    cutoff = until
+    with Session(engine) as session:
+        rows = session.exec(select(CIFailureRecord).where(col(CIFailureRecord.created_at) < cutoff))
+        return [
+            CIFact(
+                at=_aware(r.created_at),
+                project=r.project,
+                category=r.category,
+                action=r.action,
+                outcome=r.outcome,
+                key_line=r.key_line,
+                stage=r.stage,
+            )
+            for r in rows
+        ]
