@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, gitlab_webhooks, operations, slack_interactivity, webhooks
+from starter import api, api_ops, gitlab_webhooks, operations, slack_interactivity, webhooks
+from starter.dashboard import routes as dashboard_routes
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
@@ -24,6 +25,8 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(gitlab_webhooks.router)
     app.include_router(slack_interactivity.router)
     app.include_router(api.router)
+    app.include_router(api_ops.router)
+    app.include_router(dashboard_routes.router)
     operations.install(app)
 
     @app.get("/healthz", tags=["operations"])

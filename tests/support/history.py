@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from domain.shared.audit import AuditEntry
 from store import audit as audit_store
 from store.ci_failures import CIFailureRecord
-from store.models import PREventRecord, PullRequestRecord
+from store.models import PREventRecord, PullRequestRecord, WebhookDeliveryRecord
 
 END = datetime(2026, 12, 1, tzinfo=UTC)
 START = END - timedelta(days=30)
@@ -148,5 +148,53 @@ def write_history(engine: Engine, prs: int = 60, ci_failures: int = 30, seed: in
                 )
             )
         session.commit()
-    for entry in commands:
+    for entry in [*commands, *_audit_rows(engine)]:
         audit_store.record(engine, entry)
+    with Session(engine) as session:
+        for number, row in enumerate(
+            session.exec(select(PREventRecord).where(PREventRecord.type != "remediation"))
+        ):
+            session.add(
+                WebhookDeliveryRecord(
+                    delivery_id=f"d-{number}",
+                    event="pull_request",
+                    received_at=row.occurred_at,
+                    outcome="accepted" if number % 10 else "ignored",
+                )
+            )
+        session.commit()
+
+
+def _audit_rows(engine: Engine) -> list[AuditEntry]:
+    """What the workflows would have audited: remediations, a breaker trip and its recovery, a failure."""
+    with Session(engine) as session:
+        remedies = list(session.exec(select(PREventRecord).where(PREventRecord.type == "remediation")))
+    rows = [
+        AuditEntry(
+            action="pr.remediation",
+            actor="mender",
+            outcome="failed" if r.payload["details"]["outcome"] == "no effect" else "succeeded",
+            target=r.pr_key,
+            repository=r.pr_key.split("#")[0],
+            details=r.payload["details"],
+            at=r.occurred_at,
+        )
+        for r in remedies
+    ]
+    trip = END - timedelta(days=2)
+    for at, old, new in (
+        (trip, "closed", "open"),
+        (trip + timedelta(minutes=5), "open", "half_open"),
+        (trip + timedelta(minutes=6), "half_open", "closed"),
+    ):
+        rows.append(
+            AuditEntry(
+                action="breaker.change",
+                actor="mender",
+                outcome=new,
+                target="breaker/github",
+                details={"old_state": old, "new_state": new},
+                at=at,
+            )
+        )
+    return rows
