@@ -149,5 +149,5 @@ def simulate(
 
 
 app.command()(diagnose)
-cli_admin.register(app)  # prs, pr, stale, command, reconcile, breaker, audit (via the Admin API), api-key
-cli_ops.register(app)  # report, needs-me
+cli_admin.register(app)  # prs, pr, stale, needs-me, command, reconcile, breaker, audit (Admin API), api-key
+cli_ops.register(app)  # report

@@ -1,4 +1,4 @@
-"""Operator commands: `mender report` (from the store) and `mender needs-me` (via the Admin API)."""
+"""Operator commands reading the store directly: `mender report`."""
 
 from __future__ import annotations
 

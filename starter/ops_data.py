@@ -228,5 +228,11 @@ def parse_end(value: str | None) -> datetime:
     """`end` query values: ISO 8601 (UTC if naive); default now."""
     if not value:
         return datetime.now(UTC)
-    parsed = datetime.fromisoformat(value)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of range") from None
+    if not 1970 <= parsed.year <= 2200:
+        raise ValueError(f"{value!r}: the year must be between 1970 and 2200")
+    return parsed
