@@ -109,12 +109,13 @@ async def run_worker() -> None:
     """Connect with the configured settings and run until cancelled."""
     settings = get_settings()
     exported = settings.config.metrics
-    sdk_address = f"{exported.host}:{exported.sdk_port}" if exported.sdk_port else None
+    host = settings.env.mender_metrics_host or exported.host
+    sdk_address = f"{host}:{exported.sdk_port}" if exported.sdk_port else None
     client = await make_client(
         settings.temporal_address, settings.config.temporal.namespace, runtime=sdk_runtime(sdk_address)
     )
     if exported.worker_port:
-        serve_mender_metrics(exported.host, exported.worker_port)
+        serve_mender_metrics(host, exported.worker_port)
     task_queue = settings.config.temporal.task_queue
     try:
         await ensure_search_attributes(client)

@@ -30,6 +30,7 @@ class Environment(BaseSettings):
     mender_config: Path = Path("mender.yaml")
     mender_database_url: str = "sqlite:///data/mender.db"
     mender_temporal_address: str | None = None
+    mender_metrics_host: str | None = None  # overrides metrics.host (0.0.0.0 in a container)
     github_token: SecretStr | None = None
     mender_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
