@@ -60,3 +60,15 @@ async def test_needs_me_story_and_paging(client: Client, fleet) -> None:
         assert first.rstrip().endswith("rows 1-25; next page: --offset 25")
         last = await run(url, READ_KEY, "prs", "--limit", "25", "--offset", "50")
         assert last.rstrip().endswith("rows 51-60")
+
+
+async def test_the_saved_query_for_pr_and_ci_workflows_is_valid(client: Client) -> None:
+    from temporalio.workflow import _Definition
+
+    from starter.demo_messages import PRODUCT_WORKFLOWS, product_workflows_url
+    from worker import WORKFLOWS
+
+    names = {_Definition.must_from_class(w).name for w in WORKFLOWS}
+    assert {"PRLifecycle", "CIFailure"} <= names and len(names) > 2  # the others are housekeeping
+    await client.count_workflows(PRODUCT_WORKFLOWS)  # the dev server's visibility accepts the query
+    assert "query=WorkflowType%20IN%20%28%27PRLifecycle%27" in product_workflows_url(8233)
