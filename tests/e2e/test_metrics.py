@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client
+from temporalio.worker import Worker
 
-from runtime.metrics_worker import sdk_runtime, serve_mender_metrics
+from runtime import metrics
+from runtime.metrics_worker import ActivityErrorMetrics, sdk_runtime, serve_mender_metrics
 from runtime.serving import free_port
 from runtime.settings import Settings, set_settings
 from runtime.temporal import make_client
+from tests.support.boom_workflow import BOOM, BoomWorkflow, boom
 from tests.support.events import eventually
 from tests.support.stack import make_settings, quick_lifecycle, running_worker
 from tests.support.world import mender_world
@@ -61,8 +65,14 @@ async def test_starter_metrics_parse_and_count_webhooks_and_remediations(
 
         def effect_counted(response: httpx.Response) -> bool:
             found = samples(response.text)
-            name, labels = "mender_action_to_effect_seconds_count", {"action": "RETRIGGER_MERGE"}
-            return value(found, name, **labels) > value(before, name, **labels)
+            latency = ("mender_action_to_effect_seconds_count", {"action": "RETRIGGER_MERGE"})
+            audited = (
+                "mender_remediation_actions_total",
+                {"action": "RETRIGGER_MERGE", "outcome": "effective"},
+            )
+            return all(
+                value(found, n, **labels) > value(before, n, **labels) for n, labels in (latency, audited)
+            )
 
         response = await eventually(lambda: world.http.get(f"{world.starter_url}/metrics"), effect_counted)
     assert response.status_code == 200
@@ -113,3 +123,19 @@ async def test_worker_exports_sdk_runtime_metrics_and_mender_metrics(client: Cli
     own_names = {f.name for f in text_string_to_metric_families(own)}
     assert {"mender_webhooks_received", "mender_remediation_actions", "mender_breaker_trips"} <= own_names
     assert settings.config.metrics.worker_port == 9464  # documented default
+
+
+async def test_activity_failures_are_counted_by_the_worker_interceptor(client: Client) -> None:
+    queue = f"metrics-{uuid.uuid4().hex[:8]}"
+    before = value(samples(metrics.exposition().decode()), "mender_activity_errors_total", activity=BOOM)
+    async with Worker(
+        client,
+        task_queue=queue,
+        workflows=[BoomWorkflow],
+        activities=[boom],
+        interceptors=[ActivityErrorMetrics()],
+    ):
+        result = await client.execute_workflow(BoomWorkflow.run, 2, id=f"boom-{queue}", task_queue=queue)
+    assert result == "failed as expected"
+    after = value(samples(metrics.exposition().decode()), "mender_activity_errors_total", activity=BOOM)
+    assert after - before == 2  # both attempts
