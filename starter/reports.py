@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from domain.config import MenderConfig
+from domain.reports.history import PRHistory
 from domain.reports.phases import baseline, poc, roi_from, validation
 from domain.reports.success import Window
 from starter.dashboard import svg
@@ -48,10 +49,19 @@ class Report(BaseModel):
     body: dict[str, Any]
 
 
-def build(kind: ReportKind, engine: Engine, config: MenderConfig, window: Window) -> Report:
-    """Compute one report over `window` from the store projection and the audit trail."""
-    prs = pr_histories(engine, config, window.end)
-    ci = ci_facts(engine, window.end)
+def build(
+    kind: ReportKind,
+    engine: Engine,
+    config: MenderConfig,
+    window: Window,
+    history: list[PRHistory] | None = None,
+) -> Report:
+    """Compute one report over `window` from the store projection and the audit trail.
+
+    `history`: bot PRs read from GitHub instead (a baseline before Mender ran; no CI failures then).
+    """
+    prs = pr_histories(engine, config, window.end) if history is None else history
+    ci = ci_facts(engine, window.end) if history is None else []
     settings = config.reports
     base = baseline(prs, ci, window, settings)
     if kind is ReportKind.BASELINE:
@@ -65,6 +75,8 @@ def build(kind: ReportKind, engine: Engine, config: MenderConfig, window: Window
         }
     else:
         body = validation(prs, ci, window, settings, roi_from(base, settings)).model_dump(mode="json")
+    if history is not None:
+        body["source"] = "github history (CI failures not counted)"
     return Report(
         kind=kind,
         title=TITLES[kind],

@@ -66,6 +66,7 @@ class ReportsConfig(_Strict):
     amortisation_years: float = Field(1.0, gt=0)  # annualised development cost = cost / years
     minutes_per_stale_pr: float = Field(30.0, gt=0)  # human time to notice and unstick one PR
     minutes_per_ci_failure: float = Field(45.0, gt=0)  # human time to triage and fix one pipeline
+    history_stale_after_hours: float = Field(24.0, gt=0)  # GitHub-history baseline: open longer = stalled
     exposure_cost_usd_per_day: dict[str, float] = Field(
         default_factory=lambda: {"critical": 500.0, "high": 200.0, "moderate": 50.0, "low": 10.0}
     )

@@ -173,3 +173,30 @@ def test_baseline_poc_validation_by_hand() -> None:
 def test_window_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="end after"):
         Window(at(1), at(0))
+
+
+def test_github_history_failure_modes_and_severity() -> None:
+    from domain.reports.github_baseline import CLOSED, NEEDED_CODE, SLOW, from_github, severity_of
+
+    def one(**facts):
+        base = {
+            "merged_at": None,
+            "closed_at": None,
+            "human_commits": [],
+            "human_comments": [],
+            "severity": None,
+        }
+        return from_github("a/b#1", "a/b", at(0), **{**base, **facts}, now=at(10), stale_after_hours=24)
+
+    quick = one(merged_at=at(0, 3))
+    assert quick.stalls == () and quick.state == "MERGED" and not quick.human_touched
+    coded = one(merged_at=at(3), human_commits=[at(2)], human_comments=[at(1)])
+    assert [(s.state, s.detect_hours, s.remediate_hours()) for s in coded.stalls] == [
+        (NEEDED_CODE, 24.0, 72.0)
+    ]
+    assert one(closed_at=at(2)).stalls[0].state == CLOSED
+    still_open = one()
+    assert still_open.stalls[0].state == SLOW and still_open.stalls[0].recovered_at is None
+    assert severity_of(["security", "severity:critical"], "") == "critical"
+    assert severity_of(["dependencies"], "[Security] Bump lodash") == "high"
+    assert severity_of(["low"], "Bump x") is None  # a level label alone is not a security PR
