@@ -69,9 +69,8 @@ def configured_repos(config: MenderConfig) -> list[str]:
 
 def open_bot_pulls(settings: Settings) -> Iterator[tuple[Repository, PullRequest]]:
     """Every open PR by a tracked author in the configured repositories, as PyGithub objects."""
-    github = github_client(settings)
     for name in configured_repos(settings.config):
-        repo = github.get_repo(name)
+        repo = github_client(settings, name).get_repo(name)
         for pull in repo.get_pulls(state="open"):
             if settings.config.bots.tracks(pull.user.login, pull.head.ref):
                 yield repo, pull

@@ -231,6 +231,10 @@ class GitHubConfig(Strict):
 
     api_url: str | None = None
     simulator_url: str = "http://127.0.0.1:8090"
+    app_id: int | None = Field(
+        None, gt=0
+    )  # run as a GitHub App (key in MENDER_GITHUB_APP_PRIVATE_KEY[_FILE])
+    installation_id: int | None = Field(None, gt=0)  # null: each repository's installation is looked up
 
 
 class MenderConfig(Strict):

@@ -78,7 +78,7 @@ def _github_history(settings: Settings, window: Window, max_prs: int) -> list[PR
         typer.echo("--source github needs `repositories:` in mender.yaml", err=True)
         raise typer.Exit(2)
     try:
-        return bot_pr_histories(github_client(settings), settings.config, window, max_prs)
+        return bot_pr_histories(lambda repo: github_client(settings, repo), settings.config, window, max_prs)
     except GithubException as exc:
         typer.echo(f"GitHub refused the history read: {exc.status} {exc.data}", err=True)
         raise typer.Exit(1) from None

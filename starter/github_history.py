@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from github import Github
@@ -31,14 +32,17 @@ def _is_bot(login: str | None, config: MenderConfig) -> bool:
 
 
 def bot_pr_histories(
-    github: Github, config: MenderConfig, window: Window, max_prs: int = 500
+    client_for: Callable[[str], Github], config: MenderConfig, window: Window, max_prs: int = 500
 ) -> list[PRHistory]:
-    """Bot PRs opened in `window` in every configured repository, newest first, at most `max_prs`."""
+    """Bot PRs opened in `window` in every configured repository, newest first, at most `max_prs`.
+
+    `client_for(repo)` gives the PyGithub client for a repository (App installations differ per repo).
+    """
     found: list[PRHistory] = []
     stale_after = config.reports.history_stale_after_hours
     for name in (r.name for r in config.repositories):
         try:
-            repo = github.get_repo(name)
+            repo = client_for(name).get_repo(name)
             for pull in repo.get_pulls(state="all", sort="created", direction="desc"):
                 opened = _utc(pull.created_at)
                 if opened is None or opened >= window.end:

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.github.rest_actions import actions_router
+from simulators.github.rest_app import install_app_auth
 from simulators.github.rest_collaborators import collaborators_router
 from simulators.github.rest_common import DOCS, GitHubError, read_object
 from simulators.github.rest_contents import contents_router
@@ -104,6 +105,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(actions_router(sim))
     app.include_router(issues_router(sim))
     app.include_router(collaborators_router(sim))
+    install_app_auth(app, sim)  # GitHub App: installation tokens (simulators/github/rest_app.py)
     return app
 
 
