@@ -23,7 +23,7 @@ from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from runtime import metrics
 from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings, get_settings
-from store import repository, stale
+from store import installations, repository, stale
 from store.db import engine_for
 from workflows.pr_lifecycle import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 
@@ -67,9 +67,16 @@ def configured_repos(config: MenderConfig) -> list[str]:
     return [r.name for r in config.repositories]
 
 
+def swept_repos(settings: Settings) -> list[str]:
+    """The configured repositories, then those the GitHub App was installed on (installation webhooks)."""
+    names = configured_repos(settings.config)
+    added = installations.installed(engine_for(settings.database_url))
+    return names + [name for name in added if name not in names]
+
+
 def open_bot_pulls(settings: Settings) -> Iterator[tuple[Repository, PullRequest]]:
     """Every open PR by a tracked author in the configured repositories, as PyGithub objects."""
-    for name in configured_repos(settings.config):
+    for name in swept_repos(settings):
         repo = github_client(settings, name).get_repo(name)
         for pull in repo.get_pulls(state="open"):
             if settings.config.bots.tracks(pull.user.login, pull.head.ref):
@@ -116,7 +123,7 @@ class ReconcileActivities:
                 report.errors.append(f"{item.pr.key}: {exc}")
         open_keys = {item.pr.key for item in open_prs}
         engine = engine_for(settings.database_url)
-        repos = configured_repos(settings.config)
+        repos = await asyncio.to_thread(swept_repos, settings)
         for record in await asyncio.to_thread(repository.list_prs, engine):
             gone = record.repo in repos and record.key not in open_keys
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):

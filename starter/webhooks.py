@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
-from starter import ci_ingest
+from starter import ci_ingest, installations
 from starter.ci_delivery import accept_ci, answer, json_object
 from starter.github_events import PayloadError, translate
 from starter.signatures import verify_github_signature
@@ -60,6 +60,8 @@ async def github_webhook(
     received_at = datetime.now(UTC)
     if x_github_event in CI_EVENTS:
         return await _ci_delivery(request, engine, delivery, x_github_event, payload, received_at)
+    if x_github_event in installations.EVENTS:  # the GitHub App's repositories (starter/installations.py)
+        return await installations.receive(request, engine, delivery, x_github_event, payload, received_at)
     try:
         translation = await run_in_threadpool(
             translate,
