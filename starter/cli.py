@@ -126,6 +126,9 @@ def simulate(
     ] = ReportFormat.text,
     config: Annotated[Path | None, typer.Option(help="Base configuration; default $MENDER_CONFIG.")] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 900.0,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the run's store here (for the dashboard and reports).")
+    ] = None,
 ) -> None:
     """Run a scenario to completion on embedded services (own Temporal, simulators, worker, starter)."""
     from starter.simulate import run_simulation
@@ -134,7 +137,9 @@ def simulate(
     stdout = os.dup(1)
     os.dup2(2, 1)  # the embedded servers' banners go to stderr: stdout carries only the report
     try:
-        result = asyncio.run(run_simulation(scenario, config or Environment().mender_config, timeout))
+        result = asyncio.run(
+            run_simulation(scenario, config or Environment().mender_config, timeout, data_dir)
+        )
     except (ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

@@ -177,3 +177,57 @@ async def test_dashboard_refuses_without_a_key_and_with_a_wrong_one(client: Clie
     )
     assert "https://" not in bearer_ok.text.replace("https://github.com", "")
     assert api_anonymous.status_code == 401
+
+
+SCENARIO = """
+seed: 3
+repos: [acme/api]
+timing: {ci_start_seconds: 0.2, ci_seconds: 1.0, bot_delay_seconds: 0.3, open_interval_seconds: 0.2}
+prs:
+  - count: 1
+  - {count: 1, faults: [automerge_missed]}
+  - {count: 1, faults: [flaky_checks]}
+  - {count: 1, faults: [genuine_failure]}
+config:
+  mode: act
+  repositories: [{name: acme/api}]
+  lifecycle:
+    staleness_seconds: {CREATED: 5, CHECKS_RUNNING: 8, CHECKS_PASSED: 5, CHECKS_FAILED: 3, POLICY_EVALUATING: 5,
+                        POLICY_PASSED: 5, POLICY_FAILED: 5, APPROVED: 5, MERGING: 5}
+    terminal_grace_seconds: 5
+  remediation: {effect_deadline_seconds: 6}
+"""
+
+
+async def test_dashboard_agrees_with_mender_simulate(client: Client, tmp_path: Path, browser_page) -> None:
+    from starter.simulate import run_simulation
+
+    page, problems = browser_page
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(SCENARIO)
+    data = tmp_path / "run"
+    data.mkdir()
+    report = await run_simulation(scenario, Path(__file__).resolve().parents[2] / "mender.yaml", 240, data)
+    assert report["prs"]["open"] == 0 and report["actions"], report
+    settings = admin_settings(data, lifecycle={})  # the same store: <data>/mender.db
+    try:
+        with served_starter(settings, client, "no-worker") as url:
+            await page.set_extra_http_headers(bearer(READ_KEY))
+            await page.goto(f"{url}/dashboard/health?hours=24")
+            for action, count in report["actions"].items():
+                shown_outcomes = await page.inner_text(f'tr[data-action="{action}"]')
+                assert f"acted: {count}" in shown_outcomes, (action, shown_outcomes, report["actions"])
+            await page.goto(f"{url}/dashboard/needs-me")
+            stuck = await page.eval_on_selector_all(
+                "tr[data-pr]", "els => els.map(e => e.children[1].textContent)"
+            )
+            assert stuck.count("NEEDS_INTERVENTION") == report["prs"]["needs_intervention"]
+            await page.goto(f"{url}/dashboard/success?days=1")
+            [throughput] = await values(
+                page, 'tr[data-metric="pr_throughput_per_week"] td[data-field="current"]'
+            )
+            assert round(float(throughput) / 7) == report["prs"]["merged"]  # merged in the last day
+            await page.screenshot(path=str(ARTIFACTS / "dashboard-simulated-success.png"), full_page=True)
+    finally:
+        set_settings(None)
+    assert problems == []
