@@ -20,7 +20,7 @@ from store import repository, stale
 from store.audit import AuditLogRecord, _stored
 from store.ci_failures import CIFailureRecord
 from store.models import PullRequestRecord, WebhookDeliveryRecord
-from store.report_data import _aware, ci_facts, pr_histories
+from store.report_data import as_utc, ci_facts, pr_histories
 
 RERUNS = ("retry", "free_disk")
 
@@ -37,7 +37,7 @@ def _stuck(
     _, events = repository.get_pr(engine, ref)
     tried = [
         Attempt(
-            at=_aware(e.occurred_at),
+            at=as_utc(e.occurred_at),
             action=str(e.payload.get("details", {}).get("action")),
             outcome=str(e.payload.get("details", {}).get("outcome")),
             detail=str(e.payload.get("details", {}).get("detail") or ""),
@@ -79,7 +79,7 @@ def needs_me(engine: Engine, config: MenderConfig, now: datetime, ci_days: float
     found = {s.record.key: (s.record, s.since) for s in stale.stale_prs(engine, config, now)}
     entered = stale.state_entered_at(engine)
     for record in repository.list_prs(engine, state="NEEDS_INTERVENTION", limit=1000):
-        found.setdefault(record.key, (record, entered.get(record.key) or _aware(record.updated_at)))
+        found.setdefault(record.key, (record, entered.get(record.key) or as_utc(record.updated_at)))
     prs = [_stuck(engine, config, record, since, now) for record, since in found.values()]
     prs.sort(key=lambda p: p.stuck_seconds, reverse=True)
     ci, review = [], []
@@ -125,7 +125,7 @@ def _waiting(config: MenderConfig, row: CIFailureRecord, waiting: str) -> Waitin
         category=row.category,
         action=row.action,
         key_line=(row.key_line or "")[:300] or None,
-        since=_aware(row.updated_at),
+        since=as_utc(row.updated_at),
         human_action=CI_ACTION[waiting],
         run_url=row.run_url,
         fix_pr_url=_fix_pr(row),
@@ -206,7 +206,7 @@ def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
     for row in last_changes:
         scope = row.target.removeprefix("breaker/")
         breakers.setdefault(
-            scope, {"state": row.outcome, "since": _aware(row.at).isoformat(), "actor": row.actor}
+            scope, {"state": row.outcome, "since": as_utc(row.at).isoformat(), "actor": row.actor}
         )
     errors = Counter(
         r.action

@@ -19,7 +19,7 @@ from store.models import PREventRecord, PullRequestRecord
 HUMAN_SOURCES = ("comment", "api", "cli")
 
 
-def _aware(value: datetime) -> datetime:
+def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -51,7 +51,7 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
         for e in events:
             journal[e.pr_key].append(
                 JournalRow(
-                    at=_aware(e.occurred_at),
+                    at=as_utc(e.occurred_at),
                     type=e.type,
                     applied=e.outcome == TransitionOutcome.APPLIED.value,
                     from_state=e.from_state,
@@ -72,7 +72,7 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
         build(
             r.key,
             r.repo,
-            _aware(r.created_at),
+            as_utc(r.created_at),
             journal.get(r.key, []),
             _threshold(config, r.repo),
             until,
@@ -89,7 +89,7 @@ def ci_facts(engine: Engine, until: datetime) -> list[CIFact]:
         rows = session.exec(select(CIFailureRecord).where(col(CIFailureRecord.created_at) < cutoff))
         return [
             CIFact(
-                at=_aware(r.created_at),
+                at=as_utc(r.created_at),
                 project=r.project,
                 category=r.category,
                 action=r.action,
