@@ -139,3 +139,15 @@ async def test_activity_failures_are_counted_by_the_worker_interceptor(client: C
     assert result == "failed as expected"
     after = value(samples(metrics.exposition().decode()), "mender_activity_errors_total", activity=BOOM)
     assert after - before == 2  # both attempts
+
+
+def test_a_busy_metrics_port_costs_the_metrics_not_the_worker(caplog: pytest.LogCaptureFixture) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert serve_mender_metrics("127.0.0.1", port) is None
+        assert sdk_runtime(f"127.0.0.1:{port}") is None
+    assert sum("NOT" in r.message and str(port) in r.message for r in caplog.records) == 2
