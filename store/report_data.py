@@ -37,26 +37,38 @@ def _threshold(config: MenderConfig, repo: str) -> Callable[[str], float]:
 
 def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[PRHistory]:
     """Every PR created before `until`, with its journal up to `until`."""
-    cutoff = until
     with Session(engine) as session:
         records = list(
-            session.exec(select(PullRequestRecord).where(col(PullRequestRecord.created_at) < cutoff))
+            session.exec(
+                select(PullRequestRecord.key, PullRequestRecord.repo, PullRequestRecord.created_at).where(
+                    col(PullRequestRecord.created_at) < until
+                )
+            )
         )
-        events = session.exec(
-            select(PREventRecord)
-            .where(col(PREventRecord.occurred_at) < cutoff)
+        events = session.exec(  # plain columns, not ORM objects: a month of a fleet is many rows
+            select(
+                PREventRecord.pr_key,
+                PREventRecord.occurred_at,
+                PREventRecord.type,
+                PREventRecord.outcome,
+                PREventRecord.from_state,
+                PREventRecord.to_state,
+                PREventRecord.payload,
+            )
+            .where(col(PREventRecord.occurred_at) < until)
             .order_by(col(PREventRecord.occurred_at), col(PREventRecord.id))
         )
         journal: dict[str, list[JournalRow]] = defaultdict(list)
-        for e in events:
-            journal[e.pr_key].append(
+        applied = TransitionOutcome.APPLIED.value
+        for pr_key, at, kind, outcome, from_state, to_state, payload in events:
+            journal[pr_key].append(
                 JournalRow(
-                    at=as_utc(e.occurred_at),
-                    type=e.type,
-                    applied=e.outcome == TransitionOutcome.APPLIED.value,
-                    from_state=e.from_state,
-                    to_state=e.to_state,
-                    details=dict(e.payload.get("details") or {}),
+                    at=as_utc(at),
+                    type=kind,
+                    applied=outcome == applied,
+                    from_state=from_state,
+                    to_state=to_state,
+                    details=dict(payload.get("details") or {}),
                 )
             )
         touched = set(
@@ -68,17 +80,18 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
                 )
             )
         )
+    thresholds = {repo: _threshold(config, repo) for _, repo, _ in records}
     return [
         build(
-            r.key,
-            r.repo,
-            as_utc(r.created_at),
-            journal.get(r.key, []),
-            _threshold(config, r.repo),
+            key,
+            repo,
+            as_utc(created),
+            journal.get(key, []),
+            thresholds[repo],
             until,
-            human_touched=r.key in touched,
+            human_touched=key in touched,
         )
-        for r in records
+        for key, repo, created in records
     ]
 
 
