@@ -95,6 +95,19 @@ def up(
     raise typer.Exit(code)
 
 
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite state persist.")] = Path(
+        "data"
+    ),
+    exit_after_demo: Annotated[
+        bool, typer.Option(help="Stop once every demo PR is merged or handed to a human.")
+    ] = False,
+) -> None:
+    """`mender up` with scenarios/demo.yaml: prints where to look, then `Demo finished` and what to open."""
+    up(scenario=Path("scenarios/demo.yaml"), data_dir=data_dir, exit_after_demo=exit_after_demo)
+
+
 class ScanFormat(StrEnum):
     json = "json"
     csv = "csv"
