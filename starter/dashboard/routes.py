@@ -65,7 +65,10 @@ async def login(request: Request) -> Response:
         log.warning("dashboard sign-in refused: unknown key")
         return _html(login_page("Unknown key."), 401)
     response = RedirectResponse("/dashboard/needs-me", status_code=303)
-    response.set_cookie(COOKIE, key, httponly=True, samesite="strict", path="/dashboard", max_age=8 * 3600)
+    secure = request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https"
+    response.set_cookie(
+        COOKIE, key, httponly=True, samesite="strict", secure=secure, path="/dashboard", max_age=8 * 3600
+    )
     return response
 
 

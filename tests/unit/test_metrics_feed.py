@@ -54,3 +54,41 @@ def test_llm_usage_tokens_and_cost() -> None:
     assert count(metrics.LLM_TOKENS, "prompt") == prompt + 1500
     assert count(metrics.LLM_TOKENS, "completion") == completion + 500
     assert abs(count(metrics.LLM_COST) - cost - 0.004) < 1e-12  # 2,000 tokens at $0.002 per 1,000
+
+
+def test_journal_latencies_see_state_changes_of_the_same_batch() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from domain.pr_healing.events import EventType, PREvent, PRRef
+    from domain.pr_healing.lifecycle import JournalEntry, PRState, Transition, TransitionOutcome
+    from runtime.metrics_feed import observe_journal
+
+    t0 = datetime(2026, 12, 1, tzinfo=UTC)
+    pr = PRRef(repo="acme/api", number=1)
+
+    def line(
+        key: str, kind: EventType, seconds: float, to: PRState | None = None, **details: object
+    ) -> JournalEntry:
+        outcome = TransitionOutcome.APPLIED if to else TransitionOutcome.NOTED
+        return JournalEntry(
+            event=PREvent(
+                key=key, pr=pr, type=kind, occurred_at=t0 + timedelta(seconds=seconds), details=details
+            ),
+            transition=Transition(
+                outcome=outcome, from_state=PRState.CHECKS_PASSED if to else None, to_state=to
+            ),
+        )
+
+    stall = metrics.STALL_TO_ACTION.labels("RETRIGGER_MERGE")
+    effect = metrics.ACTION_TO_EFFECT.labels("RETRIGGER_MERGE")
+    stall_sum, effect_sum = stall._sum.get(), effect._sum.get()
+    observe_journal(
+        [],
+        [
+            line("approved", EventType.APPROVED, 0, PRState.APPROVED),
+            line("r1", EventType.REMEDIATION, 40, action="RETRIGGER_MERGE", outcome="acted"),
+            line("r2", EventType.REMEDIATION, 55, action="RETRIGGER_MERGE", outcome="effect seen"),
+        ],
+    )
+    assert stall._sum.get() - stall_sum == 40  # approved at 0 s, acted at 40 s
+    assert effect._sum.get() - effect_sum == 15  # acted at 40 s, effect at 55 s
