@@ -66,6 +66,10 @@ def build(
     base = baseline(prs, ci, window, settings)
     if kind is ReportKind.BASELINE:
         body = base.model_dump(mode="json")
+        measured = {k: v for k, v in base.metrics.items() if v is not None}
+        body["for_mender_yaml"] = {
+            "reports": {"baseline": {**measured, "monthly_manual_hours": base.monthly_manual_hours}}
+        }
     elif kind is ReportKind.POC:
         body = poc(prs, ci, window, settings).model_dump(mode="json")
     elif kind is ReportKind.ROI:

@@ -54,6 +54,12 @@ def test_figures_follow_the_history(fleet) -> None:
     assert {m["state"] for m in base["failure_modes"]} >= {"CHECKS_FAILED", "APPROVED"}
     # 27 stalls and 30 failed pipelines in 30 days: 27 x 30 min + 30 x 45 min = 2,160 min = 36 h
     assert base["monthly_manual_hours"] == pytest.approx(36)
+    snippet = base["for_mender_yaml"]["reports"]["baseline"]  # paste under `reports:` to compare later
+    assert snippet["monthly_manual_hours"] == base["monthly_manual_hours"]
+    assert snippet["stale_pr_rate"] == base["metrics"]["stale_pr_rate"]
+    from domain.reports.config import ReportsConfig
+
+    assert ReportsConfig.model_validate(base["for_mender_yaml"]["reports"]).baseline.stale_pr_rate is not None
     poc = json.loads(run("report", "poc", *WINDOW, "--format", "json"))["body"]
     assert poc["remediations"]["RETRY_CHECKS"] == {"acted": 12, "effect seen": 12}
     assert poc["share_of_baseline_saved"] == pytest.approx(poc["monthly_hours_saved"] / 60)
