@@ -231,3 +231,20 @@ async def test_dashboard_agrees_with_mender_simulate(client: Client, tmp_path: P
     finally:
         set_settings(None)
     assert problems == []
+
+
+async def test_health_shows_the_reconciler_schedule(client: Client, fleet) -> None:
+    from domain.config import ReconcilerConfig
+    from runtime.schedules import ensure_reconciler_schedule
+    from workflows.reconciler import RECONCILER_SCHEDULE_ID
+
+    await ensure_reconciler_schedule(client, ReconcilerConfig(interval_seconds=3600), "no-worker")
+    try:
+        with served_starter(fleet, client, "no-worker") as url:
+            health = await api(url, "/api/health")
+            async with httpx.AsyncClient() as http:
+                page = await http.get(f"{url}/dashboard/health", headers=bearer(READ_KEY))
+    finally:
+        await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).delete()
+    assert health["reconciler"]["available"] is True and health["reconciler"]["next"]
+    assert f"data-reconciler='sweeps'>{health['reconciler']['sweeps']}<" in page.text
