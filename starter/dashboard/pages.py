@@ -114,8 +114,26 @@ def success(view: SuccessView, params: dict[str, Any]) -> str:
         + table(["Metric", "Current", "Baseline", "Target", "Unit", "Verdict"], rows)
         + tracker
         + charts
+        + "<h2>Weekly</h2>"
+        + _trend_table(view.weekly, "%m-%d")
+        + "<h2>Monthly</h2>"
+        + _trend_table(view.monthly, "%Y-%m-%d")
     )
     return page("success", "Success", body, params)
+
+
+def _trend_table(periods: list, fmt: str) -> str:
+    """The seven metrics (rows) per period (columns, by start date)."""
+    if not periods:
+        return '<p class="muted">no data</p>'
+    names = list(periods[0][1])
+    rows = [
+        f'<tr data-trend="{escape(name)}"><td>{escape(name.replace("_", " "))}</td>'
+        + "".join(cell(values[name]) for _, values in periods)
+        + "</tr>"
+        for name in names
+    ]
+    return table(["Metric", *(f"{start:{fmt}}" for start, _ in periods)], rows)
 
 
 def ci(view: CIView, params: dict[str, Any]) -> str:

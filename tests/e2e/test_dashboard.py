@@ -110,6 +110,12 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
                 f'tr[data-pr="{item["pr"]}"] a', "els => els.map(e => e.getAttribute('href'))"
             )
             assert hrefs == [item["pr_url"], item["workflow_url"]]
+        assert "awaiting approval" in [c["waiting_for"] for c in expected["ci"]]
+        for item in expected["review"]:  # the verified fix PR is one click away
+            hrefs = await page.eval_on_selector_all(
+                f'tr[data-ci="{item["workflow_id"]}"] a', "els => els.map(e => e.getAttribute('href'))"
+            )
+            assert hrefs == [item["run_url"], item["fix_pr_url"], item["workflow_url"]] and item["fix_pr_url"]
         escalated = next(p for p in expected["prs"] if p["state"] == "NEEDS_INTERVENTION")
         story = await page.inner_text(f'tr[data-pr="{escalated["pr"]}"]')
         assert "RETRIGGER_MERGE: no effect" in story and escalated["why"] in story
@@ -125,6 +131,8 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
                 assert found == [shown(metric[field])], (metric["name"], field)
         assert await page.inner_text("[data-roi=hours]") == f"{expected['roi'][-1][1]:,.2f}"
         assert await page.locator("svg.chart").count() == 3
+        weekly = await values(page, 'h2:text("Weekly") + table tr[data-trend="stale_pr_rate"] td[data-value]')
+        assert weekly == [shown(week[1]["stale_pr_rate"]) for week in expected["weekly"]]
         await page.screenshot(path=str(ARTIFACTS / "dashboard-success.png"), full_page=True)
 
         # CI

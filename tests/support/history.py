@@ -130,6 +130,9 @@ def write_history(engine: Engine, prs: int = 60, ci_failures: int = 30, seed: in
         for index in range(ci_failures):
             category, action, outcome, line = CATEGORIES[index % len(CATEGORIES)]
             at = START + timedelta(hours=rng.uniform(0, 29 * 24))
+            stage = outcome
+            if index == ci_failures - 1:  # the last one still waits for an approver
+                at, stage, outcome = END - timedelta(hours=3), "awaiting approval", None
             project = REPOS[index % len(REPOS)]
             session.add(
                 CIFailureRecord(
@@ -137,7 +140,7 @@ def write_history(engine: Engine, prs: int = 60, ci_failures: int = 30, seed: in
                     provider="github",
                     project=project,
                     run_id=1000 + index,
-                    stage=outcome,
+                    stage=stage,
                     outcome=outcome,
                     category=category,
                     action=action,
@@ -145,6 +148,9 @@ def write_history(engine: Engine, prs: int = 60, ci_failures: int = 30, seed: in
                     run_url=f"https://github.com/{project}/actions/runs/{1000 + index}",
                     created_at=at,
                     updated_at=at + timedelta(minutes=20),
+                    attempts=[f"1: {action}: fix PR https://github.com/{project}/pull/{900 + index} verified"]
+                    if outcome in ("approved_fixed",)
+                    else [],
                 )
             )
         session.commit()
