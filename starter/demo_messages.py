@@ -22,3 +22,10 @@ def demo_finished(merged: int, total: int, need_human: int, ports: Any) -> str:
         f"  {product_workflows_url(ports.temporal_ui)}\n"
         "The stack keeps running (the reconciler and CI poller too): Ctrl-C stops everything."
     )
+
+
+def worker_metrics(settings: Any) -> str:
+    """Where the worker serves its metrics, as configured (`metrics:`)."""
+    exported = settings.config.metrics
+    ports = [f":{p}/metrics" for p in (exported.worker_port, exported.sdk_port) if p]
+    return f"http://{exported.host}" + " and ".join(ports) if ports else "off"

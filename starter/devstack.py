@@ -29,7 +29,7 @@ from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
 from starter.demo_ci import DemoCIPlayer
-from starter.demo_messages import demo_finished, product_workflows_url
+from starter.demo_messages import demo_finished, product_workflows_url, worker_metrics
 from store import repository
 from store.db import engine_for
 
@@ -211,7 +211,7 @@ Mender is up.
   Temporal Web UI   http://127.0.0.1:{self.ports.temporal_ui}   (workflows pr/<owner>/<repo>/<number>)
   PR and CI only    {product_workflows_url(self.ports.temporal_ui)}
   Dashboard         http://127.0.0.1:{self.ports.starter}/dashboard   (sign in with the Admin API key below)
-  Metrics           http://127.0.0.1:{self.ports.starter}/metrics
+  Metrics           http://127.0.0.1:{self.ports.starter}/metrics   (worker: {worker_metrics(get_settings())})
   Starter / API     http://127.0.0.1:{self.ports.starter}/docs
   GitHub simulator  {self.sim_url}/_sim/report
   Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker, CI stages, approvals)
