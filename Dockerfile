@@ -20,5 +20,5 @@ USER mender
 
 # MENDER_CONFIG points at the mounted mender.yaml; secrets come from the environment.
 ENV MENDER_CONFIG=/etc/mender/mender.yaml
-EXPOSE 8000
+EXPOSE 8000 9464 9465
 CMD ["mender", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -28,6 +28,7 @@ from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
 from runtime.config_reload import ConfigWatcher
 from runtime.logs import configure_logging
+from runtime.metrics_worker import ActivityErrorMetrics, sdk_runtime, serve_mender_metrics
 from runtime.schedules import (
     ensure_audit_retention_schedule,
     ensure_ci_poller_schedule,
@@ -84,6 +85,7 @@ def build_worker(
         activities=all_activities(client, task_queue),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
+        interceptors=[ActivityErrorMetrics()],
     )
 
 
@@ -105,7 +107,14 @@ def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
 async def run_worker() -> None:
     """Connect with the configured settings and run until cancelled."""
     settings = get_settings()
-    client = await make_client(settings.temporal_address, settings.config.temporal.namespace)
+    exported = settings.config.metrics
+    host = settings.env.mender_metrics_host or exported.host
+    sdk_address = f"{host}:{exported.sdk_port}" if exported.sdk_port else None
+    client = await make_client(
+        settings.temporal_address, settings.config.temporal.namespace, runtime=sdk_runtime(sdk_address)
+    )
+    if exported.worker_port:
+        serve_mender_metrics(host, exported.worker_port)
     task_queue = settings.config.temporal.task_queue
     try:
         await ensure_search_attributes(client)

@@ -30,6 +30,7 @@ from domain.ci_healing.approval_messages import (
 )
 from domain.ci_healing.config import Stage
 from domain.shared.slack_messages import SlackMessage
+from runtime import metrics
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.approval")
@@ -95,6 +96,7 @@ def request_approval(request: ApprovalRequest) -> PostedMessage:
     settings = get_settings()
     channel = settings.config.ci.channel(Stage.APPROVAL)
     posted = post(channel, approval_message(request), settings)
+    metrics.approval("requested")
     log.info("approval for %s requested in %s (ts %s)", request.workflow_id, posted.channel, posted.ts)
     return posted
 

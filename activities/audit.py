@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
 from contracts.activities import AUDIT_RECORD, AUDIT_SWEEP
 from domain.shared.audit import AuditEntry, RetentionReport
+from runtime import metrics
+from runtime.metrics_feed import observe_audit
 from runtime.settings import get_settings
 from store import audit as audit_store
 from store.db import engine_for
@@ -17,7 +20,15 @@ from store.db import engine_for
 @activity.defn(name=AUDIT_RECORD.name)
 def record(entry: AuditEntry) -> bool:
     """Store one audit entry; False when its idempotency key was recorded before (a retry)."""
-    return audit_store.record(engine_for(get_settings().database_url), entry)
+    settings = get_settings()
+    try:
+        stored = audit_store.record(engine_for(settings.database_url), entry)
+    except SQLAlchemyError:
+        metrics.store_error("audit")
+        raise
+    if stored:
+        observe_audit(entry, [settings.config.breaker.scope])
+    return stored
 
 
 @activity.defn(name=AUDIT_SWEEP.name)

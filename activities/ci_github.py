@@ -47,7 +47,7 @@ class GitHubCI:
 
     def __init__(self, project: str) -> None:
         self.project = project
-        self.repo: Repository = github_client(get_settings()).get_repo(project)
+        self.repo: Repository = github_client(get_settings(), project).get_repo(project)
 
     def _run(self, run: CIRunRef) -> WorkflowRun:
         with github_errors(f"read run {run.key}"):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from github import Auth, Github, GithubException
+from github import Github, GithubException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from temporalio import activity
@@ -22,16 +22,20 @@ from temporalio.exceptions import ApplicationError
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from runtime.github_auth import github_auth
 from runtime.settings import Settings, get_settings
 
 OUTPUT_LIMIT = 4000
 
 
-def github_client(settings: Settings) -> Github:
-    """PyGithub against GitHub or the simulator; retries are Temporal's job, not PyGithub's."""
+def github_client(settings: Settings, repo: str | None = None) -> Github:
+    """PyGithub against GitHub or the simulator, as a token or as the App's installation of `repo`.
+
+    Retries are Temporal's job, not PyGithub's.
+    """
     return Github(
         base_url=settings.github_api_url,
-        auth=Auth.Token(settings.github_token),
+        auth=github_auth(settings, repo),
         seconds_between_requests=None,
         seconds_between_writes=None,
         retry=None,
@@ -41,7 +45,7 @@ def github_client(settings: Settings) -> Github:
 
 
 def _repo(pr: PRRef) -> Repository:
-    return github_client(get_settings()).get_repo(pr.repo)
+    return github_client(get_settings(), pr.repo).get_repo(pr.repo)
 
 
 _RATE_LIMITED_UNTIL: dict[str, float] = {}  # per token: no GitHub call before this time (monotonic)

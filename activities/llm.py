@@ -27,6 +27,7 @@ from domain.ci_healing.llm_analysis import (
 )
 from domain.diagnosis.verdict import Diagnosis
 from domain.shared.redaction import redact
+from runtime import metrics
 from runtime.settings import Settings, get_settings
 
 log = logging.getLogger("mender.activities.llm")
@@ -79,6 +80,7 @@ def _call(request: LLMRequest, settings: Settings, base_url: str) -> LLMAnalysis
             response_format=response_format(),  # type: ignore[arg-type]
             temperature=0,
         )
+    metrics.llm_tokens(getattr(response, "usage", None), settings.config.metrics.llm_usd_per_1k_tokens)
     return parse_answer(_answer_text(response))
 
 
@@ -106,6 +108,7 @@ def ask_model(request: LLMRequest, settings: Settings) -> LLMOutcome:
     except Exception as exc:  # fail soft on anything unforeseen: the rules still answer
         reason = f"unexpected {type(exc).__name__}: {exc}"
     latency_ms = int((time.monotonic() - started) * 1000)
+    metrics.llm_call(analysis is not None)
     if analysis is not None:
         log.info(
             "llm answered for %s in %d ms: %s/%s confidence %d",

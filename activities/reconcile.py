@@ -25,9 +25,10 @@ from domain.pr_healing.classifier import classify
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.facts import missed_facts, opened_key
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from runtime import metrics
 from runtime.dispatch import Delivered, EventDispatcher
 from runtime.settings import Settings, get_settings
-from store import repository
+from store import installations, repository, stale
 from store.db import engine_for
 
 
@@ -49,24 +50,30 @@ def configured_repos(config: MenderConfig) -> list[str]:
     return [r.name for r in config.repositories]
 
 
+def swept_repos(settings: Settings) -> list[str]:
+    """The configured repositories, then those the GitHub App was installed on (installation webhooks)."""
+    names = configured_repos(settings.config)
+    added = installations.installed(engine_for(settings.database_url))
+    return names + [name for name in added if name not in names]
+
+
 def open_bot_pulls(
     settings: Settings, repos: list[str] | None = None
 ) -> Iterator[tuple[Repository, PullRequest]]:
-    """Every open PR by a tracked author in `repos` (default: the configured ones), as PyGithub objects."""
-    github = github_client(settings)
-    for name in configured_repos(settings.config) if repos is None else repos:
-        repo = github.get_repo(name)
+    """Every open PR by a tracked author in `repos` (default: every swept one), as PyGithub objects."""
+    for name in swept_repos(settings) if repos is None else repos:
+        repo = github_client(settings, name).get_repo(name)
         for pull in repo.get_pulls(state="open"):
             if settings.config.bots.tracks(pull.user.login, pull.head.ref):
                 yield repo, pull
 
 
 def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]:
-    """Every open PR by a tracked author, per configured repository; a repository GitHub refuses (gone,
+    """Every open PR by a tracked author, per swept repository; a repository GitHub refuses (gone,
     forbidden, rate-limited, down) is left out with the reason, never failing the others."""
     found: list[OpenPR] = []
     failed: dict[str, str] = {}
-    for name in configured_repos(settings.config):
+    for name in swept_repos(settings):
         try:
             found.extend(
                 OpenPR(
@@ -113,7 +120,7 @@ class ReconcileActivities:
                 report.errors.append(f"{item.pr.key}: {exc}")
         open_keys = {item.pr.key for item in open_prs}
         engine = engine_for(settings.database_url)
-        repos = [r for r in configured_repos(settings.config) if r not in failed]
+        repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in failed]
         for record in await asyncio.to_thread(repository.list_prs, engine):
             gone = record.repo in repos and record.key not in open_keys
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):
@@ -122,6 +129,9 @@ class ReconcileActivities:
                 if await self._dispatcher.signal(ref, REFRESH_SIGNAL) is Delivered.SIGNALLED:
                     report.refreshed.append(ref.key)
         activity.logger.info("reconciler: %s", report.model_dump_json())
+        now = datetime.now(UTC)
+        found = await asyncio.to_thread(stale.stale_prs, engine, settings.config, now)
+        metrics.sweep_done(report.scanned, len(report.discovered), len(report.refreshed), len(found))
         return report
 
     async def _reconcile(self, item: OpenPR, report: SweepReport) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
 from contracts.ci import CIRecordUpdate
 from contracts.pr import PRRecordUpdate
+from domain.pr_healing.events import EventType
+from runtime import metrics
+from runtime.metrics_feed import observe_journal
 from runtime.settings import get_settings
 from store import ci_failures, repository
 from store.db import engine_for
@@ -14,7 +19,17 @@ from store.db import engine_for
 @activity.defn(name="store.record_pr")
 def record_pr(update: PRRecordUpdate) -> int:
     """Upsert the PR row and append its new events; returns how many events were new."""
-    engine = engine_for(get_settings().database_url)
+    try:
+        return _record_pr(engine_for(get_settings().database_url), update)
+    except SQLAlchemyError:
+        metrics.store_error("record_pr")
+        raise
+
+
+def _record_pr(engine: Engine, update: PRRecordUpdate) -> int:
+    remedies = any(e.event.type is EventType.REMEDIATION for e in update.entries)
+    stored = repository.get_pr(engine, update.pr)[1] if remedies else []  # for the latency metrics
+    known = {r.payload.get("key") for r in stored}
     repository.upsert_pr(
         engine,
         {
@@ -29,15 +44,33 @@ def record_pr(update: PRRecordUpdate) -> int:
             "expires_at": update.expires_at,
         },
     )
-    return repository.append_events(engine, update.entries)
+    added = repository.append_events(engine, update.entries)
+    if remedies:
+        observe_journal(stored, [e for e in update.entries if e.event.key not in known])
+    return added
 
 
 @activity.defn(name="store.record_ci")
 def record_ci(update: CIRecordUpdate) -> None:
     """Upsert the CI failure's row: diagnosis, gate, approval, attempts and outcome."""
+    status = update.status
+    engine = engine_for(get_settings().database_url)
+    try:
+        previous = ci_failures.get_ci_failure(engine, status.run.workflow_id)
+        _upsert_ci(engine, update)
+    except SQLAlchemyError:
+        metrics.store_error("record_ci")
+        raise
+    if status.outcome and (previous is None or previous.outcome != status.outcome.value):
+        metrics.ci_finished(status.outcome.value)
+        if status.outcome.value in ("escalated", "incident"):
+            metrics.escalated("ci", "succeeded")
+
+
+def _upsert_ci(engine: Engine, update: CIRecordUpdate) -> None:
     status, d = update.status, update.status.diagnosis
     ci_failures.upsert_ci_failure(
-        engine_for(get_settings().database_url),
+        engine,
         {
             "workflow_id": status.run.workflow_id,
             "provider": status.run.provider.value,

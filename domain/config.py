@@ -12,6 +12,7 @@ from domain.ci_healing.config import CIConfig
 from domain.ci_healing.runs import FIX_BRANCH_PREFIX
 from domain.pr_healing.events import REPO_PATTERN
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.reports.config import MetricsConfig, ReportsConfig
 from domain.shared.admin_config import ApiConfig, AuditConfig, CommandsConfig
 
 
@@ -230,6 +231,10 @@ class GitHubConfig(Strict):
 
     api_url: str | None = None
     simulator_url: str = "http://127.0.0.1:8090"
+    app_id: int | None = Field(
+        None, gt=0
+    )  # run as a GitHub App (key in MENDER_GITHUB_APP_PRIVATE_KEY[_FILE])
+    installation_id: int | None = Field(None, gt=0)  # null: each repository's installation is looked up
 
 
 class MenderConfig(Strict):
@@ -250,6 +255,8 @@ class MenderConfig(Strict):
     commands: CommandsConfig = Field(default_factory=CommandsConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    reports: ReportsConfig = Field(default_factory=ReportsConfig)
 
     @model_validator(mode="after")
     def _unique_repositories(self) -> MenderConfig:

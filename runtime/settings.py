@@ -30,7 +30,10 @@ class Environment(BaseSettings):
     mender_config: Path = Path("mender.yaml")
     mender_database_url: str = "sqlite:///data/mender.db"
     mender_temporal_address: str | None = None
+    mender_metrics_host: str | None = None  # overrides metrics.host (0.0.0.0 in a container)
     github_token: SecretStr | None = None
+    mender_github_app_private_key: SecretStr | None = None  # PEM of the GitHub App (github.app_id)
+    mender_github_app_private_key_file: Path | None = None  # or a file holding it
     mender_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -56,8 +59,23 @@ class Settings:
 
     @property
     def uses_github_simulator(self) -> bool:
-        """True when no GitHub token is configured: the embedded simulator stands in."""
-        return self.env.github_token is None
+        """True without GitHub credentials (a token, or an App id with its key): the simulator stands in."""
+        return self.env.github_token is None and self.github_app_key is None
+
+    @property
+    def github_app_key(self) -> str | None:
+        """The GitHub App's private key (PEM) when `github.app_id` is set and a key is given."""
+        if self.config.github.app_id is None:
+            return None
+        if self.env.mender_github_app_private_key:
+            return self.env.mender_github_app_private_key.get_secret_value()
+        path = self.env.mender_github_app_private_key_file
+        if path is None:
+            raise ConfigError("github.app_id needs MENDER_GITHUB_APP_PRIVATE_KEY or ..._FILE")
+        try:
+            return path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"MENDER_GITHUB_APP_PRIVATE_KEY_FILE {path}: {exc.strerror}") from None
 
     @property
     def github_api_url(self) -> str:
@@ -92,7 +110,7 @@ class Settings:
             return self.env.mender_webhook_secret.get_secret_value()
         if self.uses_github_simulator:
             return DEV_WEBHOOK_SECRET
-        raise ConfigError("MENDER_WEBHOOK_SECRET must be set when GITHUB_TOKEN is set")
+        raise ConfigError("MENDER_WEBHOOK_SECRET must be set when GITHUB_TOKEN is set (or a GitHub App)")
 
     @property
     def slack_signing_secret(self) -> str:

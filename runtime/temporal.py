@@ -11,13 +11,16 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 
 from contracts.visibility import SEARCH_ATTRIBUTES
 
 
-async def make_client(address: str, namespace: str = "default") -> Client:
-    """The Temporal client used by the worker, starter, CLI and tests."""
-    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+async def make_client(address: str, namespace: str = "default", runtime: Runtime | None = None) -> Client:
+    """The Temporal client used by the worker, starter, CLI and tests (`runtime`: e.g. with metrics)."""
+    return await Client.connect(
+        address, namespace=namespace, data_converter=pydantic_data_converter, runtime=runtime
+    )
 
 
 async def ensure_search_attributes(client: Client) -> None:

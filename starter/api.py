@@ -130,10 +130,11 @@ async def list_prs(
     state: Annotated[str | None, Query(max_length=40, description="e.g. CHECKS_FAILED")] = None,
     repo: Annotated[str | None, Query(pattern=REPO_PATTERN, max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000, description="Skip this many (paging).")] = 0,
 ) -> list[PRSummary]:
     """Tracked PRs from the store, most recently active first, optionally of one state or repository."""
     engine = engine_for(_settings(request).database_url)
-    records = await _store(repository.list_prs, engine, state=state, repo=repo, limit=limit)
+    records = await _store(repository.list_prs, engine, state=state, repo=repo, limit=limit, offset=offset)
     return [PRSummary.of(r) for r in records]
 
 

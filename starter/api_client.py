@@ -67,9 +67,16 @@ class ApiClient:
         owner, name = pr.repo.split("/")
         return f"/pr/{quote(owner)}/{quote(name)}/{pr.number}"
 
-    def prs(self, state: str | None = None, repo: str | None = None) -> list[dict[str, Any]]:
-        params = {k: v for k, v in {"state": state, "repo": repo}.items() if v}
+    def prs(
+        self, state: str | None = None, repo: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        params = {
+            k: v for k, v in {"state": state, "repo": repo, "limit": limit, "offset": offset}.items() if v
+        }
         return self.call("GET", "/prs", params=params)
+
+    def needs_me(self) -> dict[str, Any]:
+        return self.call("GET", "/needs-me")
 
     def pr(self, pr: PRRef) -> dict[str, Any]:
         return self.call("GET", f"{self.pr_path(pr)}/status")

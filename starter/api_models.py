@@ -53,6 +53,16 @@ class PRSummary(BaseModel):
         )
 
 
+STORY_DETAILS = ("action", "outcome", "detail", "reason", "requester", "via", "command", "conclusion", "name")
+
+
+def story_details(details: dict[str, Any]) -> dict[str, Any]:
+    """The event details a reader needs (remediation action and outcome, ...); nothing else is shown."""
+    return {
+        k: details[k] for k in STORY_DETAILS if k in details and isinstance(details[k], str | int | float)
+    }
+
+
 class PREventView(BaseModel):
     """One line of a PR's event log."""
 
@@ -65,6 +75,9 @@ class PREventView(BaseModel):
     reason: str
     key: str | None
     actor: str | None
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="action, outcome, detail, ... of the event"
+    )
 
     @classmethod
     def of_record(cls, event: PREventRecord) -> PREventView:
@@ -78,6 +91,7 @@ class PREventView(BaseModel):
             reason=event.reason,
             key=event.payload.get("key"),
             actor=event.payload.get("actor"),
+            details=story_details(event.payload.get("details") or {}),
         )
 
     @classmethod
@@ -93,6 +107,7 @@ class PREventView(BaseModel):
             reason=t.reason,
             key=event.key,
             actor=event.actor,
+            details=story_details(event.details),
         )
 
 

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, slack_interactivity, webhooks
+from starter import api, api_ops, operations, slack_interactivity, webhooks
+from starter.dashboard import routes as dashboard_routes
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
@@ -15,7 +16,7 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     settings.webhook_secret  # noqa: B018
     settings.slack_signing_secret  # noqa: B018
     settings.gitlab_webhook_token  # noqa: B018
-    app = FastAPI(title="Mender starter", version="0.1.0")
+    app = FastAPI(title="Mender starter", version="0.1.0", docs_url=None)
     app.state.settings = settings
     app.state.dispatcher = dispatcher or EventDispatcher(
         settings.temporal_address, settings.config.temporal.namespace, settings.config.temporal.task_queue
@@ -23,6 +24,9 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(webhooks.router)
     app.include_router(slack_interactivity.router)
     app.include_router(api.router)
+    app.include_router(api_ops.router)
+    app.include_router(dashboard_routes.router)
+    operations.install(app)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

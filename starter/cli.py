@@ -14,7 +14,7 @@ import typer
 
 from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
-from starter import cli_admin
+from starter import cli_admin, cli_ops
 from starter.diagnose import diagnose
 
 app = typer.Typer(
@@ -95,6 +95,19 @@ def up(
     raise typer.Exit(code)
 
 
+@app.command()
+def demo(
+    data_dir: Annotated[Path, typer.Option(help="Where the Temporal and SQLite state persist.")] = Path(
+        "data"
+    ),
+    exit_after_demo: Annotated[
+        bool, typer.Option(help="Stop once every demo PR is merged or handed to a human.")
+    ] = False,
+) -> None:
+    """`mender up` with scenarios/demo.yaml: prints where to look, then `Demo finished` and what to open."""
+    up(scenario=Path("scenarios/demo.yaml"), data_dir=data_dir, exit_after_demo=exit_after_demo)
+
+
 class ScanFormat(StrEnum):
     json = "json"
     csv = "csv"
@@ -126,6 +139,9 @@ def simulate(
     ] = ReportFormat.text,
     config: Annotated[Path | None, typer.Option(help="Base configuration; default $MENDER_CONFIG.")] = None,
     timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 900.0,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the run's store here (for the dashboard and reports).")
+    ] = None,
 ) -> None:
     """Run a scenario to completion on embedded services (own Temporal, simulators, worker, starter)."""
     from starter.simulate import run_simulation
@@ -134,7 +150,9 @@ def simulate(
     stdout = os.dup(1)
     os.dup2(2, 1)  # the embedded servers' banners go to stderr: stdout carries only the report
     try:
-        result = asyncio.run(run_simulation(scenario, config or Environment().mender_config, timeout))
+        result = asyncio.run(
+            run_simulation(scenario, config or Environment().mender_config, timeout, data_dir)
+        )
     except (ConfigError, ValueError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
@@ -149,4 +167,5 @@ def simulate(
 
 
 app.command()(diagnose)
-cli_admin.register(app)  # prs, pr, stale, command, reconcile, breaker, audit (via the Admin API), api-key
+cli_admin.register(app)  # prs, pr, stale, needs-me, command, reconcile, breaker, audit (Admin API), api-key
+cli_ops.register(app)  # report

@@ -42,10 +42,18 @@ def _echo(answer: Any, as_json: bool, text: Callable[[Any], str]) -> None:
 def prs(
     state: Annotated[str | None, typer.Option(help="Only PRs in this state, e.g. CHECKS_FAILED.")] = None,
     repo: Annotated[str | None, typer.Option(help="Only PRs of OWNER/REPO.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many (one page).")] = 500,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many (the next page: --offset LIMIT).")] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """List tracked PRs with their state."""
-    _echo(_run(lambda api: api.prs(state=state, repo=repo)), as_json, views.prs_table)
+    """List tracked PRs with their state, most recently active first, a page at a time."""
+    rows = _run(lambda api: api.prs(state=state, repo=repo, limit=limit, offset=offset))
+    _echo(rows, as_json, lambda r: views.prs_table(r) + views.page_hint(len(r), limit, offset))
+
+
+def needs_me(as_json: JsonOption = False) -> None:
+    """What needs a human: stuck PRs (why, what Mender tried, what to do), CI failures, fix PRs to review."""
+    _echo(_run(lambda api: api.needs_me()), as_json, views.needs_me_text)
 
 
 def pr(ref: PRArgument, as_json: JsonOption = False) -> None:
@@ -165,5 +173,6 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the `mender` app."""
     for fn in (prs, pr, stale, command, reconcile, breaker, audit):
         app.command()(fn)
+    app.command("needs-me")(needs_me)
     app.command("api-key")(api_key)
     app.add_typer(config_app, name="config")

@@ -29,6 +29,7 @@ from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
 from starter.demo_ci import DemoCIPlayer
+from starter.demo_messages import demo_finished, product_workflows_url, worker_metrics
 from store import repository
 from store.db import engine_for
 
@@ -208,6 +209,9 @@ class DevStack:
             f"""
 Mender is up.
   Temporal Web UI   http://127.0.0.1:{self.ports.temporal_ui}   (workflows pr/<owner>/<repo>/<number>)
+  PR and CI only    {product_workflows_url(self.ports.temporal_ui)}
+  Dashboard         http://127.0.0.1:{self.ports.starter}/dashboard   (sign in with the Admin API key below)
+  Metrics           http://127.0.0.1:{self.ports.starter}/metrics   (worker: {worker_metrics(get_settings())})
   Starter / API     http://127.0.0.1:{self.ports.starter}/docs
   GitHub simulator  {self.sim_url}/_sim/report
   Slack simulator   http://127.0.0.1:{self.ports.slack}/_sim/messages   (escalations, breaker, CI stages, approvals)
@@ -230,6 +234,7 @@ Press Ctrl-C to stop everything.
         self._banner()
         first_merge: float | None = None
         last_line = ""
+        announced = False
         while True:
             for name, proc in self.children:
                 if proc.poll() is not None:
@@ -257,6 +262,12 @@ Press Ctrl-C to stop everything.
                     print(line, flush=True)
                     last_line = line
                 settled = github["open"] <= mender["NEEDS_INTERVENTION"] and len(prs) >= total
+                if settled and not announced and mender["MERGED"] >= github["merged"]:
+                    print(
+                        demo_finished(github["merged"], len(prs), mender["NEEDS_INTERVENTION"], self.ports),
+                        flush=True,
+                    )
+                    announced = True
                 if self.exit_after_demo and settled and mender["MERGED"] >= github["merged"]:
                     return 0
             time.sleep(0.5)

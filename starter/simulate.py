@@ -7,6 +7,7 @@ mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds, commands, and ci (see
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import tempfile
 import time
@@ -74,12 +75,18 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)
 
 
-async def run_simulation(scenario_path: Path, config_path: Path, timeout: float = 900) -> dict[str, Any]:
-    """Run the scenario until every PR is merged, closed or waiting for a human; return the report."""
+async def run_simulation(
+    scenario_path: Path, config_path: Path, timeout: float = 900, data_dir: Path | None = None
+) -> dict[str, Any]:
+    """Run the scenario until every PR is merged, closed or waiting for a human; return the report.
+
+    `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
+    """
     scenario = load_scenario(scenario_path)
     config = scenario_config(config_path, scenario)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
+    kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
+    with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
         async with embedded(config, Path(tmp), github_seed=scenario.seed) as stack:
             stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab)
             gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))

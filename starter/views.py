@@ -37,18 +37,39 @@ def pr_text(pr: Mapping[str, Any]) -> str:
     )
     if pr.get("retry_counts"):
         head += "\nretries " + ", ".join(f"{k} {v}" for k, v in sorted(pr["retry_counts"].items()))
-    rows = [
-        (
-            _time(e["occurred_at"]),
-            e["type"],
-            e["source"],
-            e["outcome"],
-            f"{e['from_state'] or '-'} -> {e['to_state'] or '-'}",
-            e["reason"],
-        )
-        for e in pr["events"]
-    ]
-    return head + "\n\n" + _table(["AT", "EVENT", "SOURCE", "OUTCOME", "TRANSITION", "REASON"], rows)
+    expecting = pr.get("expecting")
+    if expecting:
+        head += f"\nwaiting for the effect of {expecting['action']} until {_time(expecting['deadline'])}"
+    events = sorted(pr["events"], key=lambda e: e["occurred_at"])
+    story = [f"  {_time(e['occurred_at'])}  {story_line(e)}" for e in events]
+    return head + "\n\nWhat happened (oldest first):\n" + ("\n".join(story) or "  nothing recorded yet")
+
+
+def story_line(event: Mapping[str, Any]) -> str:
+    """One event as a sentence: what happened, who or what caused it, and what it did to the state."""
+    details = event.get("details") or {}
+    if event["type"] == "remediation":
+        line = f"Mender {details.get('action', '?')}: {details.get('outcome', '?')}"
+        if details.get("detail"):
+            line += f" ({details['detail']})"
+        if details.get("requester"):
+            line += f", asked by {details['requester']}"
+        return line
+    line = event["type"].replace("_", " ")
+    if event.get("actor"):
+        line += f" by {event['actor']}"
+    line += f" [{event['source']}]"
+    if (
+        event["outcome"] == "applied"
+        and event.get("to_state")
+        and event.get("from_state") != event["to_state"]
+    ):
+        line += f": {event.get('from_state') or 'new'} -> {event['to_state']}"
+    elif event["outcome"] != "applied":
+        line += f": {event['outcome']}"
+    if event.get("reason"):
+        line += f" - {event['reason']}"
+    return line
 
 
 def stale_table(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -113,3 +134,38 @@ def scan_output(rows: Sequence[Any], format: str) -> str:
         return "no open bot PRs"
     table = [(d["pr"], d["state"], f"{d['stale_seconds']:.0f}s", d["action"], d["reason"]) for d in dicts]
     return _table(["PR", "STATE", "STALE", "ACTION", "REASON"], table)
+
+
+def page_hint(shown: int, limit: int, offset: int) -> str:
+    """The paging footer of `mender prs`: which rows these are, and how to get the next page."""
+    if shown == 0 or (offset == 0 and shown < limit):
+        return ""
+    hint = f"\n\nrows {offset + 1}-{offset + shown}"
+    return hint + (f"; next page: --offset {offset + limit}" if shown == limit else "")
+
+
+def needs_me_text(view: Mapping[str, Any]) -> str:
+    """`mender needs-me`: each stuck PR with why, what Mender tried and what to do; then CI and reviews."""
+    lines = [
+        f"{len(view['prs'])} stuck PRs, {len(view['ci'])} CI failures, {len(view['review'])} fix PRs to review"
+    ]
+    for p in view["prs"]:
+        lines += [
+            "",
+            f"{p['pr']}  {p['state']}  since {_time(p['since'])}  {p['pr_url']}",
+            f"  why: {p['why']}",
+        ]
+        lines += [f"  tried {_time(a['at'])}: {a['action']}: {a['outcome']}" for a in p["tried"]]
+        lines += [f"  you: {p['human_action']}", f"  workflow: {p['workflow_url']}"]
+    for title, items in (
+        ("CI failures waiting for a human", view["ci"]),
+        ("Fix PRs to review", view["review"]),
+    ):
+        if items:
+            lines += ["", title + ":"]
+        for c in items:
+            lines.append(
+                f"  {c['project']} run {c['run_id']}  {c['waiting_for']}  {c['category'] or '-'}/{c['action'] or '-'}"
+            )
+            lines.append(f"    you: {c['human_action']}  {c.get('fix_pr_url') or c['run_url']}")
+    return "\n".join(lines)

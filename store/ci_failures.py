@@ -53,6 +53,12 @@ def upsert_ci_failure(engine: Engine, values: dict[str, Any]) -> None:
         session.commit()
 
 
+def get_ci_failure(engine: Engine, workflow_id: str) -> CIFailureRecord | None:
+    """The row of one CI failure workflow, if stored."""
+    with Session(engine) as session:
+        return session.get(CIFailureRecord, workflow_id)
+
+
 def list_ci_failures(engine: Engine, project: str | None = None, limit: int = 100) -> list[CIFailureRecord]:
     """The most recently updated failures, optionally for one project."""
     with Session(engine) as session:

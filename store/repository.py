@@ -63,15 +63,16 @@ def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
 
 
 def list_prs(
-    engine: Engine, *, state: str | None = None, repo: str | None = None, limit: int = 500
+    engine: Engine, *, state: str | None = None, repo: str | None = None, limit: int = 500, offset: int = 0
 ) -> list[PullRequestRecord]:
-    """Tracked PRs, most recently active first."""
+    """Tracked PRs, most recently active first (then by key, so pages are stable)."""
     query = select(PullRequestRecord)
     if state:
         query = query.where(PullRequestRecord.state == state)
     if repo:
         query = query.where(PullRequestRecord.repo == repo)
-    query = query.order_by(col(PullRequestRecord.last_event_at).desc()).limit(limit)
+    query = query.order_by(col(PullRequestRecord.last_event_at).desc(), col(PullRequestRecord.key))
+    query = query.offset(offset).limit(limit)
     with Session(engine) as session:
         return list(session.exec(query))
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 DOCS_AUTH = "https://docs.github.com/rest"
@@ -89,6 +90,7 @@ class Access:
     def __init__(self, config: AccessConfig | None = None) -> None:
         self.config = config or AccessConfig()
         self.quotas: dict[str, Quota] = {}
+        self.issued: Callable[[str], bool] | None = None  # tokens minted at run time (App installations)
 
     def configure(self, config: AccessConfig) -> None:
         self.config, self.quotas = config, {}
@@ -108,7 +110,7 @@ class Access:
             if method in WRITES:
                 return ANONYMOUS, Refusal(401, "Requires authentication")
             return ANONYMOUS, None
-        if token not in self.config.tokens:
+        if token not in self.config.tokens and not (self.issued and self.issued(token)):
             return token, Refusal(401, "Bad credentials")
         needed = permission_for(method, path)
         if needed is not None and needed in self.config.denied.get(token, frozenset()):

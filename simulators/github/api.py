@@ -29,6 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from simulators.github.access import AccessConfig, Refusal
 from simulators.github.rest_actions import actions_router
+from simulators.github.rest_app import install_app_auth
 from simulators.github.rest_collaborators import collaborators_router
 from simulators.github.rest_common import DOCS, GitHubError, read_object
 from simulators.github.rest_contents import contents_router
@@ -81,7 +82,8 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         if sim.config.base_url is None:
             sim.set_base_url(str(request.base_url))
         path = request.url.path
-        if path.startswith(CONTROL_PREFIX) or not path.startswith(API_PREFIXES):
+        jwt_route = path.endswith("/installation")  # the App's own JWT is checked by its route
+        if path.startswith(CONTROL_PREFIX) or not path.startswith(API_PREFIXES) or jwt_route:
             return await call_next(request)  # control endpoints and web URLs (raw files, log downloads)
         response = await answer(request, call_next)
         response.headers.update(
@@ -120,6 +122,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(actions_router(sim))
     app.include_router(issues_router(sim))
     app.include_router(collaborators_router(sim))
+    install_app_auth(app, sim)  # GitHub App: installation tokens (simulators/github/rest_app.py)
     return app
 
 

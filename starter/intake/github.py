@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.datastructures import Headers
 
 from runtime.settings import Settings
-from starter import ci_ingest, github_events
+from starter import ci_ingest, github_events, installations
 from starter.intake.model import Delivery, Intake, PayloadError, PRCommandItem, Rejection
 from starter.signatures import verify_github_signature
 from store import repository
@@ -39,6 +39,10 @@ class GitHubSource:
         config = settings.config
         if delivery.event == "ping":
             return Intake(answer_only="pong")
+        if delivery.event in installations.EVENTS:  # the GitHub App's repositories
+            return Intake(
+                applied=[installations.apply(settings.database_url, delivery.event, delivery.payload)]
+            )
         if delivery.event in CI_EVENTS:
             try:
                 run = ci_ingest.from_workflow_run(delivery.payload, config, delivery.received_at)

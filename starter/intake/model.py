@@ -57,6 +57,7 @@ class Intake:
     commands: list[PRCommandItem] = field(default_factory=list)
     ci: CIRunEvent | None = None
     ignored: str = ""
+    applied: list[str] = field(default_factory=list)  # what the intake itself did (installations)
     answer_only: str | None = None  # answered with this outcome, neither dispatched nor recorded (ping)
 
 

@@ -30,6 +30,7 @@ log = logging.getLogger("mender.intake")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 MAX_DELIVERY_ID = 100  # GitHub and GitLab send 36-character UUIDs
 MAX_JSON_DEPTH = 64
+OUTCOME_HEADER = "X-Mender-Outcome"  # counted by `starter.operations`
 
 
 def answer(
@@ -40,9 +41,10 @@ def answer(
     background: BackgroundTask | None = None,
     **extra: object,
 ) -> JSONResponse:
-    """The JSON every webhook endpoint answers with."""
+    """The JSON every webhook endpoint answers with; the outcome also in a header, for the metrics."""
     body = {"delivery": delivery, "outcome": outcome, "reason": reason, **extra}
-    return JSONResponse(body, status_code=status, background=background)
+    headers = {OUTCOME_HEADER: outcome}
+    return JSONResponse(body, status_code=status, background=background, headers=headers)
 
 
 def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
@@ -133,7 +135,7 @@ async def receive(request: Request, source: Source) -> JSONResponse:
 
 async def dispatch(dispatcher: EventDispatcher, intake: Intake, delivery: Delivery) -> list[str]:
     """Signal every event and command of `intake`; TemporalUnavailable when Temporal cannot take them."""
-    results: list[str] = []
+    results: list[str] = list(intake.applied)
     for event in intake.events:
         outcome = await dispatcher.deliver(event)
         results.append(f"{event.pr.key}:{event.type}:{outcome}")

@@ -46,6 +46,7 @@ EVENT_FIELDS = {
     "reason",
     "key",
     "actor",
+    "details",  # action, outcome, ... (the readable story of `mender pr`)
 }
 
 

@@ -70,7 +70,7 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     reader.start()
     try:
         deadline = time.monotonic() + 90
-        while not any("Mender 2 MERGED" in line for line in lines):
+        while not any("Demo finished: 2 of 2 PRs merged" in line for line in lines):
             assert proc.poll() is None, "".join(lines)
             assert time.monotonic() < deadline, "".join(lines)
             time.sleep(0.2)
@@ -82,6 +82,7 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     reader.join(timeout=5)
     output = "".join(lines)
     assert "Temporal Web UI" in output and "first PR merged" in output
+    assert "/dashboard   (Needs me, Success, CI, Health)" in output
     children = [int(pid) for pid in re.findall(r"started \S+ \(pid (\d+)\)", output)]
     assert len(children) == 6, output
     assert not [pid for pid in children if _alive(pid)], "processes left behind"

@@ -101,7 +101,7 @@ def env() -> Iterator[Env]:
         )
         assert labels.status_code == 200
         for repo, done in stalled(env).items():
-            wait_for(done, what=f"{repo} stalled")
+            wait_for(done, timeout=60, what=f"{repo} stalled")  # slow on a loaded machine
         time.sleep(STALL)
         yield env
 

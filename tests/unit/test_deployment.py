@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -18,6 +20,7 @@ SECRETS = {
     "TEMPORAL_DB_PASSWORD": "x",
     "GITHUB_TOKEN": "x",
     "MENDER_WEBHOOK_SECRET": "x",
+    "GRAFANA_ADMIN_PASSWORD": "x",
 }
 
 
@@ -67,3 +70,29 @@ def test_every_mender_service_runs_a_real_command() -> None:
         line.split()[1] for line in (ROOT / "Dockerfile").read_text().splitlines() if line.startswith("COPY")
     }
     assert all((ROOT / path).exists() for path in dockerfile_copies)
+
+
+def test_prometheus_scrapes_both_processes_and_grafana_uses_real_metrics() -> None:
+    from runtime import metrics
+
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert {"prometheus", "grafana"} <= set(services)
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus.yml").read_text())
+    targets = {t for job in scrape["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}
+    assert targets == {"starter:8000", "worker:9464", "worker:9465"}
+    for mount in services["grafana"]["volumes"] + services["prometheus"]["volumes"]:
+        source = mount.split(":")[0]
+        assert not source.startswith("./") or (ROOT / source).exists(), source
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "dashboards" / "mender.json").read_text())
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    families = {f.name: f.type for f in metrics.REGISTRY.collect()}
+    exposed = {name + suffix for name, kind in families.items() for suffix in suffixes[kind]}
+    used = {
+        m
+        for p in dashboard["panels"]
+        for t in p["targets"]
+        for m in re.findall(r"\b(mender_[a-z_]+)", t["expr"])
+    }
+    assert used and used <= exposed, used - exposed  # no panel reads a metric Mender does not export
+    unused = {name for name, kind in families.items() if not any(name + s in used for s in suffixes[kind])}
+    assert not unused, unused  # every metric is on a panel

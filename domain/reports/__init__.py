@@ -1,0 +1,1 @@
+"""Operator reports: baseline, POC, ROI, validation and the success metrics (pure formulas)."""

@@ -1,0 +1,90 @@
+"""Operator views of the Admin API (read keys suffice): needs-me, success metrics, CI, health.
+
+The dashboard renders exactly these answers; `end` (ISO 8601) pins the window for reproducible reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+
+from contracts.sweeps import RECONCILER_SCHEDULE_ID
+from domain.reports.ci_view import CIView
+from domain.reports.needs_me import NeedsMe
+from runtime.settings import Settings
+from starter import ops_data
+from starter.api import _errors, _store
+from starter.api_audit import AdminRoute
+from starter.auth import authorize
+from store.db import engine_for
+
+router = APIRouter(
+    prefix="/api",
+    tags=["operations"],
+    route_class=AdminRoute,
+    dependencies=[Depends(authorize)],
+    responses=_errors(401, 422, 503),
+)
+End = Annotated[str | None, Query(max_length=40, description="Window end, ISO 8601 (default now).")]
+Days = Annotated[int, Query(ge=1, le=366, description="Window length in days.")]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _end(value: str | None) -> datetime:
+    try:
+        return ops_data.parse_end(value)
+    except ValueError as exc:
+        raise HTTPException(422, f"end: not an ISO 8601 time: {exc}") from exc
+
+
+async def compute(request: Request, fn: Any, *args: Any) -> Any:
+    settings = _settings(request)
+    return await _store(fn, engine_for(settings.database_url), *args)
+
+
+@router.get("/needs-me", summary="What needs a human", response_model=NeedsMe)
+async def needs_me(request: Request, end: End = None) -> NeedsMe:
+    """Stuck PRs with what Mender tried, CI failures handed over or awaiting approval, fix PRs to review."""
+    return await compute(request, ops_data.needs_me, _settings(request).config, _end(end))
+
+
+@router.get("/success", summary="Success metrics", response_model=ops_data.SuccessView)
+async def success(request: Request, end: End = None, days: Days = 30) -> ops_data.SuccessView:
+    """The seven success metrics (current vs baseline vs target), weekly and monthly trends, ROI tracker."""
+    return await compute(request, ops_data.success, _settings(request).config, _end(end), days)
+
+
+@router.get("/ci/summary", summary="CI failures and fixes", response_model=CIView)
+async def ci_summary(request: Request, end: End = None, days: Days = 30) -> CIView:
+    """Failure trend, top categories, fix rate by category, time saved, flaky tests."""
+    return await compute(request, ops_data.ci_summary, _settings(request).config, _end(end), days)
+
+
+@router.get("/health", summary="Operational health", response_model=ops_data.HealthView)
+async def health(
+    request: Request, end: End = None, hours: Annotated[float, Query(gt=0, le=24 * 31)] = 24.0
+) -> ops_data.HealthView:
+    """Webhook intake, actions by type, breaker states, errors, and the reconciler schedule."""
+    view = await compute(request, ops_data.health, _end(end), hours)
+    view.reconciler = await reconciler_info(request)
+    return view
+
+
+async def reconciler_info(request: Request) -> dict[str, Any]:
+    """Runs and next run of the reconciler schedule; `{"available": False, ...}` when Temporal cannot say."""
+    try:
+        async with asyncio.timeout(5):
+            client = await request.app.state.dispatcher.client()
+            described = await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).describe()
+    except Exception as exc:  # RPCError, timeout, TemporalUnavailable ...: the page still renders
+        return {"available": False, "reason": type(exc).__name__}
+    info = described.info
+    recent = info.recent_actions[-1].started_at.isoformat() if info.recent_actions else None
+    upcoming = info.next_action_times[0].isoformat() if info.next_action_times else None
+    return {"available": True, "sweeps": info.num_actions, "last": recent, "next": upcoming}
