@@ -49,7 +49,10 @@ def test_baseline_from_github_history(github_world, tmp_path: Path) -> None:
         for author in ("dependabot[bot]", "dependabot[bot]", "renovate[bot]", "renovate[bot]", "bob")
     ]
     github = Github(
-        base_url=url, auth=Auth.Token("t"), seconds_between_requests=None, seconds_between_writes=None
+        base_url=url,
+        auth=Auth.Token("simulator-token"),
+        seconds_between_requests=None,
+        seconds_between_writes=None,
     )
     repo = github.get_repo("acme/api")
     commented, patched, closed, untouched, human = (repo.get_pull(n) for n in numbers)
