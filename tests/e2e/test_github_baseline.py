@@ -34,7 +34,7 @@ def on_sim(sim: Simulator, change) -> None:
     async def apply() -> None:
         change(sim.world.repos["acme/api"])
 
-    asyncio.run_coroutine_threadsafe(apply(), sim._loop).result(timeout=10)
+    asyncio.run_coroutine_threadsafe(apply(), sim.state.loop).result(timeout=10)
 
 
 def opened_two_days_ago(repo) -> None:
