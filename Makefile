@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-redaction clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,10 @@ bench: setup
 	$(BIN)/python bench/webhook_latency.py
 	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/diagnose_scan.py
+	$(BIN)/python bench/redaction.py
+
+bench-redaction: setup
+	$(BIN)/python bench/redaction.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -9,6 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.shared.redaction import MASK, Redactor, redact
+from domain.shared.secret_patterns import is_placeholder
 
 ALNUM = string.ascii_letters + string.digits
 B64URL = ALNUM + "-_"
@@ -41,9 +42,11 @@ secret_names = st.tuples(chars(UPPER, 0, 8), st.sampled_from(SECRET_WORDS), char
     lambda p: p[0] + p[1] + p[2]
 )
 FORMS = ["{k}={v}", "export {k}={v}", "{k}: {v}", "  {k}: {v}", "{k} = '{v}'", '"{k}": "{v}"', "set {k}={v}"]
-keyed = st.tuples(secret_names, st.sampled_from(FORMS), chars(ALNUM + "!#$%()*+-./<>?@[]^_{|}~", 6, 40)).map(
-    lambda p: (p[1].format(k=p[0], v=p[2]), p[2])
-)
+keyed = st.tuples(
+    secret_names,
+    st.sampled_from(FORMS),
+    chars(ALNUM + "!#$%()*+-./<>?@[]^_{|}~", 6, 40).filter(lambda v: not is_placeholder(v)),
+).map(lambda p: (p[1].format(k=p[0], v=p[2]), p[2]))
 
 SEPARATORS = st.sampled_from([" ", ": ", "(", ")", "'", '"', ", ", "=", "\t", "--token "])
 around = st.text(max_size=50)
