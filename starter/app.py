@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, gitlab_webhooks, slack_interactivity, webhooks
+from starter import api, api_keys, gitlab_webhooks, slack_interactivity, webhooks
 
 
 def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) -> FastAPI:
@@ -24,6 +24,7 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(gitlab_webhooks.router)
     app.include_router(slack_interactivity.router)
     app.include_router(api.router)
+    app.include_router(api_keys.router)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

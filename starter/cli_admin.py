@@ -124,12 +124,15 @@ def audit(
 
 class Role(StrEnum):
     admin = "admin"
+    operate = "operate"
     read = "read"
 
 
 def api_key(
     name: Annotated[str, typer.Argument(help="Who or what uses the key (shown in the audit trail).")],
-    role: Annotated[Role, typer.Option(help="admin (everything) or read (GET only).")] = Role.admin,
+    role: Annotated[
+        Role, typer.Option(help="read (look), operate (PR commands, reconciler runs) or admin (everything).")
+    ] = Role.admin,
 ) -> None:
     """Generate an Admin API key: prints the key once, and the entry to add under `api.keys`."""
     from starter.auth import generate_key, hash_key
