@@ -76,7 +76,7 @@ async def list_keys(request: Request) -> list[KeyView]:
     summary="Create an API key",
     status_code=201,
     response_model=IssuedKey,
-    responses={409: {"model": ErrorBody}},
+    responses={400: {"model": ErrorBody}, 409: {"model": ErrorBody}},
     openapi_extra=needs(Role.ADMIN),
 )
 async def create_key(request: Request, caller: Caller, body: Annotated[NewKey, Body()]) -> IssuedKey:
