@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from datetime import UTC, datetime
 
@@ -12,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from starter import ci_ingest
 from starter.ci_delivery import accept_ci, answer, json_object
+from starter.signatures import verify_token
 from store import repository
 from store.db import engine_for
 
@@ -34,8 +34,7 @@ async def gitlab_webhook(
     if len(body) > MAX_BODY_BYTES:
         log.warning("rejected GitLab delivery %s: %d bytes is over the limit", delivery, len(body))
         return answer(413, delivery, "rejected", "payload too large")
-    expected = settings.gitlab_webhook_token.encode()
-    if not x_gitlab_token or not hmac.compare_digest(x_gitlab_token.encode(), expected):
+    if not verify_token(settings.gitlab_webhook_tokens, x_gitlab_token):
         log.warning(
             "rejected GitLab delivery %s (%s): missing or wrong X-Gitlab-Token", delivery, x_gitlab_event
         )

@@ -39,7 +39,7 @@ async def github_webhook(
     if len(body) > MAX_BODY_BYTES:
         log.warning("rejected delivery %s: body of %d bytes is over the limit", delivery, len(body))
         return answer(413, delivery, "rejected", "payload too large")
-    if not verify_github_signature(settings.webhook_secret, body, x_hub_signature_256):
+    if not verify_github_signature(settings.webhook_secrets, body, x_hub_signature_256):
         log.warning("rejected delivery %s (%s): missing or bad signature", delivery, x_github_event)
         return answer(401, delivery, "rejected", "missing or bad X-Hub-Signature-256")
     if not x_github_event or not delivery:
