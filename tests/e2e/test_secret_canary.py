@@ -169,3 +169,45 @@ async def test_no_canary_reaches_any_sink(
         if secret in text
     }
     assert leaks == set()
+
+
+GITLAB_MASKED = "gl-deploy-pass-8Kq2"  # a masked CI/CD variable, printed in a form GitLab did not mask
+GITLAB_PLAIN = "region-eu-west-7"  # a variable that is not masked: it stays readable
+GITLAB_LOG = f"""$ ./deploy.sh
+Using token [MASKED] for the registry
+deploy user: ci:{GITLAB_MASKED}@target in {GITLAB_PLAIN}
+connect: deploy target refused with password '{GITLAB_MASKED}'
+ERROR: Job failed: exit code 1
+"""
+
+
+async def test_gitlab_masked_variables_are_masked_wherever_they_appear(
+    client: Client, tmp_path: Path
+) -> None:
+    repo = f"acme/canary-{uuid.uuid4().hex[:8]}"
+    settings = make_settings(
+        tmp_path, ci={"poll_interval_seconds": 2, "rerun_attempts": 1, "rerun_backoff_seconds": 0.5}
+    )
+    async with mender_world(client, settings) as world:
+        assert world.gitlab is not None
+        project = world.gitlab.ensure_project(repo)
+        project.variables.update({"DEPLOY_PASSWORD": (GITLAB_MASKED, True), "REGION": (GITLAB_PLAIN, False)})
+        pipeline = world.gitlab.add_pipeline(repo, GITLAB_LOG, heals_on="never")
+        workflow_id = f"ci/gitlab/{repo}/{pipeline.id}"
+
+        async def status() -> CIStatus:
+            return await client.get_workflow_handle(workflow_id).query(STATUS_QUERY, result_type=CIStatus)
+
+        await eventually(status, lambda s: s.outcome is not None, timeout=120)
+
+        async def stored() -> list:
+            return list_ci_failures(engine_for(settings.database_url), repo)
+
+        [row] = await eventually(stored, lambda rows: bool(rows) and rows[0].outcome is not None)
+        seen = json.dumps(
+            [row.distilled, row.key_line, world.slack.messages(), world.gitlab.report()], default=str
+        )
+    assert GITLAB_MASKED not in seen
+    assert (
+        "[MASKED]" in row.distilled and GITLAB_PLAIN in row.distilled
+    )  # GitLab's mark and plain values stay
