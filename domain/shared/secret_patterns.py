@@ -96,7 +96,7 @@ def _rule(
 
 RULES: tuple[PatternRule, ...] = (
     # user:password@ in a URL of any scheme (https, git, redis with an empty user, postgres, amqp, ftp...)
-    _rule("url-credentials", ("://",), r"://(?P<s>[^/\s:@?#]*:[^/\s?#]*)@"),
+    _rule("url-credentials", ("://",), r"://(?P<s>[^/\s:@]*:[^/\s]*)@"),
     _rule(
         "slack-webhook",
         ("hooks.slack.com",),
