@@ -143,8 +143,30 @@ def api_key(
     typer.echo(f'    - {{name: {json.dumps(name)}, role: {role.value}, hash: "{hash_key(key)}"}}')
 
 
+class KeyAction(StrEnum):
+    list = "list"
+    create = "create"
+    rotate = "rotate"
+    revoke = "revoke"
+
+
+def keys(
+    action: Annotated[KeyAction, typer.Argument(help="list, create, rotate or revoke")] = KeyAction.list,
+    name: Annotated[str | None, typer.Argument(help="The key's name (create, rotate, revoke).")] = None,
+    role: Annotated[Role, typer.Option(help="Role of a created key.")] = Role.read,
+    as_json: JsonOption = False,
+) -> None:
+    """Manage Admin API keys through the API (admin key): a created or rotated key is printed once."""
+    if action is not KeyAction.list and not name:
+        typer.echo(f"`mender keys {action.value}` needs the key's NAME", err=True)
+        raise typer.Exit(2)
+    answer = _run(lambda api: api.keys(action.value, name, role.value))
+    _echo(answer, as_json, lambda a: views.keys_text(action.value, a))
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `mender` app."""
     for fn in (prs, pr, stale, command, reconcile, breaker, audit):
         app.command()(fn)
     app.command("api-key")(api_key)
+    app.command("keys")(keys)

@@ -113,3 +113,15 @@ def scan_output(rows: Sequence[Any], format: str) -> str:
         return "no open bot PRs"
     table = [(d["pr"], d["state"], f"{d['stale_seconds']:.0f}s", d["action"], d["reason"]) for d in dicts]
     return _table(["PR", "STATE", "STALE", "ACTION", "REASON"], table)
+
+
+def keys_text(action: str, answer: Any) -> str:
+    """`mender keys` answers: the active keys, or the key just created, rotated or revoked."""
+    if action == "list":
+        return (
+            _table(["NAME", "ROLE"], [(k["name"], k["role"]) for k in answer]) if answer else "no active keys"
+        )
+    if action == "revoke":
+        return f"revoked {answer['name']} ({answer['role']}): it no longer works"
+    verb = "created" if action == "create" else "rotated (the old key no longer works)"
+    return f"{answer['name']} ({answer['role']}) {verb}; the key, shown once:\n  {answer['key']}"

@@ -3,17 +3,21 @@ role; keys hashed at rest, rotated and revoked through the API, every use audite
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import httpx
 from temporalio.client import Client
+from typer.testing import CliRunner
 
 from domain.shared.admin_config import Role, role_allows
 from domain.shared.audit import AuditFilter
 from runtime.settings import Settings, set_settings
 from starter.app import create_app
 from starter.auth import generate_key, hash_key
+from starter.cli import app
 from store import audit
 from store.db import engine_for
 from tests.support.admin_api import bearer, served_starter
@@ -143,3 +147,34 @@ async def test_keys_are_hashed_rotated_revoked_and_their_use_audited(client: Cli
     assert len(uses) == 2 and {r.details["status"] for r in uses} == {200}  # each use, by name
     managed = {(r.details["route"], r.details.get("key_name")) for r in rows if r.actor == "admin-key"}
     assert ("/api/keys/{name}/rotate", "ci-bot") in managed and ("/api/keys/{name}", "read-key") in managed
+
+
+async def run(url: str, key: str, *args: str, code: int = 0) -> str:
+    """The `mender` CLI against the API at `url` with `key`, off the event loop; asserts the exit code."""
+    env = {"MENDER_API_URL": url, "MENDER_API_KEY": key}
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+    assert result.exit_code == code, (args, result.output)
+    return result.output
+
+
+async def test_the_cli_manages_keys_through_the_api(client: Client, tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    admin = KEYS[Role.ADMIN]
+    try:
+        async with running_worker(client) as queue:
+            with served_starter(settings, client, queue) as url:
+                made = await run(url, admin, "keys", "create", "nightly", "--role", "operate", "--json")
+                key = json.loads(made)["key"]
+                await run(url, key, "prs")  # an operate key may read
+                listed = await run(url, admin, "keys")
+                assert "nightly" in listed and "operate" in listed and key not in listed
+                rotated = json.loads(await run(url, admin, "keys", "rotate", "nightly", "--json"))["key"]
+                await run(url, key, "prs", code=4)  # the old key is refused
+                await run(url, rotated, "prs")
+                refused = await run(url, KEYS[Role.OPERATE], "keys", "revoke", "nightly", code=4)
+                assert "needs an admin key" in refused
+                assert "revoked nightly" in await run(url, admin, "keys", "revoke", "nightly")
+                await run(url, rotated, "prs", code=4)
+                assert "needs the key's NAME" in await run(url, admin, "keys", "rotate", code=2)
+    finally:
+        set_settings(None)
