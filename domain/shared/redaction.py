@@ -28,7 +28,7 @@ from typing import Any
 
 from domain.shared import gitleaks_rules
 from domain.shared.keyword_index import KeywordIndex
-from domain.shared.secret_patterns import MASK, RULES
+from domain.shared.secret_patterns import MASK, RULES, SECRET_NAME
 
 __all__ = ["MASK", "Redactor", "redact", "redact_data", "redact_lines", "remember_secrets", "secret_spans"]
 
@@ -36,6 +36,7 @@ MIN_SECRET_VALUE = 4  # shorter literal values are not masked: that would hide o
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 _ADD_MASK = re.compile(r"::add-mask::(.*\S)")
+_SECRET_KEY = re.compile(SECRET_NAME, re.IGNORECASE)
 
 
 @cache
@@ -168,11 +169,15 @@ class Redactor:
 
 
 def redact_data(value: Any) -> Any:
-    """`value` (JSON-like: dicts, lists, strings, numbers) with every string in it redacted."""
+    """`value` (JSON-like: dicts, lists, strings, numbers) with every string in it redacted; the string
+    value of a secret-named key (`"password": "..."`, `"api_key": "..."`) is masked whole."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {key: redact_data(item) for key, item in value.items()}
+        return {
+            key: MASK if isinstance(item, str) and item and _SECRET_KEY.search(str(key)) else redact_data(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         return [redact_data(item) for item in value]
     return value
