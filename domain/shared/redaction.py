@@ -175,7 +175,9 @@ def redact_data(value: Any) -> Any:
         return redact(value)
     if isinstance(value, dict):
         return {
-            key: MASK if isinstance(item, str) and item and _SECRET_KEY.search(str(key)) else redact_data(item)
+            key: MASK
+            if isinstance(item, str) and item and _SECRET_KEY.search(str(key))
+            else redact_data(item)
             for key, item in value.items()
         }
     if isinstance(value, list | tuple):
