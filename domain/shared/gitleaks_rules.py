@@ -114,6 +114,7 @@ class ScannerRule:
     min_entropy: float
     keep: int  # characters of a group-less match kept readable: its literal prefix (`ghp_`)
     allowlists: tuple[Allowlist, ...]
+    lead: bool = False  # the leading identifier prefix was cut from the regex: restore it for allowlists
 
     def spans(self, text: str, allowed: Allowlist | None = None) -> Iterator[tuple[int, int]]:
         """The (start, end) of each secret this rule finds in `text`."""
@@ -126,11 +127,21 @@ class ScannerRule:
             if start >= end or entropy(secret) < self.min_entropy:
                 continue
             line = _line_around(text, start)
-            if allowed and allowed.allows(secret, match.group(0), line):
+            whole = text[_identifier_start(text, match.start()) if self.lead else match.start() : match.end()]
+            if allowed and allowed.allows(secret, whole, line):
                 continue
-            if any(a.allows(secret, match.group(0), line) for a in self.allowlists):
+            if any(a.allows(secret, whole, line) for a in self.allowlists):
                 continue
             yield start, end
+
+
+def _identifier_start(text: str, position: int) -> int:
+    """Where the identifier ending at `position` starts (at most 50 `[\\w.-]` characters back): what the
+    cut prefix `[\\w.-]{0,50}?` of gitleaks' rules would have matched."""
+    start = position
+    while start > 0 and position - start < 50 and (text[start - 1].isalnum() or text[start - 1] in "_.-"):
+        start -= 1
+    return start
 
 
 def _line_around(text: str, position: int) -> str:
@@ -156,6 +167,15 @@ def _allowlist(raw: dict[str, Any]) -> Allowlist | None:
     return Allowlist(regexes, raw.get("regexTarget", "secret"), stopwords, all_needed)
 
 
+_LEAD = r"(?i)[\w.-]{0,50}?"  # the identifier before a keyword: context for gitleaks' report, not the secret
+
+
+def _without_lead(pattern: str) -> str:
+    """`pattern` without a leading lazy identifier prefix: same secrets, found in linear time (the prefix
+    makes every start position try 50 lengths before the keyword)."""
+    return "(?i)" + pattern[len(_LEAD) :] if pattern.startswith(_LEAD) else pattern
+
+
 def _keep(pattern: str, group: int) -> int:
     if group:
         return 0
@@ -171,7 +191,8 @@ def load(path: Path = RULES_FILE) -> tuple[tuple[ScannerRule, ...], Allowlist | 
     for raw in data.get("rules", ()):
         if "regex" not in raw:
             continue  # path-only rules (file names) never match log text
-        pattern = _compile(raw["regex"])
+        lead = raw["regex"].startswith(_LEAD)
+        pattern = _compile(_without_lead(raw["regex"]))
         group = int(raw.get("secretGroup", 1 if pattern.groups else 0))
         allowlists = tuple(a for a in map(_allowlist, raw.get("allowlists", ())) if a)
         rules.append(
@@ -183,6 +204,7 @@ def load(path: Path = RULES_FILE) -> tuple[tuple[ScannerRule, ...], Allowlist | 
                 min_entropy=float(raw.get("entropy", 0.0)),
                 keep=_keep(raw["regex"], group),
                 allowlists=allowlists,
+                lead=lead,
             )
         )
     return tuple(rules), _allowlist(data.get("allowlist", {}))

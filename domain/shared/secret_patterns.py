@@ -167,7 +167,7 @@ RULES: tuple[PatternRule, ...] = (
     _rule(
         "secret-named-key",
         ("passw", "pwd", "secret", "token", "api", "access", "private", "credential", "auth", "accountkey"),
-        rf"""(?i){SECRET_NAME}[A-Za-z0-9_.-]*["']?\s*[=:]\s*"""
+        rf"""(?i){SECRET_NAME}[A-Za-z0-9_.-]{{0,40}}["']?\s*[=:]\s*"""
         rf"""(?!(?:unbound variable|parameter null or not set|parameter not set)\b){_QUOTED}""",
         unless=_FILE_REFERENCE,
     ),
