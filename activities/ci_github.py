@@ -33,6 +33,7 @@ from domain.ci_healing.runs import (
     RunEventOrigin,
     fix_branch_origin,
 )
+from domain.shared.redaction import redact
 from runtime.settings import get_settings
 
 LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)
@@ -200,7 +201,7 @@ class GitHubCI:
             pull = self.repo.get_pull(verdict.fix.pr_number)
             marker = "**Verification:**"
             body = pull.body or ""
-            result = ("passed: " if verdict.passed else "failed: ") + verdict.detail
+            result = ("passed: " if verdict.passed else "failed: ") + redact(verdict.detail)
             head, _, _ = body.partition(marker)
             pull.edit(body=f"{head}{marker} {result}\n")
 

@@ -5,6 +5,7 @@ Fix PRs are GitHub-only (`domain.ci_healing.outcomes.executable`): on GitLab a f
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from domain.ci_healing.config import CIConfig
 from domain.ci_healing.reports import incident_body, incident_title
 from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin, normalise_stamp
 from runtime.settings import get_settings
+
+log = logging.getLogger("mender.ci.gitlab")
 
 
 @contextmanager
@@ -69,7 +72,19 @@ class GitLabCI:
             run_url=pipeline.web_url,
             head_branch=pipeline.ref,
             head_sha=pipeline.sha,
+            secret_values=self._masked_values(),
         )
+
+    def _masked_values(self) -> list[str]:
+        """The values of the project's masked CI/CD variables: GitLab masks them in job logs, but not when
+        a job prints them changed (split, quoted, encoded); Mender masks every literal occurrence too.
+        A token that may not read variables (they need the Maintainer role) leaves the `[MASKED]` marks."""
+        try:
+            variables = self.project.variables.list(get_all=True)
+        except GitlabError as exc:
+            log.info("masked variables of %s not read (%s)", self.project_path, exc.response_code)
+            return []
+        return [v.value for v in variables if getattr(v, "masked", False) and getattr(v, "value", None)]
 
     def _trace(self, job_id: int) -> Iterator[str]:
         with gitlab_errors(f"read trace of job {job_id}"):

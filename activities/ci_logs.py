@@ -34,10 +34,11 @@ def playbooks_for(config: CIConfig) -> Playbooks:
         return _cache[key]
 
 
-def redactor_for(config: CIConfig) -> Redactor:
-    """A redactor that also masks the values of the configured secret environment variables."""
+def redactor_for(config: CIConfig, secret_values: Iterable[str] = ()) -> Redactor:
+    """A redactor that also masks the configured secret environment variables' values and `secret_values`
+    (e.g. the CI provider's masked variables)."""
     values = [os.environ[name] for name in config.secret_env_vars if os.environ.get(name)]
-    return Redactor(secret_values=values)
+    return Redactor(secret_values=[*values, *secret_values])
 
 
 def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
@@ -53,10 +54,14 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
 
 
 def diagnose_jobs(
-    jobs: Iterable[tuple[str, Iterable[str]]], provider: str, config: CIConfig
+    jobs: Iterable[tuple[str, Iterable[str]]],
+    provider: str,
+    config: CIConfig,
+    secret_values: Iterable[str] = (),
 ) -> tuple[Diagnosis, DistilledLog, list[str]]:
     """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ."""
     playbooks, best = playbooks_for(config), None
+    secret_values = tuple(secret_values)
     names: list[str] = []
     for index, (name, lines) in enumerate(jobs):
         if index >= MAX_JOBS_READ:
@@ -66,7 +71,7 @@ def diagnose_jobs(
             lines,
             provider=provider,
             playbooks=playbooks,
-            redactor=redactor_for(config),
+            redactor=redactor_for(config, secret_values),
             max_lines=config.distill_max_lines,
         )
         if best is None or _rank(diagnosis) > _rank(best[0]):
@@ -89,9 +94,10 @@ def analyse_jobs(
     run_url: str,
     head_branch: str | None,
     head_sha: str | None,
+    secret_values: Iterable[str] = (),
 ) -> RunAnalysis:
     """`diagnose_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
-    diagnosis, distilled, names = diagnose_jobs(jobs, provider, config)
+    diagnosis, distilled, names = diagnose_jobs(jobs, provider, config, tuple(secret_values))
     return RunAnalysis(
         diagnosis=diagnosis,
         distilled=distilled.text(),

@@ -6,6 +6,7 @@ from temporalio import activity
 
 from activities.github import _repo, github_errors
 from contracts.pr import Permission, PermissionArgs, ReplyArgs
+from domain.shared.redaction import redact
 from runtime.settings import get_settings
 
 WRITE_PERMISSIONS = frozenset({"admin", "maintain", "write"})
@@ -42,7 +43,7 @@ def reply(args: ReplyArgs) -> None:
         issue = _repo(args.pr).get_issue(args.pr.number)
         if any(marker in (comment.body or "") for comment in issue.get_comments()):
             return
-        issue.create_comment(f"{args.body}\n\n{marker}")
+        issue.create_comment(f"{redact(args.body)}\n\n{marker}")
 
 
 COMMAND_ACTIVITIES = [permission, reply]

@@ -11,6 +11,7 @@ from temporalio import activity
 from activities.github import _fail, _repo, github_errors
 from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
 from domain.pr_healing.events import PRRef
+from domain.shared.redaction import redact
 
 
 def replacement_branch(pr: PRRef) -> str:
@@ -103,7 +104,7 @@ def open_pr(args: BranchArgs) -> OpenedPR:
                 f"{old.body or ''}\n\n{lineage_line(args.pr.number)}: reopened by Mender from the latest "
                 f"`{old.base.ref}` because #{args.pr.number} conflicts with it."
             ).strip()
-            pull = repo.create_pull(title=old.title, body=body, head=args.branch, base=old.base.ref)
+            pull = repo.create_pull(title=old.title, body=redact(body), head=args.branch, base=old.base.ref)
         return OpenedPR(number=pull.number, head_sha=pull.head.sha, html_url=pull.html_url)
 
 
@@ -115,7 +116,7 @@ def close_pr(args: CloseArgs) -> None:
         pull = repo.get_pull(args.pr.number)
         if pull.state == "closed":
             return
-        repo.get_issue(args.pr.number).create_comment(args.comment)
+        repo.get_issue(args.pr.number).create_comment(redact(args.comment))
         pull.edit(state="closed")
 
 

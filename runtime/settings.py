@@ -5,6 +5,7 @@ Nothing is read at import time. `get_settings()` is cached; tests call `override
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import yaml
@@ -12,6 +13,7 @@ from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import MenderConfig
+from domain.shared.redaction import remember_secrets
 
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
 DEV_SLACK_SIGNING_SECRET = "dev-slack-signing-secret"
@@ -35,10 +37,12 @@ class Environment(BaseSettings):
     mender_github_app_private_key: SecretStr | None = None  # PEM of the GitHub App (github.app_id)
     mender_github_app_private_key_file: Path | None = None  # or a file holding it
     mender_webhook_secret: SecretStr | None = None
+    mender_webhook_secret_previous: SecretStr | None = None  # still accepted while GitHub is switched over
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     gitlab_token: SecretStr | None = None
     mender_gitlab_webhook_token: SecretStr | None = None
+    mender_gitlab_webhook_token_previous: SecretStr | None = None  # still accepted during a rotation
     openai_api_key: SecretStr | None = None
 
 
@@ -48,6 +52,9 @@ class Settings:
     def __init__(self, config: MenderConfig, env: Environment) -> None:
         self.config = config
         self.env = env
+        # Mender's own secrets and the configured CI secrets are masked in everything it writes.
+        own = [value.get_secret_value() for value in env.__dict__.values() if isinstance(value, SecretStr)]
+        remember_secrets([*own, *(os.environ.get(name) for name in config.ci.secret_env_vars)])
 
     @property
     def database_url(self) -> str:
@@ -113,6 +120,12 @@ class Settings:
         raise ConfigError("MENDER_WEBHOOK_SECRET must be set when GITHUB_TOKEN is set (or a GitHub App)")
 
     @property
+    def webhook_secrets(self) -> list[str]:
+        """The secrets a GitHub signature may use: the current one, and the previous one during a rotation."""
+        previous = self.env.mender_webhook_secret_previous
+        return [self.webhook_secret, *([previous.get_secret_value()] if previous else [])]
+
+    @property
     def slack_signing_secret(self) -> str:
         """Slack's request-signing secret; the simulator's development secret when Slack is simulated."""
         if self.env.slack_signing_secret:
@@ -145,6 +158,12 @@ class Settings:
         if self.uses_gitlab_simulator:
             return DEV_GITLAB_WEBHOOK_TOKEN
         raise ConfigError("MENDER_GITLAB_WEBHOOK_TOKEN must be set when GITLAB_TOKEN is set")
+
+    @property
+    def gitlab_webhook_tokens(self) -> list[str]:
+        """The tokens GitLab may send: the current one, and the previous one during a rotation."""
+        previous = self.env.mender_gitlab_webhook_token_previous
+        return [self.gitlab_webhook_token, *([previous.get_secret_value()] if previous else [])]
 
     @property
     def llm_base_url(self) -> str | None:

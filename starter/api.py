@@ -1,7 +1,8 @@
 """The Admin API (`/api`): PRs, commands, the reconciler, the circuit breaker and the audit trail.
 
-Every call needs `Authorization: Bearer <key>` (401 without a known key; 403 when a `read` key calls a
-mutating endpoint) and leaves an `api.call` audit row. Bad input is a 4xx with a reason; Temporal being
+Every call needs `Authorization: Bearer <key>` (401 without an active key; 403 when the key's role is
+below the endpoint's: read for GETs, operate for PR commands and reconciler runs, admin for the breaker
+reset and key management, `starter.api_keys`) and leaves an `api.call` audit row. Bad input is a 4xx with a reason; Temporal being
 unreachable is a 503.
 """
 
@@ -26,6 +27,7 @@ from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.pr_healing import commands
 from domain.pr_healing.commands import MAX_KEY_LENGTH, CommandRequest, CommandSource
 from domain.pr_healing.events import REPO_PATTERN, PRRef
+from domain.shared.admin_config import Role
 from domain.shared.audit import AuditFilter, AuditRow
 from runtime.config_reload import reload_settings
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
@@ -42,7 +44,7 @@ from starter.api_models import (
     ReconcilerRun,
     StalePR,
 )
-from starter.auth import Principal, authorize
+from starter.auth import Principal, authorize, needs
 from store import audit as audit_store
 from store import repository, stale
 from store.db import engine_for
@@ -190,6 +192,7 @@ async def pr_status(request: Request, owner: Owner, repo: Repo, number: Number) 
     summary="Command one PR",
     response_model=CommandResult,
     responses=_errors(400, 403, 404, 503),
+    openapi_extra=needs(Role.OPERATE),
 )
 async def pr_command(
     request: Request,
@@ -233,6 +236,7 @@ async def pr_command(
     summary="Run the reconciler now",
     response_model=ReconcilerRun,
     responses=_errors(403, 404, 503),
+    openapi_extra=needs(Role.OPERATE),
 )
 async def run_reconciler(request: Request) -> ReconcilerRun:
     """Trigger the reconciler schedule: a sweep of open bot PRs starts now (skipped if one is running)."""
@@ -274,6 +278,7 @@ async def breaker_status(request: Request, scope: Scope = None) -> BreakerView:
     summary="Reset the circuit breaker",
     response_model=BreakerView,
     responses=_errors(403, 503),
+    openapi_extra=needs(Role.ADMIN),
 )
 async def breaker_reset(request: Request, caller: Caller, scope: Scope = None) -> BreakerView:
     """Close one breaker scope by hand and clear its window (the key's name is the actor)."""

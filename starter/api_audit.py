@@ -1,5 +1,6 @@
-"""The Admin API's route class: authenticate first (before the body is even parsed), then answer, and
-leave one `api.call` audit row per call: who (key name, never the key), what, how it went."""
+"""The Admin API's route class: authenticate and check the route's role first (before the body is even
+parsed), then answer, and leave one `api.call` audit row per call: who (key name, never the key), what,
+how it went."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from domain.pr_healing.events import REPO_PATTERN
 from domain.shared.audit import AuditAction, AuditEntry, AuditSource
-from starter.auth import ANONYMOUS, authorize, bearer
+from starter.auth import ANONYMOUS, bearer, check, needed_role
 from store import audit as audit_store
 from store.db import engine_for
 
@@ -49,11 +50,12 @@ class AdminRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handle = super().get_route_handler()
         route_path = self.path
+        roles = {method: needed_role(method, self.openapi_extra) for method in self.methods}
 
         async def audited(request: Request) -> Response:
             status, error = 500, "internal error"
             try:
-                await authorize(request, await bearer(request))
+                await check(request, await bearer(request), roles.get(request.method, "admin"))
                 response = await handle(request)
                 status, error = response.status_code, None
                 return response

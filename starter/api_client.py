@@ -57,7 +57,7 @@ class ApiClient:
             missing = "" if self.key else " (MENDER_API_KEY is not set)"
             raise ApiError(f"the API refused the key{missing}: {_reason(response)}; {KEY_HINT}", 4)
         if response.status_code == 403:
-            raise ApiError(f"forbidden: {_reason(response)}; set MENDER_API_KEY to an admin key", 4)
+            raise ApiError(f"forbidden: {_reason(response)}; set MENDER_API_KEY to a key with that role", 4)
         if response.is_error:
             raise ApiError(f"{response.status_code}: {_reason(response)}", 1)
         return response.json()
@@ -99,6 +99,16 @@ class ApiClient:
 
     def reload_config(self) -> dict[str, Any]:
         return self.call("POST", "/config/reload")
+
+    def keys(self, action: str, name: str | None = None, role: str = "read") -> Any:
+        """List, create, rotate or revoke Admin API keys (an admin key is needed)."""
+        if action == "list":
+            return self.call("GET", "/keys")
+        if action == "create":
+            return self.call("POST", "/keys", json={"name": name, "role": role})
+        if action == "rotate":
+            return self.call("POST", f"/keys/{quote(name or '', safe='')}/rotate")
+        return self.call("DELETE", f"/keys/{quote(name or '', safe='')}")
 
     def audit(self, **filters: Any) -> list[dict[str, Any]]:
         return self.call("GET", "/audit", params={k: v for k, v in filters.items() if v is not None})

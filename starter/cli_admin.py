@@ -132,12 +132,15 @@ def audit(
 
 class Role(StrEnum):
     admin = "admin"
+    operate = "operate"
     read = "read"
 
 
 def api_key(
     name: Annotated[str, typer.Argument(help="Who or what uses the key (shown in the audit trail).")],
-    role: Annotated[Role, typer.Option(help="admin (everything) or read (GET only).")] = Role.admin,
+    role: Annotated[
+        Role, typer.Option(help="read (look), operate (PR commands, reconciler runs) or admin (everything).")
+    ] = Role.admin,
 ) -> None:
     """Generate an Admin API key: prints the key once, and the entry to add under `api.keys`."""
     from starter.auth import generate_key, hash_key
@@ -169,6 +172,27 @@ def config_reload(as_json: JsonOption = False) -> None:
         raise typer.Exit(1)
 
 
+class KeyAction(StrEnum):
+    list = "list"
+    create = "create"
+    rotate = "rotate"
+    revoke = "revoke"
+
+
+def keys(
+    action: Annotated[KeyAction, typer.Argument(help="list, create, rotate or revoke")] = KeyAction.list,
+    name: Annotated[str | None, typer.Argument(help="The key's name (create, rotate, revoke).")] = None,
+    role: Annotated[Role, typer.Option(help="Role of a created key.")] = Role.read,
+    as_json: JsonOption = False,
+) -> None:
+    """Manage Admin API keys through the API (admin key): a created or rotated key is printed once."""
+    if action is not KeyAction.list and not name:
+        typer.echo(f"`mender keys {action.value}` needs the key's NAME", err=True)
+        raise typer.Exit(2)
+    answer = _run(lambda api: api.keys(action.value, name, role.value))
+    _echo(answer, as_json, lambda a: views.keys_text(action.value, a))
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `mender` app."""
     for fn in (prs, pr, stale, command, reconcile, breaker, audit):
@@ -176,3 +200,4 @@ def register(app: typer.Typer) -> None:
     app.command("needs-me")(needs_me)
     app.command("api-key")(api_key)
     app.add_typer(config_app, name="config")
+    app.command("keys")(keys)

@@ -3,8 +3,9 @@
 Checks, in order: signature (slack-sdk's `SignatureVerifier`; missing or bad → 401), freshness (a
 timestamp more than 5 minutes away → 401, a possible replay), the payload (form field `payload`, JSON,
 `block_actions`; malformed → 400), the button (Mender's action ids, a `ci/` workflow id), the approver
-(`ci.approval.approvers`; refused → 200 with an ephemeral refusal, no signal). Then it signals the CI
-workflow: not found → 200 "no longer pending", Temporal unavailable → 503 so Slack retries.
+(`ci.approval.approvers`; refused → 200 with an ephemeral refusal, no signal), a decision delivered
+before (`starter.slack_clicks`: a second click → 200 "already decided", no signal). Then it signals the
+CI workflow: not found → 200 "no longer pending", Temporal unavailable → 503 so Slack retries.
 Neither the signing secret nor the raw body is ever logged.
 """
 
@@ -21,11 +22,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from runtime.settings import ConfigError, Settings
+from starter import slack_clicks
+from store.db import engine_for
 
 log = logging.getLogger("mender.slack.interactivity")
 router = APIRouter()
@@ -194,6 +199,16 @@ async def slack_interactivity(request: Request) -> JSONResponse:
             200, f"Sorry, you are not allowed to approve or reject Mender fixes ({who}).", ephemeral=True
         )
 
+    engine = engine_for(settings.database_url)
+    try:
+        earlier = await run_in_threadpool(slack_clicks.decided, engine, workflow_id)
+    except SQLAlchemyError as exc:
+        log.error("%s of %s by %s NOT recorded, the store is unavailable: %s", verb, workflow_id, who, exc)
+        return _reply(503, "the store is unavailable; try again")
+    if earlier is not None:
+        log.info("%s of %s by %s ignored: decided before by %s", verb, workflow_id, who, earlier.actor)
+        return _reply(200, slack_clicks.already(earlier), ephemeral=True)
+
     decision = ApprovalDecision(
         approved=approved,
         approver=who,
@@ -219,4 +234,13 @@ async def slack_interactivity(request: Request) -> JSONResponse:
         log.error("%s of %s by %s NOT recorded: %s: %s", verb, workflow_id, who, exc.status.name, exc)
         return _reply(503, "Temporal refused the decision; try again")
     log.info("%s of %s by %s signalled", verb, workflow_id, who)
+    try:
+        first = await run_in_threadpool(slack_clicks.remember, engine, workflow_id, approved, who)
+    except SQLAlchemyError as exc:  # delivered; only the memory of it is lost
+        log.error("%s of %s by %s delivered but not remembered: %s", verb, workflow_id, who, exc)
+        first = True
+    if not first:  # a concurrent click was delivered first: the workflow kept that one
+        earlier = await run_in_threadpool(slack_clicks.decided, engine, workflow_id)
+        if earlier is not None:
+            return _reply(200, slack_clicks.already(earlier), ephemeral=True)
     return _reply(200, f"Recorded: {'approved' if approved else 'rejected'} by {who}.")

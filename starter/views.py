@@ -169,3 +169,15 @@ def needs_me_text(view: Mapping[str, Any]) -> str:
             )
             lines.append(f"    you: {c['human_action']}  {c.get('fix_pr_url') or c['run_url']}")
     return "\n".join(lines)
+
+
+def keys_text(action: str, answer: Any) -> str:
+    """`mender keys` answers: the active keys, or the key just created, rotated or revoked."""
+    if action == "list":
+        return (
+            _table(["NAME", "ROLE"], [(k["name"], k["role"]) for k in answer]) if answer else "no active keys"
+        )
+    if action == "revoke":
+        return f"revoked {answer['name']} ({answer['role']}): it no longer works"
+    verb = "created" if action == "create" else "rotated (the old key no longer works)"
+    return f"{answer['name']} ({answer['role']}) {verb}; the key, shown once:\n  {answer['key']}"

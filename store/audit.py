@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.shared.audit import AuditEntry, AuditFilter, AuditRow, utc
+from domain.shared.redaction import redact_data
 
 PURGE_BATCH = 500
 
@@ -54,6 +55,8 @@ def _stored(value: datetime, engine: Engine) -> datetime:
 def record(engine: Engine, entry: AuditEntry) -> bool:
     """Store one entry; False when its idempotency key was stored already (nothing is written)."""
     values = entry.model_dump(mode="json", exclude={"at"})
+    for name in ("target", "details", "error"):  # free text: no secret is stored
+        values[name] = redact_data(values[name])
     values["at"] = _stored(entry.at or datetime.now(UTC), engine)
     statement = _insert(engine).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
     with Session(engine) as session:

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, Column, Engine, Text
 from sqlmodel import Field, Session, SQLModel, select
 
+from domain.shared.redaction import redact_data
+
 
 class CIFailureRecord(SQLModel, table=True):
     """Diagnosis, gate, approval and outcome of one failed run; upserted by the CI workflow."""
@@ -38,9 +40,20 @@ class CIFailureRecord(SQLModel, table=True):
     updated_at: datetime = Field(index=True)
 
 
+_FREE_TEXT = (
+    "key_line",
+    "distilled",
+    "attempts",
+    "auto_actions",
+    "approver",
+    "run_url",
+)  # redacted when stored
+
+
 def upsert_ci_failure(engine: Engine, values: dict[str, Any]) -> None:
     """Insert or update the row of `values["workflow_id"]` (idempotent: a retried write changes nothing)."""
     now = datetime.now(UTC)
+    values = {**values, **{k: redact_data(values[k]) for k in _FREE_TEXT if k in values}}
     with Session(engine) as session:
         row = session.get(CIFailureRecord, values["workflow_id"])
         if row is None:

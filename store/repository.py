@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.lifecycle import JournalEntry
+from domain.shared.redaction import redact, redact_data
 from store.models import PREventRecord, PullRequestRecord, WebhookDeliveryRecord
 
 
@@ -49,8 +50,10 @@ def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
             "outcome": e.transition.outcome.value,
             "from_state": e.transition.from_state,
             "to_state": e.transition.to_state,
-            "reason": e.transition.reason,
-            "payload": e.event.model_dump(mode="json", include={"head_sha", "actor", "details", "key"}),
+            "reason": redact(e.transition.reason),
+            "payload": redact_data(
+                e.event.model_dump(mode="json", include={"head_sha", "actor", "details", "key"})
+            ),
         }
         for e in entries
     ]
@@ -108,7 +111,8 @@ def find_pr_by_head(engine: Engine, repo: str, head_sha: str) -> list[PRRef]:
 
 def record_delivery(engine: Engine, record: WebhookDeliveryRecord) -> bool:
     """Store a delivery; False when its id was already stored (a redelivery)."""
-    statement = _insert(engine, WebhookDeliveryRecord).values(**record.model_dump())
+    values = {**record.model_dump(), "reason": redact(record.reason)}
+    statement = _insert(engine, WebhookDeliveryRecord).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["delivery_id"])
     with Session(engine) as session:
         result = session.exec(statement)

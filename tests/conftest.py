@@ -11,6 +11,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from contracts.visibility import SEARCH_ATTRIBUTES
+from domain.shared.redaction import redact
 from runtime.serving import ServerThread
 from runtime.settings import Settings, set_settings
 from runtime.temporal import temporal_binary
@@ -33,6 +34,12 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def redaction_rules_compiled() -> None:
+    """Compile the redaction rules (~0.3 s, once per process) before any test, outside Hypothesis' deadlines."""
+    redact("warm-up")
 
 
 @pytest.fixture

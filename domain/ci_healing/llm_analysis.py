@@ -2,7 +2,8 @@
 
 Pure functions. The model's word is data to validate, never trusted: `parse_answer` rejects anything
 off-schema (raising only `InvalidAnswer`), `build_messages` fences the (re-redacted) log as untrusted
-data, and `combine` recomputes the risk from the proposed action so a model can only raise it.
+data, and `combine` recomputes the risk from the proposed action so a model can only raise it, and drops
+the answer when the log addresses the model (`domain.ci_healing.injection`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
+from domain.ci_healing.injection import injection_signs
 from domain.ci_healing.risk import score, tier
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 from domain.shared.redaction import redact
@@ -171,9 +173,14 @@ def combine(
 
     Risk is recomputed from the proposed action; the model's own `risk` can only raise it. The model's
     key line is kept only when it is verbatim a line of `distilled`, else the rule's key line stays.
+    When `distilled` addresses the model (`injection.injection_signs`), the answer is not used at all.
     """
     if analysis is None:
         return rule.model_copy(update={"notes": [*rule.notes, f"LLM not used: {reason or 'no answer'}"]})
+    signs = injection_signs(distilled)
+    if signs:  # the log tries to steer the model: its answer may be steered too (fail closed)
+        note = f"LLM not used: the log addresses the model ({', '.join(signs)})"
+        return rule.model_copy(update={"notes": [*rule.notes, note]})
     computed = score(analysis.action, analysis.category, analysis.confidence)
     risk_score = max(computed, float(analysis.risk))
     notes = [*rule.notes, USED_NOTE]

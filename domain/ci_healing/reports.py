@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol
 
 from domain.diagnosis.verdict import Diagnosis
@@ -29,6 +30,14 @@ class _IncidentArgs(Protocol):
     def run(self) -> object: ...
 
 
+def code_block(text: str) -> list[str]:
+    """`text` as a Markdown code block that no run of backticks inside it can close (so log text never
+    renders as links, images or mentions)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence, text, fence]
+
+
 def _diagnosis_lines(d: Diagnosis) -> list[str]:
     params = ", ".join(f"`{k}={v}`" for k, v in sorted(d.params.items())) or "none"
     return [
@@ -38,9 +47,7 @@ def _diagnosis_lines(d: Diagnosis) -> list[str]:
         f"- **Why:** {d.explanation}",
         "",
         "Decisive log line:",
-        "```",
-        d.key_line,
-        "```",
+        *code_block(d.key_line),
     ]
 
 
@@ -78,8 +85,6 @@ def incident_body(args: _IncidentArgs) -> str:
         *(f"- {attempt}" for attempt in args.attempts or ["none"]),
         "",
         "### Distilled log (redacted)",
-        "```",
-        args.distilled,
-        "```",
+        *code_block(args.distilled),
     ]
     return redact("\n".join(lines))[:BODY_LIMIT]

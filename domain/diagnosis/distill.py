@@ -55,6 +55,7 @@ _STEP = re.compile(
 STEP_TOKENS = (b"group", b"section_start", b"pipeline", b"section")
 STEP_KEYWORDS = (b"$ ", b"\nrun ")  # a keyword starting with a newline is looked for at line starts
 PEM_TOKENS = (b"private",)
+MASK_KEYWORDS = (b"::add-mask::",)  # lines declaring a secret: the redactor must see them all
 
 
 def body_of(line: str) -> str:
@@ -169,7 +170,7 @@ class LogScanner:
         self.matcher, self.redactor = matcher, redactor
         self.keep_before, self.keep_after = max(before, context), max(after, context)
         self.prefilter = Prefilter(
-            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS}, {*matcher.keywords, *STEP_KEYWORDS}
+            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS}, {*matcher.keywords, *STEP_KEYWORDS, *MASK_KEYWORDS}
         )
         self.best: Capture | None = None
         self.open: list[Capture] = []
@@ -230,7 +231,7 @@ class LogScanner:
         redaction is the dear part), then redacted and matched again before anything of it is kept."""
         number = self.lines + index + 1
         line = raw.decode("utf-8", "replace")[:MATCH_BOUND]
-        redacted = self.redactor.in_private_key or "PRIVATE KEY" in line
+        redacted = self.redactor.in_private_key or "PRIVATE KEY" in line or "::add-mask::" in line
         if redacted:
             inside = self.redactor.in_private_key
             line = self.redactor.line(line)

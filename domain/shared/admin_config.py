@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -24,12 +25,28 @@ class CommandsConfig(Strict):
     allow_repo_writers: bool = True
 
 
+class Role(StrEnum):
+    """What an Admin API key may do; each role may do what the roles before it may."""
+
+    READ = "read"  # look: PRs, breaker state, the audit trail
+    OPERATE = "operate"  # act on PRs within the policy: commands, a reconciler sweep
+    ADMIN = "admin"  # override safety and manage keys: breaker reset, key creation, rotation, revocation
+
+
+_RANK = {role: rank for rank, role in enumerate(Role)}
+
+
+def role_allows(held: str, needed: str) -> bool:
+    """True when a key of role `held` may call an endpoint that needs `needed`."""
+    return held in _RANK and _RANK[Role(held)] >= _RANK[Role(needed)]
+
+
 class ApiKey(Strict):
     """One Admin API key, stored as `sha256:<hex digest>` of the key (never the key itself)."""
 
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=100)
     hash: str
-    role: str = Field("admin", pattern=r"^(admin|read)$")  # read keys may only GET
+    role: str = Field("admin", pattern=r"^(admin|operate|read)$")
 
     @field_validator("hash")
     @classmethod

@@ -32,6 +32,7 @@ class AuditAction(StrEnum):
     CI_APPROVAL = "ci.approval"
     CI_REMEDIATION = "ci.remediation"
     CI_INCIDENT = "ci.incident"
+    SLACK_CLICK = "slack.click"  # the decision a Slack button click delivered (first click only)
 
 
 class AuditSource(StrEnum):
@@ -43,6 +44,7 @@ class AuditSource(StrEnum):
     RECONCILER = "reconciler"
     WORKFLOW = "workflow"
     WEBHOOK = "webhook"
+    SLACK = "slack"
 
 
 class AuditOutcome(StrEnum):

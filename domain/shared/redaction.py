@@ -1,80 +1,84 @@
-"""Mask credentials in free text before it leaves Mender (Slack messages, comments, logs). Pure functions.
+"""Mask credentials in free text before it leaves Mender (store, Slack, comments, prompts, logs). Pure.
 
-Masked: GitHub tokens (`ghp_`, `gho_`, `ghs_`, `ghu_`, `ghr_`, `github_pat_`), GitLab (`glpat-`), npm
-(`npm_`), OpenAI (`sk-`, 20+ characters), Google API keys (`AIza`), Stripe (`sk_live_`, `rk_live_`, ...)
-and Slack tokens (`xox[abprs]-`, `xapp-`), Slack incoming-webhook URLs, JWTs (`eyJ...eyJ...sig`), AWS
-access key ids (`AKIA`/`ASIA`), `Bearer <token>`, `Authorization: <scheme> <credentials>`, credentials
-in URLs (`https://user:pass@host`), PEM private-key bodies, and the values of `KEY=value` / `KEY: value` /
-`export KEY=value` whose name looks secret (contains TOKEN, SECRET, PASSWORD, PASSWD, API_KEY, APIKEY,
-ACCESS_KEY, PRIVATE_KEY, CREDENTIAL or AUTH, any case; quoted values too). The kind of secret stays
-readable (`ghp_***`, `password=***`); the secret does not.
+What is masked, every rule matched against the original text and the union of the secret spans masked
+(one rule's match never hides another secret from its rule; over-eager by design):
+- gitleaks' default rule set (222 rules, hundreds of vendors; `domain.shared.gitleaks_rules`, data
+  under `secret_rules/`, MIT), with its keywords, entropy floors and allowlists;
+- Mender's own rules (`domain.shared.secret_patterns`): vendor prefixes (GitHub, GitLab, npm, PyPI,
+  Docker Hub, OpenAI, Stripe, Google, Slack, AWS, SendGrid, Twilio, Shopify, Vault), JWTs, Slack and
+  Discord webhook URLs, `user:pass@` in URLs of every scheme, `Bearer`/`Authorization`, Azure
+  `AccountKey=`/SAS `sig=`, `mysql -p...`, `--password VALUE`, `curl -u user:pass`, `.netrc` lines,
+  `::add-mask::VALUE`, PEM private-key bodies, and the values of secret-named keys (`*TOKEN*=`,
+  `password:`, `api_key=`, ...);
+- the values Mender knows are secret (`remember_secrets`: its tokens, webhook and signing secrets).
+The kind of secret stays readable (`ghp_***`, `password=***`); the secret does not.
 
-Every rule is matched against the original text and the union of the secret spans is masked, so one
-rule's match can never hide another secret from its rule. Masking is over-eager by design: hiding a
-harmless word is cheaper than leaking a credential.
-
-Logs are scanned line by line, so a private key spread over many lines needs state: `Redactor.line`
-masks every line between `-----BEGIN ... PRIVATE KEY-----` and its END line, and the literal values of
-configured secrets (`Redactor(secret_values=[...])`).
+Logs are scanned line by line, so some things need state: `Redactor.line` masks every line between
+`-----BEGIN ... PRIVATE KEY-----` and its END line, each value a line declared with `::add-mask::VALUE`
+for the rest of the log, and the literal values of configured secrets (`Redactor(secret_values=[...])`).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
-MASK = "***"
-_VALUE = r"""[^\s"',;&]"""
-_SECRET_NAME = (
-    r"(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential"
-    r"|auth(?!or))"  # not author(s), authority, authorization (masked by its own rule)
-)
+from domain.shared import gitleaks_rules
+from domain.shared.keyword_index import KeywordIndex
+from domain.shared.secret_patterns import MASK, RULES, SECRET_NAME
+
+__all__ = ["MASK", "Redactor", "redact", "redact_data", "redact_lines", "remember_secrets", "secret_spans"]
+
+MIN_SECRET_VALUE = 4  # shorter literal values are not masked: that would hide ordinary words
 _PEM_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
 _PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----")
+_ADD_MASK = re.compile(r"::add-mask::(.*\S)")
+_SECRET_KEY = re.compile(SECRET_NAME, re.IGNORECASE)
 
-# Groups named `s...` are the secret parts. Not anchored on word boundaries on purpose, so a secret glued
-# to other text (`idghp_...`, `x=ghp_...`) is still found. Each rule comes with lower-case triggers, one of
-# which must occur in the (lowered) text for the rule to be tried: a cheap necessary condition.
-_RULES: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
-    (("://",), re.compile(r"://(?P<s>[^/\s:@]+:[^/\s@]+)@")),
-    (
-        ("hooks.slack.com",),
-        re.compile(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<s>[A-Za-z0-9/_-]+)"),
-    ),
-    (("github_pat_",), re.compile(r"github_pat_(?P<s>[A-Za-z0-9_]+)")),
-    (("ghp_", "gho_", "ghu_", "ghs_", "ghr_"), re.compile(r"gh[pousr]_(?P<s>[A-Za-z0-9_]+)")),
-    (("glpat-",), re.compile(r"glpat-(?P<s>[A-Za-z0-9_-]{20,})")),
-    (("npm_",), re.compile(r"npm_(?P<s>[A-Za-z0-9]{36,})")),
-    (("sk-",), re.compile(r"(?<![A-Za-z0-9])sk-(?P<s>[A-Za-z0-9_-]{20,})")),
-    (("_live_", "_test_"), re.compile(r"(?:sk|rk|pk)_(?:live|test)_(?P<s>[0-9A-Za-z]{10,})")),
-    (("aiza",), re.compile(r"AIza(?P<s>[0-9A-Za-z_-]{35})")),
-    (("eyj",), re.compile(r"eyJ(?P<s>[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*)")),
-    (("xox", "xapp-"), re.compile(r"(?:xox[abprs]|xapp)-(?P<s>[A-Za-z0-9-]+)")),
-    (("akia", "asia"), re.compile(r"(?:AKIA|ASIA)(?P<s>[0-9A-Z]{16,})")),
-    (("bearer",), re.compile(rf"(?i)bearer\s+(?P<s>{_VALUE}{{6,}})")),
-    (
-        ("authorization",),
-        re.compile(
-            r"""(?i)authorization["']?\s*[=:]\s*["']?(?:(?:basic|bearer|token|digest)\s+)?+(?P<s>[^\s"',;&]{4,})"""
-        ),
-    ),
-    (
-        ("passw", "secret", "token", "api", "access", "private", "credential", "auth"),
-        re.compile(
-            rf"""(?i){_SECRET_NAME}[A-Za-z0-9_.-]*["']?\s*[=:]\s*"""
-            rf"""(?!(?:unbound variable|parameter null or not set|parameter not set)\b)"""
-            rf"""(?:"(?P<s1>[^"\n]*)"|'(?P<s2>[^'\n]*)'|(?P<s3>{_VALUE}+))"""
-        ),
-    ),
-    (
-        ("private key",),
-        re.compile(
-            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?P<s>.*?)"
-            r"(?=-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\Z)",
-            re.DOTALL,
-        ),
-    ),
-]
+
+@cache
+def _rules() -> tuple[KeywordIndex, gitleaks_rules.Allowlist | None]:
+    """Every rule behind one keyword index, built on first use (compiling gitleaks' rules takes ~0.3 s)."""
+    scanner_rules, global_allowlist = gitleaks_rules.load()
+    return KeywordIndex([*RULES, *scanner_rules]), global_allowlist
+
+
+class SecretValues:
+    """Literal secret values, matched as one regex; shared (and grown) by a redactor and its forks."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: set[str] = set()
+        self._regex: re.Pattern[str] | None = None
+        self._lock = threading.Lock()
+        self.add(values)
+
+    def add(self, values: Iterable[str]) -> None:
+        new = {v for v in values if len(v.strip()) >= MIN_SECRET_VALUE and v.strip("*")} - self._values
+        if not new:
+            return
+        with self._lock:
+            self._values |= new
+            ordered = sorted(self._values, key=len, reverse=True)
+            self._regex = re.compile("|".join(map(re.escape, ordered)))
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(sorted(self._values, key=len, reverse=True))
+
+    def spans(self, text: str) -> list[tuple[int, int]]:
+        regex = self._regex
+        return [m.span() for m in regex.finditer(text)] if regex is not None else []
+
+
+_known = SecretValues()
+
+
+def remember_secrets(values: Iterable[str | None]) -> None:
+    """Mask these values (Mender's own tokens and secrets) wherever `redact` or a `Redactor` runs."""
+    _known.add(v for v in values if v)
 
 
 def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -89,15 +93,14 @@ def _merge(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def secret_spans(text: str) -> list[tuple[int, int]]:
     """The (start, end) ranges of `text` that look like secrets, sorted and merged."""
-    spans: list[tuple[int, int]] = []
-    lowered = text.casefold()
-    for triggers, rule in _RULES:
-        if not any(trigger in lowered for trigger in triggers):
-            continue
-        for match in rule.finditer(text):
-            for name, value in match.groupdict().items():
-                if name.startswith("s") and value and value != MASK:
-                    spans.append(match.span(name))
+    spans: list[tuple[int, int]] = _known.spans(text)
+    index, global_allowlist = _rules()
+    for rule in index.candidates(text.lower()):
+        if isinstance(rule, gitleaks_rules.ScannerRule):
+            found = rule.spans(text, global_allowlist)
+        else:
+            found = rule.spans(text)
+        spans.extend(span for span in found if text[span[0] : span[1]].strip("*"))
     return _merge(spans)
 
 
@@ -122,24 +125,25 @@ def redact_lines(lines: list[str]) -> list[str]:
 
 
 class Redactor:
-    """Line-by-line redaction with memory: private-key blocks spanning lines and configured secret values.
+    """Line-by-line redaction with memory: private-key blocks, `::add-mask::` values, configured secrets.
 
     `line(text)` masks what `redact` masks, every line inside a BEGIN/END PRIVATE KEY block (and the
-    body after a BEGIN header), and each literal value of `secret_values` (values shorter than 4
-    characters are ignored: masking them would hide ordinary words).
+    body after a BEGIN header), each value declared by an earlier (or this) `::add-mask::VALUE` line,
+    and each literal value of `secret_values` (values shorter than 4 characters are ignored).
     """
 
     def __init__(self, secret_values: Iterable[str] = (), *, in_private_key: bool = False) -> None:
-        values = {v for v in secret_values if len(v) >= 4 and v.strip("*")}
-        self.secret_values: tuple[str, ...] = tuple(sorted(values, key=len, reverse=True))
-        self._values = re.compile("|".join(map(re.escape, self.secret_values))) if values else None
+        self._secrets = SecretValues(secret_values)
         self.in_private_key = in_private_key
 
+    @property
+    def secret_values(self) -> tuple[str, ...]:
+        return self._secrets.values
+
     def fork(self, in_private_key: bool) -> Redactor:
-        """A redactor with the same secret values and the given private-key state."""
+        """A redactor sharing these secret values (later `::add-mask::` too), in the given key state."""
         clone = Redactor.__new__(Redactor)
-        clone.secret_values, clone._values = self.secret_values, self._values
-        clone.in_private_key = in_private_key
+        clone._secrets, clone.in_private_key = self._secrets, in_private_key
         return clone
 
     def line(self, text: str) -> str:
@@ -154,11 +158,28 @@ class Redactor:
         begins = list(_PEM_BEGIN.finditer(text))
         if begins and not _PEM_END.search(text, begins[-1].end()):
             self.in_private_key = True
-        spans = secret_spans(text)
-        if self._values is not None:
-            spans = _merge([*spans, *(m.span() for m in self._values.finditer(text))])
+        if "::add-mask::" in text:
+            self._secrets.add(m.group(1).strip() for m in _ADD_MASK.finditer(text))
+        spans = _merge([*secret_spans(text), *self._secrets.spans(text)])
         return prefix + _mask(text, spans)
 
     def lines(self, lines: Iterable[str]) -> list[str]:
         """`line` applied to each line in order."""
         return [self.line(text) for text in lines]
+
+
+def redact_data(value: Any) -> Any:
+    """`value` (JSON-like: dicts, lists, strings, numbers) with every string in it redacted; the string
+    value of a secret-named key (`"password": "..."`, `"api_key": "..."`) is masked whole."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {
+            key: MASK
+            if isinstance(item, str) and item and _SECRET_KEY.search(str(key))
+            else redact_data(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [redact_data(item) for item in value]
+    return value

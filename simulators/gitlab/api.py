@@ -6,7 +6,8 @@ REST (as python-gitlab calls it; `PRIVATE-TOKEN` or `Authorization: Bearer` requ
 updated_before, order_by, sort; paginated), `GET /projects/:id/pipelines/:pid`,
 `GET /projects/:id/pipelines/:pid/jobs` (`scope[]`, include_retried; paginated), `POST .../pipelines/:pid/retry`,
 `GET /projects/:id/jobs/:job_id`, `GET .../jobs/:job_id/trace` (text/plain), `POST .../jobs/:job_id/retry`,
-`POST /projects/:id/issues`, `GET /projects/:id/issues/:iid`, `GET /user`, `GET /version`.
+`POST /projects/:id/issues`, `GET /projects/:id/issues/:iid`, `GET /projects/:id/variables` (the
+project's CI/CD variables, `Project.variables`; paginated), `GET /user`, `GET /version`.
 Lists carry `X-Page`, `X-Per-Page`, `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`.
 """
 
@@ -196,6 +197,16 @@ def rest_router(sim: GitLabSimulator) -> APIRouter:
         with sim.lock:
             j = sim.job(project_id, job_id)
             return render.job(base(), sim.pipelines[j.pipeline_id], j)
+
+    @router.get("/projects/{project_id}/variables")
+    async def list_variables(project_id: str, request: Request) -> Response:
+        with sim.lock:
+            items = [
+                {"variable_type": "env_var", "key": key, "value": value, "protected": False, "masked": masked,
+                 "hidden": False, "raw": False, "environment_scope": "*", "description": None}
+                for key, (value, masked) in sim.project(project_id).variables.items()
+            ]  # fmt: skip
+        return paginate(request, items)
 
     @router.get("/projects/{project_id}/jobs/{job_id}/trace")
     async def trace(project_id: str, job_id: int) -> Response:

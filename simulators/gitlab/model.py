@@ -46,6 +46,9 @@ class Project:
     created_at: datetime = field(default_factory=now)
     next_pipeline_iid: int = 1
     next_issue_iid: int = 1
+    variables: dict[str, tuple[str, bool]] = field(
+        default_factory=dict
+    )  # CI/CD variables: key -> (value, masked)
 
     @property
     def name(self) -> str:

@@ -23,7 +23,7 @@ class GitHubSource:
     name = "github"
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
-        if not verify_github_signature(settings.webhook_secret, body, headers.get("x-hub-signature-256")):
+        if not verify_github_signature(settings.webhook_secrets, body, headers.get("x-hub-signature-256")):
             return Rejection(401, "missing or bad X-Hub-Signature-256")
         if not headers.get("x-github-event") or not headers.get("x-github-delivery"):
             return Rejection(400, "X-GitHub-Event and X-GitHub-Delivery are required")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
-
 from starlette.datastructures import Headers
 
 from runtime.settings import Settings
 from starter import ci_ingest
 from starter.intake.model import Delivery, Intake, PayloadError, Rejection
+from starter.signatures import verify_token
 
 PIPELINE_HOOK = "Pipeline Hook"
 
@@ -17,8 +16,7 @@ class GitLabSource:
     name = "gitlab"
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
-        token, expected = headers.get("x-gitlab-token"), settings.gitlab_webhook_token.encode()
-        if not token or not hmac.compare_digest(token.encode(), expected):
+        if not verify_token(settings.gitlab_webhook_tokens, headers.get("x-gitlab-token")):
             return Rejection(401, "missing or wrong X-Gitlab-Token")
         if not headers.get("x-gitlab-event") or not headers.get("x-gitlab-event-uuid"):
             return Rejection(400, "X-Gitlab-Event and X-Gitlab-Event-UUID are required")

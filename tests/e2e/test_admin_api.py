@@ -65,7 +65,7 @@ async def test_every_endpoint_refuses_missing_and_unknown_keys_and_read_keys_may
                     assert (unknown.status_code, unknown.json()) == (401, {"detail": "unknown API key"})
                     reader = await http.request(method, url + path, json=body, headers=bearer(READ_KEY))
                     if method == "POST":
-                        assert reader.status_code == 403 and "admin key" in reader.json()["detail"], path
+                        assert reader.status_code == 403 and "has role read" in reader.json()["detail"], path
                     else:
                         assert reader.status_code in (200, 404), (path, reader.text)
                 garbled = await http.post(f"{url}{NOBODY}/command", content=b"\x16\xff{")

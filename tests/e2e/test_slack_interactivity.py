@@ -32,12 +32,15 @@ from activities.approval import request_approval
 from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision, ApprovalRequest
 from domain.ci_healing.approval_messages import PostedMessage
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
+from domain.shared.audit import AuditFilter
 from runtime.dispatch import EventDispatcher
 from runtime.serving import ServerThread, free_port
 from runtime.settings import DEV_SLACK_SIGNING_SECRET, set_settings
 from simulators.slack import ClickResult, SlackSimulator, block_actions_payload, signed_form
 from simulators.slack import create_app as create_slack
 from starter.app import create_app
+from store import audit
+from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
 from tests.support.stack import make_settings
@@ -157,6 +160,28 @@ async def test_an_allowed_approver_approves(stack: Stack) -> None:
     assert decision.approved is True and decision.approver == "U123 (alice)"
     assert (decision.channel, decision.message_ts) == (posted.channel, posted.ts)
     assert decision.decided_at.tzinfo is not None and abs(decision.decided_at.timestamp() - time.time()) < 30
+
+
+async def test_a_second_click_is_told_the_first_decision_and_changes_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    handle, posted = await stack.ask()
+    assert handle is not None
+    first = await stack.click(posted, APPROVE_ACTION_ID, "U123", "alice")
+    assert first.status == 200 and first.json()["text"].startswith("Recorded")
+    assert (await decision_of(handle)).approved is True
+
+    again = await stack.click(posted, APPROVE_ACTION_ID, "U123", "alice")  # Slack's retry, or a double click
+    other = await stack.click(posted, REJECT_ACTION_ID, "U777", "bob")  # a second approver, too late
+
+    for click in (again, other):
+        assert click.status == 200, click.body
+        assert click.json()["text"] == "Already decided: approved by U123 (alice). Nothing changed."
+        assert click.json()["response_type"] == "ephemeral"
+    assert (await decision_of(handle)).approved is True
+    engine = engine_for(f"sqlite:///{tmp_path / 'mender.db'}")
+    rows = audit.query(engine, AuditFilter(action="slack.click", target=handle.id))
+    assert [(r.actor, r.details, r.source) for r in rows] == [("U123 (alice)", {"approved": True}, "slack")]
 
 
 async def test_an_allowed_approver_rejects_by_user_name(stack: Stack) -> None:

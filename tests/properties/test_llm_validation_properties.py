@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.injection import injection_signs
 from domain.ci_healing.llm_analysis import InvalidAnswer, LLMAnalysis, combine, parse_answer
 from domain.ci_healing.risk import Verdict, gate, score
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
@@ -110,6 +111,7 @@ RULE = Diagnosis(
 def test_an_accepted_answer_can_only_raise_the_risk_and_never_unlock_a_change(
     analysis: LLMAnalysis, protected: str | None
 ) -> None:
+    assume(not injection_signs(analysis.key_line))  # else the answer is dropped (test_prompt_injection.py)
     diag = combine(RULE, analysis, reason=None, distilled="exit 1\n" + analysis.key_line)
     assert diag.source is Source.LLM
     assert diag.risk_score >= score(analysis.action, analysis.category, analysis.confidence)
