@@ -47,7 +47,7 @@ class Ops(CIOps):
         base_sha = repo.branches[repo.default_branch]
         files = apply_change(repo.commits[base_sha].files, change) if change else None
         commit = self.world.add_commit(repo, [base_sha], title, author, files)
-        repo.branches[head_ref] = commit.sha
+        self.world.set_branch(repo, head_ref, commit.sha)
         return self.create_pr(
             repo, self.world.user(author), head_ref, repo.default_branch, title, body, faults, change=change
         )
@@ -84,6 +84,7 @@ class Ops(CIOps):
         )
         repo.next_number += 1
         repo.pulls[pr.number] = pr
+        self.world.recompute_mergeability(pr)
         self._emit(
             SimEvent("pull_request", "opened", repo, pr),
             self.state.payloads.pull_request("opened", pr, author),
@@ -96,7 +97,7 @@ class Ops(CIOps):
         pr.head_sha = sha
         pr.shas.append(sha)
         pr.updated_at = now()
-        repo.branches[pr.head_ref] = sha
+        self.world.set_branch(repo, pr.head_ref, sha)
         body = self.state.payloads.pull_request("synchronize", pr, sender, before=before, after=sha)
         self._emit(SimEvent("pull_request", "synchronize", repo, pr, data={"before": before}), body)
 
@@ -134,7 +135,7 @@ class Ops(CIOps):
 
     def move_branch(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
         """A push to `branch`: open PRs from it get the new head (`synchronize`, CI); fix branches run CI."""
-        repo.branches[branch] = sha
+        self.world.set_branch(repo, branch, sha)
         self.state.notify(
             SimEvent("push", None, repo, None, data={"ref": branch, "after": sha, "sender": sender})
         )
@@ -202,7 +203,7 @@ class Ops(CIOps):
         message = f"Merge pull request #{pr.number} from {pr.head_ref}" if method == "merge" else pr.title
         files = self.world.merged_files(repo, base_tip, pr.head_sha)
         commit = self.world.add_commit(repo, parents, message, sender.login, files)
-        repo.branches[pr.base_ref] = commit.sha
+        self.world.set_branch(repo, pr.base_ref, commit.sha)
         pr.base_sha = base_tip
         pr.state, pr.merged, pr.merged_by, pr.merge_commit_sha = "closed", True, sender, commit.sha
         pr.merged_at = pr.closed_at = pr.updated_at = now()

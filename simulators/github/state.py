@@ -49,6 +49,7 @@ class SimulatorConfig:
     first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
     foreign_suite_requests: bool = False  # deliver check_suite requested/rerequested of CI's suites too
     access: AccessConfig = field(default_factory=AccessConfig)  # tokens, permissions, rate limits
+    mergeability_seconds: float = 1.0  # mergeable null / state unknown this long after a push
 
 
 class SimState:
@@ -74,6 +75,7 @@ class SimState:
 
     def fresh_world(self) -> None:
         self.world = World(self.config.seed, self.config.first_pr_number)
+        self.world.mergeability_seconds = self.config.mergeability_seconds
         self.faults = Faults()
         self.deliverer.faults = self.faults
         self.timing = Timing()
