@@ -23,6 +23,9 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
     world_faults:                    # optional (default []), times relative to the scenario start
       - {type: github_outage, start_seconds: 20, duration_seconds: 30}  # REST 502, world and webhooks on hold
       - {type: webhook_loss, rate: 0.3}  # each delivery dropped with this probability (seeded); 0..1
+      - {type: webhook_reorder, rate: 0.1, max_delay_seconds: 1.0}  # held back, later ones overtake
+      - {type: webhook_duplicate, rate: 0.1}  # sent twice with the same delivery id
+      - {type: webhook_delay, seconds: 0.5}  # every delivery this much later
     pipelines:                       # optional failing CI pipelines (default []); see pipelines.py
       - count: 3                     # >= 1 runs (default 1), one after another (open_interval_seconds apart)
         repo: acme/api               # required; a GitHub group's repo must be one of `repos`
