@@ -200,6 +200,11 @@ class Deliverer:
             await self._post(record)
         return record
 
+    @property
+    def busy(self) -> bool:
+        """True while a delivery is queued or held back."""
+        return bool(self._workers or self._held)
+
     async def idle(self) -> None:
         """Wait until every queued delivery has been attempted."""
         while self._workers or self._held:
