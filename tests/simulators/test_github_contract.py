@@ -151,7 +151,8 @@ def world() -> Iterator[World]:
     receiver = Receiver()
     hooks = ServerThread(receiver.app()).start()
     receiver.url = f"{hooks.url}/webhooks/github"
-    sim = Simulator(SimulatorConfig(webhook_url=receiver.url, actors=("ci", "policy-bot", "approver-bot")))
+    actors = ("ci", "policy-bot", "approver-bot")
+    sim = Simulator(SimulatorConfig(webhook_url=receiver.url, actors=actors, hook_events=None))  # every event
     sim.timing = Timing(**FAST)
     recorder = Recorder(create_app(sim))
     server = ServerThread(recorder).start()
@@ -195,7 +196,15 @@ def test_every_rest_route_was_exercised(world: World) -> None:
 
 def test_every_webhook_body_follows_githubs_description(world: World, contract: Contract) -> None:
     received = [(r.headers["x-github-event"], json.loads(r.body)) for r in world.receiver.requests]
-    assert len(received) > 40
+    kinds = {contract.webhook_name(event, body.get("action")) for event, body in received}
+    assert kinds >= {
+        "push",
+        "create",
+        "delete",
+        "check-run-created",
+        "workflow-job-queued",
+        "workflow-job-in-progress",
+    }
     violations = [problem for event, body in received for problem in contract.check_webhook(event, body)]
     assert not violations, "\n".join(sorted(set(violations)))
 
