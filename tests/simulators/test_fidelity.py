@@ -81,3 +81,12 @@ def test_webhook_bodies_of_a_push_carry_no_stale_mergeability(served: Served, re
     opened = wait_for(lambda: [r for r in receiver.requests if r.event == "pull_request.opened"])[0]
     pull = json.loads(opened.body)["pull_request"]
     assert (pull["mergeable"], pull["mergeable_state"]) == (None, "unknown")
+
+
+def test_the_lenient_option_delivers_foreign_suite_requests(
+    receiver: Receiver, serve: Callable[[SimulatorConfig], Served]
+) -> None:
+    served = serve(SimulatorConfig(webhook_url=receiver.url, actors=("ci",), foreign_suite_requests=True))
+    served.sim.timing = Timing(**FAST)
+    open_pr(served, "acme/api")
+    wait_for(lambda: any(r.event == "check_suite.requested" for r in receiver.requests), what="requested")
