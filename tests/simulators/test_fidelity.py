@@ -26,9 +26,9 @@ def test_runs_suites_check_runs_and_jobs_have_their_own_linked_ids(served: Serve
     number = open_pr(served, "acme/api")
     repo = github(served.url).get_repo("acme/api")
     sha = repo.get_pull(number).head.sha
-    suite = wait_for(lambda: [s for s in repo.get_commit(sha).get_check_suites() if s.status == "completed"])[
-        0
-    ]
+    [suite] = wait_for(
+        lambda: [s for s in repo.get_commit(sha).get_check_suites() if s.status == "completed"], 15
+    )
     run = run_of_suite(repo, suite.id)
     checks = {c.name: c for c in repo.get_commit(sha).get_check_runs()}
     jobs = {j.name: j for j in run.jobs()}
@@ -46,7 +46,7 @@ def test_suite_requests_go_to_the_suites_app_and_check_runs_to_everyone(
     served: Served, receiver: Receiver
 ) -> None:
     open_pr(served, "acme/api")
-    wait_for(lambda: any(r.event == "check_suite.completed" for r in receiver.requests), what="CI done")
+    wait_for(lambda: any(r.event == "check_suite.completed" for r in receiver.requests), 15, "CI done")
     events = [r.event for r in receiver.requests]
     assert "check_suite.requested" not in events and events.count("check_run.created") == 2
     assert events.index("check_run.created") < events.index("check_run.completed")
@@ -58,7 +58,7 @@ def test_mergeability_is_computed_a_while_after_a_push(served: Served) -> None:
     fresh = httpx.get(url, headers=AUTH).json()
     assert (fresh["mergeable"], fresh["mergeable_state"], fresh["rebaseable"]) == (None, "unknown", None)
     settled = wait_for(
-        lambda: (body := httpx.get(url, headers=AUTH).json())["mergeable"] is not None and body
+        lambda: (body := httpx.get(url, headers=AUTH).json())["mergeable"] is not None and body, 15
     )
     assert settled["mergeable"] is True and settled["mergeable_state"] in ("blocked", "clean")
 
@@ -78,7 +78,7 @@ def test_list_items_are_the_short_form(served: Served) -> None:
 
 def test_webhook_bodies_of_a_push_carry_no_stale_mergeability(served: Served, receiver: Receiver) -> None:
     open_pr(served, "acme/api")
-    opened = wait_for(lambda: [r for r in receiver.requests if r.event == "pull_request.opened"])[0]
+    opened = wait_for(lambda: [r for r in receiver.requests if r.event == "pull_request.opened"], 15)[0]
     pull = json.loads(opened.body)["pull_request"]
     assert (pull["mergeable"], pull["mergeable_state"]) == (None, "unknown")
 
@@ -89,4 +89,4 @@ def test_the_lenient_option_delivers_foreign_suite_requests(
     served = serve(SimulatorConfig(webhook_url=receiver.url, actors=("ci",), foreign_suite_requests=True))
     served.sim.timing = Timing(**FAST)
     open_pr(served, "acme/api")
-    wait_for(lambda: any(r.event == "check_suite.requested" for r in receiver.requests), what="requested")
+    wait_for(lambda: any(r.event == "check_suite.requested" for r in receiver.requests), 15, "requested")
