@@ -12,6 +12,7 @@ from simulators.github.model import (
     CheckSuite,
     Comment,
     CommitStatus,
+    Issue,
     PullRequest,
     Repo,
     Review,
@@ -105,13 +106,16 @@ class Payloads:
         }
         return self._envelope(self._repo(pr), review.user, body)
 
-    def issue_comment(self, action: str, pr: PullRequest, comment: Comment) -> JSON:
-        body: JSON = {
-            "action": action,
-            "issue": self.render.issue(pr),
-            "comment": self.render.comment(pr, comment),
-        }
-        return self._envelope(self._repo(pr), comment.user, body)
+    def issue_comment(self, action: str, item: PullRequest | Issue, comment: Comment) -> JSON:
+        """On a PR (its issue side) or a plain issue."""
+        issue = self.render.issue(item) if isinstance(item, PullRequest) else self.render.plain_issue(item)
+        body: JSON = {"action": action, "issue": issue, "comment": self.render.comment(item, comment)}
+        return self._envelope(self.render.world.repos[item.repo], comment.user, body)
+
+    def issues(self, action: str, issue: Issue, sender: User) -> JSON:
+        """`issues` event of a plain issue (opened, closed, reopened)."""
+        body: JSON = {"action": action, "issue": self.render.plain_issue(issue)}
+        return self._envelope(self.render.world.repos[issue.repo], sender, body)
 
     # --- pushes and refs ---
 

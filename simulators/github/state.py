@@ -29,7 +29,7 @@ Listener = Callable[[SimEvent], None]
 # The events Mender's GitHub App subscribes to (a hook gets only its subscribed events, as on GitHub).
 MENDER_EVENTS = frozenset(
     {"pull_request", "pull_request_review", "check_suite", "check_run", "status", "issue_comment"}
-    | {"workflow_run", "workflow_job", "issues"}
+    | {"workflow_run", "workflow_job"}
 )
 
 
