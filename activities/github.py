@@ -26,6 +26,7 @@ from runtime.github_auth import github_auth
 from runtime.settings import Settings, get_settings
 
 OUTPUT_LIMIT = 4000
+MERGEABILITY_WAITS = (0.25, 0.5, 1.0, 2.0)  # seconds between re-reads of a PR whose mergeability is null
 
 
 def github_client(settings: Settings, repo: str | None = None) -> Github:
@@ -123,8 +124,20 @@ def _output(run: object) -> str:
     return "\n".join(p for p in parts if p)[:OUTPUT_LIMIT]
 
 
+def settled(repo: Repository, pull: PullRequest) -> PullRequest:
+    """The PR once GitHub has computed its mergeability (null for a while after a push to the head or the
+    base): re-read a few times, as GitHub advises; the last read if it is still not computed."""
+    for wait in MERGEABILITY_WAITS:
+        if pull.state != "open" or pull.mergeable is not None:
+            break
+        time.sleep(wait)
+        pull = repo.get_pull(pull.number)
+    return pull
+
+
 def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
-    """Everything Mender needs about a PR, read through PyGithub."""
+    """Everything Mender needs about a PR, read through PyGithub (mergeability once computed)."""
+    pull = settled(repo, pull)
     head = pull.head.sha
     commit = repo.get_commit(head)
     suites = [

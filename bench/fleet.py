@@ -53,6 +53,9 @@ def scenario(prs: int) -> dict:
             "open_interval_seconds": 0.01,
         },
         "prs": groups,
+        # A fleet this size needs more than GitHub's default 5000 API requests an hour per token;
+        # 15000 is an Enterprise Cloud installation's limit.
+        "github_rate_limit": 15000,
         "config": {
             "mode": "act",
             "lifecycle": {"staleness_seconds": {**stale, "CHECKS_RUNNING": 60}, "terminal_grace_seconds": 30},

@@ -82,10 +82,15 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         if sim.config.base_url is None:
             sim.set_base_url(str(request.base_url))
         path = request.url.path
-        jwt_route = path.endswith("/installation")  # the App's own JWT is checked by its route
-        if path.startswith(CONTROL_PREFIX) or not path.startswith(API_PREFIXES) or jwt_route:
-            return await call_next(request)  # control endpoints and web URLs (raw files, log downloads)
-        response = await answer(request, call_next)
+        if path.startswith(CONTROL_PREFIX):
+            return await call_next(request)
+        if sim.faults.decide(None, "api.request", "ok") == "outage":
+            body = {"message": "Server Error", "documentation_url": DOCS, "status": "502"}
+            response: Response = JSONResponse(body, 502)
+        elif path.startswith(API_PREFIXES) and not path.endswith("/installation"):  # JWT: the route checks it
+            response = await answer(request, call_next)
+        else:  # web URLs (raw files, log downloads): another host on GitHub, no token or quota
+            response = await call_next(request)
         response.headers.update(
             {
                 "X-GitHub-Api-Version-Selected": "2022-11-28",
@@ -95,10 +100,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         return response
 
     async def answer(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Outage, credentials, permissions and rate limits first; then the route, with ETag and 304."""
-        if sim.faults.decide(None, "api.request", "ok") == "outage":
-            body = {"message": "Server Error", "documentation_url": DOCS, "status": "502"}
-            return JSONResponse(body, 502)
+        """Credentials, permissions and rate limits first; then the route, with ETag and 304."""
         access, method, now = sim.state.access, request.method, time.time()
         token, refusal = access.authenticate(method, request.url.path, request.headers.get("authorization"))
         if refusal is not None:

@@ -2,7 +2,9 @@
 
 Like GitHub, a failed delivery is not retried on its own; `redeliver` resends the same body with the
 same delivery id. A failed or refused delivery never raises into the simulator. During a GitHub
-outage deliveries are held and go out once it ends; `webhook_loss` drops some (logged as `dropped`).
+outage deliveries are held and go out once it ends; `webhook_loss` drops some (logged as `dropped`);
+`webhook_delay`, `webhook_reorder` and `webhook_duplicate` (world_faults.py) delay, hold back (so
+later deliveries of the PR overtake) and send twice.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import uuid
@@ -52,6 +55,7 @@ class DeliveryRecord:
     attempts: int = 0
     queued_at: Any = field(default_factory=now)
     delivered_at: Any = None
+    sent_order: int | None = None  # when its first attempt went out, relative to the others
     pr_ref: PullRequest | None = None
 
     @property
@@ -94,6 +98,8 @@ class Deliverer:
         self._by_id: dict[str, DeliveryRecord] = {}
         self._queues: dict[str, asyncio.Queue[DeliveryRecord]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._held: set[asyncio.Task[None]] = set()  # deliveries held back by `webhook_reorder`
+        self._sent = itertools.count()
         self._client: httpx.AsyncClient | None = None
 
     def enqueue(self, event: str, action: str | None, body: dict[str, Any], pr: PullRequest | None) -> None:
@@ -124,13 +130,30 @@ class Deliverer:
                 if self.faults.decide(record.pr_ref, name, "deliver") == "drop":
                     record.status, record.error = "dropped", "dropped by fault injection"
                     continue
-                await self._post(record)
+                world = self.faults.world
+                if world.delay_seconds:
+                    await asyncio.sleep(world.delay_seconds)
+                if held := world.hold_back():
+                    task = asyncio.get_running_loop().create_task(self._post_later(record, held))
+                    self._held.add(task)
+                    task.add_done_callback(self._held.discard)
+                    continue
+                await self._post_maybe_twice(record)
         finally:
             # No await between the empty check and this removal: enqueue cannot slip in between.
             if self._workers.get(key) is asyncio.current_task():
                 del self._workers[key]
             if self._queues.get(key) is queue and queue.empty():
                 del self._queues[key]
+
+    async def _post_later(self, record: DeliveryRecord, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self._post_maybe_twice(record)
+
+    async def _post_maybe_twice(self, record: DeliveryRecord) -> None:
+        await self._post(record)
+        if self.faults.world.duplicate():
+            await self._post(record)  # the same delivery id again, as GitHub may
 
     async def _post(self, record: DeliveryRecord) -> None:
         body = record.body
@@ -146,6 +169,8 @@ class Deliverer:
             "Content-Type": "application/json",
         }
         record.attempts += 1
+        if record.sent_order is None:
+            record.sent_order = next(self._sent)
         url = self.config.url
         try:
             if url is None:
@@ -175,15 +200,21 @@ class Deliverer:
             await self._post(record)
         return record
 
+    @property
+    def busy(self) -> bool:
+        """True while a delivery is queued or held back."""
+        return bool(self._workers or self._held)
+
     async def idle(self) -> None:
         """Wait until every queued delivery has been attempted."""
-        while self._workers:
-            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+        while self._workers or self._held:
+            await asyncio.gather(*self._workers.values(), *self._held, return_exceptions=True)
 
     def reset(self) -> None:
-        for task in self._workers.values():
+        for task in [*self._workers.values(), *self._held]:
             task.cancel()
         self._workers.clear()
+        self._held.clear()
         self._queues.clear()
         self.log.clear()
         self._by_id.clear()

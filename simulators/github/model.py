@@ -179,6 +179,7 @@ class PullRequest:
     comments: list[Comment] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
     shas: list[str] = field(default_factory=list)  # every head sha the PR has had
+    mergeability_settles_at: float = 0.0  # time.monotonic() when GitHub has computed mergeability again
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
 

@@ -22,13 +22,13 @@ from simulators.github.model import (
     User,
     now,
 )
-from simulators.github.ops_ci import CIOps
+from simulators.github.ops_git import ZERO_SHA, GitOps
 
 REVIEW_STATES = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED"}
 
 
-class Ops(CIOps):
-    """The simulator's write operations (CI ones in `CIOps`)."""
+class Ops(GitOps):
+    """The simulator's write operations (CI ones in `CIOps`, branch webhooks in `GitOps`)."""
 
     # --- pull requests ---
 
@@ -47,7 +47,7 @@ class Ops(CIOps):
         base_sha = repo.branches[repo.default_branch]
         files = apply_change(repo.commits[base_sha].files, change) if change else None
         commit = self.world.add_commit(repo, [base_sha], title, author, files)
-        repo.branches[head_ref] = commit.sha
+        self.create_branch(repo, head_ref, commit.sha, self.world.user(author))
         return self.create_pr(
             repo, self.world.user(author), head_ref, repo.default_branch, title, body, faults, change=change
         )
@@ -84,19 +84,23 @@ class Ops(CIOps):
         )
         repo.next_number += 1
         repo.pulls[pr.number] = pr
+        self.world.recompute_mergeability(pr)
         self._emit(
             SimEvent("pull_request", "opened", repo, pr),
             self.state.payloads.pull_request("opened", pr, author),
         )
         return pr
 
-    def _new_head(self, pr: PullRequest, sha: str, sender: User) -> None:
+    def _new_head(self, pr: PullRequest, sha: str, sender: User, pushed: bool = False) -> None:
+        """The PR's head moved to `sha` (`pushed`: the push webhook went out already)."""
         repo = self.world.repos[pr.repo]
         before = pr.head_sha
         pr.head_sha = sha
         pr.shas.append(sha)
         pr.updated_at = now()
-        repo.branches[pr.head_ref] = sha
+        self.world.set_branch(repo, pr.head_ref, sha)
+        if not pushed:
+            self._pushed(repo, pr.head_ref, before, sha, sender, workflows=False)
         body = self.state.payloads.pull_request("synchronize", pr, sender, before=before, after=sha)
         self._emit(SimEvent("pull_request", "synchronize", repo, pr, data={"before": before}), body)
 
@@ -134,13 +138,12 @@ class Ops(CIOps):
 
     def move_branch(self, repo: Repo, branch: str, sha: str, sender: User) -> None:
         """A push to `branch`: open PRs from it get the new head (`synchronize`, CI); fix branches run CI."""
-        repo.branches[branch] = sha
-        self.state.notify(
-            SimEvent("push", None, repo, None, data={"ref": branch, "after": sha, "sender": sender})
-        )
+        before = repo.branches.get(branch, ZERO_SHA)
+        self.world.set_branch(repo, branch, sha)
+        self._pushed(repo, branch, before, sha, sender)
         for pr in list(repo.pulls.values()):
             if pr.state == "open" and pr.head_ref == branch and pr.head_sha != sha:
-                self._new_head(pr, sha, sender)
+                self._new_head(pr, sha, sender, pushed=True)
 
     def land_on_base(self, pr: PullRequest, sender: User, conflict: bool) -> str:
         """Someone lands a commit on the PR's base branch; returns its sha.
@@ -202,7 +205,8 @@ class Ops(CIOps):
         message = f"Merge pull request #{pr.number} from {pr.head_ref}" if method == "merge" else pr.title
         files = self.world.merged_files(repo, base_tip, pr.head_sha)
         commit = self.world.add_commit(repo, parents, message, sender.login, files)
-        repo.branches[pr.base_ref] = commit.sha
+        self.world.set_branch(repo, pr.base_ref, commit.sha)
+        self._pushed(repo, pr.base_ref, base_tip, commit.sha, sender)
         pr.base_sha = base_tip
         pr.state, pr.merged, pr.merged_by, pr.merge_commit_sha = "closed", True, sender, commit.sha
         pr.merged_at = pr.closed_at = pr.updated_at = now()
@@ -278,7 +282,8 @@ class Ops(CIOps):
 
     def delete_branch(self, repo: Repo, name: str, sender: User) -> None:
         """Delete a branch; like GitHub, open PRs from it are closed."""
-        del repo.branches[name]
+        sha = repo.branches.pop(name)
+        self._branch_deleted(repo, name, sha, sender)
         for pr in list(repo.pulls.values()):
             if pr.state == "open" and pr.head_ref == name:
                 self.close(pr, sender)

@@ -1,8 +1,8 @@
 """World-changing GitHub Actions operations: workflow runs whose jobs queue, run and finish.
 
 A run is a `CheckSuite` with `driver="pipelines"` and its jobs are `CheckRun`s (same ids as on GitHub).
-Each step emits the webhook GitHub sends (`workflow_run` requested, in_progress, completed;
-`workflow_job` completed) through `SimState.emit`, so deliveries share the usual queue, outages and
+Each step emits the webhooks GitHub sends (`workflow_run` requested, in_progress, completed;
+`workflow_job` queued, in_progress, completed) through `SimState.emit`, so deliveries share the usual queue, outages and
 `webhook_loss`. The bodies carry no PR, so a repo's Actions webhooks go out in order. Call on the loop.
 """
 
@@ -33,6 +33,10 @@ class ActionsOps:
     def _emit_run(self, action: str, repo: Repo, suite: CheckSuite) -> None:
         body = self.state.payloads.workflow_run(action, repo, suite, self.sender(repo, suite))
         self.state.emit(SimEvent("workflow_run", action, repo, None, suite=suite), body)
+
+    def _emit_job(self, action: str, repo: Repo, suite: CheckSuite, run: CheckRun) -> None:
+        body = self.state.payloads.workflow_job(action, repo, run, self.sender(repo, suite))
+        self.state.emit(SimEvent("workflow_job", action, repo, None, suite=suite, run=run), body)
 
     def _queue_jobs(self, suite: CheckSuite, names: Iterable[str]) -> None:
         runs = {run.name: run for run in suite.runs}
@@ -77,24 +81,31 @@ class ActionsOps:
         self._queue_jobs(suite, dict.fromkeys(jobs))
         self.world.add_suite(repo, suite)
         self._emit_run("requested", repo, suite)
+        self._announce_queued(repo, suite)
         return suite
+
+    def _announce_queued(self, repo: Repo, suite: CheckSuite) -> None:
+        for run in suite.runs:
+            if run.status == "queued":
+                self._emit_job("queued", repo, suite, run)
 
     def start_attempt(self, repo: Repo, suite: CheckSuite) -> None:
         """A runner picked the queued jobs up (`workflow_run.in_progress`)."""
         started = now()
-        for run in suite.runs:
-            if run.status == "queued":
-                run.status, run.started_at = "in_progress", started
+        picked = [run for run in suite.runs if run.status == "queued"]
+        for run in picked:
+            run.status, run.started_at = "in_progress", started
         suite.status, suite.updated_at = "in_progress", started
         self._emit_run("in_progress", repo, suite)
+        for run in picked:
+            self._emit_job("in_progress", repo, suite, run)
 
     def finish_job(
         self, repo: Repo, suite: CheckSuite, run: CheckRun, conclusion: str, log: str | None
     ) -> None:
         """A job ends with `conclusion` and `log` (None: a generic log) (`workflow_job.completed`)."""
         run.status, run.conclusion, run.completed_at, run.log = "completed", conclusion, now(), log
-        body = self.state.payloads.workflow_job("completed", repo, run, self.sender(repo, suite))
-        self.state.emit(SimEvent("workflow_job", "completed", repo, None, suite=suite, run=run), body)
+        self._emit_job("completed", repo, suite, run)
 
     def finish_run(self, repo: Repo, suite: CheckSuite) -> None:
         """All jobs ended: the run concludes failure if any job failed (`workflow_run.completed`)."""
@@ -116,4 +127,5 @@ class ActionsOps:
         suite.run_started_at, suite.triggering_actor = now(), sender.login
         self._queue_jobs(suite, names)
         self._emit_run("requested", repo, suite)
+        self._announce_queued(repo, suite)
         return names

@@ -12,6 +12,7 @@ from simulators.github.model import (
     CheckSuite,
     Comment,
     CommitStatus,
+    Issue,
     PullRequest,
     Repo,
     Review,
@@ -105,10 +106,56 @@ class Payloads:
         }
         return self._envelope(self._repo(pr), review.user, body)
 
-    def issue_comment(self, action: str, pr: PullRequest, comment: Comment) -> JSON:
+    def issue_comment(self, action: str, item: PullRequest | Issue, comment: Comment) -> JSON:
+        """On a PR (its issue side) or a plain issue."""
+        issue = self.render.issue(item) if isinstance(item, PullRequest) else self.render.plain_issue(item)
+        body: JSON = {"action": action, "issue": issue, "comment": self.render.comment(item, comment)}
+        return self._envelope(self.render.world.repos[item.repo], comment.user, body)
+
+    def issues(self, action: str, issue: Issue, sender: User) -> JSON:
+        """`issues` event of a plain issue (opened, closed, reopened)."""
+        body: JSON = {"action": action, "issue": self.render.plain_issue(issue)}
+        return self._envelope(self.render.world.repos[issue.repo], sender, body)
+
+    # --- pushes and refs ---
+
+    def push(
+        self, repo: Repo, branch: str, before: str, after: str, sender: User, *, created: bool, deleted: bool
+    ) -> JSON:
+        """`push` event: the commits `after` has that `before` had not (all of them new to the branch)."""
+        new = [] if deleted else self.render.world.compare(repo, before, after)[2] if not created else [after]
+        commits = [self._push_commit(repo, sha) for sha in new]
         body: JSON = {
-            "action": action,
-            "issue": self.render.issue(pr),
-            "comment": self.render.comment(pr, comment),
+            "ref": f"refs/heads/{branch}",
+            "before": before,
+            "after": after,
+            "created": created,
+            "deleted": deleted,
+            "forced": False,
+            "base_ref": None,
+            "compare": self.render.html(f"/{repo.full_name}/compare/{before[:12]}...{after[:12]}"),
+            "commits": commits,
+            "head_commit": commits[-1] if commits else None,
+            "pusher": {"name": sender.login, "email": None},
         }
-        return self._envelope(self._repo(pr), comment.user, body)
+        return self._envelope(repo, sender, body)
+
+    def _push_commit(self, repo: Repo, sha: str) -> JSON:
+        commit = self.render.head_commit(repo, sha)
+        author = {**commit["author"], "username": commit["author"]["name"]}
+        return {
+            **commit,
+            "distinct": True,
+            "url": self.render.html(f"/{repo.full_name}/commit/{sha}"),
+            "author": author,
+            "added": [],
+            "removed": [],
+            "modified": [],
+        }
+
+    def ref_event(self, event: str, repo: Repo, branch: str, sender: User) -> JSON:
+        """`create` or `delete` event of a branch."""
+        body: JSON = {"ref": branch, "ref_type": "branch", "pusher_type": "user"}
+        if event == "create":
+            body |= {"master_branch": repo.default_branch, "description": None}
+        return self._envelope(repo, sender, body)

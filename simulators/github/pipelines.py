@@ -178,7 +178,7 @@ class Pipelines(ActionsOps):
         """A push to a fix branch: a push run; a PR from one opened, updated or reopened: a pull_request run."""
         if ev.name == "push":
             branch = ev.data["ref"]
-            if is_fix_branch(branch):
+            if is_fix_branch(branch) and ev.data["workflows"]:
                 self._fix_run(ev.repo, ev.data["after"], branch, "push", ev.data["sender"])
             return
         pr = ev.pr

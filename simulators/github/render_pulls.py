@@ -55,6 +55,7 @@ class RenderPulls(Render):
         issue_url = f"{repo_url}/issues/{pr.number}"
         html_url = self.html(f"/{pr.repo}/pull/{pr.number}")
         statuses_url = f"{repo_url}/statuses/{pr.head_sha}"
+        pending = self.world.mergeability_pending(pr)
         return {
             "url": url,
             "id": pr.id,
@@ -102,9 +103,10 @@ class RenderPulls(Render):
             "auto_merge": None,
             "active_lock_reason": None,
             "merged": pr.merged,
-            "mergeable": self.world.mergeable(pr),
-            "rebaseable": self.world.mergeable(pr),
-            "mergeable_state": self.world.mergeable_state(pr),
+            # null/unknown while GitHub computes them in the background after a push (see World)
+            "mergeable": None if pending else self.world.mergeable(pr),
+            "rebaseable": None if pending else self.world.mergeable(pr),
+            "mergeable_state": "unknown" if pending else self.world.mergeable_state(pr),
             "merged_by": self.user(pr.merged_by) if pr.merged_by else None,
             "comments": len(pr.comments),
             "review_comments": 0,

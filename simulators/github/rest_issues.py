@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from simulators.github.model import Comment, Issue, Label, PullRequest, Repo, now
+from simulators.github.model import Comment, Issue, Label, PullRequest, Repo, SimEvent, now
 from simulators.github.rest_common import (
     GitHubError,
     created,
@@ -42,6 +42,10 @@ def label_names(data: Any) -> list[str]:
 
 def issues_router(sim: Simulator) -> APIRouter:
     router = APIRouter()
+
+    def announce(repo: Repo, event: str, action: str, body: dict[str, Any]) -> None:
+        """A plain issue's webhook (no PR: nothing of the bot-PR world reacts to it)."""
+        sim.emit(SimEvent(event, action, repo, None), body)
 
     def thread(owner: str, repo: str, number: int) -> PullRequest | Issue:
         found = get_repo(sim, owner, repo)
@@ -76,8 +80,8 @@ def issues_router(sim: Simulator) -> APIRouter:
         )
         found.next_number += 1
         found.issues[issue.number] = issue
-        data = sim.render.plain_issue(issue)
-        return created(data)
+        announce(found, "issues", "opened", sim.payloads.issues("opened", issue, sim.api_user))
+        return created(sim.render.plain_issue(issue))
 
     @router.get(ISSUES)
     async def list_issues(owner: str, repo: str, request: Request) -> Response:
@@ -125,11 +129,17 @@ def issues_router(sim: Simulator) -> APIRouter:
             item.body = body["body"]
         if "labels" in body:
             item.labels = labels_of(get_repo(sim, owner, repo), label_names(body["labels"]))
-        if state is not None and state != item.state:
+        changed = state is not None and state != item.state
+        if changed:
             item.state = state
             item.closed_at = now() if state == "closed" else None
             item.state_reason = body.get("state_reason") or ("completed" if state == "closed" else "reopened")
         item.updated_at = now()
+        if changed:
+            action = "closed" if state == "closed" else "reopened"
+            announce(
+                get_repo(sim, owner, repo), "issues", action, sim.payloads.issues(action, item, sim.api_user)
+            )
         return sim.render.plain_issue(item)
 
     @router.get(ISSUE + "/comments")
@@ -150,6 +160,8 @@ def issues_router(sim: Simulator) -> APIRouter:
             comment = Comment(sim.world.new_id("comment"), sim.api_user, text)
             item.comments.append(comment)
             item.updated_at = now()
+            body = sim.payloads.issue_comment("created", item, comment)
+            announce(get_repo(sim, owner, repo), "issue_comment", "created", body)
         return created(sim.render.comment(item, comment))
 
     @router.get(ISSUE + "/labels")

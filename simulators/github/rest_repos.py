@@ -204,7 +204,7 @@ def repos_router(sim: Simulator) -> APIRouter:
             raise invalid("Reference already exists")
         if sha not in found.commits:
             raise invalid("Object does not exist")
-        found.branches[name] = sha
+        sim.ops.create_branch(found, name, sha, sim.api_user)
         return created(sim.render.git_ref(found, name))
 
     @router.delete(REPO + "/git/refs/heads/{branch:path}")

@@ -23,6 +23,10 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
     world_faults:                    # optional (default []), times relative to the scenario start
       - {type: github_outage, start_seconds: 20, duration_seconds: 30}  # REST 502, world and webhooks on hold
       - {type: webhook_loss, rate: 0.3}  # each delivery dropped with this probability (seeded); 0..1
+      - {type: webhook_reorder, rate: 0.1, max_delay_seconds: 1.0}  # held back, later ones overtake
+      - {type: webhook_duplicate, rate: 0.1}  # sent twice with the same delivery id
+      - {type: webhook_delay, seconds: 0.5}  # every delivery this much later
+    github_rate_limit: 15000         # optional: API requests an hour per token (default 5000)
     pipelines:                       # optional failing CI pipelines (default []); see pipelines.py
       - count: 3                     # >= 1 runs (default 1), one after another (open_interval_seconds apart)
         repo: acme/api               # required; a GitHub group's repo must be one of `repos`
@@ -132,6 +136,7 @@ class Scenario(_Strict):
     prs: list[PRGroup]
     pipelines: list[PipelineGroup] = Field(default_factory=list)
     world_faults: list[WorldFault] = Field(default_factory=list)
+    github_rate_limit: int | None = Field(None, ge=1)  # requests an hour per token (None: GitHub's 5000)
     config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
 
     @field_validator("pipelines")

@@ -8,6 +8,7 @@ same from another thread, so tests may drive a simulator served by `ServerThread
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
@@ -179,6 +180,9 @@ class Simulator:
         self.world.reseed(scenario.seed)
         self.timing = scenario.timing
         self.faults.world.start(scenario.world_faults, scenario.seed)
+        if scenario.github_rate_limit is not None:
+            rules = self.state.access.config
+            self.state.access.configure(dataclasses.replace(rules, limit=scenario.github_rate_limit))
         for name in scenario.repos:
             self.world.ensure_repo(name)
         self.pipelines.schedule(scenario)

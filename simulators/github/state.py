@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 FALLBACK_BASE_URL = "http://127.0.0.1"
 
 Listener = Callable[[SimEvent], None]
+# The events Mender's GitHub App subscribes to (a hook gets only its subscribed events, as on GitHub).
+MENDER_EVENTS = frozenset(
+    {"pull_request", "pull_request_review", "check_suite", "check_run", "status", "issue_comment"}
+    | {"workflow_run", "workflow_job"}
+)
 
 
 @dataclass
@@ -49,6 +54,8 @@ class SimulatorConfig:
     first_pr_number: int = 1  # a restarted simulator must not reuse numbers Mender already tracks
     foreign_suite_requests: bool = False  # deliver check_suite requested/rerequested of CI's suites too
     access: AccessConfig = field(default_factory=AccessConfig)  # tokens, permissions, rate limits
+    mergeability_seconds: float = 1.0  # mergeable null / state unknown this long after a push
+    hook_events: frozenset[str] | None = MENDER_EVENTS  # what the webhook subscribes to (None: all)
 
 
 class SimState:
@@ -74,6 +81,7 @@ class SimState:
 
     def fresh_world(self) -> None:
         self.world = World(self.config.seed, self.config.first_pr_number)
+        self.world.mergeability_seconds = self.config.mergeability_seconds
         self.faults = Faults()
         self.deliverer.faults = self.faults
         self.timing = Timing()
@@ -123,8 +131,10 @@ class SimState:
         await self.faults.world.until_up()
 
     def emit(self, ev: SimEvent, body: dict[str, Any]) -> None:
-        """A world event happened: queue its webhook, then let every listener react."""
-        self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
+        """A world event happened: queue its webhook (if the hook subscribes to it), then let every listener react."""
+        events = self.config.hook_events
+        if events is None or ev.name in events:
+            self.deliverer.enqueue(ev.name, ev.action, body, ev.pr)
         self.notify(ev)
 
     def notify(self, ev: SimEvent) -> None:

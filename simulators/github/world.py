@@ -7,6 +7,7 @@ from counters and shas from a seeded `random.Random`, so a seed gives the same w
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterable
 
 from simulators.github.contents import Files, merge_files, root_files
@@ -30,6 +31,7 @@ class World:
     def __init__(self, seed: int = 7, first_pr_number: int = 1) -> None:
         self.rng = random.Random(seed)
         self.first_pr_number = first_pr_number
+        self.mergeability_seconds = 0.0  # how long mergeability stays uncomputed after a push
         self.repos: dict[str, Repo] = {}
         self.users: dict[str, User] = {}
         self.pipelines: list[Pipeline] = []  # failing pipelines, by index (see pipelines.py)
@@ -124,6 +126,20 @@ class World:
         only_head = sorted(head_set - base_set, key=order.__getitem__)
         merge_base = max(base_set & head_set, key=order.__getitem__)
         return len(only_head), len(base_set - head_set), only_head, merge_base
+
+    def set_branch(self, repo: Repo, branch: str, sha: str) -> None:
+        """Move `branch` to `sha`: open PRs from or into it have their mergeability computed again."""
+        repo.branches[branch] = sha
+        for pr in repo.pulls.values():
+            if pr.state == "open" and branch in (pr.head_ref, pr.base_ref):
+                self.recompute_mergeability(pr)
+
+    def recompute_mergeability(self, pr: PullRequest) -> None:
+        pr.mergeability_settles_at = time.monotonic() + self.mergeability_seconds
+
+    def mergeability_pending(self, pr: PullRequest) -> bool:
+        """True while GitHub would still answer `mergeable: null`, `mergeable_state: unknown`."""
+        return pr.state == "open" and time.monotonic() < pr.mergeability_settles_at
 
     def merge_base(self, repo: Repo, a: str, b: str) -> str:
         """The newest common ancestor of commits `a` and `b`."""

@@ -1,9 +1,13 @@
-"""World-wide faults of a scenario (`world_faults:`): GitHub outages and webhook loss.
+"""World-wide faults of a scenario (`world_faults:`): GitHub outages, webhook loss, reordering,
+duplicates and delays.
 
 Times are relative to the start of the scenario (`WorldFaults.start`). During an outage every REST
 call answers 502 and nothing changes in the world: CI, bots, scheduled PRs and comments wait for the
 window to end (`until_up`), and webhook deliveries are held until then. `webhook_loss` drops each
-delivery with probability `rate`, from an RNG seeded with the scenario seed.
+delivery with probability `rate`, from an RNG seeded with the scenario seed. GitHub promises neither
+order nor exactly-once: `webhook_reorder` holds a delivery back (probability `rate`, up to
+`max_delay_seconds`) while later ones of the same PR overtake it; `webhook_duplicate` sends a delivery
+twice (same delivery id, as a redelivery); `webhook_delay` delays every delivery by `seconds`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,28 @@ class WebhookLoss(BaseModel):
     rate: float = Field(0.3, ge=0, le=1)
 
 
-WorldFault = Annotated[GitHubOutage | WebhookLoss, Field(discriminator="type")]
+class WebhookReorder(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["webhook_reorder"]
+    rate: float = Field(0.1, ge=0, le=1)
+    max_delay_seconds: float = Field(1.0, gt=0, le=60)
+
+
+class WebhookDuplicate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["webhook_duplicate"]
+    rate: float = Field(0.1, ge=0, le=1)
+
+
+class WebhookDelay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["webhook_delay"]
+    seconds: float = Field(0.5, ge=0, le=60)
+
+
+WorldFault = Annotated[
+    GitHubOutage | WebhookLoss | WebhookReorder | WebhookDuplicate | WebhookDelay, Field(discriminator="type")
+]
 
 
 @dataclass
@@ -62,15 +87,25 @@ class WorldFaults:
     def __init__(self) -> None:
         self.outages: list[Outage] = []
         self.loss_rate = 0.0
+        self.reorder_rate, self.reorder_max_seconds = 0.0, 0.0
+        self.duplicate_rate, self.delay_seconds = 0.0, 0.0
         self.rng = random.Random(0)
 
     def start(self, faults: list[WorldFault], seed: int) -> None:
         """Arm `faults` with times counted from now; replaces what an earlier scenario armed."""
         mono, wall = time.monotonic(), datetime.now(UTC)
         self.outages, self.loss_rate = [], 0.0
+        self.reorder_rate, self.reorder_max_seconds = 0.0, 0.0
+        self.duplicate_rate, self.delay_seconds = 0.0, 0.0
         self.rng = random.Random(f"webhook_loss:{seed}")
         for fault in faults:
-            if fault.type == "github_outage":
+            if isinstance(fault, WebhookReorder):
+                self.reorder_rate, self.reorder_max_seconds = fault.rate, fault.max_delay_seconds
+            elif isinstance(fault, WebhookDuplicate):
+                self.duplicate_rate = fault.rate
+            elif isinstance(fault, WebhookDelay):
+                self.delay_seconds = fault.seconds
+            elif fault.type == "github_outage":
                 start, duration = fault.start_seconds, fault.duration_seconds
                 self.outages.append(
                     Outage(
@@ -82,7 +117,7 @@ class WorldFaults:
                         duration,
                     )
                 )
-            else:  # webhook_loss: several combine as independent losses
+            elif isinstance(fault, WebhookLoss):  # several combine as independent losses
                 self.loss_rate = 1 - (1 - self.loss_rate) * (1 - fault.rate)
 
     def _active(self) -> Outage | None:
@@ -109,6 +144,15 @@ class WorldFaults:
 
     def lose_webhook(self) -> bool:
         return self.loss_rate > 0 and self.rng.random() < self.loss_rate
+
+    def hold_back(self) -> float:
+        """Seconds to hold one delivery back while later ones overtake it (0: in order)."""
+        if self.reorder_rate > 0 and self.rng.random() < self.reorder_rate:
+            return self.rng.uniform(0.1 * self.reorder_max_seconds, self.reorder_max_seconds)
+        return 0.0
+
+    def duplicate(self) -> bool:
+        return self.duplicate_rate > 0 and self.rng.random() < self.duplicate_rate
 
     def report(self) -> list[dict[str, Any]]:
         now = time.monotonic()

@@ -1,6 +1,6 @@
-"""GitHub refusals through the real activities against the strict simulator: a bad token or a missing
+"""GitHub through the real activities against the strict simulator: a bad token or a missing
 permission is not retried and says why; a rate limit is retried after the time GitHub names, and no
-other call of the same token goes out before then."""
+other call of the same token goes out before then; mergeability is read once GitHub computed it."""
 
 from __future__ import annotations
 
@@ -82,3 +82,14 @@ def test_a_secondary_limit_honours_retry_after(sim: tuple[Simulator, PRRef]) -> 
         gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy"))
     delay = limited.value.next_retry_delay
     assert not limited.value.non_retryable and delay is not None and 0 < delay.total_seconds() <= 61
+
+
+def test_the_snapshot_waits_for_github_to_compute_mergeability(sim: tuple[Simulator, PRRef]) -> None:
+    simulator, pr = sim
+    pull = simulator.world.find_pr(pr.repo, pr.number)
+    assert pull is not None
+    simulator.world.recompute_mergeability(pull)  # as after a push: null/unknown for a while
+    assert simulator.world.mergeability_pending(pull)
+    snapshot = gh.fetch_snapshot(pr)
+    assert not simulator.world.mergeability_pending(pull)
+    assert snapshot.mergeable is True and snapshot.mergeable_state == "blocked"  # no CI ran (no actors)

@@ -10,7 +10,7 @@ from github import Auth, BadCredentialsException, Github, GithubException, RateL
 
 from simulators.github import SimulatorConfig
 from simulators.github.access import AccessConfig
-from tests.simulators.helpers import AUTH, TOKEN, Served, github, open_pr
+from tests.simulators.helpers import AUTH, TOKEN, Served, github, open_pr, wait_for
 
 
 @pytest.fixture
@@ -87,3 +87,11 @@ def test_conditional_requests_get_304_and_cost_nothing(served: Served) -> None:
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     pull = github(served.url).get_repo("acme/api").get_pull(1)
     assert pull.update() is False  # PyGithub's conditional refresh: 304, nothing changed
+
+
+def test_a_scenario_can_set_the_hourly_limit(served: Served) -> None:
+    scenario = {"repos": ["acme/big"], "prs": [{"count": 1}], "github_rate_limit": 15000}
+    assert httpx.post(f"{served.url}/_sim/scenario", json=scenario).status_code == 202
+    wait_for(lambda: served.sim.report()["prs"][-1]["repo"] == "acme/big", what="the scenario started")
+    response = httpx.get(f"{served.url}/repos/acme/api", headers=AUTH)
+    assert response.headers["x-ratelimit-limit"] == "15000"

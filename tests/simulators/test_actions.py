@@ -64,11 +64,15 @@ def test_pipeline_run_fails_with_its_log(served: Served, repo: Repository) -> No
 def test_webhooks_in_order_with_payload_shapes(served: Served, repo: Repository, receiver: Receiver) -> None:
     run_id = start(served, "never")
     finished(repo, run_id)
-    wait_for(lambda: len(hooks(receiver, run_id)) == 5, what="5 webhooks")
+    wait_for(lambda: len(hooks(receiver, run_id)) == 9, what="9 webhooks")
     received = hooks(receiver, run_id)
     assert [event for event, _ in received] == [
         "workflow_run.requested",
+        "workflow_job.queued",
+        "workflow_job.queued",
         "workflow_run.in_progress",
+        "workflow_job.in_progress",
+        "workflow_job.in_progress",
         "workflow_job.completed",
         "workflow_job.completed",
         "workflow_run.completed",
@@ -93,7 +97,7 @@ def test_webhooks_in_order_with_payload_shapes(served: Served, repo: Repository,
     assert missing_keys(fixture["workflow_run"], run) == []
     assert missing_keys(fixture["workflow"], completed["workflow"]) == []
     assert {"repository", "sender", "workflow"} <= set(completed)
-    jobs = {body["workflow_job"]["name"]: body["workflow_job"] for event, body in received[2:4]}
+    jobs = {body["workflow_job"]["name"]: body["workflow_job"] for event, body in received[6:8]}
     assert (jobs["test"]["conclusion"], jobs["build"]["conclusion"]) == ("failure", "success")
     job_fixture = json.loads(
         (WEBHOOKS / "workflow_job" / "completed.failure.with-organization.payload.json").read_text()
@@ -153,10 +157,14 @@ def test_rerun_heals_on_retry(served: Served, repo: Repository, receiver: Receiv
         "build": "success",
         "test": "failure",
     }
-    wait_for(lambda: len(hooks(receiver, run_id)) == 9, what="the re-run's webhooks")
-    rerun_hooks = [
-        (e, b["workflow_run"]) for e, b in hooks(receiver, run_id)[5:] if e.startswith("workflow_run")
+    wait_for(lambda: len(hooks(receiver, run_id)) == 15, what="the re-run's webhooks")
+    again = hooks(receiver, run_id)[9:]  # only the failed job runs again: queued, in_progress, completed
+    assert [e for e, _ in again if e.startswith("workflow_job")] == [
+        "workflow_job.queued",
+        "workflow_job.in_progress",
+        "workflow_job.completed",
     ]
+    rerun_hooks = [(e, b["workflow_run"]) for e, b in again if e.startswith("workflow_run")]
     assert [(e, r["id"], r["run_attempt"]) for e, r in rerun_hooks] == [
         ("workflow_run.requested", run_id, 2),
         ("workflow_run.in_progress", run_id, 2),

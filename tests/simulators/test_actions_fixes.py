@@ -52,7 +52,9 @@ def test_fix_branch_runs_ci_and_heals_only_on_fix(served: Served, heals_on: str)
         [failed] = [job for job in pr_run.jobs() if job.conclusion == "failure"]
         assert log_of(failed).text == LOG
     # Not a bot PR: no CI-actor suite, no policy status, no approval, no merge.
-    pull = repo.get_pull(pull.number)
+    pull = wait_for(
+        lambda: (p := repo.get_pull(pull.number)).mergeable is not None and p, what="mergeability"
+    )
     assert (pull.user.login, pull.merged, pull.mergeable_state) == ("mender-app[bot]", False, "blocked")
     assert list(pull.get_reviews()) == [] and repo.get_commit(pull.head.sha).get_statuses().totalCount == 0
     assert {run.name for run in repo.get_commit(pull.head.sha).get_check_runs()} == {"build", "test"}

@@ -20,7 +20,7 @@ def test_demo_scenario_uses_every_fault() -> None:
     demo = load_scenario(ROOT / "scenarios" / "demo.yaml")
     assert demo.repos == ["acme/api", "acme/web"]
     assert {fault for group in demo.prs for fault in group.faults} == KNOWN_FAULTS
-    assert [fault.type for fault in demo.world_faults] == ["github_outage", "webhook_loss"]
+    assert [fault.type for fault in demo.world_faults] == ["github_outage", "webhook_loss", "webhook_reorder"]
     assert any(group.faults == [] for group in demo.prs)  # healthy PRs too
     assert demo.config["mode"] == "act" and demo.config["remediation"]["close_and_reopen"] is True
     assert load_scenario(demo.model_dump(mode="json")) == demo  # what POST /_sim/scenario receives

@@ -143,3 +143,36 @@ def test_scheduled_comments_post_issue_comments_that_bots_hear(
     assert missing_keys(fixture, body) == []
     [pr] = github(served.url).get_repo("acme/talk").get_pulls(state="closed")
     assert [c.body for c in pr.get_issue_comments()] == ["/policy-bot recheck"]
+
+
+def test_webhooks_can_be_reordered_duplicated_and_delayed(
+    receiver: Receiver, serve: Callable[[SimulatorConfig], Served]
+) -> None:
+    """GitHub promises neither order nor exactly-once: one PR's comments arrive shuffled, some twice."""
+    served = serve(SimulatorConfig(webhook_url=receiver.url, actors=()))
+    faults = [
+        {"type": "webhook_reorder", "rate": 0.5, "max_delay_seconds": 0.3},
+        {"type": "webhook_duplicate", "rate": 0.5},
+        {"type": "webhook_delay", "seconds": 0.05},
+    ]
+    start(served, seed=3, repos=["acme/shuffled"], prs=[{"count": 1}], world_faults=faults)
+    wait_for(lambda: receiver.requests, what="the opened webhook")
+    pull = github(served.url).get_repo("acme/shuffled").get_pull(1)
+    bodies = [f"comment {i}" for i in range(10)]
+    for body in bodies:
+        pull.create_issue_comment(body)
+
+    def comments() -> list[str]:
+        return [
+            json.loads(r.body)["comment"]["body"]
+            for r in receiver.requests
+            if r.event == "issue_comment.created"
+        ]
+
+    wait_for(lambda: set(comments()) == set(bodies) and not served.sim.deliverer.busy, what="all sent")
+    got = comments()
+    unique = list(dict.fromkeys(got))
+    assert unique != bodies and sorted(unique) == sorted(bodies)  # shuffled, none lost
+    assert len(got) > len(unique)  # some twice ...
+    ids = [r.headers["x-github-delivery"] for r in receiver.requests]
+    assert len(set(ids)) == 11 and len(ids) == len(got) + 1  # ... with their delivery id
