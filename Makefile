@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-diagnosis clean
 
 setup: $(STAMP)
 
@@ -28,6 +28,9 @@ bench: setup
 	$(BIN)/python bench/webhook_latency.py
 	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/diagnose_scan.py
+
+bench-diagnosis: setup
+	$(BIN)/python bench/diagnosis.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
