@@ -60,7 +60,7 @@ def engine(item: Item, use_pass: bool) -> Answer:
         diagnosis.key_line,
         diagnosis.confidence,
         diagnosis.auto_fix,
-        diagnosis.playbook or diagnosis.source.value,
+        diagnosis.evidence or diagnosis.source.value,
     )
 
 
@@ -162,6 +162,29 @@ def misses(rows: list[tuple[Item, Answer]]) -> None:
             )
 
 
+def write_calibration(rows: list[tuple[Item, Answer]]) -> None:
+    """Precision of each evidence kind on the tune half (category and action right) into the table."""
+    from domain.diagnosis.calibration import CALIBRATION_FILE
+
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item, answer in rows:
+        if item.half == TUNE:
+            kinds[answer.evidence][0] += 1
+            kinds[answer.evidence][1] += answer.category == item.category and answer.action == item.action
+    data = {
+        "about": "Evidence kind -> [logs decided, right] on the tune half of bench/corpora.py;"
+        " written by `bench/diagnosis.py --calibrate`. See domain/diagnosis/calibration.py.",
+        "kinds": {kind: kinds[kind] for kind in sorted(kinds)},
+    }
+    rows_json = ",\n".join(
+        f"  {json.dumps(kind)}: {json.dumps(counts)}" for kind, counts in data["kinds"].items()
+    )
+    CALIBRATION_FILE.write_text(
+        f'{{"about": {json.dumps(data["about"])},\n "kinds": {{\n{rows_json}\n }}}}\n'
+    )
+    print(f"wrote {CALIBRATION_FILE} ({len(kinds)} kinds)")
+
+
 _CHILD = """
 import resource, sys, time
 sys.path.insert(0, {root!r})
@@ -216,6 +239,9 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list the tune half's wrong answers")
     parser.add_argument("--pass-logs", action="store_true", help="give the engine the passing run's log")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="measure each evidence kind on the tune half and write it"
+    )
     args = parser.parse_args()
     items = all_items()
     results: dict[str, list[tuple[Item, Answer]]] = defaultdict(list)
@@ -226,6 +252,8 @@ def main() -> None:
         if name == "mender":
             elapsed = time.perf_counter() - started
             print(f"mender diagnosed {len(items)} logs in {elapsed:.1f} s")
+    if args.calibrate:
+        write_calibration(results["mender"])
     summary = report(results)
     if args.misses:
         misses(results["mender"])

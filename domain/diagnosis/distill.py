@@ -22,12 +22,18 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.diagnosis.candidates import CandidatePool
+from domain.diagnosis.evidence import MIN_SCORE, plain_rule, rule_bonus, score
 from domain.diagnosis.prefilter import Prefilter
+from domain.diagnosis.structure import Step, StepTracker, exit_status, header_name, is_summary
 from domain.shared.redaction import Redactor
+
+if TYPE_CHECKING:
+    from domain.diagnosis.baseline import PassingRun
 
 BLOCK_SIZE = 1 << 18
 LINE_BOUND = 1 << 16  # bytes of one line that are read; the rest of a longer line is skipped
@@ -35,6 +41,8 @@ KEY_LINE_BOUND = 4000  # characters of the key line kept verbatim
 MATCH_BOUND = 4096  # characters of a line that are redacted and matched
 WINDOW_LINE_BOUND = 500  # characters of each other window line
 MAX_PENDING = 8  # candidates waiting for their context at once
+MAX_EXITS = 4  # exit lines kept (with the lines before them) to step back from
+PASS_PENALTY = 8  # evidence a line loses when the passing run prints it too
 
 _ANSI_B = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _ANSI = re.compile(_ANSI_B.pattern.decode())
@@ -53,7 +61,22 @@ _STEP = re.compile(
 )
 # Words (and a substring) whose lines may be step headers or private-key markers.
 STEP_TOKENS = (b"group", b"section_start", b"pipeline", b"section")
-STEP_KEYWORDS = (b"$ ", b"\nrun ")  # a keyword starting with a newline is looked for at line starts
+STEP_KEYWORDS = (
+    b"$ ",
+    b"\nrun ",
+    b"\n> ",
+    b"[info] --- ",
+)  # a keyword starting with a newline: at line starts
+# Substrings of lines that may be evidence of a failure or end a step (`domain.diagnosis.evidence`).
+EVIDENCE_KEYWORDS = tuple(
+    word.encode()
+    for word in (
+        "error", "exception", "fail", "fatal", "panic", "traceback", "err!", "assert", "cannot", "unable",
+        "could not", "not found", "no such", "expected", "timed out", "timeout", "killed", "denied",
+        "refused", "missing", "undefined", "unresolved", "invalid", "exit", "✗", "✖", "✘", "\u00d7", "not ok",
+        "not defined", "\ne  ", "\n  e  ",
+    )
+)  # fmt: skip
 PEM_TOKENS = (b"private",)
 
 
@@ -128,7 +151,7 @@ class LineMatcher(Protocol):
     def match(self, body: str) -> Sequence[Any]: ...
 
 
-@dataclass
+@dataclass(eq=False)
 class Capture:
     """A candidate line and the redacted lines around it."""
 
@@ -142,6 +165,23 @@ class Capture:
     pending: bool = False  # waits for its context regex
     feed_from: int = 0  # index in the current block of the next line to collect
     after: list[str] = field(default_factory=list)
+    score: int = 0  # evidence score (`domain.diagnosis.evidence`)
+    step_index: int = 0  # the step it belongs to (`domain.diagnosis.structure`)
+    summary: bool = False  # a summary or exit line
+    in_pass: bool = False  # the passing run prints it too
+    matches: list[Any] = field(default_factory=list)  # the playbook rules it matches, highest first
+    base: int = 0  # the score without the playbook rule's part
+
+    @property
+    def top(self) -> Any:
+        """The highest-priority match whose context (if the rule has one) occurs in the kept window."""
+        for match in self.matches:
+            if match.context is None:
+                return match
+            near = [*self.before[-match.context_lines :], *self.after[: match.context_lines]]
+            if any(match.context.search(body_of(text)) for text in near):
+                return match
+        return None
 
     @property
     def rank(self) -> tuple[int, int]:
@@ -155,6 +195,9 @@ class ScanOutcome:
     total_lines: int
     total_bytes: int
     last_step: str | None
+    candidates: list[Capture] = field(default_factory=list)  # the best lines of each step
+    exits: list[Capture] = field(default_factory=list)  # the first non-zero exit lines
+    steps: list[Step] = field(default_factory=list)
 
 
 def _clip(line: str, bound: int = WINDOW_LINE_BOUND) -> str:
@@ -164,13 +207,25 @@ def _clip(line: str, bound: int = WINDOW_LINE_BOUND) -> str:
 class LogScanner:
     """One streaming pass: feed it blocks, then `finish()`. See the module docstring."""
 
-    def __init__(self, matcher: LineMatcher, redactor: Redactor, before: int = 40, after: int = 40) -> None:
+    def __init__(
+        self,
+        matcher: LineMatcher,
+        redactor: Redactor,
+        before: int = 40,
+        after: int = 40,
+        baseline: PassingRun | None = None,
+    ) -> None:
         context = max((r.context_lines for r in getattr(matcher, "rules", ()) if r.context), default=0)
         self.matcher, self.redactor = matcher, redactor
         self.keep_before, self.keep_after = max(before, context), max(after, context)
         self.prefilter = Prefilter(
-            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS}, {*matcher.keywords, *STEP_KEYWORDS}
+            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS},
+            {*matcher.keywords, *STEP_KEYWORDS, *EVIDENCE_KEYWORDS},
         )
+        self.steps = StepTracker()
+        self.pool = CandidatePool(self._forget)
+        self.baseline = baseline
+        self.exits: list[Capture] = []  # the first lines that reported a non-zero exit
         self.best: Capture | None = None
         self.open: list[Capture] = []
         self.step: str | None = None
@@ -237,31 +292,63 @@ class LogScanner:
             if self.redactor.in_private_key != inside:
                 self.marks.append((number, self.redactor.in_private_key))
         body = body_of(line)
-        best = self.best.found.priority if self.best is not None else None
-        useful = [found for found in self.matcher.match(body) if best is None or found.priority > best]
-        header = step_header(body)
-        if not useful and header is None:
+        found = self.matcher.match(body)
+        summary = is_summary(body)
+        strength = score(body, found, summary)
+        marker = header_name(body) is not None or exit_status(body) is not None
+        if strength < MIN_SCORE and not marker and not self._useful(found):
             return
         if not redacted:
             line = self.redactor.line(line)
             body = body_of(line)
-            header = step_header(body)
-            useful = [found for found in self.matcher.match(body) if best is None or found.priority > best]
-        if header is not None:
-            self.step = header
-        for found in useful:
-            if self.best is not None and found.priority <= self.best.found.priority:
+            found = self.matcher.match(body)
+            summary = is_summary(body)
+            strength = score(body, found, summary)
+        before_step = self.steps.current
+        self.steps.observe(body, number)
+        if self.steps.current is not before_step:
+            self.pool.step_ended(before_step.index, before_step.failed)
+            self.step = self.steps.current.name
+        in_pass = self.baseline is not None and self.baseline.seen(body)
+        if in_pass:
+            strength -= PASS_PENALTY
+        step_index = self.steps.current.index
+        if marker and self.steps.current.status_line == number and len(self.exits) < MAX_EXITS:
+            exit_capture = self._capture(None, number, line, index, block)
+            exit_capture.step_index, exit_capture.summary = step_index, True
+            self.exits.append(exit_capture)
+            self.open.append(exit_capture)
+        if strength >= MIN_SCORE:
+            floor = self.pool.floor(step_index)
+            if floor is None or strength > floor:
+                capture = self._capture(found[0] if found else None, number, line, index, block)
+                capture.score, capture.step_index, capture.summary = strength, step_index, summary
+                top = plain_rule(found)
+                capture.base = strength - (rule_bonus(top) if top is not None else 0)
+                capture.in_pass, capture.matches = in_pass, [m for m in found if m.priority > 0]
+                self.pool.add(capture)
+                if capture.need > 0:
+                    self.open.append(capture)
+        for match in self._useful(found):
+            if self.best is not None and match.priority <= self.best.found.priority:
                 continue
-            lines = self._lines(block)
-            raw_before = list(self.tail)[max(0, len(self.tail) - (self.keep_before - index)) :]
-            raw_before = [*raw_before, *lines[max(0, index - self.keep_before) : index]][-self.keep_before :]
-            before = self._redacted(raw_before, number - len(raw_before)) if raw_before else []
-            capture = Capture(found, number, line[:KEY_LINE_BOUND], before, self.step,
-                              self.redactor.fork(self.redactor.in_private_key), self.keep_after, feed_from=index + 1)  # fmt: skip
-            if found.context is not None:
-                recent = [body_of(b) for b in before[-found.context_lines :]] + [body]
-                capture.pending = not any(found.context.search(text) for text in recent)
+            capture = self._capture(match, number, line, index, block)
+            if match.context is not None:
+                recent = [body_of(b) for b in capture.before[-match.context_lines :]] + [body]
+                capture.pending = not any(match.context.search(text) for text in recent)
             self._admit(capture)
+
+    def _useful(self, found: Sequence[Any]) -> list[Any]:
+        best = self.best.found.priority if self.best is not None else None
+        return [match for match in found if best is None or match.priority > best]
+
+    def _capture(self, match: Any, number: int, line: str, index: int, block: bytes) -> Capture:
+        lines = self._lines(block)
+        raw_before = list(self.tail)[max(0, len(self.tail) - (self.keep_before - index)) :]
+        raw_before = [*raw_before, *lines[max(0, index - self.keep_before) : index]][-self.keep_before :]
+        before = self._redacted(raw_before, number - len(raw_before)) if raw_before else []
+        return Capture(match, number, line[:KEY_LINE_BOUND], before, self.step,
+                       self.redactor.fork(self.redactor.in_private_key), self.keep_after, feed_from=index + 1)  # fmt: skip
 
     def _admit(self, capture: Capture) -> None:
         if capture.pending:
@@ -301,7 +388,14 @@ class LogScanner:
         tail = list(self.tail)[-self.keep_before :] if self.lines else []
         first = self.lines - len(tail) + 1
         kept = self._redacted(tail, first, bound=KEY_LINE_BOUND)  # the last line may become the key line
-        return ScanOutcome(self.best, kept, self.lines, self.bytes, self.step)
+        candidates = self.pool.all()
+        outcome = ScanOutcome(self.best, kept, self.lines, self.bytes, self.step, candidates, self.exits)
+        outcome.steps = self.steps.steps
+        return outcome
+
+    def _forget(self, capture: Capture) -> None:
+        if capture in self.open:
+            self.open.remove(capture)
 
 
 class DistilledLog(BaseModel):

@@ -14,11 +14,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from domain.ci_healing.python_distributions import distribution_for
 from domain.ci_healing.risk import score, tier
-from domain.diagnosis.distill import DistilledLog, LogScanner, blocks_from_binary, blocks_from_lines, distill
+from domain.diagnosis.baseline import PassingRun
+from domain.diagnosis.calibration import AUTO_FLOOR, calibrate
+from domain.diagnosis.decision import choose
+from domain.diagnosis.distill import (
+    DistilledLog,
+    LogScanner,
+    blocks_from_binary,
+    blocks_from_lines,
+    body_of,
+    distill,
+)
 from domain.diagnosis.playbooks import Match, PlaybookRule, Playbooks, default_playbooks
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 from domain.shared.redaction import Redactor
@@ -66,27 +77,6 @@ FALLBACK_RULES = [
     _fallback("error-word", -5, r"(?i)\berror\b"),
 ]
 
-_GUESSES: list[tuple[Category, re.Pattern[str]]] = [
-    (Category.RESOURCE, re.compile(r"(?i)out of memory|\bkilled\b|no space|disk|\bheap\b|\boom\b")),
-    (Category.FLAKY_TEST, re.compile(r"(?i)timed? ?out|flaky|intermittent|\brace\b")),
-    (
-        Category.INFRASTRUCTURE,
-        re.compile(r"(?i)network|connection|\bdns\b|unreachable|registry|runner|\b50[234]\b|rate.?limit"),
-    ),
-    (Category.DEPENDENCY, re.compile(r"(?i)dependenc|\bpackage\b|\bmodule\b|\bversion\b|resolv|lock ?file")),
-    (Category.ENVIRONMENT, re.compile(r"(?i)environment|\benv\b|variable|permission|credential|config")),
-    (Category.CODE, re.compile(r"(?i)\btest|assert|compil|syntax|lint|expected|undefined")),
-]
-
-
-def guess_category(key_line: str, window: Iterable[str]) -> Category:
-    """A weak guess of the category: words of the key line count 3, words anywhere around it 1 (once).
-    Ties and silence go to `code`, the most common unrecognised failure."""
-    around = "\n".join(window)
-    votes = {c: 3 * bool(words.search(key_line)) + bool(words.search(around)) for c, words in _GUESSES}
-    best = max(votes, key=lambda c: (votes[c], c is Category.CODE))
-    return best if votes[best] > 0 else Category.CODE
-
 
 class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
@@ -97,12 +87,54 @@ def _fill(template: str, params: dict[str, str]) -> str:
     return template.format_map(_Defaults(params))
 
 
-def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnosis:
+_CODE_EVIDENCE = re.compile(
+    r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\])"  # a source location
+    r"|(?i:\bassert|\bexpected\b|\btests?\b|\bspecs?\b|\blint|\bcompil|\bsyntax|\bundefined\b|\bnot defined\b"
+    r"|\btype ?error|\bdoes not (?:match|exist)|\bmismatch|\bdiff\b|^[-+@]{1,3} )"
+)
+
+
+def generic_category(key_line: str, in_failing_step: bool = False) -> Category:
+    """The category of a failure no playbook explains: `code` when it is the output of the step whose own
+    command failed (nothing points at a dependency, the environment, the infrastructure or resources),
+    or when the key line shows a source location, an assertion, a test, lint or compile failure;
+    otherwise `unknown`."""
+    if in_failing_step or _CODE_EVIDENCE.search(body_of(key_line)):
+        return Category.CODE
+    return Category.UNKNOWN
+
+
+def _calibrated(kind: str, confidence: int, auto_fix: bool, notes: list[str]) -> tuple[int, bool]:
+    measured = calibrate(kind, confidence)
+    if not measured.measured:
+        notes.append(f"confidence {confidence} is the rule's reviewed estimate (not measured on the corpora)")
+    elif not measured.allows_auto and auto_fix:
+        notes.append(
+            f"measured precision of this evidence is {measured.right} of {measured.n}: below the floor for"
+            f" automatic actions ({AUTO_FLOOR} %)"
+        )
+    return measured.confidence, auto_fix and measured.allows_auto
+
+
+def _diagnosis(
+    match: Match,
+    distilled: DistilledLog,
+    fallback: bool,
+    kind: str | None = None,
+    in_failing_step: bool = False,
+) -> Diagnosis:
     rule, params, notes = match.rule, dict(match.params), []
     category, action, auto_fix, confidence = rule.category, rule.action, rule.auto_fix, rule.confidence
+    kind = kind or ("generic" if fallback else f"rule:{rule.id}")
     if fallback:
-        category = guess_category(distilled.key_line, distilled.window)
-        notes.append("no playbook matched: the category is a guess and a human decides")
+        category = generic_category(distilled.key_line, in_failing_step)
+        kind = f"{kind}:{category.value}"
+        notes.append(
+            "no playbook explains this failure: a human decides"
+            + (" (category unknown)" if category is Category.UNKNOWN else "")
+        )
+    calibration_notes: list[str] = []
+    confidence, auto_fix = _calibrated(kind, confidence, auto_fix, calibration_notes)
     if action is FixAction.ADD_DEPENDENCY and "module" in params:
         distribution = distribution_for(params["module"])
         if distribution is not None:
@@ -117,12 +149,13 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
     if action is FixAction.SET_ENV_DEFAULT and _SECRET_NAME.search(params.get("name", "")):
         auto_fix = False
         notes.append(f"{params['name']} looks like a secret: it needs a real value, not a default")
-    if category is Category.CODE or action is FixAction.HUMAN:
+    if category in (Category.CODE, Category.UNKNOWN) or action is FixAction.HUMAN:
         action, auto_fix = FixAction.HUMAN, False
     risk = score(action, category, confidence, rule.risk)
     explanation = _fill(rule.explanation, params)
     if notes and not fallback:
         explanation += " (" + "; ".join(notes) + ")"
+    notes += calibration_notes
     return Diagnosis(
         category=category,
         action=action,
@@ -139,6 +172,7 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
         steps=[_fill(step, params) for step in rule.plan],
         changes_code=rule.changes_code,
         notes=notes,
+        evidence=kind,
     )
 
 
@@ -147,13 +181,24 @@ def _run(
     playbooks: Playbooks | None,
     redactor: Redactor | None,
     max_lines: int,
+    baseline: PassingRun | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
     rules = (playbooks if playbooks is not None else default_playbooks()).with_rules(FALLBACK_RULES)
     before = max(0, (max_lines - 1) // 2)
-    scanner = LogScanner(rules, redactor or Redactor(), before=before, after=max(0, max_lines - 1 - before))
+    scanner = LogScanner(
+        rules, redactor or Redactor(), before=before, after=max(0, max_lines - 1 - before), baseline=baseline
+    )
     for block, size in blocks:
         scanner.feed(block, size)
     outcome = scanner.finish()
+    choice = choose(outcome.candidates, outcome.steps, outcome.exits)
+    if choice is not None:
+        distilled = distill(replace(outcome, best=choice.capture), max_lines)
+        top = choice.capture.top
+        if top is not None:
+            return _diagnosis(top, distilled, False, choice.kind), distilled
+        generic = Match(FALLBACK_RULES[-1], {})
+        return _diagnosis(generic, distilled, True, choice.kind, choice.in_failing_step), distilled
     distilled = distill(outcome, max_lines)
     if outcome.best is None:
         empty = Match(FALLBACK_RULES[-1], {})
@@ -169,8 +214,10 @@ def diagnose(
     playbooks: Playbooks | None = None,
     redactor: Redactor | None = None,
     max_lines: int = 80,
+    passing: Iterable[str] | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
-    """Diagnose a log given as lines (trailing newlines optional), streaming once.
+    """Diagnose a log given as lines (trailing newlines optional), streaming once; `passing`: the lines of
+    the last passing run of the same job, whose error-like lines are not taken for the cause.
 
     `provider` (github_actions, gitlab_ci, ...) is informational: step headers of every provider are
     recognised. `redactor` defaults to one without configured secret values.
@@ -178,7 +225,10 @@ def diagnose(
     del provider
     if isinstance(lines, str):  # a whole log as one string, not an iterable of lines
         lines = lines.splitlines()
-    return _run(blocks_from_lines(lines), playbooks, redactor, max_lines)
+    if isinstance(passing, str):
+        passing = passing.splitlines()
+    baseline = PassingRun.from_lines(passing) if passing is not None else None
+    return _run(blocks_from_lines(lines), playbooks, redactor, max_lines, baseline)
 
 
 def diagnose_file(
@@ -188,8 +238,11 @@ def diagnose_file(
     playbooks: Playbooks | None = None,
     redactor: Redactor | None = None,
     max_lines: int = 80,
+    pass_log: str | Path | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
-    """`diagnose` on a log file, read in binary blocks (UTF-8, undecodable bytes replaced)."""
+    """`diagnose` on a log file, read in binary blocks (UTF-8, undecodable bytes replaced); `pass_log`: the
+    log file of the last passing run of the same job."""
     del provider
+    baseline = PassingRun.from_file(pass_log) if pass_log is not None else None
     with Path(path).open("rb") as handle:
-        return _run(blocks_from_binary(handle), playbooks, redactor, max_lines)
+        return _run(blocks_from_binary(handle), playbooks, redactor, max_lines, baseline)
