@@ -48,7 +48,10 @@ SIGNALS: list[tuple[int, re.Pattern[str]]] = [
     (1, re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"|`[^`\s]{2,}`|\u2018[^\u2019\s]{2,}\u2019")),
 ]
 PENALTIES: list[tuple[int, re.Pattern[str]]] = [
-    (4, re.compile(r"(?i)\bwarn(?:ing)?s?\b|\bdeprecat|\bnotice\b|^\s*\[?(?:info|debug)\]?\b")),
+    (
+        4,
+        re.compile(r"(?i)\bwarn(?:ing)?s?\b|[a-z]Warning\b|\bdeprecat|\bnotice\b|^\s*\[?(?:info|debug)\]?\b"),
+    ),
     (
         5,
         re.compile(

@@ -55,6 +55,7 @@ _SUMMARY = re.compile(
     r"|^Error: Process completed|^##\[error\]Process completed|^Ran \d+ tests? in|^The job (?:running|exceeded)"
     r"|^Failed tests?:\s*$|^Tests in error:\s*$|^Failing tests?:?\s*$|^error: could not compile .* due to"
     r"|^Error: Tests failed|^\d+ (?:tests? )?failed\b|^\s*\d+ examples?, \d+ failures?"
+    r"|\b\d+ problems? \(\d+ errors?, \d+ warnings?\)|\brecipe for target .* failed$"
 )
 
 
