@@ -9,6 +9,7 @@ from pathlib import Path
 
 from activities.ci_models import RunAnalysis
 from domain.ci_healing.config import CIConfig
+from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.distill import DistilledLog
 from domain.diagnosis.engine import diagnose
 from domain.diagnosis.playbooks import Playbooks, default_playbooks, load_playbooks
@@ -53,9 +54,14 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
 
 
 def diagnose_jobs(
-    jobs: Iterable[tuple[str, Iterable[str]]], provider: str, config: CIConfig
+    jobs: Iterable[tuple[str, Iterable[str]]],
+    provider: str,
+    config: CIConfig,
+    passing: Iterable[str] | None = None,
 ) -> tuple[Diagnosis, DistilledLog, list[str]]:
-    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ."""
+    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ.
+    `passing`: the lines of the last passing run of the job, read once and shared by every job."""
+    baseline = PassingRun.from_lines(passing) if passing is not None else None
     playbooks, best = playbooks_for(config), None
     names: list[str] = []
     for index, (name, lines) in enumerate(jobs):
@@ -68,6 +74,7 @@ def diagnose_jobs(
             playbooks=playbooks,
             redactor=redactor_for(config),
             max_lines=config.distill_max_lines,
+            baseline=baseline,
         )
         if best is None or _rank(diagnosis) > _rank(best[0]):
             best = (diagnosis, distilled)

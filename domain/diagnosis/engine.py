@@ -215,9 +215,11 @@ def diagnose(
     redactor: Redactor | None = None,
     max_lines: int = 80,
     passing: Iterable[str] | None = None,
+    baseline: PassingRun | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
     """Diagnose a log given as lines (trailing newlines optional), streaming once; `passing`: the lines of
-    the last passing run of the same job, whose error-like lines are not taken for the cause.
+    the last passing run of the same job, whose error-like lines are not taken for the cause (or
+    `baseline`, those lines already read).
 
     `provider` (github_actions, gitlab_ci, ...) is informational: step headers of every provider are
     recognised. `redactor` defaults to one without configured secret values.
@@ -227,7 +229,8 @@ def diagnose(
         lines = lines.splitlines()
     if isinstance(passing, str):
         passing = passing.splitlines()
-    baseline = PassingRun.from_lines(passing) if passing is not None else None
+    if baseline is None and passing is not None:
+        baseline = PassingRun.from_lines(passing)
     return _run(blocks_from_lines(lines), playbooks, redactor, max_lines, baseline)
 
 
