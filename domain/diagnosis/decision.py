@@ -5,9 +5,10 @@
 2. The key line is the candidate with the highest score, the earliest on ties (the first report of a
    failure is its cause; later ones are repeats or fallout). Summary and exit lines already lost points,
    so the detail they summarise wins when there is one.
-3. Causal order: when the key line is a `code` symptom and, earlier in the same step, a playbook rule
-   recognised a dependency, environment, infrastructure or resource cause, that cause is the key line (a
-   compile error after `Could not resolve dependencies` is a dependency failure).
+3. Causal order: when the key line is a `code` symptom and, earlier in the same step (or in the next
+   `EXPLAINED_WITHIN` lines, as its explanation), a playbook rule recognised a dependency, environment,
+   infrastructure or resource cause, that cause is the key line (a compile error after `Could not resolve
+   dependencies` is a dependency failure).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from typing import Any
 
 from domain.diagnosis.distill import Capture, body_of
 from domain.diagnosis.evidence import rule_bonus, score
-from domain.diagnosis.structure import Step, is_marker, is_summary
+from domain.diagnosis.structure import Step, is_marker, is_summary, step_role
 from domain.diagnosis.verdict import Category
 
 FAILING_STEP_BONUS = 6
 PASSING_STEP_PENALTY = 3  # a step that ended without reporting a status
 SUCCEEDED_STEP_PENALTY = 10  # a step that reported exit status 0
 CAUSE_MIN_PRIORITY = 45  # a rule at least this specific may be the cause of a later code symptom
+EXPLAINED_WITHIN = 3  # a cause printed this few lines after a symptom explains it (javac: bad class file)
 CAUSES = frozenset({Category.DEPENDENCY, Category.ENVIRONMENT, Category.INFRASTRUCTURE, Category.RESOURCE})
 
 
@@ -78,7 +80,7 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
     """The key line among `candidates` (see the module docstring), or None when there are none."""
     for capture in candidates:  # the rule that counts may have a context found after the line
         top = capture.top
-        capture.score = capture.base + (rule_bonus(top) if top is not None else 0)
+        capture.score = capture.base + (rule_bonus(top, capture.summary) if top is not None else 0)
     failing = next((step for step in steps if step.failed), None)
     if failing is not None:
         inside = [c for c in candidates if c.step_index == failing.index and not c.summary and not c.in_pass]
@@ -96,7 +98,7 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
             c
             for c in candidates
             if c.step_index == key.step_index
-            and c.line_number < key.line_number
+            and (c.line_number < key.line_number or 0 < c.line_number - key.line_number <= EXPLAINED_WITHIN)
             and c.top is not None
             and c.top.rule.category in CAUSES
             and c.top.priority >= CAUSE_MIN_PRIORITY
@@ -104,7 +106,12 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
         ]
         if causes:
             cause = min(causes, key=lambda c: c.line_number)
-            return Choice(cause, f"rule:{cause.top.rule.id}", in_failing)
+            return Choice(cause, rule_kind(cause.top.rule.id, cause.step), in_failing)
     if top is not None:
-        return Choice(key, f"rule:{top.rule.id}", in_failing)
+        return Choice(key, rule_kind(top.rule.id, key.step), in_failing)
     return Choice(key, "generic", in_failing)
+
+
+def rule_kind(rule_id: str, step: str | None) -> str:
+    """The evidence kind of a rule's match: the rule, and whether it fired in a setup step."""
+    return f"rule:{rule_id}" + ("@setup" if step_role(step) == "setup" else "")

@@ -344,7 +344,7 @@ class LogScanner:
                 capture = self._capture(found[0] if found else None, number, line, index, block)
                 capture.score, capture.step_index, capture.summary = strength, step_index, summary
                 top = plain_rule(found)
-                capture.base = strength - (rule_bonus(top) if top is not None else 0)
+                capture.base = strength - (rule_bonus(top, summary) if top is not None else 0)
                 capture.in_pass, capture.matches = in_pass, [m for m in found if m.priority > 0]
                 self.pool.add(capture)
                 if capture.need > 0:

@@ -69,14 +69,14 @@ PENALTIES: list[tuple[int, re.Pattern[str]]] = [
     ),
     (2, re.compile(r"(?i)https?://\S*(?:error|fail)")),
 ]
-_SUMMARY_PENALTY = 4
+_SUMMARY_PENALTY = 8
 
 
 def score(body: str, matches: Sequence[Any], summary: bool) -> int:
     """The evidence score of one line (`matches`: the playbook rules it matches, highest priority first;
     a rule with a context counts only once its context is found, see `domain.diagnosis.decision`)."""
     top = plain_rule(matches)
-    return base_score(body, summary, bool(matches)) + (rule_bonus(top) if top is not None else 0)
+    return base_score(body, summary, bool(matches)) + (rule_bonus(top, summary) if top is not None else 0)
 
 
 def plain_rule(matches: Sequence[Any]) -> Any:
@@ -95,6 +95,7 @@ def base_score(body: str, summary: bool, matched: bool = False) -> int:
     return total
 
 
-def rule_bonus(match: Any) -> int:
-    """What a playbook rule recognising the line adds: more for a more specific (higher priority) rule."""
-    return 3 + match.priority // RULE_WEIGHT
+def rule_bonus(match: Any, summary: bool = False) -> int:
+    """What a playbook rule recognising the line adds: more for a more specific (higher priority) rule;
+    a summary line gains little whatever rule recognises it (it says that, not what)."""
+    return 3 if summary else 3 + match.priority // RULE_WEIGHT

@@ -39,15 +39,17 @@ _EXIT = re.compile(
     r"|\bJob failed: exit (?:code|status) (?P<gl>\d+)"
     r"|\bCommand (?:exited|failed) with (?:exit )?(?:code|status) (?P<cmd>\d+)"
     r"|^> Task (?P<task>:\S+) FAILED$"
+    r"|^npm ERR! Exit status (?P<npm>\d+)|^ERROR: \"[\w:.-]+\" exited with (?P<runall>\d+)"
 )
 _SUMMARY = re.compile(
     r"(?i)exited with (?:code |status )?\d+|exit (?:code|status) \d+|returned (?:a )?non-zero|returned \d+ exit status"
     r"|Process completed with|script returned exit code|^Done\. Your build exited"
-    r"|^npm ERR! (?:Test failed|code E?LIFECYCLE|errno|Exit status|Failed at the|This is probably|A complete log"
-    r"|[\w@/.-]+ \w+: `|missing script|\s*$|Tell the author|You can get|There is likely|Make sure|not with npm)"
+    r"|^npm ERR!(?:\s*$| (?:Test failed|code E?LIFECYCLE|errno|Exit status|Failed at the|This is probably"
+    r"|A complete log|[\w@/.-]+ \w+: `|missing script|Tell the author|You can get|There is likely|Make sure"
+    r"|not with npm|\s+/\S+\.log$|network (?:This is|and is related|In most cases|If you are behind|'proxy'|$)))"
     r"|^error Command failed with exit code|^info Visit https://yarnpkg"
     r"|\bBUILD FAIL(?:URE|ED)\b|^FAILURES!|^FAILED \(|^Tests run: \d+, Failures: \d+"
-    r"|^\[ERROR\] Tests run: \d+, Failures|There (?:are|were) test failures|^\[ERROR\] Failed to execute goal"
+    r"|^\[ERROR\] Tests run: \d+, Failures|There (?:are|were) test failures"
     r"|^\[ERROR\] -> \[Help|^\[ERROR\] (?:To see the full|Re-run Maven|For more information|$)"
     r"|^make(?:\[\d+\])?: \*\*\* .*Error \d+|^\* What went wrong:|^Execution failed for task"
     r"|^Test Suites: \d+ failed|^Tests: +\d+ failed|^test result: FAILED|error: test failed, to rerun"
@@ -56,6 +58,7 @@ _SUMMARY = re.compile(
     r"|^Failed tests?:\s*$|^Tests in error:\s*$|^Failing tests?:?\s*$|^error: could not compile .* due to"
     r"|^Error: Tests failed|^\d+ (?:tests? )?failed\b|^\s*\d+ examples?, \d+ failures?"
     r"|\b\d+ problems? \(\d+ errors?, \d+ warnings?\)|\brecipe for target .* failed$"
+    r"|^\[ERROR\]\s*(?:\[Help \d+\].*)?$"
 )
 
 
@@ -66,6 +69,21 @@ def shown(body: str) -> str:
         return body
     parts = [part for part in body.split("\r") if part.strip()]
     return parts[-1] if parts else ""
+
+
+_SETUP_STEP = re.compile(
+    r"(?i)\b(?:npm (?:ci|install)|yarn(?: install)?$|pnpm install|pip3? install|poetry install|uv sync"
+    r"|bundle install|composer install|conda (?:install|env)|apt(?:-get)? (?:update|install)|brew install"
+    r"|go mod download|cargo fetch|dependency:(?:resolve|go-offline)|docker pull|actions/(?:checkout|setup-|cache)"
+    r"|install(?:ing)? dependencies|set up job|get_sources|prepare_(?:executor|script)|restore_cache"
+    r"|download_artifacts)\b"
+)
+
+
+def step_role(name: str | None) -> str:
+    """`setup` for a step that installs or fetches what the build needs (dependencies, tools, sources),
+    else `run`: a network error while installing is the network's; while testing it may be the test's."""
+    return "setup" if name and _SETUP_STEP.search(name) else "run"
 
 
 def header_name(body: str) -> str | None:
