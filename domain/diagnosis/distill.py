@@ -70,27 +70,10 @@ STEP_KEYWORDS = (
 # Lines that may be evidence of a failure or end a step (`domain.diagnosis.evidence`): substrings (also
 # inside words: `AssertionError`, `failed`), and whole words, which the prefilter finds at no extra cost.
 EVIDENCE_SUBSTRINGS = ("error", "exception", "fail", "err!", "assert", "exit", "✗", "✖", "✘", "\u00d7")
-EVIDENCE_TOKENS = tuple(
-    [
-        "fatal",
-        "panic",
-        "traceback",
-        "cannot",
-        "unable",
-        "could",
-        "killed",
-        "denied",
-        "refused",
-        "missing",
-        "undefined",
-        "unresolved",
-        "invalid",
-        "expected",
-        "timeout",
-        "timed",
-        "such",
-        "defined",
-    ]
+EVIDENCE_TOKENS = (
+    *("fatal", "panic", "traceback", "cannot", "unable", "could", "killed", "denied", "refused", "missing"),
+    *("undefined", "unresolved", "invalid", "expected", "timeout", "timed", "such", "defined"),
+    *("segv", "sigsegv", "sigabrt", "sigbus", "segmentation", "sanitizer", "addresssanitizer", "dumped"),
 )
 EVIDENCE_KEYWORDS = (*(w.encode() for w in EVIDENCE_SUBSTRINGS), b"\ne  ", b"\n  e  ", b"not ok")
 _EVIDENCE_HINT = re.compile(

@@ -36,6 +36,7 @@ SIGNALS: list[tuple[int, re.Pattern[str]]] = [
         ),
     ),
     (2, re.compile(r"(?i)\b(?:timed? ?out|timeout|killed|out of memory|no space left|segmentation fault)\b")),
+    (4, re.compile(r"\b(?:\w+Sanitizer|SEGV|SIGSEGV|SIGABRT|SIGBUS|Segmentation fault|core dumped)\b")),
     (
         3,
         re.compile(
