@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-from domain.diagnosis.distill import blocks_from_binary, blocks_from_lines, body_of
+from domain.diagnosis.reading import blocks_from_binary, blocks_from_lines, body_of
 
 MAX_LINES = 200_000
 

@@ -9,11 +9,65 @@ and the failing step's lines are never crowded out by noise of other steps.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
+
+from domain.diagnosis.reading import body_of
+from domain.diagnosis.structure import Step
+from domain.shared.redaction import Redactor
 
 PER_STEP = 24
 KEPT_AFTER_PASS = 3
 MAX_STEPS_KEPT = 12
+
+
+@dataclass(eq=False)
+class Capture:
+    """A candidate line and the redacted lines around it."""
+
+    found: Any  # the matcher's match: has .priority, .context, .context_lines
+    line_number: int
+    line: str
+    before: list[str]
+    step: str | None
+    redactor: Redactor
+    need: int  # lines still to collect after it
+    pending: bool = False  # waits for its context regex
+    feed_from: int = 0  # index in the current block of the next line to collect
+    after: list[str] = field(default_factory=list)
+    score: int = 0  # evidence score (`domain.diagnosis.evidence`)
+    step_index: int = 0  # the step it belongs to (`domain.diagnosis.structure`)
+    summary: bool = False  # a summary or exit line
+    in_pass: bool = False  # the passing run prints it too
+    matches: list[Any] = field(default_factory=list)  # the playbook rules it matches, highest first
+    base: int = 0  # the score without the playbook rule's part
+
+    @property
+    def top(self) -> Any:
+        """The highest-priority match whose context (if the rule has one) occurs in the kept window."""
+        for match in self.matches:
+            if match.context is None:
+                return match
+            near = [*self.before[-match.context_lines :], *self.after[: match.context_lines]]
+            if any(match.context.search(body_of(text)) for text in near):
+                return match
+        return None
+
+    @property
+    def rank(self) -> tuple[int, int]:
+        return (self.found.priority, -self.line_number)
+
+
+@dataclass
+class ScanOutcome:
+    best: Capture | None
+    tail: list[str]  # the redacted last lines of the log
+    total_lines: int
+    total_bytes: int
+    last_step: str | None
+    candidates: list[Capture] = field(default_factory=list)  # the best lines of each step
+    exits: list[Capture] = field(default_factory=list)  # the first non-zero exit lines
+    steps: list[Step] = field(default_factory=list)
 
 
 def _rank(capture: Any) -> tuple[int, int]:

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.diagnosis.distill import Capture, body_of
+from domain.diagnosis.candidates import Capture
 from domain.diagnosis.evidence import rule_bonus, score
+from domain.diagnosis.reading import body_of
 from domain.diagnosis.structure import Step, is_marker, is_summary, step_role
 from domain.diagnosis.verdict import Category
 

@@ -1,65 +1,72 @@
 """Stream a CI log once, in bounded memory, and keep only what explains the failure.
 
-The log arrives as blocks of whole lines (`blocks_from_lines`, `blocks_from_binary`: never the whole
-file). Each block is searched for the rules' required words (`domain.diagnosis.prefilter.Prefilter`, plus
-step headers and private-key markers); only lines holding one are decoded and matched, and a line is
-redacted before anything of it is kept. The scanner keeps the step header last seen, the best
-candidate line with the lines before it (from the block and a ring of the previous blocks' tail) and
-the lines after it as they arrive. Memory is one block, the ring and the kept windows, whatever the
-log's size; of a line longer than `LINE_BOUND` bytes only the start is read.
+The log arrives as blocks of whole lines (`domain.diagnosis.reading`: never the whole file). Each block is
+searched for the rules' required words, error-like words and step markers (`domain.diagnosis.prefilter`);
+only lines holding one are decoded, and a line is redacted before anything of it is kept. Each such line
+feeds the step tracker (`domain.diagnosis.structure`), is scored (`domain.diagnosis.evidence`, minus
+`PASS_PENALTY` when the passing run prints it too) and, scoring enough, becomes a candidate of its step
+(`domain.diagnosis.candidates`) with the lines around it. The first exit lines are kept too, to step back
+from. Memory is one block, a ring of the previous lines and the bounded candidates, whatever the size.
 
-Which candidate wins: the highest priority, then the earliest line (see `domain.diagnosis.playbooks`). A rule with
-a `context` regex counts only when the context matches within `context_lines` lines before or after it.
-
-`DistilledLog` is the result: the decisive line verbatim (redacted), the failed step, and a window of
-redacted lines around it, for prompts and notifications.
+`best` is the playbooks' own verdict (highest priority, then earliest line; a rule with a `context`
+regex counts only when the context matches within `context_lines` lines): `Playbooks.scan` uses it.
+`domain.diagnosis.decision` chooses among the candidates; `domain.diagnosis.distilled` keeps the result.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
-from domain.diagnosis.candidates import CandidatePool
-from domain.diagnosis.evidence import MIN_SCORE, plain_rule, rule_bonus, score
+from domain.diagnosis.candidates import CandidatePool, Capture, ScanOutcome
+from domain.diagnosis.distilled import DistilledLog, distill
+from domain.diagnosis.evidence import (
+    EVIDENCE_HINT,
+    EVIDENCE_KEYWORDS,
+    EVIDENCE_TOKENS,
+    MIN_SCORE,
+    plain_rule,
+    rule_bonus,
+    score,
+)
 from domain.diagnosis.prefilter import Prefilter
-from domain.diagnosis.structure import Step, StepTracker, exit_status, header_name, is_summary
+from domain.diagnosis.reading import (
+    _ANSI_B,
+    LINE_BOUND,
+    WINDOW_LINE_BOUND,
+    blocks_from_binary,
+    blocks_from_lines,
+    body_of,
+    clip,
+)
+from domain.diagnosis.structure import StepTracker, exit_status, header_name, is_summary
 from domain.shared.redaction import Redactor
+
+__all__ = [  # the scanner, and what callers read logs with (re-exported from their homes)
+    "KEY_LINE_BOUND",
+    "LINE_BOUND",
+    "MATCH_BOUND",
+    "Capture",
+    "DistilledLog",
+    "LogScanner",
+    "ScanOutcome",
+    "blocks_from_binary",
+    "blocks_from_lines",
+    "body_of",
+    "distill",
+    "step_header",
+]
 
 if TYPE_CHECKING:
     from domain.diagnosis.baseline import PassingRun
 
-BLOCK_SIZE = 1 << 18
-LINE_BOUND = 1 << 16  # bytes of one line that are read; the rest of a longer line is skipped
 KEY_LINE_BOUND = 4000  # characters of the key line kept verbatim
 MATCH_BOUND = 4096  # characters of a line that are redacted and matched
-WINDOW_LINE_BOUND = 500  # characters of each other window line
 MAX_PENDING = 8  # candidates waiting for their context at once
 MAX_EXITS = 4  # exit lines kept (with the lines before them) to step back from
 PASS_PENALTY = 8  # evidence a line loses when the passing run prints it too
 
-_ANSI_B = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_ANSI = re.compile(_ANSI_B.pattern.decode())
-_PREFIX = re.compile(
-    r"^(?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+"  # ISO (GitHub, GitLab)
-    r"|\[(?:task )?\d{4}-\d\d-\d\d[T ][^\]]*\]\s+"  # [task 2025-...Z] (Taskcluster), [2025-...] (Jenkins)
-    r"|\d{1,2}:\d\d:\d\d(?:\.\d+)?(?:\s?[AP]M)?:?\s+)+"  # 12:00:01 / 9:40:53 PM: (Jenkins, Netlify)
-)
-_STEP = re.compile(
-    r"^##\[group\](?P<gh>Run .+)"  # GitHub Actions raw log
-    r"|^(?P<ui>Run (?![\d\s])\S.*)"  # GitHub Actions log copied from the web page
-    r"|section_start:\d+:(?P<gl>[A-Za-z0-9_.-]+)"  # GitLab CI section
-    r"|^\$ (?P<cmd>\S.*)"  # GitLab CI / Travis CI command
-    r"|^\[Pipeline\] \{ \((?P<jk>[^)]+)\)"  # Jenkins pipeline stage
-    r"|^##\[section\]Starting: (?P<az>.+)"  # Azure Pipelines
-)
-# Words (and a substring) whose lines may be step headers or private-key markers.
 STEP_TOKENS = (b"group", b"section_start", b"pipeline", b"section")
 STEP_KEYWORDS = (
     b"$ ",
@@ -67,77 +74,10 @@ STEP_KEYWORDS = (
     b"\n> ",
     b"[info] --- ",
 )  # a keyword starting with a newline: at line starts
-# Lines that may be evidence of a failure or end a step (`domain.diagnosis.evidence`): substrings (also
-# inside words: `AssertionError`, `failed`), and whole words, which the prefilter finds at no extra cost.
-EVIDENCE_SUBSTRINGS = ("error", "exception", "fail", "err!", "assert", "exit", "✗", "✖", "✘", "\u00d7")
-EVIDENCE_TOKENS = (
-    *("fatal", "panic", "traceback", "cannot", "unable", "could", "killed", "denied", "refused", "missing"),
-    *("undefined", "unresolved", "invalid", "expected", "timeout", "timed", "such", "defined"),
-    *("segv", "sigsegv", "sigabrt", "sigbus", "segmentation", "sanitizer", "addresssanitizer", "dumped"),
-)
-EVIDENCE_KEYWORDS = (*(w.encode() for w in EVIDENCE_SUBSTRINGS), b"\ne  ", b"\n  e  ", b"not ok")
-_EVIDENCE_HINT = re.compile(
-    "|".join(map(re.escape, [*EVIDENCE_SUBSTRINGS, *EVIDENCE_TOKENS, "not ok"])), re.I
-)
 PEM_TOKENS = (b"private",)
 
 
-def body_of(line: str) -> str:
-    """`line` without ANSI codes and CI timestamp prefixes: the text rules are matched against."""
-    if "\x1b" in line:
-        line = _ANSI.sub("", line)
-    return _PREFIX.sub("", line, count=1) if line[:1].isdigit() or line[:1] == "[" else line
-
-
-def step_header(body: str) -> str | None:
-    """The step or command a header line starts (`Run npm test`, `step_script`, `npm test`), else None."""
-    if not (body.startswith(("$ ", "Run ", "[Pipeline] ", "##[")) or "section_start:" in body):
-        return None
-    found = _STEP.search(body)
-    if found is None:
-        return None
-    name = next(value for value in found.groupdict().values() if value is not None)
-    return name.strip()[:200] or None
-
-
-def blocks_from_lines(lines: Iterable[str | bytes], batch: int = 2048) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines joined by newlines, bytes it stands for) from an iterable of lines."""
-    iterator = iter(lines)
-    while chunk := list(islice(iterator, batch)):
-        parts = []
-        for line in chunk:
-            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-            if text.endswith("\n"):
-                text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            parts.append(text if len(text) <= LINE_BOUND else text[:LINE_BOUND])
-        data = "\n".join(parts).encode("utf-8", "replace")
-        yield data, len(data) + len(parts)
-
-
-def blocks_from_binary(handle: IO[Any], block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines, bytes read for it) from a binary (or text) file, `block_size` at a time."""
-    carry, size, skipping = b"", 0, False
-    while chunk := handle.read(block_size):
-        if isinstance(chunk, str):
-            chunk = chunk.encode("utf-8", "replace")
-        size += len(chunk)
-        if skipping:  # inside an over-long line: drop bytes up to its newline
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                continue
-            chunk, skipping = b"\n" + chunk[newline + 1 :], False
-        data = carry + chunk
-        last = data.rfind(b"\n")
-        if last < 0:
-            carry = data
-        else:
-            block, carry = data[:last], data[last + 1 :]
-            yield block, size
-            size = 0
-        if len(carry) > LINE_BOUND:
-            carry, skipping = carry[:LINE_BOUND], True
-    if carry or size:
-        yield carry, size
+step_header = header_name  # the step a header line starts (kept under its former name)
 
 
 class LineMatcher(Protocol):
@@ -151,59 +91,6 @@ class LineMatcher(Protocol):
     keywords: tuple[bytes, ...]
 
     def match(self, body: str) -> Sequence[Any]: ...
-
-
-@dataclass(eq=False)
-class Capture:
-    """A candidate line and the redacted lines around it."""
-
-    found: Any  # the matcher's match: has .priority, .context, .context_lines
-    line_number: int
-    line: str
-    before: list[str]
-    step: str | None
-    redactor: Redactor
-    need: int  # lines still to collect after it
-    pending: bool = False  # waits for its context regex
-    feed_from: int = 0  # index in the current block of the next line to collect
-    after: list[str] = field(default_factory=list)
-    score: int = 0  # evidence score (`domain.diagnosis.evidence`)
-    step_index: int = 0  # the step it belongs to (`domain.diagnosis.structure`)
-    summary: bool = False  # a summary or exit line
-    in_pass: bool = False  # the passing run prints it too
-    matches: list[Any] = field(default_factory=list)  # the playbook rules it matches, highest first
-    base: int = 0  # the score without the playbook rule's part
-
-    @property
-    def top(self) -> Any:
-        """The highest-priority match whose context (if the rule has one) occurs in the kept window."""
-        for match in self.matches:
-            if match.context is None:
-                return match
-            near = [*self.before[-match.context_lines :], *self.after[: match.context_lines]]
-            if any(match.context.search(body_of(text)) for text in near):
-                return match
-        return None
-
-    @property
-    def rank(self) -> tuple[int, int]:
-        return (self.found.priority, -self.line_number)
-
-
-@dataclass
-class ScanOutcome:
-    best: Capture | None
-    tail: list[str]  # the redacted last lines of the log
-    total_lines: int
-    total_bytes: int
-    last_step: str | None
-    candidates: list[Capture] = field(default_factory=list)  # the best lines of each step
-    exits: list[Capture] = field(default_factory=list)  # the first non-zero exit lines
-    steps: list[Step] = field(default_factory=list)
-
-
-def _clip(line: str, bound: int = WINDOW_LINE_BOUND) -> str:
-    return line if len(line) <= bound else line[:bound] + " [...]"
 
 
 class LogScanner:
@@ -258,7 +145,7 @@ class LogScanner:
     ) -> list[str]:
         redactor = redactor or self.redactor.fork(self._state_at(first))
         return [
-            _clip(redactor.line(r[:LINE_BOUND].decode("utf-8", "replace")[:MATCH_BOUND]), bound) for r in raw
+            clip(redactor.line(r[:LINE_BOUND].decode("utf-8", "replace")[:MATCH_BOUND]), bound) for r in raw
         ]
 
     def feed(self, block: bytes, size: int) -> None:
@@ -295,7 +182,7 @@ class LogScanner:
                 self.marks.append((number, self.redactor.in_private_key))
         body = body_of(line)
         found = self.matcher.match(body)
-        hint = bool(found) or _EVIDENCE_HINT.search(body) is not None
+        hint = bool(found) or EVIDENCE_HINT.search(body) is not None
         summary = hint and is_summary(body)
         strength = score(body, found, summary) if hint else 0
         marker = header_name(body) is not None or exit_status(body) is not None
@@ -399,57 +286,3 @@ class LogScanner:
     def _forget(self, capture: Capture) -> None:
         if capture in self.open:
             self.open.remove(capture)
-
-
-class DistilledLog(BaseModel):
-    """What is kept of a log: the decisive line, the failed step and a redacted window around it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    failed_step: str | None = None
-    key_line: str = ""
-    key_line_number: int | None = None
-    window: list[str] = []
-    window_start: int | None = None  # line number of window[0]
-    total_lines: int = 0
-    total_bytes: int = 0
-    truncated: bool = False  # the window is not the whole log, or a line in it was cut
-
-    def text(self) -> str:
-        """The distilled log as text for a prompt: a short header, then the window's lines verbatim."""
-        head = [f"log: {self.total_lines} lines, {self.total_bytes} bytes"]
-        if self.failed_step:
-            head.append(f"failed step: {self.failed_step}")
-        if self.key_line_number:
-            head.append(f"decisive line {self.key_line_number}: {self.key_line}")
-        if self.window_start is not None and self.window:
-            head.append(f"--- lines {self.window_start}-{self.window_start + len(self.window) - 1} ---")
-        return "\n".join([*head, *self.window])
-
-
-def distill(outcome: ScanOutcome, max_lines: int = 80) -> DistilledLog:
-    """The `DistilledLog` of a scan: around its best candidate, else its last non-blank line."""
-    max_lines, key = max(1, max_lines), outcome.best
-    if key is None:
-        window = outcome.tail[-max_lines:]
-        start = outcome.total_lines - len(window) + 1
-        filled = [i for i, text in enumerate(window) if text.strip()]
-        number = start + filled[-1] if filled else None
-        line, step = (window[filled[-1]] if filled else ""), outcome.last_step
-    else:
-        before_n = min(len(key.before), (max_lines - 1) // 2)
-        after_n = min(len(key.after), max_lines - 1 - before_n)
-        before_n = min(len(key.before), max_lines - 1 - after_n)
-        window = [*key.before[len(key.before) - before_n :], key.line, *key.after[:after_n]]
-        number, line, step, start = key.line_number, key.line, key.step, key.line_number - before_n
-    window = [_clip(text) for text in window]
-    return DistilledLog(
-        failed_step=step,
-        key_line=line,
-        key_line_number=number,
-        window=window,
-        window_start=start if window else None,
-        total_lines=outcome.total_lines,
-        total_bytes=outcome.total_bytes,
-        truncated=len(window) < outcome.total_lines or any(t.endswith(" [...]") for t in window),
-    )

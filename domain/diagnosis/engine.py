@@ -1,9 +1,11 @@
-"""Diagnose a failed CI log with the playbooks: one streaming pass, redacted, bounded memory.
+"""Diagnose a failed CI log: one streaming pass, redacted, bounded memory, decided from evidence.
 
-`diagnose` redacts every line before anything is kept, finds the decisive line (highest priority
-playbook match, earliest line on ties), distills the log around it and fills a `Diagnosis` (risk from
-`domain.ci_healing.risk`). When no playbook matches, the best error-looking line is the key line, the category is
-a low-confidence guess from the words around it, and the action is `human` (`source=fallback`).
+`diagnose` scans the log (`domain.diagnosis.distill`), chooses the key line from the failing step's
+evidence (`domain.diagnosis.decision`), distills the log around it and fills a `Diagnosis` (risk from
+`domain.ci_healing.risk`): the category and action of the playbook rule that recognises the key line, or,
+when none does, `code` for the failing step's own output (else `unknown`) with action `human`
+(`source=fallback`). Confidence is the measured precision of that kind of evidence
+(`domain.diagnosis.calibration`); a kind measured below the floor never acts automatically.
 
 Two guards keep automation honest: a missing Python module is installed only when its distribution
 is in `domain.ci_healing.python_distributions` (a guessed name may be a typosquat), and a missing environment variable
