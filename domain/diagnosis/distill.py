@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 from domain.diagnosis.candidates import CandidatePool, Capture, ScanOutcome
 from domain.diagnosis.distilled import DistilledLog, distill
 from domain.diagnosis.evidence import (
-    EVIDENCE_HINT,
     EVIDENCE_KEYWORDS,
     EVIDENCE_TOKENS,
     MIN_SCORE,
+    has_evidence_word,
     plain_rule,
     rule_bonus,
     score,
@@ -182,7 +182,7 @@ class LogScanner:
                 self.marks.append((number, self.redactor.in_private_key))
         body = body_of(line)
         found = self.matcher.match(body)
-        hint = bool(found) or EVIDENCE_HINT.search(body) is not None
+        hint = bool(found) or has_evidence_word(body)
         summary = hint and is_summary(body)
         strength = score(body, found, summary) if hint else 0
         marker = header_name(body) is not None or exit_status(body) is not None

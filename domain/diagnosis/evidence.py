@@ -24,7 +24,17 @@ EVIDENCE_TOKENS = (
     *("segv", "sigsegv", "sigabrt", "sigbus", "segmentation", "sanitizer", "addresssanitizer", "dumped"),
 )
 EVIDENCE_KEYWORDS = (*(w.encode() for w in EVIDENCE_SUBSTRINGS), b"\ne  ", b"\n  e  ", b"not ok")
-EVIDENCE_HINT = re.compile("|".join(map(re.escape, [*EVIDENCE_SUBSTRINGS, *EVIDENCE_TOKENS, "not ok"])), re.I)
+_EVIDENCE_TOKEN_SET = frozenset(EVIDENCE_TOKENS)
+_WORD = re.compile(r"[a-z]+")
+
+
+def has_evidence_word(body: str) -> bool:
+    """Whether a line holds an error-like substring or word (cheap: checked before any scoring)."""
+    lower = body.lower()
+    if any(word in lower for word in EVIDENCE_SUBSTRINGS) or "not ok" in lower:
+        return True
+    return not _EVIDENCE_TOKEN_SET.isdisjoint(_WORD.findall(lower))
+
 
 MIN_SCORE = 3  # lines scoring less are never candidates
 RULE_WEIGHT = 5  # a matching rule adds 3 + its priority / RULE_WEIGHT
