@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from corpora import HELD_OUT, TUNE, Item, all_items  # noqa: E402
 
 from domain.diagnosis.engine import diagnose_file  # noqa: E402
+from domain.diagnosis.playbooks import default_playbooks  # noqa: E402
 
 BUCKETS = [(0, 50), (50, 70), (70, 85), (85, 95), (95, 101)]
 _ERROR = re.compile(r"(?i)error")
@@ -49,18 +50,25 @@ class Answer:
     confidence: int
     auto_fix: bool
     evidence: str = ""
+    raw: tuple[str, str] = ("", "")  # the deciding rule's own category and action (what calibration measures)
 
 
 def engine(item: Item, use_pass: bool) -> Answer:
     kwargs = {"pass_log": item.pass_path} if use_pass and item.pass_path else {}
     diagnosis, _ = diagnose_file(item.path, **kwargs)
+    kind = diagnosis.evidence or diagnosis.source.value
+    raw = (diagnosis.category.value, diagnosis.action.value)
+    if kind.startswith("rule:"):
+        rule = default_playbooks().rule(kind.removeprefix("rule:").split("@")[0])
+        raw = (rule.category.value, "human" if rule.category.value == "code" else rule.action.value)
     return Answer(
         diagnosis.category.value,
         diagnosis.action.value,
         diagnosis.key_line,
         diagnosis.confidence,
         diagnosis.auto_fix,
-        diagnosis.evidence or diagnosis.source.value,
+        kind,
+        raw,
     )
 
 
@@ -170,7 +178,7 @@ def write_calibration(rows: list[tuple[Item, Answer]]) -> None:
     for item, answer in rows:
         if item.half == TUNE:
             kinds[answer.evidence][0] += 1
-            kinds[answer.evidence][1] += answer.category == item.category and answer.action == item.action
+            kinds[answer.evidence][1] += answer.raw == (item.category, item.action)
     data = {
         "about": "Evidence kind -> [logs decided, right] on the tune half of bench/corpora.py;"
         " written by `bench/diagnosis.py --calibrate`. See domain/diagnosis/calibration.py.",
@@ -198,8 +206,6 @@ print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, diagno
 
 def scan(megabytes: int) -> dict[str, float]:
     from diagnose_scan import generate, grep_time, to_ere
-
-    from domain.diagnosis.playbooks import default_playbooks
 
     folder = Path(tempfile.mkdtemp(prefix="mender-bench-"))
     path = folder / "ci.log"

@@ -37,6 +37,7 @@ from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 from domain.shared.redaction import Redactor
 
 FALLBACK_CONFIDENCE = 30
+TRUST_FLOOR = 50  # a rule measured less precise than this does not decide a failing step's category
 _SECRET_NAME = re.compile(
     r"(?i)token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credential|auth(?!or)|cert"
 )
@@ -137,6 +138,19 @@ def _diagnosis(
         )
     calibration_notes: list[str] = []
     confidence, auto_fix = _calibrated(kind, confidence, auto_fix, calibration_notes)
+    measured = calibrate(kind, rule.confidence)
+    distrusted = not fallback and in_failing_step and measured.measured and measured.confidence < TRUST_FLOOR
+    if distrusted:  # this evidence was mostly wrong where it was measured: the failing step's output decides
+        category, action, auto_fix, fallback = (
+            generic_category(distilled.key_line, True),
+            FixAction.HUMAN,
+            False,
+            True,
+        )
+        notes.append(
+            f"rule {rule.id} matched, but its evidence was right in only {measured.right} of {measured.n}"
+            " measured logs: a human decides"
+        )
     if action is FixAction.ADD_DEPENDENCY and "module" in params:
         distribution = distribution_for(params["module"])
         if distribution is not None:
@@ -155,6 +169,10 @@ def _diagnosis(
         action, auto_fix = FixAction.HUMAN, False
     risk = score(action, category, confidence, rule.risk)
     explanation = _fill(rule.explanation, params)
+    if distrusted:
+        explanation = (
+            f"The failing step's own output ({explanation[:1].lower()}{explanation[1:]} was not trusted)."
+        )
     if notes and not fallback:
         explanation += " (" + "; ".join(notes) + ")"
     notes += calibration_notes
@@ -166,7 +184,7 @@ def _diagnosis(
         confidence=confidence,
         key_line=distilled.key_line,
         params=params,
-        playbook=None if fallback else rule.id,
+        playbook=rule.id if distrusted else (None if fallback else rule.id),
         explanation=explanation,
         source=Source.FALLBACK if fallback else Source.PLAYBOOK,
         key_line_number=distilled.key_line_number,
@@ -198,7 +216,7 @@ def _run(
         distilled = distill(replace(outcome, best=choice.capture), max_lines)
         top = choice.capture.top
         if top is not None:
-            return _diagnosis(top, distilled, False, choice.kind), distilled
+            return _diagnosis(top, distilled, False, choice.kind, choice.in_failing_step), distilled
         generic = Match(FALLBACK_RULES[-1], {})
         return _diagnosis(generic, distilled, True, choice.kind, choice.in_failing_step), distilled
     distilled = distill(outcome, max_lines)

@@ -206,3 +206,16 @@ def test_bad_input_gets_a_clear_answer(tmp_path: Path, content: bytes) -> None:
     assert diagnosis.category in Category and diagnosis.action is FixAction.HUMAN
     assert len(diagnosis.key_line) <= KEY_LINE_BOUND + len(" [...]") and distilled.total_bytes == len(content)
     assert set(diagnosis.contract()) >= {"category", "action", "key_line", "confidence"}
+
+
+def test_a_rule_measured_mostly_wrong_does_not_decide_a_failing_step() -> None:
+    line = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
+    alone, _ = diagnose([line])
+    assert alone.playbook == "env.certificate" and alone.category is Category.ENVIRONMENT  # no failing step
+    measured = table()["rule:env.certificate"]
+    assert measured[0] >= 3 and measured[1] / measured[0] < 0.5
+    in_step, _ = diagnose(
+        ["$ ./check-links.sh README.md", line, 'The command "./check-links.sh README.md" exited with 1.']
+    )
+    assert in_step.category is Category.CODE and in_step.action is FixAction.HUMAN and not in_step.auto_fix
+    assert in_step.playbook == "env.certificate" and any("right in only" in note for note in in_step.notes)
