@@ -219,3 +219,16 @@ def test_a_rule_measured_mostly_wrong_does_not_decide_a_failing_step() -> None:
     )
     assert in_step.category is Category.CODE and in_step.action is FixAction.HUMAN and not in_step.auto_fix
     assert in_step.playbook == "env.certificate" and any("right in only" in note for note in in_step.notes)
+
+
+def test_an_unknown_failure_is_never_automated_even_when_a_model_proposes_a_retry() -> None:
+    from domain.ci_healing.config import RiskConfig
+    from domain.ci_healing.risk import Verdict, gate
+    from domain.diagnosis.verdict import Diagnosis, Tier
+
+    proposal = Diagnosis(
+        category=Category.UNKNOWN, action=FixAction.RETRY, risk_score=1, tier=Tier.LOW, confidence=99,
+        key_line="the frobnicator declined", explanation="a model's guess", auto_fix=True,
+    )  # fmt: skip
+    decision = gate(proposal, "acme/api", RiskConfig(threshold=10, confidence_floor=0))
+    assert decision.verdict is Verdict.HUMAN
