@@ -25,17 +25,25 @@ class DistilledLog(BaseModel):
     total_lines: int = 0
     total_bytes: int = 0
     truncated: bool = False  # the window is not the whole log, or a line in it was cut
+    other_candidates: list[str] = []  # the next best lines elsewhere (`line N: text`), for a second opinion
+    passing_run_lines: int | None = None  # error-like lines of the last passing run compared with, if any
 
     def text(self) -> str:
         """The distilled log as text for a prompt: a short header, then the window's lines verbatim."""
         head = [f"log: {self.total_lines} lines, {self.total_bytes} bytes"]
+        if self.passing_run_lines is not None:
+            head.append(
+                f"compared with the last passing run ({self.passing_run_lines} error-like lines it also prints"
+                " are not the cause)"
+            )
         if self.failed_step:
             head.append(f"failed step: {self.failed_step}")
         if self.key_line_number:
             head.append(f"decisive line {self.key_line_number}: {self.key_line}")
         if self.window_start is not None and self.window:
             head.append(f"--- lines {self.window_start}-{self.window_start + len(self.window) - 1} ---")
-        return "\n".join([*head, *self.window])
+        others = ["--- other candidate lines ---", *self.other_candidates] if self.other_candidates else []
+        return "\n".join([*head, *self.window, *others])
 
 
 def distill(outcome: ScanOutcome, max_lines: int = 80) -> DistilledLog:

@@ -33,10 +33,12 @@ from domain.diagnosis.distill import (
     distill,
 )
 from domain.diagnosis.playbooks import Match, PlaybookRule, Playbooks, default_playbooks
+from domain.diagnosis.reading import clip
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 from domain.shared.redaction import Redactor
 
 FALLBACK_CONFIDENCE = 30
+OTHER_CANDIDATES = 5  # next best lines kept in the distilled log for a second opinion
 TRUST_FLOOR = 50  # a rule measured less precise than this does not decide a failing step's category
 _SECRET_NAME = re.compile(
     r"(?i)token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credential|auth(?!or)|cert"
@@ -214,6 +216,16 @@ def _run(
     choice = choose(outcome.candidates, outcome.steps, outcome.exits)
     if choice is not None:
         distilled = distill(replace(outcome, best=choice.capture), max_lines)
+        others = sorted(
+            (c for c in outcome.candidates if c is not choice.capture and not c.in_pass and not c.summary),
+            key=lambda c: (-c.score, c.line_number),
+        )[:OTHER_CANDIDATES]
+        distilled = distilled.model_copy(
+            update={
+                "other_candidates": [f"line {c.line_number}: {clip(c.line, 300)}" for c in others],
+                "passing_run_lines": len(baseline) if baseline is not None else None,
+            }
+        )
         top = choice.capture.top
         if top is not None:
             return _diagnosis(top, distilled, False, choice.kind, choice.in_failing_step), distilled

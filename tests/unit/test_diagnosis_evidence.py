@@ -113,9 +113,10 @@ def test_an_unknown_compiler_message_in_the_failing_step_is_code() -> None:
 
 
 def test_the_cause_before_its_fallout_decides() -> None:
-    diagnosis, _ = diagnose(lines_of("travis-redox-404.log"))
+    diagnosis, distilled = diagnose(lines_of("travis-redox-404.log"))
     assert diagnosis.key_line.strip() == "* Failure 404 Not Found"  # not the panic nor `make: *** Error 2`
     assert diagnosis.category is Category.DEPENDENCY
+    assert any("panicked" in line for line in distilled.other_candidates)  # the fallout, for a second opinion
 
 
 def test_a_dependency_cause_before_a_compile_error_wins() -> None:
@@ -146,8 +147,10 @@ def test_lines_the_passing_run_prints_are_not_the_cause() -> None:
     alone, _ = diagnose([*failing[:11], failing[-1]])
     assert alone.key_line == noisy  # without the passing run the noise looks like the failure
     passing = [line for line in failing if "Undefined variable" not in line]
-    with_pass, _ = diagnose(failing, passing=passing)
+    with_pass, distilled = diagnose(failing, passing=passing)
     assert with_pass.key_line.startswith("Error: Undefined variable:")
+    assert distilled.passing_run_lines and "compared with the last passing run" in distilled.text()
+    assert noisy not in "\n".join(distilled.other_candidates)  # the passing run's line is no candidate
     assert len(PassingRun.from_lines(passing)) >= 1
 
 
