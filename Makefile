@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction clean
+.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis clean
 
 setup: $(STAMP)
 
@@ -48,6 +48,9 @@ bench-dashboard: setup
 
 bench-redaction: setup
 	$(BIN)/python bench/redaction.py
+
+bench-diagnosis: setup
+	$(BIN)/python bench/diagnosis.py
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -11,7 +12,7 @@ from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 
-from activities.ci_logs import analyse_jobs, lines_of
+from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
 from contracts.ci import (
     FixArgs,
@@ -37,6 +38,8 @@ from domain.shared.redaction import redact
 from runtime.settings import get_settings
 
 LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)
+PASSING_RUNS_SEARCHED = 20  # the newest successful runs of a branch searched for the same workflow
+log = logging.getLogger(__name__)
 
 
 def _logins(run: WorkflowRun) -> list[str | None]:
@@ -67,7 +70,42 @@ class GitHubCI:
             run_url=workflow_run.html_url,
             head_branch=workflow_run.head_branch,
             head_sha=workflow_run.head_sha,
+            passing_logs=self._passing_logs(workflow_run),
         )
+
+    def _passing_logs(self, failed: WorkflowRun) -> PassingLogs:
+        """Per job name, the log of the last successful run of the same workflow on the run's branch, else
+        on the default branch (None when there is none). Looked up once, when first asked."""
+        found: dict[str, str] | None = None
+
+        def jobs() -> dict[str, str]:
+            nonlocal found
+            if found is None:
+                found = {}
+                try:
+                    for branch in dict.fromkeys(
+                        b for b in (failed.head_branch, self.repo.default_branch) if b
+                    ):
+                        runs = self.repo.get_workflow_runs(branch=branch, status="success")
+                        run = next(
+                            (r for _, r in zip(range(PASSING_RUNS_SEARCHED), runs, strict=False)
+                             if r.workflow_id == failed.workflow_id and r.id != failed.id),
+                            None,
+                        )  # fmt: skip
+                        if run is not None:
+                            found = {
+                                job.name: job.logs_url() for job in run.jobs() if job.conclusion == "success"
+                            }
+                            break
+                except (GithubException, httpx.HTTPError) as exc:
+                    log.warning("no passing run of %s read (%s)", failed.html_url, exc)
+            return found
+
+        def lines(name: str) -> Iterator[str] | None:
+            url = jobs().get(name)
+            return self._log_lines(url) if url else None
+
+        return lines
 
     def _log_lines(self, url: str) -> Iterator[str]:
         with httpx.stream("GET", url, timeout=LOG_TIMEOUT, follow_redirects=True) as response:

@@ -14,7 +14,7 @@ import gitlab
 from gitlab.exceptions import GitlabError
 from temporalio.exceptions import ApplicationError
 
-from activities.ci_logs import analyse_jobs, lines_of
+from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from contracts.ci import (
     FixArgs,
     FixResult,
@@ -73,6 +73,7 @@ class GitLabCI:
             head_branch=pipeline.ref,
             head_sha=pipeline.sha,
             secret_values=self._masked_values(),
+            passing_logs=self._passing_logs(pipeline.id, pipeline.ref),
         )
 
     def _masked_values(self) -> list[str]:
@@ -85,6 +86,36 @@ class GitLabCI:
             log.info("masked variables of %s not read (%s)", self.project_path, exc.response_code)
             return []
         return [v.value for v in variables if getattr(v, "masked", False) and getattr(v, "value", None)]
+
+    def _passing_logs(self, failed_id: int, ref: str | None) -> PassingLogs:
+        """Per job name, the trace of that job in the last successful pipeline of the same ref (None when
+        there is none). Looked up once, when first asked."""
+        found: dict[str, int] | None = None
+
+        def jobs() -> dict[str, int]:
+            nonlocal found
+            if found is None:
+                found = {}
+                try:
+                    default = self.project.default_branch if hasattr(self.project, "default_branch") else None
+                    for branch in dict.fromkeys(b for b in (ref, default) if b):
+                        listed = self.project.pipelines.list(
+                            ref=branch, status="success", per_page=5, get_all=False
+                        )
+                        passed = next((p for p in listed if p.id != failed_id), None)
+                        if passed is not None:
+                            listed_jobs = passed.jobs.list(scope=["success"], get_all=True)
+                            found = {job.name: job.id for job in listed_jobs}
+                            break
+                except GitlabError as exc:
+                    log.warning("no passing pipeline of %s read (%s)", self.project_path, exc)
+            return found
+
+        def lines(name: str) -> Iterator[str] | None:
+            job_id = jobs().get(name)
+            return self._trace(job_id) if job_id is not None else None
+
+        return lines
 
     def _trace(self, job_id: int) -> Iterator[str]:
         with gitlab_errors(f"read trace of job {job_id}"):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from contracts.ci import RunAnalysis
 from domain.ci_healing.config import CIConfig
+from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.distill import DistilledLog
 from domain.diagnosis.engine import diagnose
 from domain.diagnosis.playbooks import Playbooks, default_playbooks, load_playbooks
@@ -16,6 +18,7 @@ from domain.diagnosis.verdict import Diagnosis, Source
 from domain.shared.redaction import Redactor
 
 MAX_JOBS_READ = 5
+log = logging.getLogger(__name__)
 _cache: dict[tuple[str, float], Playbooks] = {}
 _lock = threading.Lock()
 
@@ -53,13 +56,33 @@ def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
         yield pending.decode("utf-8", errors="replace").rstrip("\r")
 
 
+PassingLogs = Callable[[str], Iterable[str] | None]  # job name -> the lines of its last passing run
+
+
+def passing_run(lines: Iterable[str] | None, job: str) -> PassingRun | None:
+    """The passing run's error-like lines, or None when there is none or it cannot be read (logged: the
+    diagnosis goes on without it)."""
+    if lines is None:
+        return None
+    try:
+        return PassingRun.from_lines(lines)
+    except Exception as exc:  # a passing log that cannot be read only weakens the diagnosis
+        log.warning("passing run of job %r not read (%s): diagnosing without it", job, type(exc).__name__)
+        return None
+
+
 def diagnose_jobs(
     jobs: Iterable[tuple[str, Iterable[str]]],
     provider: str,
     config: CIConfig,
     secret_values: Iterable[str] = (),
+    passing: Iterable[str] | None = None,
+    passing_logs: PassingLogs | None = None,
 ) -> tuple[Diagnosis, DistilledLog, list[str]]:
-    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ."""
+    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ.
+    `passing`: the lines of a passing run shared by every job; `passing_logs`: per job, the lines of the
+    last passing run of that job (lines it prints too are not taken for the cause)."""
+    shared = passing_run(passing, "*")
     playbooks, best = playbooks_for(config), None
     secret_values = tuple(secret_values)
     names: list[str] = []
@@ -73,6 +96,7 @@ def diagnose_jobs(
             playbooks=playbooks,
             redactor=redactor_for(config, secret_values),
             max_lines=config.distill_max_lines,
+            baseline=shared or (passing_run(passing_logs(name), name) if passing_logs else None),
         )
         if best is None or _rank(diagnosis) > _rank(best[0]):
             best = (diagnosis, distilled)
@@ -95,9 +119,12 @@ def analyse_jobs(
     head_branch: str | None,
     head_sha: str | None,
     secret_values: Iterable[str] = (),
+    passing_logs: PassingLogs | None = None,
 ) -> RunAnalysis:
     """`diagnose_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
-    diagnosis, distilled, names = diagnose_jobs(jobs, provider, config, tuple(secret_values))
+    diagnosis, distilled, names = diagnose_jobs(
+        jobs, provider, config, tuple(secret_values), passing_logs=passing_logs
+    )
     return RunAnalysis(
         diagnosis=diagnosis,
         distilled=distilled.text(),

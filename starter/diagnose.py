@@ -25,11 +25,15 @@ def _file_lines(path: Path):
         yield from lines_of(iter(lambda: handle.read(1 << 16), b""))
 
 
-def diagnose_log(path: Path, provider: str | None) -> tuple[Diagnosis, str]:
-    """The diagnosis of one log file (and its distilled text), asking the LLM only when rules are unsure."""
+def diagnose_log(path: Path, provider: str | None, passing: Path | None = None) -> tuple[Diagnosis, str]:
+    """The diagnosis of one log file (and its distilled text), asking the LLM only when rules are unsure.
+    `passing`: the log of the last passing run of the same job (its error-like lines are not the cause)."""
     settings = get_settings()
     ci = settings.config.ci
-    diagnosis, distilled, _ = diagnose_jobs([(path.name, _file_lines(path))], provider or "other", ci)
+    passing_lines = _file_lines(passing) if passing is not None else None
+    diagnosis, distilled, _ = diagnose_jobs(
+        [(path.name, _file_lines(path))], provider or "other", ci, passing=passing_lines
+    )
     unsure = diagnosis.source is Source.FALLBACK or diagnosis.confidence < ci.risk.confidence_floor
     if ci.llm.enabled and unsure:
         from activities.llm import consult
@@ -51,6 +55,13 @@ def diagnose(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the stable contract).")
     ] = False,
+    passing: Annotated[
+        Path | None,
+        typer.Option(
+            "--pass",
+            help="The log of the last passing run of the same job: lines it prints too are not the cause.",
+        ),
+    ] = None,
 ) -> None:
     """Diagnose a failed CI log: category, action, risk, tier, confidence, decisive line, playbook."""
     if provider is not None and provider not in PROVIDERS:
@@ -63,11 +74,12 @@ def diagnose(
             for chunk in iter(lambda: sys.stdin.buffer.read(1 << 16), b""):
                 tmp.write(chunk)
         logfile = Path(tmp.name)
-    if not logfile.is_file():
-        typer.echo(f"error: {logfile} is not a readable file", err=True)
-        raise typer.Exit(2)
+    for path in (logfile, passing):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
     try:
-        diagnosis, _ = diagnose_log(logfile, provider)
+        diagnosis, _ = diagnose_log(logfile, provider, passing)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

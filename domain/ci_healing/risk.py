@@ -4,7 +4,7 @@ Score (0-10): the action's base risk (or the playbook's stated level), raised wh
 unsure, 10 for `code` failures and `human` plans. Tier: low <= 3 < medium <= 6 < high.
 
 The gate asks a human (APPROVAL) when any rule fails; each rule says what a missing fact means:
-- the plan is `human`, or the category is `code`           -> HUMAN (never automated, not even on approval)
+- the plan is `human`, or the category is `code`/`unknown` -> HUMAN (never automated, not even on approval)
 - the repository is protected                               -> APPROVAL
 - the score is above the repository's threshold             -> APPROVAL
 - the confidence is below the floor                         -> APPROVAL
@@ -43,7 +43,7 @@ LEVEL_RISK = {"low": 2.0, "medium": 5.0, "high": 8.0}
 
 def score(action: FixAction, category: Category, confidence: int, level: str | float | None = None) -> float:
     """The risk score of running `action`: its base (or the playbook's `level`) plus an unsureness term."""
-    if action is FixAction.HUMAN or category is Category.CODE:
+    if action is FixAction.HUMAN or category in (Category.CODE, Category.UNKNOWN):
         return 10.0
     if isinstance(level, int | float):
         base = float(level)
@@ -82,7 +82,7 @@ class GateDecision(BaseModel):
 
 def gate(diagnosis: Diagnosis, project: str, risk: RiskConfig) -> GateDecision:
     """Decide whether `diagnosis`'s plan for `project` may run without a human."""
-    if diagnosis.action is FixAction.HUMAN or diagnosis.category is Category.CODE:
+    if diagnosis.action is FixAction.HUMAN or diagnosis.category in (Category.CODE, Category.UNKNOWN):
         return GateDecision(verdict=Verdict.HUMAN, reasons=["the failure needs a code change by a human"])
     reasons: list[str] = []
     if project in risk.protected_repositories:

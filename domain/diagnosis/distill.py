@@ -1,119 +1,84 @@
 """Stream a CI log once, in bounded memory, and keep only what explains the failure.
 
-The log arrives as blocks of whole lines (`blocks_from_lines`, `blocks_from_binary`: never the whole
-file). Each block is searched for the rules' required words (`domain.diagnosis.prefilter.Prefilter`, plus
-step headers and private-key markers); only lines holding one are decoded and matched, and a line is
-redacted before anything of it is kept. The scanner keeps the step header last seen, the best
-candidate line with the lines before it (from the block and a ring of the previous blocks' tail) and
-the lines after it as they arrive. Memory is one block, the ring and the kept windows, whatever the
-log's size; of a line longer than `LINE_BOUND` bytes only the start is read.
+The log arrives as blocks of whole lines (`domain.diagnosis.reading`: never the whole file). Each block is
+searched for the rules' required words, error-like words and step markers (`domain.diagnosis.prefilter`);
+only lines holding one are decoded, and a line is redacted before anything of it is kept. Each such line
+feeds the step tracker (`domain.diagnosis.structure`), is scored (`domain.diagnosis.evidence`, minus
+`PASS_PENALTY` when the passing run prints it too) and, scoring enough, becomes a candidate of its step
+(`domain.diagnosis.candidates`) with the lines around it. The first exit lines are kept too, to step back
+from. Memory is one block, a ring of the previous lines and the bounded candidates, whatever the size.
 
-Which candidate wins: the highest priority, then the earliest line (see `domain.diagnosis.playbooks`). A rule with
-a `context` regex counts only when the context matches within `context_lines` lines before or after it.
-
-`DistilledLog` is the result: the decisive line verbatim (redacted), the failed step, and a window of
-redacted lines around it, for prompts and notifications.
+`best` is the playbooks' own verdict (highest priority, then earliest line; a rule with a `context`
+regex counts only when the context matches within `context_lines` lines): `Playbooks.scan` uses it.
+`domain.diagnosis.decision` chooses among the candidates; `domain.diagnosis.distilled` keeps the result.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
-from typing import IO, Any, Protocol
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, ConfigDict
-
+from domain.diagnosis.candidates import CandidatePool, Capture, ScanOutcome
+from domain.diagnosis.distilled import DistilledLog, distill
+from domain.diagnosis.evidence import (
+    EVIDENCE_KEYWORDS,
+    EVIDENCE_TOKENS,
+    MIN_SCORE,
+    has_evidence_word,
+    plain_rule,
+    rule_bonus,
+    score,
+)
 from domain.diagnosis.prefilter import Prefilter
+from domain.diagnosis.reading import (
+    _ANSI_B,
+    LINE_BOUND,
+    WINDOW_LINE_BOUND,
+    blocks_from_binary,
+    blocks_from_lines,
+    body_of,
+    clip,
+)
+from domain.diagnosis.structure import StepTracker, exit_status, header_name, is_summary
 from domain.shared.redaction import Redactor
 
-BLOCK_SIZE = 1 << 18
-LINE_BOUND = 1 << 16  # bytes of one line that are read; the rest of a longer line is skipped
+__all__ = [  # the scanner, and what callers read logs with (re-exported from their homes)
+    "KEY_LINE_BOUND",
+    "LINE_BOUND",
+    "MATCH_BOUND",
+    "Capture",
+    "DistilledLog",
+    "LogScanner",
+    "ScanOutcome",
+    "blocks_from_binary",
+    "blocks_from_lines",
+    "body_of",
+    "distill",
+    "step_header",
+]
+
+if TYPE_CHECKING:
+    from domain.diagnosis.baseline import PassingRun
+
 KEY_LINE_BOUND = 4000  # characters of the key line kept verbatim
 MATCH_BOUND = 4096  # characters of a line that are redacted and matched
-WINDOW_LINE_BOUND = 500  # characters of each other window line
 MAX_PENDING = 8  # candidates waiting for their context at once
+MAX_EXITS = 4  # exit lines kept (with the lines before them) to step back from
+PASS_PENALTY = 8  # evidence a line loses when the passing run prints it too
 
-_ANSI_B = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_ANSI = re.compile(_ANSI_B.pattern.decode())
-_PREFIX = re.compile(
-    r"^(?:\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?\s+"  # ISO (GitHub, GitLab)
-    r"|\[(?:task )?\d{4}-\d\d-\d\d[T ][^\]]*\]\s+"  # [task 2025-...Z] (Taskcluster), [2025-...] (Jenkins)
-    r"|\d{1,2}:\d\d:\d\d(?:\.\d+)?(?:\s?[AP]M)?:?\s+)+"  # 12:00:01 / 9:40:53 PM: (Jenkins, Netlify)
-)
-_STEP = re.compile(
-    r"^##\[group\](?P<gh>Run .+)"  # GitHub Actions raw log
-    r"|^(?P<ui>Run (?![\d\s])\S.*)"  # GitHub Actions log copied from the web page
-    r"|section_start:\d+:(?P<gl>[A-Za-z0-9_.-]+)"  # GitLab CI section
-    r"|^\$ (?P<cmd>\S.*)"  # GitLab CI / Travis CI command
-    r"|^\[Pipeline\] \{ \((?P<jk>[^)]+)\)"  # Jenkins pipeline stage
-    r"|^##\[section\]Starting: (?P<az>.+)"  # Azure Pipelines
-)
-# Words (and a substring) whose lines may be step headers or private-key markers.
 STEP_TOKENS = (b"group", b"section_start", b"pipeline", b"section")
-STEP_KEYWORDS = (b"$ ", b"\nrun ")  # a keyword starting with a newline is looked for at line starts
+STEP_KEYWORDS = (
+    b"$ ",
+    b"\nrun ",
+    b"\n> ",
+    b"[info] --- ",
+)  # a keyword starting with a newline: at line starts
 PEM_TOKENS = (b"private",)
 MASK_KEYWORDS = (b"::add-mask::",)  # lines declaring a secret: the redactor must see them all
 
 
-def body_of(line: str) -> str:
-    """`line` without ANSI codes and CI timestamp prefixes: the text rules are matched against."""
-    if "\x1b" in line:
-        line = _ANSI.sub("", line)
-    return _PREFIX.sub("", line, count=1) if line[:1].isdigit() or line[:1] == "[" else line
-
-
-def step_header(body: str) -> str | None:
-    """The step or command a header line starts (`Run npm test`, `step_script`, `npm test`), else None."""
-    if not (body.startswith(("$ ", "Run ", "[Pipeline] ", "##[")) or "section_start:" in body):
-        return None
-    found = _STEP.search(body)
-    if found is None:
-        return None
-    name = next(value for value in found.groupdict().values() if value is not None)
-    return name.strip()[:200] or None
-
-
-def blocks_from_lines(lines: Iterable[str | bytes], batch: int = 2048) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines joined by newlines, bytes it stands for) from an iterable of lines."""
-    iterator = iter(lines)
-    while chunk := list(islice(iterator, batch)):
-        parts = []
-        for line in chunk:
-            text = line.decode("utf-8", "replace") if isinstance(line, bytes) else line
-            if text.endswith("\n"):
-                text = text[:-2] if text.endswith("\r\n") else text[:-1]
-            parts.append(text if len(text) <= LINE_BOUND else text[:LINE_BOUND])
-        data = "\n".join(parts).encode("utf-8", "replace")
-        yield data, len(data) + len(parts)
-
-
-def blocks_from_binary(handle: IO[Any], block_size: int = BLOCK_SIZE) -> Iterator[tuple[bytes, int]]:
-    """(block of whole lines, bytes read for it) from a binary (or text) file, `block_size` at a time."""
-    carry, size, skipping = b"", 0, False
-    while chunk := handle.read(block_size):
-        if isinstance(chunk, str):
-            chunk = chunk.encode("utf-8", "replace")
-        size += len(chunk)
-        if skipping:  # inside an over-long line: drop bytes up to its newline
-            newline = chunk.find(b"\n")
-            if newline < 0:
-                continue
-            chunk, skipping = b"\n" + chunk[newline + 1 :], False
-        data = carry + chunk
-        last = data.rfind(b"\n")
-        if last < 0:
-            carry = data
-        else:
-            block, carry = data[:last], data[last + 1 :]
-            yield block, size
-            size = 0
-        if len(carry) > LINE_BOUND:
-            carry, skipping = carry[:LINE_BOUND], True
-    if carry or size:
-        yield carry, size
+step_header = header_name  # the step a header line starts (kept under its former name)
 
 
 class LineMatcher(Protocol):
@@ -129,49 +94,28 @@ class LineMatcher(Protocol):
     def match(self, body: str) -> Sequence[Any]: ...
 
 
-@dataclass
-class Capture:
-    """A candidate line and the redacted lines around it."""
-
-    found: Any  # the matcher's match: has .priority, .context, .context_lines
-    line_number: int
-    line: str
-    before: list[str]
-    step: str | None
-    redactor: Redactor
-    need: int  # lines still to collect after it
-    pending: bool = False  # waits for its context regex
-    feed_from: int = 0  # index in the current block of the next line to collect
-    after: list[str] = field(default_factory=list)
-
-    @property
-    def rank(self) -> tuple[int, int]:
-        return (self.found.priority, -self.line_number)
-
-
-@dataclass
-class ScanOutcome:
-    best: Capture | None
-    tail: list[str]  # the redacted last lines of the log
-    total_lines: int
-    total_bytes: int
-    last_step: str | None
-
-
-def _clip(line: str, bound: int = WINDOW_LINE_BOUND) -> str:
-    return line if len(line) <= bound else line[:bound] + " [...]"
-
-
 class LogScanner:
     """One streaming pass: feed it blocks, then `finish()`. See the module docstring."""
 
-    def __init__(self, matcher: LineMatcher, redactor: Redactor, before: int = 40, after: int = 40) -> None:
+    def __init__(
+        self,
+        matcher: LineMatcher,
+        redactor: Redactor,
+        before: int = 40,
+        after: int = 40,
+        baseline: PassingRun | None = None,
+    ) -> None:
         context = max((r.context_lines for r in getattr(matcher, "rules", ()) if r.context), default=0)
         self.matcher, self.redactor = matcher, redactor
         self.keep_before, self.keep_after = max(before, context), max(after, context)
         self.prefilter = Prefilter(
-            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS}, {*matcher.keywords, *STEP_KEYWORDS, *MASK_KEYWORDS}
+            {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS, *(t.encode() for t in EVIDENCE_TOKENS)},
+            {*matcher.keywords, *STEP_KEYWORDS, *MASK_KEYWORDS, *EVIDENCE_KEYWORDS},
         )
+        self.steps = StepTracker()
+        self.pool = CandidatePool(self._forget)
+        self.baseline = baseline
+        self.exits: list[Capture] = []  # the first lines that reported a non-zero exit
         self.best: Capture | None = None
         self.open: list[Capture] = []
         self.step: str | None = None
@@ -202,7 +146,7 @@ class LogScanner:
     ) -> list[str]:
         redactor = redactor or self.redactor.fork(self._state_at(first))
         return [
-            _clip(redactor.line(r[:LINE_BOUND].decode("utf-8", "replace")[:MATCH_BOUND]), bound) for r in raw
+            clip(redactor.line(r[:LINE_BOUND].decode("utf-8", "replace")[:MATCH_BOUND]), bound) for r in raw
         ]
 
     def feed(self, block: bytes, size: int) -> None:
@@ -238,31 +182,64 @@ class LogScanner:
             if self.redactor.in_private_key != inside:
                 self.marks.append((number, self.redactor.in_private_key))
         body = body_of(line)
-        best = self.best.found.priority if self.best is not None else None
-        useful = [found for found in self.matcher.match(body) if best is None or found.priority > best]
-        header = step_header(body)
-        if not useful and header is None:
+        found = self.matcher.match(body)
+        hint = bool(found) or has_evidence_word(body)
+        summary = hint and is_summary(body)
+        strength = score(body, found, summary) if hint else 0
+        marker = header_name(body) is not None or exit_status(body) is not None
+        if strength < MIN_SCORE and not marker and not self._useful(found):
             return
         if not redacted:
             line = self.redactor.line(line)
             body = body_of(line)
-            header = step_header(body)
-            useful = [found for found in self.matcher.match(body) if best is None or found.priority > best]
-        if header is not None:
-            self.step = header
-        for found in useful:
-            if self.best is not None and found.priority <= self.best.found.priority:
+            found = self.matcher.match(body)
+            summary = is_summary(body)
+            strength = score(body, found, summary)
+        before_step = self.steps.current
+        self.steps.observe(body, number)
+        if self.steps.current is not before_step:
+            self.pool.step_ended(before_step.index, before_step.failed)
+            self.step = self.steps.current.name
+        in_pass = self.baseline is not None and self.baseline.seen(body)
+        if in_pass:
+            strength -= PASS_PENALTY
+        step_index = self.steps.current.index
+        if marker and self.steps.current.status_line == number and len(self.exits) < MAX_EXITS:
+            exit_capture = self._capture(None, number, line, index, block)
+            exit_capture.step_index, exit_capture.summary = step_index, True
+            self.exits.append(exit_capture)
+            self.open.append(exit_capture)
+        if strength >= MIN_SCORE:
+            floor = self.pool.floor(step_index)
+            if floor is None or strength > floor:
+                capture = self._capture(found[0] if found else None, number, line, index, block)
+                capture.score, capture.step_index, capture.summary = strength, step_index, summary
+                top = plain_rule(found)
+                capture.base = strength - (rule_bonus(top, summary) if top is not None else 0)
+                capture.in_pass, capture.matches = in_pass, [m for m in found if m.priority > 0]
+                self.pool.add(capture)
+                if capture.need > 0:
+                    self.open.append(capture)
+        for match in self._useful(found):
+            if self.best is not None and match.priority <= self.best.found.priority:
                 continue
-            lines = self._lines(block)
-            raw_before = list(self.tail)[max(0, len(self.tail) - (self.keep_before - index)) :]
-            raw_before = [*raw_before, *lines[max(0, index - self.keep_before) : index]][-self.keep_before :]
-            before = self._redacted(raw_before, number - len(raw_before)) if raw_before else []
-            capture = Capture(found, number, line[:KEY_LINE_BOUND], before, self.step,
-                              self.redactor.fork(self.redactor.in_private_key), self.keep_after, feed_from=index + 1)  # fmt: skip
-            if found.context is not None:
-                recent = [body_of(b) for b in before[-found.context_lines :]] + [body]
-                capture.pending = not any(found.context.search(text) for text in recent)
+            capture = self._capture(match, number, line, index, block)
+            if match.context is not None:
+                recent = [body_of(b) for b in capture.before[-match.context_lines :]] + [body]
+                capture.pending = not any(match.context.search(text) for text in recent)
             self._admit(capture)
+
+    def _useful(self, found: Sequence[Any]) -> list[Any]:
+        best = self.best.found.priority if self.best is not None else None
+        return [match for match in found if best is None or match.priority > best]
+
+    def _capture(self, match: Any, number: int, line: str, index: int, block: bytes) -> Capture:
+        lines = self._lines(block)
+        raw_before = list(self.tail)[max(0, len(self.tail) - (self.keep_before - index)) :]
+        raw_before = [*raw_before, *lines[max(0, index - self.keep_before) : index]][-self.keep_before :]
+        before = self._redacted(raw_before, number - len(raw_before)) if raw_before else []
+        return Capture(match, number, line[:KEY_LINE_BOUND], before, self.step,
+                       self.redactor.fork(self.redactor.in_private_key), self.keep_after, feed_from=index + 1)  # fmt: skip
 
     def _admit(self, capture: Capture) -> None:
         if capture.pending:
@@ -302,58 +279,11 @@ class LogScanner:
         tail = list(self.tail)[-self.keep_before :] if self.lines else []
         first = self.lines - len(tail) + 1
         kept = self._redacted(tail, first, bound=KEY_LINE_BOUND)  # the last line may become the key line
-        return ScanOutcome(self.best, kept, self.lines, self.bytes, self.step)
+        candidates = self.pool.all()
+        outcome = ScanOutcome(self.best, kept, self.lines, self.bytes, self.step, candidates, self.exits)
+        outcome.steps = self.steps.steps
+        return outcome
 
-
-class DistilledLog(BaseModel):
-    """What is kept of a log: the decisive line, the failed step and a redacted window around it."""
-
-    model_config = ConfigDict(frozen=True)
-
-    failed_step: str | None = None
-    key_line: str = ""
-    key_line_number: int | None = None
-    window: list[str] = []
-    window_start: int | None = None  # line number of window[0]
-    total_lines: int = 0
-    total_bytes: int = 0
-    truncated: bool = False  # the window is not the whole log, or a line in it was cut
-
-    def text(self) -> str:
-        """The distilled log as text for a prompt: a short header, then the window's lines verbatim."""
-        head = [f"log: {self.total_lines} lines, {self.total_bytes} bytes"]
-        if self.failed_step:
-            head.append(f"failed step: {self.failed_step}")
-        if self.key_line_number:
-            head.append(f"decisive line {self.key_line_number}: {self.key_line}")
-        if self.window_start is not None and self.window:
-            head.append(f"--- lines {self.window_start}-{self.window_start + len(self.window) - 1} ---")
-        return "\n".join([*head, *self.window])
-
-
-def distill(outcome: ScanOutcome, max_lines: int = 80) -> DistilledLog:
-    """The `DistilledLog` of a scan: around its best candidate, else its last non-blank line."""
-    max_lines, key = max(1, max_lines), outcome.best
-    if key is None:
-        window = outcome.tail[-max_lines:]
-        start = outcome.total_lines - len(window) + 1
-        filled = [i for i, text in enumerate(window) if text.strip()]
-        number = start + filled[-1] if filled else None
-        line, step = (window[filled[-1]] if filled else ""), outcome.last_step
-    else:
-        before_n = min(len(key.before), (max_lines - 1) // 2)
-        after_n = min(len(key.after), max_lines - 1 - before_n)
-        before_n = min(len(key.before), max_lines - 1 - after_n)
-        window = [*key.before[len(key.before) - before_n :], key.line, *key.after[:after_n]]
-        number, line, step, start = key.line_number, key.line, key.step, key.line_number - before_n
-    window = [_clip(text) for text in window]
-    return DistilledLog(
-        failed_step=step,
-        key_line=line,
-        key_line_number=number,
-        window=window,
-        window_start=start if window else None,
-        total_lines=outcome.total_lines,
-        total_bytes=outcome.total_bytes,
-        truncated=len(window) < outcome.total_lines or any(t.endswith(" [...]") for t in window),
-    )
+    def _forget(self, capture: Capture) -> None:
+        if capture in self.open:
+            self.open.remove(capture)

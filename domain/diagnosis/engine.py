@@ -1,9 +1,11 @@
-"""Diagnose a failed CI log with the playbooks: one streaming pass, redacted, bounded memory.
+"""Diagnose a failed CI log: one streaming pass, redacted, bounded memory, decided from evidence.
 
-`diagnose` redacts every line before anything is kept, finds the decisive line (highest priority
-playbook match, earliest line on ties), distills the log around it and fills a `Diagnosis` (risk from
-`domain.ci_healing.risk`). When no playbook matches, the best error-looking line is the key line, the category is
-a low-confidence guess from the words around it, and the action is `human` (`source=fallback`).
+`diagnose` scans the log (`domain.diagnosis.distill`), chooses the key line from the failing step's
+evidence (`domain.diagnosis.decision`), distills the log around it and fills a `Diagnosis` (risk from
+`domain.ci_healing.risk`): the category and action of the playbook rule that recognises the key line, or,
+when none does, `code` for the failing step's own output (else `unknown`) with action `human`
+(`source=fallback`). Confidence is the measured precision of that kind of evidence
+(`domain.diagnosis.calibration`); a kind measured below the floor never acts automatically.
 
 Two guards keep automation honest: a missing Python module is installed only when its distribution
 is in `domain.ci_healing.python_distributions` (a guessed name may be a typosquat), and a missing environment variable
@@ -14,16 +16,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 from domain.ci_healing.python_distributions import distribution_for
 from domain.ci_healing.risk import score, tier
-from domain.diagnosis.distill import DistilledLog, LogScanner, blocks_from_binary, blocks_from_lines, distill
+from domain.diagnosis.baseline import PassingRun
+from domain.diagnosis.calibration import AUTO_FLOOR, calibrate
+from domain.diagnosis.decision import choose
+from domain.diagnosis.distill import (
+    DistilledLog,
+    LogScanner,
+    blocks_from_binary,
+    blocks_from_lines,
+    body_of,
+    distill,
+)
 from domain.diagnosis.playbooks import Match, PlaybookRule, Playbooks, default_playbooks
+from domain.diagnosis.reading import clip
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 from domain.shared.redaction import Redactor
 
 FALLBACK_CONFIDENCE = 30
+OTHER_CANDIDATES = 5  # next best lines kept in the distilled log for a second opinion
+TRUST_FLOOR = 50  # a rule measured less precise than this does not decide a failing step's category
 _SECRET_NAME = re.compile(
     r"(?i)token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credential|auth(?!or)|cert"
 )
@@ -66,27 +82,6 @@ FALLBACK_RULES = [
     _fallback("error-word", -5, r"(?i)\berror\b"),
 ]
 
-_GUESSES: list[tuple[Category, re.Pattern[str]]] = [
-    (Category.RESOURCE, re.compile(r"(?i)out of memory|\bkilled\b|no space|disk|\bheap\b|\boom\b")),
-    (Category.FLAKY_TEST, re.compile(r"(?i)timed? ?out|flaky|intermittent|\brace\b")),
-    (
-        Category.INFRASTRUCTURE,
-        re.compile(r"(?i)network|connection|\bdns\b|unreachable|registry|runner|\b50[234]\b|rate.?limit"),
-    ),
-    (Category.DEPENDENCY, re.compile(r"(?i)dependenc|\bpackage\b|\bmodule\b|\bversion\b|resolv|lock ?file")),
-    (Category.ENVIRONMENT, re.compile(r"(?i)environment|\benv\b|variable|permission|credential|config")),
-    (Category.CODE, re.compile(r"(?i)\btest|assert|compil|syntax|lint|expected|undefined")),
-]
-
-
-def guess_category(key_line: str, window: Iterable[str]) -> Category:
-    """A weak guess of the category: words of the key line count 3, words anywhere around it 1 (once).
-    Ties and silence go to `code`, the most common unrecognised failure."""
-    around = "\n".join(window)
-    votes = {c: 3 * bool(words.search(key_line)) + bool(words.search(around)) for c, words in _GUESSES}
-    best = max(votes, key=lambda c: (votes[c], c is Category.CODE))
-    return best if votes[best] > 0 else Category.CODE
-
 
 class _Defaults(dict[str, str]):
     def __missing__(self, key: str) -> str:
@@ -97,12 +92,67 @@ def _fill(template: str, params: dict[str, str]) -> str:
     return template.format_map(_Defaults(params))
 
 
-def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnosis:
+_CODE_EVIDENCE = re.compile(
+    r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\])"  # a source location
+    r"|(?i:\bassert|\bexpected\b|\btests?\b|\bspecs?\b|\blint|\bcompil|\bsyntax|\bundefined\b|\bnot defined\b"
+    r"|\btype ?error|\bdoes not (?:match|exist)|\bmismatch|\bdiff\b|^[-+@]{1,3} )"
+)
+
+
+def generic_category(key_line: str, in_failing_step: bool = False) -> Category:
+    """The category of a failure no playbook explains: `code` when it is the output of the step whose own
+    command failed (nothing points at a dependency, the environment, the infrastructure or resources),
+    or when the key line shows a source location, an assertion, a test, lint or compile failure;
+    otherwise `unknown`."""
+    if in_failing_step or _CODE_EVIDENCE.search(body_of(key_line)):
+        return Category.CODE
+    return Category.UNKNOWN
+
+
+def _calibrated(kind: str, confidence: int, auto_fix: bool, notes: list[str]) -> tuple[int, bool]:
+    measured = calibrate(kind, confidence)
+    if not measured.measured:
+        notes.append(f"confidence {confidence} is the rule's reviewed estimate (not measured on the corpora)")
+    elif not measured.allows_auto and auto_fix:
+        notes.append(
+            f"measured precision of this evidence is {measured.right} of {measured.n}: below the floor for"
+            f" automatic actions ({AUTO_FLOOR} %)"
+        )
+    return measured.confidence, auto_fix and measured.allows_auto
+
+
+def _diagnosis(
+    match: Match,
+    distilled: DistilledLog,
+    fallback: bool,
+    kind: str | None = None,
+    in_failing_step: bool = False,
+) -> Diagnosis:
     rule, params, notes = match.rule, dict(match.params), []
     category, action, auto_fix, confidence = rule.category, rule.action, rule.auto_fix, rule.confidence
+    kind = kind or ("generic" if fallback else f"rule:{rule.id}")
     if fallback:
-        category = guess_category(distilled.key_line, distilled.window)
-        notes.append("no playbook matched: the category is a guess and a human decides")
+        category = generic_category(distilled.key_line, in_failing_step)
+        kind = f"{kind}:{category.value}"
+        notes.append(
+            "no playbook explains this failure: a human decides"
+            + (" (category unknown)" if category is Category.UNKNOWN else "")
+        )
+    calibration_notes: list[str] = []
+    confidence, auto_fix = _calibrated(kind, confidence, auto_fix, calibration_notes)
+    measured = calibrate(kind, rule.confidence)
+    distrusted = not fallback and in_failing_step and measured.measured and measured.confidence < TRUST_FLOOR
+    if distrusted:  # this evidence was mostly wrong where it was measured: the failing step's output decides
+        category, action, auto_fix, fallback = (
+            generic_category(distilled.key_line, True),
+            FixAction.HUMAN,
+            False,
+            True,
+        )
+        notes.append(
+            f"rule {rule.id} matched, but its evidence was right in only {measured.right} of {measured.n}"
+            " measured logs: a human decides"
+        )
     if action is FixAction.ADD_DEPENDENCY and "module" in params:
         distribution = distribution_for(params["module"])
         if distribution is not None:
@@ -117,12 +167,17 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
     if action is FixAction.SET_ENV_DEFAULT and _SECRET_NAME.search(params.get("name", "")):
         auto_fix = False
         notes.append(f"{params['name']} looks like a secret: it needs a real value, not a default")
-    if category is Category.CODE or action is FixAction.HUMAN:
+    if category in (Category.CODE, Category.UNKNOWN) or action is FixAction.HUMAN:
         action, auto_fix = FixAction.HUMAN, False
     risk = score(action, category, confidence, rule.risk)
     explanation = _fill(rule.explanation, params)
+    if distrusted:
+        explanation = (
+            f"The failing step's own output ({explanation[:1].lower()}{explanation[1:]} was not trusted)."
+        )
     if notes and not fallback:
         explanation += " (" + "; ".join(notes) + ")"
+    notes += calibration_notes
     return Diagnosis(
         category=category,
         action=action,
@@ -131,7 +186,7 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
         confidence=confidence,
         key_line=distilled.key_line,
         params=params,
-        playbook=None if fallback else rule.id,
+        playbook=rule.id if distrusted else (None if fallback else rule.id),
         explanation=explanation,
         source=Source.FALLBACK if fallback else Source.PLAYBOOK,
         key_line_number=distilled.key_line_number,
@@ -139,6 +194,7 @@ def _diagnosis(match: Match, distilled: DistilledLog, fallback: bool) -> Diagnos
         steps=[_fill(step, params) for step in rule.plan],
         changes_code=rule.changes_code,
         notes=notes,
+        evidence=kind,
     )
 
 
@@ -147,13 +203,34 @@ def _run(
     playbooks: Playbooks | None,
     redactor: Redactor | None,
     max_lines: int,
+    baseline: PassingRun | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
     rules = (playbooks if playbooks is not None else default_playbooks()).with_rules(FALLBACK_RULES)
     before = max(0, (max_lines - 1) // 2)
-    scanner = LogScanner(rules, redactor or Redactor(), before=before, after=max(0, max_lines - 1 - before))
+    scanner = LogScanner(
+        rules, redactor or Redactor(), before=before, after=max(0, max_lines - 1 - before), baseline=baseline
+    )
     for block, size in blocks:
         scanner.feed(block, size)
     outcome = scanner.finish()
+    choice = choose(outcome.candidates, outcome.steps, outcome.exits)
+    if choice is not None:
+        distilled = distill(replace(outcome, best=choice.capture), max_lines)
+        others = sorted(
+            (c for c in outcome.candidates if c is not choice.capture and not c.in_pass and not c.summary),
+            key=lambda c: (-c.score, c.line_number),
+        )[:OTHER_CANDIDATES]
+        distilled = distilled.model_copy(
+            update={
+                "other_candidates": [f"line {c.line_number}: {clip(c.line, 300)}" for c in others],
+                "passing_run_lines": len(baseline) if baseline is not None else None,
+            }
+        )
+        top = choice.capture.top
+        if top is not None:
+            return _diagnosis(top, distilled, False, choice.kind, choice.in_failing_step), distilled
+        generic = Match(FALLBACK_RULES[-1], {})
+        return _diagnosis(generic, distilled, True, choice.kind, choice.in_failing_step), distilled
     distilled = distill(outcome, max_lines)
     if outcome.best is None:
         empty = Match(FALLBACK_RULES[-1], {})
@@ -169,8 +246,12 @@ def diagnose(
     playbooks: Playbooks | None = None,
     redactor: Redactor | None = None,
     max_lines: int = 80,
+    passing: Iterable[str] | None = None,
+    baseline: PassingRun | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
-    """Diagnose a log given as lines (trailing newlines optional), streaming once.
+    """Diagnose a log given as lines (trailing newlines optional), streaming once; `passing`: the lines of
+    the last passing run of the same job, whose error-like lines are not taken for the cause (or
+    `baseline`, those lines already read).
 
     `provider` (github_actions, gitlab_ci, ...) is informational: step headers of every provider are
     recognised. `redactor` defaults to one without configured secret values.
@@ -178,7 +259,11 @@ def diagnose(
     del provider
     if isinstance(lines, str):  # a whole log as one string, not an iterable of lines
         lines = lines.splitlines()
-    return _run(blocks_from_lines(lines), playbooks, redactor, max_lines)
+    if isinstance(passing, str):
+        passing = passing.splitlines()
+    if baseline is None and passing is not None:
+        baseline = PassingRun.from_lines(passing)
+    return _run(blocks_from_lines(lines), playbooks, redactor, max_lines, baseline)
 
 
 def diagnose_file(
@@ -188,8 +273,11 @@ def diagnose_file(
     playbooks: Playbooks | None = None,
     redactor: Redactor | None = None,
     max_lines: int = 80,
+    pass_log: str | Path | None = None,
 ) -> tuple[Diagnosis, DistilledLog]:
-    """`diagnose` on a log file, read in binary blocks (UTF-8, undecodable bytes replaced)."""
+    """`diagnose` on a log file, read in binary blocks (UTF-8, undecodable bytes replaced); `pass_log`: the
+    log file of the last passing run of the same job."""
     del provider
+    baseline = PassingRun.from_file(pass_log) if pass_log is not None else None
     with Path(path).open("rb") as handle:
-        return _run(blocks_from_binary(handle), playbooks, redactor, max_lines)
+        return _run(blocks_from_binary(handle), playbooks, redactor, max_lines, baseline)

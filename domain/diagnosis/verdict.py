@@ -16,6 +16,7 @@ class Category(StrEnum):
     RESOURCE = "resource"  # out of memory, killed process, full disk
     INFRASTRUCTURE = "infrastructure"  # transient network, registry, mirror, DNS, rate limit, runner
     CODE = "code"  # a genuine compile, lint, type or test failure caused by the change
+    UNKNOWN = "unknown"  # nothing explains it: a human looks (never an automatic action)
 
 
 class FixAction(StrEnum):
@@ -69,6 +70,7 @@ class Diagnosis(BaseModel):
     steps: list[str] = Field(default_factory=list)  # the remediation plan, human readable
     changes_code: bool = False  # the plan edits application code (not CI configuration or manifests)
     notes: list[str] = Field(default_factory=list)  # e.g. why the LLM answer was not used
+    evidence: str | None = None  # the kind of evidence that decided (`domain.diagnosis.calibration`)
 
     def contract(self) -> dict[str, object]:
         """The stable JSON object of `mender diagnose --json`."""

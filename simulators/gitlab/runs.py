@@ -100,6 +100,29 @@ class PipelineRuns:
             self._emit(p)
             return p
 
+    def add_passed_pipeline(
+        self, project: str, job: str = "test", log_text: str = SUCCESS_TRACE, ref: str | None = None
+    ) -> Pipeline:
+        """A pipeline that passed (`build` and `job`, whose trace is `log_text`): the last passing run
+        that a later failure of the same job on the same ref is compared with. No hooks go out."""
+        with self._lock:
+            proj = self.ensure_project(project)
+            t0 = now() - timedelta(seconds=300)
+            pid, iid = self._next_id("pipeline"), proj.next_pipeline_iid
+            proj.next_pipeline_iid += 1
+            p = Pipeline(pid, iid, proj.id, proj.path, len(self.pipelines), ref or proj.default_branch,
+                         fake_sha(proj.path, pid), "", "retry", None, failing_job=job, created_at=t0, updated_at=t0)  # fmt: skip
+            p.jobs = [
+                Job(self._next_id("job"), pid, proj.id, name, name, created_at=t0) for name in ("build", job)
+            ]
+            for j, trace in zip(p.jobs, ("$ make build\nJob succeeded\n", log_text), strict=True):
+                j.started_at = t0
+                j.finish("success", trace)
+                self.jobs[j.id] = j
+            self.pipelines[pid] = p
+            p.refresh_status()
+            return p
+
     def retry_job(self, project_ref: str | int, job_id: int) -> Job:
         """`POST .../jobs/:id/retry`: a new pending job in the same pipeline; it finishes after ci_seconds."""
         with self._lock:

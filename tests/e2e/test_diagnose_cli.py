@@ -81,3 +81,17 @@ def test_llm_is_asked_only_when_no_playbook_is_confident(tmp_path: Path) -> None
         code, output = run(str(unknown), "--json")
         assert code == 0 and set(json.loads(output)) == CONTRACT
         assert len(sim.requests()) == 1
+
+
+def test_pass_log_hides_lines_the_passing_run_prints_too(tmp_path: Path) -> None:
+    fixture = Path(__file__).parents[1] / "fixtures" / "diagnosis" / "travis-sass-undefined-variable.log"
+    lines = fixture.read_bytes().decode("utf-8", "replace").split("\n")
+    noise = "Error: could not load optional plugin 'sass-lint' (ignored)"
+    failing, passing = tmp_path / "fail.log", tmp_path / "pass.log"
+    failing.write_text("\n".join([*lines[:10], noise, *lines[10:]]))
+    passing.write_text("\n".join([noise, *(line for line in lines if "Undefined variable" not in line)]))
+    code, output = run(str(failing), "--json", "--pass", str(passing))
+    answer = json.loads(output)
+    assert code == 0 and set(answer) == CONTRACT
+    assert answer["key_line"].startswith("Error: Undefined variable:") and answer["action"] == "human"
+    assert run(str(failing), "--pass", str(tmp_path / "missing.log"))[0] == 2

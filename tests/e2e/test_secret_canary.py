@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from temporalio.client import Client
 
-from activities.ci_models import CIStatus
+from contracts.ci import CIStatus
 from runtime.logs import FORMAT, install_log_redaction
 from runtime.serving import ServerThread
 from simulators.github.scenario import Timing

@@ -25,10 +25,13 @@ async def test_pipelines_and_commands_are_reported() -> None:
         "mttr_seconds",
     }
     assert ci["total"] == 6, ci
-    # retry x2 (GitHub), OOM fix PR, GitLab runner retry heal alone; the rejected fix and the code failure escalate.
-    assert ci["auto_fixed"] == 4, ci
+    # OOM fix PR and GitLab runner retry heal alone; the two connection resets (evidence whose measured
+    # precision is below the auto floor, playbooks/calibration.json) are retried once approved; the
+    # rejected fix and the code failure escalate.
+    assert ci["auto_fixed"] == 2, ci
+    assert ci["approved_fixed"] == 2, ci
     assert ci["escalated"] == 2, ci
-    assert ci["approved_fixed"] == 0 and ci["wrong_auto_actions"] == 0, ci
+    assert ci["wrong_auto_actions"] == 0, ci
     assert ci["mttr_seconds"]["median"] is not None
     commands = report["commands"]
     assert commands["by_command"]["/rebuild"]["accepted"] == 1, commands

@@ -1,0 +1,64 @@
+"""The CI activities compare a failed job with the same job's last passing run (GitLab simulator, real
+python-gitlab over HTTP): lines the passing run prints too are not taken for the cause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from activities.ci_gitlab import GitLabCI
+from domain.ci_healing.runs import CIRunRef, Provider
+from domain.config import MenderConfig
+from runtime.serving import ServerThread
+from runtime.settings import Environment, Settings, set_settings
+from simulators.gitlab import GitLabSimConfig, GitLabSimulator
+from simulators.gitlab import create_app as create_gitlab
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "diagnosis" / "travis-sass-undefined-variable.log"
+NOISE = "Error: could not load optional plugin 'sass-lint' (ignored)"
+
+
+@pytest.fixture
+def gitlab(tmp_path: Path) -> Iterator[GitLabSimulator]:
+    sim = GitLabSimulator(GitLabSimConfig(ci_seconds=1.0))
+    with ServerThread(create_gitlab(sim)) as server:
+        sim.set_base_url(server.url)
+        config = MenderConfig(ci={"gitlab": {"simulator_url": server.url}})
+        set_settings(Settings(config, Environment(mender_config=tmp_path / "absent.yaml")))
+        yield sim
+    set_settings(None)
+
+
+def logs() -> tuple[str, str]:
+    lines = FIXTURE.read_bytes().decode("utf-8", "replace").split("\n")
+    failing = "\n".join([*lines[:10], NOISE, *lines[10:]])
+    passing = "\n".join([NOISE, *(line for line in lines if "Undefined variable" not in line)])
+    return failing, passing
+
+
+def analyse(sim: GitLabSimulator, project: str, failing: str) -> str:
+    pipeline = sim.add_pipeline(project, failing, heals_on="never", job="sass")
+    ref = CIRunRef(provider=Provider.GITLAB, project=project, run_id=pipeline.id)
+    return GitLabCI(project).analyse(ref, MenderConfig().ci).diagnosis.key_line
+
+
+def test_the_last_passing_run_of_the_job_hides_its_noise(gitlab: GitLabSimulator) -> None:
+    failing, passing = logs()
+    gitlab.add_passed_pipeline("acme/web", job="sass", log_text=passing)
+    assert analyse(gitlab, "acme/web", failing).startswith("Error: Undefined variable:")
+
+
+def test_without_a_passing_run_the_noise_is_still_a_candidate(gitlab: GitLabSimulator) -> None:
+    failing, _ = logs()
+    noisy_first = "\n".join([NOISE, *failing.split("\n")[:5]])  # nothing else error-like: noise decides
+    assert analyse(gitlab, "acme/api", noisy_first) == NOISE
+
+
+def test_a_passing_run_of_another_job_or_ref_is_not_used(gitlab: GitLabSimulator) -> None:
+    failing, passing = logs()
+    gitlab.add_passed_pipeline("acme/lib", job="lint", log_text=passing)
+    gitlab.add_passed_pipeline("acme/lib", job="sass", log_text=passing, ref="feature")
+    noisy_first = "\n".join([NOISE, *failing.split("\n")[:5]])
+    assert analyse(gitlab, "acme/lib", noisy_first) == NOISE
