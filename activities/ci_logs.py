@@ -5,8 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+
+from temporalio import activity
 
 from contracts.ci import RunAnalysis
 from domain.ci_healing.config import CIConfig
@@ -44,10 +47,26 @@ def redactor_for(config: CIConfig, secret_values: Iterable[str] = ()) -> Redacto
     return Redactor(secret_values=[*values, *secret_values])
 
 
+HEARTBEAT_SECONDS = 10.0  # `ci.analyse` runs with a 2-minute heartbeat timeout
+
+
+def heartbeat(last: float) -> float:
+    """Tell Temporal the activity still works (at most every HEARTBEAT_SECONDS); the time it did."""
+    now = time.monotonic()
+    if now - last < HEARTBEAT_SECONDS:
+        return last
+    if activity.in_activity():
+        activity.heartbeat()
+    return now
+
+
 def lines_of(chunks: Iterable[bytes]) -> Iterator[str]:
-    """Split a stream of byte chunks into text lines without holding more than one line."""
+    """Split a stream of byte chunks into text lines without holding more than one line; a long read
+    heartbeats as it goes."""
     pending = b""
+    beat = time.monotonic()
     for chunk in chunks:
+        beat = heartbeat(beat)
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for line in complete:

@@ -1,7 +1,8 @@
 """Deliver CI run events to CI failure workflows: signal-with-start for failures, plain signals otherwise.
 
-A failed run starts `ci/<provider>/<project>/<run_id>` at most once: the id is rejected when a workflow
-with it ever existed, so a redelivered webhook or a poll of a known run starts nothing new.
+A failed run starts `ci/<provider>/<project>/<run_id>` at most once while its workflow runs or after it
+completed: a redelivered webhook or a poll of a known run starts nothing new. A workflow that failed
+(or was terminated) may be started again, so no run is left without healing.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ async def deliver_ci(dispatcher: EventDispatcher, event: CIRunEvent) -> CIDelive
                 CIWorkflowInput(run=event.run),
                 id=target,
                 task_queue=dispatcher.task_queue,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                # a run whose workflow failed may be started again; one that completed is done
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
                 start_signal=RUN_EVENT_SIGNAL,
                 start_signal_args=[event],
                 rpc_timeout=RPC_TIMEOUT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.ci import (
@@ -70,7 +71,33 @@ class CIFailureWorkflow:
 
     @workflow.run
     async def run(self, input: CIWorkflowInput) -> CIStatus:
-        """Detect → analyse (playbooks, then the LLM when unsure) → gate → approve → remediate → verify."""
+        """Detect → analyse (playbooks, then the LLM when unsure) → gate → approve → remediate → verify.
+
+        Fails safe: an activity that fails after its retries hands the run to a human with the reason
+        (outcome `escalated`, audited, announced, recorded) instead of failing the workflow.
+        """
+        try:
+            return await self._run()
+        except ActivityError as exc:
+            return await self._hand_over(exc)
+
+    async def _hand_over(self, exc: ActivityError) -> CIStatus:
+        name = getattr(exc, "activity_type", None) or "an activity"
+        reason = f"{name} failed after its retries: {exc.cause or exc}"[:500]
+        workflow.logger.error("CI run %s handed to a human: %s", self.run_ref.key, reason)
+        self.state.outcome = CIOutcome.ESCALATED
+        self.state.stage = CIOutcome.ESCALATED.value
+        self.state.events = [*self.state.events, f"handed over: {reason}"][-MAX_EVENTS_KEPT:]
+        await self.steps.audit("ci.remediation", "failed", {"detail": reason})
+        try:
+            policy = await self.steps.policy()
+            await self.steps.notify(Stage.FAILED, policy, f"escalated: {reason}", self.state.run_url)
+        except ActivityError as again:
+            workflow.logger.error("CI run %s: hand-over notice not sent: %s", self.run_ref.key, again.cause)
+        await self.steps.record_status(self.state)
+        return self.state
+
+    async def _run(self) -> CIStatus:
         await workflow.wait_condition(lambda: bool(self.events), timeout=timedelta(minutes=5))
         policy = await self.steps.policy()
         await self.steps.notify(Stage.DETECTED, policy, "Pipeline failed", self._first_url())

@@ -203,6 +203,10 @@ class CISteps:
         """Write the run's outcome to the store (the queryable projection)."""
         await self._best_effort("store.record_ci", CIRecordUpdate(status=state, distilled=analysis.distilled))
 
+    async def record_status(self, state: CIStatus) -> None:
+        """Write the run's status alone (no analysis: the run was handed over before one existed)."""
+        await self._best_effort("store.record_ci", CIRecordUpdate(status=state))
+
     async def _best_effort(self, activity: str, arg: Any) -> None:
         try:
             await workflow.execute_activity(activity, arg, **QUICK_CALL)
