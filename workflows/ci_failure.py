@@ -24,11 +24,20 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
     from domain.ci_healing.config import Stage
-    from domain.ci_healing.outcomes import CIOutcome, executable, plan_summary
+    from domain.ci_healing.healing import (
+        Step,
+        approval_outcome,
+        decide_attempt,
+        final_stage,
+        healed_outcome,
+        is_rerun,
+        max_attempts,
+        rerun_backoff_seconds,
+    )
+    from domain.ci_healing.outcomes import CIOutcome, plan_summary
     from domain.ci_healing.risk import GateDecision, Verdict, gate
     from domain.ci_healing.runs import CIRunEvent, Conclusion
     from domain.config import Mode
-    from domain.diagnosis.verdict import FixAction
     from workflows.ci_steps import CISteps
 
 MAX_EVENTS_KEPT = 200
@@ -123,24 +132,20 @@ class CIFailureWorkflow:
         """Gate each attempt with the current configuration; incident after the last failed one."""
         diagnosis = analysis.diagnosis
         approved = False
-        for attempt in range(1, self._max_attempts(policy, diagnosis.action) + 1):
+        for attempt in range(1, max_attempts(policy.ci, diagnosis.action) + 1):
             policy = await self.steps.policy()  # the configuration current at this decision
             decision = gate(diagnosis, self.run_ref.project, policy.ci.risk)
             self.state.gate = decision
-            if decision.verdict is Verdict.HUMAN or not executable(diagnosis.action, self.run_ref.provider):
-                reason = (
-                    "; ".join(decision.reasons)
-                    if decision.verdict is Verdict.HUMAN
-                    else (f"no automated fix for {diagnosis.action.value} on {self.run_ref.provider.value}")
-                )
-                return await self._finish(CIOutcome.ESCALATED, policy, analysis, reason)
-            if decision.verdict is Verdict.APPROVAL and not approved:
+            step = decide_attempt(decision, diagnosis.action, self.run_ref.provider, approved)
+            if step.step is Step.ESCALATE:
+                return await self._finish(CIOutcome.ESCALATED, policy, analysis, step.reason)
+            if step.step is Step.ASK_APPROVAL:
                 answer = await self._ask_approval(policy, analysis, decision)
                 if answer is None or not answer.approved:
                     why = "rejected" if answer else "no approval in time"
                     return await self._finish(CIOutcome.ESCALATED, policy, analysis, why)
                 approved = answer.approver != GATE_APPROVER
-            if decision.verdict is Verdict.AUTO_NOTIFY:
+            if step.step is Step.RUN_AND_NOTIFY:
                 await self.steps.notify(
                     Stage.ANALYSED,
                     policy,
@@ -153,8 +158,7 @@ class CIFailureWorkflow:
             self.state.attempts = [*self.state.attempts, f"{attempt}: {diagnosis.action.value}: {detail}"]
             await self.steps.audit("ci.remediation", "succeeded" if healed else "failed", {"detail": detail})
             if healed:
-                outcome = CIOutcome.APPROVED_FIXED if approved else CIOutcome.AUTO_FIXED
-                return await self._finish(outcome, policy, analysis, detail)
+                return await self._finish(healed_outcome(approved), policy, analysis, detail)
             if detail.startswith("no further fix"):
                 break
         incident = await self.steps.incident(analysis, self.state.attempts)
@@ -163,15 +167,11 @@ class CIFailureWorkflow:
         )
         return await self._finish(CIOutcome.INCIDENT, policy, analysis, incident.url or incident.detail)
 
-    def _max_attempts(self, policy: CIPolicy, action: FixAction) -> int:
-        return policy.ci.rerun_attempts if action is FixAction.RETRY else policy.ci.fix_attempts
-
     async def _attempt(self, attempt: int, policy: CIPolicy, analysis: RunAnalysis) -> tuple[bool, str]:
         """Run the plan once and verify it: a re-run (after backoff) or a fix PR (rolled back on failure)."""
         self.state.stage = f"remediating ({attempt})"
-        if analysis.diagnosis.action in (FixAction.RETRY, FixAction.FREE_DISK):
-            if attempt > 1:
-                backoff = policy.ci.rerun_backoff_seconds * 2 ** (attempt - 2)
+        if is_rerun(analysis.diagnosis.action):
+            if backoff := rerun_backoff_seconds(policy.ci, attempt):
                 await workflow.sleep(timedelta(seconds=backoff))
             rerun = await self.steps.rerun()
             if not rerun.requested:
@@ -262,9 +262,11 @@ class CIFailureWorkflow:
         self.state.approval = answer
         if answer is None:
             await self.steps.resolve_approval(request, posted, "timeout", None)
-            await self.steps.audit("ci.approval", "timed_out", {"timeout_seconds": request.timeout_seconds})
+            await self.steps.audit(
+                "ci.approval", approval_outcome(None), {"timeout_seconds": request.timeout_seconds}
+            )
             return None
-        outcome = "approved" if answer.approved else "rejected"
+        outcome = approval_outcome(answer.approved)
         await self.steps.resolve_approval(request, posted, outcome, answer)
         await self.steps.audit(
             "ci.approval",
@@ -279,8 +281,7 @@ class CIFailureWorkflow:
     ) -> CIStatus:
         self.state.outcome = outcome
         self.state.stage = outcome.value
-        stage = Stage.FIXED if outcome in (CIOutcome.AUTO_FIXED, CIOutcome.APPROVED_FIXED) else Stage.FAILED
-        if outcome is not CIOutcome.OBSERVED:
+        if (stage := final_stage(outcome)) is not None:
             await self.steps.notify(stage, policy, f"{outcome.value}: {detail}", analysis.run_url, analysis)
         await self.steps.record(self.state, analysis)
         return self.state
