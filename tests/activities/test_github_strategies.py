@@ -79,7 +79,7 @@ def sim(tmp_path: Path) -> Iterator[Sim]:
 
 
 def test_rebuild_reruns_a_flaky_check_and_refuses_while_checks_run(sim: Sim) -> None:
-    sim.timing(ci_seconds=1.0)
+    sim.timing(ci_seconds=3.0)  # longer than GitHub takes to compute mergeability after the push
     pr = sim.open("flaky_checks")
     until(lambda: sim.snapshot(pr), lambda s: s.checks_pending and bool(s.check_runs))
     running = gh.rebuild(gh.StrategyArgs(pr=pr))
