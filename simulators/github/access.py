@@ -73,7 +73,8 @@ class Quota:
 
 
 def token_of(authorization: str | None) -> str | None:
-    """The token of an `Authorization: token X` / `Bearer X` header; None without one."""
+    """The token of an `Authorization: token X` / `Bearer X` header; None without one; any other
+    scheme (`Basic ...`) comes back whole, so it is an unknown token (401 `Bad credentials`)."""
     if not authorization:
         return None
     scheme, _, value = authorization.strip().partition(" ")

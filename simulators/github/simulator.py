@@ -1,4 +1,5 @@
-"""The simulator: world + operations + actors + webhook delivery, bound to one asyncio event loop.
+"""The simulator: one `SimState` (state.py) and the operations, Actions engine and actors that take it,
+bound to one asyncio event loop. The REST routers read it through this facade.
 
 All state lives on the loop that runs the app (uvicorn's). Coroutine entry points (`run_scenario`,
 `reset`, `wait_deliveries`) hop to that loop when awaited from another one, and `report()` does the

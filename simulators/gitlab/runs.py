@@ -1,20 +1,17 @@
 """How pipelines run: a failed pipeline is added, retries re-run its failed jobs and finish after
 `ci_seconds` (success only when `heals_on == "retry"`), and every status change queues a Pipeline Hook.
 
-`PipelineRuns` is a mixin of `GitLabSimulator`; callers hold no lock, these methods take it.
+`PipelineRuns` changes a `GitLabState`; callers hold no lock, these methods take it.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from simulators.gitlab import render
-from simulators.gitlab.config import GitLabSimConfig
-from simulators.gitlab.delivery import Deliverer
-from simulators.gitlab.model import FINISHED, HEALS_ON, GitLabError, Job, Pipeline, Project, fake_sha, now
+from simulators.gitlab.model import FINISHED, HEALS_ON, GitLabError, Job, Pipeline, fake_sha, now
+from simulators.gitlab.state import GitLabState
 
 SUCCESS_TRACE = "Running with gitlab-runner 17.1.0 (sim)\n$ make test\nok\nJob succeeded\n"
 
@@ -22,24 +19,13 @@ SUCCESS_TRACE = "Running with gitlab-runner 17.1.0 (sim)\n$ make test\nok\nJob s
 class PipelineRuns:
     """Pipeline creation, retries and their timed completion."""
 
-    config: GitLabSimConfig
-    deliverer: Deliverer
-    projects: dict[int, Project]
-    pipelines: dict[int, Pipeline]
-    jobs: dict[int, Job]
-    base_url: str
-    _lock: threading.RLock
-    _generation: int
-    _next_id: Callable[[str], int]
-    _schedule: Callable[..., None]
-    ensure_project: Callable[..., Project]
-    job: Callable[[str | int, int], Job]
-    pipeline: Callable[[str | int, int], Pipeline]
+    def __init__(self, state: GitLabState) -> None:
+        self.state = state
 
     def _emit(self, p: Pipeline) -> None:
         """Queue a Pipeline Hook for the pipeline's current state (caller holds the lock)."""
-        body = render.pipeline_hook(self.base_url, self.projects[p.project_id], p)
-        self.deliverer.enqueue(p.project_path, p.id, p.status, body)
+        body = render.pipeline_hook(self.state.base_url, self.state.projects[p.project_id], p)
+        self.state.deliverer.enqueue(p.project_path, p.id, p.status, body)
 
     def add_pipeline(
         self,
@@ -59,17 +45,17 @@ class PipelineRuns:
             raise ValueError(f"heals_on must be one of {HEALS_ON}")
         if not job or job == "build":
             raise ValueError("job must be a name other than 'build'")
-        with self._lock:
-            proj = self.ensure_project(project)
+        with self.state.lock:
+            proj = self.state.ensure_project(project)
             t0 = now() - timedelta(seconds=90)
-            pid, iid = self._next_id("pipeline"), proj.next_pipeline_iid
+            pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
             proj.next_pipeline_iid += 1
             p = Pipeline(
                 pid,
                 iid,
                 proj.id,
                 proj.path,
-                len(self.pipelines),
+                len(self.state.pipelines),
                 ref or proj.default_branch,
                 fake_sha(proj.path, pid),
                 log_text,
@@ -79,11 +65,11 @@ class PipelineRuns:
                 created_at=t0,
                 updated_at=t0,
             )
-            build = Job(self._next_id("job"), pid, proj.id, "build", "build", created_at=t0)
-            failing = Job(self._next_id("job"), pid, proj.id, job, stage, created_at=t0)
+            build = Job(self.state.next_id("job"), pid, proj.id, "build", "build", created_at=t0)
+            failing = Job(self.state.next_id("job"), pid, proj.id, job, stage, created_at=t0)
             p.jobs = [build, failing]
-            self.pipelines[pid] = p
-            self.jobs.update({build.id: build, failing.id: failing})
+            self.state.pipelines[pid] = p
+            self.state.jobs.update({build.id: build, failing.id: failing})
             build.status = "pending"
             p.refresh_status()
             self._emit(p)
@@ -125,9 +111,9 @@ class PipelineRuns:
 
     def retry_job(self, project_ref: str | int, job_id: int) -> Job:
         """`POST .../jobs/:id/retry`: a new pending job in the same pipeline; it finishes after ci_seconds."""
-        with self._lock:
-            old = self.job(project_ref, job_id)
-            p = self.pipelines[old.pipeline_id]
+        with self.state.lock:
+            old = self.state.job(project_ref, job_id)
+            p = self.state.pipelines[old.pipeline_id]
             latest = [j for j in p.latest_jobs if j.name == old.name]
             if old.status not in FINISHED or any(j.status not in FINISHED for j in latest):
                 raise GitLabError(403, "403 Forbidden  - Job is not retryable")
@@ -136,8 +122,8 @@ class PipelineRuns:
 
     def retry_pipeline(self, project_ref: str | int, pipeline_id: int) -> Pipeline:
         """`POST .../pipelines/:id/retry`: re-run the pipeline's failed jobs (none failed: no change)."""
-        with self._lock:
-            p = self.pipeline(project_ref, pipeline_id)
+        with self.state.lock:
+            p = self.state.pipeline(project_ref, pipeline_id)
             failed = [j for j in p.latest_jobs if j.status in ("failed", "canceled")]
             if failed:
                 p.retries_requested += 1
@@ -151,36 +137,38 @@ class PipelineRuns:
                 if j.name == old.name:
                     j.retried = True
             new = Job(
-                self._next_id("job"), p.id, p.project_id, old.name, old.stage, "pending", retry_of=old.id
+                self.state.next_id("job"), p.id, p.project_id, old.name, old.stage, "pending", retry_of=old.id
             )
             p.jobs.append(new)
-            self.jobs[new.id] = new
+            self.state.jobs[new.id] = new
             new_jobs.append(new)
         p.refresh_status()
         self._emit(p)
         ids = [j.id for j in new_jobs]
-        self._schedule(0.0, self._start_jobs, p.id, ids, self._generation)
-        self._schedule(float(self.config.ci_seconds), self._finish_jobs, p.id, ids, self._generation)
+        self.state.schedule(0.0, self._start_jobs, p.id, ids, self.state.generation)
+        self.state.schedule(
+            float(self.state.config.ci_seconds), self._finish_jobs, p.id, ids, self.state.generation
+        )
         return new_jobs
 
     def _start_jobs(self, pipeline_id: int, job_ids: list[int], generation: int) -> None:
-        with self._lock:
-            if generation != self._generation:
+        with self.state.lock:
+            if generation != self.state.generation:
                 return
-            p = self.pipelines[pipeline_id]
+            p = self.state.pipelines[pipeline_id]
             for jid in job_ids:
-                if self.jobs[jid].status == "pending":
-                    self.jobs[jid].start()
+                if self.state.jobs[jid].status == "pending":
+                    self.state.jobs[jid].start()
             if p.refresh_status() == "running":
                 self._emit(p)
 
     def _finish_jobs(self, pipeline_id: int, job_ids: list[int], generation: int) -> None:
-        with self._lock:
-            if generation != self._generation:
+        with self.state.lock:
+            if generation != self.state.generation:
                 return
-            p = self.pipelines[pipeline_id]
+            p = self.state.pipelines[pipeline_id]
             for jid in job_ids:
-                j = self.jobs[jid]
+                j = self.state.jobs[jid]
                 if j.status in FINISHED:
                     continue
                 if j.started_at is None:

@@ -10,41 +10,62 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import fields
 from typing import Any
-from urllib.parse import unquote
 
-from simulators.gitlab.config import FALLBACK_BASE_URL, GitLabSimConfig
-from simulators.gitlab.delivery import Deliverer, HookConfig
+from simulators.gitlab.config import GitLabSimConfig
+from simulators.gitlab.delivery import Deliverer
 from simulators.gitlab.model import GitLabError, Issue, Job, Pipeline, Project, iso
 from simulators.gitlab.runs import PipelineRuns
+from simulators.gitlab.state import GitLabState
 
 __all__ = ["GitLabError", "GitLabSimConfig", "GitLabSimulator"]
 
 
-class GitLabSimulator(PipelineRuns):
-    """In-memory GitLab: see the module docstring for the threading rules."""
+class GitLabSimulator:
+    """In-memory GitLab: one `GitLabState`, changed by `PipelineRuns`; see the module docstring."""
 
     def __init__(self, config: GitLabSimConfig | None = None) -> None:
-        self.config = config or GitLabSimConfig()
-        self.deliverer = Deliverer(HookConfig(seed=self.config.seed))
-        self._lock = threading.RLock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._generation = 0
+        self.state = GitLabState(config or GitLabSimConfig())
+        self.runs = PipelineRuns(self.state)
         self.configure()
-        self.reset()
 
-    # --- configuration and lifecycle --------------------------------------------------------------------
+    # --- the state, as the REST routers and tests read it ---
+
+    @property
+    def config(self) -> GitLabSimConfig:
+        return self.state.config
+
+    @property
+    def deliverer(self) -> Deliverer:
+        return self.state.deliverer
 
     @property
     def lock(self) -> threading.RLock:
         """Hold it to read several records consistently (the REST routes do)."""
-        return self._lock
+        return self.state.lock
 
     @property
     def base_url(self) -> str:
-        return (self.config.base_url or FALLBACK_BASE_URL).rstrip("/")
+        return self.state.base_url
+
+    @property
+    def projects(self) -> dict[int, Project]:
+        return self.state.projects
+
+    @property
+    def pipelines(self) -> dict[int, Pipeline]:
+        return self.state.pipelines
+
+    @property
+    def jobs(self) -> dict[int, Job]:
+        return self.state.jobs
+
+    @property
+    def issues(self) -> dict[tuple[int, int], Issue]:
+        return self.state.issues
+
+    # --- configuration and lifecycle --------------------------------------------------------------------
 
     def set_base_url(self, url: str) -> None:
         self.config.base_url = url.rstrip("/")
@@ -62,7 +83,7 @@ class GitLabSimulator(PipelineRuns):
             raise ValueError("loss_rate must be within 0..1")
         if changes.get("ci_seconds", 0.0) < 0:
             raise ValueError("ci_seconds must be >= 0")
-        with self._lock:
+        with self.lock:
             for key, value in changes.items():
                 setattr(self.config, key, value)
             hook = self.deliverer.config
@@ -74,85 +95,55 @@ class GitLabSimulator(PipelineRuns):
 
     async def start(self) -> None:
         """Bind timers and webhook delivery to the running event loop (the app lifespan calls this)."""
-        self._loop = asyncio.get_running_loop()
+        self.state.loop = asyncio.get_running_loop()
         await self.deliverer.start()
 
     async def stop(self) -> None:
-        self._loop = None
+        self.state.loop = None
         await self.deliverer.stop()
 
     def reset(self) -> None:
         """Forget every project, pipeline, issue and delivery; config stays; pending timers are voided."""
-        with self._lock:
-            self._generation += 1
-            self.projects: dict[int, Project] = {}
-            self.pipelines: dict[int, Pipeline] = {}
-            self.jobs: dict[int, Job] = {}
-            self.issues: dict[tuple[int, int], Issue] = {}
-            self._ids = {"project": 0, "pipeline": 1000, "job": 5000, "issue": 9000}
-            self.deliverer.reset()
+        self.state.reset()
 
-    def _next_id(self, kind: str) -> int:
-        self._ids[kind] += 1
-        return self._ids[kind]
-
-    def _schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(loop.call_later, delay, fn, *args)
-        else:
-            timer = threading.Timer(delay, fn, args)
-            timer.daemon = True
-            timer.start()
-
-    # --- lookups --------------------------------------------------------------------------------------
+    # --- lookups and pipeline runs (see GitLabState and PipelineRuns) ---------------------------------
 
     def ensure_project(self, path: str, default_branch: str = "main") -> Project:
-        """The project at `group/name`, created if new."""
-        path = path.strip("/")
-        if "/" not in path:
-            raise ValueError("project must be group/name")
-        with self._lock:
-            found = self.find_project(path)
-            if found is None:
-                found = Project(self._next_id("project"), path, default_branch)
-                self.projects[found.id] = found
-            return found
+        return self.state.ensure_project(path, default_branch)
 
     def find_project(self, ref: str | int) -> Project | None:
-        """A project by numeric id or by (URL-encoded) path."""
-        text = unquote(str(ref)).strip("/")
-        with self._lock:
-            if text.isdigit():
-                return self.projects.get(int(text))
-            return next((p for p in self.projects.values() if p.path.lower() == text.lower()), None)
+        return self.state.find_project(ref)
 
     def project(self, ref: str | int) -> Project:
-        found = self.find_project(ref)
-        if found is None:
-            raise GitLabError(404, "404 Project Not Found")
-        return found
+        return self.state.project(ref)
 
     def pipeline(self, project_ref: str | int, pipeline_id: int) -> Pipeline:
-        proj = self.project(project_ref)
-        found = self.pipelines.get(pipeline_id)
-        if found is None or found.project_id != proj.id:
-            raise GitLabError(404, "404 Not found")
-        return found
+        return self.state.pipeline(project_ref, pipeline_id)
 
     def job(self, project_ref: str | int, job_id: int) -> Job:
-        proj = self.project(project_ref)
-        found = self.jobs.get(job_id)
-        if found is None or found.project_id != proj.id:
-            raise GitLabError(404, "404 Not found")
-        return found
+        return self.state.job(project_ref, job_id)
 
     def issue(self, project_ref: str | int, iid: int) -> Issue:
-        proj = self.project(project_ref)
-        found = self.issues.get((proj.id, iid))
-        if found is None:
-            raise GitLabError(404, "404 Not found")
-        return found
+        return self.state.issue(project_ref, iid)
+
+    def add_pipeline(
+        self,
+        project: str,
+        log_text: str,
+        heals_on: str = "retry",
+        job: str = "test",
+        stage: str = "test",
+        approve: Any = None,
+        ref: str | None = None,
+    ) -> Pipeline:
+        """A pipeline that already failed (see `PipelineRuns.add_pipeline`)."""
+        return self.runs.add_pipeline(project, log_text, heals_on, job, stage, approve, ref)
+
+    def retry_job(self, project_ref: str | int, job_id: int) -> Job:
+        return self.runs.retry_job(project_ref, job_id)
+
+    def retry_pipeline(self, project_ref: str | int, pipeline_id: int) -> Pipeline:
+        return self.runs.retry_pipeline(project_ref, pipeline_id)
 
     # --- issues ---------------------------------------------------------------------------------------
 
@@ -168,12 +159,12 @@ class GitLabSimulator(PipelineRuns):
         (`.../pipelines/ID`, `pipeline #ID`, `pipeline ID`, or `.../jobs/JOB_ID` of one of its jobs)."""
         if not title.strip():
             raise GitLabError(400, "title is missing")
-        with self._lock:
+        with self.lock:
             proj = self.project(project_ref)
             text = f"{title}\n{description}"
             linked = [p.id for p in self.pipelines.values() if p.project_id == proj.id and _mentions(text, p)]
             iss = Issue(
-                self._next_id("issue"),
+                self.state.next_id("issue"),
                 proj.next_issue_iid,
                 proj.id,
                 title,
@@ -190,7 +181,7 @@ class GitLabSimulator(PipelineRuns):
 
     def report(self) -> dict[str, Any]:
         """What became of each pipeline added with `add_pipeline`, in creation order."""
-        with self._lock:
+        with self.lock:
             rows = []
             for p in sorted(self.pipelines.values(), key=lambda p: p.index):
                 incidents = [i.iid for i in self.issues.values() if p.id in i.pipeline_ids]
@@ -214,7 +205,7 @@ class GitLabSimulator(PipelineRuns):
 
     def deliveries(self) -> list[dict[str, Any]]:
         """Every webhook delivery, oldest first (status queued, delivered, failed or dropped)."""
-        with self._lock:
+        with self.lock:
             return [record.to_json() for record in self.deliverer.log]
 
 
