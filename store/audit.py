@@ -59,10 +59,13 @@ def record(engine: Engine, entry: AuditEntry) -> bool:
         values[name] = redact_data(values[name])
     values["at"] = _stored(entry.at or datetime.now(UTC), engine)
     statement = _insert(engine).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = statement.returning(
+        AuditLogRecord.id
+    )  # a row back: it was written (rowcount is not portable)
     with Session(engine) as session:
-        result = session.exec(statement)
+        written = session.exec(statement).first() is not None
         session.commit()
-        return (result.rowcount or 0) > 0
+        return written
 
 
 def to_row(record: AuditLogRecord) -> AuditRow:

@@ -59,10 +59,13 @@ def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
     ]
     statement = _insert(engine, PREventRecord).values(rows)
     statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
+    statement = statement.returning(
+        PREventRecord.idempotency_key
+    )  # the rows written (rowcount is not portable)
     with Session(engine) as session:
-        result = session.exec(statement)
+        written = len(session.exec(statement).all())
         session.commit()
-        return max(result.rowcount or 0, 0)
+        return written
 
 
 def list_prs(
@@ -114,10 +117,11 @@ def record_delivery(engine: Engine, record: WebhookDeliveryRecord) -> bool:
     values = {**record.model_dump(), "reason": redact(record.reason)}
     statement = _insert(engine, WebhookDeliveryRecord).values(**values)
     statement = statement.on_conflict_do_nothing(index_elements=["delivery_id"])
+    statement = statement.returning(WebhookDeliveryRecord.delivery_id)  # rowcount is not portable
     with Session(engine) as session:
-        result = session.exec(statement)
+        written = session.exec(statement).first() is not None
         session.commit()
-        return (result.rowcount or 0) > 0
+        return written
 
 
 def delivery_seen(engine: Engine, delivery_id: str) -> bool:

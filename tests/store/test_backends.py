@@ -1,0 +1,117 @@
+"""The store on SQLite and on a real PostgreSQL: idempotent upserts, journals, deliveries, audit, CI rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from domain.shared.audit import AuditEntry, AuditFilter
+from store import audit, ci_failures, installations, repository
+from store.db import engine_for
+from store.models import WebhookDeliveryRecord
+from tests.support.events import make_event
+from tests.support.postgres import NOT_AVAILABLE, postgres_server
+
+PR = PRRef(repo="acme/api", number=7)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str | None]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | None) -> Engine:
+    if request.param == "sqlite":
+        return engine_for(f"sqlite:///{tmp_path / 'store.db'}")
+    if postgres_url is None:
+        pytest.skip(NOT_AVAILABLE)
+    engine = engine_for(postgres_url)
+    with engine.begin() as connection:  # a clean slate per test on the shared server
+        for table in ("pr_event", "pull_request", "webhook_delivery", "audit_log", "ci_failure"):
+            connection.exec_driver_sql(f"DELETE FROM {table}")
+        connection.exec_driver_sql("DELETE FROM installed_repository")
+    return engine
+
+
+def test_the_pr_projection_and_journal_are_idempotent(engine: Engine) -> None:
+    lifecycle, entries = PRLifecycle(pr=PR), []
+    for event in (make_event(PR, EventType.OPENED), make_event(PR, EventType.CHECKS_STARTED)):
+        lifecycle, transition = apply(lifecycle, event)
+        entries.append(repository.JournalEntry(event=event, transition=transition))
+    values = {
+        "key": PR.key,
+        "repo": PR.repo,
+        "number": PR.number,
+        "state": lifecycle.state,
+        "head_sha": "a" * 40,
+    }
+    written = []
+    for _ in range(2):  # an activity retry writes the same again
+        repository.upsert_pr(engine, values)
+        written.append(repository.append_events(engine, entries))
+    assert written == [2, 0]
+    repository.upsert_pr(
+        engine, {**values, "state": PRState.CHECKS_FAILED.value, "retry_counts": {"rebuild": 1}}
+    )
+    record, events = repository.get_pr(engine, PR)
+    assert record is not None and record.state == "CHECKS_FAILED" and record.retry_counts == {"rebuild": 1}
+    assert [e.payload["key"] for e in events] == [e.event.key for e in entries]
+    assert repository.find_pr_by_head(engine, PR.repo, "a" * 40) == [PR]
+    assert repository.max_pr_number(engine) == 7
+
+
+def test_deliveries_are_recorded_once(engine: Engine) -> None:
+    record = WebhookDeliveryRecord(
+        delivery_id="d-1",
+        event="pull_request",
+        action="opened",
+        received_at=datetime.now(UTC),
+        outcome="accepted",
+    )
+    assert repository.record_delivery(engine, record)
+    assert not repository.record_delivery(engine, record.model_copy())
+    assert repository.delivery_seen(engine, "d-1") and not repository.delivery_seen(engine, "d-2")
+
+
+def test_the_audit_trail_filters_pages_and_purges(engine: Engine) -> None:
+    now = datetime.now(UTC)
+    for n in range(5):
+        entry = AuditEntry(
+            action="pr.remediation",
+            actor="mender" if n % 2 else "alice",
+            outcome="succeeded",
+            target=PR.key,
+            repository=PR.repo,
+            details={"n": n, "token": "ghp_" + "x" * 36},
+            idempotency_key=f"k{n}",
+            at=now - timedelta(days=n),
+        )
+        assert audit.record(engine, entry) and not audit.record(engine, entry)  # a retry writes nothing
+    rows = audit.query(engine, AuditFilter(actor="alice"))
+    assert [r.details["n"] for r in rows] == [0, 2, 4]  # newest first
+    assert "ghp_" + "x" * 36 not in str(rows[0].details)  # secrets never reach the store
+    assert [r.details["n"] for r in audit.query(engine, AuditFilter(limit=2, offset=1))] == [1, 2]
+    assert audit.purge(engine, now - timedelta(days=2, hours=12)) == 2
+    assert len(audit.query(engine, AuditFilter())) == 3
+
+
+def test_ci_failure_rows_and_installed_repositories(engine: Engine) -> None:
+    values = {"workflow_id": "ci/github/acme/api/9", "provider": "github", "project": "acme/api", "run_id": 9}
+    ci_failures.upsert_ci_failure(engine, {**values, "stage": "analysed", "attempts": []})
+    ci_failures.upsert_ci_failure(
+        engine, {**values, "stage": "auto_fixed", "outcome": "auto_fixed", "attempts": ["1"]}
+    )
+    row = ci_failures.get_ci_failure(engine, "ci/github/acme/api/9")
+    assert row is not None and (row.stage, row.outcome, row.attempts) == ("auto_fixed", "auto_fixed", ["1"])
+    installations.add(engine, 3, ["acme/web", "acme/lib"])
+    installations.add(engine, 3, ["acme/web"])
+    assert installations.installed(engine) == ["acme/lib", "acme/web"]
+    assert sorted(installations.remove_installation(engine, 3)) == ["acme/lib", "acme/web"]
