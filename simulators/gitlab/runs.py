@@ -91,21 +91,22 @@ class PipelineRuns:
     ) -> Pipeline:
         """A pipeline that passed (`build` and `job`, whose trace is `log_text`): the last passing run
         that a later failure of the same job on the same ref is compared with. No hooks go out."""
-        with self._lock:
-            proj = self.ensure_project(project)
+        with self.state.lock:
+            proj = self.state.ensure_project(project)
             t0 = now() - timedelta(seconds=300)
-            pid, iid = self._next_id("pipeline"), proj.next_pipeline_iid
+            pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
             proj.next_pipeline_iid += 1
-            p = Pipeline(pid, iid, proj.id, proj.path, len(self.pipelines), ref or proj.default_branch,
+            p = Pipeline(pid, iid, proj.id, proj.path, len(self.state.pipelines), ref or proj.default_branch,
                          fake_sha(proj.path, pid), "", "retry", None, failing_job=job, created_at=t0, updated_at=t0)  # fmt: skip
             p.jobs = [
-                Job(self._next_id("job"), pid, proj.id, name, name, created_at=t0) for name in ("build", job)
+                Job(self.state.next_id("job"), pid, proj.id, name, name, created_at=t0)
+                for name in ("build", job)
             ]
             for j, trace in zip(p.jobs, ("$ make build\nJob succeeded\n", log_text), strict=True):
                 j.started_at = t0
                 j.finish("success", trace)
-                self.jobs[j.id] = j
-            self.pipelines[pid] = p
+                self.state.jobs[j.id] = j
+            self.state.pipelines[pid] = p
             p.refresh_status()
             return p
 

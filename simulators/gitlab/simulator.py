@@ -139,6 +139,14 @@ class GitLabSimulator:
         """A pipeline that already failed (see `PipelineRuns.add_pipeline`)."""
         return self.runs.add_pipeline(project, log_text, heals_on, job, stage, approve, ref)
 
+    def add_passed_pipeline(
+        self, project: str, job: str = "test", log_text: str | None = None, ref: str | None = None
+    ) -> Pipeline:
+        """A pipeline that passed (see `PipelineRuns.add_passed_pipeline`)."""
+        if log_text is None:
+            return self.runs.add_passed_pipeline(project, job, ref=ref)
+        return self.runs.add_passed_pipeline(project, job, log_text, ref)
+
     def retry_job(self, project_ref: str | int, job_id: int) -> Job:
         return self.runs.retry_job(project_ref, job_id)
 
