@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup run test lint bench bench-ingest clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ bench: setup
 	$(BIN)/python bench/webhook_latency.py
 	$(BIN)/python bench/fleet.py
 	$(BIN)/python bench/diagnose_scan.py
+
+# Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
+bench-ingest: setup
+	$(BIN)/python bench/ingest.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

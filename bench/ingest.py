@@ -1,0 +1,299 @@
+"""Webhook ingest throughput, side by side with its floor, on ONE Temporal dev server.
+
+Floor: a bare FastAPI app that verifies the HMAC signature and signal-with-starts a one-signal workflow
+(`bench/floor/app.py`), and a bare worker running it (`bench/floor/worker.py`). Then Mender's own
+processes (`mender serve`, `mender worker`) on the same server, with the same N and concurrency of
+signed bot `pull_request.opened` webhooks. Each side runs as separate processes.
+
+Printed per side: accepted/s, HTTP p50/p99, seconds until every PR is in the store (Mender only) and
+answers a `status` query, the store's lag behind the last 202, peak RSS of the worker, and the ratios
+Mender/floor. Figures are printed, never asserted.
+
+Usage: .venv/bin/python bench/ingest.py [--server file|memory] [--n 300] [--concurrency 16] [--burst]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest_load import (  # noqa: E402
+    LoadResult,
+    percentile,
+    repo_name,
+    send,
+    signed_openings,
+    wait_queryable,
+    wait_until,
+)
+from contracts.visibility import SEARCH_ATTRIBUTES  # noqa: E402
+from runtime.temporal import temporal_binary  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SECRET = f"bench-{uuid.uuid4().hex}"
+LONG = 86_400  # staleness thresholds: no remediation runs during the bench
+
+
+@dataclass
+class Side:
+    name: str
+    load: LoadResult
+    store_at: float | None  # monotonic time every PR was in the store (None: n/a or timed out)
+    query_at: float | None
+    worker_rss_mb: float | None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+    """Start `args` with `env` on top of ours (a None value removes the variable), output to `log`."""
+    merged = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
+    return subprocess.Popen(args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=merged)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def peak_rss_mb(process: subprocess.Popen) -> float | None:
+    """VmHWM (peak resident set) of a live process, from /proc."""
+    try:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+async def wait_poller(
+    client: Client, task_queue: str, process: subprocess.Popen, timeout: float = 90
+) -> None:
+    """Until a worker polls `task_queue` for workflow tasks."""
+    deadline = time.monotonic() + timeout
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        if (await client.workflow_service.describe_task_queue(request)).pollers:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"no worker polls {task_queue}")
+
+
+def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
+    args += ["--headless", "--log-level", "warn"]
+    if mode == "file":
+        args += ["--db-filename", str(tmp / "temporal.db")]
+    for key in SEARCH_ATTRIBUTES:
+        kind = key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_").capitalize()
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return spawn(args, tmp / "temporal.log"), f"127.0.0.1:{port}"
+
+
+async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int) -> Side:
+    queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
+    worker = spawn(
+        [str(BIN / "python"), "-m", "bench.floor.worker", address, queue], tmp / "floor-worker.log"
+    )
+    env = {"FLOOR_TEMPORAL_ADDRESS": address, "FLOOR_TASK_QUEUE": queue, "FLOOR_WEBHOOK_SECRET": SECRET}
+    uvicorn = [str(BIN / "python"), "-m", "uvicorn", "bench.floor.app:app", "--port", str(port)]
+    app = spawn([*uvicorn, "--log-level", "warning"], tmp / "floor-app.log", env)
+    try:
+        await wait_port(port, app)
+        await wait_poller(client, queue, worker)
+        requests = signed_openings(n, SECRET, first)
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
+        query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
+        return Side("floor", load, None, query_at, peak_rss_mb(worker))
+    finally:
+        stop(app)
+        stop(worker)
+
+
+def mender_env(address: str, tmp: Path) -> tuple[dict[str, str | None], str]:
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    config = yaml.safe_load((ROOT / "mender.yaml").read_text())
+    config.update(
+        mode="act",
+        repositories=[],
+        temporal={"address": address, "namespace": "default", "task_queue": queue},
+        reconciler={"enabled": False, "interval_seconds": 3600},
+    )
+    config["bots"]["authors"] = ["dependabot[bot]"]
+    config["lifecycle"]["staleness_seconds"] = dict.fromkeys(config["lifecycle"]["staleness_seconds"], LONG)
+    config["ci"].update(enabled=False, playbooks_dir=str(ROOT / "playbooks"))
+    config["audit"]["archive_dir"] = str(tmp / "audit-archive")
+    path = tmp / "mender.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env: dict[str, str | None] = {
+        "MENDER_CONFIG": str(path),
+        "MENDER_DATABASE_URL": f"sqlite:///{tmp / 'mender.db'}",
+        "MENDER_TEMPORAL_ADDRESS": address,
+        "MENDER_WEBHOOK_SECRET": SECRET,
+    }
+    for secret in ("GITHUB_TOKEN", "SLACK_BOT_TOKEN", "GITLAB_TOKEN", "OPENAI_API_KEY"):
+        env[secret] = None  # no real service: the simulators' URLs from the configuration
+    return env, queue
+
+
+async def run_mender(client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int) -> Side:
+    env, queue = mender_env(address, tmp)
+    port = free_port()
+    worker = spawn([str(BIN / "mender"), "worker"], tmp / "mender-worker.log", env)
+    app = spawn([str(BIN / "mender"), "serve", "--port", str(port)], tmp / "mender-serve.log", env)
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from store.db import engine_for
+    from store.models import PullRequestRecord
+
+    engine = engine_for(f"sqlite:///{tmp / 'mender.db'}")
+
+    def stored() -> int:
+        with Session(engine) as session:
+            return session.exec(select(func.count()).select_from(PullRequestRecord)).one()
+
+    try:
+        await wait_port(port, app)
+        await wait_poller(client, queue, worker)
+        requests = signed_openings(n, SECRET, first)
+        watch = asyncio.create_task(wait_until(stored, n, timeout=max(600, 2 * n)))
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        ids = [f"pr/{repo_name()}/{number}" for number, _, _ in requests]
+        query_at = await wait_queryable(
+            client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
+        )
+        return Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+    finally:
+        stop(app)
+        stop(worker)
+
+
+def since(at: float | None, origin: float) -> float | None:
+    return None if at is None else at - origin
+
+
+def report(floor: Side, mender: Side, n: int, concurrency: int, server: str) -> None:
+    def row(label: str, f: float | None, m: float | None, unit: str = "") -> None:
+        show = lambda v: "n/a" if v is None else f"{v:.1f}{unit}"  # noqa: E731
+        ratio = "" if f is None or m is None or f == 0 else f"{m / f:.2f}x"
+        print(f"{label:<44} {show(f):>10} {show(m):>10} {ratio:>8}")
+
+    def rate(side: Side, at: float | None) -> float | None:
+        return None if at is None else n / (at - side.load.started)
+
+    print(f"\n{n} signed pull_request.opened webhooks, concurrency {concurrency}, {server}-backed dev server")
+    print(f"{'':<44} {'floor':>10} {'mender':>10} {'m/floor':>8}")
+    row("accepted (202)", floor.load.accepted, mender.load.accepted)
+    row("accepted/s", floor.load.accepted_per_second, mender.load.accepted_per_second)
+    lat = lambda s, q: percentile(s.load.latencies, q) * 1000  # noqa: E731
+    row("HTTP p50 (ms)", lat(floor, 0.5), lat(mender, 0.5))
+    row("HTTP p99 (ms)", lat(floor, 0.99), lat(mender, 0.99))
+    row("all in store, s after first request", None, since(mender.store_at, mender.load.started))
+    row("all in store, s after last 202", None, since(mender.store_at, mender.load.finished))
+    row("PRs into the store /s", None, rate(mender, mender.store_at))
+    row(
+        "all answer a query, s after first request",
+        since(floor.query_at, floor.load.started),
+        since(mender.query_at, mender.load.started),
+    )
+    row(
+        "all answer a query, s after last 202",
+        since(floor.query_at, floor.load.finished),
+        since(mender.query_at, mender.load.finished),
+    )
+    row("PRs visible in a query /s", rate(floor, floor.query_at), rate(mender, mender.query_at))
+    row("store /s vs floor accepted/s", floor.load.accepted_per_second, rate(mender, mender.store_at))
+    row("worker peak RSS (MB)", floor.worker_rss_mb, mender.worker_rss_mb)
+    others = {k: v for side in (floor, mender) for k, v in side.load.statuses.items() if k != 202}
+    if others:
+        print(f"non-202 answers: floor {floor.load.statuses}, mender {mender.load.statuses}")
+
+
+async def main(server: str, n: int, concurrency: int, keep: bool) -> None:
+    folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
+    with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
+        tmp = Path(name)
+        if keep:
+            print(f"logs and databases kept in {tmp}")
+        process, address = start_server(server, tmp)
+        try:
+            await wait_port(int(address.rsplit(":", 1)[1]), process)
+            client = await Client.connect(address, data_converter=pydantic_data_converter)
+            floor = await run_floor(client, address, tmp, n, concurrency, first=1)
+            mender = await run_mender(client, address, tmp, n, concurrency, first=1)
+            report(floor, mender, n, concurrency, server)
+        except BaseException:
+            for log in sorted(tmp.glob("*.log")):
+                print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+            raise
+        finally:
+            stop(process)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--server", choices=("file", "memory"), default="file")
+    parser.add_argument(
+        "--n", type=int, default=None, help="webhooks per side (default 300; 2000 with --burst)"
+    )
+    parser.add_argument("--concurrency", type=int, default=None, help="senders (default 16; 32 with --burst)")
+    parser.add_argument("--burst", action="store_true", help="2,000 webhooks at concurrency 32")
+    parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
+    args = parser.parse_args()
+    n = args.n or (2000 if args.burst else 300)
+    concurrency = args.concurrency or (32 if args.burst else 16)
+    asyncio.run(main(args.server, n, concurrency, args.keep))
