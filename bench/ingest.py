@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -128,6 +129,18 @@ async def wait_poller(
     raise TimeoutError(f"no worker polls {task_queue}")
 
 
+async def connect(address: str, server: subprocess.Popen, timeout: float = 60) -> Client:
+    """A client once the dev server's frontend answers (it listens before it is healthy)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
@@ -187,7 +200,35 @@ def mender_env(address: str, tmp: Path) -> tuple[dict[str, str | None], str]:
     return env, queue
 
 
-async def run_mender(client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int) -> Side:
+def profilers(tmp: Path, processes: dict[str, subprocess.Popen]) -> list[subprocess.Popen]:
+    """py-spy (if installed) recording each process's stacks, collapsed, into tmp/<name>.folded."""
+    py_spy = BIN / "py-spy"
+    if not py_spy.exists():
+        print("--profile: py-spy is not installed (.venv/bin/pip install py-spy)", file=sys.stderr)
+        return []
+    return [
+        spawn(
+            [
+                str(py_spy),
+                "record",
+                "-p",
+                str(p.pid),
+                "-r",
+                "50",
+                "-f",
+                "raw",
+                "-o",
+                str(tmp / f"{name}.folded"),
+            ],
+            tmp / f"py-spy-{name}.log",
+        )
+        for name, p in processes.items()
+    ]
+
+
+async def run_mender(
+    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, profile: bool = False
+) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
     worker = spawn([str(BIN / "mender"), "worker"], tmp / "mender-worker.log", env)
@@ -207,6 +248,7 @@ async def run_mender(client: Client, address: str, tmp: Path, n: int, concurrenc
     try:
         await wait_port(port, app)
         await wait_poller(client, queue, worker)
+        spies = profilers(tmp, {"mender-worker": worker, "mender-serve": app}) if profile else []
         requests = signed_openings(n, SECRET, first)
         watch = asyncio.create_task(wait_until(stored, n, timeout=max(600, 2 * n)))
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
@@ -214,7 +256,11 @@ async def run_mender(client: Client, address: str, tmp: Path, n: int, concurrenc
         query_at = await wait_queryable(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
-        return Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+        return side
     finally:
         stop(app)
         stop(worker)
@@ -261,7 +307,7 @@ def report(floor: Side, mender: Side, n: int, concurrency: int, server: str) -> 
         print(f"non-202 answers: floor {floor.load.statuses}, mender {mender.load.statuses}")
 
 
-async def main(server: str, n: int, concurrency: int, keep: bool) -> None:
+async def main(server: str, n: int, concurrency: int, keep: bool, profile: bool) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)
@@ -270,9 +316,9 @@ async def main(server: str, n: int, concurrency: int, keep: bool) -> None:
         process, address = start_server(server, tmp)
         try:
             await wait_port(int(address.rsplit(":", 1)[1]), process)
-            client = await Client.connect(address, data_converter=pydantic_data_converter)
+            client = await connect(address, process)
             floor = await run_floor(client, address, tmp, n, concurrency, first=1)
-            mender = await run_mender(client, address, tmp, n, concurrency, first=1)
+            mender = await run_mender(client, address, tmp, n, concurrency, first=1, profile=profile)
             report(floor, mender, n, concurrency, server)
         except BaseException:
             for log in sorted(tmp.glob("*.log")):
@@ -293,7 +339,8 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=None, help="senders (default 16; 32 with --burst)")
     parser.add_argument("--burst", action="store_true", help="2,000 webhooks at concurrency 32")
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
+    parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
     n = args.n or (2000 if args.burst else 300)
     concurrency = args.concurrency or (32 if args.burst else 16)
-    asyncio.run(main(args.server, n, concurrency, args.keep))
+    asyncio.run(main(args.server, n, concurrency, args.keep or args.profile, args.profile))
