@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest_load import (  # noqa: E402
+    history_length,
     repo_name,
     send,
     signed_openings,
@@ -161,7 +162,7 @@ async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
         ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
-        return Side("floor", load, None, query_at, peak_rss_mb(worker))
+        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_length(client, ids[-1]))
     finally:
         stop(app)
         stop(worker)
@@ -250,6 +251,7 @@ async def run_mender(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
         side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        side.history_events = await history_length(client, ids[-1])
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
@@ -259,7 +261,7 @@ async def run_mender(
         stop(worker)
 
 
-async def main(server: str, n: int, concurrency: int, keep: bool, profile: bool) -> None:
+async def main(server: str, n: int, concurrency: int, rounds: int, keep: bool, profile: bool) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)
@@ -269,11 +271,16 @@ async def main(server: str, n: int, concurrency: int, keep: bool, profile: bool)
         try:
             await wait_port(int(address.rsplit(":", 1)[1]), process)
             client = await connect(address, process)
-            floor = await run_floor(client, address, tmp, n, concurrency, first=1)
-            mender = await run_mender(client, address, tmp, n, concurrency, first=1, profile=profile)
-            report(floor, mender, n, concurrency, server)
+            results = []
+            for i in range(rounds):  # each round its own PR numbers, task queues and store
+                first, folder = 1 + 2 * i * n, tmp / f"round-{i + 1}"
+                folder.mkdir()
+                floor = await run_floor(client, address, folder, n, concurrency, first)
+                mender = await run_mender(client, address, folder, n, concurrency, first + n, profile)
+                results.append((floor, mender))
+            report(results, n, concurrency, server)
         except BaseException:
-            for log in sorted(tmp.glob("*.log")):
+            for log in sorted(tmp.glob("**/*.log")):
                 print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
             raise
         finally:
@@ -290,9 +297,10 @@ if __name__ == "__main__":
     )
     parser.add_argument("--concurrency", type=int, default=None, help="senders (default 16; 32 with --burst)")
     parser.add_argument("--burst", action="store_true", help="2,000 webhooks at concurrency 32")
+    parser.add_argument("--rounds", type=int, default=1, help="floor then Mender, this many times: medians")
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
     n = args.n or (2000 if args.burst else 300)
     concurrency = args.concurrency or (32 if args.burst else 16)
-    asyncio.run(main(args.server, n, concurrency, args.keep or args.profile, args.profile))
+    asyncio.run(main(args.server, n, concurrency, args.rounds, args.keep or args.profile, args.profile))

@@ -134,3 +134,11 @@ async def wait_queryable(
 
     done = await asyncio.gather(*(checker() for _ in range(concurrency)))
     return time.monotonic() if all(done) else None
+
+
+async def history_length(client: Client, workflow_id: str) -> int | None:
+    """How many events the workflow's history holds (None when it cannot be read)."""
+    try:
+        return len((await client.get_workflow_handle(workflow_id).fetch_history()).events)
+    except Exception:
+        return None
