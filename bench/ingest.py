@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest_load import (  # noqa: E402
-    history_length,
+    history_events,
     repo_name,
     send,
     signed_openings,
@@ -162,7 +162,7 @@ async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
         ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
-        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_length(client, ids[-1]))
+        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_events(client, ids[-1]))
     finally:
         stop(app)
         stop(worker)
@@ -251,7 +251,7 @@ async def run_mender(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
         side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
-        side.history_events = await history_length(client, ids[-1])
+        side.history = await history_events(client, ids[-1])
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)

@@ -136,9 +136,12 @@ async def wait_queryable(
     return time.monotonic() if all(done) else None
 
 
-async def history_length(client: Client, workflow_id: str) -> int | None:
-    """How many events the workflow's history holds (None when it cannot be read)."""
+async def history_events(client: Client, workflow_id: str) -> list[str]:
+    """The event types of the workflow's history (empty when it cannot be read)."""
+    from temporalio.api.enums.v1 import EventType
+
     try:
-        return len((await client.get_workflow_handle(workflow_id).fetch_history()).events)
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
     except Exception:
-        return None
+        return []
+    return [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.ingest_load import LoadResult, percentile
 
@@ -15,7 +15,7 @@ class Side:
     store_at: float | None  # monotonic time every PR was in the store (None: n/a or timed out)
     query_at: float | None  # monotonic time every PR workflow answered its status query
     worker_rss_mb: float | None
-    history_events: int | None = None  # events in one PR workflow's history after its opening
+    history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
 
 
 def since(at: float | None, origin: float) -> float | None:
@@ -56,7 +56,7 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
         ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
         ("worker peak RSS (MB)", f.worker_rss_mb, m.worker_rss_mb),
-        ("history events per PR workflow", f.history_events, m.history_events),
+        ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
     ]
 
 
@@ -77,6 +77,8 @@ def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: st
         ratio = "" if f is None or m is None or f == 0 else f"{m / f:.2f}x"
         show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
         print(f"{name:<44} {show(f):>10} {show(m):>10} {ratio:>8}")
+    for side in rounds[-1]:
+        print(f"{side.name} PR workflow history: {', '.join(side.history)}")
     for i, (floor, mender) in enumerate(rounds, 1):
         others = {k: v for side in (floor, mender) for k, v in side.load.statuses.items() if k != 202}
         if others:
