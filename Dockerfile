@@ -7,6 +7,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY worker.py ./
 COPY workflows ./workflows
+COPY contracts ./contracts
 COPY activities ./activities
 COPY domain ./domain
 COPY starter ./starter

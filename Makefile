@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis clean
+.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest clean
 
 setup: $(STAMP)
 
@@ -51,6 +51,10 @@ bench-redaction: setup
 
 bench-diagnosis: setup
 	$(BIN)/python bench/diagnosis.py
+
+# Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
+bench-ingest: setup
+	$(BIN)/python bench/ingest.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

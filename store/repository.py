@@ -124,6 +124,19 @@ def record_delivery(engine: Engine, record: WebhookDeliveryRecord) -> bool:
         return written
 
 
+def record_deliveries(engine: Engine, records: list[WebhookDeliveryRecord]) -> int:
+    """Store a batch of deliveries in one transaction; ids already stored are skipped. How many were new."""
+    if not records:
+        return 0
+    statement = _insert(engine, WebhookDeliveryRecord).values([r.model_dump() for r in records])
+    statement = statement.on_conflict_do_nothing(index_elements=["delivery_id"])
+    statement = statement.returning(WebhookDeliveryRecord.delivery_id)  # rowcount is not portable
+    with Session(engine) as session:
+        written = len(session.exec(statement).all())
+        session.commit()
+        return written
+
+
 def delivery_seen(engine: Engine, delivery_id: str) -> bool:
     """True if this delivery id was already handled."""
     with Session(engine) as session:

@@ -1,7 +1,7 @@
 """The intake pipeline every webhook source goes through, and its answers.
 
 bound -> verify -> parse (bounded JSON) -> dedupe (in memory) -> translate -> dispatch -> answer, then
-the delivery record is written after the answer. Status codes: 413 too large, 401 unauthenticated,
+the delivery record is written after the answer, in batches (`recorder.py`). Status codes: 413 too large, 401 unauthenticated,
 400 malformed (with the reason), 200 duplicate/ignored, 202 accepted, 503 Temporal unavailable (nothing
 is recorded or remembered, so the sender's redelivery is taken as new).
 """
@@ -22,8 +22,7 @@ from runtime.ci_dispatch import deliver_ci
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from starter.intake.dedupe import RecentDeliveries
 from starter.intake.model import Delivery, Intake, PayloadError, Source
-from store import repository
-from store.db import engine_for
+from starter.intake.recorder import DeliveryRecorder
 from store.models import WebhookDeliveryRecord
 
 log = logging.getLogger("mender.intake")
@@ -63,6 +62,13 @@ def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
         children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
         stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return payload
+
+
+def delivery_recorder(request: Request) -> DeliveryRecorder:
+    state = request.app.state
+    if not hasattr(state, "delivery_recorder"):
+        state.delivery_recorder = DeliveryRecorder(state.settings.database_url)
+    return state.delivery_recorder
 
 
 def recent_deliveries(request: Request) -> RecentDeliveries:
@@ -127,7 +133,7 @@ async def receive(request: Request, source: Source) -> JSONResponse:
         outcome=outcome,
         reason=intake.ignored or "; ".join(results),
     )
-    writer = BackgroundTask(_record, settings.database_url, record)
+    writer = delivery_recorder(request).add(record)
     if intake.ignored:
         return answer(200, delivery_id, outcome, intake.ignored, background=writer, events=results)
     return answer(202, delivery_id, outcome, background=writer, events=results)
@@ -160,11 +166,3 @@ def _rejected(status: int, source: Source, delivery: str | None, reason: str) ->
     shown = delivery if delivery is None or len(delivery) <= MAX_DELIVERY_ID else None
     log.warning("rejected %s delivery %s: %s", source.name, shown, reason)
     return answer(status, shown, "rejected", reason)
-
-
-async def _record(database_url: str, record: WebhookDeliveryRecord) -> None:
-    """Write the delivery record after the answer; a store that cannot take it is logged, not fatal."""
-    try:
-        await run_in_threadpool(repository.record_delivery, engine_for(database_url), record)
-    except Exception as exc:  # the delivery is already handled: losing its record loses no event
-        log.error("delivery %s handled but not recorded: %s", record.delivery_id, exc)

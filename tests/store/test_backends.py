@@ -79,6 +79,8 @@ def test_deliveries_are_recorded_once(engine: Engine) -> None:
     assert repository.record_delivery(engine, record)
     assert not repository.record_delivery(engine, record.model_copy())
     assert repository.delivery_seen(engine, "d-1") and not repository.delivery_seen(engine, "d-2")
+    batch = [record.model_copy(update={"delivery_id": f"d-{n}"}) for n in (1, 2, 3)]
+    assert repository.record_deliveries(engine, batch) == 2  # d-1 was stored already
 
 
 def test_the_audit_trail_filters_pages_and_purges(engine: Engine) -> None:

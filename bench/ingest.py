@@ -1,0 +1,306 @@
+"""Webhook ingest throughput, side by side with its floor, on ONE Temporal dev server.
+
+Floor: a bare FastAPI app that verifies the HMAC signature and signal-with-starts a one-signal workflow
+(`bench/floor/app.py`), and a bare worker running it (`bench/floor/worker.py`). Then Mender's own
+processes (`mender serve`, `mender worker`) on the same server, with the same N and concurrency of
+signed bot `pull_request.opened` webhooks. Each side runs as separate processes.
+
+Printed per side: accepted/s, HTTP p50/p99, seconds until every PR is in the store (Mender only) and
+answers a `status` query, the store's lag behind the last 202, peak RSS of the worker, and the ratios
+Mender/floor. Figures are printed, never asserted.
+
+Usage: .venv/bin/python bench/ingest.py [--server file|memory] [--n 300] [--concurrency 16] [--burst]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import yaml
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest_load import (  # noqa: E402
+    history_events,
+    repo_name,
+    send,
+    signed_openings,
+    wait_queryable,
+    wait_until,
+)
+from bench.ingest_report import Side, report  # noqa: E402
+from contracts.visibility import SEARCH_ATTRIBUTES  # noqa: E402
+from runtime.temporal import temporal_binary  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SECRET = f"bench-{uuid.uuid4().hex}"
+LONG = 86_400  # staleness thresholds: no remediation runs during the bench
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(args: list[str], log: Path, env: dict[str, str | None] | None = None) -> subprocess.Popen:
+    """Start `args` with `env` on top of ours (a None value removes the variable), output to `log`."""
+    # Bytecode is written and reused, as in the image where pip compiled the modules at install: with
+    # PYTHONDONTWRITEBYTECODE and no .pyc, the workflow sandbox compiles each workflow's module from
+    # source for every new workflow run.
+    env = {"PYTHONDONTWRITEBYTECODE": None, **(env or {})}
+    merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
+    return subprocess.Popen(args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=merged)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def peak_rss_mb(process: subprocess.Popen) -> float | None:
+    """VmHWM (peak resident set) of a live process, from /proc."""
+    try:
+        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+async def wait_poller(
+    client: Client, task_queue: str, process: subprocess.Popen, timeout: float = 90
+) -> None:
+    """Until a worker polls `task_queue` for workflow tasks."""
+    deadline = time.monotonic() + timeout
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        if (await client.workflow_service.describe_task_queue(request)).pollers:
+            return
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"no worker polls {task_queue}")
+
+
+async def connect(address: str, server: subprocess.Popen, timeout: float = 60) -> Client:
+    """A client once the dev server's frontend answers (it listens before it is healthy)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await Client.connect(address, data_converter=pydantic_data_converter)
+        except RuntimeError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
+    args += ["--headless", "--log-level", "warn"]
+    if mode == "file":
+        args += ["--db-filename", str(tmp / "temporal.db")]
+    for key in SEARCH_ATTRIBUTES:
+        kind = key.indexed_value_type.name.removeprefix("INDEXED_VALUE_TYPE_").capitalize()
+        args += ["--search-attribute", f"{key.name}={kind}"]
+    return spawn(args, tmp / "temporal.log"), f"127.0.0.1:{port}"
+
+
+async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int) -> Side:
+    queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
+    worker = spawn(
+        [str(BIN / "python"), "-m", "bench.floor.worker", address, queue], tmp / "floor-worker.log"
+    )
+    env = {"FLOOR_TEMPORAL_ADDRESS": address, "FLOOR_TASK_QUEUE": queue, "FLOOR_WEBHOOK_SECRET": SECRET}
+    uvicorn = [str(BIN / "python"), "-m", "uvicorn", "bench.floor.app:app", "--port", str(port)]
+    app = spawn([*uvicorn, "--log-level", "warning"], tmp / "floor-app.log", env)
+    try:
+        await wait_port(port, app)
+        await wait_poller(client, queue, worker)
+        requests = signed_openings(n, SECRET, first)
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
+        query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
+        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_events(client, ids[-1]))
+    finally:
+        stop(app)
+        stop(worker)
+
+
+def mender_env(address: str, tmp: Path) -> tuple[dict[str, str | None], str]:
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    config = yaml.safe_load((ROOT / "mender.yaml").read_text())
+    config.update(
+        mode="act",
+        repositories=[],
+        temporal={"address": address, "namespace": "default", "task_queue": queue},
+        reconciler={"enabled": False, "interval_seconds": 3600},
+    )
+    config["bots"]["authors"] = ["dependabot[bot]"]
+    config["lifecycle"]["staleness_seconds"] = dict.fromkeys(config["lifecycle"]["staleness_seconds"], LONG)
+    config["ci"].update(enabled=False, playbooks_dir=str(ROOT / "playbooks"))
+    config["audit"]["archive_dir"] = str(tmp / "audit-archive")
+    path = tmp / "mender.yaml"
+    path.write_text(yaml.safe_dump(config))
+    env: dict[str, str | None] = {
+        "MENDER_CONFIG": str(path),
+        "MENDER_DATABASE_URL": f"sqlite:///{tmp / 'mender.db'}",
+        "MENDER_TEMPORAL_ADDRESS": address,
+        "MENDER_WEBHOOK_SECRET": SECRET,
+    }
+    for secret in ("GITHUB_TOKEN", "SLACK_BOT_TOKEN", "GITLAB_TOKEN", "OPENAI_API_KEY"):
+        env[secret] = None  # no real service: the simulators' URLs from the configuration
+    return env, queue
+
+
+def profilers(tmp: Path, processes: dict[str, subprocess.Popen]) -> list[subprocess.Popen]:
+    """py-spy (if installed) recording each process's stacks, collapsed, into tmp/<name>.folded."""
+    py_spy = BIN / "py-spy"
+    if not py_spy.exists():
+        print("--profile: py-spy is not installed (.venv/bin/pip install py-spy)", file=sys.stderr)
+        return []
+    return [
+        spawn(
+            [
+                str(py_spy),
+                "record",
+                "-p",
+                str(p.pid),
+                "-r",
+                "50",
+                "-f",
+                "raw",
+                "-o",
+                str(tmp / f"{name}.folded"),
+            ],
+            tmp / f"py-spy-{name}.log",
+        )
+        for name, p in processes.items()
+    ]
+
+
+async def run_mender(
+    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, profile: bool = False
+) -> Side:
+    env, queue = mender_env(address, tmp)
+    port = free_port()
+    worker = spawn([str(BIN / "mender"), "worker"], tmp / "mender-worker.log", env)
+    app = spawn([str(BIN / "mender"), "serve", "--port", str(port)], tmp / "mender-serve.log", env)
+    from sqlalchemy import func
+    from sqlmodel import Session, select
+
+    from store.db import engine_for
+    from store.models import PullRequestRecord
+
+    engine = engine_for(f"sqlite:///{tmp / 'mender.db'}")
+
+    def stored() -> int:
+        with Session(engine) as session:
+            return session.exec(select(func.count()).select_from(PullRequestRecord)).one()
+
+    try:
+        await wait_port(port, app)
+        await wait_poller(client, queue, worker)
+        spies = profilers(tmp, {"mender-worker": worker, "mender-serve": app}) if profile else []
+        requests = signed_openings(n, SECRET, first)
+        watch = asyncio.create_task(wait_until(stored, n, timeout=max(600, 2 * n)))
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        ids = [f"pr/{repo_name()}/{number}" for number, _, _ in requests]
+        query_at = await wait_queryable(
+            client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
+        )
+        side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        side.history = await history_events(client, ids[-1])
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(30)
+        return side
+    finally:
+        stop(app)
+        stop(worker)
+
+
+async def main(server: str, n: int, concurrency: int, rounds: int, keep: bool, profile: bool) -> None:
+    folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
+    with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
+        tmp = Path(name)
+        if keep:
+            print(f"logs and databases kept in {tmp}")
+        process, address = start_server(server, tmp)
+        try:
+            await wait_port(int(address.rsplit(":", 1)[1]), process)
+            client = await connect(address, process)
+            results = []
+            for i in range(rounds):  # each round its own PR numbers, task queues and store
+                first, folder = 1 + 2 * i * n, tmp / f"round-{i + 1}"
+                folder.mkdir()
+                floor = await run_floor(client, address, folder, n, concurrency, first)
+                mender = await run_mender(client, address, folder, n, concurrency, first + n, profile)
+                results.append((floor, mender))
+            report(results, n, concurrency, server)
+        except BaseException:
+            for log in sorted(tmp.glob("**/*.log")):
+                print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+            raise
+        finally:
+            stop(process)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--server", choices=("file", "memory"), default="file")
+    parser.add_argument(
+        "--n", type=int, default=None, help="webhooks per side (default 300; 2000 with --burst)"
+    )
+    parser.add_argument("--concurrency", type=int, default=None, help="senders (default 16; 32 with --burst)")
+    parser.add_argument("--burst", action="store_true", help="2,000 webhooks at concurrency 32")
+    parser.add_argument("--rounds", type=int, default=1, help="floor then Mender, this many times: medians")
+    parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
+    parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
+    args = parser.parse_args()
+    n = args.n or (2000 if args.burst else 300)
+    concurrency = args.concurrency or (32 if args.burst else 16)
+    asyncio.run(main(args.server, n, concurrency, args.rounds, args.keep or args.profile, args.profile))

@@ -1,0 +1,85 @@
+"""The table `bench/ingest.py` prints: each figure of Mender beside its floor's, and the ratio."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from bench.ingest_load import LoadResult, percentile
+
+
+@dataclass
+class Side:
+    name: str
+    load: LoadResult
+    store_at: float | None  # monotonic time every PR was in the store (None: n/a or timed out)
+    query_at: float | None  # monotonic time every PR workflow answered its status query
+    worker_rss_mb: float | None
+    history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
+
+
+def since(at: float | None, origin: float) -> float | None:
+    return None if at is None else at - origin
+
+
+Row = tuple[str, float | None, float | None]
+
+
+def figures(floor: Side, mender: Side, n: int) -> list[Row]:
+    """(label, floor's figure, Mender's figure) of one round."""
+
+    def rate(side: Side, at: float | None) -> float | None:
+        return None if at is None else n / (at - side.load.started)
+
+    def lat(side: Side, q: float) -> float:
+        return percentile(side.load.latencies, q) * 1000
+
+    f, m = floor, mender
+    return [
+        ("accepted (202)", f.load.accepted, m.load.accepted),
+        ("accepted/s", f.load.accepted_per_second, m.load.accepted_per_second),
+        ("HTTP p50 (ms)", lat(f, 0.5), lat(m, 0.5)),
+        ("HTTP p99 (ms)", lat(f, 0.99), lat(m, 0.99)),
+        ("all in store, s after first request", None, since(m.store_at, m.load.started)),
+        ("all in store, s after last 202", None, since(m.store_at, m.load.finished)),
+        ("PRs into the store /s", None, rate(m, m.store_at)),
+        (
+            "all answer a query, s after first request",
+            since(f.query_at, f.load.started),
+            since(m.query_at, m.load.started),
+        ),
+        (
+            "all answer a query, s after last 202",
+            since(f.query_at, f.load.finished),
+            since(m.query_at, m.load.finished),
+        ),
+        ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
+        ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
+        ("worker peak RSS (MB)", f.worker_rss_mb, m.worker_rss_mb),
+        ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
+    ]
+
+
+def _median(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: str) -> None:
+    """Print the median of each figure over the rounds (each round: floor, then Mender)."""
+    per_round = [figures(floor, mender, n) for floor, mender in rounds]
+    label = f"median of {len(rounds)} rounds, " if len(rounds) > 1 else ""
+    print(f"\n{n} signed pull_request.opened webhooks, concurrency {concurrency}, {server}-backed dev server")
+    print(f"{label + '':<44} {'floor':>10} {'mender':>10} {'m/floor':>8}")
+    for i, (name, _, _) in enumerate(per_round[0]):
+        f = _median([r[i][1] for r in per_round])
+        m = _median([r[i][2] for r in per_round])
+        ratio = "" if f is None or m is None or f == 0 else f"{m / f:.2f}x"
+        show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
+        print(f"{name:<44} {show(f):>10} {show(m):>10} {ratio:>8}")
+    for side in rounds[-1]:
+        print(f"{side.name} PR workflow history: {', '.join(side.history)}")
+    for i, (floor, mender) in enumerate(rounds, 1):
+        others = {k: v for side in (floor, mender) for k, v in side.load.statuses.items() if k != 202}
+        if others:
+            print(f"round {i} non-202 answers: floor {floor.load.statuses}, mender {mender.load.statuses}")
