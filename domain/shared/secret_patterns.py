@@ -65,9 +65,14 @@ _FILE_REFERENCE = (
 )
 
 
+# Values no secret has: a boolean, a null, or a word of three letters or fewer (`required= to false`).
+_NOT_A_SECRET = re.compile(r"(?i)true|false|yes|no|on|off|null|none|nil|[a-z]{1,3}")
+
+
 def is_placeholder(value: str) -> bool:
-    """True for a value that stands for a secret (a variable, a template, a mask) rather than being one."""
-    return _PLACEHOLDER.fullmatch(value) is not None
+    """True for a value that stands for a secret (a variable, a template, a mask) or cannot be one (a
+    boolean, a null, a short word) rather than being one."""
+    return _PLACEHOLDER.fullmatch(value) is not None or _NOT_A_SECRET.fullmatch(value) is not None
 
 
 @dataclass(frozen=True)

@@ -149,3 +149,11 @@ def test_entropy_floor_and_allowlists_apply() -> None:
     generic = next(rule for rule in rules if rule.id == "generic-api-key")
     assert list(generic.spans("api_key = aaaaaaaaaaaaaaaa", allowlist)) == []  # entropy too low
     assert list(generic.spans("the_key: true_or_false_value", allowlist)) == []  # letters only: allowed
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["=rpc-authentication-required= to false", "password = false", "secret: true", "token=null", "auth: on"],
+)
+def test_values_no_secret_has_stay_readable(line: str) -> None:
+    assert redact(line) == line
