@@ -43,8 +43,11 @@ def reload_settings(
 ) -> tuple[ReloadResult, Settings]:
     """Read `mender.yaml` again: the settings to use from now on (new when valid and changed, else
     `current`) and what happened. Both outcomes are audited; the caller installs the settings."""
+    path = current.env.mender_config
     try:
-        config = load_config(current.env.mender_config)
+        if not path.exists():  # at start a missing file means defaults; mid-flight it means a mistake
+            raise ConfigError(f"{path} does not exist")
+        config = load_config(path)
     except ConfigError as exc:
         result, after = ReloadResult(applied=False, error=str(exc)), current
         log.error("configuration change refused, the previous one stays: %s", exc)

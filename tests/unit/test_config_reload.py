@@ -49,6 +49,12 @@ def test_a_valid_change_applies_and_is_audited(yaml_settings: Settings) -> None:
     )
 
 
+def test_a_missing_file_is_refused_rather_than_taken_for_defaults(yaml_settings: Settings) -> None:
+    yaml_settings.env.mender_config.unlink()
+    result, after = reload_settings(yaml_settings)
+    assert not result.applied and "does not exist" in (result.error or "") and after is yaml_settings
+
+
 def test_an_unchanged_file_changes_nothing_and_writes_no_row(yaml_settings: Settings) -> None:
     result, after = reload_settings(yaml_settings)
     assert result.applied and result.changed == [] and after is yaml_settings
