@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
+
 from domain.shared.audit import AuditEntry
 from runtime import metrics
 from runtime.metrics_feed import observe_audit
@@ -90,5 +92,5 @@ def test_journal_latencies_see_state_changes_of_the_same_batch() -> None:
             line("r2", EventType.REMEDIATION, 55, action="RETRIGGER_MERGE", outcome="effect seen"),
         ],
     )
-    assert stall._sum.get() - stall_sum == 40  # approved at 0 s, acted at 40 s
-    assert effect._sum.get() - effect_sum == 15  # acted at 40 s, effect at 55 s
+    assert stall._sum.get() - stall_sum == pytest.approx(40)  # approved at 0 s, acted at 40 s
+    assert effect._sum.get() - effect_sum == pytest.approx(15)  # acted at 40 s, effect at 55 s
