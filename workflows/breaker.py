@@ -9,13 +9,11 @@ the audit trail (`breaker.change`) just before its notice is sent.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from contracts import activities as catalogue
     from contracts.breaker import (
         CONFIGURE_UPDATE,
         REPORT_OUTCOME_SIGNAL,
@@ -33,13 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.shared import breaker as machine
     from domain.shared.audit import AuditAction, AuditEntry
     from domain.shared.breaker import Breaker, Permit, StateChange
-    from domain.shared.notifications import BreakerNotice, NoticeResult
+    from domain.shared.notifications import BreakerNotice
     from workflows.audit_calls import audit
+    from workflows.calls import call
 
-NOTIFY_ACTIVITY = "notify.breaker"
-NOTIFY_START_TO_CLOSE = timedelta(seconds=30)
-NOTIFY_SCHEDULE_TO_CLOSE = timedelta(minutes=10)
-NOTIFY_RETRY = RetryPolicy(maximum_attempts=5)
 AUDIT_PATCH = "audit-breaker-changes"
 MANUAL_RESET = "manual reset by "  # how domain.shared.breaker words a reset's reason
 
@@ -165,14 +160,7 @@ class BreakerWorkflow:
             if workflow.patched(AUDIT_PATCH):
                 await audit(self._audit_entry(notice))
             try:
-                await workflow.execute_activity(
-                    NOTIFY_ACTIVITY,
-                    notice,
-                    result_type=NoticeResult,
-                    start_to_close_timeout=NOTIFY_START_TO_CLOSE,
-                    schedule_to_close_timeout=NOTIFY_SCHEDULE_TO_CLOSE,
-                    retry_policy=NOTIFY_RETRY,
-                )
+                await call(catalogue.NOTIFY_BREAKER, notice)
             except ActivityError as err:
                 workflow.logger.warning(
                     "breaker %s: notice %s → %s not sent: %s",

@@ -6,12 +6,14 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 from workflows.audit_calls import audit
+from workflows.calls import call
 
 with workflow.unsafe.imports_passed_through():
+    from contracts import activities as catalogue
+    from contracts.activities import ActivityRef
     from contracts.ci import (
         BranchQuery,
         CIPolicy,
@@ -30,22 +32,8 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.approval_messages import ApprovalResolution, PostedMessage, StageNotice
     from domain.ci_healing.config import Stage
     from domain.ci_healing.runs import CIRunEvent, CIRunRef
-    from domain.diagnosis.verdict import Diagnosis, Source
+    from domain.diagnosis.verdict import Source
     from domain.shared.audit import AuditEntry
-
-PROVIDER_CALL: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_attempts=5),
-}
-ANALYSE_CALL: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(minutes=10),  # streaming large logs
-    "heartbeat_timeout": timedelta(minutes=2),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=5), maximum_attempts=4),
-}
-QUICK_CALL: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(seconds=30),
-    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1), maximum_attempts=5),
-}
 
 
 class CISteps:
@@ -56,15 +44,11 @@ class CISteps:
 
     async def policy(self) -> CIPolicy:
         """The CI settings for this project as configured right now."""
-        return await workflow.execute_activity(
-            "config.ci_policy", self.run.project, result_type=CIPolicy, **QUICK_CALL
-        )
+        return await call(catalogue.CI_POLICY, self.run.project)
 
     async def analyse(self, policy: CIPolicy) -> RunAnalysis:
         """Fetch, redact, distill and diagnose the failed jobs' logs; ask the LLM when rules are unsure."""
-        analysis = await workflow.execute_activity(
-            "ci.analyse", self.run, result_type=RunAnalysis, **ANALYSE_CALL
-        )
+        analysis = await call(catalogue.ANALYSE_RUN, self.run)
         rule = analysis.diagnosis
         unsure = rule.source is Source.FALLBACK or rule.confidence < policy.ci.risk.confidence_floor
         if not (policy.ci.llm.enabled and unsure):
@@ -75,31 +59,19 @@ class CISteps:
             provider=self.run.provider.value,
             rule=rule,
         )
-        diagnosis = await workflow.execute_activity(
-            "llm.analyse",
-            request,
-            result_type=Diagnosis,
-            start_to_close_timeout=timedelta(seconds=policy.ci.llm.timeout_seconds * 2 + 10),
-            retry_policy=RetryPolicy(maximum_attempts=1),
-        )
+        timeout = timedelta(seconds=policy.ci.llm.timeout_seconds * 2 + 10)  # the configured model timeout
+        diagnosis = await call(catalogue.LLM_ANALYSE, request, start_to_close_timeout=timeout)
         return analysis.model_copy(update={"diagnosis": diagnosis})
 
     async def rerun(self) -> RerunResult:
-        return await workflow.execute_activity("ci.rerun", self.run, result_type=RerunResult, **PROVIDER_CALL)
+        return await call(catalogue.RERUN, self.run)
 
     async def poll(self, fix_branch: str | None) -> CIRunEvent | None:
         """The latest state of the run (or of the fix branch's newest run), for when a webhook is lost."""
         try:
             if fix_branch:
-                return await workflow.execute_activity(
-                    "ci.branch_status",
-                    BranchQuery(run=self.run, branch=fix_branch),
-                    result_type=CIRunEvent | None,
-                    **PROVIDER_CALL,
-                )
-            return await workflow.execute_activity(
-                "ci.run_status", self.run, result_type=CIRunEvent | None, **PROVIDER_CALL
-            )
+                return await call(catalogue.BRANCH_STATUS, BranchQuery(run=self.run, branch=fix_branch))
+            return await call(catalogue.RUN_STATUS, self.run)
         except ActivityError as exc:
             workflow.logger.warning("poll of %s failed: %s", self.run.key, exc.cause or exc)
             return None
@@ -112,18 +84,16 @@ class CISteps:
             head_branch=analysis.head_branch,
             run_url=analysis.run_url,
         )
-        return await workflow.execute_activity("ci.open_fix", args, result_type=FixResult, **PROVIDER_CALL)
+        return await call(catalogue.OPEN_FIX, args)
 
     async def report_fix(self, fix: FixResult, passed: bool, detail: str) -> None:
         await self._best_effort(
-            "ci.report_fix", FixVerdict(run=self.run, fix=fix, passed=passed, detail=detail)
+            catalogue.REPORT_FIX, FixVerdict(run=self.run, fix=fix, passed=passed, detail=detail)
         )
 
     async def rollback(self, fix: FixResult) -> None:
         """Compensation of a failed fix: close its PR and delete its branch."""
-        await workflow.execute_activity(
-            "ci.rollback", FixVerdict(run=self.run, fix=fix, passed=False, detail=""), **PROVIDER_CALL
-        )
+        await call(catalogue.ROLLBACK, FixVerdict(run=self.run, fix=fix, passed=False, detail=""))
 
     async def incident(self, analysis: RunAnalysis, attempts: list[str]) -> IncidentResult:
         args = IncidentArgs(
@@ -133,16 +103,12 @@ class CISteps:
             distilled=analysis.distilled,
             attempts=attempts,
         )
-        return await workflow.execute_activity(
-            "ci.open_incident", args, result_type=IncidentResult, **PROVIDER_CALL
-        )
+        return await call(catalogue.OPEN_INCIDENT, args)
 
     async def request_approval(self, request: ApprovalRequest) -> PostedMessage | None:
         """Post the approval message; None when Slack refused it (the timeout still escalates)."""
         try:
-            return await workflow.execute_activity(
-                "approval.request", request, result_type=PostedMessage, **QUICK_CALL
-            )
+            return await call(catalogue.REQUEST_APPROVAL, request)
         except ActivityError as exc:
             workflow.logger.warning("approval request for %s not posted: %s", self.run.key, exc.cause or exc)
             return None
@@ -163,7 +129,7 @@ class CISteps:
             by=answer.approver if answer else None,
             at=answer.decided_at if answer else workflow.now(),
         )
-        await self._best_effort("approval.resolve", resolution)
+        await self._best_effort(catalogue.RESOLVE_APPROVAL, resolution)
 
     async def notify(
         self, stage: Stage, policy: CIPolicy, summary: str, run_url: str, analysis: RunAnalysis | None = None
@@ -184,7 +150,7 @@ class CISteps:
             summary=summary,
             details=details,
         )
-        await self._best_effort("ci.notify", notice)
+        await self._best_effort(catalogue.NOTIFY_STAGE, notice)
 
     async def audit(self, action: str, outcome: str, details: dict[str, Any], actor: str = "mender") -> None:
         """One audit row about this run (never fails the workflow)."""
@@ -201,14 +167,16 @@ class CISteps:
 
     async def record(self, state: CIStatus, analysis: RunAnalysis) -> None:
         """Write the run's outcome to the store (the queryable projection)."""
-        await self._best_effort("store.record_ci", CIRecordUpdate(status=state, distilled=analysis.distilled))
+        await self._best_effort(
+            catalogue.RECORD_CI, CIRecordUpdate(status=state, distilled=analysis.distilled)
+        )
 
     async def record_status(self, state: CIStatus) -> None:
         """Write the run's status alone (no analysis: the run was handed over before one existed)."""
-        await self._best_effort("store.record_ci", CIRecordUpdate(status=state))
+        await self._best_effort(catalogue.RECORD_CI, CIRecordUpdate(status=state))
 
-    async def _best_effort(self, activity: str, arg: Any) -> None:
+    async def _best_effort(self, ref: ActivityRef[Any, Any], arg: Any) -> None:
         try:
-            await workflow.execute_activity(activity, arg, **QUICK_CALL)
+            await call(ref, arg)
         except ActivityError as exc:
-            workflow.logger.warning("%s for %s failed: %s", activity, self.run.key, exc.cause or exc)
+            workflow.logger.warning("%s for %s failed: %s", ref.name, self.run.key, exc.cause or exc)
