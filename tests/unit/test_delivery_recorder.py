@@ -57,11 +57,17 @@ async def test_a_store_that_fails_is_logged_and_the_next_batch_is_still_written(
     handler = logging.Handler(logging.ERROR)
     handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
     logger = logging.getLogger("mender.intake")
-    logger.addHandler(handler)  # on the logger itself: whatever other tests did to the root's handlers
+    # on the logger itself, enabled at ERROR: whatever logging configuration earlier tests installed
+    saved = (logger.disabled, logger.level, logging.root.manager.disable)
+    logger.disabled, logger.level = False, logging.ERROR
+    logging.disable(logging.NOTSET)
+    logger.addHandler(handler)
     try:
         await task()  # never raises: the events were delivered already
     finally:
         logger.removeHandler(handler)
+        logger.disabled, logger.level = saved[0], saved[1]
+        logging.disable(saved[2])
     assert any("1 deliveries handled but not recorded (github:lost...)" in m for m in seen), seen
     assert not broken.flushing and not broken.pending
 
