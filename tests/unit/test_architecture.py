@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 import typing
 from pathlib import Path
 
@@ -61,7 +62,13 @@ def test_strongly_connected_finds_a_cycle_and_only_cycles() -> None:
 
 def test_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
-    assert lint_imports(config_filename=str(ROOT / ".importlinter"), no_cache=True, no_logo=True) == 0
+    loggers = [logging.getLogger(name) for name in logging.root.manager.loggerDict]
+    enabled = [logger for logger in loggers if not logger.disabled]
+    try:
+        assert lint_imports(config_filename=str(ROOT / ".importlinter"), no_cache=True, no_logo=True) == 0
+    finally:  # import-linter's logging setup disables every existing logger: give them back
+        for logger in enabled:
+            logger.disabled = False
 
 
 def test_no_import_cycles_outside_tests() -> None:
