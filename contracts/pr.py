@@ -19,11 +19,6 @@ STATUS_QUERY = "status"
 COMMAND_UPDATE = "command"
 
 
-def pr_workflow_id(pr: PRRef) -> str:
-    """`pr/<owner>/<repo>/<number>`: one workflow per PR."""
-    return pr.workflow_id
-
-
 class PRWorkflowInput(BaseModel):
     """Start input; everything but `pr` is carried over by continue-as-new."""
 

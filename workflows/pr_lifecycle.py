@@ -29,8 +29,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.config import RepoPolicy
     from domain.pr_healing import audit_rows, decider
     from domain.pr_healing.commands import CommandAnswer, CommandRequest, malformed
-    from domain.pr_healing.effects import Context, Effect, PRMemory, Step
+    from domain.pr_healing.effects import Audit, Context, Effect, PRMemory, Step
     from domain.pr_healing.events import PREvent
+    from domain.pr_healing.lifecycle import PRLifecycle
     from workflows.calls import call
     from workflows.pr_effects import EffectRunner
 
@@ -47,7 +48,7 @@ class PRLifecycleWorkflow:
     @workflow.init
     def __init__(self, input: PRWorkflowInput) -> None:
         self.memory = PRMemory(
-            lifecycle=input.carried or decider.new_lifecycle(input.pr),
+            lifecycle=input.carried or PRLifecycle(pr=input.pr),
             recent=input.recent,
             settled_at=input.settled_at,
             expecting=input.expecting,
@@ -83,7 +84,7 @@ class PRLifecycleWorkflow:
             answer = decider.duplicate_of(self.memory, request)
             assert answer is not None
             await workflow.wait_condition(lambda: self.policy is not None)
-            await self._carry_out([decider.audit_effect(audit_rows.command(self.memory.pr, request, answer))])
+            await self._carry_out([Audit(audit_rows.command(self.memory.pr, request, answer))])
             return answer
         self._running.add(key)
         try:

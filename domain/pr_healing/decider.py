@@ -34,12 +34,10 @@ from domain.pr_healing.effects import (
     RunStrategy,
     Step,
 )
-from domain.pr_healing.events import PREvent, PRRef
-from domain.pr_healing.lifecycle import PRLifecycle
+from domain.pr_healing.events import PREvent
 from domain.pr_healing.remediation import RemedyOutcome, history_for_classifier
 from domain.pr_healing.snapshot import PRSnapshot
 from domain.pr_healing.steps import act, fold, on_notified, on_permit, on_strategy_result, remember, verified
-from domain.shared.audit import AuditEntry
 
 UNPROJECTED_KEPT = 500
 
@@ -164,11 +162,3 @@ def closing(m: PRMemory, ctx: Context) -> Step:
         return Step(m)
     expires = ctx.now + timedelta(days=ctx.policy.store_retention_days)
     return Step(m, [Record(m.lifecycle, tuple(m.unprojected), expires_at=expires)])
-
-
-def new_lifecycle(pr: PRRef) -> PRLifecycle:
-    return PRLifecycle(pr=pr)
-
-
-def audit_effect(entry: AuditEntry) -> Audit:
-    return Audit(entry)
