@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.client import Client
@@ -84,6 +85,7 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
         dev_server_existing_path=str(temporal_binary()),
         search_attributes=SEARCH_ATTRIBUTES,
         data_converter=pydantic_data_converter,
+        dev_server_startup_timeout=timedelta(seconds=60),  # a loaded machine needs more than the SDK's 5 s
         dev_server_log_level="error",
     )
     queue = settings.config.temporal.task_queue

@@ -20,6 +20,7 @@ from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
 from runtime.settings import get_settings, set_settings
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app
+from tests.support.patience import patient
 from tests.support.stack import make_settings
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ class Sim:
 
 
 def until(probe: Callable[[], T], ok: Callable[[T], bool], timeout: float = 15) -> T:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patient(timeout)
     while True:
         value = probe()
         if ok(value):

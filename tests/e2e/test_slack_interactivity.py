@@ -43,6 +43,7 @@ from store import audit
 from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
+from tests.support.patience import patient
 from tests.support.stack import make_settings
 
 SLACK = FIXTURES / "slack"
@@ -145,7 +146,7 @@ async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
 
 
 async def decision_of(handle: WorkflowHandle[Any, Any]) -> ApprovalDecision:
-    return await asyncio.wait_for(handle.result(), timeout=20)
+    return await asyncio.wait_for(handle.result(), timeout=patient(20))
 
 
 async def test_an_allowed_approver_approves(stack: Stack) -> None:

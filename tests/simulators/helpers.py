@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from github import Auth, Github
 
 from simulators.github import Simulator
+from tests.support.patience import patient
 
 TOKEN = "simulator-token"  # the simulator's default token (Mender's dev token)
 AUTH = {"Authorization": f"token {TOKEN}"}
@@ -66,8 +67,8 @@ class Served:
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll `predicate` until truthy (returns its value) or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll `predicate` until truthy (returns its value) or fail after `timeout` seconds (stretched by PATIENCE)."""
+    deadline = time.monotonic() + patient(timeout)
     while time.monotonic() < deadline:
         value = predicate()
         if value:
@@ -77,7 +78,7 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "co
 
 
 async def async_wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + patient(timeout)
     while time.monotonic() < deadline:
         value = predicate()
         if value:

@@ -12,6 +12,7 @@ import pytest
 
 from runtime.serving import free_port
 from simulators.github import KNOWN_FAULTS, Scenario, load_scenario
+from tests.support.patience import patient
 
 ROOT = Path(__file__).parents[2]
 
@@ -144,7 +145,7 @@ def test_cli_serves_and_runs_a_scenario(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "simulators.github", "--port", str(port), "--scenario", str(path)]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
-        deadline, report = time.monotonic() + 10, {}
+        deadline, report = time.monotonic() + patient(10), {}
         while time.monotonic() < deadline:
             try:
                 report = httpx.get(f"http://127.0.0.1:{port}/_sim/report").json()

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from runtime.serving import ServerThread, free_port
 from simulators.slack import SlackSimulator, create_app
+from tests.support.patience import patient
 
 ROOT = Path(__file__).resolve().parents[2]
 SLACK_FIXTURES = ROOT / "tests" / "fixtures" / "slack" / "web_api"
@@ -232,7 +233,7 @@ def test_cli_serves_the_simulator() -> None:
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + patient(10)
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/_sim/health").status_code == 200:

@@ -11,6 +11,7 @@ from typing import TypeVar
 from temporalio.service import RPCError
 
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
+from tests.support.patience import patient
 
 HEAD = "a" * 40
 _counter = itertools.count()
@@ -51,6 +52,7 @@ async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
     A workflow not started yet (RPCError from a query) counts as "not yet".
     """
     loop = asyncio.get_running_loop()
+    timeout = patient(timeout)
     deadline = loop.time() + timeout
     result: T | RPCError | None = None
     while True:

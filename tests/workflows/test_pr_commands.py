@@ -18,6 +18,7 @@ from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings, set_settings
 from simulators.github.rest_collaborators import collaborators_of
 from tests.support.events import eventually, make_event
+from tests.support.patience import patient
 from tests.support.stack import make_settings, quick_lifecycle, running_worker
 from tests.support.world import World, mender_world
 
@@ -223,7 +224,7 @@ async def test_cancel_stops_automatic_remediation_but_tracking_goes_on(
             # once the PR is closed the cancelled workflow skips its 10 minute grace period
             world.github().get_repo(REPO).get_pull(number).edit(state="closed")
             handle = world.client.get_workflow_handle(pr.workflow_id, result_type=PRStatus)
-            result = await asyncio.wait_for(handle.result(), timeout=20)
+            result = await asyncio.wait_for(handle.result(), timeout=patient(20))
             assert result.state is PRState.CLOSED and result.cancelled
     finally:
         set_settings(None)
