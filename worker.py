@@ -52,6 +52,7 @@ WORKFLOWS = [
 STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
     config_activities.repo_policy,
     store_activities.record_pr,
+    store_activities.project_pr,
     github_activities.fetch_snapshot,
     github_activities.update_branch,
     github_activities.rebuild,

@@ -90,6 +90,15 @@ def peak_rss_mb(process: subprocess.Popen) -> float | None:
     return None
 
 
+def cpu_seconds(process: subprocess.Popen) -> float | None:
+    """User plus system CPU time a live process has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -162,7 +171,9 @@ async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
         ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
-        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_events(client, ids[-1]))
+        side = Side("floor", load, None, query_at, peak_rss_mb(worker), await history_events(client, ids[-1]))
+        side.worker_cpu_s = cpu_seconds(worker)
+        return side
     finally:
         stop(app)
         stop(worker)
@@ -251,6 +262,7 @@ async def run_mender(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
         side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        side.worker_cpu_s = cpu_seconds(worker)
         side.history = await history_events(client, ids[-1])
         for spy in spies:
             spy.send_signal(signal.SIGINT)

@@ -16,6 +16,7 @@ class Side:
     query_at: float | None  # monotonic time every PR workflow answered its status query
     worker_rss_mb: float | None
     history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
+    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used, start-up included
 
 
 def since(at: float | None, origin: float) -> float | None:
@@ -56,6 +57,7 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
         ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
         ("worker peak RSS (MB)", f.worker_rss_mb, m.worker_rss_mb),
+        ("worker CPU s (start-up included)", f.worker_cpu_s, m.worker_cpu_s),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
     ]
 
