@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest clean
+.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest bench-latency clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,10 @@ bench-diagnosis: setup
 # Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
 bench-ingest: setup
 	$(BIN)/python bench/ingest.py $(ARGS)
+
+# Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside bare timers + one activity; ARGS="--prs 200"
+bench-latency: setup
+	$(BIN)/python bench/latency.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

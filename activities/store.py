@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
 from contracts.ci import CIRecordUpdate
-from contracts.pr import PRRecordUpdate
+from contracts.pr import PRProjection, PRRecordUpdate
 from domain.pr_healing.events import EventType
+from domain.shared.audit import AuditEntry
 from runtime import metrics
-from runtime.metrics_feed import observe_journal
+from runtime.metrics_feed import observe_audit, observe_journal
 from runtime.settings import get_settings
-from store import ci_failures, repository
+from store import ci_failures, projection, repository
 from store.db import engine_for
 
 
@@ -20,34 +23,48 @@ from store.db import engine_for
 def record_pr(update: PRRecordUpdate) -> int:
     """Upsert the PR row and append its new events; returns how many events were new."""
     try:
-        return _record_pr(engine_for(get_settings().database_url), update)
+        return _record_pr(engine_for(get_settings().database_url), update)[0]
     except SQLAlchemyError:
         metrics.store_error("record_pr")
         raise
 
 
-def _record_pr(engine: Engine, update: PRRecordUpdate) -> int:
+@activity.defn(name="store.project_pr")
+def project_pr(update: PRProjection) -> int:
+    """`record_pr` and the audit entries of the same decision, in one transaction; new events."""
+    settings = get_settings()
+    try:
+        added, stored = _record_pr(engine_for(settings.database_url), update.record, update.audits)
+    except SQLAlchemyError:
+        metrics.store_error("project_pr")
+        raise
+    for entry, new in zip(update.audits, stored, strict=True):
+        if new:
+            observe_audit(entry, [settings.config.breaker.scope])
+    return added
+
+
+def _record_pr(
+    engine: Engine, update: PRRecordUpdate, audits: Sequence[AuditEntry] = ()
+) -> tuple[int, list[bool]]:
     remedies = any(e.event.type is EventType.REMEDIATION for e in update.entries)
     stored = repository.get_pr(engine, update.pr)[1] if remedies else []  # for the latency metrics
     known = {r.payload.get("key") for r in stored}
-    repository.upsert_pr(
-        engine,
-        {
-            "key": update.pr.key,
-            "repo": update.pr.repo,
-            "number": update.pr.number,
-            "head_sha": update.head_sha,
-            "state": update.state,
-            "last_event_at": update.last_event_at,
-            "invalid_events": update.invalid_count,
-            "retry_counts": update.retry_counts,
-            "expires_at": update.expires_at,
-        },
-    )
-    added = repository.append_events(engine, update.entries)
+    values = {
+        "key": update.pr.key,
+        "repo": update.pr.repo,
+        "number": update.pr.number,
+        "head_sha": update.head_sha,
+        "state": update.state,
+        "last_event_at": update.last_event_at,
+        "invalid_events": update.invalid_count,
+        "retry_counts": update.retry_counts,
+        "expires_at": update.expires_at,
+    }
+    added, audited = projection.project_pr(engine, values, update.entries, audits)
     if remedies:
         observe_journal(stored, [e for e in update.entries if e.event.key not in known])
-    return added
+    return added, audited
 
 
 @activity.defn(name="store.record_ci")

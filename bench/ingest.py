@@ -9,7 +9,11 @@ Printed per side: accepted/s, HTTP p50/p99, seconds until every PR is in the sto
 answers a `status` query, the store's lag behind the last 202, peak RSS of the worker, and the ratios
 Mender/floor. Figures are printed, never asserted.
 
+With `--workers K` each side runs K worker processes on its task queue; Mender's store is then checked
+for journal lines or `pr.detected` audit rows written twice for one opening ("doubled", must be 0).
+
 Usage: .venv/bin/python bench/ingest.py [--server file|memory] [--n 300] [--concurrency 16] [--burst]
+       [--workers K]
 """
 
 from __future__ import annotations
@@ -25,9 +29,12 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
+from sqlalchemy import Engine
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -90,6 +97,15 @@ def peak_rss_mb(process: subprocess.Popen) -> float | None:
     return None
 
 
+def cpu_seconds(process: subprocess.Popen) -> float | None:
+    """User plus system CPU time a live process has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -104,10 +120,16 @@ async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -
     raise TimeoutError(f"nothing listens on {port}")
 
 
-async def wait_poller(
-    client: Client, task_queue: str, process: subprocess.Popen, timeout: float = 90
+def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subprocess.Popen]) -> float | None:
+    """The sum of `measure` over the worker processes (None if any could not be measured)."""
+    values = [measure(p) for p in pool]
+    return None if None in values else sum(v for v in values if v is not None)
+
+
+async def wait_pollers(
+    client: Client, task_queue: str, pool: list[subprocess.Popen], timeout: float = 120
 ) -> None:
-    """Until a worker polls `task_queue` for workflow tasks."""
+    """Until every worker process of `pool` polls `task_queue` for workflow tasks."""
     deadline = time.monotonic() + timeout
     request = DescribeTaskQueueRequest(
         namespace=client.namespace,
@@ -115,12 +137,14 @@ async def wait_poller(
         task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
     )
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        if (await client.workflow_service.describe_task_queue(request)).pollers:
+        for process in pool:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        pollers = (await client.workflow_service.describe_task_queue(request)).pollers
+        if len({p.identity for p in pollers}) >= len(pool):
             return
         await asyncio.sleep(0.2)
-    raise TimeoutError(f"no worker polls {task_queue}")
+    raise TimeoutError(f"not all {len(pool)} workers poll {task_queue}")
 
 
 async def connect(address: str, server: subprocess.Popen, timeout: float = 60) -> Client:
@@ -147,25 +171,31 @@ def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
     return spawn(args, tmp / "temporal.log"), f"127.0.0.1:{port}"
 
 
-async def run_floor(client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int) -> Side:
+async def run_floor(
+    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, workers: int = 1
+) -> Side:
     queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
-    worker = spawn(
-        [str(BIN / "python"), "-m", "bench.floor.worker", address, queue], tmp / "floor-worker.log"
-    )
+    command = [str(BIN / "python"), "-m", "bench.floor.worker", address, queue]
+    pool = [spawn(command, tmp / f"floor-worker-{i}.log") for i in range(workers)]
     env = {"FLOOR_TEMPORAL_ADDRESS": address, "FLOOR_TASK_QUEUE": queue, "FLOOR_WEBHOOK_SECRET": SECRET}
     uvicorn = [str(BIN / "python"), "-m", "uvicorn", "bench.floor.app:app", "--port", str(port)]
     app = spawn([*uvicorn, "--log-level", "warning"], tmp / "floor-app.log", env)
     try:
         await wait_port(port, app)
-        await wait_poller(client, queue, worker)
+        await wait_pollers(client, queue, pool)
         requests = signed_openings(n, SECRET, first)
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
         ids = [f"floor/{repo_name()}/{number}" for number, _, _ in requests]
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
-        return Side("floor", load, None, query_at, peak_rss_mb(worker), await history_events(client, ids[-1]))
+        side = Side(
+            "floor", load, None, query_at, total(peak_rss_mb, pool), await history_events(client, ids[-1])
+        )
+        side.worker_cpu_s = total(cpu_seconds, pool)
+        return side
     finally:
         stop(app)
-        stop(worker)
+        for worker in pool:
+            stop(worker)
 
 
 def mender_env(address: str, tmp: Path) -> tuple[dict[str, str | None], str]:
@@ -221,11 +251,20 @@ def profilers(tmp: Path, processes: dict[str, subprocess.Popen]) -> list[subproc
 
 
 async def run_mender(
-    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, profile: bool = False
+    client: Client,
+    address: str,
+    tmp: Path,
+    n: int,
+    concurrency: int,
+    first: int,
+    profile: bool = False,
+    workers: int = 1,
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
-    worker = spawn([str(BIN / "mender"), "worker"], tmp / "mender-worker.log", env)
+    pool = [
+        spawn([str(BIN / "mender"), "worker"], tmp / f"mender-worker-{i}.log", env) for i in range(workers)
+    ]
     app = spawn([str(BIN / "mender"), "serve", "--port", str(port)], tmp / "mender-serve.log", env)
     from sqlalchemy import func
     from sqlmodel import Session, select
@@ -241,8 +280,8 @@ async def run_mender(
 
     try:
         await wait_port(port, app)
-        await wait_poller(client, queue, worker)
-        spies = profilers(tmp, {"mender-worker": worker, "mender-serve": app}) if profile else []
+        await wait_pollers(client, queue, pool)
+        spies = profilers(tmp, {"mender-worker": pool[0], "mender-serve": app}) if profile else []
         requests = signed_openings(n, SECRET, first)
         watch = asyncio.create_task(wait_until(stored, n, timeout=max(600, 2 * n)))
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
@@ -250,18 +289,40 @@ async def run_mender(
         query_at = await wait_queryable(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
-        side = Side("mender", load, await watch, query_at, peak_rss_mb(worker))
+        side = Side("mender", load, await watch, query_at, total(peak_rss_mb, pool))
+        side.worker_cpu_s = total(cpu_seconds, pool)
         side.history = await history_events(client, ids[-1])
+        side.doubled = await asyncio.to_thread(doubled_rows, engine)
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
         return side
     finally:
         stop(app)
-        stop(worker)
+        for worker in pool:
+            stop(worker)
 
 
-async def main(server: str, n: int, concurrency: int, rounds: int, keep: bool, profile: bool) -> None:
+def doubled_rows(engine: Engine) -> int:
+    """Journal lines and `pr.detected` audit rows stored more than once for the same PR opening."""
+    from sqlmodel import Session, func, select
+
+    from store.audit import AuditLogRecord
+    from store.models import PREventRecord
+
+    def extra(column: Any, where: Any) -> int:
+        counts = select(column, func.count()).where(where).group_by(column).having(func.count() > 1)
+        with Session(engine) as session:
+            return sum(c - 1 for _, c in session.exec(counts).all())
+
+    return extra(PREventRecord.pr_key, PREventRecord.type == "opened") + extra(
+        AuditLogRecord.target, AuditLogRecord.action == "pr.detected"
+    )
+
+
+async def main(
+    server: str, n: int, concurrency: int, rounds: int, keep: bool, profile: bool, workers: int
+) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)
@@ -275,10 +336,12 @@ async def main(server: str, n: int, concurrency: int, rounds: int, keep: bool, p
             for i in range(rounds):  # each round its own PR numbers, task queues and store
                 first, folder = 1 + 2 * i * n, tmp / f"round-{i + 1}"
                 folder.mkdir()
-                floor = await run_floor(client, address, folder, n, concurrency, first)
-                mender = await run_mender(client, address, folder, n, concurrency, first + n, profile)
+                floor = await run_floor(client, address, folder, n, concurrency, first, workers)
+                mender = await run_mender(
+                    client, address, folder, n, concurrency, first + n, profile, workers
+                )
                 results.append((floor, mender))
-            report(results, n, concurrency, server)
+            report(results, n, concurrency, server, workers)
         except BaseException:
             for log in sorted(tmp.glob("**/*.log")):
                 print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -298,9 +361,11 @@ if __name__ == "__main__":
     parser.add_argument("--concurrency", type=int, default=None, help="senders (default 16; 32 with --burst)")
     parser.add_argument("--burst", action="store_true", help="2,000 webhooks at concurrency 32")
     parser.add_argument("--rounds", type=int, default=1, help="floor then Mender, this many times: medians")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes per side (default 1)")
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
     n = args.n or (2000 if args.burst else 300)
     concurrency = args.concurrency or (32 if args.burst else 16)
-    asyncio.run(main(args.server, n, concurrency, args.rounds, args.keep or args.profile, args.profile))
+    keep = args.keep or args.profile
+    asyncio.run(main(args.server, n, concurrency, args.rounds, keep, args.profile, args.workers))

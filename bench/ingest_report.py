@@ -16,6 +16,8 @@ class Side:
     query_at: float | None  # monotonic time every PR workflow answered its status query
     worker_rss_mb: float | None
     history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
+    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used, start-up included
+    doubled: int | None = None  # rows of one opening stored twice (Mender only; must be 0)
 
 
 def since(at: float | None, origin: float) -> float | None:
@@ -55,8 +57,10 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ),
         ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
         ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
-        ("worker peak RSS (MB)", f.worker_rss_mb, m.worker_rss_mb),
+        ("worker peak RSS (MB, sum over workers)", f.worker_rss_mb, m.worker_rss_mb),
+        ("worker CPU s (start-up included)", f.worker_cpu_s, m.worker_cpu_s),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
+        ("rows of an opening stored twice", None, m.doubled),
     ]
 
 
@@ -65,11 +69,14 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
-def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: str) -> None:
+def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: str, workers: int = 1) -> None:
     """Print the median of each figure over the rounds (each round: floor, then Mender)."""
     per_round = [figures(floor, mender, n) for floor, mender in rounds]
     label = f"median of {len(rounds)} rounds, " if len(rounds) > 1 else ""
-    print(f"\n{n} signed pull_request.opened webhooks, concurrency {concurrency}, {server}-backed dev server")
+    print(
+        f"\n{n} signed pull_request.opened webhooks, concurrency {concurrency}, {server}-backed dev server, "
+        f"{workers} worker process{'es' if workers > 1 else ''} per side"
+    )
     print(f"{label + '':<44} {'floor':>10} {'mender':>10} {'m/floor':>8}")
     for i, (name, _, _) in enumerate(per_round[0]):
         f = _median([r[i][1] for r in per_round])

@@ -33,6 +33,7 @@ from contracts.pr import (
     OpenedPR,
     Permission,
     PermissionArgs,
+    PRProjection,
     PRRecordUpdate,
     ReopenArgs,
     ReplyArgs,
@@ -97,6 +98,7 @@ def _ref(name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind) -
 # PR healing
 REPO_POLICY = _ref("config.repo_policy", str, RepoPolicy, CallKind.CONFIG)
 RECORD_PR = _ref("store.record_pr", PRRecordUpdate, int, CallKind.STORE)
+PROJECT_PR = _ref("store.project_pr", PRProjection, int, CallKind.STORE)
 FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB)
 UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB)
 REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB)

@@ -11,6 +11,7 @@ from domain.pr_healing.commands import CommandRecord
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState
 from domain.pr_healing.remediation import Expectation
+from domain.shared.audit import AuditEntry
 
 PR_WORKFLOW = "PRLifecycle"
 EVENT_SIGNAL = "event"
@@ -32,6 +33,13 @@ class PRWorkflowInput(BaseModel):
     commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
     cancelled: bool = False
     verified_at: datetime | None = None
+    # How the run carries out effects: 0 (absent) replays as runs always did; LEAN_REVISION batches the
+    # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`). New runs and
+    # every continue-as-new take the latest: a run keeps the mechanics it started with.
+    revision: int = 0
+
+
+LEAN_REVISION = 1
 
 
 class PRStatus(BaseModel):
@@ -136,3 +144,10 @@ class PRRecordUpdate(BaseModel):
             expires_at=expires_at,
             entries=entries,
         )
+
+
+class PRProjection(BaseModel):
+    """One decision's projection: the PR record update and the audit entries that went with it."""
+
+    record: PRRecordUpdate
+    audits: list[AuditEntry] = Field(default_factory=list)

@@ -54,18 +54,20 @@ def _stored(value: datetime, engine: Engine) -> datetime:
 
 def record(engine: Engine, entry: AuditEntry) -> bool:
     """Store one entry; False when its idempotency key was stored already (nothing is written)."""
+    with Session(engine) as session:
+        written = session.exec(record_insert(engine, entry)).first() is not None
+        session.commit()
+        return written
+
+
+def record_insert(engine: Engine, entry: AuditEntry) -> Any:
+    """The statement `record` runs: it returns a row when the entry was written."""
     values = entry.model_dump(mode="json", exclude={"at"})
     for name in ("target", "details", "error"):  # free text: no secret is stored
         values[name] = redact_data(values[name])
     values["at"] = _stored(entry.at or datetime.now(UTC), engine)
     statement = _insert(engine).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    statement = statement.returning(
-        AuditLogRecord.id
-    )  # a row back: it was written (rowcount is not portable)
-    with Session(engine) as session:
-        written = session.exec(statement).first() is not None
-        session.commit()
-        return written
+    return statement.returning(AuditLogRecord.id)  # a row back: it was written (rowcount is not portable)
 
 
 def to_row(record: AuditLogRecord) -> AuditRow:

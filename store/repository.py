@@ -25,19 +25,32 @@ def _insert(engine: Engine, table: type[SQLModel]) -> Any:
 
 def upsert_pr(engine: Engine, values: dict[str, Any]) -> None:
     """Insert or update one PR row keyed by `key` (created_at is kept from the first write)."""
+    with Session(engine) as session:
+        session.exec(pr_upsert(engine, values))
+        session.commit()
+
+
+def pr_upsert(engine: Engine, values: dict[str, Any]) -> Any:
+    """The statement `upsert_pr` runs, for a caller that writes it in its own transaction."""
     now = datetime.now(UTC)
     row = {"created_at": now, "updated_at": now, "retry_counts": {}, **values}
     statement = _insert(engine, PullRequestRecord).values(**row)
     changed = {k: statement.excluded[k] for k in row if k not in ("key", "created_at")}
-    with Session(engine) as session:
-        session.exec(statement.on_conflict_do_update(index_elements=["key"], set_=changed))
-        session.commit()
+    return statement.on_conflict_do_update(index_elements=["key"], set_=changed)
 
 
 def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
     """Append journal entries; an entry whose idempotency key is already stored is skipped."""
     if not entries:
         return 0
+    with Session(engine) as session:
+        written = len(session.exec(events_insert(engine, entries)).all())
+        session.commit()
+        return written
+
+
+def events_insert(engine: Engine, entries: Sequence[JournalEntry]) -> Any:
+    """The statement `append_events` runs (non-empty `entries`): it returns a row per entry written."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -59,13 +72,7 @@ def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
     ]
     statement = _insert(engine, PREventRecord).values(rows)
     statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    statement = statement.returning(
-        PREventRecord.idempotency_key
-    )  # the rows written (rowcount is not portable)
-    with Session(engine) as session:
-        written = len(session.exec(statement).all())
-        session.commit()
-        return written
+    return statement.returning(PREventRecord.idempotency_key)  # the rows written (rowcount is not portable)
 
 
 def list_prs(

@@ -2,10 +2,18 @@
 
 `perform` returns the result of an effect that feeds back (a `Failed` when its activity failed after
 its retries); best-effort effects (audit, breaker reports, replies) never fail the workflow.
+
+Lean execution (runs started with `revision=LEAN_REVISION`): the search-attribute updates of one
+decision are one upsert (`publish`, before anything that may leave the workflow task and after the
+decision), and a store projection takes the audit rows that follow it into the same local activity and
+transaction (`store.project_pr`). Runs started before replay as they ran. The revision travels in the
+input rather than as a `workflow.patched` marker: a patch costs every new run a marker and a
+search-attribute upsert.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 from temporalio import workflow
@@ -14,7 +22,7 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
     from contracts.breaker import BreakerOutcomeArgs, BreakerPermitArgs
-    from contracts.pr import BotArgs, PermissionArgs, PRRecordUpdate, ReplyArgs, StrategyArgs
+    from contracts.pr import BotArgs, PermissionArgs, PRProjection, PRRecordUpdate, ReplyArgs, StrategyArgs
     from contracts.visibility import MENDER_LAST_EVENT_AT, MENDER_NEEDS_HUMAN, MENDER_STATE
     from domain.config import RepoPolicy
     from domain.pr_healing.effects import (
@@ -36,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.pr_healing.events import PRRef
     from domain.pr_healing.remedies import Strategy
-    from workflows.audit_calls import audit
+    from workflows.audit_calls import audit, stamped
     from workflows.calls import call
     from workflows.reopen_saga import close_and_reopen
 
@@ -54,21 +62,35 @@ class EffectRunner:
     def __init__(self, pr: PRRef) -> None:
         self.pr = pr
         self.answers: dict[str, Any] = {}
+        self.lean = False  # set by the workflow from its input's revision
+        self._staged: dict[str, Any] = {}  # search-attribute updates not upserted yet, by name
 
-    async def perform(self, effect: Effect, policy: RepoPolicy) -> Any:
+    async def perform(
+        self, effect: Effect, policy: RepoPolicy, following: deque[Effect] | None = None
+    ) -> Any:
+        """Carry out `effect`; in lean runs a projection takes its audits out of `following`."""
         if isinstance(effect, Publish):
             updates = [MENDER_STATE.value_set(effect.state), MENDER_NEEDS_HUMAN.value_set(effect.needs_human)]
             if effect.last_event_at:
                 updates.append(MENDER_LAST_EVENT_AT.value_set(effect.last_event_at))
-            workflow.upsert_search_attributes(updates)
+            if self.lean:
+                self.stage(updates)
+            else:
+                workflow.upsert_search_attributes(updates)
             return None
         if isinstance(effect, Audit):
-            if workflow.patched(AUDIT_PATCH):
+            if self.lean or workflow.patched(AUDIT_PATCH):
                 await audit(effect.entry)
             return None
         if isinstance(effect, Log):
             getattr(workflow.logger, effect.level)(effect.message)
             return None
+        if isinstance(effect, Answer):
+            self.answers[effect.key] = effect.answer
+            return None
+        if self.lean and isinstance(effect, Record):
+            return await self._project(effect, following if following is not None else deque())
+        self.publish()  # what the workflow shows is current before it waits on the world
         if isinstance(effect, ReportToBreaker):
             args = BreakerOutcomeArgs(
                 scope=policy.breaker_scope, requester=self._me(), ok=effect.ok, detail=effect.detail[:500]
@@ -77,10 +99,35 @@ class EffectRunner:
         if isinstance(effect, Reply):
             args = ReplyArgs(pr=self.pr, key=effect.key, body=effect.body)
             return await self._best_effort(catalogue.REPLY, args, "command reply failed")
-        if isinstance(effect, Answer):
-            self.answers[effect.key] = effect.answer
-            return None
         return await self._feeding_back(effect, policy)
+
+    def stage(self, updates: list[Any]) -> None:
+        """Search-attribute updates for the next `publish` (a later value of a key wins)."""
+        self._staged.update({update.key.name: update for update in updates})
+
+    def publish(self) -> None:
+        """Upsert the staged search-attribute updates, all in one command."""
+        if self._staged:
+            workflow.upsert_search_attributes(list(self._staged.values()))
+            self._staged = {}
+
+    async def _project(self, effect: Record, following: deque[Effect]) -> Any:
+        """The projection and the audit rows that follow it (up to the next effect that is not a
+        search-attribute update, log line or audit row) in one local activity; on failure the audit
+        rows are recorded on their own, as they would have been."""
+        audits, rest = [], []
+        while following and isinstance(following[0], Publish | Log | Audit):
+            taken = following.popleft()
+            (audits if isinstance(taken, Audit) else rest).append(taken)
+        following.extendleft(reversed(rest))
+        entries = [stamped(a.entry) for a in audits]
+        update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
+        try:
+            return await call(catalogue.PROJECT_PR, PRProjection(record=update, audits=entries))
+        except ActivityError as exc:
+            for entry in entries:
+                await audit(entry)
+            return Failed(str(exc.cause or exc))
 
     async def _feeding_back(self, effect: Effect, policy: RepoPolicy) -> Any:
         try:

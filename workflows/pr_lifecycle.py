@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.pr import (
         COMMAND_UPDATE,
         EVENT_SIGNAL,
+        LEAN_REVISION,
         PR_WORKFLOW,
         REFRESH_SIGNAL,
         STATUS_QUERY,
@@ -63,6 +64,7 @@ class PRLifecycleWorkflow:
         self._running: set[str] = set()
         self.policy: RepoPolicy | None = None
         self.runner = EffectRunner(input.pr)
+        self.runner.lean = input.revision >= LEAN_REVISION
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)
@@ -129,7 +131,8 @@ class PRLifecycleWorkflow:
             await self._load_policy(input.pr.repo)
         if self.memory.settled_at is None:
             self.memory = self.memory.model_copy(update={"settled_at": workflow.now()})
-        workflow.upsert_search_attributes([MENDER_REPO.value_set(input.pr.repo)])
+        if not self.runner.lean or workflow.info().typed_search_attributes.get(MENDER_REPO) != input.pr.repo:
+            workflow.upsert_search_attributes([MENDER_REPO.value_set(input.pr.repo)])  # (the starter sets it)
         while True:
             if self._history_too_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -191,11 +194,12 @@ class PRLifecycleWorkflow:
         queue = deque(effects)
         while queue:
             effect = queue.popleft()
-            result = await self.runner.perform(effect, self.policy)
+            result = await self.runner.perform(effect, self.policy, queue)
             if effect.feeds_back:
                 step = decider.resume(self.memory, self._context(), effect, result)
                 self.memory = step.memory
                 queue.extendleft(reversed(step.effects))
+        self.runner.publish()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -218,4 +222,5 @@ class PRLifecycleWorkflow:
             commands=m.commands,
             cancelled=m.cancelled,
             verified_at=m.verified_at,
+            revision=LEAN_REVISION,  # a new run has no history to replay: the latest mechanics
         )

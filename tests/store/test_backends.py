@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from domain.shared.audit import AuditEntry, AuditFilter
-from store import audit, ci_failures, installations, repository
+from store import audit, ci_failures, installations, projection, repository
 from store.db import engine_for
 from store.models import WebhookDeliveryRecord
 from tests.support.events import make_event
@@ -66,6 +67,24 @@ def test_the_pr_projection_and_journal_are_idempotent(engine: Engine) -> None:
     assert [e.payload["key"] for e in events] == [e.event.key for e in entries]
     assert repository.find_pr_by_head(engine, PR.repo, "a" * 40) == [PR]
     assert repository.max_pr_number(engine) == 7
+
+
+def test_a_projection_with_its_audit_rows_is_one_idempotent_transaction(engine: Engine) -> None:
+    event = make_event(PR, EventType.OPENED)
+    lifecycle, transition = apply(PRLifecycle(pr=PR), event)
+    entries = [repository.JournalEntry(event=event, transition=transition)]
+    values = {"key": PR.key, "repo": PR.repo, "number": PR.number, "state": lifecycle.state}
+    row = AuditEntry(
+        action="pr.detected", actor="mender", outcome="succeeded", target=PR.key, idempotency_key="wf:1"
+    )
+    assert projection.project_pr(engine, values, entries, [row]) == (1, [True])
+    assert projection.project_pr(engine, values, entries, [row]) == (0, [False])  # a retry
+    broken = AuditEntry.model_construct(**{**row.model_dump(), "idempotency_key": "wf:2", "action": None})
+    with pytest.raises(IntegrityError):  # a row the database refuses: nothing of the batch is written
+        projection.project_pr(engine, {**values, "state": "MERGED"}, entries, [broken])
+    record, events = repository.get_pr(engine, PR)
+    assert record is not None and record.state == lifecycle.state and len(events) == 1
+    assert [r.idempotency_key for r in audit.query(engine, AuditFilter())] == ["wf:1"]
 
 
 def test_deliveries_are_recorded_once(engine: Engine) -> None:

@@ -1,0 +1,127 @@
+"""Stall -> action latency on a fleet, beside its floor: `make bench-latency`.
+
+Floor: bare Temporal on its own dev server: `--prs` workflows, each started by one signal (the PR's
+last progress, stamped by the sender), wait on a timer of the threshold, then run one activity (the
+action); stall -> action is the activity's start minus the signal's stamp. Same opening rate (100/s),
+threshold (20 s) and activity slots (16) as the fleet.
+Mender: `bench/fleet.py`'s scenario (a quarter of the PRs healthy, the rest stalled by the faults
+Mender heals most often; 20 s staleness thresholds) run by `mender simulate`'s engine; stall -> action
+is from the PR's last applied event to the remediation that acted (verify, classify, breaker, act).
+Printed: median and p95 of each, the ratio, and the goal (p95 <= threshold + 5 s). Nothing asserted.
+
+Usage: .venv/bin/python bench/latency.py [--prs 1000] [--floor-only | --mender-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.fleet import scenario  # noqa: E402
+from bench.floor.timers import FloorStall, act  # noqa: E402
+from bench.ingest_load import percentile  # noqa: E402
+from runtime.temporal import temporal_binary  # noqa: E402
+from starter.simulate import run_simulation  # noqa: E402
+
+THRESHOLD = 20.0
+OPEN_INTERVAL = 0.01  # as the fleet scenario opens its PRs
+SLOTS = 16  # activity slots of the embedded Mender worker
+
+
+async def floor(prs: int) -> list[float]:
+    """Stall -> action seconds of each bare workflow."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
+    )
+    queue = f"floor-stall-{uuid.uuid4().hex[:8]}"
+    try:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=SLOTS) as pool:
+            async with Worker(
+                env.client,
+                task_queue=queue,
+                workflows=[FloorStall],
+                activities=[act],
+                activity_executor=pool,
+                max_concurrent_activities=SLOTS,
+            ):
+                handles = []
+                for n in range(prs):
+                    handles.append(
+                        await env.client.start_workflow(
+                            "FloorStall",
+                            THRESHOLD,
+                            id=f"floor-stall-{queue}-{n}",
+                            task_queue=queue,
+                            start_signal="progress",
+                            start_signal_args=[datetime.now().astimezone().isoformat()],
+                        )
+                    )
+                    await asyncio.sleep(OPEN_INTERVAL)
+                results = await asyncio.gather(*(h.result() for h in handles))
+    finally:
+        await env.shutdown()
+    return [
+        (datetime.fromisoformat(acted) - datetime.fromisoformat(at)).total_seconds() for at, acted in results
+    ]
+
+
+def mender(prs: int, timeout: float) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fleet.yaml"
+        path.write_text(yaml.safe_dump(scenario(prs)))
+        return asyncio.run(run_simulation(path, ROOT / "mender.yaml", timeout))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--prs", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=1800)
+    side = parser.add_mutually_exclusive_group()
+    side.add_argument("--floor-only", action="store_true")
+    side.add_argument("--mender-only", action="store_true")
+    args = parser.parse_args()
+    rows: dict[str, tuple[float | None, float | None]] = {}
+    if not args.mender_only:
+        started = time.monotonic()
+        waits = asyncio.run(floor(args.prs))
+        rows["floor"] = (percentile(waits, 0.5), percentile(waits, 0.95))
+        print(f"floor: {len(waits)} workflows in {time.monotonic() - started:.0f} s", flush=True)
+    if not args.floor_only:
+        started = time.monotonic()
+        report = mender(args.prs, args.timeout)
+        stall = report["stall_to_action_seconds"]
+        rows["mender"] = (stall["median"], stall["p95"])
+        print(
+            f"mender: {args.prs} PRs in {time.monotonic() - started:.0f} s, actions {report['actions']}, "
+            f"false positives {report['false_positive_actions']}, open {report['prs']['open']}",
+            flush=True,
+        )
+    print(
+        f"\nstall -> action, {args.prs} PRs, threshold {THRESHOLD:.0f} s (goal: p95 <= {THRESHOLD + 5:.0f} s)"
+    )
+    print(f"{'':<8} {'median s':>10} {'p95 s':>10}")
+    for name, (median, p95) in rows.items():
+        show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
+        print(f"{name:<8} {show(median):>10} {show(p95):>10}")
+    if len(rows) == 2 and rows["floor"][1] and rows["mender"][1] is not None:
+        print(f"mender/floor p95: {rows['mender'][1] / rows['floor'][1]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

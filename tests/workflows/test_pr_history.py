@@ -1,0 +1,77 @@
+"""What a PR opening costs in history, by revision, and that both revisions replay on today's code."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import EventType as HistoryEvent
+from temporalio.client import Client, WorkflowHistory
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.worker import Replayer
+
+from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, PRWorkflowInput
+from contracts.visibility import MENDER_REPO
+from domain.pr_healing.events import EventType, PRRef
+from domain.pr_healing.lifecycle import PRState
+from domain.shared.audit import AuditFilter
+from runtime.dispatch import EventDispatcher
+from runtime.settings import Settings
+from store.audit import query
+from store.db import engine_for
+from tests.support.events import eventually, make_event
+from tests.support.stack import running_worker
+from workflows.pr_lifecycle import PRLifecycleWorkflow
+
+UPSERT = HistoryEvent.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+MARKER = HistoryEvent.EVENT_TYPE_MARKER_RECORDED
+
+
+async def _opened(client: Client, pr: PRRef, queue: str) -> WorkflowHistory:
+    handle = client.get_workflow_handle(pr.workflow_id)
+    await eventually(lambda: handle.query("status"), lambda s: s.get("state") == PRState.CREATED.value)
+    return await handle.fetch_history()
+
+
+def _markers(history: WorkflowHistory) -> list[str]:
+    return [e.marker_recorded_event_attributes.marker_name for e in history.events if e.event_type == MARKER]
+
+
+def _upserted(history: WorkflowHistory) -> list[set[str]]:
+    return [
+        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        for e in history.events
+        if e.event_type == UPSERT
+    ]
+
+
+async def test_an_opening_is_one_upsert_and_two_local_activities_and_older_runs_replay(
+    client: Client, settings: Settings
+) -> None:
+    lean, old = PRRef(repo="acme/api", number=801), PRRef(repo="acme/api", number=802)
+    async with running_worker(client) as queue:
+        await EventDispatcher("unused", client.namespace, queue, client=client).deliver(
+            make_event(lean, EventType.OPENED)
+        )
+        await client.start_workflow(  # as the starter did before revisions: revision 0
+            PR_WORKFLOW,
+            PRWorkflowInput(pr=old),
+            id=old.workflow_id,
+            task_queue=queue,
+            start_signal=EVENT_SIGNAL,
+            start_signal_args=[make_event(old, EventType.OPENED)],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, old.repo)]),
+        )
+        lean_history, old_history = await _opened(client, lean, queue), await _opened(client, old, queue)
+
+    # Revision 1: the policy and the projection (row, journal, audit row) as local activities, the
+    # state in one upsert; MenderRepo came with the start. No patch marker.
+    assert _markers(lean_history) == ["core_local_activity"] * 2
+    assert _upserted(lean_history) == [{"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}]
+    # Revision 0 keeps its commands: MenderRepo upserted again, the audit patch, one activity per effect.
+    assert _markers(old_history).count("core_local_activity") == 3 and "core_patch" in _markers(old_history)
+    assert {"MenderRepo"} in _upserted(old_history)
+    detected = query(engine_for(settings.database_url), AuditFilter(action="pr.detected"))
+    assert sorted(r.target for r in detected) == sorted([lean.key, old.key])
+
+    replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
+    for history in (lean_history, old_history):
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, result.replay_failure
