@@ -10,11 +10,13 @@ from pydantic import BaseModel, Field
 from domain.pr_healing.commands import CommandRecord
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState
+from domain.pr_healing.merge_queue import Membership
 from domain.pr_healing.remediation import Expectation
 
 PR_WORKFLOW = "PRLifecycle"
 EVENT_SIGNAL = "event"
 REFRESH_SIGNAL = "refresh"
+TURN_SIGNAL = "turn"  # from its merge queue: the turn to update the branch is this PR's
 STATUS_QUERY = "status"
 COMMAND_UPDATE = "command"
 
@@ -32,6 +34,7 @@ class PRWorkflowInput(BaseModel):
     commands: list[CommandRecord] = Field(default_factory=list)  # handled command keys, bounded
     cancelled: bool = False
     verified_at: datetime | None = None
+    queue: Membership = Field(default_factory=Membership)
 
 
 class PRStatus(BaseModel):

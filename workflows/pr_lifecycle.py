@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
         PR_WORKFLOW,
         REFRESH_SIGNAL,
         STATUS_QUERY,
+        TURN_SIGNAL,
         PRStatus,
         PRWorkflowInput,
     )
@@ -56,9 +57,11 @@ class PRLifecycleWorkflow:
             commands=input.commands,
             cancelled=input.cancelled,
             verified_at=input.verified_at,
+            queue=input.queue,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
+        self._turn_offered = False
         self._closing = False
         self._running: set[str] = set()
         self.policy: RepoPolicy | None = None
@@ -74,6 +77,11 @@ class PRLifecycleWorkflow:
     def refresh(self) -> None:
         """Ask for a trust-but-verify refresh now (the reconciler sends it when GitHub disagrees)."""
         self._refresh_requested = True
+
+    @workflow.signal(name=TURN_SIGNAL)
+    def turn(self) -> None:
+        """Its merge queue says the turn to update the branch is this PR's: look again now."""
+        self._turn_offered = True
 
     @workflow.update(name=COMMAND_UPDATE)
     async def command(self, request: CommandRequest) -> CommandAnswer:
@@ -136,7 +144,12 @@ class PRLifecycleWorkflow:
                 workflow.continue_as_new(self._carried(input))
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._refresh_requested or decider.cut_short(self.memory),
+                    lambda: (
+                        bool(self._inbox)
+                        or self._refresh_requested
+                        or self._turn_offered
+                        or decider.cut_short(self.memory)
+                    ),
                     timeout=timedelta(seconds=decider.seconds_to_wait(self.memory, self._context())),
                 )
             except TimeoutError:
@@ -156,6 +169,9 @@ class PRLifecycleWorkflow:
                     self._refresh_requested = False
                     if not decider.settled(self.memory):
                         await self._decide(lambda ctx: decider.on_refresh(self.memory, ctx))
+                elif self._turn_offered:
+                    self._turn_offered = False
+                    await self._decide(lambda ctx: decider.on_turn(self.memory, ctx))
         self._closing = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._decide(lambda ctx: decider.closing(self.memory, ctx))
@@ -218,4 +234,5 @@ class PRLifecycleWorkflow:
             commands=m.commands,
             cancelled=m.cancelled,
             verified_at=m.verified_at,
+            queue=m.queue,
         )
