@@ -75,7 +75,12 @@ class EffectRunner:
             return None
         if isinstance(effect, ReportToBreaker):
             args = BreakerOutcomeArgs(
-                scope=policy.breaker_scope, requester=self._me(), ok=effect.ok, detail=effect.detail[:500]
+                scope=policy.breaker_scope,
+                requester=self._me(),
+                ok=effect.ok,
+                detail=effect.detail[:500],
+                repo=self.pr.repo,
+                repo_only=effect.repo_only,
             )
             return await self._best_effort(catalogue.REPORT_OUTCOME, args, "breaker outcome not reported")
         if isinstance(effect, Reply):
@@ -97,7 +102,7 @@ class EffectRunner:
             if isinstance(effect, FetchSnapshot):
                 return await call(catalogue.FETCH_SNAPSHOT, self.pr)
             if isinstance(effect, AskPermit):
-                args = BreakerPermitArgs(scope=policy.breaker_scope, requester=self._me())
+                args = BreakerPermitArgs(scope=policy.breaker_scope, requester=self._me(), repo=self.pr.repo)
                 return await call(catalogue.REQUEST_PERMIT, args)
             if isinstance(effect, AskTurn):
                 return await call(catalogue.REQUEST_TURN, self._turn_args(effect, policy))

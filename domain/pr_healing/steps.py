@@ -39,6 +39,7 @@ from domain.pr_healing.lifecycle import PRState, TransitionOutcome
 from domain.pr_healing.remediation import Expectation, RemedyOutcome, escalation_notice, remediation_event
 from domain.pr_healing.remedies import EFFECT_OF, REMEDIES
 from domain.pr_healing.snapshot import PRSnapshot
+from domain.shared.breaker_isolation import repo_only
 
 UNTRACKED = "UNTRACKED"
 ESCALATED = "escalated"
@@ -116,7 +117,7 @@ def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> Step:
             m,
             [
                 Log("warning", f"PR {m.pr.key}: refresh failed: {result.reason}"),
-                ReportToBreaker(False, f"refresh failed: {result.reason}"),
+                ReportToBreaker(False, f"refresh failed: {result.reason}", repo_only(result.kind)),
             ],
         )
     m = m.model_copy(
@@ -191,7 +192,9 @@ def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> St
     action, key, extra = plan.decision.action, f"{plan.decision.action}:{plan.attempt}", details_of(plan)
     if isinstance(result, Failed):
         step = remember(m, ctx, action, RemedyOutcome.FAILED, key, detail=result.reason, **extra)
-        step.effects.append(ReportToBreaker(False, f"{action} failed: {result.reason}"))
+        step.effects.append(
+            ReportToBreaker(False, f"{action} failed: {result.reason}", repo_only(result.kind))
+        )
         return step.then(lambda mem: finish(mem, ctx, plan, RemedyOutcome.FAILED, result.reason))
     replaced = result.replaced
     step = Step(m)
