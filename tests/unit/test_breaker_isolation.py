@@ -88,3 +88,12 @@ def test_the_decider_tells_the_breaker_which_failures_are_the_repositorys_alone(
     step = decider.resume(memory(), context(), effect, Failed("GitHub answered 404", kind=kind))
     reports = [e for e in step.effects if isinstance(e, ReportToBreaker)]
     assert [(r.ok, r.repo_only) for r in reports] == [(False, alone)]
+
+
+def test_mender_breaker_status_names_the_isolated_repositories() -> None:
+    from starter.views import breaker_text
+
+    status = {"scope": "github", "state": "closed", "failure_rate": 0.0, "samples": 3, "changes": []}
+    assert "isolated" not in breaker_text(status)
+    text = breaker_text({**status, "isolated": ["acme/gone"]})
+    assert "isolated repositories (own breaker open): acme/gone" in text
