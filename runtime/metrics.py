@@ -133,7 +133,7 @@ SOURCE_FAILURES = _counter(
     "Repositories or CI projects a sweep could not read (skipped, retried after a backoff), by sweep.",
     ("sweep",),
 )
-SWEEPS = ("ci_poll", "reconcile")
+SOURCE_SWEEPS = ("ci_poll", "reconcile")
 ACTIVITY_ERRORS = _counter(
     "mender_activity_errors_total", "Activity attempts that raised, by activity type.", ("activity",)
 )
@@ -224,7 +224,7 @@ def llm_tokens(usage: object, usd_per_1k: float = 0.0) -> None:
 
 
 def source_failed(sweep: str) -> None:
-    SOURCE_FAILURES.labels(sweep=bounded(sweep, SWEEPS)).inc()
+    SOURCE_FAILURES.labels(sweep=bounded(sweep, SOURCE_SWEEPS)).inc()
 
 
 def store_error(operation: str) -> None:

@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.pr_effects import EffectRunner
 
 
+MERGE_QUEUE_PATCH = "merge-queue-lite"  # runs decided before it replay without turns
+
+
 @workflow.defn(name=PR_WORKFLOW)
 class PRLifecycleWorkflow:
     """Follows one PR from opening to merge and heals it when it stalls.
@@ -194,6 +197,7 @@ class PRLifecycleWorkflow:
             now=workflow.now(),
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
+            merge_queue_known=workflow.patched(MERGE_QUEUE_PATCH),
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]

@@ -115,7 +115,7 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnap
         result,
         lc.retry_counts,
         policy.retry_budgets,
-        policy.remediation,
+        queue_steps.remediation_of(ctx),
         policy.policy_context,
     )
     step.effects.append(

@@ -8,6 +8,7 @@ update whose effect was seen made the PR current: it is not charged to the budge
 
 from __future__ import annotations
 
+from domain.config import RemediationConfig
 from domain.pr_healing.classifier import Decision, PRAction
 from domain.pr_healing.effects import (
     Context,
@@ -33,7 +34,16 @@ def needs_turn(ctx: Context, plan: Plan) -> bool:
         and plan.command is None
         and plan.base_ref is not None
         and ctx.policy.remediation.merge_queue.enabled
+        and ctx.merge_queue_known
     )
+
+
+def remediation_of(ctx: Context) -> RemediationConfig:
+    """The remediation settings the classifier decides with (no queue rules in a run from before it)."""
+    cfg = ctx.policy.remediation
+    if ctx.merge_queue_known or not cfg.merge_queue.enabled:
+        return cfg
+    return cfg.model_copy(update={"merge_queue": cfg.merge_queue.model_copy(update={"enabled": False})})
 
 
 def on_turn(m: PRMemory, ctx: Context) -> Step:

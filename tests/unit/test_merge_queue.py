@@ -276,3 +276,15 @@ def test_a_human_command_to_update_goes_straight_through() -> None:
             command=object(),  # type: ignore[arg-type]
         ),
     )
+
+
+def test_a_run_decided_before_the_queue_replays_without_turns() -> None:
+    from dataclasses import replace
+
+    old = replace(context(), merge_queue_known=False)
+    step = decider.resume(memory(), old, STALE, BEHIND)
+    assert kinds(step.effects)[-1] == "AskPermit"
+    flaky_behind = snapshot(mergeable_state="behind", runs=[run("test", "failure", output="ETIMEDOUT")])
+    stale = FetchSnapshot(Purpose.STALE, before=(PRState.CHECKS_FAILED.value, HEAD))
+    step = decider.resume(memory(state=PRState.CHECKS_FAILED), old, stale, flaky_behind)
+    assert step.effects[-1].plan.decision.action is PRAction.RETRY_CHECKS  # type: ignore[attr-defined]
