@@ -25,6 +25,7 @@ from activities.breaker import BreakerActivities
 from activities.ci_poll import CIPollActivities
 from activities.commands import COMMAND_ACTIVITIES
 from activities.lifecycle import LifecycleActivities
+from activities.merge_queue import MergeQueueActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
 from runtime.config_reload import ConfigWatcher
@@ -39,12 +40,14 @@ from runtime.settings import Settings, get_settings
 from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
 from workflows.ci_failure import CIFailureWorkflow
+from workflows.merge_queue import MergeQueueWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
 from workflows.sweeps import AuditRetentionWorkflow, CIPollerWorkflow, ReconcilerWorkflow
 
 WORKFLOWS = [
     PRLifecycleWorkflow,
     BreakerWorkflow,
+    MergeQueueWorkflow,
     ReconcilerWorkflow,
     AuditRetentionWorkflow,
     CIFailureWorkflow,
@@ -104,10 +107,13 @@ def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:
     breaker = BreakerActivities(client, task_queue, lambda: get_settings().config.breaker)
     lifecycle = LifecycleActivities(client, task_queue)
     reconcile = ReconcileActivities(client, task_queue)
+    queue = MergeQueueActivities(client, task_queue)
     return [
         *STATELESS_ACTIVITIES,
         breaker.request_permit,
         breaker.report_outcome,
+        queue.request_turn,
+        queue.release_turn,
         lifecycle.deliver,
         reconcile.sweep,
         CIPollActivities(client, task_queue).poll,

@@ -63,7 +63,7 @@ class BreakerActivities:
         try:
             return await self._client.execute_update_with_start_workflow(
                 REQUEST_PERMIT_UPDATE,
-                PermitRequest(requester=req.requester),
+                PermitRequest(requester=req.requester, repo=req.repo),
                 start_workflow_operation=self._start(req.scope),
                 result_type=Permit,
             )
@@ -80,7 +80,15 @@ class BreakerActivities:
             id=breaker_workflow_id(args.scope),
             task_queue=self.task_queue,
             start_signal=REPORT_OUTCOME_SIGNAL,
-            start_signal_args=[OutcomeReport(requester=args.requester, ok=args.ok, detail=args.detail)],
+            start_signal_args=[
+                OutcomeReport(
+                    requester=args.requester,
+                    ok=args.ok,
+                    detail=args.detail,
+                    repo=args.repo,
+                    repo_only=args.repo_only,
+                )
+            ],
         )
 
     async def reset(self, scope: str, actor: str) -> BreakerStatus:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.client import Client
 
@@ -14,9 +15,13 @@ from activities.ci_gitlab import GitLabCI
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
+from domain.shared import backoff
+from runtime import metrics
 from runtime.ci_dispatch import CIDelivered, deliver_ci
 from runtime.dispatch import EventDispatcher
 from runtime.settings import get_settings
+from store import audit as audit_store
+from store.db import engine_for
 
 log = logging.getLogger("mender.activities.ci_poll")
 
@@ -29,31 +34,46 @@ def watched_projects(config: MenderConfig) -> list[WatchedProject]:
 
 
 class CIPollActivities:
-    """Needs the Temporal client to signal-with-start CI workflows."""
+    """Needs the Temporal client to signal-with-start CI workflows; remembers which projects back off."""
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self.dispatcher = EventDispatcher("", "", task_queue, client=client)
+        self.backoff: dict[str, backoff.Backoff] = {}  # per `provider:project`, in this worker
 
     @activity.defn(name="ci.poll")
     async def poll(self) -> PollReport:
-        """Deliver every failed run of the last `ci.poll_lookback_seconds` to its workflow."""
+        """Deliver every failed run of the last `ci.poll_lookback_seconds` to its workflow.
+
+        A project its provider refuses (gone, forbidden, archived, rate-limited, down) never stops the
+        others: it is reported (the poll's report, the audit trail, a metric) and skipped until its
+        backoff is over (the poll interval, doubled at each failure in a row, at most an hour).
+        """
         config = get_settings().config
         report = PollReport()
         if not config.ci.enabled:
             return report
-        since = datetime.now(UTC) - timedelta(seconds=config.ci.poll_lookback_seconds)
+        now = datetime.now(UTC)
+        since = now - timedelta(seconds=config.ci.poll_lookback_seconds)
         for watched in watched_projects(config):
             report.projects += 1
+            key = f"{watched.provider}:{watched.project}"
+            if not backoff.due(self.backoff.get(key), now):
+                report.backing_off.append(key)
+                continue
             ci = GitHubCI(watched.project) if watched.provider == "github" else GitLabCI(watched.project)
             try:
                 events = await asyncio.to_thread(ci.recent_failures, since)
             except Exception as exc:  # one project's outage must not hide the others
-                report.errors.append(f"{watched.provider}:{watched.project}: {exc}")
-                log.warning("poll of %s:%s failed: %s", watched.provider, watched.project, exc)
+                self._failed(key, watched, f"{type(exc).__name__}: {str(exc)[:300]}", now, report)
                 continue
+            self.backoff.pop(key, None)
             for event in events:
                 report.failures_seen += 1
-                outcome = await deliver_ci(self.dispatcher, event)
+                try:
+                    outcome = await deliver_ci(self.dispatcher, event)
+                except Exception as exc:  # one run that cannot be delivered must not stop the rest
+                    report.errors.append(f"{key}: run {event.run.key} not delivered: {exc}")
+                    continue
                 if outcome is CIDelivered.KNOWN:
                     report.known += 1
                 elif outcome is CIDelivered.STARTED_OR_SIGNALLED:
@@ -61,3 +81,26 @@ class CIPollActivities:
             activity.heartbeat(report.projects)
         log.info("CI poll: %s", report.model_dump())
         return report
+
+    def _failed(
+        self, key: str, watched: WatchedProject, reason: str, now: datetime, report: PollReport
+    ) -> None:
+        settings = get_settings()
+        state = backoff.failed(self.backoff.get(key), now, reason, settings.config.ci.poll_interval_seconds)
+        self.backoff[key] = state
+        report.failed_projects.append(key)
+        report.errors.append(f"{key}: {reason}")
+        log.warning(
+            "CI poll: %s failed (%d in a row), next try at %s: %s",
+            key,
+            state.failures,
+            state.retry_at,
+            reason,
+        )
+        metrics.source_failed("ci_poll")
+        repository = watched.project if watched.provider == "github" else None
+        entry = backoff.audit_entry("ci.poll", key, state, now, repository)
+        try:
+            audit_store.record(engine_for(settings.database_url), entry)
+        except SQLAlchemyError as exc:  # the report and the log still say it
+            log.warning("CI poll: audit of %s not recorded: %s", key, exc)

@@ -81,8 +81,15 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
             type="GitHubRateLimited",
             next_retry_delay=timedelta(seconds=delay),
         )
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    if exc.status in (404, 410, 451) or (exc.status in (403, 422) and "archived" in message.lower()):
+        # This repository alone (gone, blocked, archived): the breaker isolates it, not all of GitHub.
+        return ApplicationError(
+            f"{what}: GitHub answered {exc.status} ({message or 'not available'})",
+            type="GitHubRepoUnavailable",
+            non_retryable=True,
+        )
     if exc.status in (401, 403):
-        message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
         wanted = {k.lower(): v for k, v in (exc.headers or {}).items()}.get("x-accepted-github-permissions")
         reason = (
             "bad credentials: check GITHUB_TOKEN"

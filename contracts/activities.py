@@ -26,6 +26,7 @@ from contracts.ci import (
     RerunResult,
     RunAnalysis,
 )
+from contracts.merge_queue import ReleaseArgs, TurnArgs
 from contracts.pr import (
     BotArgs,
     BranchArgs,
@@ -52,6 +53,7 @@ from domain.ci_healing.runs import CIRunEvent, CIRunRef
 from domain.config import RepoPolicy
 from domain.diagnosis.verdict import Diagnosis
 from domain.pr_healing.events import PREvent, PRRef
+from domain.pr_healing.merge_queue import Turn
 from domain.pr_healing.snapshot import PRSnapshot
 from domain.shared.audit import AuditEntry, RetentionReport
 from domain.shared.breaker import Permit
@@ -117,6 +119,8 @@ NOTIFY_ESCALATION = _ref("notify.escalation", EscalationNotice, NoticeResult, Ca
 NOTIFY_BREAKER = _ref("notify.breaker", BreakerNotice, NoticeResult, CallKind.NOTIFY_BREAKER)
 REQUEST_PERMIT = _ref("breaker.request_permit", BreakerPermitArgs, Permit, CallKind.BREAKER)
 REPORT_OUTCOME = _ref("breaker.report_outcome", BreakerOutcomeArgs, None, CallKind.BREAKER)
+REQUEST_TURN = _ref("queue.request_turn", TurnArgs, Turn, CallKind.BREAKER)
+RELEASE_TURN = _ref("queue.release_turn", ReleaseArgs, None, CallKind.BREAKER)
 AUDIT_RECORD = _ref("audit.record", AuditEntry, bool, CallKind.AUDIT)
 
 # CI healing

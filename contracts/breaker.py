@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from domain.config import BreakerConfig
 from domain.shared.breaker import Breaker, BreakerState, StateChange
+from domain.shared.breaker_isolation import RepoBreakers
 from domain.shared.notifications import BreakerNotice
 
 WORKFLOW_TYPE = "CircuitBreaker"
@@ -26,6 +27,7 @@ class BreakerInput(BaseModel):
     config: BreakerConfig = Field(default_factory=BreakerConfig)
     carried: Breaker | None = None
     pending_notices: list[BreakerNotice] = Field(default_factory=list)
+    carried_repos: RepoBreakers | None = None
     history_events_before_continue: int = Field(HISTORY_EVENTS_BEFORE_CONTINUE, ge=20, le=40000)
 
 
@@ -33,6 +35,7 @@ class PermitRequest(BaseModel):
     """Who asks to start guarded work (e.g. `pr/acme/api/12:rebuild`)."""
 
     requester: str
+    repo: str | None = None  # the repository the work is on (its own breaker may be open)
 
 
 class OutcomeReport(BaseModel):
@@ -41,6 +44,10 @@ class OutcomeReport(BaseModel):
     requester: str
     ok: bool
     detail: str = ""
+    repo: str | None = None
+    repo_only: bool = False
+    repo: str | None = None
+    repo_only: bool = False  # a failure only this repository causes: its own breaker, not the shared one
 
 
 class ResetRequest(BaseModel):
@@ -61,6 +68,7 @@ class BreakerStatus(BaseModel):
     probe_in_flight: bool = False
     probe_at: datetime | None = None  # when an open breaker will grant its probe
     config: BreakerConfig | None = None
+    isolated: list[str] = Field(default_factory=list)  # repositories paused by their own breaker
 
 
 def breaker_workflow_id(scope: str) -> str:
@@ -73,6 +81,7 @@ class BreakerPermitArgs(BaseModel):
 
     scope: str = Field(min_length=1)
     requester: str = Field(min_length=1)
+    repo: str | None = None
 
 
 class BreakerOutcomeArgs(BaseModel):
@@ -82,3 +91,5 @@ class BreakerOutcomeArgs(BaseModel):
     requester: str = Field(min_length=1)
     ok: bool
     detail: str = ""
+    repo: str | None = None
+    repo_only: bool = False

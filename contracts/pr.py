@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field
 from domain.pr_healing.commands import CommandRecord
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState
+from domain.pr_healing.merge_queue import Membership
 from domain.pr_healing.remediation import Expectation
 from domain.shared.audit import AuditEntry
 
 PR_WORKFLOW = "PRLifecycle"
 EVENT_SIGNAL = "event"
 REFRESH_SIGNAL = "refresh"
+TURN_SIGNAL = "turn"  # from its merge queue: the turn to update the branch is this PR's
 STATUS_QUERY = "status"
 COMMAND_UPDATE = "command"
 
@@ -37,6 +39,7 @@ class PRWorkflowInput(BaseModel):
     # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`). New runs and
     # every continue-as-new take the latest: a run keeps the mechanics it started with.
     revision: int = 0
+    queue: Membership = Field(default_factory=Membership)
 
 
 LEAN_REVISION = 1

@@ -66,3 +66,5 @@ class PollReport(BaseModel):
     delivered: int = 0
     known: int = 0
     errors: list[str] = Field(default_factory=list)
+    failed_projects: list[str] = Field(default_factory=list)  # `provider:project` refused this time
+    backing_off: list[str] = Field(default_factory=list)  # skipped: failed lately, retried after a backoff

@@ -166,6 +166,14 @@ class RebuildHook(Strict):
     url: str = Field(pattern=r"^https?://")
 
 
+class MergeQueueConfig(Strict):
+    """Merge-queue-lite: branch updates one PR at a time per (repository, base branch)."""
+
+    enabled: bool = True
+    lease_seconds: float = Field(600.0, gt=0)  # a turn not renewed for this long passes to the next PR
+    effective_updates_max: int = Field(10, ge=0)  # updates that made the PR current, not charged up to this
+
+
 class RemediationConfig(Strict):
     """What Mender may do to a stalled PR, and how it judges failures."""
 
@@ -176,6 +184,7 @@ class RemediationConfig(Strict):
         default_factory=_default_bot_mechanisms
     )
     rebuild_hooks: list[RebuildHook] = Field(default_factory=list)
+    merge_queue: MergeQueueConfig = Field(default_factory=MergeQueueConfig)
 
     @field_validator("transient_patterns")
     @classmethod

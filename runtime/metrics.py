@@ -128,6 +128,12 @@ LLM_COST = _counter(
 STORE_ERRORS = _counter(
     "mender_store_errors_total", "Store operations that failed, by operation.", ("operation",)
 )
+SOURCE_FAILURES = _counter(
+    "mender_source_failures_total",
+    "Repositories or CI projects a sweep could not read (skipped, retried after a backoff), by sweep.",
+    ("sweep",),
+)
+SOURCE_SWEEPS = ("ci_poll", "reconcile")
 ACTIVITY_ERRORS = _counter(
     "mender_activity_errors_total", "Activity attempts that raised, by activity type.", ("activity",)
 )
@@ -215,6 +221,10 @@ def llm_tokens(usage: object, usd_per_1k: float = 0.0) -> None:
     LLM_TOKENS.labels("prompt").inc(max(prompt_tokens, 0))
     LLM_TOKENS.labels("completion").inc(max(completion_tokens, 0))
     LLM_COST.inc(max(prompt_tokens + completion_tokens, 0) / 1000 * usd_per_1k)
+
+
+def source_failed(sweep: str) -> None:
+    SOURCE_FAILURES.labels(sweep=bounded(sweep, SOURCE_SWEEPS)).inc()
 
 
 def store_error(operation: str) -> None:

@@ -1,7 +1,9 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds, commands, and ci (see `simulate_ci`).
+mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
+healed: merged without a human after at least one of its actions), wall_seconds, commands, and ci
+(see `simulate_ci`).
 """
 
 from __future__ import annotations
@@ -144,6 +146,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     states = _mender_states(stack)
     by_key = {f"{p['repo']}#{p['number']}": p for p in sim["prs"]}
     acted: Counter[str] = Counter()
+    acted_on: set[str] = set()
     false_positives = 0
     escalated: set[str] = set()
     stall_to_action: list[float] = []
@@ -154,6 +157,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
             details = event.payload.get("details", {})
             if event.type == "remediation" and details.get("outcome") == "acted":
                 acted[details["action"]] += 1
+                acted_on.add(key)
                 false_positives += not pr.get("faults")
                 if last_progress is not None:
                     stall_to_action.append((event.occurred_at - last_progress).total_seconds())
@@ -163,24 +167,31 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
                 last_progress = event.occurred_at
     originals = [p for p in sim["prs"] if not p.get("replaces")]
 
-    def final(pr: dict[str, Any]) -> dict[str, Any]:
-        seen = {id(pr)}
+    def lineage(pr: dict[str, Any]) -> list[dict[str, Any]]:
+        """The PR and its replacements (close-and-reopen), in order."""
+        chain = [pr]
         while pr.get("replaced_by"):
             nxt = by_key.get(f"{pr['repo']}#{pr['replaced_by']}")
-            if nxt is None or id(nxt) in seen:
+            if nxt is None or any(nxt is p for p in chain):
                 break
-            seen.add(id(nxt))
+            chain.append(nxt)
             pr = nxt
-        return pr
+        return chain
+
+    def final(pr: dict[str, Any]) -> dict[str, Any]:
+        return lineage(pr)[-1]
 
     by_fault: dict[str, dict[str, int]] = {}
     merge_times: list[float] = []
-    merged = needs_human = still_open = 0
+    merged = needs_human = still_open = healed_by_mender = 0
     for pr in originals:
-        end = final(pr)
+        chain = lineage(pr)
+        end = chain[-1]
         key = f"{end['repo']}#{end['number']}"
         healed = end["state"] == "merged"
         human = states.get(key) == "NEEDS_INTERVENTION"
+        keys = {f"{p['repo']}#{p['number']}" for p in chain}
+        healed_by_mender += healed and bool(keys & acted_on) and not (keys & escalated)
         merged += healed
         needs_human += human
         still_open += end["state"] == "open" and not human
@@ -195,6 +206,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         stack.client, stack.task_queue, lambda: stack.settings.config.breaker
     ).status(stack.settings.config.breaker.scope)
     trips = sum(1 for c in (breaker.changes if breaker else []) if c.new is BreakerState.OPEN)
+    ci_runs = sum(acted[a] for a in CI_CAUSING)
     budgets = stack.settings.config.retry_budgets
     over_budget = [
         r.key
@@ -222,7 +234,9 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
             "p95": percentile(stall_to_action, 0.95),
         },
         "breaker_trips": trips,
-        "ci_runs_caused": sum(acted[a] for a in CI_CAUSING),
+        "ci_runs_caused": ci_runs,
+        "healed_by_mender": healed_by_mender,
+        "ci_runs_per_healed_pr": round(ci_runs / healed_by_mender, 2) if healed_by_mender else None,
         "wall_seconds": round(wall, 1),
         "breaker_state": breaker.state.value if breaker else "closed",
         "budgets_exceeded": len(over_budget),

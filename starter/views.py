@@ -109,6 +109,8 @@ def breaker_text(status: Mapping[str, Any]) -> str:
     lines = [
         f"breaker {status['scope']}: {status['state']} (failure rate {shown} over {status['samples']} outcomes)"
     ]
+    if status.get("isolated"):
+        lines.append(f"  isolated repositories (own breaker open): {', '.join(status['isolated'])}")
     for change in status["changes"]:
         lines.append(f"  {_time(change['at'])} {change['old']} -> {change['new']}: {change['reason']}")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.config import BreakerConfig
     from domain.shared import breaker as machine
+    from domain.shared import breaker_isolation as isolation
     from domain.shared.audit import AuditAction, AuditEntry
     from domain.shared.breaker import Breaker, Permit, StateChange
     from domain.shared.notifications import BreakerNotice
@@ -56,12 +57,23 @@ class BreakerWorkflow:
         self._scope = input.scope
         self._config = input.config
         self._breaker = input.carried or Breaker()
+        self._repos = input.carried_repos or isolation.RepoBreakers()
         self._outbox: list[BreakerNotice] = list(input.pending_notices)
         self._history_limit = input.history_events_before_continue
 
     @workflow.update(name=REQUEST_PERMIT_UPDATE)
     def request_permit(self, req: PermitRequest) -> Permit:
-        """Grant or refuse permission to start guarded work; after the cooldown, grant one probe."""
+        """Grant or refuse permission to start guarded work; after the cooldown, grant one probe.
+
+        Work on a repository whose own breaker is open is refused without asking the shared one."""
+        if req.repo:
+            self._repos, permit, change = isolation.permit(
+                self._repos, req.repo, workflow.now(), self._config, req.requester
+            )
+            if change:
+                self._notify(change, req.repo)
+            if not permit.granted:
+                return permit
         before = self._breaker.state
         self._breaker, permit = machine.request_permit(
             self._breaker, workflow.now(), self._config, requester=req.requester
@@ -76,11 +88,20 @@ class BreakerWorkflow:
 
     @workflow.signal(name=REPORT_OUTCOME_SIGNAL)
     def report_outcome(self, report: OutcomeReport) -> None:
-        """Record how guarded work went; may open, close or re-open the breaker."""
+        """Record how guarded work went; may open, close or re-open the breaker. A failure only its
+        repository causes goes to that repository's breaker (`domain/shared/breaker_isolation.py`)."""
         if not report.ok:
             workflow.logger.info(
                 "breaker %s: failure from %s: %s", self._scope, report.requester, report.detail
             )
+        if report.repo and (report.ok or report.repo_only):
+            self._repos, repo_change = isolation.record(
+                self._repos, report.repo, workflow.now(), report.ok, self._config, report.requester or None
+            )
+            if repo_change:
+                self._notify(repo_change, report.repo)
+            if report.repo_only:
+                return
         self._breaker, change = machine.record_outcome(
             self._breaker, workflow.now(), report.ok, self._config, requester=report.requester or None
         )
@@ -91,6 +112,7 @@ class BreakerWorkflow:
     def reset(self, req: ResetRequest) -> BreakerStatus:
         """Close the breaker by hand and clear its window."""
         self._breaker, change = machine.reset(self._breaker, workflow.now(), req.actor, self._config)
+        self._repos = isolation.reset(self._repos)
         if change:
             self._notify(change)
         return self.status()
@@ -121,6 +143,7 @@ class BreakerWorkflow:
             probe_in_flight=b.probe_in_flight,
             probe_at=machine.probe_at(b, self._config),
             config=self._config,
+            isolated=isolation.isolated(self._repos),
         )
 
     @workflow.run
@@ -136,15 +159,17 @@ class BreakerWorkflow:
                         config=self._config,
                         carried=self._breaker,
                         pending_notices=self._outbox,
+                        carried_repos=self._repos,
                         history_events_before_continue=self._history_limit,
                     )
                 )
 
-    def _notify(self, change: StateChange) -> None:
-        workflow.logger.info("breaker %s: %s → %s (%s)", self._scope, change.old, change.new, change.reason)
+    def _notify(self, change: StateChange, repo: str | None = None) -> None:
+        scope = f"{self._scope}/{repo}" if repo else self._scope
+        workflow.logger.info("breaker %s: %s → %s (%s)", scope, change.old, change.new, change.reason)
         self._outbox.append(
             BreakerNotice(
-                scope=self._scope,
+                scope=scope,
                 old_state=change.old.value,
                 new_state=change.new.value,
                 reason=change.reason,
@@ -177,9 +202,10 @@ class BreakerWorkflow:
             action=AuditAction.BREAKER_CHANGE,
             actor=notice.reason.removeprefix(MANUAL_RESET) if manual else "mender",
             outcome=notice.new_state,
-            target=f"breaker/{self._scope}",
+            target=f"breaker/{notice.scope}",
+            repository=notice.scope.removeprefix(f"{self._scope}/") if notice.scope != self._scope else None,
             details=notice.model_dump(mode="json", exclude={"scope"}),
-            idempotency_key=f"breaker/{self._scope}:{notice.at.isoformat()}:{notice.old_state}->{notice.new_state}",
+            idempotency_key=f"breaker/{notice.scope}:{notice.at.isoformat()}:{notice.old_state}->{notice.new_state}",
             at=notice.at,
         )
 

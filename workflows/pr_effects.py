@@ -22,12 +22,14 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
     from contracts.breaker import BreakerOutcomeArgs, BreakerPermitArgs
+    from contracts.merge_queue import ReleaseArgs, TurnArgs
     from contracts.pr import BotArgs, PermissionArgs, PRProjection, PRRecordUpdate, ReplyArgs, StrategyArgs
     from contracts.visibility import MENDER_LAST_EVENT_AT, MENDER_NEEDS_HUMAN, MENDER_STATE
     from domain.config import RepoPolicy
     from domain.pr_healing.effects import (
         Answer,
         AskPermit,
+        AskTurn,
         Audit,
         CheckPermission,
         Effect,
@@ -37,12 +39,14 @@ with workflow.unsafe.imports_passed_through():
         Notify,
         Publish,
         Record,
+        ReleaseTurn,
         Reply,
         ReportToBreaker,
         RunStrategy,
         StrategyOutcome,
     )
     from domain.pr_healing.events import PRRef
+    from domain.pr_healing.merge_queue import TurnRequest
     from domain.pr_healing.remedies import Strategy
     from workflows.audit_calls import audit, stamped
     from workflows.calls import call
@@ -93,12 +97,20 @@ class EffectRunner:
         self.publish()  # what the workflow shows is current before it waits on the world
         if isinstance(effect, ReportToBreaker):
             args = BreakerOutcomeArgs(
-                scope=policy.breaker_scope, requester=self._me(), ok=effect.ok, detail=effect.detail[:500]
+                scope=policy.breaker_scope,
+                requester=self._me(),
+                ok=effect.ok,
+                detail=effect.detail[:500],
+                repo=self.pr.repo,
+                repo_only=effect.repo_only,
             )
             return await self._best_effort(catalogue.REPORT_OUTCOME, args, "breaker outcome not reported")
         if isinstance(effect, Reply):
             args = ReplyArgs(pr=self.pr, key=effect.key, body=effect.body)
             return await self._best_effort(catalogue.REPLY, args, "command reply failed")
+        if isinstance(effect, ReleaseTurn):
+            args = ReleaseArgs(repo=self.pr.repo, base_ref=effect.base_ref, pr_number=self.pr.number)
+            return await self._best_effort(catalogue.RELEASE_TURN, args, "merge queue turn not released")
         return await self._feeding_back(effect, policy)
 
     def stage(self, updates: list[Any]) -> None:
@@ -137,8 +149,10 @@ class EffectRunner:
             if isinstance(effect, FetchSnapshot):
                 return await call(catalogue.FETCH_SNAPSHOT, self.pr)
             if isinstance(effect, AskPermit):
-                args = BreakerPermitArgs(scope=policy.breaker_scope, requester=self._me())
+                args = BreakerPermitArgs(scope=policy.breaker_scope, requester=self._me(), repo=self.pr.repo)
                 return await call(catalogue.REQUEST_PERMIT, args)
+            if isinstance(effect, AskTurn):
+                return await call(catalogue.REQUEST_TURN, self._turn_args(effect, policy))
             if isinstance(effect, RunStrategy):
                 return await self._strategy(effect)
             if isinstance(effect, Notify):
@@ -147,8 +161,19 @@ class EffectRunner:
                 args = PermissionArgs(pr=self.pr, login=effect.request.requester)
                 return await call(catalogue.PERMISSION, args)
         except ActivityError as exc:
-            return Failed(str(exc.cause or exc))
+            return Failed(str(exc.cause or exc), kind=str(getattr(exc.cause, "type", None) or ""))
         raise TypeError(f"no way to perform {type(effect).__name__}")
+
+    def _turn_args(self, effect: AskTurn, policy: RepoPolicy) -> TurnArgs:
+        plan = effect.plan
+        request = TurnRequest(
+            pr_number=self.pr.number,
+            requester=self._me(),
+            nearness=plan.nearness,
+            head_sha=plan.head_sha,
+            lease_seconds=policy.remediation.merge_queue.lease_seconds,
+        )
+        return TurnArgs(repo=self.pr.repo, base_ref=plan.base_ref or "main", request=request)
 
     async def _strategy(self, effect: RunStrategy) -> StrategyOutcome:
         if effect.strategy is Strategy.CLOSE_AND_REOPEN:

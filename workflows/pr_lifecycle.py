@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         PR_WORKFLOW,
         REFRESH_SIGNAL,
         STATUS_QUERY,
+        TURN_SIGNAL,
         PRStatus,
         PRWorkflowInput,
     )
@@ -35,6 +36,9 @@ with workflow.unsafe.imports_passed_through():
     from domain.pr_healing.lifecycle import PRLifecycle
     from workflows.calls import call
     from workflows.pr_effects import EffectRunner
+
+
+MERGE_QUEUE_PATCH = "merge-queue-lite"  # runs decided before it replay without turns
 
 
 @workflow.defn(name=PR_WORKFLOW)
@@ -57,9 +61,11 @@ class PRLifecycleWorkflow:
             commands=input.commands,
             cancelled=input.cancelled,
             verified_at=input.verified_at,
+            queue=input.queue,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
+        self._turn_offered = False
         self._closing = False
         self._running: set[str] = set()
         self.policy: RepoPolicy | None = None
@@ -76,6 +82,11 @@ class PRLifecycleWorkflow:
     def refresh(self) -> None:
         """Ask for a trust-but-verify refresh now (the reconciler sends it when GitHub disagrees)."""
         self._refresh_requested = True
+
+    @workflow.signal(name=TURN_SIGNAL)
+    def turn(self) -> None:
+        """Its merge queue says the turn to update the branch is this PR's: look again now."""
+        self._turn_offered = True
 
     @workflow.update(name=COMMAND_UPDATE)
     async def command(self, request: CommandRequest) -> CommandAnswer:
@@ -139,7 +150,12 @@ class PRLifecycleWorkflow:
                 workflow.continue_as_new(self._carried(input))
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._refresh_requested or decider.cut_short(self.memory),
+                    lambda: (
+                        bool(self._inbox)
+                        or self._refresh_requested
+                        or self._turn_offered
+                        or decider.cut_short(self.memory)
+                    ),
                     timeout=timedelta(seconds=decider.seconds_to_wait(self.memory, self._context())),
                 )
             except TimeoutError:
@@ -159,6 +175,9 @@ class PRLifecycleWorkflow:
                     self._refresh_requested = False
                     if not decider.settled(self.memory):
                         await self._decide(lambda ctx: decider.on_refresh(self.memory, ctx))
+                elif self._turn_offered:
+                    self._turn_offered = False
+                    await self._decide(lambda ctx: decider.on_turn(self.memory, ctx))
         self._closing = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._decide(lambda ctx: decider.closing(self.memory, ctx))
@@ -181,6 +200,7 @@ class PRLifecycleWorkflow:
             now=workflow.now(),
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
+            merge_queue_known=workflow.patched(MERGE_QUEUE_PATCH),
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -223,4 +243,5 @@ class PRLifecycleWorkflow:
             cancelled=m.cancelled,
             verified_at=m.verified_at,
             revision=LEAN_REVISION,  # a new run has no history to replay: the latest mechanics
+            queue=m.queue,
         )

@@ -101,6 +101,11 @@ def _choose(
                 reason=f"check {first.name!r} failed for a non-transient reason: {line[:200]}",
             )
         names = ", ".join(sorted(r.name for r in failed))
+        if snap.mergeable_state == "behind" and cfg.merge_queue.enabled:  # no re-run on a head about to go
+            return Decision(
+                action=PRAction.UPDATE_BRANCH,
+                reason=f"transient failure in {names} on a branch behind its base: the update runs them again",
+            )
         return Decision(action=PRAction.RETRY_CHECKS, reason=f"transient failure in {names}")
     if snap.mergeable_state == "behind":
         return Decision(

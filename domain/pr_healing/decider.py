@@ -14,10 +14,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.pr_healing import audit_rows, command_steps
+from domain.pr_healing import audit_rows, command_steps, queue_steps
 from domain.pr_healing.classifier import PRAction, classify
 from domain.pr_healing.effects import (
     AskPermit,
+    AskTurn,
     Audit,
     CheckPermission,
     Context,
@@ -35,9 +36,18 @@ from domain.pr_healing.effects import (
     Step,
 )
 from domain.pr_healing.events import PREvent
+from domain.pr_healing.merge_queue import Membership, Turn, nearness
 from domain.pr_healing.remediation import RemedyOutcome, history_for_classifier
 from domain.pr_healing.snapshot import PRSnapshot
-from domain.pr_healing.steps import act, fold, on_notified, on_permit, on_strategy_result, remember, verified
+from domain.pr_healing.steps import (
+    act,
+    fold,
+    on_notified,
+    on_permit,
+    on_strategy_result,
+    remember,
+    verified,
+)
 
 UNPROJECTED_KEPT = 500
 
@@ -64,6 +74,8 @@ def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> Step:
         if effect.purpose is Purpose.COMMAND:
             return command_steps.on_snapshot(m, ctx, effect, result)
         return on_snapshot(m, ctx, effect, result)
+    if isinstance(effect, AskTurn):
+        return on_turn_answer(m, ctx, effect.plan, result)
     if isinstance(effect, AskPermit):
         return on_permit(m, ctx, effect.plan, result)
     if isinstance(effect, RunStrategy):
@@ -103,7 +115,7 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnap
         result,
         lc.retry_counts,
         policy.retry_budgets,
-        policy.remediation,
+        queue_steps.remediation_of(ctx),
         policy.policy_context,
     )
     step.effects.append(
@@ -112,8 +124,43 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnap
     if decision.action is not PRAction.NO_ACTION:  # "wait" decisions are not audited (one per timeout)
         row = audit_rows.classified(m.pr, lc.state, result.head_sha, decision, lc.retry_counts, ctx.run_id)
         step.effects.append(Audit(row))
-    plan = Plan(decision=decision, head_sha=result.head_sha, title=result.title)
+    plan = Plan(
+        decision=decision,
+        head_sha=result.head_sha,
+        title=result.title,
+        base_ref=result.base_ref,
+        nearness=nearness(result, policy.policy_context),
+    )
+    step = step.then(lambda mem: queue_steps.after_classified(mem, decision))
     return step.then(lambda mem: act(mem, ctx, plan))
+
+
+on_turn = queue_steps.on_turn
+
+
+def on_turn_answer(m: PRMemory, ctx: Context, plan: Plan, result: Turn | Failed) -> Step:
+    """The merge queue's answer: the turn (ask the breaker, then update), or wait for it."""
+    if isinstance(result, Failed):  # the queue only saves CI runs: without it, update anyway
+        log = Log(
+            "warning", f"PR {m.pr.key}: merge queue unreachable, updating without a turn: {result.reason}"
+        )
+        return Step(m, [log, AskPermit(plan)])
+    assert plan.base_ref is not None
+    same = m.queue.base_ref == plan.base_ref and m.queue.holds
+    seat = Membership(
+        base_ref=plan.base_ref,
+        holds=result.granted,
+        updated=same and result.granted and m.queue.updated,
+        effective_updates=m.queue.effective_updates,
+    )
+    m = m.model_copy(update={"queue": seat})
+    if result.granted:
+        return Step(m, [AskPermit(plan)])
+    action = plan.decision.action
+    key = f"queued:{action}:{plan.head_sha}:{result.holder}"
+    step = remember(m, ctx, action, RemedyOutcome.QUEUED, key, reason=result.reason, behind=result.holder)
+    step.effects.append(Log("info", f"PR {m.pr.key}: waits for its turn: {result.reason}"))
+    return step
 
 
 def on_recorded(m: PRMemory, ctx: Context, effect: Record, result: Any) -> Step:

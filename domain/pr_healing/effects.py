@@ -19,6 +19,7 @@ from domain.pr_healing.classifier import Decision
 from domain.pr_healing.commands import CommandAnswer, CommandRecord, CommandRequest, CommandSpec
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle
+from domain.pr_healing.merge_queue import Membership
 from domain.pr_healing.remediation import Expectation
 from domain.pr_healing.remedies import Strategy
 from domain.shared.audit import AuditEntry
@@ -38,6 +39,7 @@ class PRMemory(BaseModel):
     verified_at: datetime | None = None  # when GitHub was last read for this PR (trust but verify)
     verifications: int = 0  # reads of the PR from GitHub by this run
     unprojected: list[JournalEntry] = Field(default_factory=list)  # journal lines the store has not taken yet
+    queue: Membership = Field(default_factory=Membership)  # its place in its base's merge queue
 
     @property
     def pr(self) -> PRRef:
@@ -52,6 +54,7 @@ class Context:
     now: datetime
     run_id: str = ""  # the workflow's first run id, stable across continue-as-new (audit keys)
     workflow_id: str = ""
+    merge_queue_known: bool = True  # False while replaying a run decided before merge-queue-lite
 
 
 @dataclass(frozen=True)
@@ -69,9 +72,10 @@ class StrategyOutcome:
 
 @dataclass(frozen=True)
 class Failed:
-    """An activity that failed after its retries, and why."""
+    """An activity that failed after its retries, why, and its kind (the error type, when known)."""
 
     reason: str
+    kind: str = ""
 
 
 class Purpose(StrEnum):
@@ -93,6 +97,8 @@ class Plan:
     command: CommandRequest | None = None
     spec: CommandSpec | None = None
     started_at: datetime | None = None  # when the strategy was started: its effect cannot be older
+    base_ref: str | None = None  # the base branch (whose merge queue a branch update waits in)
+    nearness: int = 0  # how near to merge the PR was (`merge_queue.nearness`): its place in the queue
 
 
 class Effect:
@@ -136,6 +142,7 @@ class Log(Effect):
 class ReportToBreaker(Effect):
     ok: bool
     detail: str
+    repo_only: bool = False  # a failure of this repository alone (gone, forbidden, archived)
 
 
 @dataclass(frozen=True)
@@ -155,6 +162,21 @@ class AskPermit(Effect):
 
     feeds_back: ClassVar[bool] = True
     plan: Plan
+
+
+@dataclass(frozen=True)
+class AskTurn(Effect):
+    """Ask the merge queue of the plan's base for the turn to update the branch; result `Turn` or `Failed`."""
+
+    feeds_back: ClassVar[bool] = True
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class ReleaseTurn(Effect):
+    """Leave the merge queue of `base_ref` (holding the turn or waiting): the next PR gets it."""
+
+    base_ref: str
 
 
 @dataclass(frozen=True)

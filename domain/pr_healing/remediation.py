@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel
 from domain.pr_healing.classifier import EFFECT_OF, PRAction
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry
+from domain.pr_healing.remedies import REMEDIES
 from domain.shared.notifications import ActionAttempt, EscalationNotice
 
 
@@ -35,6 +37,9 @@ class Expectation(BaseModel):
         return True
 
 
+UNCHARGED_WHEN_EFFECTIVE = frozenset(a.value for a, r in REMEDIES.items() if not r.charged_when_effective)
+
+
 class RemedyOutcome:
     """Outcome words used in remediation events, notices and reports."""
 
@@ -46,6 +51,7 @@ class RemedyOutcome:
     NO_EFFECT = "no effect"
     OBSERVED = "observe only"
     PAUSED = "paused by breaker"
+    QUEUED = "waiting for its turn"
 
 
 def remediation_event(
@@ -64,14 +70,28 @@ def remediation_event(
 
 
 def history_for_classifier(entries: Iterable[JournalEntry]) -> list[tuple[EventType, str | None]]:
-    """(type, attempted action) per event: what the classifier counts attempts from."""
-    return [
-        (
-            e.event.type,
-            e.event.details.get("action") if e.event.details.get("outcome") == RemedyOutcome.ACTED else None,
-        )
+    """(type, attempted action) per event: what the classifier counts attempts from.
+
+    An attempt of a remedy that is charged only when it fails (`Remedy.charged_when_effective` False)
+    and whose effect was seen is not an attempt to count: each "effect seen" cancels one "acted".
+    """
+    entries = list(entries)
+    refunds = Counter(
+        e.event.details.get("action")
         for e in entries
-    ]
+        if e.event.details.get("outcome") == RemedyOutcome.EFFECT
+        and e.event.details.get("action") in UNCHARGED_WHEN_EFFECTIVE
+    )
+    history: list[tuple[EventType, str | None]] = []
+    for e in entries:
+        action = (
+            e.event.details.get("action") if e.event.details.get("outcome") == RemedyOutcome.ACTED else None
+        )
+        if action is not None and refunds[action] > 0:
+            refunds[action] -= 1
+            action = None
+        history.append((e.event.type, action))
+    return history
 
 
 def escalation_notice(

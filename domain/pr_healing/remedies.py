@@ -48,6 +48,7 @@ class Remedy:
     strategy: Strategy
     bot: str | None = None  # the bot nudged by NUDGE_BOT
     causes_ci_run: bool = False  # it makes GitHub run the PR's checks again
+    charged_when_effective: bool = True  # False: only attempts without effect count against the budget
 
     def strategy_for(self, attempt: int, direct: bool) -> tuple[Strategy, str | None]:
         """The strategy of this attempt: a green PR's automerge bot is nudged once, then Mender merges."""
@@ -66,6 +67,7 @@ REMEDIES: dict[PRAction, Remedy] = {
             frozenset({EventType.SYNCHRONIZE}),
             Strategy.UPDATE_BRANCH,
             causes_ci_run=True,
+            charged_when_effective=False,  # it made the PR current, even if the base moves again later
         ),
         Remedy(
             PRAction.RETRY_CHECKS,

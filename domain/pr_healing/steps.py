@@ -10,13 +10,14 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from domain.pr_healing import audit_rows
+from domain.pr_healing import audit_rows, queue_steps
 from domain.pr_healing import lifecycle as machine
 from domain.pr_healing.classifier import PRAction
 from domain.pr_healing.commands import HUMAN_MARK, CommandAnswer, CommandRecord, CommandRequest
 from domain.pr_healing.effects import (
     Answer,
     AskPermit,
+    AskTurn,
     Audit,
     Context,
     Effect,
@@ -38,6 +39,7 @@ from domain.pr_healing.lifecycle import PRState, TransitionOutcome
 from domain.pr_healing.remediation import Expectation, RemedyOutcome, escalation_notice, remediation_event
 from domain.pr_healing.remedies import EFFECT_OF, REMEDIES
 from domain.pr_healing.snapshot import PRSnapshot
+from domain.shared.breaker_isolation import repo_only
 
 UNTRACKED = "UNTRACKED"
 ESCALATED = "escalated"
@@ -66,7 +68,7 @@ def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
         update={"lifecycle": lc, "recent": recent, "html_url": html_url, "settled_at": settled_at}
     )
     if not entries:
-        return Step(m, effects), False
+        return queue_steps.leave_when_done(Step(m, effects)), False
     if lc.tracked:  # nothing to project for a PR Mender never saw opened
         effects.append(Record(lc, (*m.unprojected, *entries)))
         m = m.model_copy(update={"unprojected": []})
@@ -79,11 +81,13 @@ def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
     if expecting is not None and any(
         e.event.source is not EventSource.MENDER and expecting.met_by(e.event) for e in entries
     ):
-        step.memory = step.memory.model_copy(update={"expecting": None})
+        step.memory = queue_steps.effective_update(
+            step.memory.model_copy(update={"expecting": None}), ctx, expecting.action
+        )
         key = f"{expecting.action}:{expecting.attempt}:effect"
         step = step.then(lambda mem: remember(mem, ctx, expecting.action, RemedyOutcome.EFFECT, key))
         step.effects.append(ReportToBreaker(True, f"{expecting.action} took effect"))
-    return step, True
+    return queue_steps.leave_when_done(step), True
 
 
 def publish(m: PRMemory) -> Publish:
@@ -113,7 +117,7 @@ def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> Step:
             m,
             [
                 Log("warning", f"PR {m.pr.key}: refresh failed: {result.reason}"),
-                ReportToBreaker(False, f"refresh failed: {result.reason}"),
+                ReportToBreaker(False, f"refresh failed: {result.reason}", repo_only(result.kind)),
             ],
         )
     m = m.model_copy(
@@ -137,20 +141,15 @@ def act(m: PRMemory, ctx: Context, plan: Plan) -> Step:
             lambda mem: finish(mem, ctx, plan, ESCALATED, decision.reason)
         )
     budget = REMEDIES[decision.action].budget
-    plan = Plan(
-        decision=decision,
-        head_sha=plan.head_sha,
-        title=plan.title,
-        attempt=m.lifecycle.retry_counts.get(budget, 0) + 1,
-        command=plan.command,
-        spec=plan.spec,
-    )
+    plan = replace(plan, attempt=m.lifecycle.retry_counts.get(budget, 0) + 1, started_at=None)
     if ctx.policy.mode == "observe":
         key = f"observe:{decision.action}:{plan.head_sha}"
         step = remember(m, ctx, decision.action, RemedyOutcome.OBSERVED, key, **details_of(plan))
         return step.then(
             lambda mem: finish(mem, ctx, plan, RemedyOutcome.OBSERVED, "Mender only observes this repository")
         )
+    if queue_steps.needs_turn(ctx, plan):
+        return Step(m, [AskTurn(plan)])
     return Step(m, [AskPermit(plan)])
 
 
@@ -193,7 +192,9 @@ def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> St
     action, key, extra = plan.decision.action, f"{plan.decision.action}:{plan.attempt}", details_of(plan)
     if isinstance(result, Failed):
         step = remember(m, ctx, action, RemedyOutcome.FAILED, key, detail=result.reason, **extra)
-        step.effects.append(ReportToBreaker(False, f"{action} failed: {result.reason}"))
+        step.effects.append(
+            ReportToBreaker(False, f"{action} failed: {result.reason}", repo_only(result.kind))
+        )
         return step.then(lambda mem: finish(mem, ctx, plan, RemedyOutcome.FAILED, result.reason))
     replaced = result.replaced
     step = Step(m)

@@ -10,7 +10,10 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from contracts.ci import STATUS_QUERY, CIStatus
 from contracts.sweeps import PollReport
 from domain.ci_healing.outcomes import CIOutcome
+from domain.shared.audit import AuditFilter
 from simulators.github.scenario import Timing
+from store import audit as audit_store
+from store.db import engine_for
 from tests.e2e.test_ci_healing import INFRA_LOG, ci_config, fail_pipeline
 from tests.support.events import eventually
 from tests.support.stack import make_settings
@@ -22,9 +25,9 @@ async def test_lost_webhook_is_found_by_the_poller_and_polls_start_nothing_new(
     client: Client, tmp_path: Path
 ) -> None:
     repo = f"acme/poll-{uuid.uuid4().hex[:8]}"
-    settings = make_settings(
-        tmp_path, ci=ci_config(watch=[{"provider": "github", "project": repo}], poll_lookback_seconds=600)
-    )
+    gone = f"acme/gone-{uuid.uuid4().hex[:8]}"  # watched, but GitHub answers 404: never stops the others
+    watch = [{"provider": "github", "project": gone}, {"provider": "github", "project": repo}]
+    settings = make_settings(tmp_path, ci=ci_config(watch=watch, poll_lookback_seconds=600))
     async with mender_world(client, settings) as world:
         world.sim.timing = Timing(ci_start_seconds=0.2, ci_seconds=0.5, bot_delay_seconds=0.2)
         world.sim.faults.world.loss_rate = 1.0  # every webhook of the failure is lost
@@ -35,6 +38,13 @@ async def test_lost_webhook_is_found_by_the_poller_and_polls_start_nothing_new(
         workflow_id = f"ci/github/{repo}/{run_id}"
         first = await _poll(client, world.queue)
         assert first.failures_seen == 1 and first.delivered == 1 and first.known == 0
+        assert first.failed_projects == [f"github:{gone}"] and "404" in first.errors[0]
+        rows = audit_store.query(
+            engine_for(settings.database_url), AuditFilter(action="ci.poll.source_failed")
+        )
+        assert [(r.target, r.outcome, r.details["failures_in_a_row"]) for r in rows] == [
+            (f"github:{gone}", "failed", 1)
+        ]
         world.sim.faults.world.loss_rate = 0.0
         handle = client.get_workflow_handle(workflow_id)
         status = await eventually(
@@ -47,6 +57,8 @@ async def test_lost_webhook_is_found_by_the_poller_and_polls_start_nothing_new(
             client, world.queue
         )  # the run is healed; a failed run of the past is known, not restarted
         assert again.delivered == 0
+        assert again.projects == 2  # the good project is read again; the bad one waits or fails again
+        assert again.backing_off + again.failed_projects == [f"github:{gone}"]
         description = await handle.describe()
         assert description.run_id == (await client.get_workflow_handle(workflow_id).describe()).run_id
 

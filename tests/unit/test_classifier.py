@@ -31,6 +31,10 @@ def decide(
         (snapshot(policy="failure"), PRAction.NEEDS_INTERVENTION),
         (snapshot(mergeable_state="behind"), PRAction.UPDATE_BRANCH),
         (snapshot(runs=[run("test", "failure", TRANSIENT)]), PRAction.RETRY_CHECKS),
+        (
+            snapshot(mergeable_state="behind", runs=[run("test", "failure", TRANSIENT)]),
+            PRAction.UPDATE_BRANCH,
+        ),
         (snapshot(runs=[run("test", "failure", ASSERTION)]), PRAction.NEEDS_INTERVENTION),
         (snapshot(runs=[run("test", None, status="in_progress")]), PRAction.NO_ACTION),
         (snapshot(runs=[]), PRAction.NO_ACTION),

@@ -132,9 +132,17 @@ STALE_CASES = [
         memory(state=PRState.APPROVED),
         BEHIND,
         {},
+        ["Log", "Audit", "AskTurn"],
+        PRAction.UPDATE_BRANCH,
+        id="behind-base-asks-its-merge-queue-for-a-turn",
+    ),
+    pytest.param(
+        memory(state=PRState.APPROVED),
+        BEHIND,
+        {"remediation": {"merge_queue": {"enabled": False}}},
         ["Log", "Audit", "AskPermit"],
         PRAction.UPDATE_BRANCH,
-        id="behind-base-asks-to-update",
+        id="behind-base-without-a-queue-asks-to-update",
     ),
     pytest.param(
         memory(retry_counts={"rebuild": 3}),
@@ -178,7 +186,7 @@ def test_a_stale_pr_after_verification(
     before = (m.lifecycle.state.value if m.lifecycle.state else None, HEAD)
     step = decider.resume(m, context(**config), FetchSnapshot(Purpose.STALE, before=before), snap)
     assert kinds(step.effects) == expected
-    if "AskPermit" in expected:
+    if expected[-1] in ("AskPermit", "AskTurn"):
         plan = step.effects[-1].plan  # type: ignore[attr-defined]
         assert (plan.decision.action, plan.attempt, plan.head_sha) == (action, 1, HEAD)
     if action is PRAction.NEEDS_INTERVENTION:

@@ -285,3 +285,31 @@ async def test_continue_as_new_carries_the_breaker(client: Client) -> None:
         carried = await in_state(handle, OPEN)
         assert [(c.old, c.new) for c in carried.changes] == [(CLOSED, OPEN)] and carried.samples == 3
         assert await notices(name, 1) == [("closed", "open")]
+
+
+async def test_one_bad_repository_is_isolated_and_never_opens_the_shared_breaker(client: Client) -> None:
+    name = scope()
+    async with breaker_worker(client) as acts:
+        handle = await start(client, acts, name)
+        for i in range(SLOW.min_samples + 1):  # GitHub answers 404 for acme/gone, again and again
+            args = BreakerOutcomeArgs(
+                scope=name, requester=f"pr/acme/gone/{i}", ok=False, repo="acme/gone", repo_only=True
+            )
+            await acts.report_outcome(args)
+        isolated = await eventually(lambda: status(handle), lambda s: s.isolated == ["acme/gone"])
+        assert isolated.state is CLOSED and isolated.samples == 0  # the shared window never saw them
+        gone = await handle.execute_update(
+            BreakerWorkflow.request_permit, PermitRequest(requester="pr/acme/gone/9", repo="acme/gone")
+        )
+        assert not gone.granted and "acme/gone isolated" in gone.reason
+        api = await acts.request_permit(
+            BreakerPermitArgs(scope=name, requester="pr/acme/api/1", repo="acme/api")
+        )
+        assert api.granted
+        assert await notices(f"{name}/acme/gone", 1) == [("closed", "open")]
+        row = await eventually(lambda: _audit_for(f"breaker/{name}/acme/gone"), lambda rows: len(rows) == 1)
+        assert (row[0].outcome, row[0].repository) == ("open", "acme/gone")
+
+
+async def _audit_for(target: str) -> list[AuditEntry]:
+    return [a for a in AUDITS if a.target == target]
