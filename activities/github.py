@@ -19,6 +19,7 @@ from github.Repository import Repository
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.github_cache import conditional
 from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
@@ -33,9 +34,10 @@ MERGEABILITY_WAITS = (0.25, 0.5, 1.0, 2.0)  # seconds between re-reads of a PR w
 def github_client(settings: Settings, repo: str | None = None) -> Github:
     """PyGithub against GitHub or the simulator, as a token or as the App's installation of `repo`.
 
-    Retries are Temporal's job, not PyGithub's.
+    Retries are Temporal's job, not PyGithub's. GETs are conditional (`activities/github_cache.py`): an
+    unchanged answer costs a 304, which GitHub does not count against the rate limit.
     """
-    return Github(
+    client = Github(
         base_url=settings.github_api_url,
         auth=github_auth(settings, repo),
         seconds_between_requests=None,
@@ -44,6 +46,8 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
         timeout=15,
         lazy=True,
     )
+    conditional(client.requester)
+    return client
 
 
 def _repo(pr: PRRef) -> Repository:
