@@ -54,13 +54,13 @@ class GitHubCI:
         self.repo: Repository = github_client(get_settings(), project).get_repo(project)
 
     def _run(self, run: CIRunRef) -> WorkflowRun:
-        with github_errors(f"read run {run.key}"):
+        with github_errors(f"read run {run.key}", self.project):
             return self.repo.get_workflow_run(run.run_id)
 
     def analyse(self, run: CIRunRef, config: CIConfig) -> RunAnalysis:
         """Stream each failed job's log through the diagnosis (nothing unredacted is kept)."""
         workflow_run = self._run(run)
-        with github_errors(f"list jobs of {run.key}"):
+        with github_errors(f"list jobs of {run.key}", self.project):
             failed = [job for job in workflow_run.jobs() if job.conclusion in ("failure", "timed_out")]
         jobs = ((job.name, self._log_lines(job.logs_url())) for job in failed)
         return analyse_jobs(
@@ -125,7 +125,7 @@ class GitHubCI:
                 return RerunResult(
                     requested=True, detail="already re-running", attempt=workflow_run.run_attempt
                 )
-            with github_errors(f"re-run {run.key}"):
+            with github_errors(f"re-run {run.key}", self.project):
                 raise
         return RerunResult(requested=True, detail="failed jobs re-run", attempt=workflow_run.run_attempt)
 
@@ -133,7 +133,7 @@ class GitHubCI:
         return self._event(self._run(run), None)
 
     def branch_status(self, run: CIRunRef, branch: str) -> CIRunEvent | None:
-        with github_errors(f"list runs on {branch}"):
+        with github_errors(f"list runs on {branch}", self.project):
             runs = self.repo.get_workflow_runs(branch=branch)
             newest = next(iter(runs), None)
         return self._event(newest, run) if newest is not None else None
@@ -143,7 +143,7 @@ class GitHubCI:
         (healed by their PR workflow) excluded, as the webhook ingest does."""
         bots = get_settings().config.bots
         created = f">={since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
-        with github_errors(f"list failed runs of {self.project}"):
+        with github_errors(f"list failed runs of {self.project}", self.project):
             runs = self.repo.get_workflow_runs(status="failure", created=created)
             return [
                 self._event(r, None)
@@ -169,14 +169,14 @@ class GitHubCI:
     def open_fix(self, args: FixArgs) -> FixResult:
         """Commit the fix on `mender/ci-fix/<run>-<attempt>` and open a PR (idempotent on retries)."""
         base = args.head_branch or self.repo.default_branch
-        with github_errors(f"read {base}"):
+        with github_errors(f"read {base}", self.project):
             base_sha = self.repo.get_branch(base).commit.sha
             workflow_files = self._workflow_files(base_sha)
         plan = plan_fix(args.diagnosis, args.attempt, lambda path: self._read(path, base_sha), workflow_files)
         if not plan.edits:
             return FixResult(opened=False, detail=plan.reason)
         branch = args.run.fix_branch(args.attempt)
-        with github_errors(f"open fix branch {branch}"):
+        with github_errors(f"open fix branch {branch}", self.project):
             self._ensure_branch(branch, base_sha)
             for edit in plan.edits:
                 self._write(branch, edit.path, edit.content, f"{plan.title}\n\nMender fix for {args.run_url}")
@@ -235,7 +235,7 @@ class GitHubCI:
     def report_fix(self, verdict: FixVerdict) -> None:
         if verdict.fix.pr_number is None:
             return
-        with github_errors(f"update fix PR #{verdict.fix.pr_number}"):
+        with github_errors(f"update fix PR #{verdict.fix.pr_number}", self.project):
             pull = self.repo.get_pull(verdict.fix.pr_number)
             marker = "**Verification:**"
             body = pull.body or ""
@@ -246,7 +246,7 @@ class GitHubCI:
     def rollback(self, verdict: FixVerdict) -> None:
         """Close the fix PR and delete its branch (both idempotent)."""
         fix = verdict.fix
-        with github_errors(f"roll back {fix.branch}"):
+        with github_errors(f"roll back {fix.branch}", self.project):
             if fix.pr_number is not None:
                 pull = self.repo.get_pull(fix.pr_number)
                 if pull.state == "open":
@@ -262,6 +262,6 @@ class GitHubCI:
 
     def open_incident(self, args: IncidentArgs) -> IncidentResult:
         title = incident_title(args)
-        with github_errors(f"open incident for {args.run.key}"):
+        with github_errors(f"open incident for {args.run.key}", self.project):
             issue = self.repo.create_issue(title=title, body=incident_body(args))
         return IncidentResult(opened=True, url=issue.html_url)

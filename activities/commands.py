@@ -25,7 +25,7 @@ def permission(args: PermissionArgs) -> Permission:
         return Permission(permitted=True, reason=f"@{args.login} is in commands.allowed_users")
     if not config.allow_repo_writers:
         return Permission(permitted=False, reason=f"@{args.login} may not command Mender on this repository")
-    with github_errors(f"reading the permission of {args.login} on {args.pr.repo}"):
+    with github_errors(f"reading the permission of {args.login} on {args.pr.repo}", args.pr.repo):
         level = _repo(args.pr).get_collaborator_permission(args.login)
     if level in WRITE_PERMISSIONS:
         return Permission(permitted=True, reason=f"@{args.login} has {level} permission")
@@ -39,7 +39,7 @@ def permission(args: PermissionArgs) -> Permission:
 def reply(args: ReplyArgs) -> None:
     """Comment on the PR, unless a reply to this command is already there (a retried activity)."""
     marker = reply_marker(args.key)
-    with github_errors(f"replying on {args.pr.key}"):
+    with github_errors(f"replying on {args.pr.key}", args.pr.repo):
         issue = _repo(args.pr).get_issue(args.pr.number)
         if any(marker in (comment.body or "") for comment in issue.get_comments()):
             return

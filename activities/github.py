@@ -19,6 +19,8 @@ from github.Repository import Repository
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.github_cache import conditional
+from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
@@ -32,9 +34,10 @@ MERGEABILITY_WAITS = (0.25, 0.5, 1.0, 2.0)  # seconds between re-reads of a PR w
 def github_client(settings: Settings, repo: str | None = None) -> Github:
     """PyGithub against GitHub or the simulator, as a token or as the App's installation of `repo`.
 
-    Retries are Temporal's job, not PyGithub's.
+    Retries are Temporal's job, not PyGithub's. GETs are conditional (`activities/github_cache.py`): an
+    unchanged answer costs a 304, which GitHub does not count against the rate limit.
     """
-    return Github(
+    client = Github(
         base_url=settings.github_api_url,
         auth=github_auth(settings, repo),
         seconds_between_requests=None,
@@ -43,6 +46,8 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
         timeout=15,
         lazy=True,
     )
+    conditional(client.requester)
+    return client
 
 
 def _repo(pr: PRRef) -> Repository:
@@ -71,9 +76,10 @@ def _rate_limit_delay(exc: GithubException) -> float | None:
     return 60.0
 
 
-def _fail(exc: GithubException, what: str) -> ApplicationError:
+def _fail(exc: GithubException, what: str, repo: str | None = None) -> ApplicationError:
     """Rate limits wait as long as GitHub says; 5xx are retried; a bad token or a missing permission is
-    not (retrying cannot fix it), and says so; other 4xx will not get better by retrying either."""
+    not (retrying cannot fix it), says so and is recorded for `mender doctor`; other 4xx will not get
+    better by retrying either."""
     if (delay := _rate_limit_delay(exc)) is not None:
         _RATE_LIMITED_UNTIL[get_settings().github_token] = time.monotonic() + delay
         return ApplicationError(
@@ -96,6 +102,9 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
             if exc.status == 401
             else f"permission denied ({message or 'forbidden'}; needs {wanted or 'a permission the token lacks'})"
         )
+        record_refusal(
+            repo, exc.status, wanted, message or ("Bad credentials" if exc.status == 401 else ""), what
+        )
         return ApplicationError(
             f"{what}: GitHub refused: {reason}", type="GitHubAccessDenied", non_retryable=True
         )
@@ -106,7 +115,7 @@ def _fail(exc: GithubException, what: str) -> ApplicationError:
 
 
 @contextmanager
-def github_errors(what: str) -> Iterator[None]:
+def github_errors(what: str, repo: str | None = None) -> Iterator[None]:
     """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry.
 
     After a rate limit, calls with the same token wait (fail at once, retryable, with the delay left)
@@ -122,7 +131,7 @@ def github_errors(what: str) -> Iterator[None]:
     try:
         yield
     except GithubException as exc:
-        raise _fail(exc, what) from exc
+        raise _fail(exc, what, repo) from exc
 
 
 def _output(run: object) -> str:
@@ -201,7 +210,7 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
 def fetch_snapshot(pr: PRRef) -> PRSnapshot:
     """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels."""
     repo = _repo(pr)
-    with github_errors(f"reading {pr.key}"):
+    with github_errors(f"reading {pr.key}", pr.repo):
         return read_snapshot(repo, repo.get_pull(pr.number), pr)
 
 
@@ -209,7 +218,7 @@ def fetch_snapshot(pr: PRRef) -> PRSnapshot:
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
     repo = _repo(args.pr)
-    with github_errors(f"updating {args.pr.key}"):
+    with github_errors(f"updating {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.state != "open":  # merged or closed meanwhile: GitHub would refuse (422)
             return StrategyResult(
@@ -237,7 +246,7 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
     """Re-run failed checks: failed Actions jobs, else re-request the suite; rebuild hooks for other CI."""
     settings = get_settings()
     repo = _repo(args.pr)
-    with github_errors(f"rebuilding {args.pr.key}"):
+    with github_errors(f"rebuilding {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         snapshot = read_snapshot(repo, pull, args.pr)
         if snapshot.checks_pending:
@@ -278,7 +287,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
     """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
     mechanism = get_settings().config.remediation.bots[args.bot]
     repo = _repo(args.pr)
-    with github_errors(f"re-triggering the {args.bot} bot on {args.pr.key}"):
+    with github_errors(f"re-triggering the {args.bot} bot on {args.pr.key}", args.pr.repo):
         issue = repo.get_issue(args.pr.number)
         if mechanism.kind == "label":
             assert mechanism.label
@@ -305,7 +314,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
 def merge(args: StrategyArgs) -> StrategyResult:
     """Merge exactly once and only green: read back first, require the expected head, never while pending."""
     repo = _repo(args.pr)
-    with github_errors(f"merging {args.pr.key}"):
+    with github_errors(f"merging {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.merged:
             return StrategyResult(ok=True, noop=True, detail="already merged")

@@ -27,7 +27,7 @@ def find_duplicate(args: ReopenArgs) -> int | None:
     """A PR that already carries the same fix: an open one with the same title or lineage, or this PR's
     replacement in any state but closed unmerged (an earlier attempt that was compensated)."""
     repo = _repo(args.pr)
-    with github_errors(f"looking for a duplicate of {args.pr.key}"):
+    with github_errors(f"looking for a duplicate of {args.pr.key}", args.pr.repo):
         old = repo.get_pull(args.pr.number)
         owner = args.pr.repo.split("/")[0]
         for pull in repo.get_pulls(state="all", head=f"{owner}:{replacement_branch(args.pr)}"):
@@ -46,7 +46,7 @@ def create_branch(args: ReopenArgs) -> str:
     """A fresh branch from the latest base (reused if a previous attempt created it)."""
     repo = _repo(args.pr)
     name = replacement_branch(args.pr)
-    with github_errors(f"creating branch {name}"):
+    with github_errors(f"creating branch {name}", args.pr.repo):
         base = repo.get_pull(args.pr.number).base.ref
         sha = repo.get_branch(base).commit.sha
         try:
@@ -62,7 +62,7 @@ def copy_change(args: BranchArgs) -> int:
     """Re-apply the PR's change (its files at its head) on the new branch; returns files written."""
     repo = _repo(args.pr)
     written = 0
-    with github_errors(f"copying the change of {args.pr.key}"):
+    with github_errors(f"copying the change of {args.pr.key}", args.pr.repo):
         old = repo.get_pull(args.pr.number)
         for changed in old.get_files():
             path = changed.filename
@@ -93,7 +93,7 @@ def copy_change(args: BranchArgs) -> int:
 def open_pr(args: BranchArgs) -> OpenedPR:
     """Open the replacement PR with lineage in its body (reuses one already open from the branch)."""
     repo = _repo(args.pr)
-    with github_errors(f"opening the replacement of {args.pr.key}"):
+    with github_errors(f"opening the replacement of {args.pr.key}", args.pr.repo):
         old = repo.get_pull(args.pr.number)
         owner = args.pr.repo.split("/")[0]
         # any state: a retry after a crash finds the PR it opened even if it was merged meanwhile
@@ -112,7 +112,7 @@ def open_pr(args: BranchArgs) -> OpenedPR:
 def close_pr(args: CloseArgs) -> None:
     """Close a PR with an explaining comment (no-op when already closed)."""
     repo = _repo(args.pr)
-    with github_errors(f"closing {args.pr.key}"):
+    with github_errors(f"closing {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.state == "closed":
             return
@@ -131,7 +131,7 @@ def delete_branch(args: BranchArgs) -> None:
     except UnknownObjectException:
         return
     except GithubException as exc:
-        raise _fail(exc, f"deleting branch {args.branch}") from exc
+        raise _fail(exc, f"deleting branch {args.branch}", args.pr.repo) from exc
 
 
 REOPEN_ACTIVITIES = [find_duplicate, create_branch, copy_change, open_pr, close_pr, delete_branch]

@@ -14,11 +14,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from contracts.sweeps import RECONCILER_SCHEDULE_ID
 from domain.reports.ci_view import CIView
 from domain.reports.needs_me import NeedsMe
+from domain.shared.github_access import DoctorReport
 from runtime.settings import Settings
 from starter import ops_data
 from starter.api import _errors, _store
 from starter.api_audit import AdminRoute
 from starter.auth import authorize
+from starter.doctor import run_doctor
 from store.db import engine_for
 
 router = APIRouter(
@@ -74,6 +76,13 @@ async def health(
     view = await compute(request, ops_data.health, _end(end), hours)
     view.reconciler = await reconciler_info(request)
     return view
+
+
+@router.get("/doctor", summary="GitHub access per repository", response_model=DoctorReport)
+async def doctor(request: Request) -> DoctorReport:
+    """Per swept repository: token valid, repository reachable, the permissions the remediations need,
+    rate limit left, and the refusals (401/403) activities met in the last 24 h, each with its reason."""
+    return await _store(run_doctor, _settings(request))
 
 
 async def reconciler_info(request: Request) -> dict[str, Any]:

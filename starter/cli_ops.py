@@ -1,4 +1,4 @@
-"""Operator commands reading the store directly: `mender report`."""
+"""Operator commands reading the store (and GitHub) directly: `mender report`, `mender doctor`."""
 
 from __future__ import annotations
 
@@ -84,5 +84,29 @@ def _github_history(settings: Settings, window: Window, max_prs: int) -> list[PR
         raise typer.Exit(1) from None
 
 
+def doctor(
+    repo: Annotated[
+        list[str] | None, typer.Option("--repo", help="Check only this repository (repeatable).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The report as JSON.")] = False,
+) -> None:
+    """Check GitHub access per repository: token, reachability, permissions, rate limit, refusals seen.
+
+    Exit 1 when Mender cannot do all its work on some repository, 2 when the configuration is invalid.
+    """
+    from starter.doctor import render, run_doctor
+
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    found = run_doctor(settings, repo or None)
+    typer.echo(found.model_dump_json(indent=2) if as_json else render(found))
+    if not found.ok:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
     app.command()(report)
+    app.command()(doctor)

@@ -116,6 +116,7 @@ class StatusEvent(_Loose):
     context: str
     repository: Repository
     sender: Account | None = None
+    updated_at: str | None = None
 
 
 class Review(_Loose):
@@ -192,8 +193,11 @@ class _Context:
     def __init__(self, config: MenderConfig, received_at: datetime, prs_for_head: HeadLookup) -> None:
         self.config, self.received_at, self.prs_for_head = config, received_at, prs_for_head
 
-    def event(self, pr: PRRef, type: EventType, key: str, **fields: Any) -> PREvent:
-        return PREvent(key=key, pr=pr, type=type, occurred_at=self.received_at, **fields)
+    def event(
+        self, pr: PRRef, type: EventType, key: str, github_at: str | None = None, **fields: Any
+    ) -> PREvent:
+        when = facts.github_time(github_at)
+        return PREvent(key=key, pr=pr, type=type, occurred_at=self.received_at, github_at=when, **fields)
 
 
 def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
@@ -211,13 +215,16 @@ def _pull_request(p: PullRequestEvent, ctx: _Context) -> Translation:
         key, type = f"reopened:{pull.updated_at}", EventType.REOPENED
     elif p.action == "synchronize":
         key, type = facts.synchronize_key(p.before, p.after or pull.head.sha), EventType.SYNCHRONIZE
+        details["before"] = p.before
     elif p.action == "closed" and pull.merged:
         key, type = facts.merged_key(pull.merge_commit_sha, pull.closed_at), EventType.MERGED
     elif p.action == "closed":
         key, type = facts.closed_key(pull.closed_at), EventType.CLOSED
     else:
         return Translation(ignored=f"pull_request action {p.action!r} is not handled")
-    event = ctx.event(pr, type, key, head_sha=pull.head.sha, actor=pull.user.login, details=details)
+    event = ctx.event(
+        pr, type, key, pull.updated_at, head_sha=pull.head.sha, actor=pull.user.login, details=details
+    )
     return Translation(events=[event])
 
 
@@ -233,7 +240,8 @@ def _check_suite(p: CheckSuiteEvent, ctx: _Context) -> Translation:
             ignored=f"check_suite {p.action} with conclusion {suite.conclusion!r} is not handled"
         )
     details = {"check_suite_id": suite.id, "conclusion": suite.conclusion}
-    return _for_pulls(p.repository, suite.pull_requests, ctx, type, key, suite.head_sha, details)
+    pulls, sha = suite.pull_requests, suite.head_sha
+    return _for_pulls(p.repository, pulls, ctx, type, key, sha, details, suite.updated_at)
 
 
 def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
@@ -245,7 +253,14 @@ def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
         key = facts.suite_started_key(suite.id, suite.updated_at)
         details = {"check_suite_id": suite.id, "check_run_id": run.id, "name": run.name}
         return _for_pulls(
-            p.repository, run.pull_requests, ctx, EventType.CHECKS_STARTED, key, run.head_sha, details
+            p.repository,
+            run.pull_requests,
+            ctx,
+            EventType.CHECKS_STARTED,
+            key,
+            run.head_sha,
+            details,
+            suite.updated_at,
         )
     if p.action != "completed":
         return Translation(ignored=f"check_run action {p.action!r} is not handled")
@@ -257,12 +272,26 @@ def _check_run(p: CheckRunEvent, ctx: _Context) -> Translation:
 
 
 def _for_pulls(
-    repo: Repository, pulls: list[PullRef], ctx: _Context, type: EventType, key: str, sha: str, details: dict
+    repo: Repository,
+    pulls: list[PullRef],
+    ctx: _Context,
+    type: EventType,
+    key: str,
+    sha: str,
+    details: dict,
+    github_at: str | None = None,
 ) -> Translation:
     if not pulls:
         return Translation(ignored=f"{type} for {sha[:12]} names no pull request")
     events = [
-        ctx.event(PRRef(repo=repo.full_name, number=pull.number), type, key, head_sha=sha, details=details)
+        ctx.event(
+            PRRef(repo=repo.full_name, number=pull.number),
+            type,
+            key,
+            github_at,
+            head_sha=sha,
+            details=details,
+        )
         for pull in pulls
     ]
     return Translation(events=events)
@@ -280,6 +309,7 @@ def _status(p: StatusEvent, ctx: _Context) -> Translation:
             pr,
             facts.POLICY_EVENTS[p.state],
             facts.status_key(p.id),
+            p.updated_at,
             head_sha=p.sha,
             actor=actor,
             details={"state": p.state},

@@ -16,6 +16,7 @@ from domain.pr_healing.lifecycle import PRState
 from domain.reports.ci_view import CIView, ci_view
 from domain.reports.needs_me import CI_ACTION, Attempt, NeedsMe, StuckPR, WaitingCI, human_action, why_stuck
 from domain.reports.success import Metric, Window, roi_tracker, scorecard, trend
+from domain.shared.github_access import ACCESS_DENIED
 from store import repository, stale
 from store.audit import AuditLogRecord, _stored
 from store.ci_failures import CIFailureRecord
@@ -169,6 +170,7 @@ class HealthView(BaseModel):
     breakers: dict[str, dict[str, Any]]  # scope -> last change
     errors: dict[str, int]  # failed audit rows by action
     reconciler: dict[str, Any] = {}
+    github_access: list[dict[str, Any]] = []  # refusals (401/403) activities met: newest per repo and kind
 
 
 def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
@@ -221,7 +223,28 @@ def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
         actions={a: dict(c) for a, c in sorted(actions.items())},
         breakers=breakers,
         errors=dict(errors),
+        github_access=access_refusals(audit_rows),
     )
+
+
+def access_refusals(rows: list[AuditLogRecord]) -> list[dict[str, Any]]:
+    """The newest refusal per (repository, status, permission), newest first."""
+    newest: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in sorted((r for r in rows if r.action == ACCESS_DENIED), key=lambda r: r.at, reverse=True):
+        details = row.details
+        key = (row.repository, details.get("status"), details.get("permission"))
+        newest.setdefault(
+            key,
+            {
+                "repository": row.repository,
+                "at": as_utc(row.at).isoformat(),
+                "status": details.get("status"),
+                "permission": details.get("permission"),
+                "message": details.get("message"),
+                "call": details.get("call"),
+            },
+        )
+    return list(newest.values())
 
 
 def parse_end(value: str | None) -> datetime:

@@ -84,10 +84,13 @@ class PREvent(BaseModel):
     head_sha: str | None = None
     actor: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+    # When GitHub says the fact happened (the PR's, suite's or status's `updated_at`): orders webhooks
+    # that GitHub delivered out of order. None when unknown (Mender's own facts).
+    github_at: datetime | None = None
 
-    @field_validator("occurred_at")
+    @field_validator("occurred_at", "github_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("occurred_at must carry a timezone")
+    def _aware(cls, value: datetime | None, info: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError(f"{info.field_name} must carry a timezone")
         return value

@@ -7,11 +7,22 @@ live snapshot with the lifecycle and returns only the events needed to bring the
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from domain.pr_healing.events import EventSource, EventType, PREvent
 from domain.pr_healing.lifecycle import PRLifecycle, PRState
 from domain.pr_healing.snapshot import PRSnapshot
+
+
+def github_time(text: str | None) -> datetime | None:
+    """GitHub's ISO 8601 time as an aware datetime (UTC when it names no zone); None when unreadable."""
+    if not text or len(text) > 40:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 def opened_key(head_sha: str) -> str:
@@ -91,25 +102,33 @@ def missed_facts(
         return [event(EventType.CLOSED, closed_key(snap.closed_at))]
     events: list[PREvent] = []
     if lifecycle.head_sha and snap.head_sha != lifecycle.head_sha:
-        events.append(event(EventType.SYNCHRONIZE, synchronize_key(lifecycle.head_sha, snap.head_sha)))
+        before = {"before": lifecycle.head_sha}
+        events.append(
+            event(EventType.SYNCHRONIZE, synchronize_key(lifecycle.head_sha, snap.head_sha), details=before)
+        )
         state = PRState.CREATED
     latest = snap.check_suites[-1] if snap.check_suites else None
     if latest is None:
         return events
+    suite = {"details": {"check_suite_id": latest.id}, "github_at": github_time(latest.updated_at)}
     if snap.checks_pending:
         if state is not PRState.CHECKS_RUNNING:
-            events.append(event(EventType.CHECKS_STARTED, suite_started_key(latest.id, latest.updated_at)))
+            events.append(
+                event(EventType.CHECKS_STARTED, suite_started_key(latest.id, latest.updated_at), **suite)
+            )
         return events
     completed = suite_completed_key(latest.id, latest.conclusion, latest.updated_at)
     if snap.failed_runs:
         if state is not PRState.CHECKS_FAILED:
-            failed = [r.name for r in snap.failed_runs]
-            events.append(event(EventType.CHECKS_FAILED, completed, details={"failed": failed}))
+            failed = {"failed": [r.name for r in snap.failed_runs], "check_suite_id": latest.id}
+            events.append(
+                event(EventType.CHECKS_FAILED, completed, details=failed, github_at=suite["github_at"])
+            )
         return events
     if not snap.checks_passed:
         return events
     if state in _BEFORE_CHECKS_RESULT:
-        events.append(event(EventType.CHECKS_PASSED, completed))
+        events.append(event(EventType.CHECKS_PASSED, completed, **suite))
         state = PRState.CHECKS_PASSED
     policy = snap.status_for(policy_context)
     if policy is not None and state in _AWAITING_POLICY | {PRState.POLICY_PASSED}:

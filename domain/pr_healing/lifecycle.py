@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.pr_healing.events import EventType, PREvent, PRRef
 
 SEEN_KEYS_KEPT = 2000
+PAST_HEADS_KEPT = 50
 
 
 class PRState(StrEnum):
@@ -88,6 +89,9 @@ HEAD_SCOPED = frozenset(
     }
 )
 OPENINGS = frozenset({E.OPENED, E.REOPENED})
+_PR_FACTS = frozenset({E.OPENED, E.REOPENED, E.SYNCHRONIZE, E.CLOSED})  # ordered by the PR's updated_at
+_SUITE_FACTS = frozenset({E.CHECKS_STARTED, E.CHECKS_PASSED, E.CHECKS_FAILED})  # by the suite's
+_POLICY_FACTS = frozenset({E.POLICY_PENDING, E.POLICY_PASSED, E.POLICY_FAILED})  # by the status's
 
 
 class TransitionOutcome(StrEnum):
@@ -132,6 +136,8 @@ class PRLifecycle(BaseModel):
     invalid_count: int = 0
     retry_counts: dict[str, int] = Field(default_factory=dict)
     seen_keys: list[str] = Field(default_factory=list)
+    past_heads: list[str] = Field(default_factory=list)  # heads the PR has left, oldest first
+    github_at: dict[str, datetime] = Field(default_factory=dict)  # newest GitHub time applied per family
 
     @property
     def tracked(self) -> bool:
@@ -143,20 +149,73 @@ class PRLifecycle(BaseModel):
         return self.state in TERMINAL_STATES
 
 
+def family(event: PREvent) -> str | None:
+    """The facts `event` is ordered with by GitHub's time (None: not ordered by time)."""
+    if event.github_at is None:
+        return None
+    if event.type in _PR_FACTS:
+        return "pr"
+    if event.type in _SUITE_FACTS and event.details.get("check_suite_id") is not None:
+        return f"suite:{event.details['check_suite_id']}"
+    return "policy" if event.type in _POLICY_FACTS else None
+
+
+def _newer(known: dict[str, datetime], event: PREvent) -> dict[str, datetime]:
+    name = family(event)
+    if name is None or event.github_at is None:
+        return known
+    updated = {**known, name: max(filter(None, [known.get(name), event.github_at]))}
+    if event.type in (E.CHECKS_PASSED, E.CHECKS_FAILED):
+        updated[f"{name}:done"] = updated[name]
+    return updated
+
+
+def out_of_order(lifecycle: PRLifecycle, event: PREvent) -> str | None:
+    """Why `event` is older than what the lifecycle already applied (GitHub delivers webhooks out of
+    order), or None. A push to a head the PR already left, from another head than the current one, is
+    late; so is a fact older (by GitHub's time) than one of its family already applied, and a suite's
+    start no newer than its completion."""
+    if event.type is E.SYNCHRONIZE and event.head_sha in lifecycle.past_heads:
+        before = event.details.get("before")
+        if before is not None and before != lifecycle.head_sha:
+            return f"a push to {event.head_sha[:12]}, a head the PR left (it is at {str(lifecycle.head_sha)[:12]})"
+    name = family(event)
+    if name is None or event.github_at is None:
+        return None
+    known = lifecycle.github_at.get(name)
+    if known is not None and event.github_at < known:
+        return f"GitHub time {event.github_at.isoformat()} is older than the {name} fact applied ({known.isoformat()})"
+    done = lifecycle.github_at.get(f"{name}:done")
+    if event.type is E.CHECKS_STARTED and done is not None and event.github_at <= done:
+        return f"a start of {name} no newer than its completion ({done.isoformat()})"
+    return None
+
+
 def apply(lifecycle: PRLifecycle, event: PREvent) -> tuple[PRLifecycle, Transition]:
     """Fold one event into the lifecycle; return the new lifecycle and the verdict."""
     before = lifecycle.state
     pushed_to_head = event.type is E.SYNCHRONIZE and event.head_sha and event.head_sha == lifecycle.head_sha
     if event.key in lifecycle.seen_keys or pushed_to_head:
-        return lifecycle, Transition(outcome=TransitionOutcome.DUPLICATE, from_state=before, to_state=before)
+        same = Transition(outcome=TransitionOutcome.DUPLICATE, from_state=before, to_state=before)
+        if pushed_to_head:  # the push is known (from the reconciler, say): remember GitHub's time of it
+            return lifecycle.model_copy(update={"github_at": _newer(lifecycle.github_at, event)}), same
+        return lifecycle, same
     verdict = _judge(lifecycle, event)
     updates: dict[str, object] = {
         "seen_keys": [*lifecycle.seen_keys, event.key][-SEEN_KEYS_KEPT:],
         "last_event_at": max(filter(None, [lifecycle.last_event_at, event.occurred_at])),
         "state": verdict.to_state,
     }
+    if verdict.outcome is TransitionOutcome.LATE:  # a fact the (closed) PR is past: its time still counts
+        updates["github_at"] = _newer(lifecycle.github_at, event)
     if verdict.outcome in (TransitionOutcome.APPLIED, TransitionOutcome.NOTED):
+        updates["github_at"] = _newer(lifecycle.github_at, event)
         if event.type in OPENINGS | {E.SYNCHRONIZE} and event.head_sha:
+            if lifecycle.head_sha and event.head_sha != lifecycle.head_sha:
+                left = [h for h in lifecycle.past_heads if h != lifecycle.head_sha]
+                updates["past_heads"] = [*left, lifecycle.head_sha][-PAST_HEADS_KEPT:]
+                pr_time = updates["github_at"].get("pr")  # type: ignore[union-attr]
+                updates["github_at"] = {"pr": pr_time} if pr_time else {}  # suites and statuses: per head
             updates["head_sha"] = event.head_sha
             if event.type is E.SYNCHRONIZE:  # a later push back to an earlier head is a new fact
                 kept = [k for k in updates["seen_keys"] if not k.startswith("synchronize:")]  # type: ignore[union-attr]
@@ -183,6 +242,8 @@ def _judge(lifecycle: PRLifecycle, event: PREvent) -> Transition:
             reason=f"unknown PR: {event.type} before any opening",
         )
     target = TRANSITIONS[state].get(event.type)
+    if state is not S.MERGED and (late := out_of_order(lifecycle, event)) is not None:
+        return Transition(outcome=TransitionOutcome.STALE, from_state=state, to_state=state, reason=late)
     if (
         event.type in HEAD_SCOPED
         and event.head_sha

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 DOCS_AUTH = "https://docs.github.com/rest"
 DOCS_LIMITS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
 ANONYMOUS = ""
+EVERY_TOKEN = "*"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _REPO = r"^/repos/[^/]+/[^/]+"
 # (pattern, permission): the first that matches a write names the permission it needs (GitHub App names).
@@ -38,7 +39,8 @@ WRITE_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 @dataclass
 class AccessConfig:
-    """`tokens`: accepted tokens (default: Mender's dev token); `denied`: token -> permissions it lacks."""
+    """`tokens`: accepted tokens (default: Mender's dev token); `denied`: token -> permissions it lacks
+    (`EVERY_TOKEN`: lacked by every token, the App's installation tokens included)."""
 
     tokens: tuple[str, ...] = ("simulator-token",)
     denied: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -114,13 +116,25 @@ class Access:
         if token not in self.config.tokens and not (self.issued and self.issued(token)):
             return token, Refusal(401, "Bad credentials")
         needed = permission_for(method, path)
-        if needed is not None and needed in self.config.denied.get(token, frozenset()):
+        if needed is not None and needed in self.lacks(token):
             return token, Refusal(
                 403,
                 "Resource not accessible by integration",
                 {"X-Accepted-GitHub-Permissions": f"{needed}=write"},
             )
         return token, None
+
+    def lacks(self, token: str) -> frozenset[str]:
+        denied = self.config.denied
+        return denied.get(token, frozenset()) | denied.get(EVERY_TOKEN, frozenset())
+
+    def role(self, token: str) -> dict[str, bool]:
+        """A repository's `permissions` flags for `token`: GitHub's write role covers contents and pull
+        requests, so a token lacking either cannot push; lacking issues too, it cannot triage."""
+        lacks = self.lacks(token)
+        push = not lacks & {"contents", "pull_requests"}
+        triage = push or "issues" not in lacks
+        return {"admin": False, "maintain": False, "push": push, "triage": triage, "pull": True}
 
     def over_limit(self, token: str, method: str, now: float) -> Refusal | None:
         """The rate-limit refusal for one more request of `token`, or None (nothing is counted here)."""

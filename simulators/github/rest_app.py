@@ -21,6 +21,7 @@ import jwt
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from simulators.github.access import EVERY_TOKEN
 from simulators.github.rest_common import GitHubError, get_repo, not_found
 from simulators.github.simulator import Simulator
 
@@ -84,10 +85,16 @@ def app_router(sim: Simulator) -> APIRouter:
             "account": {"login": "acme", "id": 1, "type": "Organization"},
             "repository_selection": "all",
             "permissions": {
-                "contents": "write",
-                "pull_requests": "write",
-                "checks": "write",
-                "issues": "write",
+                name: level
+                for name, level in {
+                    "actions": "write",
+                    "contents": "write",
+                    "pull_requests": "write",
+                    "checks": "write",
+                    "issues": "write",
+                    "metadata": "read",
+                }.items()
+                if name not in sim.state.access.lacks(EVERY_TOKEN)
             },
             "events": ["pull_request", "check_suite", "check_run", "status", "workflow_run", "issue_comment"],
             "access_tokens_url": f"{base}/app/installations/{number}/access_tokens",

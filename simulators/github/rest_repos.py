@@ -67,9 +67,11 @@ def repos_router(sim: Simulator) -> APIRouter:
         return {"resources": {name: rate(quota, name) for name in names}, "rate": rate(quota)}
 
     @router.get(REPO)
-    async def get_repository(owner: str, repo: str) -> dict[str, Any]:
+    async def get_repository(owner: str, repo: str, request: Request) -> dict[str, Any]:
         full = sim.render.repo(get_repo(sim, owner, repo))  # the full repository adds these counts
-        return {**full, "network_count": 0, "subscribers_count": 0}
+        token = token_of(request.headers.get("authorization")) or ANONYMOUS
+        permissions = sim.state.access.role(token)  # what this token may do here
+        return {**full, "network_count": 0, "subscribers_count": 0, "permissions": permissions}
 
     # --- commits: specific suffixes first, since {ref:path} may contain slashes ---
 

@@ -193,6 +193,13 @@ def health(view: HealthView, params: dict[str, Any]) -> str:
         f"<tr data-error='{escape(k)}'><td>{escape(k)}</td>" + cell(v) + "</tr>"
         for k, v in sorted(view.errors.items())
     ]
+    access = [
+        f"<tr data-access='{escape(str(a['repository']))}'><td>{escape(str(a['repository']))}</td>"
+        f"<td>{escape(str(a['status']))} {escape(str(a['message'] or ''))}</td>"
+        f"<td>{escape(str(a['permission'] or '-'))}</td><td>{escape(str(a['call'] or ''))}</td>"
+        f"<td>{escape(str(a['at']))}</td></tr>"
+        for a in view.github_access
+    ]
     sweeps = view.reconciler
     reconciler = (
         f"<p>Reconciler: <b data-reconciler='sweeps'>{num(sweeps.get('sweeps'))}</b> sweeps, last "
@@ -209,6 +216,10 @@ def health(view: HealthView, params: dict[str, Any]) -> str:
         + table(["Action", "Outcomes"], actions, "no actions")
         + "<h2>Circuit breakers</h2>"
         + table(["Scope", "State", "Since", "By"], breakers, "no breaker changes: all closed")
+        + "<h2>GitHub access</h2>"
+        + table(
+            ["Repository", "Refused", "Needs", "While", "Last"], access, "no refusals: see `mender doctor`"
+        )
         + "<h2>Errors</h2>"
         + table(["Action", "Failed"], errors, "no errors")
     )

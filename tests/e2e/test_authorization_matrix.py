@@ -44,6 +44,7 @@ ENDPOINTS = [
     ("GET", "/api/success", None, Role.READ),
     ("GET", "/api/ci/summary", None, Role.READ),
     ("GET", "/api/health", None, Role.READ),
+    ("GET", "/api/doctor", None, Role.READ),
     ("POST", "/api/config/reload", None, Role.ADMIN),
 ]
 

@@ -1,0 +1,112 @@
+"""Conditional GETs for PyGithub: what Mender reads again and again (a PR, its check suites and runs,
+statuses, reviews, the open PRs of a repository) costs a 304 when it has not changed, and GitHub does not
+count a 304 against the rate limit.
+
+PyGithub sends `If-None-Match` only from `GithubObject.update()`, on an object one keeps; activities
+build a fresh client per call. So the client's `Requester` is given this subclass: every JSON GET
+remembers its `ETag` and body per (credentials, URL) in a small process-wide LRU, sends `If-None-Match`
+next time, and answers a 304 with the remembered body (status 200, the fresh rate-limit headers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from github import Consts
+from github.Requester import Requester
+
+MAX_ENTRIES = 1000
+MAX_BODY = 512 * 1024  # characters: larger answers are not remembered
+
+
+@dataclass(frozen=True)
+class Remembered:
+    etag: str
+    headers: dict[str, Any]
+    body: str
+
+
+@dataclass
+class Stats:
+    not_modified: int = 0  # answered from memory after a 304
+    fetched: int = 0  # a 200 to a GET
+
+
+class ETagCache:
+    def __init__(self, size: int = MAX_ENTRIES) -> None:
+        self._size, self._lock = size, threading.Lock()
+        self._entries: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+        self.stats = Stats()
+
+    def get(self, key: tuple[str, str]) -> Remembered | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str], value: Remembered) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self.stats = Stats()
+
+
+CACHE = ETagCache()
+
+
+def _credentials(requester: Requester) -> str:
+    """Whose view of GitHub an answer is (GitHub varies answers by `Authorization`): a hash of the token."""
+    token = getattr(requester.auth, "token", None) if requester.auth is not None else None
+    return hashlib.sha256(str(token).encode()).hexdigest()[:16]
+
+
+class ConditionalRequester(Requester):
+    def requestJson(
+        self,
+        verb: str,
+        url: str,
+        parameters: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        input: Any | None = None,
+        cnx: Any = None,
+        follow_302_redirect: bool = False,
+    ) -> tuple[int, dict[str, Any], str]:
+        asked = {k.lower() for k in headers or {}}
+        if verb != "GET" or input is not None or "if-none-match" in asked or "if-modified-since" in asked:
+            return super().requestJson(verb, url, parameters, headers, input, cnx, follow_302_redirect)
+        address = url if url.startswith("http") else self.base_url + url
+        query = "&".join(f"{k}={v}" for k, v in sorted((parameters or {}).items()))
+        key = (_credentials(self), f"{address}?{query}")
+        known = CACHE.get(key)
+        sent = dict(headers or {})
+        if known is not None:
+            sent[Consts.REQ_IF_NONE_MATCH] = known.etag
+        status, answered, body = super().requestJson(
+            verb, url, parameters, sent, input, cnx, follow_302_redirect
+        )
+        if status == 304 and known is not None:
+            CACHE.stats.not_modified += 1
+            return 200, {**known.headers, **answered}, known.body
+        if status == 200:
+            CACHE.stats.fetched += 1
+            etag = answered.get("etag")
+            if etag and len(body) <= MAX_BODY:
+                CACHE.put(key, Remembered(etag, answered, body))
+        return status, answered, body
+
+
+def conditional(requester: Requester) -> Requester:
+    """`requester`, now sending conditional GETs (its class is swapped: PyGithub builds its own)."""
+    requester.__class__ = ConditionalRequester
+    return requester
