@@ -17,7 +17,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.github import github_client, read_snapshot
+from activities.github import github_client, github_errors, read_snapshot
 from activities.reconcile_commands import unanswered_commands
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
@@ -78,6 +78,8 @@ def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]
     failed: dict[str, str] = {}
     for name in swept_repos(settings):
         try:
+            with github_errors(f"listing the open PRs of {name}"):  # waits out a rate limit, as every call
+                pulls = list(open_bot_pulls(settings, [name]))
             found.extend(
                 OpenPR(
                     pr=PRRef(repo=name, number=pull.number),
@@ -87,10 +89,11 @@ def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]
                     html_url=pull.html_url,
                     updated_at=pull.updated_at,
                 )
-                for _, pull in open_bot_pulls(settings, [name])
+                for _, pull in pulls
             )
         except (GithubException, httpx.HTTPError, ApplicationError) as exc:
-            failed[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            cause = exc.__cause__ if isinstance(exc.__cause__, GithubException) else exc
+            failed[name] = f"{type(cause).__name__}: {str(cause)[:300]}"
     return found, failed
 
 

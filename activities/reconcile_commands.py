@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from activities.commands import reply_marker
-from activities.github import github_client
+from activities.github import github_client, github_errors
 from domain.pr_healing.commands import CommandRequest
 from domain.pr_healing.comment_commands import comment_requests
 from domain.pr_healing.events import PRRef
@@ -22,8 +22,9 @@ from runtime.settings import Settings
 def unanswered_commands(settings: Settings, pr: PRRef, since: datetime) -> list[CommandRequest]:
     """Commands in the PR's comments created since `since` that have no reply from Mender yet."""
     bots = settings.config.bots
-    issue = github_client(settings, pr.repo).get_repo(pr.repo).get_issue(pr.number)
-    comments = [c for c in issue.get_comments(since=since) if _aware(c.created_at) >= since]
+    with github_errors(f"reading the comments of {pr.key}"):
+        issue = github_client(settings, pr.repo).get_repo(pr.repo).get_issue(pr.number)
+        comments = [c for c in issue.get_comments(since=since) if _aware(c.created_at) >= since]
     replies = [c.body or "" for c in comments if c.user.login == bots.mender_login]
     found = []
     for comment in comments:
