@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from github import GithubException
@@ -17,7 +17,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.github import github_client, read_snapshot
+from activities.github import github_client, github_errors, read_snapshot
+from activities.reconcile_commands import unanswered_commands
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
 from domain.config import MenderConfig
@@ -26,10 +27,12 @@ from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.facts import missed_facts, opened_key
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from runtime import metrics
-from runtime.dispatch import Delivered, EventDispatcher
+from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings, get_settings
 from store import installations, repository, stale
 from store.db import engine_for
+
+REFRESH_WAIT_SECONDS = 10.0  # how long a recovered command waits for its workflow to read GitHub
 
 
 class ScanRow(BaseModel):
@@ -75,6 +78,8 @@ def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]
     failed: dict[str, str] = {}
     for name in swept_repos(settings):
         try:
+            with github_errors(f"listing the open PRs of {name}"):  # waits out a rate limit, as every call
+                pulls = list(open_bot_pulls(settings, [name]))
             found.extend(
                 OpenPR(
                     pr=PRRef(repo=name, number=pull.number),
@@ -84,10 +89,11 @@ def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]
                     html_url=pull.html_url,
                     updated_at=pull.updated_at,
                 )
-                for _, pull in open_bot_pulls(settings, [name])
+                for _, pull in pulls
             )
         except (GithubException, httpx.HTTPError, ApplicationError) as exc:
-            failed[name] = f"{type(exc).__name__}: {str(exc)[:300]}"
+            cause = exc.__cause__ if isinstance(exc.__cause__, GithubException) else exc
+            failed[name] = f"{type(cause).__name__}: {str(cause)[:300]}"
     return found, failed
 
 
@@ -118,6 +124,8 @@ class ReconcileActivities:
                 await self._reconcile(item, report)
             except RPCError as exc:
                 report.errors.append(f"{item.pr.key}: {exc}")
+        if not report.truncated:
+            await self._recover_commands(settings, open_prs, report)
         open_keys = {item.pr.key for item in open_prs}
         engine = engine_for(settings.database_url)
         repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in failed]
@@ -133,6 +141,37 @@ class ReconcileActivities:
         found = await asyncio.to_thread(stale.stale_prs, engine, settings.config, now)
         metrics.sweep_done(report.scanned, len(report.discovered), len(report.refreshed), len(found))
         return report
+
+    async def _recover_commands(
+        self, settings: Settings, open_prs: list[OpenPR], report: SweepReport
+    ) -> None:
+        """Send the PR workflows the comment commands Mender never answered (their webhook was lost)."""
+        lookback = settings.config.reconciler.command_lookback_seconds
+        if not lookback:
+            return
+        since = datetime.now(UTC) - timedelta(seconds=lookback)
+        for item in open_prs:
+            try:
+                requests = await asyncio.to_thread(unanswered_commands, settings, item.pr, since)
+                if requests:  # the workflow missed the comment; it may have missed more: catch up first
+                    await self._refreshed(item.pr)
+                for request in requests:
+                    if await self._dispatcher.command(item.pr, request, wait="accepted") is not None:
+                        report.commands.append(f"{item.pr.key}:{request.idempotency_key}")
+            except (GithubException, httpx.HTTPError, ApplicationError, TemporalUnavailable, RPCError) as exc:
+                report.errors.append(f"{item.pr.key}: comments: {type(exc).__name__}: {str(exc)[:300]}")
+
+    async def _refreshed(self, pr: PRRef) -> None:
+        """Have the PR's workflow read GitHub (bounded wait): a command is judged on the PR as it is."""
+        handle = self._client.get_workflow_handle(pr.workflow_id)
+        before = (await handle.query(STATUS_QUERY, result_type=PRStatus)).verified_at
+        await handle.signal(REFRESH_SIGNAL)
+        deadline = time.monotonic() + REFRESH_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            verified = (await handle.query(STATUS_QUERY, result_type=PRStatus)).verified_at
+            if verified is not None and verified != before:
+                return
+            await asyncio.sleep(0.25)
 
     async def _reconcile(self, item: OpenPR, report: SweepReport) -> None:
         handle = self._client.get_workflow_handle(item.pr.workflow_id)

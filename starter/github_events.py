@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain.config import MenderConfig
 from domain.pr_healing import facts
-from domain.pr_healing.commands import CommandRequest, CommandSource, parse
+from domain.pr_healing.commands import CommandRequest
+from domain.pr_healing.comment_commands import by_a_bot, comment_requests
 from domain.pr_healing.events import MAX_NUMBER, EventType, PREvent, PRRef
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
@@ -340,21 +341,12 @@ def _issue_comment(p: IssueCommentEvent, ctx: _Context) -> Translation:
     if p.issue.pull_request is None:
         return Translation(ignored=f"comment on issue #{p.issue.number}, not on a pull request")
     author, bots = p.comment.user, ctx.config.bots
-    if author.type == "Bot" or author.login.endswith("[bot]") or author.login == bots.mender_login:
+    if by_a_bot(author.login, author.type, bots):
         return Translation(ignored=f"comment by {author.login}: bots never command Mender")
-    commands = parse(p.comment.body or "")
-    if not commands:
+    requests = comment_requests(p.comment.id, author.login, author.type, p.comment.body, bots)
+    if not requests:
         return Translation(ignored="the comment holds no command")
     pr = PRRef(repo=p.repository.full_name, number=p.issue.number)
-    requests = [
-        CommandRequest(
-            command=command,
-            requester=author.login,
-            source=CommandSource.COMMENT,
-            idempotency_key=f"comment:{p.comment.id}:{command}",
-        )
-        for command in commands
-    ]
     return Translation(commands=[PRCommand(pr=pr, request=request) for request in requests])
 
 

@@ -9,7 +9,7 @@ Control endpoints (JSON):
 - `POST /_sim/prs` body `{"repo", "author", "title"?, "faults"?}`; opens one PR, 201 with its number.
 - `POST /_sim/pipelines` body `{"repo", "log_text", "heals_on", "workflow"?, "job"?, "approve"?}`; starts
   one failing Actions run now (see pipelines.py), 201 `{"run_id", "pipeline"}`.
-- `GET /_sim/report`; `GET /_sim/deliveries`; `POST /_sim/deliveries/{id}/redeliver`;
+- `GET /_sim/report`; `GET /_sim/requests?since=` (REST calls answered); `GET /_sim/deliveries`; `POST /_sim/deliveries/{id}/redeliver`;
   `POST /_sim/reset`; `GET /_sim/health`.
 """
 
@@ -27,7 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from simulators.github.access import AccessConfig, Refusal
+from simulators.github.access import WRITES, AccessConfig, Refusal
 from simulators.github.rest_actions import actions_router
 from simulators.github.rest_app import install_app_auth
 from simulators.github.rest_collaborators import collaborators_router
@@ -84,6 +84,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         path = request.url.path
         if path.startswith(CONTROL_PREFIX):
             return await call_next(request)
+        asked = await request.body() if request.method in WRITES else b""  # cached for the route
         if sim.faults.decide(None, "api.request", "ok") == "outage":
             body = {"message": "Server Error", "documentation_url": DOCS, "status": "502"}
             response: Response = JSONResponse(body, 502)
@@ -91,6 +92,16 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
             response = await answer(request, call_next)
         else:  # web URLs (raw files, log downloads): another host on GitHub, no token or quota
             response = await call_next(request)
+        sim.state.requests.append(
+            {
+                "method": request.method,
+                "path": path,
+                "body_sha": hashlib.sha256(asked).hexdigest()[:16] if asked else None,
+                "status": response.status_code,
+                "at": time.time(),
+                "retry_after": response.headers.get("retry-after"),
+            }
+        )
         response.headers.update(
             {
                 "X-GitHub-Api-Version-Selected": "2022-11-28",
@@ -150,7 +161,7 @@ async def with_etag(request: Request, response: Response) -> Response:
 
 def access_router(sim: Simulator) -> APIRouter:
     """`POST /_sim/access` `{"tokens", "denied": {token: [permission]}, "limit", "anonymous_limit",
-    "writes_per_minute"}` replaces the access rules (and forgets what was counted)."""
+    "writes_per_minute", "write_window_seconds"}` replaces the access rules (and forgets what was counted)."""
     router = APIRouter()
 
     @router.post("/access")
@@ -161,6 +172,11 @@ def access_router(sim: Simulator) -> APIRouter:
                 tokens=tuple(body.get("tokens", AccessConfig.tokens)),
                 denied={t: frozenset(p) for t, p in dict(body.get("denied", {})).items()},
                 **{k: int(body[k]) for k in ("limit", "anonymous_limit", "writes_per_minute") if k in body},
+                **(
+                    {"write_window_seconds": float(body["write_window_seconds"])}
+                    if "write_window_seconds" in body
+                    else {}
+                ),
             )
         except (TypeError, ValueError) as exc:
             return JSONResponse({"message": f"bad access rules: {exc}"}, status_code=422)
@@ -226,6 +242,12 @@ def control_router(sim: Simulator) -> APIRouter:
     @router.get("/report")
     async def report() -> dict[str, Any]:
         return sim.report()
+
+    @router.get("/requests")
+    async def requests(since: float = 0.0) -> list[dict[str, Any]]:
+        """REST calls answered at or after `since` (epoch seconds), oldest first: method, path,
+        body_sha (writes: what was asked), status, at, retry_after (the last 50,000 are kept)."""
+        return [r for r in sim.state.requests if r["at"] >= since]
 
     @router.get("/deliveries")
     async def deliveries() -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from simulators.github.world import World
 
 log = logging.getLogger(__name__)
 FALLBACK_BASE_URL = "http://127.0.0.1"
+REQUEST_LOG_SIZE = 50_000
 
 Listener = Callable[[SimEvent], None]
 # The events Mender's GitHub App subscribes to (a hook gets only its subscribed events, as on GitHub).
@@ -74,6 +76,8 @@ class SimState:
             Faults(),
         )
         self.access = Access(config.access)
+        # Every REST call answered (`GET /_sim/requests`): what a chaos test counts writes and retries on.
+        self.requests: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_SIZE)
         self.listeners: list[Listener] = []
         self.loop: asyncio.AbstractEventLoop | None = None
         self.tasks: set[asyncio.Task[Any]] = set()

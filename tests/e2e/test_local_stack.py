@@ -1,4 +1,5 @@
-"""`mender up` (what `make run` calls): the demo merges, and Ctrl-C leaves no process behind."""
+"""`mender up` (what `make run` calls): the demo merges, a worker killed -9 comes back, and Ctrl-C
+leaves no process behind."""
 
 from __future__ import annotations
 
@@ -33,7 +34,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def _wait_for_line(lines: list[str], proc: subprocess.Popen, text: str, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while not (found := [line for line in lines if text in line]):
+        assert proc.poll() is None, "".join(lines)
+        assert time.monotonic() < deadline, f"no {text!r} in\n" + "".join(lines)
+        time.sleep(0.2)
+    return found[0]
+
+
+def test_up_runs_the_demo_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(SCENARIO)
     data = tmp_path / "data"
@@ -69,11 +79,12 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     reader = threading.Thread(target=lambda: lines.extend(proc.stdout or []), daemon=True)
     reader.start()
     try:
-        deadline = time.monotonic() + 90
-        while not any("Demo finished: 2 of 2 PRs merged" in line for line in lines):
-            assert proc.poll() is None, "".join(lines)
-            assert time.monotonic() < deadline, "".join(lines)
-            time.sleep(0.2)
+        started = _wait_for_line(lines, proc, "started worker (pid")
+        _wait_for_line(lines, proc, "Mender is up.")
+        os.kill(int(re.findall(r"pid (\d+)", started)[0]), signal.SIGKILL)  # the demo needs a worker
+        _wait_for_line(lines, proc, "exited with code -9; restarting it in 1 s")
+        restarted = _wait_for_line(lines, proc, "restarting worker")
+        _wait_for_line(lines, proc, "Demo finished: 2 of 2 PRs merged")
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         assert proc.wait(timeout=30) == 0
     finally:
@@ -83,8 +94,9 @@ def test_up_runs_the_demo_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
     output = "".join(lines)
     assert "Temporal Web UI" in output and "first PR merged" in output
     assert "/dashboard   (Needs me, Success, CI, Health)" in output
+    assert restarted and "exited with code -9; restarting it in 1 s" in output, output
     children = [int(pid) for pid in re.findall(r"started \S+ \(pid (\d+)\)", output)]
-    assert len(children) == 6, output
+    assert len(children) == 7, output  # six, and the worker once more
     assert not [pid for pid in children if _alive(pid)], "processes left behind"
     states = [r.state for r in repository.list_prs(engine_for(f"sqlite:///{data / 'mender.db'}"))]
     assert states == ["MERGED", "MERGED"]

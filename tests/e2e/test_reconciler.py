@@ -3,6 +3,7 @@ folds in what GitHub shows. `mender scan` audits the same PRs without acting."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -100,3 +101,46 @@ async def _scan(settings):
     import asyncio
 
     return await asyncio.to_thread(scan, settings)
+
+
+async def test_a_comment_command_whose_webhook_was_lost_runs_once(client: Client, tmp_path: Path) -> None:
+    """Failed checks stay failed for 30 s here: only the recovered `/rebuild` can re-run them in time."""
+    settings = make_settings(tmp_path, repositories=[{"name": "acme/api"}])
+    scenario = {
+        "repos": ["acme/api"],
+        "timing": {"ci_start_seconds": 0.2, "ci_seconds": 0.5, "bot_delay_seconds": 0.2},
+        "prs": [
+            {
+                "count": 1,
+                "faults": ["flaky_checks"],
+                "comments": [{"author": "alice", "body": "CI flaked.\n/rebuild", "after_seconds": 2}],
+            }
+        ],
+    }
+    try:
+        async with mender_world(client, settings) as world:
+            world.sim.set_webhook_url(None)  # the PR's webhooks, the comment's too, never arrive
+            started = await world.http.post(f"{world.sim_url}/_sim/scenario", json=scenario)
+            assert started.status_code == 202, started.text
+            report = await eventually(world.report, lambda r: len(r["prs"]) == 1)
+            number = report["prs"][0]["number"]
+            issue = world.github().get_repo("acme/api").get_issue(number)
+            [comment] = await eventually(lambda: asyncio.to_thread(lambda: list(issue.get_comments())), bool)
+            sweep = await ReconcileActivities(client, world.queue).sweep()
+            assert sweep.discovered == [f"acme/api#{number}"]
+            assert sweep.commands == [f"acme/api#{number}:comment:{comment.id}:/rebuild"]
+
+            def replies() -> list[str]:
+                return [c.body for c in issue.get_comments() if c.user.login == world.sim.config.api_login]
+
+            [reply] = await eventually(lambda: asyncio.to_thread(replies), bool, timeout=30)
+            assert reply.startswith("Rebuild triggered by @alice")
+            again = await ReconcileActivities(client, world.queue).sweep()
+            assert again.commands == [] and not again.errors  # answered on the PR: not sent again
+            status = await world.status("acme/api", number)
+            assert [r.request.idempotency_key for r in status.commands] == [f"comment:{comment.id}:/rebuild"]
+            assert status.retry_counts.get("rebuild:command") == 1
+            assert (await world.report())["prs"][0]["ci_runs"] == 2  # one run, one re-run: nothing twice
+            await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
+    finally:
+        set_settings(None)

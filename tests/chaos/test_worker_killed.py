@@ -1,0 +1,75 @@
+"""The worker killed -9 just after GitHub applied one of its writes: in a PR remediation (update of the
+branch, the close-and-reopen saga) and in a CI fix (fix PR opened, verification under way)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.chaos.conftest import REPOS
+from tests.chaos.fleet import Killer, settle, start_fleet
+from tests.support.processes import ProcessStack, wait_until
+
+MODULE_LOG = """##[group]Run python -m app
+Traceback (most recent call last):
+  File "app/main.py", line 3, in <module>
+    import yaml
+ModuleNotFoundError: No module named 'yaml'
+##[error]Process completed with exit code 1.
+"""
+
+
+def test_worker_killed_during_remediation_steps(
+    stack: ProcessStack, fault_table: list[dict[str, Any]]
+) -> None:
+    repo = REPOS["worker"]
+    faults = [["merge_conflict"], ["behind_base"], ["approver_bot_missed"], ["flaky_checks"]]
+    since = start_fleet(stack, repo, faults)
+    # the first write of the close-and-reopen saga (its branch), and the branch update
+    with Killer(stack, repo, [r"POST .*/git/refs$", r"PUT .*/update-branch$"], since) as killer:
+        wait_until("both kills", lambda: not killer.pending, timeout=120)
+    verdict = settle(stack, repo, since)
+    fault_table.append(verdict.row("worker kill -9 in a PR remediation", "; ".join(killer.kills)))
+    assert len(killer.kills) == 2
+    assert verdict.lost == [] and verdict.doubled == {}, verdict
+    assert verdict.ended == verdict.total == len(faults)
+    assert verdict.replacements == {min(verdict.replacements): 1}  # one conflict, one replacement PR
+
+
+def test_worker_killed_during_ci_fix_and_rollback(
+    stack: ProcessStack, fault_table: list[dict[str, Any]]
+) -> None:
+    repo = REPOS["ci"]
+    since = stack.requests()[-1]["at"] if stack.requests() else 0.0
+    fixed = stack.sim("pipelines", {"repo": repo, "log_text": MODULE_LOG, "heals_on": "fix"})["run_id"]
+    # the fix PR opened (verification starts), then the failed fix's PR closed (rollback under way)
+    with Killer(stack, repo, [r"POST .*/pulls$", r"PATCH .*/pulls/\d+$"], since) as killer:
+        wait_until("the fix PR", lambda: killer.kills, timeout=120)
+        failing = stack.sim("pipelines", {"repo": repo, "log_text": MODULE_LOG, "heals_on": "never"})[
+            "run_id"
+        ]
+        wait_until("both kills", lambda: not killer.pending, timeout=120)
+    ended = {"auto_fixed", "approved_fixed", "incident", "escalated"}
+    outcomes = wait_until(
+        "both CI failures ended",
+        lambda: (o := stack.ci_outcomes(repo)).get(fixed) in ended and o.get(failing) in ended and o,
+        timeout=120,
+    )
+    pipelines = {p["run_id"]: p for p in stack.pipelines(repo)}
+    fix_prs = {run: len(p["fix_prs"]) for run, p in pipelines.items()}
+    doubled = {run: n for run, n in fix_prs.items() if n > 1}
+    incidents = {run: len(p["incidents"]) for run, p in pipelines.items()}
+    doubled.update({f"incidents of {run}": n for run, n in incidents.items() if n > 1})
+    fault_table.append(
+        {
+            "fault": "worker kill -9 in a CI fix and its rollback",
+            "injected": "; ".join(killer.kills),
+            "ended": f"{sum(o in ended for o in outcomes.values())}/2",
+            "doubled": len(doubled),
+            "lost": 2 - len(outcomes),
+        }
+    )
+    assert pipelines[fixed]["healed"] and outcomes[fixed] == "auto_fixed", (outcomes, pipelines[fixed])
+    assert outcomes[failing] == "incident" and [pr["state"] for pr in pipelines[failing]["fix_prs"]] == [
+        "closed"
+    ]
+    assert fix_prs == {fixed: 1, failing: 1} and not doubled, (fix_prs, incidents)
