@@ -43,6 +43,7 @@ from store import audit
 from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
+from tests.support.running_stack import shared_hosts
 from tests.support.stack import make_settings
 
 SLACK = FIXTURES / "slack"
@@ -131,16 +132,20 @@ def approval_request(wid: str) -> ApprovalRequest:
 async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
     queue = f"approval-test-{uuid.uuid4().hex[:8]}"
     address = client.service_client.config.target_host
+    hosts = shared_hosts()
+    slack, starter = hosts["slack"], hosts["starter"]
     sim = SlackSimulator()
-    with ServerThread(create_slack(sim)) as slack:
-        settings = make_settings(
-            tmp_path, slack={"simulator_url": f"{slack.url}/api/"}, ci={"approval": {"approvers": APPROVERS}}
-        )
-        starter = create_app(settings, EventDispatcher(address, client.namespace, queue))
-        async with Worker(client, task_queue=queue, workflows=[ApprovalProbe]):
-            with ServerThread(starter) as server:
-                sim.interactivity_url = f"{server.url}/slack/interactivity"
-                yield Stack(client, queue, sim, server.url, slack.url)
+    settings = make_settings(
+        tmp_path, slack={"simulator_url": f"{slack.url}/api/"}, ci={"approval": {"approvers": APPROVERS}}
+    )
+    app = create_app(settings, EventDispatcher(address, client.namespace, queue))
+    async with (
+        Worker(client, task_queue=queue, workflows=[ApprovalProbe]),
+        slack.serving(create_slack(sim)),
+        starter.serving(app),
+    ):
+        sim.interactivity_url = f"{starter.url}/slack/interactivity"
+        yield Stack(client, queue, sim, starter.url, slack.url)
     set_settings(None)
 
 
