@@ -41,6 +41,7 @@ class CIFailureWorkflow:
     def __init__(self, input: CIWorkflowInput) -> None:
         self.memory = input.carried or CIMemory.new(input.run)
         self.runner = CIEffectRunner(input.run)
+        self.shown: CIStatus | None = None  # the status as of the last wait, while effects are carried out
 
     @workflow.signal(name=RUN_EVENT_SIGNAL)
     def run_event(self, event: CIRunEvent) -> None:
@@ -54,8 +55,12 @@ class CIFailureWorkflow:
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> CIStatus:
-        """Stage, diagnosis, gate verdict, approval, attempts and the events seen."""
-        return self.memory.status
+        """Stage, diagnosis, gate verdict, approval, attempts and the events seen.
+
+        While a decision's effects are carried out, the status as of the last wait: a change (the
+        outcome above all) shows once the effects decided with it (reports, audit, notices) are done.
+        """
+        return self.shown or self.memory.status
 
     @workflow.run
     async def run(self, input: CIWorkflowInput) -> CIStatus:
@@ -81,9 +86,13 @@ class CIFailureWorkflow:
         return CIContext(now=workflow.now())
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
+        self.shown = self.memory.status
         step: CIStep = decide(self._context())
         self.memory = step.memory
-        await self._carry_out(step.effects)
+        try:
+            await self._carry_out(step.effects)
+        finally:
+            self.shown = None
 
     async def _carry_out(self, effects: list[CIEffect]) -> None:
         """Run effects in order; a result that feeds back gives the next effects, run before the rest."""

@@ -43,7 +43,7 @@ from store import audit
 from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
-from tests.support.running_stack import shared_hosts
+from tests.support.running_stack import borrowed_hosts
 from tests.support.stack import make_settings
 
 SLACK = FIXTURES / "slack"
@@ -132,20 +132,19 @@ def approval_request(wid: str) -> ApprovalRequest:
 async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
     queue = f"approval-test-{uuid.uuid4().hex[:8]}"
     address = client.service_client.config.target_host
-    hosts = shared_hosts()
-    slack, starter = hosts["slack"], hosts["starter"]
     sim = SlackSimulator()
-    settings = make_settings(
-        tmp_path, slack={"simulator_url": f"{slack.url}/api/"}, ci={"approval": {"approvers": APPROVERS}}
-    )
-    app = create_app(settings, EventDispatcher(address, client.namespace, queue))
-    async with (
-        Worker(client, task_queue=queue, workflows=[ApprovalProbe]),
-        slack.serving(create_slack(sim)),
-        starter.serving(app),
-    ):
-        sim.interactivity_url = f"{starter.url}/slack/interactivity"
-        yield Stack(client, queue, sim, starter.url, slack.url)
+    with borrowed_hosts(2) as (slack, starter):
+        settings = make_settings(
+            tmp_path, slack={"simulator_url": f"{slack.url}/api/"}, ci={"approval": {"approvers": APPROVERS}}
+        )
+        app = create_app(settings, EventDispatcher(address, client.namespace, queue))
+        async with (
+            Worker(client, task_queue=queue, workflows=[ApprovalProbe]),
+            slack.serving(create_slack(sim)),
+            starter.serving(app),
+        ):
+            sim.interactivity_url = f"{starter.url}/slack/interactivity"
+            yield Stack(client, queue, sim, starter.url, slack.url)
     set_settings(None)
 
 

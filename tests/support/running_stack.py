@@ -1,18 +1,19 @@
-"""The running stack tests share: one Temporal dev server, and one set of HTTP hosts for the simulators
-and the starter, started once per session.
+"""The running stack tests share: one Temporal dev server, and a pool of HTTP hosts (uvicorn servers on
+real ports) for the simulators and the starter, started once per session.
 
 A test still builds its own simulators, starter app and worker (its own settings, store, task queue
-and activity replacements), and lends them to the hosts for its duration (`Host.serving`): the app's
-lifespan runs on the host's loop as if uvicorn had started it, and requests go to it until the block
-ends. So no two tests share state, and none pays for starting and stopping uvicorn servers.
-`tests/conftest.py` exposes the fixtures; `tests/support/world.py` builds a whole Mender world on them.
+and activity replacements). It borrows hosts (`borrowed_hosts`) and lends them its apps for its
+duration (`Host.serving`): the app's lifespan runs on the host's loop as if uvicorn had started it, and
+requests go to it until the block ends. So no two tests share state, and none pays for starting and
+stopping uvicorn servers. `tests/conftest.py` exposes the fixtures; `tests/support/world.py` builds a
+whole Mender world on them; `tests/support/admin_api.served_starter` serves a starter on one host.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,6 @@ from runtime.temporal import temporal_binary
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from tests.support.stack import make_settings
-
-HOST_NAMES = ("github", "gitlab", "slack", "starter")
 
 
 class Host:
@@ -80,24 +79,50 @@ class Host:
             self._app = None
             await self._on_host_loop(lifespan.__aexit__(None, None, None))
 
+    @contextmanager
+    def serving_blocking(self, app: Any) -> Iterator[Host]:
+        """`serving` for synchronous callers (the caller's thread waits for the app's lifespan)."""
+        assert self._app is None, f"the {self.name} host already serves an app"
+        lifespan = app.router.lifespan_context(app)
+        self._blocking(lifespan.__aenter__())
+        self._app = app
+        try:
+            yield self
+        finally:
+            self._app = None
+            self._blocking(lifespan.__aexit__(None, None, None))
+
     async def _on_host_loop(self, coro: Any) -> Any:
         assert self._loop is not None, f"the {self.name} host is not started"
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self._loop))
 
+    def _blocking(self, coro: Any) -> Any:
+        assert self._loop is not None, f"the {self.name} host is not started"
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout=30)
 
-_hosts: dict[str, Host] = {}
+
+_free: list[Host] = []  # started hosts no test is using
+_started: list[Host] = []
 
 
-def shared_hosts() -> dict[str, Host]:
-    """The session's hosts, started on first use (stopped by `stop_hosts` at the end of the session)."""
-    if not _hosts:
-        _hosts.update({name: Host(name).start() for name in HOST_NAMES})
-    return _hosts
+@contextmanager
+def borrowed_hosts(count: int) -> Iterator[list[Host]]:
+    """`count` hosts for the block (the pool grows when all are in use; they are never stopped early)."""
+    while len(_free) < count:
+        host = Host(f"host-{len(_started) + 1}").start()
+        _started.append(host)
+        _free.append(host)
+    hosts = [_free.pop() for _ in range(count)]
+    try:
+        yield hosts
+    finally:
+        _free.extend(hosts)
 
 
 def stop_hosts() -> None:
-    while _hosts:
-        _hosts.popitem()[1].stop()
+    while _started:
+        _started.pop().stop()
+    _free.clear()
 
 
 @pytest.fixture(scope="session")

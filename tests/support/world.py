@@ -23,7 +23,7 @@ from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
-from tests.support.running_stack import shared_hosts
+from tests.support.running_stack import Host, borrowed_hosts
 from tests.support.stack import running_worker
 
 
@@ -75,10 +75,24 @@ async def mender_world(
     server never receive this test's events.
     """
     simulator.setdefault("first_pr_number", 1000 * next(_worlds))
+    with borrowed_hosts(4) as (mender, github, gitlab_host, slack_host):
+        async with _world_on(
+            client, settings, replace, simulator, mender, github, gitlab_host, slack_host
+        ) as world:
+            yield world
+
+
+@asynccontextmanager
+async def _world_on(
+    client: Client,
+    settings: Settings,
+    replace: Sequence[Callable[..., Any]],
+    simulator: dict[str, Any],
+    *hosts: Host,
+) -> AsyncIterator[World]:
+    mender, github, gitlab_host, slack_host = hosts
     address = client.service_client.config.target_host
-    hosts = shared_hosts()
-    starter_url, github_url = hosts["starter"].url, hosts["github"].url
-    gitlab_url, slack_url = hosts["gitlab"].url, hosts["slack"].url
+    starter_url, github_url, gitlab_url, slack_url = (h.url for h in hosts)
     slack = SlackSimulator()
     slack.interactivity_url = f"{starter_url}/slack/interactivity"
     config = SimulatorConfig(
@@ -99,10 +113,10 @@ async def mender_world(
     async with (
         running_worker(client, replace=replace) as queue,
         httpx.AsyncClient(timeout=10) as http,
-        hosts["starter"].serving(create_starter(settings, EventDispatcher(address, client.namespace, queue))),
-        hosts["github"].serving(create_simulator(sim)),
-        hosts["gitlab"].serving(create_gitlab(gitlab)),
-        hosts["slack"].serving(create_slack(slack)),
+        mender.serving(create_starter(settings, EventDispatcher(address, client.namespace, queue))),
+        github.serving(create_simulator(sim)),
+        gitlab_host.serving(create_gitlab(gitlab)),
+        slack_host.serving(create_slack(slack)),
     ):
         sim.set_base_url(github_url)
         gitlab.set_base_url(gitlab_url)
