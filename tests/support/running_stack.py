@@ -7,6 +7,8 @@ duration (`Host.serving`): the app's lifespan runs on the host's loop as if uvic
 requests go to it until the block ends. So no two tests share state, and none pays for starting and
 stopping uvicorn servers. `tests/conftest.py` exposes the fixtures; `tests/support/world.py` builds a
 whole Mender world on them; `tests/support/admin_api.served_starter` serves a starter on one host.
+A host's URL outlives the app it serves: tests whose client caches by URL what the previous app
+issued (GitHub App installation tokens, `runtime/github_auth.py`) serve on their own `ServerThread`.
 """
 
 from __future__ import annotations
