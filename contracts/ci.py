@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.ci_healing.approval import ApprovalDecision
-from domain.ci_healing.config import CIConfig
-from domain.ci_healing.outcomes import CIOutcome
-from domain.ci_healing.risk import GateDecision
+from domain.ci_healing.effects import CIMemory
+from domain.ci_healing.results import (
+    CIPolicy,
+    CIStatus,
+    FixResult,
+    IncidentResult,
+    RerunResult,
+    RunAnalysis,
+)
 from domain.ci_healing.runs import CIRunRef
-from domain.config import Mode
 from domain.diagnosis.verdict import Diagnosis
+
+__all__ = [  # the models the decider shares with activities and the status query, re-exported
+    "CIPolicy",
+    "CIStatus",
+    "FixResult",
+    "IncidentResult",
+    "RerunResult",
+    "RunAnalysis",
+]
 
 CI_WORKFLOW = "CIFailure"
 RUN_EVENT_SIGNAL = "run_event"
@@ -22,48 +35,12 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
-class CIPolicy(_Frozen):
-    """The CI settings that apply to one project right now."""
-
-    ci: CIConfig
-    mode: Mode
-
-
-class RunAnalysis(_Frozen):
-    """A failed run, diagnosed: only redacted, distilled text leaves the activity."""
-
-    diagnosis: Diagnosis
-    distilled: str  # redacted, bounded: safe to store, prompt and notify
-    run_url: str
-    failed_jobs: list[str] = Field(default_factory=list)
-    head_branch: str | None = None
-    head_sha: str | None = None
-    log_bytes: int = 0
-
-
-class RerunResult(_Frozen):
-    requested: bool
-    detail: str = ""
-    attempt: int = 1  # the run's attempt number before the re-run
-
-
 class FixArgs(_Frozen):
     run: CIRunRef
     diagnosis: Diagnosis
     attempt: int = Field(ge=1)
     head_branch: str | None = None
     run_url: str = ""
-
-
-class FixResult(_Frozen):
-    """A fix opened as a PR, or why none could be made."""
-
-    opened: bool
-    detail: str
-    branch: str | None = None
-    pr_number: int | None = None
-    pr_url: str | None = None
-    files: list[str] = Field(default_factory=list)
 
 
 class FixVerdict(_Frozen):
@@ -86,27 +63,6 @@ class IncidentArgs(_Frozen):
     attempts: list[str]
 
 
-class IncidentResult(_Frozen):
-    opened: bool
-    url: str | None = None
-    detail: str = ""
-
-
-class CIStatus(BaseModel):
-    """What the `status` query answers: where the run's healing stands."""
-
-    run: CIRunRef
-    stage: str
-    outcome: CIOutcome | None = None
-    diagnosis: Diagnosis | None = None
-    gate: GateDecision | None = None
-    approval: ApprovalDecision | None = None
-    attempts: list[str] = Field(default_factory=list)
-    auto_actions: list[str] = Field(default_factory=list)  # actions taken without a human's approval
-    run_url: str = ""
-    events: list[str] = Field(default_factory=list)
-
-
 class CIRecordUpdate(_Frozen):
     """The CI failure's projection for the store."""
 
@@ -116,6 +72,7 @@ class CIRecordUpdate(_Frozen):
 
 class CIWorkflowInput(BaseModel):
     run: CIRunRef
+    carried: CIMemory | None = None  # the decider's memory, carried across continue-as-new
 
 
 class LLMRequest(BaseModel):

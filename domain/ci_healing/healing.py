@@ -16,7 +16,7 @@ from domain.ci_healing.runs import Provider
 from domain.diagnosis.verdict import FixAction
 
 
-class Step(StrEnum):
+class AttemptStep(StrEnum):
     """What an attempt does next, once the gate has spoken."""
 
     ESCALATE = "escalate"  # a human gets the plan (gate says human, or Mender cannot execute it)
@@ -27,7 +27,7 @@ class Step(StrEnum):
 
 @dataclass(frozen=True)
 class AttemptDecision:
-    step: Step
+    step: AttemptStep
     reason: str = ""
 
 
@@ -40,14 +40,16 @@ def decide_attempt(
     asked once (and given) is not asked again for a later attempt of the same plan.
     """
     if decision.verdict is Verdict.HUMAN:
-        return AttemptDecision(Step.ESCALATE, "; ".join(decision.reasons))
+        return AttemptDecision(AttemptStep.ESCALATE, "; ".join(decision.reasons))
     if not executable(action, provider):
-        return AttemptDecision(Step.ESCALATE, f"no automated fix for {action.value} on {provider.value}")
+        return AttemptDecision(
+            AttemptStep.ESCALATE, f"no automated fix for {action.value} on {provider.value}"
+        )
     if decision.verdict is Verdict.APPROVAL and not approved:
-        return AttemptDecision(Step.ASK_APPROVAL)
+        return AttemptDecision(AttemptStep.ASK_APPROVAL)
     if decision.verdict is Verdict.AUTO_NOTIFY:
-        return AttemptDecision(Step.RUN_AND_NOTIFY)
-    return AttemptDecision(Step.RUN)
+        return AttemptDecision(AttemptStep.RUN_AND_NOTIFY)
+    return AttemptDecision(AttemptStep.RUN)
 
 
 def max_attempts(ci: CIConfig, action: FixAction) -> int:

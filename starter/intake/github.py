@@ -12,6 +12,8 @@ from starlette.datastructures import Headers
 from runtime.settings import Settings
 from starter import ci_ingest, github_events, installations
 from starter.intake.model import Delivery, Intake, PayloadError, PRCommandItem, Rejection
+from starter.intake.parsing import json_body
+from starter.intake.pipeline import MAX_BODY_BYTES, reply_json
 from starter.signatures import verify_github_signature
 from store import repository
 from store.db import engine_for
@@ -21,6 +23,9 @@ CI_EVENTS = {"workflow_run"}
 
 class GitHubSource:
     name = "github"
+    max_body_bytes = MAX_BODY_BYTES
+    parse = staticmethod(json_body)
+    reply = staticmethod(reply_json)
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
         if not verify_github_signature(settings.webhook_secrets, body, headers.get("x-hub-signature-256")):

@@ -7,6 +7,8 @@ from starlette.datastructures import Headers
 from runtime.settings import Settings
 from starter import ci_ingest
 from starter.intake.model import Delivery, Intake, PayloadError, Rejection
+from starter.intake.parsing import json_body
+from starter.intake.pipeline import MAX_BODY_BYTES, reply_json
 from starter.signatures import verify_token
 
 PIPELINE_HOOK = "Pipeline Hook"
@@ -14,6 +16,9 @@ PIPELINE_HOOK = "Pipeline Hook"
 
 class GitLabSource:
     name = "gitlab"
+    max_body_bytes = MAX_BODY_BYTES
+    parse = staticmethod(json_body)
+    reply = staticmethod(reply_json)
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
         if not verify_token(settings.gitlab_webhook_tokens, headers.get("x-gitlab-token")):

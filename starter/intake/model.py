@@ -6,12 +6,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from fastapi.responses import JSONResponse
+from starlette.background import BackgroundTask
 from starlette.datastructures import Headers
 
+from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.runs import CIRunEvent
 from domain.pr_healing.commands import CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
 from runtime.settings import Settings
+
+OUTCOME_HEADER = (
+    "X-Mender-Outcome"  # every intake answer says its outcome here (counted by `starter.operations`)
+)
 
 
 @dataclass(frozen=True)
@@ -49,26 +56,67 @@ class PRCommandItem:
     request: CommandRequest
 
 
+@dataclass(frozen=True)
+class ApprovalItem:
+    """An approver's answer for the CI workflow `workflow_id` (signal `approval`)."""
+
+    workflow_id: str
+    decision: ApprovalDecision
+
+
+@dataclass(frozen=True)
+class Note:
+    """A message for the person behind the delivery (Slack shows it to whoever clicked)."""
+
+    text: str
+    private: bool = False  # only the clicker sees it
+
+
 @dataclass
 class Intake:
-    """What a delivery means: PR events, PR commands, a CI run event, or why it is ignored."""
+    """What a delivery means: PR events, PR commands, a CI run event, an approval, or why it is ignored."""
 
     events: list[PREvent] = field(default_factory=list)
     commands: list[PRCommandItem] = field(default_factory=list)
     ci: CIRunEvent | None = None
+    approval: ApprovalItem | None = None
     ignored: str = ""
     applied: list[str] = field(default_factory=list)  # what the intake itself did (installations)
     answer_only: str | None = None  # answered with this outcome, neither dispatched nor recorded (ping)
+    note: Note | None = None  # for the sender's user; set by translate or by the dispatch of an approval
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the intake answers a delivery; each source renders it (`Source.reply`)."""
+
+    status: int
+    delivery: str | None
+    outcome: str  # accepted, ignored, duplicate, rejected, retry, or a source's own (pong, refused)
+    reason: str = ""
+    results: list[str] = field(default_factory=list)  # one line per event, command or approval dispatched
+    note: Note | None = None
 
 
 class PayloadError(ValueError):
     """A payload without the shape of its event; the message says which field and why."""
 
 
+class StoreUnavailable(RuntimeError):
+    """The store could not be read or written before the answer; the sender must retry."""
+
+
 class Source(Protocol):
-    """One kind of webhook sender (GitHub, GitLab)."""
+    """One kind of webhook sender (GitHub, GitLab, Slack)."""
 
     name: str
+    max_body_bytes: int
+
+    def parse(self, body: bytes) -> dict[str, Any]:
+        """The verified body as a bounded JSON object; ValueError with the reason (answered 400)."""
+
+    def reply(self, answer: Answer, background: BackgroundTask | None = None) -> JSONResponse:
+        """The HTTP answer in the shape the sender expects."""
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
         """Refuse unauthenticated or incomplete deliveries (before the body is parsed)."""

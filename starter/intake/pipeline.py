@@ -1,17 +1,16 @@
-"""The intake pipeline every webhook source goes through, and its answers.
+"""The intake pipeline every webhook source (GitHub, GitLab, Slack) goes through, and its answers.
 
-bound -> verify -> parse (bounded JSON) -> dedupe (in memory) -> translate -> dispatch -> answer, then
-the delivery record is written after the answer, in batches (`recorder.py`). Status codes: 413 too large, 401 unauthenticated,
-400 malformed (with the reason), 200 duplicate/ignored, 202 accepted, 503 Temporal unavailable (nothing
-is recorded or remembered, so the sender's redelivery is taken as new).
+bound -> verify -> parse (bounded) -> dedupe (in memory) -> translate -> dispatch -> answer, then the
+delivery record is written after the answer, in batches (`recorder.py`). Status codes: 413 too large,
+401 unauthenticated, 400 malformed (with the reason), 200 duplicate/ignored, 202 accepted, 503 Temporal
+(or, for a Slack click, the store) unavailable: nothing is recorded or remembered, so the sender's
+redelivery is taken as new. Each source renders the answer in its sender's shape (`Source.reply`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
@@ -20,16 +19,24 @@ from starlette.concurrency import run_in_threadpool
 
 from runtime.ci_dispatch import deliver_ci
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
+from runtime.settings import Settings
+from starter.intake.approvals import deliver_approval
 from starter.intake.dedupe import RecentDeliveries
-from starter.intake.model import Delivery, Intake, PayloadError, Source
+from starter.intake.model import (
+    OUTCOME_HEADER,
+    Answer,
+    Delivery,
+    Intake,
+    PayloadError,
+    Source,
+    StoreUnavailable,
+)
 from starter.intake.recorder import DeliveryRecorder
 from store.models import WebhookDeliveryRecord
 
 log = logging.getLogger("mender.intake")
 MAX_BODY_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 MAX_DELIVERY_ID = 100  # GitHub and GitLab send 36-character UUIDs
-MAX_JSON_DEPTH = 64
-OUTCOME_HEADER = "X-Mender-Outcome"  # counted by `starter.operations`
 
 
 def answer(
@@ -40,28 +47,10 @@ def answer(
     background: BackgroundTask | None = None,
     **extra: object,
 ) -> JSONResponse:
-    """The JSON every webhook endpoint answers with; the outcome also in a header, for the metrics."""
+    """The JSON the GitHub and GitLab endpoints answer with; the outcome also in a header, for the metrics."""
     body = {"delivery": delivery, "outcome": outcome, "reason": reason, **extra}
     headers = {OUTCOME_HEADER: outcome}
     return JSONResponse(body, status_code=status, background=background, headers=headers)
-
-
-def json_object(body: bytes, max_depth: int = MAX_JSON_DEPTH) -> dict[str, Any]:
-    """A webhook body as a JSON object no deeper than `max_depth`; ValueError saying why not."""
-    try:
-        payload = json.loads(body)
-    except RecursionError:
-        raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
-    if not isinstance(payload, dict):
-        raise ValueError("the body must be a JSON object")
-    stack: list[tuple[Any, int]] = [(payload, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > max_depth:
-            raise ValueError(f"JSON nested deeper than {max_depth} levels")
-        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return payload
 
 
 def delivery_recorder(request: Request) -> DeliveryRecorder:
@@ -84,7 +73,7 @@ async def receive(request: Request, source: Source) -> JSONResponse:
     headers = request.headers
     delivery_id = source.delivery_id(headers)
     body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
+    if len(body) > source.max_body_bytes:
         return _rejected(413, source, delivery_id, f"body of {len(body)} bytes is over the limit")
     rejection = source.verify(headers, body, settings)
     if rejection:
@@ -93,27 +82,28 @@ async def receive(request: Request, source: Source) -> JSONResponse:
     if len(delivery_id) > MAX_DELIVERY_ID:
         return _rejected(400, source, None, f"delivery id longer than {MAX_DELIVERY_ID} characters")
     try:
-        payload = json_object(body)
+        payload = source.parse(body)
     except ValueError as exc:
-        return _rejected(400, source, delivery_id, f"body is not a JSON object: {exc}")
+        return _rejected(400, source, delivery_id, str(exc))
     delivery = Delivery(source.name, delivery_id, source.event(headers), payload, datetime.now(UTC))
     recent = recent_deliveries(request)
     if delivery.key in recent:
         log.info("%s delivery %s already handled: duplicate ignored", source.name, delivery_id)
-        return answer(200, delivery_id, "duplicate")
+        return source.reply(Answer(200, delivery_id, "duplicate"))
     try:
         intake = await run_in_threadpool(source.translate, delivery, settings)
     except PayloadError as exc:
         return _rejected(400, source, delivery_id, str(exc))
     if intake.answer_only:
-        return answer(200, delivery_id, intake.answer_only)
+        return source.reply(Answer(200, delivery_id, intake.answer_only, note=intake.note))
     try:
-        results = await dispatch(request.app.state.dispatcher, intake, delivery)
-    except TemporalUnavailable as exc:
+        results = await dispatch(request.app.state.dispatcher, intake, delivery, settings)
+    except (TemporalUnavailable, StoreUnavailable) as exc:
         log.error(
             "%s delivery %s NOT accepted, the sender must redeliver it: %s", source.name, delivery_id, exc
         )
-        return answer(503, delivery_id, "retry", "Temporal is unavailable; redeliver later")
+        what = "the store" if isinstance(exc, StoreUnavailable) else "Temporal"
+        return source.reply(Answer(503, delivery_id, "retry", f"{what} is unavailable; redeliver later"))
     recent.add(delivery.key)
     if intake.ignored:
         log.info(
@@ -134,13 +124,15 @@ async def receive(request: Request, source: Source) -> JSONResponse:
         reason=intake.ignored or "; ".join(results),
     )
     writer = delivery_recorder(request).add(record)
-    if intake.ignored:
-        return answer(200, delivery_id, outcome, intake.ignored, background=writer, events=results)
-    return answer(202, delivery_id, outcome, background=writer, events=results)
+    status = 200 if intake.ignored else 202
+    return source.reply(Answer(status, delivery_id, outcome, intake.ignored, results, intake.note), writer)
 
 
-async def dispatch(dispatcher: EventDispatcher, intake: Intake, delivery: Delivery) -> list[str]:
-    """Signal every event and command of `intake`; TemporalUnavailable when Temporal cannot take them."""
+async def dispatch(
+    dispatcher: EventDispatcher, intake: Intake, delivery: Delivery, settings: Settings
+) -> list[str]:
+    """Signal every event, command and approval of `intake`; TemporalUnavailable when Temporal cannot
+    take them (StoreUnavailable when an approval cannot be checked against the ones delivered before)."""
     results: list[str] = list(intake.applied)
     for event in intake.events:
         outcome = await dispatcher.deliver(event)
@@ -159,10 +151,19 @@ async def dispatch(dispatcher: EventDispatcher, intake: Intake, delivery: Delive
     if intake.ci is not None:
         delivered = await deliver_ci(dispatcher, intake.ci)
         results.append(f"{intake.ci.target.workflow_id}:{intake.ci.key}:{delivered}")
+    if intake.approval is not None:  # a Slack click: the CI workflow waits for it
+        verdict, intake.note = await deliver_approval(dispatcher, settings, intake.approval)
+        results.append(f"{intake.approval.workflow_id}:approval:{verdict}")
     return results
 
 
 def _rejected(status: int, source: Source, delivery: str | None, reason: str) -> JSONResponse:
     shown = delivery if delivery is None or len(delivery) <= MAX_DELIVERY_ID else None
     log.warning("rejected %s delivery %s: %s", source.name, shown, reason)
-    return answer(status, shown, "rejected", reason)
+    return source.reply(Answer(status, shown, "rejected", reason))
+
+
+def reply_json(reply: Answer, background: BackgroundTask | None = None) -> JSONResponse:
+    """GitHub's and GitLab's answer: the delivery, its outcome and reason, and what was dispatched."""
+    extra = {"events": reply.results} if reply.outcome in ("accepted", "ignored") else {}
+    return answer(reply.status, reply.delivery, reply.outcome, reply.reason, background, **extra)

@@ -44,6 +44,7 @@ from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
 from tests.support.patience import patient
+from tests.support.running_stack import borrowed_hosts
 from tests.support.stack import make_settings
 
 SLACK = FIXTURES / "slack"
@@ -133,15 +134,18 @@ async def stack(client: Client, tmp_path: Path) -> AsyncIterator[Stack]:
     queue = f"approval-test-{uuid.uuid4().hex[:8]}"
     address = client.service_client.config.target_host
     sim = SlackSimulator()
-    with ServerThread(create_slack(sim)) as slack:
+    with borrowed_hosts(2) as (slack, starter):
         settings = make_settings(
             tmp_path, slack={"simulator_url": f"{slack.url}/api/"}, ci={"approval": {"approvers": APPROVERS}}
         )
-        starter = create_app(settings, EventDispatcher(address, client.namespace, queue))
-        async with Worker(client, task_queue=queue, workflows=[ApprovalProbe]):
-            with ServerThread(starter) as server:
-                sim.interactivity_url = f"{server.url}/slack/interactivity"
-                yield Stack(client, queue, sim, server.url, slack.url)
+        app = create_app(settings, EventDispatcher(address, client.namespace, queue))
+        async with (
+            Worker(client, task_queue=queue, workflows=[ApprovalProbe]),
+            slack.serving(create_slack(sim)),
+            starter.serving(app),
+        ):
+            sim.interactivity_url = f"{starter.url}/slack/interactivity"
+            yield Stack(client, queue, sim, starter.url, slack.url)
     set_settings(None)
 
 

@@ -25,6 +25,7 @@ from store import repository
 from store.db import engine_for
 from tests.conftest import FIXTURES
 from tests.support.events import eventually
+from tests.support.running_stack import borrowed_hosts
 from tests.support.stack import running_worker
 
 WEBHOOKS = FIXTURES / "github" / "webhooks"
@@ -65,9 +66,13 @@ def _starter(settings: Settings, address: str, namespace: str, queue: str) -> Se
 @pytest.fixture
 async def receiver(client: Client, settings: Settings) -> AsyncIterator[Receiver]:
     address = client.service_client.config.target_host
-    async with running_worker(client) as queue, httpx.AsyncClient(timeout=10) as http:
-        with _starter(settings, address, client.namespace, queue) as server:
-            yield Receiver(server.url, settings.webhook_secret, http)
+    with borrowed_hosts(1) as (starter,):
+        async with (
+            running_worker(client) as queue,
+            httpx.AsyncClient(timeout=10) as http,
+            starter.serving(create_app(settings, EventDispatcher(address, client.namespace, queue))),
+        ):
+            yield Receiver(starter.url, settings.webhook_secret, http)
 
 
 def bot_pr(number: int, login: str = "dependabot[bot]") -> dict[str, Any]:

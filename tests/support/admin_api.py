@@ -10,10 +10,10 @@ from typing import Any
 from temporalio.client import Client
 
 from runtime.dispatch import EventDispatcher
-from runtime.serving import ServerThread
 from runtime.settings import Settings
 from starter.app import create_app
 from starter.auth import generate_key, hash_key
+from tests.support.running_stack import borrowed_hosts
 from tests.support.stack import make_settings
 
 ADMIN_KEY = generate_key()
@@ -41,5 +41,5 @@ def served_starter(
     """The starter app on a real port, dispatching to `queue` on the dev server (or `address`)."""
     target = address or client.service_client.config.target_host
     app = create_app(settings, EventDispatcher(target, client.namespace, queue))
-    with ServerThread(app) as server:
-        yield server.url
+    with borrowed_hosts(1) as (host,), host.serving_blocking(app):
+        yield host.url

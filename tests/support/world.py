@@ -1,4 +1,5 @@
-"""A whole Mender world for end-to-end tests: GitHub simulator, starter and worker on a real dev server."""
+"""A whole Mender world for end-to-end tests: GitHub, GitLab and Slack simulators, starter and worker on a
+real dev server, served by the session's shared hosts (`tests/support/running_stack.py`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ from temporalio.client import Client
 
 from contracts.pr import STATUS_QUERY, PRStatus
 from runtime.dispatch import EventDispatcher
-from runtime.serving import ServerThread
 from runtime.settings import Settings
 from simulators.github import Simulator, SimulatorConfig
 from simulators.github import create_app as create_simulator
@@ -23,6 +23,7 @@ from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
+from tests.support.running_stack import Host, borrowed_hosts
 from tests.support.stack import running_worker
 
 
@@ -74,39 +75,49 @@ async def mender_world(
     server never receive this test's events.
     """
     simulator.setdefault("first_pr_number", 1000 * next(_worlds))
+    with borrowed_hosts(4) as (mender, github, gitlab_host, slack_host):
+        async with _world_on(
+            client, settings, replace, simulator, mender, github, gitlab_host, slack_host
+        ) as world:
+            yield world
+
+
+@asynccontextmanager
+async def _world_on(
+    client: Client,
+    settings: Settings,
+    replace: Sequence[Callable[..., Any]],
+    simulator: dict[str, Any],
+    *hosts: Host,
+) -> AsyncIterator[World]:
+    mender, github, gitlab_host, slack_host = hosts
     address = client.service_client.config.target_host
+    starter_url, github_url, gitlab_url, slack_url = (h.url for h in hosts)
     slack = SlackSimulator()
-    slack_server = ServerThread(create_slack(slack))
-    async with running_worker(client, replace=replace) as queue, httpx.AsyncClient(timeout=10) as http:
-        starter = create_starter(settings, EventDispatcher(address, client.namespace, queue))
-        with ServerThread(starter) as mender:
-            config = SimulatorConfig(
-                webhook_url=f"{mender.url}/webhooks/github",
-                webhook_secret=settings.webhook_secret,
-                **simulator,
-            )
-            sim = Simulator(config)
-            github = ServerThread(create_simulator(sim))
-            gitlab = GitLabSimulator(
-                GitLabSimConfig(webhook_url=f"{mender.url}/webhooks/gitlab", ci_seconds=1.0)
-            )
-            gitlab_server = ServerThread(create_gitlab(gitlab))
-            slack.interactivity_url = f"{mender.url}/slack/interactivity"
-            ci = settings.config.ci
-            settings.config = settings.config.model_copy(
-                update={
-                    "github": settings.config.github.model_copy(update={"simulator_url": github.url}),
-                    "slack": settings.config.slack.model_copy(
-                        update={"simulator_url": f"{slack_server.url}/api/"}
-                    ),
-                    "ci": ci.model_copy(
-                        update={"gitlab": ci.gitlab.model_copy(update={"simulator_url": gitlab_server.url})}
-                    ),
-                }
-            )
-            with github, slack_server, gitlab_server:
-                sim.set_base_url(github.url)
-                gitlab.set_base_url(gitlab_server.url)
-                yield World(
-                    sim, github.url, slack, http, client, queue, gitlab, gitlab_server.url, mender.url
-                )
+    slack.interactivity_url = f"{starter_url}/slack/interactivity"
+    config = SimulatorConfig(
+        webhook_url=f"{starter_url}/webhooks/github", webhook_secret=settings.webhook_secret, **simulator
+    )
+    sim = Simulator(config)
+    gitlab = GitLabSimulator(GitLabSimConfig(webhook_url=f"{starter_url}/webhooks/gitlab", ci_seconds=1.0))
+    ci = settings.config.ci
+    settings.config = settings.config.model_copy(
+        update={
+            "github": settings.config.github.model_copy(update={"simulator_url": github_url}),
+            "slack": settings.config.slack.model_copy(update={"simulator_url": f"{slack_url}/api/"}),
+            "ci": ci.model_copy(
+                update={"gitlab": ci.gitlab.model_copy(update={"simulator_url": gitlab_url})}
+            ),
+        }
+    )
+    async with (
+        running_worker(client, replace=replace) as queue,
+        httpx.AsyncClient(timeout=10) as http,
+        mender.serving(create_starter(settings, EventDispatcher(address, client.namespace, queue))),
+        github.serving(create_simulator(sim)),
+        gitlab_host.serving(create_gitlab(gitlab)),
+        slack_host.serving(create_slack(slack)),
+    ):
+        sim.set_base_url(github_url)
+        gitlab.set_base_url(gitlab_url)
+        yield World(sim, github_url, slack, http, client, queue, gitlab, gitlab_url, starter_url)

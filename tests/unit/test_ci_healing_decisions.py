@@ -6,7 +6,7 @@ import pytest
 
 from domain.ci_healing.config import CIConfig, Stage
 from domain.ci_healing.healing import (
-    Step,
+    AttemptStep,
     approval_outcome,
     decide_attempt,
     final_stage,
@@ -29,13 +29,15 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
 @pytest.mark.parametrize(
     ("decision", "action", "provider", "approved", "step", "reason"),
     [
-        pytest.param(gate(Verdict.AUTO), FixAction.RETRY, GH, False, Step.RUN, "", id="low-risk-rerun-runs"),
+        pytest.param(
+            gate(Verdict.AUTO), FixAction.RETRY, GH, False, AttemptStep.RUN, "", id="low-risk-rerun-runs"
+        ),
         pytest.param(
             gate(Verdict.AUTO_NOTIFY),
             FixAction.RETRY,
             GL,
             False,
-            Step.RUN_AND_NOTIFY,
+            AttemptStep.RUN_AND_NOTIFY,
             "",
             id="medium-notifies",
         ),
@@ -44,7 +46,7 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
             FixAction.ADD_DEPENDENCY,
             GH,
             False,
-            Step.ASK_APPROVAL,
+            AttemptStep.ASK_APPROVAL,
             "",
             id="high-risk-asks",
         ),
@@ -53,7 +55,7 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
             FixAction.ADD_DEPENDENCY,
             GH,
             True,
-            Step.RUN,
+            AttemptStep.RUN,
             "",
             id="asked-once-only",
         ),
@@ -62,7 +64,7 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
             FixAction.HUMAN,
             GH,
             True,
-            Step.ESCALATE,
+            AttemptStep.ESCALATE,
             "code failure; protected repository",
             id="human-verdict-escalates",
         ),
@@ -71,7 +73,7 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
             FixAction.ADD_DEPENDENCY,
             GL,
             False,
-            Step.ESCALATE,
+            AttemptStep.ESCALATE,
             "no automated fix for add_dependency on gitlab",
             id="gitlab-fix-pr-goes-to-a-human",
         ),
@@ -80,14 +82,19 @@ def gate(verdict: Verdict, *reasons: str) -> GateDecision:
             FixAction.FIX_CONFIG,
             GH,
             False,
-            Step.ESCALATE,
+            AttemptStep.ESCALATE,
             "no automated fix for fix_config on github",
             id="unexecutable-before-asking",
         ),
     ],
 )
 def test_each_attempt_follows_the_gate_and_what_mender_can_execute(
-    decision: GateDecision, action: FixAction, provider: Provider, approved: bool, step: Step, reason: str
+    decision: GateDecision,
+    action: FixAction,
+    provider: Provider,
+    approved: bool,
+    step: AttemptStep,
+    reason: str,
 ) -> None:
     answer = decide_attempt(decision, action, provider, approved)
     assert (answer.step, answer.reason) == (step, reason)
