@@ -3,8 +3,9 @@
 1. The failing step is the first step that ended with a non-zero exit (`domain.diagnosis.structure`);
    its lines gain `FAILING_STEP_BONUS`, lines of steps that passed lose `PASSING_STEP_PENALTY`.
 2. The key line is the candidate with the highest score, the earliest on ties (the first report of a
-   failure is its cause; later ones are repeats or fallout). Summary and exit lines already lost points,
-   so the detail they summarise wins when there is one.
+   failure is its cause; later ones are repeats or fallout), among the failing step's own candidates
+   when it has any (an error another step printed and went on after is not why the build failed).
+   Summary and exit lines already lost points, so the detail they summarise wins when there is one.
 3. Causal order: when the key line is a `code` symptom and, earlier in the same step (or in the next
    `EXPLAINED_WITHIN` lines, as its explanation), a playbook rule recognised a dependency, environment,
    infrastructure or resource cause, that cause is the key line (a compile error after `Could not resolve
@@ -91,7 +92,8 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
     if not candidates:
         return None
     by_index = {step.index: step for step in steps}
-    key = max(candidates, key=lambda c: (_final(c, failing, by_index), -c.line_number))
+    pool = inside if failing is not None and inside else candidates  # the failing step's own evidence first
+    key = max(pool, key=lambda c: (_final(c, failing, by_index), -c.line_number))
     in_failing = failing is not None and key.step_index == failing.index
     top = key.top
     if top is None or top.rule.category is Category.CODE:

@@ -235,3 +235,26 @@ def test_an_unknown_failure_is_never_automated_even_when_a_model_proposes_a_retr
     )  # fmt: skip
     decision = gate(proposal, "acme/api", RiskConfig(threshold=10, confidence_floor=0))
     assert decision.verdict is Verdict.HUMAN
+
+
+@pytest.mark.parametrize(
+    "cause",
+    [
+        "bash: line 1: shellcheck: command not found",
+        "fatal: unable to access 'https://github.com/acme/docs.git/': Could not resolve host: github.com",
+    ],
+)
+def test_the_failing_step_decides_over_a_cause_printed_in_another_step(cause: str) -> None:
+    # An error an earlier step printed and went on after is not why `npm test` failed.
+    log = [
+        "$ ./ci/prepare.sh",
+        cause,
+        "$ npm test",
+        "  1) parser handles empty input:",
+        "     AssertionError: expected [] to deeply equal [ 'x' ]",
+        "      at Context.<anonymous> (test/parser.test.js:12:5)",
+        'The command "npm test" exited with 1.',
+    ]
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.category is Category.CODE and diagnosis.action is FixAction.HUMAN
+    assert "AssertionError" in diagnosis.key_line
