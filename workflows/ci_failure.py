@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.runs import CIRunEvent, Conclusion
     from domain.config import Mode
     from workflows.ci_steps import CISteps
+    from workflows.fix_pr import start_fix_pr
 
 MAX_EVENTS_KEPT = 200
 GATE_APPROVER = "gate"  # a pending approval the gate no longer needs (the configuration changed)
@@ -183,6 +184,7 @@ class CIFailureWorkflow:
         fix = await self.steps.open_fix(analysis, attempt)
         if not fix.opened:
             return False, f"no further fix: {fix.detail}"
+        await start_fix_pr(self.run_ref, analysis, fix, policy)  # the fix PR's own workflow (issue 17)
         branch = fix.branch or ""
         verdict = await self._await_run(
             lambda e: e.fix_for is not None and e.head_branch == branch, policy, fix_branch=branch

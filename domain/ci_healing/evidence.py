@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -100,7 +101,7 @@ def collect(
     mapping: dict[Signal, list[str]],
     absent: list[Signal],
     scan: ScanReport | None,
-    failed_job: str | None = None,
+    failed_jobs: Sequence[str] = (),
 ) -> Evidence:
     """The evidence of finished `checks` plus Mender's `scan` (None: not run)."""
     by_signal: dict[Signal, list[CheckResult]] = {}
@@ -108,11 +109,12 @@ def collect(
         if (signal := signal_of(check.name, mapping)) is not None:
             by_signal.setdefault(signal, []).append(check)
     notes: list[str] = []
-    original = next((c for c in checks if failed_job and c.name == failed_job), None)
-    if original is not None and signal_of(original.name, mapping) is not Signal.TESTS:
-        by_signal.setdefault(Signal.TESTS, []).append(original)  # the job that failed must now pass
-    if failed_job and original is None:
-        notes.append(f"the job that failed ({failed_job}) did not run on the fix branch")
+    for job in failed_jobs:
+        original = next((c for c in checks if c.name == job), None)
+        if original is None:
+            notes.append(f"the job that failed ({job}) did not run on the fix branch")
+        elif signal_of(original.name, mapping) is not Signal.TESTS:
+            by_signal.setdefault(Signal.TESTS, []).append(original)  # the job that failed must now pass
     signals: dict[Signal, SignalState] = {}
     for signal in Signal:
         found = by_signal.get(signal, [])

@@ -26,7 +26,7 @@ from domain.ci_healing.runs import Conclusion
 REVIEW_LABEL = "mender:needs-review"
 AUTO_MERGE_LABEL = "mender:auto-merge-on-approval"
 BLOCKED_LABEL = "mender:security-blocked"
-REVERT_BRANCH_PREFIX = "mender/revert/"
+REVERT_BRANCH_PREFIX = "mender/ci-fix/revert-"  # under the fix prefix: no PR workflow tracks it
 
 
 class Route(StrEnum):

@@ -90,7 +90,7 @@ def test_collect_states_absent_and_the_original_job() -> None:
         CheckResult(name="test", conclusion="success"),
         CheckResult(name="lint", conclusion="failure"),
     ]
-    ev = collect(checks, {}, [Signal.COVERAGE], ScanReport(ran=True), failed_job="build")
+    ev = collect(checks, {}, [Signal.COVERAGE], ScanReport(ran=True), failed_jobs=["build"])
     assert ev.signals == {
         Signal.TESTS: P,
         Signal.LINT: F,
@@ -100,9 +100,9 @@ def test_collect_states_absent_and_the_original_job() -> None:
     }
     assert "build" in ev.checks[Signal.TESTS]  # the job that failed must pass now
     assert ev.required_passed
-    red = collect([CheckResult(name="build", conclusion="failure", required=True)], {}, [], None, "build")
+    red = collect([CheckResult(name="build", conclusion="failure", required=True)], {}, [], None, ["build"])
     assert red.signals[Signal.TESTS] is F and not red.required_passed
-    missing = collect([CheckResult(name="test", conclusion="success")], {}, [], None, failed_job="e2e")
+    missing = collect([CheckResult(name="test", conclusion="success")], {}, [], None, failed_jobs=["e2e"])
     assert any("e2e" in n for n in missing.notes)
 
 
@@ -110,9 +110,9 @@ def test_scan_findings_fail_security_and_high_ones_block() -> None:
     high = Finding(tool="osv", id="GHSA-1", target="pyyaml==5.3", severity="HIGH")
     low = Finding(tool="bandit", id="B101", target="a.py:3", severity="low")
     ok = [CheckResult(name="security", conclusion="success")]
-    assert collect(ok, {}, [], ScanReport(ran=True, findings=[low]), None).signals[Signal.SECURITY] is F
-    assert collect(ok, {}, [], ScanReport(ran=True, findings=[high]), None).blocking_findings == [high]
-    broken = collect([], {}, [], ScanReport(ran=False, detail="timed out"), None)
+    assert collect(ok, {}, [], ScanReport(ran=True, findings=[low])).signals[Signal.SECURITY] is F
+    assert collect(ok, {}, [], ScanReport(ran=True, findings=[high])).blocking_findings == [high]
+    broken = collect([], {}, [], ScanReport(ran=False, detail="timed out"))
     assert broken.signals[Signal.SECURITY] is M and "timed out" in broken.notes[0]
 
 
