@@ -18,9 +18,9 @@ from activities import ci as ci_activities
 from activities import config as config_activities
 from activities import fixpr as fixpr_activities
 from activities import fixpr_scan
-from activities import review as review_activities
 from activities import github as github_activities
 from activities import llm as llm_activities
+from activities import review as review_activities
 from activities import slack as slack_activities
 from activities import store as store_activities
 from activities.breaker import BreakerActivities
