@@ -60,6 +60,7 @@ class FixPRInput(BaseModel):
     files: list[str] = Field(default_factory=list)  # the files the fix changed
     failed_jobs: list[str] = Field(default_factory=list)  # the jobs that failed in the original run
     title: str = ""
+    plan_approved: bool = False  # a human approved the plan when the risk gate asked
 
 
 class FixPRSettings(_Frozen):

@@ -184,7 +184,7 @@ class CIFailureWorkflow:
         fix = await self.steps.open_fix(analysis, attempt)
         if not fix.opened:
             return False, f"no further fix: {fix.detail}"
-        await start_fix_pr(self.run_ref, analysis, fix, policy)  # the fix PR's own workflow (issue 17)
+        await start_fix_pr(self.run_ref, analysis, fix, policy, self.state.approval)  # its workflow (#17)
         branch = fix.branch or ""
         verdict = await self._await_run(
             lambda e: e.fix_for is not None and e.head_branch == branch, policy, fix_branch=branch

@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
         ReviewResolution,
         ScanArgs,
     )
+    from domain.ci_healing.approval import ApprovalDecision
     from domain.ci_healing.confidence import confidence
     from domain.ci_healing.evidence import ScanReport, collect
     from domain.ci_healing.fixpr import AfterMerge, FixPRDecision, Route, after_merge, approval_route, decide
@@ -102,9 +103,9 @@ class FixPRWorkflow:
         checks = [c.model_copy(update={"required": c.name in required}) for c in snap.checks]
         evidence = collect(checks, policy.checks, policy.absent, scan, self.input.failed_jobs)
         scored = confidence(evidence, policy.weights, prior)
-        decision = decide(
-            scored, evidence, gate(self.input.diagnosis, self.pr.project, settings.risk), policy
-        )
+        verdict = gate(self.input.diagnosis, self.pr.project, settings.risk)
+        protected = self.pr.project in settings.risk.protected_repositories
+        decision = decide(scored, evidence, verdict, policy, protected, self.input.plan_approved)
         self.state.evidence, self.state.confidence, self.state.decision = evidence, scored, decision
         self.state.stage = decision.route.value
         section = evidence_section(scored, evidence, decision, snap.verified)
@@ -245,10 +246,14 @@ class FixPRWorkflow:
         if after_merge(conclusion) is not AfterMerge.REVERT:
             return self._end(outcome)
         reason = "the default branch failed after the merge"
-        reverted = await call(
-            catalogue.FIX_PR_REVERT,
-            RevertArgs(pr=self.pr, merge_sha=sha, reason=reason, files=self.input.files),
-        )
+        args = RevertArgs(pr=self.pr, merge_sha=sha, reason=reason, files=self.input.files)
+        self.state.stage = "reverting"
+        until = workflow.now() + timedelta(seconds=settings.policy.pipeline_timeout_seconds)
+        while True:  # the revert PR merges once its required checks passed (idempotent: one PR)
+            reverted = await call(catalogue.FIX_PR_REVERT, args)
+            if reverted.merged or not reverted.opened or workflow.now() >= until:
+                break
+            await self._pause(settings, until)
         self.state.revert_url = reverted.url
         await self._audit("reverted", {"revert": reverted.url, "merged": reverted.merged, "sha": sha})
         return self._end("reverted" if reverted.merged else "revert opened")
@@ -287,7 +292,9 @@ class FixPRWorkflow:
         return self.state
 
 
-async def start_fix_pr(run: CIRunRef, analysis: RunAnalysis, fix: FixResult, policy: CIPolicy) -> None:
+async def start_fix_pr(
+    run: CIRunRef, analysis: RunAnalysis, fix: FixResult, policy: CIPolicy, approval: ApprovalDecision | None
+) -> None:
     """Start the fix PR's own workflow (GitHub fix PRs, `ci.fix_prs.enabled`); it outlives the caller."""
     if not (workflow.patched("fix-pr-workflow") and policy.ci.fix_prs.enabled):
         return
@@ -300,6 +307,7 @@ async def start_fix_pr(run: CIRunRef, analysis: RunAnalysis, fix: FixResult, pol
         files=fix.files,
         failed_jobs=analysis.failed_jobs,
         title=fix.detail[:300],
+        plan_approved=bool(approval and approval.approved),
     )
     try:
         await workflow.start_child_workflow(

@@ -1,13 +1,14 @@
 """What becomes of a fix PR once its pipeline has run: merge, merge on approval, review, or blocked.
 
 Order of the rules (each fails closed):
-1. the risk gate (protected repositories included) did not let the plan run on its own -> REVIEW
-2. a high or critical finding of Mender's scan                                      -> BLOCKED
+1. a high or critical finding of Mender's scan                                      -> BLOCKED
    (queued for a human, never merged by Mender, not even on approval)
-3. score >= merge threshold and every required check passed                          -> MERGE
-4. score >= auto-merge threshold                                                     -> AUTO_MERGE
+2. a protected repository                                                           -> REVIEW
+3. the risk gate did not let the plan run on its own and no human approved the plan -> REVIEW
+4. score >= merge threshold and every required check passed                          -> MERGE
+5. score >= auto-merge threshold                                                     -> AUTO_MERGE
    (merged by Mender after one approving review)
-5. otherwise                                                                         -> REVIEW
+6. otherwise                                                                         -> REVIEW
 After a merge the default branch is watched: red -> REVERT (saga compensation), green -> KEEP.
 """
 
@@ -56,14 +57,24 @@ class FixPRDecision(BaseModel):
 
 
 def decide(
-    confidence: Confidence, evidence: Evidence, gate: GateDecision, policy: FixPRPolicy
+    confidence: Confidence,
+    evidence: Evidence,
+    gate: GateDecision,
+    policy: FixPRPolicy,
+    protected: bool = False,
+    plan_approved: bool = False,
 ) -> FixPRDecision:
-    """The route of a fix PR with this evidence, under the risk gate's verdict for its plan."""
-    if gate.verdict not in (Verdict.AUTO, Verdict.AUTO_NOTIFY):
-        return FixPRDecision(route=Route.REVIEW, reasons=[f"risk gate: {r}" for r in gate.reasons])
+    """The route of a fix PR with this evidence, under the risk gate's verdict for its plan (and a human's
+    approval of that plan, when the gate asked for one)."""
     if blocking := evidence.blocking_findings:
         reasons = [f"{f.severity} {f.id} in {f.target}" for f in blocking]
         return FixPRDecision(route=Route.BLOCKED, reasons=["security finding blocks merging", *reasons])
+    if protected:
+        return FixPRDecision(
+            route=Route.REVIEW, reasons=[f"{policy.repo} is protected: a human merges its fixes"]
+        )
+    if gate.verdict is Verdict.HUMAN or (gate.verdict is Verdict.APPROVAL and not plan_approved):
+        return FixPRDecision(route=Route.REVIEW, reasons=[f"risk gate: {r}" for r in gate.reasons])
     score = confidence.score
     if score >= policy.merge_threshold:
         if evidence.required_passed:

@@ -158,31 +158,41 @@ def test_configured_weights_renormalise() -> None:
         Weights(tests=0, lint=0, types=0, security=0, coverage=0)
 
 
+APPROVAL = GateDecision(verdict=Verdict.APPROVAL, reasons=["risk 5.0 is above the threshold 4.0"])
+
+
 @pytest.mark.parametrize(
-    ("states", "required", "findings", "gate", "route"),
+    ("states", "required", "findings", "gate", "extra", "route"),
     [
-        ({}, True, [], AUTO, Route.MERGE),
-        ({}, False, [], AUTO, Route.AUTO_MERGE),  # a required check did not pass
-        ({"coverage": M}, True, [], AUTO, Route.AUTO_MERGE),  # 0.90
-        ({"lint": F}, True, [], AUTO, Route.AUTO_MERGE),  # 0.80
-        ({"lint": F, "coverage": F}, True, [], AUTO, Route.REVIEW),  # 0.70
-        ({}, True, ["high"], AUTO, Route.BLOCKED),
-        ({}, True, ["critical"], AUTO, Route.BLOCKED),
-        ({}, True, ["low"], AUTO, Route.MERGE),  # only its own signal decides (collect fails security)
+        ({}, True, [], AUTO, {}, Route.MERGE),
+        ({}, False, [], AUTO, {}, Route.AUTO_MERGE),  # a required check did not pass
+        ({"coverage": M}, True, [], AUTO, {}, Route.AUTO_MERGE),  # 0.90
+        ({"lint": F}, True, [], AUTO, {}, Route.AUTO_MERGE),  # 0.80
+        ({"lint": F, "coverage": F}, True, [], AUTO, {}, Route.REVIEW),  # 0.70
+        ({}, True, ["high"], AUTO, {}, Route.BLOCKED),
+        ({}, True, ["critical"], AUTO, {}, Route.BLOCKED),
+        ({}, True, ["low"], AUTO, {}, Route.MERGE),  # only its own signal decides (collect fails security)
+        ({}, True, ["high"], APPROVAL, {"protected": True}, Route.BLOCKED),  # blocked before anything
+        ({}, True, [], AUTO, {"protected": True}, Route.REVIEW),
+        ({}, True, [], APPROVAL, {}, Route.REVIEW),  # the gate wanted a human and none approved
+        ({}, True, [], APPROVAL, {"plan_approved": True}, Route.MERGE),
         (
             {},
             True,
-            ["high"],
-            GateDecision(verdict=Verdict.APPROVAL, reasons=["acme/api is a protected repository"]),
+            [],
+            GateDecision(verdict=Verdict.HUMAN, reasons=["code"]),
+            {"plan_approved": True},
             Route.REVIEW,
         ),
-        ({}, True, [], GateDecision(verdict=Verdict.AUTO_NOTIFY, reasons=["medium"]), Route.MERGE),
+        ({}, True, [], GateDecision(verdict=Verdict.AUTO_NOTIFY, reasons=["medium"]), {}, Route.MERGE),
     ],
 )
-def test_routes(states: dict, required: bool, findings: list[str], gate: GateDecision, route: Route) -> None:
+def test_routes(
+    states: dict, required: bool, findings: list[str], gate: GateDecision, extra: dict, route: Route
+) -> None:
     found = [Finding(tool="osv", id=f"X-{s}", target="pkg==1", severity=s) for s in findings]
     ev = _evidence(**states).model_copy(update={"required_passed": required, "findings": found})
-    decision = decide(confidence(ev, Weights()), ev, gate, POLICY)
+    decision = decide(confidence(ev, Weights()), ev, gate, POLICY, **extra)
     assert decision.route is route, decision.reasons
     assert decision.queued is (route in (Route.REVIEW, Route.BLOCKED))
 
