@@ -75,9 +75,7 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
         for review in pull.get_reviews():
             if review.user is not None and review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
                 latest[review.user.login] = review.state
-        verified = all(
-            bool((c.commit.raw_data.get("verification") or {}).get("verified")) for c in pull.get_commits()
-        )
+        verified = all(_verified(c.raw_data) for c in pull.get_commits())
         state = "merged" if pull.merged else pull.state
     return ChecksSnapshot(
         state=state,
@@ -88,6 +86,11 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
         verified=verified,
         merge_sha=pull.merge_commit_sha if pull.merged else None,
     )
+
+
+def _verified(commit: dict) -> bool:
+    """The listed commit's `commit.verification.verified` (read from the list: no request per commit)."""
+    return bool(((commit.get("commit") or {}).get("verification") or {}).get("verified"))
 
 
 def _newest(found: list) -> list:
