@@ -202,7 +202,7 @@ class FixPRWorkflow:
         deadline = workflow.now() + timedelta(seconds=settings.policy.review_timeout_seconds)
         recheck = timedelta(seconds=settings.policy.review.recheck_seconds)
         while self.review is None and workflow.now() < deadline:
-            await self._best_effort(catalogue.REVIEW_BACKLOG, None)
+            await self._best_effort(catalogue.REVIEW_BACKLOG)
             try:
                 await workflow.wait_condition(lambda: self.review is not None, timeout=recheck)
             except TimeoutError:
@@ -280,9 +280,10 @@ class FixPRWorkflow:
             )
         )
 
-    async def _best_effort(self, ref: Any, arg: Any) -> None:
+    async def _best_effort(self, ref: Any, *arg: Any) -> None:
+        """A notice or check that must not stop the fix PR's workflow when it fails."""
         try:
-            await call(ref, arg)
+            await call(ref, *arg)
         except ActivityError as exc:
             workflow.logger.warning("%s for %s failed: %s", ref.name, self.pr.workflow_id, exc.cause or exc)
 
