@@ -5,7 +5,8 @@ timestamp more than 5 minutes away → 401, a possible replay), the payload (for
 `block_actions`; malformed → 400), the button (Mender's action ids, a `ci/` workflow id), the approver
 (`ci.approval.approvers`; refused → 200 with an ephemeral refusal, no signal), a decision delivered
 before (`starter.slack_clicks`: a second click → 200 "already decided", no signal). Then it signals the
-CI workflow: not found → 200 "no longer pending", Temporal unavailable → 503 so Slack retries.
+CI workflow (`approval`), or for a `fixpr/` id the fix PR's workflow (`review`, the review queue):
+not found → 200 "no longer pending", Temporal unavailable → 503 so Slack retries.
 Neither the signing secret nor the raw body is ever logged.
 """
 
@@ -26,7 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.fixpr import REVIEW_SIGNAL
 from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID, ApprovalDecision
+from domain.ci_healing.review_queue import ReviewDecision
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from runtime.settings import ConfigError, Settings
 from starter import slack_clicks
@@ -40,6 +43,7 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_SKEW_SECONDS = 5 * 60
 RPC_TIMEOUT = timedelta(seconds=5)
 WORKFLOW_PREFIX = "ci/"
+REVIEW_PREFIX = "fixpr/"  # a fix PR in the review queue: the button becomes its `review` signal
 
 
 class _Loose(BaseModel):
@@ -185,7 +189,7 @@ async def slack_interactivity(request: Request) -> JSONResponse:
         log.info("block_actions %s ignored: not an approval button", [a.action_id for a in payload.actions])
         return _reply(200, "ignored")
     workflow_id = action.value or ""
-    if not workflow_id.startswith(WORKFLOW_PREFIX):
+    if not workflow_id.startswith((WORKFLOW_PREFIX, REVIEW_PREFIX)):
         log.warning(
             "rejected %s by %s: button value is not a CI workflow id", action.action_id, payload.user.id
         )
@@ -221,9 +225,10 @@ async def slack_interactivity(request: Request) -> JSONResponse:
     dispatcher: EventDispatcher = request.app.state.dispatcher
     try:
         client = await dispatcher.client()
-        await client.get_workflow_handle(workflow_id).signal(
-            APPROVAL_SIGNAL, decision, rpc_timeout=RPC_TIMEOUT
-        )
+        name, arg = APPROVAL_SIGNAL, decision
+        if workflow_id.startswith(REVIEW_PREFIX):  # a queued fix PR (the review queue's buttons)
+            name, arg = REVIEW_SIGNAL, ReviewDecision(approved=approved, by=who, at=decision.decided_at)
+        await client.get_workflow_handle(workflow_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT)
     except TemporalUnavailable as exc:
         log.error("%s of %s by %s NOT recorded, Slack must retry: %s", verb, workflow_id, who, exc)
         return _reply(503, "Temporal is unavailable; try again")

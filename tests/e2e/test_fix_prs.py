@@ -7,17 +7,20 @@ Real parts only: Temporal dev server, worker, starter, GitHub and Slack simulato
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import Client
+from typer.testing import CliRunner
 
-from contracts.fixpr import FIXPR_STATUS_QUERY, REVIEW_SIGNAL, FixPRStatus, fixpr_workflow_id
-from domain.ci_healing.review_queue import ReviewDecision, ReviewStatus
+from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
+from domain.ci_healing.review_queue import ReviewStatus
 from simulators.github.osv import osv_entry
+from starter.auth import generate_key, hash_key
+from starter.cli import app
 from store import review_queue
 from store.db import engine_for
 from tests.e2e.test_ci_healing import MODULE_LOG, ci_config, pipeline_row, world_for
@@ -26,6 +29,7 @@ from tests.support.stack import make_settings
 from tests.support.world import World
 
 QUALITY = {"lint": "success", "typecheck": "success"}
+OPERATE_KEY = generate_key()
 
 
 @pytest.fixture
@@ -39,6 +43,7 @@ def settings_for(tmp_path: Path, repo: str) -> Any:
         tmp_path,
         ci=ci_config(fix_prs=fix_prs),
         repositories=[{"name": repo, "fix_prs": {"absent": ["coverage"]}}],
+        api={"keys": [{"name": "ops", "role": "operate", "hash": hash_key(OPERATE_KEY)}]},
     )
 
 
@@ -65,10 +70,22 @@ async def _row(world: World, run_id: int) -> dict[str, Any]:
     return pipeline_row(world, run_id)
 
 
-def approve_plans(world: World) -> None:
-    world.slack.approver = lambda message: (
-        ("mender_approve", "U1", "alice") if "Approval needed" in str(message.get("blocks")) else None
-    )
+def approve_plans(world: World, reviews: bool = False) -> None:
+    """alice approves every plan in Slack (and, with `reviews`, every queued fix PR too)."""
+
+    def answer(message: dict[str, Any]) -> tuple[str, str, str] | None:
+        text = str(message.get("blocks"))
+        wanted = "Approval needed" in text or (reviews and "waits for review" in text)
+        return ("mender_approve", "U1", "alice") if wanted else None
+
+    world.slack.approver = answer
+
+
+async def cli(world: World, *args: str) -> str:
+    env = {"MENDER_API_URL": world.starter_url, "MENDER_API_KEY": OPERATE_KEY}
+    result = await asyncio.to_thread(CliRunner().invoke, app, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 async def test_a_fix_passing_every_check_is_merged_with_its_evidence(
@@ -90,28 +107,25 @@ async def test_a_fix_passing_every_check_is_merged_with_its_evidence(
         assert pipeline_row(world, run_id)["after_merge_runs"] == ["success"]
 
 
-async def test_lint_failure_is_queued_then_approved_and_merged(
+async def test_lint_failure_is_queued_then_approved_in_slack_and_merged(
     client: Client, tmp_path: Path, repo: str
 ) -> None:
     settings = settings_for(tmp_path, repo)
     async with world_for(client, settings) as world:
-        approve_plans(world)
+        approve_plans(world, reviews=True)
         run_id = await fail(world, repo, fix_checks={**QUALITY, "lint": "failure"})
         number, status = await fix_pr_done(world, repo, run_id)
-        assert status.outcome == "queued" and status.decision is not None
-        assert status.decision.route.value == "review", status.decision
+        assert status.decision is not None and status.decision.route.value == "review", status.decision
+        assert status.confidence is not None and status.confidence.score == pytest.approx(0.7 / 0.9, abs=1e-3)
+        handle = world.client.get_workflow_handle(fixpr_workflow_id(repo, number))
+        final = await handle.result()  # alice clicked "Approve and merge" on the queued PR's message
+        assert final["outcome"] == "merged after review" and "alice" in final["review"]["by"]
         engine = engine_for(settings.database_url)
-        [item] = [i for i in review_queue.items(engine) if i.repo == repo]
-        assert item.pr_number == number and item.score == pytest.approx(0.7 / 0.9, abs=1e-3)
+        [item] = [i for i in review_queue.items(engine, status=None) if i.repo == repo]
+        assert item.pr_number == number and item.status is ReviewStatus.APPROVED
         pull = world.github().get_repo(repo).get_pull(number)
-        assert "mender:needs-review" in [label.name for label in pull.labels] and not pull.merged
-        posted = [m for m in world.slack.messages() if "waits for review" in str(m.get("text"))]
-        assert posted and "mender_approve" in str(posted[0]["blocks"])
-        decision = ReviewDecision(approved=True, by="alice", reason="looks right", at=datetime.now(UTC))
-        await world.client.get_workflow_handle(item.workflow_id).signal(REVIEW_SIGNAL, decision)
-        final = await world.client.get_workflow_handle(item.workflow_id).result()
-        assert final["outcome"] == "merged after review"
-        assert review_queue.get(engine, item.id or 0).status is ReviewStatus.APPROVED
+        assert "mender:needs-review" in [label.name for label in pull.labels] and pull.merged
+        assert "| lint | failed | 0.20 | 0.22 | 0.00 | lint |" in pull.body
 
 
 async def test_a_vulnerable_dependency_is_blocked(client: Client, tmp_path: Path, repo: str) -> None:
@@ -127,6 +141,17 @@ async def test_a_vulnerable_dependency_is_blocked(client: Client, tmp_path: Path
         pull = world.github().get_repo(repo).get_pull(number)
         assert not pull.merged and "mender:security-blocked" in [label.name for label in pull.labels]
         assert "GHSA-sim-yaml" in pull.body
+        listed = await cli(world, "review", "list")
+        assert f"{repo}#{number}" in listed and "blocked" in listed
+        item_id = listed.splitlines()[1].split()[0]
+        said = await cli(world, "review", "reject", item_id, "--reason", "pin a safe version")
+        assert "rejected" in said
+        final = await world.client.get_workflow_handle(fixpr_workflow_id(repo, number)).result()
+        assert final["outcome"] == "rejected"
+        pull = world.github().get_repo(repo).get_pull(number)
+        assert pull.state == "closed" and not pull.merged
+        assert "pin a safe version" in pull.get_issue_comments().reversed[0].body
+        assert "review queue is empty" in await cli(world, "review", "list")
 
 
 async def test_a_fix_that_breaks_the_default_branch_is_reverted(
