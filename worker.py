@@ -17,8 +17,11 @@ from activities import approval as approval_activities
 from activities import audit as audit_activities
 from activities import ci as ci_activities
 from activities import config as config_activities
+from activities import fixpr as fixpr_activities
+from activities import fixpr_scan
 from activities import github as github_activities
 from activities import llm as llm_activities
+from activities import review as review_activities
 from activities import slack as slack_activities
 from activities import store as store_activities
 from activities.breaker import BreakerActivities
@@ -40,6 +43,7 @@ from runtime.settings import Settings, get_settings
 from runtime.temporal import ensure_search_attributes, make_client
 from workflows.breaker import BreakerWorkflow
 from workflows.ci_failure import CIFailureWorkflow
+from workflows.fix_pr import FixPRWorkflow
 from workflows.merge_queue import MergeQueueWorkflow
 from workflows.pr_lifecycle import PRLifecycleWorkflow
 from workflows.sweeps import AuditRetentionWorkflow, CIPollerWorkflow, ReconcilerWorkflow
@@ -52,6 +56,7 @@ WORKFLOWS = [
     AuditRetentionWorkflow,
     CIFailureWorkflow,
     CIPollerWorkflow,
+    FixPRWorkflow,
 ]
 STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
     config_activities.repo_policy,
@@ -71,6 +76,9 @@ STATELESS_ACTIVITIES: list[Callable[..., Any]] = [
     store_activities.record_ci,
     *approval_activities.APPROVAL_ACTIVITIES,
     llm_activities.analyse,
+    *fixpr_activities.FIXPR_ACTIVITIES,
+    fixpr_scan.scan,
+    *review_activities.REVIEW_ACTIVITIES,
 ]
 
 log = logging.getLogger("mender.worker")

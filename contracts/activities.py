@@ -26,6 +26,19 @@ from contracts.ci import (
     RerunResult,
     RunAnalysis,
 )
+from contracts.fixpr import (
+    ChecksSnapshot,
+    CloseFixArgs,
+    DefaultRunQuery,
+    FixPRRef,
+    FixPRSettings,
+    MergeResult,
+    PublishArgs,
+    RevertArgs,
+    RevertResult,
+    ReviewResolution,
+    ScanArgs,
+)
 from contracts.merge_queue import ReleaseArgs, TurnArgs
 from contracts.pr import (
     BotArgs,
@@ -49,6 +62,8 @@ from domain.ci_healing.approval_messages import (
     ResolvedApproval,
     StageNotice,
 )
+from domain.ci_healing.evidence import ScanReport
+from domain.ci_healing.review_queue import ReviewItem
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
 from domain.config import RepoPolicy
 from domain.diagnosis.verdict import Diagnosis
@@ -138,6 +153,21 @@ REQUEST_APPROVAL = _ref("approval.request", ApprovalRequest, PostedMessage, Call
 RESOLVE_APPROVAL = _ref("approval.resolve", ApprovalResolution, ResolvedApproval, CallKind.QUICK)
 NOTIFY_STAGE = _ref("ci.notify", StageNotice, PostedMessage, CallKind.QUICK)
 RECORD_CI = _ref("store.record_ci", CIRecordUpdate, None, CallKind.QUICK)
+
+# Fix PRs (issue 17): evidence, routing, the review queue, the watch after a merge
+FIX_PR_SETTINGS = _ref("config.fix_pr_settings", str, FixPRSettings, CallKind.CONFIG)
+PLAYBOOK_PRIOR = _ref("config.playbook_prior", str, float | None, CallKind.CONFIG)
+FIX_PR_CHECKS = _ref("fixpr.checks", FixPRRef, ChecksSnapshot, CallKind.GITHUB)
+FIX_PR_SCAN = _ref("fixpr.scan", ScanArgs, ScanReport, CallKind.PROVIDER)
+FIX_PR_PUBLISH = _ref("fixpr.publish", PublishArgs, None, CallKind.GITHUB)
+FIX_PR_MERGE = _ref("fixpr.merge", FixPRRef, MergeResult, CallKind.GITHUB)
+FIX_PR_CLOSE = _ref("fixpr.close", CloseFixArgs, None, CallKind.GITHUB)
+FIX_PR_DEFAULT_RUN = _ref("fixpr.default_run", DefaultRunQuery, CIRunEvent | None, CallKind.PROVIDER)
+FIX_PR_REVERT = _ref("fixpr.revert", RevertArgs, RevertResult, CallKind.GITHUB)
+REVIEW_ENQUEUE = _ref("review.enqueue", ReviewItem, int, CallKind.STORE)
+REVIEW_RESOLVE = _ref("review.resolve", ReviewResolution, bool, CallKind.STORE)
+REVIEW_ANNOUNCE = _ref("review.announce", ReviewItem, None, CallKind.NOTIFY)
+REVIEW_BACKLOG = _ref("review.backlog", None, bool, CallKind.NOTIFY)
 
 # Scheduled sweeps
 RECONCILE_SWEEP = _ref("reconcile.sweep", None, SweepReport, CallKind.RECONCILE)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.ci_healing.config import CIConfig
+from domain.ci_healing.fixpr_config import FixPRPolicy, FixPRRepoConfig
 from domain.ci_healing.runs import FIX_BRANCH_PREFIX
 from domain.pr_healing.events import REPO_PATTERN
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
@@ -113,6 +114,7 @@ class RepositoryConfig(Strict):
     mode: Mode | None = None
     staleness_seconds: dict[PRState, float] = Field(default_factory=dict)
     retry_budgets: RetryBudgets | None = None
+    fix_prs: FixPRRepoConfig | None = None  # its check mapping, absent signals, weights, thresholds
 
     @field_validator("staleness_seconds")
     @classmethod
@@ -279,6 +281,11 @@ class MenderConfig(Strict):
 
     def repository(self, name: str) -> RepositoryConfig | None:
         return next((r for r in self.repositories if r.name == name), None)
+
+    def fix_pr_policy(self, repo: str) -> FixPRPolicy:
+        """The fix PR settings of one repository (`ci.fix_prs` with its `fix_prs` overrides)."""
+        override = self.repository(repo)
+        return FixPRPolicy.of(repo, self.ci.fix_prs, override.fix_prs if override else None)
 
     def policy_for(self, repo: str) -> RepoPolicy:
         """The effective settings for one repository (global values with its overrides)."""

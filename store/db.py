@@ -9,7 +9,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import SQLModel, create_engine
 
-from store import api_keys, audit, installations, models  # noqa: F401  (registers the tables)
+from store import api_keys, audit, installations, models, review_queue  # noqa: F401  (registers the tables)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

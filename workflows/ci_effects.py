@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.shared.audit import AuditEntry
     from workflows.audit_calls import audit
     from workflows.calls import call
+    from workflows.fix_pr import start_fix_pr
 
 
 class CIEffectRunner:
@@ -70,8 +71,9 @@ class CIEffectRunner:
             await audit(entry)
             return None
         if isinstance(effect, FixPROpened):
-            # The seam for what follows a fix PR (e.g. its own workflow); today only logged.
             workflow.logger.info("CI run %s: fix PR %s opened", self.run.key, effect.fix.pr_url)
+            if effect.analysis is not None and effect.policy is not None:
+                await start_fix_pr(self.run, effect.analysis, effect.fix, effect.policy, effect.plan_approved)
             return None
         if not effect.feeds_back:
             ref, arg = self._best_effort_call(effect)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from domain.ci_healing.fixpr_config import FixPRConfig
 from domain.ci_healing.runs import PROJECT_PATTERN
 
 
@@ -109,6 +110,7 @@ class CIConfig(Strict):
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)
     llm: LLMConfig = Field(default_factory=LLMConfig)
     gitlab: GitLabConfig = Field(default_factory=GitLabConfig)
+    fix_prs: FixPRConfig = Field(default_factory=FixPRConfig)  # evidence, confidence, review queue
 
     def channel(self, stage: Stage) -> str:
         """The Slack channel a stage is announced in."""

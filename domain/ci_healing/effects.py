@@ -178,9 +178,13 @@ class OpenFixPR(CIEffect):
 
 @dataclass(frozen=True)
 class FixPROpened(CIEffect):
-    """A fix PR is open and its verification run is awaited: the seam for what follows a fix PR."""
+    """A fix PR is open and its verification run is awaited: its own workflow takes it from here
+    (evidence, confidence, merge or review queue; `workflows/fix_pr.py`)."""
 
     fix: FixResult
+    analysis: RunAnalysis | None = None
+    policy: CIPolicy | None = None
+    plan_approved: bool = False  # a human approved the plan
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ def fix_opened(m: CIMemory, ctx: CIContext, fix: FixResult) -> CIStep:
         return attempt_done(m, False, f"no further fix: {fix.detail}")
     m = m.model_copy(update={"fix": fix})
     step = await_run(m, ctx, fix_branch=fix.branch or "")
-    return CIStep(step.memory, [FixPROpened(fix), *step.effects])
+    opened = FixPROpened(fix, analysis=m.analysis, policy=m.policy, plan_approved=m.approved)
+    return CIStep(step.memory, [opened, *step.effects])
 
 
 def await_run(

@@ -32,6 +32,8 @@ class AuditAction(StrEnum):
     CI_APPROVAL = "ci.approval"
     CI_REMEDIATION = "ci.remediation"
     CI_INCIDENT = "ci.incident"
+    CI_FIX_PR = "ci.fix_pr"  # a fix PR routed, merged, reverted (details: playbook, score, route)
+    CI_REVIEW = "ci.review"  # a queued fix PR approved or rejected by a human
     SLACK_CLICK = "slack.click"  # the decision a Slack button click delivered (first click only)
 
 

@@ -34,6 +34,7 @@ from simulators.github.rest_collaborators import collaborators_router
 from simulators.github.rest_common import DOCS, GitHubError, read_object
 from simulators.github.rest_contents import contents_router
 from simulators.github.rest_issues import issues_router
+from simulators.github.rest_osv import osv_router
 from simulators.github.rest_pulls import pulls_router
 from simulators.github.rest_repos import repos_router
 from simulators.github.scenario import PipelineGroup, Scenario, load_scenario
@@ -135,6 +136,7 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
     app.include_router(actions_router(sim))
     app.include_router(issues_router(sim))
     app.include_router(collaborators_router(sim))
+    app.include_router(osv_router(sim))
     install_app_auth(app, sim)  # GitHub App: installation tokens (simulators/github/rest_app.py)
     return app
 
@@ -209,7 +211,17 @@ def control_router(sim: Simulator) -> APIRouter:
         repo = body.get("repo")
         if not isinstance(repo, str) or repo.count("/") != 1:
             return JSONResponse({"message": "'repo' must be owner/name"}, status_code=422)
-        unknown = sorted(set(body) - {"repo", "log_text", "heals_on", "workflow", "job", "approve"})
+        known = {
+            "repo",
+            "log_text",
+            "heals_on",
+            "workflow",
+            "job",
+            "approve",
+            "fix_checks",
+            "breaks_after_merge",
+        }
+        unknown = sorted(set(body) - known)
         if unknown:
             return JSONResponse({"message": f"unknown keys {unknown}"}, status_code=422)
         try:
@@ -219,7 +231,14 @@ def control_router(sim: Simulator) -> APIRouter:
         if group.log_text is None:
             return JSONResponse({"message": "give the log inline as 'log_text'"}, status_code=422)
         pipeline = sim.pipelines.add(
-            repo, group.log_text, group.heals_on, group.workflow, group.job, group.approve
+            repo,
+            group.log_text,
+            group.heals_on,
+            group.workflow,
+            group.job,
+            group.approve,
+            fix_checks=group.fix_checks,
+            breaks_after_merge=group.breaks_after_merge,
         )
         suite = sim.pipelines.start(pipeline)
         return JSONResponse(

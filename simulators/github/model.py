@@ -48,6 +48,7 @@ class Commit:
     tree_sha: str
     timestamp: datetime = field(default_factory=now)
     files: dict[str, str] = field(default_factory=dict)  # the whole tree: path -> text (small repos)
+    verified: bool = False  # made through the API (contents, merges): GitHub signs it (web-flow)
 
 
 @dataclass
@@ -232,6 +233,12 @@ class Pipeline:
     reruns_requested: int = 0
     healed_by: str | None = None  # retry | fix
     healed_at: datetime | None = None
+    fix_checks: dict[str, str] = field(
+        default_factory=dict
+    )  # quality check runs on fix branches: name -> conclusion
+    breaks_after_merge: bool = False  # the default branch fails once its fix is merged (until reverted)
+    fix_merged_at: datetime | None = None
+    reverted_at: datetime | None = None
 
 
 @dataclass

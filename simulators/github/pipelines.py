@@ -12,11 +12,25 @@ Healing:
   does opening or updating a PR from it (event pull_request): success if `heals_on` is fix, else
   failure with the same log (a `mender/ci-fix/` branch naming no pipeline's run: success). PRs from
   such branches get none of the bot-PR actors (see `actors.py`).
+- Quality checks: a pipeline's `fix_checks` (check name -> conclusion) run on each fix-branch commit as
+  another app's check suite (check runs, no Actions workflow run), finishing with the Actions run.
+- After a merge: a merge into the default branch of a `mender/ci-fix/` PR runs the pipeline's workflow
+  on the merge commit (event push): failure when the pipeline `breaks_after_merge` and the fix is still
+  in (a merged `mender/ci-fix/revert-<n>` PR takes it out again), else success.
 """
 
 from __future__ import annotations
 
-from simulators.github.model import CheckSuite, Pipeline, Repo, SimEvent, User, fix_origin, is_fix_branch, now
+from simulators.github.model import (
+    CheckSuite,
+    Pipeline,
+    Repo,
+    SimEvent,
+    User,
+    fix_origin,
+    is_fix_branch,
+    now,
+)
 from simulators.github.ops import Ops
 from simulators.github.ops_actions import ActionsOps
 from simulators.github.render_actions import workflow_path
@@ -25,6 +39,14 @@ from simulators.github.state import SimState
 
 PUSHER = "octocat"  # who pushed the commit a failing pipeline runs on
 BUILD_JOB = "build"
+QUALITY_APP = "quality-checks"  # the app whose check suite carries a pipeline's `fix_checks`
+REVERT_PREFIX = "mender/ci-fix/revert-"
+BROKEN_LOG = (
+    "Run make test\n"
+    "FAILED tests/test_app.py::test_startup - AssertionError: the service did not start\n"
+    "1 failed, 41 passed in 3.20s\n"
+    "Error: Process completed with exit code 1.\n"
+)
 
 
 def workflow_yaml(name: str, jobs: tuple[str, ...], branch: str) -> str:
@@ -58,10 +80,14 @@ class Pipelines(ActionsOps):
         job: str = "test",
         approve: bool | None = None,
         group: int | None = None,
+        fix_checks: dict[str, str] | None = None,
+        breaks_after_merge: bool = False,
     ) -> Pipeline:
         """Register a pipeline (its run starts with `start`)."""
         self.world.ensure_repo(repo)
         pipeline = Pipeline(len(self.world.pipelines), repo, log, heals_on, workflow, job, approve, group)
+        pipeline.fix_checks = dict(fix_checks or {})
+        pipeline.breaks_after_merge = breaks_after_merge
         self.world.pipelines.append(pipeline)
         return pipeline
 
@@ -105,6 +131,8 @@ class Pipelines(ActionsOps):
                     group.job,
                     group.approve,
                     index,
+                    group.fix_checks,
+                    group.breaks_after_merge,
                 )
                 for _ in range(group.count)
             ]
@@ -132,6 +160,9 @@ class Pipelines(ActionsOps):
             return None
         if is_fix_branch(suite.head_branch):
             return None if pipeline.heals_on == "fix" else pipeline.log
+        if suite.run_id != pipeline.run_id:  # a run on a merge commit of the default branch
+            broken = pipeline.breaks_after_merge and pipeline.fix_merged_at and not pipeline.reverted_at
+            return BROKEN_LOG if broken else None
         if suite.run_attempt == 1 or pipeline.heals_on != "retry":
             return pipeline.log
         return None
@@ -157,6 +188,8 @@ class Pipelines(ActionsOps):
         if pipeline is None:
             return
         fix = is_fix_branch(suite.head_branch)
+        if suite.run_id != pipeline.run_id and not fix:
+            return  # a run after a merge: it neither fails nor heals the pipeline
         if not fix and suite.run_attempt == 1 and suite.conclusion == "failure":
             pipeline.failed_at = suite.updated_at
         if suite.conclusion == "success" and pipeline.healed_at is None:
@@ -175,11 +208,14 @@ class Pipelines(ActionsOps):
     # --- fix branches ---
 
     def on_event(self, ev: SimEvent) -> None:
-        """A push to a fix branch: a push run; a PR from one opened, updated or reopened: a pull_request run."""
+        """A push to a fix branch: a push run; a PR from one opened, updated or reopened: a pull_request run;
+        a fix (or its revert) merged into the default branch: a push run on the merge commit."""
         if ev.name == "push":
             branch = ev.data["ref"]
             if is_fix_branch(branch) and ev.data["workflows"]:
                 self._fix_run(ev.repo, ev.data["after"], branch, "push", ev.data["sender"])
+            elif branch == ev.repo.default_branch:
+                self._after_merge(ev.repo, ev.data["after"], ev.data["sender"])
             return
         pr = ev.pr
         if pr is None or ev.name != "pull_request" or ev.action not in ("opened", "synchronize", "reopened"):
@@ -194,4 +230,56 @@ class Pipelines(ActionsOps):
         workflow, job = (pipeline.workflow, pipeline.job) if pipeline else ("CI", "test")
         index = pipeline.index if pipeline else None
         suite = self.create_run(repo, sha, branch, event, workflow, (BUILD_JOB, job), index, actor)
+        self._drive(repo, suite, self.state.timing.ci_start_seconds)
+        if pipeline is not None and pipeline.fix_checks and event == "push":
+            self.state.spawn(self._quality(repo, sha, branch, pipeline), name=f"quality checks {sha[:7]}")
+
+    async def _quality(self, repo: Repo, sha: str, branch: str, pipeline: Pipeline) -> None:
+        """The pipeline's `fix_checks` as another app's check runs on `sha`, done with the Actions run."""
+        suite = CheckSuite(
+            self.world.new_id("suite"), sha, branch, sha, run_number=0, event="push",
+            workflow=QUALITY_APP, driver="checks", actor=QUALITY_APP,
+        )  # fmt: skip
+        self._queue_jobs(suite, pipeline.fix_checks)
+        self.world.add_suite(repo, suite)
+        await self.state.pause(self.state.timing.ci_start_seconds)
+        for run in suite.runs:
+            run.status, run.started_at = "in_progress", now()
+        await self.state.pause(self.state.timing.ci_seconds)
+        for run in suite.runs:
+            run.status, run.conclusion, run.completed_at = "completed", pipeline.fix_checks[run.name], now()
+            run.output_title = f"{run.name}: {run.conclusion}"
+        failed = any(run.conclusion not in ("success", "neutral", "skipped") for run in suite.runs)
+        suite.status, suite.conclusion, suite.updated_at = (
+            "completed",
+            "failure" if failed else "success",
+            now(),
+        )
+
+    def _after_merge(self, repo: Repo, sha: str, actor: User) -> None:
+        """A merge commit of a fix (or revert) PR on the default branch runs its pipeline's workflow."""
+        commit = repo.commits.get(sha)
+        if commit is None or len(commit.parents) < 2:
+            return
+        merged = next((p for p in repo.pulls.values() if p.head_sha == commit.parents[1]), None)
+        if merged is None or not is_fix_branch(merged.head_ref):
+            return
+        if merged.head_ref.startswith(REVERT_PREFIX):
+            number = merged.head_ref.removeprefix(REVERT_PREFIX)
+            fixed = repo.pulls.get(int(number)) if number.isdigit() else None
+            origin = fix_origin(fixed.head_ref) if fixed is not None else None
+        else:
+            origin = fix_origin(merged.head_ref)
+        found = [p for p in self.world.pipelines if p.run_id == origin and p.repo == repo.full_name]
+        if not found:
+            return
+        pipeline = found[0]
+        if merged.head_ref.startswith(REVERT_PREFIX):
+            pipeline.reverted_at = now()
+        else:
+            pipeline.fix_merged_at = now()
+        jobs = (BUILD_JOB, pipeline.job)
+        suite = self.create_run(
+            repo, sha, repo.default_branch, "push", pipeline.workflow, jobs, pipeline.index, actor
+        )
         self._drive(repo, suite, self.state.timing.ci_start_seconds)

@@ -158,13 +158,7 @@ class RenderChecks(RenderPulls):
                 "message": commit.message,
                 "tree": {"sha": commit.tree_sha, "url": f"{repo_url}/git/trees/{commit.tree_sha}"},
                 "comment_count": 0,
-                "verification": {
-                    "verified": False,
-                    "reason": "unsigned",
-                    "signature": None,
-                    "payload": None,
-                    "verified_at": None,
-                },
+                "verification": verification(commit),
             },
             "author": author,
             "committer": author,
@@ -224,3 +218,24 @@ class RenderChecks(RenderPulls):
             "commits": [self.commit(repo, repo.commits[sha]) for sha in only_head],
             "files": [],
         }
+
+
+def verification(commit: Commit) -> JSON:
+    """A commit's `verification`: commits made through the API are signed by GitHub (web-flow)."""
+    if not commit.verified:
+        return {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+            "verified_at": None,
+        }
+    payload = f"tree {commit.tree_sha}\n" + "".join(f"parent {p}\n" for p in commit.parents)
+    payload += f"author {commit.author}\ncommitter GitHub <noreply@github.com>\n\n{commit.message}"
+    return {
+        "verified": True,
+        "reason": "valid",
+        "signature": "-----BEGIN PGP SIGNATURE-----\n\nwsBcBAABCAAQBQJsimulated\n-----END PGP SIGNATURE-----\n",
+        "payload": payload,
+        "verified_at": ts(commit.timestamp),
+    }

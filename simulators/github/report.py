@@ -107,9 +107,24 @@ def pipeline_row(state: SimState, pipeline: Pipeline) -> dict[str, Any]:
         "attempts": suite.run_attempt if suite else 0,
         "reruns_requested": pipeline.reruns_requested,
         "fix_prs": [
-            {"number": pr.number, "branch": pr.head_ref, "state": pr.state, "merged": pr.merged}
+            {
+                "number": pr.number,
+                "branch": pr.head_ref,
+                "state": pr.state,
+                "merged": pr.merged,
+                "labels": [label.name for label in pr.labels],
+            }
             for pr in fix_prs
         ],
+        "after_merge_runs": [
+            s.conclusion
+            for s in sorted(repo.suites.values(), key=lambda s: s.id)
+            if s.pipeline == pipeline.index
+            and s.head_branch == repo.default_branch
+            and s.run_id != pipeline.run_id
+        ],
+        "fix_merged_at": ts(pipeline.fix_merged_at),
+        "reverted_at": ts(pipeline.reverted_at),
         "fix_runs": fix_runs,
         "incidents": incidents,
         "healed": pipeline.healed_at is not None,

@@ -54,7 +54,8 @@ def actions_router(sim: Simulator) -> APIRouter:
             keep = run_filter(request.query_params, actor_of(found))
         except ValueError as exc:
             raise invalid(str(exc)) from None
-        suites = [s for s in sorted(found.suites.values(), key=lambda s: s.id, reverse=True) if keep(s)]
+        runs = sorted(found.workflow_runs.values(), key=lambda s: s.id, reverse=True)
+        suites = [s for s in runs if keep(s)]
         render = sim.render
         bare = request.query_params.get("exclude_pull_requests") == "true"
 

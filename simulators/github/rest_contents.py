@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from simulators.github.contents import blob_sha, diff_files
 from simulators.github.model import Commit, Repo
 from simulators.github.render import JSON, Render, node_id, ts
+from simulators.github.render_checks import verification
 from simulators.github.rest_common import (
     GitHubError,
     get_pr,
@@ -95,13 +96,7 @@ def git_commit_json(render: Render, repo: Repo, commit: Commit) -> JSON:
             }
             for p in commit.parents
         ],
-        "verification": {
-            "verified": False,
-            "reason": "unsigned",
-            "signature": None,
-            "payload": None,
-            "verified_at": None,
-        },
+        "verification": verification(commit),
     }
 
 
@@ -160,12 +155,22 @@ def contents_router(sim: Simulator) -> APIRouter:
             if body["sha"] != blob_sha(existing):
                 raise GitHubError(409, f"{path} does not match {body['sha']}")
         sha = sim.ops.commit_file(found, branch, path, text, str(message), sim.api_user)
+        found.commits[sha].verified = True  # made through the API: signed by GitHub
         render = sim.render
         data = {
             "content": file_json(render, found, path, text, sha, content=False),
             "commit": git_commit_json(render, found, found.commits[sha]),
         }
         return JSONResponse(data, status_code=201 if existing is None else 200)
+
+    @router.get(REPO + "/git/commits/{sha}")
+    async def get_git_commit(owner: str, repo: str, sha: str) -> JSON:
+        """The Git Database commit, with its `verification` (API commits are signed by GitHub)."""
+        found = get_repo(sim, owner, repo)
+        commit = found.commits.get(sha)
+        if commit is None:
+            raise not_found()
+        return git_commit_json(sim.render, found, commit)
 
     @router.delete(REPO + "/contents/{path:path}")
     async def delete_contents(owner: str, repo: str, path: str, request: Request) -> dict[str, Any]:
@@ -181,6 +186,7 @@ def contents_router(sim: Simulator) -> APIRouter:
             raise GitHubError(409, f"{path} does not match {body.get('sha')}")
         message = str(body.get("message") or f"Delete {path}")
         sha = sim.ops.commit_file(found, branch, path, None, message, sim.api_user)
+        found.commits[sha].verified = True
         return {"content": None, "commit": git_commit_json(sim.render, found, found.commits[sha])}
 
     @router.get(REPO + "/pulls/{number:int}/files")

@@ -120,6 +120,7 @@ def pulls_router(sim: Simulator) -> APIRouter:
         if state in refusals:
             raise GitHubError(405, refusals[state])
         sha = sim.ops.merge(pr, sim.api_user, method)
+        get_repo(sim, owner, repo).commits[sha].verified = True  # merged through the API: signed by GitHub
         return {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}
 
     @router.put(PR + "/update-branch")

@@ -38,6 +38,10 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
         workflow: CI                 # workflow name (default CI)
         job: test                    # the failing job's name (default test); a `build` job passes
         approve: null                # true | false | null: a human approver's answer (only reported)
+        fix_checks: {}               # quality check runs on its fix branches: {lint: failure, typecheck: success}
+        breaks_after_merge: false    # the default branch fails once its fix is merged (until reverted)
+    vulnerabilities:                 # optional OSV feed served at POST /osv/v1/query (default [])
+      - {id: GHSA-xxxx, package: pyyaml, ecosystem: PyPI, severity: high, summary: "...", fixed: null}
     config: {}                       # optional mender.yaml overrides; kept as `Scenario.config`, unused here
 
 `prs` is required but may be empty when `pipelines` is not. Each GitHub pipeline run is a failed
@@ -121,12 +125,28 @@ class PipelineGroup(_Strict):
     workflow: str = Field("CI", min_length=1)
     job: str = Field("test", min_length=1)
     approve: bool | None = None
+    fix_checks: dict[str, Literal["success", "failure", "neutral", "skipped", "timed_out"]] = Field(
+        default_factory=dict
+    )
+    breaks_after_merge: bool = False
 
     @model_validator(mode="after")
     def _has_log(self) -> PipelineGroup:
         if self.log is None and self.log_text is None:
             raise ValueError("a pipeline needs `log` (a file path) or `log_text`")
         return self
+
+
+class Vulnerability(_Strict):
+    """One advisory of the simulated OSV feed; `fixed: null` means no release fixes it yet."""
+
+    id: str = Field(min_length=1)
+    package: str = Field(min_length=1)
+    ecosystem: Literal["PyPI", "npm", "Maven"] = "PyPI"
+    severity: Literal["low", "moderate", "high", "critical"] = "high"
+    summary: str = ""
+    introduced: str = "0"
+    fixed: str | None = None
 
 
 class Scenario(_Strict):
@@ -136,6 +156,7 @@ class Scenario(_Strict):
     prs: list[PRGroup]
     pipelines: list[PipelineGroup] = Field(default_factory=list)
     world_faults: list[WorldFault] = Field(default_factory=list)
+    vulnerabilities: list[Vulnerability] = Field(default_factory=list)
     github_rate_limit: int | None = Field(None, ge=1)  # requests an hour per token (None: GitHub's 5000)
     config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
 

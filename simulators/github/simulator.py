@@ -20,6 +20,7 @@ from simulators.github.delivery import Deliverer
 from simulators.github.faults import Faults
 from simulators.github.model import PullRequest, SimEvent, User
 from simulators.github.ops import Ops
+from simulators.github.osv import osv_entry
 from simulators.github.payloads import Payloads
 from simulators.github.pipelines import Pipelines
 from simulators.github.render_actions import RenderActions
@@ -186,6 +187,7 @@ class Simulator:
             self.state.access.configure(dataclasses.replace(rules, limit=scenario.github_rate_limit))
         for name in scenario.repos:
             self.world.ensure_repo(name)
+        self.world.vulnerabilities = [osv_entry(v.model_dump()) for v in scenario.vulnerabilities]
         self.pipelines.schedule(scenario)
         opened: list[PullRequest] = []
         for group in scenario.prs:

@@ -1,4 +1,4 @@
-"""Delivering an approver's click to its CI workflow: once, and telling later clicks what was decided.
+"""Delivering an approver's click to its CI workflow (or a queued fix PR's workflow): once, and telling later clicks what was decided.
 
 The decision delivered first is remembered in the store (`starter.slack_clicks`), after the signal,
 so a click that did not reach Temporal can be retried; a second click is answered "already decided"
@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.ci import APPROVAL_SIGNAL
+from contracts.fixpr import REVIEW_SIGNAL
+from domain.ci_healing.review_queue import ReviewDecision
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings
 from starter import slack_clicks
@@ -23,6 +25,7 @@ from store.db import engine_for
 
 log = logging.getLogger("mender.slack.interactivity")
 RPC_TIMEOUT = timedelta(seconds=5)
+REVIEW_PREFIX = "fixpr/"
 
 
 async def deliver_approval(
@@ -42,9 +45,13 @@ async def deliver_approval(
         return "already_decided", Note(slack_clicks.already(earlier), private=True)
     try:
         client = await dispatcher.client()
-        await client.get_workflow_handle(workflow_id).signal(
-            APPROVAL_SIGNAL, decision, rpc_timeout=RPC_TIMEOUT
-        )
+        name, arg = APPROVAL_SIGNAL, decision
+        if workflow_id.startswith(REVIEW_PREFIX):  # a queued fix PR (the review queue's buttons)
+            name, arg = (
+                REVIEW_SIGNAL,
+                ReviewDecision(approved=decision.approved, by=who, at=decision.decided_at),
+            )
+        await client.get_workflow_handle(workflow_id).signal(name, arg, rpc_timeout=RPC_TIMEOUT)
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             log.info("%s of %s by %s ignored: workflow not running", verb, workflow_id, who)

@@ -38,6 +38,7 @@ from starter.intake.parsing import bounded_json
 log = logging.getLogger("mender.slack.interactivity")
 MAX_SKEW_SECONDS = 5 * 60
 WORKFLOW_PREFIX = "ci/"
+REVIEW_PREFIX = "fixpr/"  # a fix PR in the review queue: the button becomes its `review` signal
 INTERACTION = "interaction"
 
 
@@ -172,7 +173,7 @@ class SlackSource:
                 ignored=f"not an approval button: {[a.action_id[:40] for a in payload.actions][:5]}"
             )
         workflow_id = action.value or ""
-        if not workflow_id.startswith(WORKFLOW_PREFIX):
+        if not workflow_id.startswith((WORKFLOW_PREFIX, REVIEW_PREFIX)):
             raise PayloadError(f"button value must be a workflow id starting with {WORKFLOW_PREFIX!r}")
         approved = action.action_id == APPROVE_ACTION_ID
         who = payload.identity()

@@ -46,6 +46,9 @@ ENDPOINTS = [
     ("GET", "/api/health", None, Role.READ),
     ("GET", "/api/doctor", None, Role.READ),
     ("POST", "/api/config/reload", None, Role.ADMIN),
+    ("GET", "/api/review", None, Role.READ),
+    ("POST", "/api/review/999999/approve", {"reason": "matrix"}, Role.OPERATE),
+    ("POST", "/api/review/999999/reject", None, Role.OPERATE),
 ]
 
 
@@ -66,7 +69,9 @@ def test_every_endpoint_is_in_the_matrix(tmp_path: Path) -> None:
     listed = {
         (
             m,
-            p.replace("acme/api/999999", "{owner}/{repo}/{number}").replace("made-by-matrix", "{name}"),
+            p.replace("acme/api/999999", "{owner}/{repo}/{number}")
+            .replace("made-by-matrix", "{name}")
+            .replace("review/999999", "review/{item_id}"),
             r.value,
         )
         for m, p, _, r in ENDPOINTS

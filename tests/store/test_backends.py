@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from domain.ci_healing.review_queue import ReviewItem, ReviewStatus
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from domain.shared.audit import AuditEntry, AuditFilter
-from store import audit, ci_failures, installations, projection, repository
+from store import audit, ci_failures, installations, projection, repository, review_queue
 from store.db import engine_for
 from store.models import WebhookDeliveryRecord
 from tests.support.events import make_event
@@ -36,9 +37,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
         pytest.skip(NOT_AVAILABLE)
     engine = engine_for(postgres_url)
     with engine.begin() as connection:  # a clean slate per test on the shared server
-        for table in ("pr_event", "pull_request", "webhook_delivery", "audit_log", "ci_failure"):
+        for table in (
+            "pr_event",
+            "pull_request",
+            "webhook_delivery",
+            "audit_log",
+            "ci_failure",
+            "review_queue",
+        ):
             connection.exec_driver_sql(f"DELETE FROM {table}")
         connection.exec_driver_sql("DELETE FROM installed_repository")
+        connection.exec_driver_sql("DELETE FROM review_alert")
     return engine
 
 
@@ -136,3 +145,41 @@ def test_ci_failure_rows_and_installed_repositories(engine: Engine) -> None:
     installations.add(engine, 3, ["acme/web"])
     assert installations.installed(engine) == ["acme/lib", "acme/web"]
     assert sorted(installations.remove_installation(engine, 3)) == ["acme/lib", "acme/web"]
+
+
+# The review queue of fix PRs (issue 17)
+NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+
+
+def review_item(n: int, hours_ago: float = 0) -> ReviewItem:
+    return ReviewItem(
+        workflow_id=f"fixpr/acme/api/{n}",
+        repo="acme/api",
+        pr_number=n,
+        score=0.7,
+        reasons=["confidence 0.70 < 0.80", "token ghp_" + "A" * 36],
+        created_at=NOW - timedelta(hours=hours_ago),
+    )
+
+
+def test_enqueue_is_idempotent_and_resolve_happens_once(engine: Engine) -> None:
+    first = review_queue.enqueue(engine, review_item(1, hours_ago=5))
+    assert review_queue.enqueue(engine, review_item(1)) == first  # a retried activity
+    review_queue.enqueue(engine, review_item(2))
+    pending = review_queue.items(engine)
+    assert [i.pr_number for i in pending] == [1, 2]  # oldest first
+    assert "A" * 36 not in str(pending[0].reasons)  # redacted when stored
+    assert review_queue.resolve(engine, "fixpr/acme/api/1", ReviewStatus.REJECTED, "alice", "no", NOW)
+    assert not review_queue.resolve(engine, "fixpr/acme/api/1", ReviewStatus.APPROVED, "bob", "", NOW)
+    stored = review_queue.get(engine, first)
+    assert stored is not None and stored.status is ReviewStatus.REJECTED and stored.decided_by == "alice"
+    assert [i.pr_number for i in review_queue.items(engine)] == [2]
+    assert review_queue.backlog(engine).pending == 1
+
+
+def test_the_backlog_alert_is_claimed_once_per_period(engine: Engine) -> None:
+    period = timedelta(hours=24)
+    assert review_queue.claim_alert(engine, NOW, period)
+    assert not review_queue.claim_alert(engine, NOW + timedelta(hours=1), period)
+    assert review_queue.claim_alert(engine, NOW + period, period)
+    assert review_queue.backlog(engine).last_alert == NOW + period

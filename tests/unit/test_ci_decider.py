@@ -489,7 +489,7 @@ def fixing() -> tuple[CIMemory, list[CIEffect]]:
 def test_a_fix_pr_opened_passes_the_seam_then_waits_for_its_branch() -> None:
     m, done = fixing()
     assert done[0] == OpenFixPR(diagnosis(action=FixAction.ADD_DEPENDENCY), 1, "main", URL)
-    assert done[1] == FixPROpened(FIX)
+    assert isinstance(done[1], FixPROpened) and done[1].fix == FIX and done[1].policy == m.policy
     assert m.waiting.for_fix and m.waiting.fix_branch == "mender/fix-7"
     assert decider.on_timer(m, ctx(10)).effects == [PollRun("mender/fix-7")]
     assert not decider.news(decider.record_event(m, fix_event(Conclusion.SUCCESS, branch="other")))

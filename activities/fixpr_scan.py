@@ -1,0 +1,140 @@
+"""Mender's own security scan of a fix branch: an OSV audit of the dependencies the fix adds and bandit on
+the Python files it changes, in a temporary checkout of those files, within a time limit.
+
+The feed is any OSV-compatible `/v1/query` endpoint (`ci.fix_prs.scan.vulnerability_feed`; the GitHub
+simulator serves one). pip-audit speaks the same protocol (`--vulnerability-service osv --osv-url`), but
+its report drops the advisories' severity, which decides whether a finding blocks a merge: the query is
+made here, with the same request body.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess  # nosec B404: bandit runs as a subprocess with a fixed argument list
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from github import UnknownObjectException
+from github.Repository import Repository
+from temporalio import activity
+
+from activities.github import github_client, github_errors
+from contracts.fixpr import ScanArgs
+from domain.ci_healing.evidence import Finding, ScanReport
+from domain.ci_healing.manifests import added, ecosystem_of, findings
+from runtime.settings import get_settings
+
+log = logging.getLogger("mender.activities.fixpr_scan")
+OSV_URL = "https://api.osv.dev/v1/query"
+BANDIT_SEVERITIES = {"LOW": "low", "MEDIUM": "medium", "HIGH": "high"}
+
+
+class ScanTimeout(Exception):
+    pass
+
+
+def feed_url(configured: str | None) -> str:
+    settings = get_settings()
+    if configured:
+        return configured
+    if settings.uses_github_simulator:
+        return settings.config.github.simulator_url.rstrip("/") + "/osv/v1/query"
+    return OSV_URL
+
+
+@activity.defn(name="fixpr.scan")
+def scan(args: ScanArgs) -> ScanReport:
+    """Audit the fix's added dependencies and bandit its Python files; never raises for the scan itself
+    (a scan that cannot finish reports `ran=False` with the reason, and security counts as missing)."""
+    deadline = time.monotonic() + args.config.timeout_seconds
+    files = args.files[: args.config.max_files]
+    with github_errors(f"read {args.pr.project}@{args.head_sha[:12]} to scan"):
+        repo = github_client(get_settings(), args.pr.project).get_repo(args.pr.project)
+        heads = {path: _read(repo, path, args.head_sha) for path in files}
+        bases = {path: _read(repo, path, args.base) for path in files if ecosystem_of(path)}
+    try:
+        found: list[Finding] = []
+        url = feed_url(args.config.vulnerability_feed)
+        for path in bases:
+            for dependency in added(path, bases[path], heads[path]):
+                found += findings(dependency, _query(url, dependency.query(), deadline))
+        python = {p: t for p, t in heads.items() if p.endswith(".py") and t is not None}
+        if python:
+            found += _bandit(python, deadline)
+    except ScanTimeout:
+        return ScanReport(
+            ran=False, scanned=files, detail=f"timed out after {args.config.timeout_seconds:.0f} s"
+        )
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("scan of %s#%s failed: %s", args.pr.project, args.pr.number, exc)
+        return ScanReport(ran=False, scanned=files, detail=f"{type(exc).__name__}: {str(exc)[:200]}")
+    return ScanReport(ran=True, findings=found, scanned=files)
+
+
+def _read(repo: Repository, path: str, ref: str) -> str | None:
+    try:
+        found = repo.get_contents(path, ref=ref)
+    except UnknownObjectException:
+        return None
+    return None if isinstance(found, list) else found.decoded_content.decode("utf-8", errors="replace")
+
+
+def _left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise ScanTimeout
+    return left
+
+
+def _query(url: str, body: dict, deadline: float) -> dict:
+    try:
+        response = httpx.post(url, json=body, timeout=min(10.0, _left(deadline)))
+    except httpx.TimeoutException:
+        raise ScanTimeout from None
+    response.raise_for_status()
+    answer = response.json()
+    if not isinstance(answer, dict):
+        raise ValueError("the vulnerability feed answered with something other than an object")
+    return answer
+
+
+def _bandit(files: dict[str, str], deadline: float) -> list[Finding]:
+    """bandit over the changed Python files, written to a fresh directory (no credentials in its env)."""
+    with tempfile.TemporaryDirectory(prefix="mender-scan-") as tmp:
+        root = Path(tmp).resolve()
+        for path, text in files.items():
+            target = (root / path).resolve()
+            if not target.is_relative_to(root):
+                raise ValueError(f"{path} leaves the checkout")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": tmp, "LANG": "C.UTF-8"}
+        try:
+            done = subprocess.run(  # nosec B603: fixed arguments, no shell
+                [sys.executable, "-m", "bandit", "-q", "-f", "json", "-r", "."],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                timeout=_left(deadline),
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise ScanTimeout from None
+    if done.returncode not in (0, 1):
+        raise ValueError(f"bandit exited {done.returncode}: {done.stderr.decode(errors='replace')[:200]}")
+    report = json.loads(done.stdout or b"{}")
+    return [
+        Finding(
+            tool="bandit",
+            id=str(r.get("test_id", "?")),
+            target=f"{str(r.get('filename', '?')).removeprefix('./')}:{r.get('line_number', 0)}",
+            severity=BANDIT_SEVERITIES.get(str(r.get("issue_severity")), "unknown"),
+            summary=str(r.get("issue_text", ""))[:300],
+        )
+        for r in report.get("results", [])
+    ]

@@ -1,0 +1,67 @@
+"""Review queue activities: store a queued fix PR, record how it ended, announce it and the backlog."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.slack import post_message
+from contracts.fixpr import ReviewResolution
+from domain.ci_healing.review_messages import backlog_message, review_message
+from domain.ci_healing.review_queue import ReviewItem, ReviewStatus, backlog_alert
+from runtime.settings import get_settings
+from store import review_queue
+from store.db import engine_for
+
+log = logging.getLogger("mender.activities.review")
+
+
+def _engine() -> Engine:
+    return engine_for(get_settings().database_url)
+
+
+@activity.defn(name="review.enqueue")
+def enqueue(item: ReviewItem) -> int:
+    """Add a fix PR to the review queue (idempotent); its id."""
+    return review_queue.enqueue(_engine(), item)
+
+
+@activity.defn(name="review.resolve")
+def resolve(resolution: ReviewResolution) -> bool:
+    """Record how a queued fix PR ended; False when it was no longer pending."""
+    return review_queue.resolve(
+        _engine(),
+        resolution.workflow_id,
+        ReviewStatus(resolution.status),
+        resolution.by,
+        resolution.reason,
+        resolution.at,
+    )
+
+
+@activity.defn(name="review.announce")
+def announce(item: ReviewItem) -> None:
+    """Post the queued fix PR to the review channel with Approve/Reject buttons."""
+    settings = get_settings()
+    post_message(settings.config.ci.fix_prs.review.channel, review_message(item), settings)
+
+
+@activity.defn(name="review.backlog")
+def backlog() -> bool:
+    """Send the backlog alert when the queue calls for one (at most once per period); True when sent."""
+    settings = get_settings()
+    config = settings.config.ci.fix_prs.review
+    engine = _engine()
+    now = datetime.now(UTC)
+    text = backlog_alert(review_queue.backlog(engine), now, config)
+    if text is None or not review_queue.claim_alert(engine, now, timedelta(hours=config.alert_period_hours)):
+        return False
+    post_message(config.channel, backlog_message(text), settings)
+    log.info("review backlog alert sent to %s", config.channel)
+    return True
+
+
+REVIEW_ACTIVITIES = [enqueue, resolve, announce, backlog]

@@ -1,0 +1,160 @@
+"""The fix PR workflow's boundary: one long-lived workflow per fix PR Mender opened for a failed run.
+
+Id `fixpr/<project>/<number>`; started by the CI failure workflow once its fix PR is open. It waits for
+the fix branch's checks, gathers evidence, scores it, routes the PR (merge, merge on approval, review
+queue, blocked), watches a merged fix and reverts it when the default branch turns red.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.ci_healing.confidence import Confidence
+from domain.ci_healing.evidence import CheckResult, Evidence
+from domain.ci_healing.fixpr import FixPRDecision
+from domain.ci_healing.fixpr_config import FixPRPolicy, ScanConfig
+from domain.ci_healing.review_queue import ReviewDecision
+from domain.ci_healing.risk import RiskConfig
+from domain.ci_healing.runs import CIRunRef
+from domain.config import Mode
+from domain.diagnosis.verdict import Diagnosis
+
+FIXPR_WORKFLOW = "FixPR"
+REVIEW_SIGNAL = "review"
+NUDGE_SIGNAL = "nudge"  # a check run or review of the PR changed: look now instead of at the next poll
+FIXPR_STATUS_QUERY = "status"
+
+
+def fixpr_workflow_id(project: str, number: int) -> str:
+    return f"fixpr/{project}/{number}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class FixPRRef(_Frozen):
+    """One fix PR and the failed run it fixes."""
+
+    run: CIRunRef
+    number: int = Field(ge=1)
+    branch: str
+    url: str = ""
+
+    @property
+    def project(self) -> str:
+        return self.run.project
+
+    @property
+    def workflow_id(self) -> str:
+        return fixpr_workflow_id(self.run.project, self.number)
+
+
+class FixPRInput(BaseModel):
+    """What the CI failure workflow hands over when its fix PR is open."""
+
+    pr: FixPRRef
+    diagnosis: Diagnosis
+    files: list[str] = Field(default_factory=list)  # the files the fix changed
+    failed_jobs: list[str] = Field(default_factory=list)  # the jobs that failed in the original run
+    title: str = ""
+    plan_approved: bool = False  # a human approved the plan when the risk gate asked
+
+
+class FixPRSettings(_Frozen):
+    """The configuration a fix PR decision needs, current when asked."""
+
+    policy: FixPRPolicy
+    risk: RiskConfig
+    mode: Mode
+
+
+class ChecksSnapshot(_Frozen):
+    """The PR and its head's checks, as GitHub shows them now."""
+
+    state: str  # open, closed, merged
+    head_sha: str
+    base: str
+    checks: list[CheckResult] = Field(default_factory=list)
+    approvals: list[str] = Field(default_factory=list)  # logins whose latest review approves
+    verified: bool | None = None  # every commit of the PR carries a verified signature
+    merge_sha: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return bool(self.checks) and all(c.conclusion is not None for c in self.checks)
+
+
+class ScanArgs(_Frozen):
+    pr: FixPRRef
+    head_sha: str
+    base: str  # the branch the fix goes into: dependencies already there are not the fix's doing
+    files: list[str]
+    config: ScanConfig
+
+
+class PublishArgs(_Frozen):
+    """The evidence section and the decision's label for the PR."""
+
+    pr: FixPRRef
+    section: str
+    label: str | None = None
+    comment: str = ""
+
+
+class MergeResult(_Frozen):
+    merged: bool
+    sha: str | None = None
+    detail: str = ""
+
+
+class CloseFixArgs(_Frozen):
+    pr: FixPRRef
+    reason: str
+
+
+class DefaultRunQuery(_Frozen):
+    pr: FixPRRef
+    merge_sha: str
+
+
+class RevertArgs(_Frozen):
+    pr: FixPRRef
+    merge_sha: str
+    reason: str
+    files: list[str] = Field(default_factory=list)  # the files the fix changed
+
+
+class RevertResult(_Frozen):
+    opened: bool
+    number: int | None = None
+    url: str | None = None
+    merged: bool = False
+    detail: str = ""
+
+
+class ReviewResolution(_Frozen):
+    """How a queued item ended (written to the review queue table)."""
+
+    workflow_id: str
+    status: str  # approved, rejected, closed
+    by: str | None = None
+    reason: str = ""
+    at: datetime
+
+
+class FixPRStatus(BaseModel):
+    """What the `status` query answers."""
+
+    pr: FixPRRef
+    stage: str = "waiting for checks"
+    evidence: Evidence | None = None
+    confidence: Confidence | None = None
+    decision: FixPRDecision | None = None
+    review: ReviewDecision | None = None
+    outcome: str | None = None  # merged, queued, blocked, rejected, reverted, closed, kept
+    merge_sha: str | None = None
+    revert_url: str | None = None
+    events: list[str] = Field(default_factory=list)
