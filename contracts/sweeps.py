@@ -66,3 +66,4 @@ class PollReport(BaseModel):
     delivered: int = 0
     known: int = 0
     errors: list[str] = Field(default_factory=list)
+    learned: list[str] = Field(default_factory=list)  # learned fixes stored by this poll

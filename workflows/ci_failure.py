@@ -134,7 +134,7 @@ class CIFailureWorkflow:
         approved = False
         for attempt in range(1, max_attempts(policy.ci, diagnosis.action) + 1):
             policy = await self.steps.policy()  # the configuration current at this decision
-            decision = gate(diagnosis, self.run_ref.project, policy.ci.risk)
+            decision = gate(diagnosis, self.run_ref.project, policy.ci.risk, analysis.playbook_success_rate)
             self.state.gate = decision
             step = decide_attempt(decision, diagnosis.action, self.run_ref.provider, approved)
             if step.step is Step.ESCALATE:
@@ -250,7 +250,9 @@ class CIFailureWorkflow:
                 )
             except TimeoutError:
                 current = await self.steps.policy()
-                regated = gate(analysis.diagnosis, self.run_ref.project, current.ci.risk)
+                regated = gate(
+                    analysis.diagnosis, self.run_ref.project, current.ci.risk, analysis.playbook_success_rate
+                )
                 if regated.verdict in (Verdict.AUTO, Verdict.AUTO_NOTIFY):
                     self.awaiting_approval = False
                     await self.steps.resolve_approval(
