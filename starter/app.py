@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, api_keys, api_ops, operations, slack_interactivity, webhooks
+from starter import api, api_keys, api_ops, api_playbooks, operations, slack_interactivity, webhooks
 from starter.dashboard import routes as dashboard_routes
 
 
@@ -25,6 +25,7 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(slack_interactivity.router)
     app.include_router(api.router)
     app.include_router(api_ops.router)
+    app.include_router(api_playbooks.router)
     app.include_router(dashboard_routes.router)
     operations.install(app)
     app.include_router(api_keys.router)

@@ -45,6 +45,10 @@ ENDPOINTS = [
     ("GET", "/api/ci/summary", None, Role.READ),
     ("GET", "/api/health", None, Role.READ),
     ("POST", "/api/config/reload", None, Role.ADMIN),
+    ("GET", "/api/playbooks", None, Role.READ),
+    ("GET", "/api/playbooks/learned", None, Role.READ),
+    ("GET", "/api/playbooks/learned/1/export", None, Role.READ),
+    ("POST", "/api/playbooks/learned/1/disable", None, Role.ADMIN),
 ]
 
 
@@ -65,7 +69,9 @@ def test_every_endpoint_is_in_the_matrix(tmp_path: Path) -> None:
     listed = {
         (
             m,
-            p.replace("acme/api/999999", "{owner}/{repo}/{number}").replace("made-by-matrix", "{name}"),
+            p.replace("acme/api/999999", "{owner}/{repo}/{number}")
+            .replace("made-by-matrix", "{name}")
+            .replace("learned/1/", "learned/{fix_id}/"),
             r.value,
         )
         for m, p, _, r in ENDPOINTS

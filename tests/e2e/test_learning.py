@@ -4,6 +4,8 @@ other repositories (in review first, then like a built-in playbook) and the play
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from pathlib import Path
 
@@ -12,9 +14,12 @@ from temporalio.client import Client
 from activities.ci_learning import learn_from_human_fixes
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.outcomes import CIOutcome
+from domain.diagnosis.playbooks import parse_playbook
 from store import learned_fixes, playbook_history
 from store.db import engine_for
 from tests.e2e.test_ci_healing import ci_config, fail_pipeline, finished, world_for
+from tests.e2e.test_cli_api import mender
+from tests.support.admin_api import ADMIN_KEY, KEYS, READ_KEY
 from tests.support.events import eventually
 from tests.support.stack import make_settings
 
@@ -29,7 +34,7 @@ ModuleNotFoundError: No module named 'acme_sdk'
 
 async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp_path: Path) -> None:
     repos = [f"acme/learn-{uuid.uuid4().hex[:6]}-{n}" for n in range(4)]
-    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}))
+    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}), api={"keys": KEYS})
     engine = engine_for(settings.database_url)
     config = LearningConfig(promote_after=3)
     async with world_for(client, settings) as world:
@@ -84,3 +89,25 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         status = await finished(world, f"ci/github/{repo}/{run_id}")
         assert status.outcome is CIOutcome.AUTO_FIXED, status
         assert status.approval is None and status.auto_actions == ["add_dependency"]
+
+        await eventually(history, lambda s: s.verified == 3)
+
+        # 5. `mender playbooks` against the running stack: history, learned fixes, export, disable.
+        async def cli(key: str, *args: str) -> tuple[int, str]:
+            result = await asyncio.to_thread(mender, world.starter_url, key, "playbooks", *args)
+            return result.exit_code, result.output
+
+        code, table = await cli(READ_KEY)
+        assert code == 0 and "learned.1" in table and "SUCCESS" in table, table
+        rows = json.loads((await cli(READ_KEY, "--json"))[1])
+        mine = next(r for r in rows if r["playbook"] == fix.playbook_id)
+        assert (mine["attempts"], mine["verified"], mine["reverted"], mine["auto_fix"]) == (3, 3, 0, True)
+        assert any(r["playbook"] == "dep.python-missing-module" and r["attempts"] == 1 for r in rows)
+        [listed] = json.loads((await cli(READ_KEY, "learned", "--json"))[1])
+        assert (listed["successes"], listed["promoted"], listed["version"]) == (4, True, 1)
+        code, exported = await cli(READ_KEY, "export", "1")
+        assert code == 0 and parse_playbook(exported, "learned.yaml")[0].id == "learned.1-v1"
+        assert (await cli(READ_KEY, "disable", "1"))[0] == 4  # an admin key is needed
+        code, said = await cli(ADMIN_KEY, "disable", "1")
+        assert code == 0 and "disabled" in said
+        assert learned_fixes.all_fixes(engine, include_disabled=False) == []
