@@ -20,7 +20,7 @@ from simulators.github.model import CheckSuite, Pipeline, Repo, SimEvent, User, 
 from simulators.github.ops import Ops
 from simulators.github.ops_actions import ActionsOps
 from simulators.github.render_actions import workflow_path
-from simulators.github.scenario import Scenario
+from simulators.github.scenario import HumanFix, Scenario
 from simulators.github.state import SimState
 
 PUSHER = "octocat"  # who pushed the commit a failing pipeline runs on
@@ -58,10 +58,13 @@ class Pipelines(ActionsOps):
         job: str = "test",
         approve: bool | None = None,
         group: int | None = None,
+        human_fix: HumanFix | None = None,
     ) -> Pipeline:
         """Register a pipeline (its run starts with `start`)."""
         self.world.ensure_repo(repo)
         pipeline = Pipeline(len(self.world.pipelines), repo, log, heals_on, workflow, job, approve, group)
+        if human_fix is not None:
+            pipeline.human_fix, pipeline.human_fix_after = dict(human_fix.append), human_fix.after_seconds
         self.world.pipelines.append(pipeline)
         return pipeline
 
@@ -86,7 +89,16 @@ class Pipelines(ActionsOps):
         )
         pipeline.run_id = suite.run_id
         self._drive(repo, suite, self.state.timing.ci_start_seconds)
+        if pipeline.human_fix:
+            self.state.spawn(self._fixed_by_hand(pipeline), name=f"human fix of run {suite.run_id}")
         return suite
+
+    async def _fixed_by_hand(self, pipeline: Pipeline) -> None:
+        await self.state.pause(pipeline.human_fix_after)
+        repo = self.world.ensure_repo(pipeline.repo)
+        tip = repo.commits[repo.branches[repo.default_branch]].files
+        appended = {path: tip.get(path, "") + text for path, text in (pipeline.human_fix or {}).items()}
+        self.human_fix(pipeline, appended, "alice", "Fix the build by hand")
 
     def schedule(self, scenario: Scenario) -> list[Pipeline]:
         """Register the scenario's GitHub pipelines; each group starts `after_seconds` from now."""
@@ -105,6 +117,7 @@ class Pipelines(ActionsOps):
                     group.job,
                     group.approve,
                     index,
+                    group.human_fix,
                 )
                 for _ in range(group.count)
             ]

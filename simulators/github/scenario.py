@@ -108,6 +108,14 @@ class PRGroup(_Strict):
         return faults
 
 
+class HumanFix(_Strict):
+    """A human fixes a failed pipeline by hand `after_seconds` after its run started: one commit that
+    appends `append[path]` to each file on the run's branch, then a green run of the same workflow."""
+
+    append: dict[str, str] = Field(min_length=1)
+    after_seconds: float = Field(10.0, ge=0)
+
+
 class PipelineGroup(_Strict):
     """`count` failing runs of one pipeline; `log_text` is filled from `log` by `load_scenario`."""
 
@@ -121,6 +129,7 @@ class PipelineGroup(_Strict):
     workflow: str = Field("CI", min_length=1)
     job: str = Field("test", min_length=1)
     approve: bool | None = None
+    human_fix: HumanFix | None = None
 
     @model_validator(mode="after")
     def _has_log(self) -> PipelineGroup:
