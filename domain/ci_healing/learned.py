@@ -22,6 +22,7 @@ from domain.ci_healing.playbook_history import LEARNED_PREFIX
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 
 DEFAULT_PROMOTE_AFTER = 3
+MAX_LINE = 500  # characters of a key line a signature covers
 LEARNED_CONFIDENCE = 75  # a replay of a verified human fix on a matching line, before any history
 
 
@@ -129,13 +130,13 @@ _IN_PATTERN = {name: pattern for name, _, pattern in _VARIABLE}
 
 
 def normalise(key_line: str) -> str:
-    """The key line without its timestamp prefix and with runs of blanks as one space."""
-    return " ".join(_TIMESTAMP.sub("", key_line, count=1).split())
+    """The key line without its timestamp prefix, runs of blanks as one space, at most 500 characters."""
+    return " ".join(_TIMESTAMP.sub("", key_line[:2000], count=1).split())[:MAX_LINE]
 
 
 def signature_of(key_line: str, category: Category, ecosystem: Ecosystem) -> Signature:
     """`key_line` with URLs, paths, hashes, versions and numbers made parameters (`{path1}`, ...)."""
-    line = normalise(key_line)[:500]
+    line = normalise(key_line)
     template, pattern, at, seen = [], [], 0, dict.fromkeys(_IN_PATTERN, 0)
     for hit in _SCANNER.finditer(line):
         kind = hit.lastgroup or "n"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.ci_healing.config import RiskConfig
 from domain.ci_healing.learn_changes import ChangedFile, Learned, Refused, read_change
@@ -228,3 +230,23 @@ def test_a_learned_fix_exports_as_a_valid_playbook() -> None:
     assert rule.id == "learned.7-v2" and rule.action is FixAction.ADD_DEPENDENCY and not rule.auto_fix
     assert rule.regex.fullmatch("ModuleNotFoundError: No module named 'acme_sdk' (src/a.py:9)")
     assert '"value": "acme-sdk==2.1"' in text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_a_signature_always_recognises_the_line_it_was_made_from(line: str) -> None:
+    signature = signature_of(line, Category.DEPENDENCY, Ecosystem.PYTHON)
+    assert signature.matches(line)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sampled_from(["requirements.txt", "package.json", "pom.xml", ".github/workflows/ci.yml", "src/a.py"]),
+    st.text(max_size=400),
+    st.text(max_size=400),
+)
+def test_any_human_change_is_learned_or_refused_never_a_crash(path: str, before: str, after: str) -> None:
+    found = read_change([ChangedFile(path, "modified", 1, 1, before, after)])
+    assert isinstance(found, Learned | Refused)
+    if isinstance(found, Learned):
+        assert path != "src/a.py" and found.edits
