@@ -38,13 +38,24 @@ def with_history(analysis: RunAnalysis) -> RunAnalysis:
         fix = match_learned(diagnosis, learned_fixes.all_fixes(engine, include_disabled=False))
         if fix is not None:
             diagnosis = learned_diagnosis(diagnosis, fix, is_promoted(engine, fix, config))
-        rate = None
-        if diagnosis.playbook:
-            rate = playbook_history.stats_for(engine, diagnosis.playbook, config.min_samples).success_rate
+        rate = playbook_prior(diagnosis.playbook)
         return analysis.model_copy(update={"diagnosis": diagnosis, "playbook_success_rate": rate})
     except SQLAlchemyError as exc:
         log.warning("playbook history not read (%s): the analysis stands as diagnosed", type(exc).__name__)
         return analysis
+
+
+def playbook_prior(playbook: str | None) -> float | None:
+    """The playbook's measured success rate: the prior of a fix PR's confidence (it can only lower it);
+    None without a playbook, below `ci.learning.min_samples` attempts, or when the store cannot answer."""
+    if not playbook:
+        return None
+    engine, config = _settings()
+    try:
+        return playbook_history.stats_for(engine, playbook, config.min_samples).success_rate
+    except SQLAlchemyError as exc:
+        log.warning("playbook history not read (%s): no prior", type(exc).__name__)
+        return None
 
 
 def learned_fix_for(playbook: str | None) -> LearnedFix | None:
