@@ -11,6 +11,7 @@ from temporalio import activity
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
+from activities.ci_history import with_history
 from contracts.ci import (
     BranchQuery,
     CIPolicy,
@@ -54,8 +55,9 @@ def ci_policy(project: str) -> CIPolicy:
 
 @activity.defn(name="ci.analyse")
 def analyse(run: CIRunRef) -> RunAnalysis:
-    """Fetch the failed jobs' logs, redact, distill and diagnose them with the playbooks."""
-    return port(run).analyse(run, get_settings().config.ci)
+    """Fetch the failed jobs' logs, redact, distill and diagnose them with the playbooks; a learned fix
+    matching the key line takes the diagnosis over; the playbook's success rate comes along."""
+    return with_history(port(run).analyse(run, get_settings().config.ci))
 
 
 @activity.defn(name="ci.rerun")

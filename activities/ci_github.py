@@ -12,6 +12,7 @@ from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
 
+from activities.ci_history import learned_fix_for
 from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
 from contracts.ci import (
@@ -24,7 +25,8 @@ from contracts.ci import (
     RunAnalysis,
 )
 from domain.ci_healing.config import CIConfig
-from domain.ci_healing.fixes import WORKFLOW_DIR, plan_fix
+from domain.ci_healing.fixes import WORKFLOW_DIR, FixPlan, plan_fix
+from domain.ci_healing.learned_apply import plan_learned
 from domain.ci_healing.reports import fix_pr_body, incident_body, incident_title
 from domain.ci_healing.runs import (
     CIRunEvent,
@@ -172,7 +174,14 @@ class GitHubCI:
         with github_errors(f"read {base}", self.project):
             base_sha = self.repo.get_branch(base).commit.sha
             workflow_files = self._workflow_files(base_sha)
-        plan = plan_fix(args.diagnosis, args.attempt, lambda path: self._read(path, base_sha), workflow_files)
+        read = lambda path: self._read(path, base_sha)  # noqa: E731
+        learned = learned_fix_for(args.diagnosis.playbook)
+        if learned is not None:  # a human's fix of the same failure, replayed (`domain.ci_healing.learned`)
+            preferred = args.diagnosis.params.get("workflow_path")
+            plan = plan_learned(learned, read, workflow_files, preferred) if args.attempt == 1 else None
+            plan = plan or FixPlan.none("no further fix: the learned fix was tried")
+        else:
+            plan = plan_fix(args.diagnosis, args.attempt, read, workflow_files)
         if not plan.edits:
             return FixResult(opened=False, detail=plan.reason)
         branch = args.run.fix_branch(args.attempt)

@@ -12,6 +12,7 @@ from temporalio.client import Client
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
+from activities.ci_learning import learn_from_human_fixes
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
@@ -43,6 +44,8 @@ class CIPollActivities:
     @activity.defn(name="ci.poll")
     async def poll(self) -> PollReport:
         """Deliver every failed run of the last `ci.poll_lookback_seconds` to its workflow.
+
+        Then learn from the human fixes of failures handed over (`ci.learning`).
 
         A project its provider refuses (gone, forbidden, archived, rate-limited, down) never stops the
         others: it is reported (the poll's report, the audit trail, a metric) and skipped until its
@@ -79,6 +82,8 @@ class CIPollActivities:
                 elif outcome is CIDelivered.STARTED_OR_SIGNALLED:
                     report.delivered += 1
             activity.heartbeat(report.projects)
+        if config.ci.learning.enabled:
+            await self._learn([w.project for w in watched_projects(config) if w.provider == "github"], report)
         log.info("CI poll: %s", report.model_dump())
         return report
 
@@ -104,3 +109,18 @@ class CIPollActivities:
             audit_store.record(engine_for(settings.database_url), entry)
         except SQLAlchemyError as exc:  # the report and the log still say it
             log.warning("CI poll: audit of %s not recorded: %s", key, exc)
+
+    async def _learn(self, projects: list[str], report: PollReport) -> None:
+        """Learn from the human fixes of failures handed over (`activities.ci_learning`)."""
+        settings = get_settings()
+        engine = engine_for(settings.database_url)
+        for project in projects:
+            try:
+                learned = await asyncio.to_thread(
+                    learn_from_human_fixes, engine, project, settings.config.ci.learning
+                )
+            except Exception as exc:  # learning is a bonus: it never fails the poll
+                report.errors.append(f"learning from github:{project}: {exc}")
+                log.warning("learning from %s failed: %s", project, exc)
+                continue
+            report.learned += learned

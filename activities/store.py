@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
+from activities.ci_history import record_outcome
 from contracts.ci import CIRecordUpdate
 from contracts.pr import PRProjection, PRRecordUpdate
 from domain.pr_healing.events import EventType
@@ -75,6 +76,7 @@ def record_ci(update: CIRecordUpdate) -> None:
     try:
         previous = ci_failures.get_ci_failure(engine, status.run.workflow_id)
         _upsert_ci(engine, update)
+        record_outcome(engine, update)  # the playbook's success history
     except SQLAlchemyError:
         metrics.store_error("record_ci")
         raise

@@ -69,3 +69,4 @@ class PollReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     failed_projects: list[str] = Field(default_factory=list)  # `provider:project` refused this time
     backing_off: list[str] = Field(default_factory=list)  # skipped: failed lately, retried after a backoff
+    learned: list[str] = Field(default_factory=list)  # learned fixes stored by this poll

@@ -6,7 +6,16 @@ from fastapi import FastAPI
 
 from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
-from starter import api, api_keys, api_ops, api_review, operations, slack_interactivity, webhooks
+from starter import (
+    api,
+    api_keys,
+    api_ops,
+    api_playbooks,
+    api_review,
+    operations,
+    slack_interactivity,
+    webhooks,
+)
 from starter.dashboard import routes as dashboard_routes
 
 
@@ -26,6 +35,7 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(api.router)
     app.include_router(api_ops.router)
     app.include_router(api_review.router)
+    app.include_router(api_playbooks.router)
     app.include_router(dashboard_routes.router)
     operations.install(app)
     app.include_router(api_keys.router)

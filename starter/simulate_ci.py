@@ -1,7 +1,8 @@
 """The CI side of `mender simulate`: GitLab pipelines, the scripted Slack approver, and the `ci` report.
 
 Report contract (`"ci"`): total, auto_fixed, approved_fixed, escalated (a human must act, incidents
-included), wrong_auto_actions, mttr_seconds {median, p95}; plus pipelines_by_outcome for detail.
+included), wrong_auto_actions, mttr_seconds {median, p95}; plus pipelines_by_outcome for detail, and `learning` (learned fixes, their
+replays, playbook history: `simulate_learning`).
 A *wrong automatic action* is one Mender took without approval that cannot heal the pipeline as the
 scenario defines it: any automatic action on a `heals_on: never` pipeline, a fix PR on a `retry`
 pipeline, or a re-run on a `fix` pipeline.
@@ -18,6 +19,7 @@ from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from domain.ci_healing.outcomes import FIX_PR_ACTIONS, RERUN_ACTIONS, CIOutcome
 from simulators.github import Scenario, Simulator
 from simulators.gitlab import GitLabSimulator
+from starter.simulate_learning import learning_report
 from store.ci_failures import list_ci_failures
 
 SCENARIO_APPROVER = ("U0SCENARIO", "alice")
@@ -136,6 +138,7 @@ def ci_report(github: Simulator, gitlab: GitLabSimulator | None, engine: Any) ->
         "wrong_auto_actions": wrong,
         "mttr_seconds": {"median": _percentile(repair, 0.5), "p95": _percentile(repair, 0.95)},
         "pipelines_by_outcome": dict(sorted(by_outcome.items())),
+        "learning": learning_report(engine),
     }
 
 

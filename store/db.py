@@ -9,7 +9,15 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import SQLModel, create_engine
 
-from store import api_keys, audit, installations, models, review_queue  # noqa: F401  (registers the tables)
+from store import (  # noqa: F401  (registers the tables)  # noqa: F401  (registers the tables)
+    api_keys,
+    audit,
+    installations,
+    learned_fixes,
+    models,
+    playbook_history,
+    review_queue,
+)
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

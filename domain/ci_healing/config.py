@@ -91,6 +91,16 @@ class WatchedProject(Strict):
     project: str = Field(pattern=PROJECT_PATTERN)
 
 
+class LearningConfig(Strict):
+    """Playbook success history and learning from human fixes (`domain.ci_healing.learned`)."""
+
+    enabled: bool = True  # examine failures handed to a human for a fix to learn
+    min_samples: int = Field(5, ge=1)  # attempts before a playbook's success rate counts
+    promote_after: int = Field(3, ge=1)  # successes before a learned fix runs like a built-in playbook
+    max_changed_lines: int = Field(20, ge=1, le=500)  # larger human changes are not learned
+    lookback_days: float = Field(14.0, gt=0)  # failures older than this are not examined
+
+
 class CIConfig(Strict):
     """CI failure healing settings."""
 
@@ -111,6 +121,7 @@ class CIConfig(Strict):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     gitlab: GitLabConfig = Field(default_factory=GitLabConfig)
     fix_prs: FixPRConfig = Field(default_factory=FixPRConfig)  # evidence, confidence, review queue
+    learning: LearningConfig = Field(default_factory=LearningConfig)
 
     def channel(self, stage: Stage) -> str:
         """The Slack channel a stage is announced in."""

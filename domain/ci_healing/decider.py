@@ -210,7 +210,7 @@ def _approval_posted(m: CIMemory, ctx: CIContext, posted: Any) -> CIStep:
 def _rechecked(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
     """The gate asked again during an approval wait: no longer needed, answered, timed out, or wait on."""
     assert m.analysis is not None and m.request is not None and m.waiting is not None
-    regated = gate(m.analysis.diagnosis, m.run.project, policy.ci.risk)
+    regated = gate(m.analysis.diagnosis, m.run.project, policy.ci.risk, m.analysis.playbook_success_rate)
     if regated.verdict in (Verdict.AUTO, Verdict.AUTO_NOTIFY):
         m = m.model_copy(update={"awaiting_approval": False, "waiting": None, "approved": False})
         why = "no longer needed: the gate now passes"

@@ -38,6 +38,7 @@ class RunAnalysis(_Frozen):
     head_branch: str | None = None
     head_sha: str | None = None
     log_bytes: int = 0
+    playbook_success_rate: float | None = None  # the playbook's measured rate (None: too few attempts)
 
 
 class RerunResult(_Frozen):

@@ -8,6 +8,8 @@ The gate asks a human (APPROVAL) when any rule fails; each rule says what a miss
 - the repository is protected                               -> APPROVAL
 - the score is above the repository's threshold             -> APPROVAL
 - the confidence is below the floor                         -> APPROVAL
+  (capped by the playbook's measured success rate when known: a playbook that healed 50% of its runs
+  is never more than 50% sure, `domain.ci_healing.playbook_history`)
 - the plan changes application code                         -> APPROVAL
 - the playbook does not enable auto-fix                     -> APPROVAL
 - the diagnosis came from the LLM and the plan is not a plain re-run -> APPROVAL
@@ -24,6 +26,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.playbook_history import capped_confidence
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 
 BASE_RISK: dict[FixAction, float] = {
@@ -80,8 +83,11 @@ class GateDecision(BaseModel):
     reasons: list[str]
 
 
-def gate(diagnosis: Diagnosis, project: str, risk: RiskConfig) -> GateDecision:
-    """Decide whether `diagnosis`'s plan for `project` may run without a human."""
+def gate(
+    diagnosis: Diagnosis, project: str, risk: RiskConfig, success_rate: float | None = None
+) -> GateDecision:
+    """Decide whether `diagnosis`'s plan for `project` may run without a human; `success_rate` is the
+    playbook's measured one (None: too few attempts yet)."""
     if diagnosis.action is FixAction.HUMAN or diagnosis.category in (Category.CODE, Category.UNKNOWN):
         return GateDecision(verdict=Verdict.HUMAN, reasons=["the failure needs a code change by a human"])
     reasons: list[str] = []
@@ -90,8 +96,12 @@ def gate(diagnosis: Diagnosis, project: str, risk: RiskConfig) -> GateDecision:
     threshold = risk.threshold_for(project)
     if diagnosis.risk_score > threshold:
         reasons.append(f"risk {diagnosis.risk_score} is above the threshold {threshold}")
-    if diagnosis.confidence < risk.confidence_floor:
-        reasons.append(f"confidence {diagnosis.confidence} is below the floor {risk.confidence_floor}")
+    confidence = capped_confidence(diagnosis.confidence, success_rate)
+    if confidence < risk.confidence_floor:
+        measured = (
+            "" if confidence == diagnosis.confidence else f" (playbook success rate {success_rate:.0%})"
+        )
+        reasons.append(f"confidence {confidence}{measured} is below the floor {risk.confidence_floor}")
     if diagnosis.changes_code:
         reasons.append("the fix changes application code")
     if not diagnosis.auto_fix:

@@ -84,7 +84,7 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
     """The gate's verdict on this attempt: escalate, ask an approver, or run (and say so)."""
     assert m.analysis is not None
     diagnosis = m.analysis.diagnosis
-    decision = gate(diagnosis, m.run.project, policy.ci.risk)
+    decision = gate(diagnosis, m.run.project, policy.ci.risk, m.analysis.playbook_success_rate)
     m = status(m.model_copy(update={"policy": policy}), gate=decision)
     step = decide_attempt(decision, diagnosis.action, m.run.provider, m.approved)
     if step.step is AttemptStep.ESCALATE:

@@ -9,8 +9,10 @@ Control endpoints (JSON):
 - `POST /_sim/prs` body `{"repo", "author", "title"?, "faults"?}`; opens one PR, 201 with its number.
 - `POST /_sim/pipelines` body `{"repo", "log_text", "heals_on", "workflow"?, "job"?, "approve"?}`; starts
   one failing Actions run now (see pipelines.py), 201 `{"run_id", "pipeline"}`.
-- `GET /_sim/report`; `GET /_sim/requests?since=` (REST calls answered); `GET /_sim/deliveries`; `POST /_sim/deliveries/{id}/redeliver`;
-  `POST /_sim/reset`; `GET /_sim/health`.
+- `POST /_sim/pipelines/{run_id}/human-fix` body `{"files": {path: text}, "author"?, "message"?}`: a human
+  commits `files` on the failed run's branch and the same workflow runs green there; 201 `{"run_id", "sha"}`.
+- `GET /_sim/report`; `GET /_sim/requests?since=` (REST calls answered); `GET /_sim/deliveries`;
+  `POST /_sim/deliveries/{id}/redeliver`; `POST /_sim/reset`; `GET /_sim/health`.
 """
 
 from __future__ import annotations
@@ -244,6 +246,19 @@ def control_router(sim: Simulator) -> APIRouter:
         return JSONResponse(
             {"run_id": suite.run_id, "pipeline": pipeline.index, "repo": repo}, status_code=201
         )
+
+    @router.post("/pipelines/{run_id}/human-fix")
+    async def human_fix(run_id: int, request: Request) -> Response:
+        body = await read_object(request)
+        files, author = body.get("files"), body.get("author", "alice")
+        if not isinstance(files, dict) or not files or not all(isinstance(v, str) for v in files.values()):
+            return JSONResponse({"message": "'files' must map paths to their new text"}, status_code=422)
+        found = [p for p in sim.world.pipelines if p.run_id == run_id]
+        if not found or not isinstance(author, str):
+            return JSONResponse({"message": f"no pipeline with run {run_id}"}, status_code=404)
+        message = str(body.get("message") or "Fix the build")
+        suite = sim.pipelines.human_fix(found[0], {str(k): v for k, v in files.items()}, author, message)
+        return JSONResponse({"run_id": suite.run_id, "sha": suite.head_sha}, status_code=201)
 
     @router.post("/prs")
     async def open_pr(request: Request) -> Response:

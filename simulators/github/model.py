@@ -228,10 +228,12 @@ class Pipeline:
     job: str = "test"
     approve: bool | None = None  # what a human approver would answer (reported, not used here)
     group: int | None = None  # scenario `pipelines` group index; None when posted to /_sim/pipelines
+    human_fix: dict[str, str] | None = None  # path -> text a human appends to fix it (scenario `human_fix`)
+    human_fix_after: float = 0.0  # seconds after the run starts
     run_id: int | None = None  # None until the run starts
     failed_at: datetime | None = None
     reruns_requested: int = 0
-    healed_by: str | None = None  # retry | fix
+    healed_by: str | None = None  # retry | fix | human
     healed_at: datetime | None = None
     fix_checks: dict[str, str] = field(
         default_factory=dict

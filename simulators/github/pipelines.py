@@ -34,7 +34,7 @@ from simulators.github.model import (
 from simulators.github.ops import Ops
 from simulators.github.ops_actions import ActionsOps
 from simulators.github.render_actions import workflow_path
-from simulators.github.scenario import Scenario
+from simulators.github.scenario import HumanFix, Scenario
 from simulators.github.state import SimState
 
 PUSHER = "octocat"  # who pushed the commit a failing pipeline runs on
@@ -82,12 +82,15 @@ class Pipelines(ActionsOps):
         group: int | None = None,
         fix_checks: dict[str, str] | None = None,
         breaks_after_merge: bool = False,
+        human_fix: HumanFix | None = None,
     ) -> Pipeline:
         """Register a pipeline (its run starts with `start`)."""
         self.world.ensure_repo(repo)
         pipeline = Pipeline(len(self.world.pipelines), repo, log, heals_on, workflow, job, approve, group)
         pipeline.fix_checks = dict(fix_checks or {})
         pipeline.breaks_after_merge = breaks_after_merge
+        if human_fix is not None:
+            pipeline.human_fix, pipeline.human_fix_after = dict(human_fix.append), human_fix.after_seconds
         self.world.pipelines.append(pipeline)
         return pipeline
 
@@ -112,7 +115,16 @@ class Pipelines(ActionsOps):
         )
         pipeline.run_id = suite.run_id
         self._drive(repo, suite, self.state.timing.ci_start_seconds)
+        if pipeline.human_fix:
+            self.state.spawn(self._fixed_by_hand(pipeline), name=f"human fix of run {suite.run_id}")
         return suite
+
+    async def _fixed_by_hand(self, pipeline: Pipeline) -> None:
+        await self.state.pause(pipeline.human_fix_after)
+        repo = self.world.ensure_repo(pipeline.repo)
+        tip = repo.commits[repo.branches[repo.default_branch]].files
+        appended = {path: tip.get(path, "") + text for path, text in (pipeline.human_fix or {}).items()}
+        self.human_fix(pipeline, appended, "alice", "Fix the build by hand")
 
     def schedule(self, scenario: Scenario) -> list[Pipeline]:
         """Register the scenario's GitHub pipelines; each group starts `after_seconds` from now."""
@@ -133,6 +145,7 @@ class Pipelines(ActionsOps):
                     index,
                     group.fix_checks,
                     group.breaks_after_merge,
+                    group.human_fix,
                 )
                 for _ in range(group.count)
             ]
@@ -204,6 +217,22 @@ class Pipelines(ActionsOps):
             return False
         self._drive(repo, suite, 0)
         return True
+
+    def human_fix(self, pipeline: Pipeline, files: dict[str, str], author: str, message: str) -> CheckSuite:
+        """A human fixes the pipeline by hand: one commit of `files` on the branch its run failed on, then a
+        run of the same workflow on that commit, which passes."""
+        repo = self.world.ensure_repo(pipeline.repo)
+        branch = repo.default_branch
+        user = self.world.user(author)
+        tip = repo.branches[branch]
+        commit = self.world.add_commit(repo, [tip], message, author, {**repo.commits[tip].files, **files})
+        self.ops.move_branch(repo, branch, commit.sha, user)
+        jobs = (BUILD_JOB, pipeline.job)
+        suite = self.create_run(repo, commit.sha, branch, "push", pipeline.workflow, jobs, None, user)
+        if pipeline.healed_at is None:
+            pipeline.healed_by, pipeline.healed_at = "human", now()
+        self._drive(repo, suite, self.state.timing.ci_start_seconds)
+        return suite
 
     # --- fix branches ---
 

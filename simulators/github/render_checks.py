@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from simulators.github.contents import Files
+from simulators.github.diffs import file_changes
 from simulators.github.model import CheckRun, CheckSuite, Commit, CommitStatus, Repo
 from simulators.github.render import JSON, node_id, ts
 from simulators.github.render_pulls import RenderPulls
@@ -140,8 +142,13 @@ class RenderChecks(RenderPulls):
             "url": f"{url}/status",
         }
 
-    def commit(self, repo: Repo, commit: Commit) -> JSON:
+    def commit(self, repo: Repo, commit: Commit, with_files: bool = False) -> JSON:
+        """A commit; `with_files` lists its changes against its first parent (`GET /commits/{sha}`)."""
         repo_url = self.repo_api(repo.full_name)
+        files: list[JSON] = []
+        if with_files:
+            parent = repo.commits[commit.parents[0]].files if commit.parents else {}
+            files = self._changes(repo, parent, commit.files, commit.sha)
         url = f"{repo_url}/commits/{commit.sha}"
         person = {"name": commit.author, "email": "bot@users.noreply.sim", "date": ts(commit.timestamp)}
         author = self.user(self.world.user(commit.author))
@@ -170,9 +177,13 @@ class RenderChecks(RenderPulls):
                 }
                 for p in commit.parents
             ],
-            "stats": {"total": 4, "additions": 2, "deletions": 2},
-            "files": [],
+            "stats": _stats(files) if with_files else {"total": 4, "additions": 2, "deletions": 2},
+            "files": files,
         }
+
+    def _changes(self, repo: Repo, base: Files, head: Files, head_sha: str) -> list[JSON]:
+        html = self.html(f"/{repo.full_name}")
+        return file_changes(base, head, html, self.repo_api(repo.full_name), head_sha)
 
     def branch(self, repo: Repo, name: str) -> JSON:
         repo_url = self.repo_api(repo.full_name)
@@ -216,7 +227,9 @@ class RenderChecks(RenderPulls):
             "behind_by": behind,
             "total_commits": ahead,
             "commits": [self.commit(repo, repo.commits[sha]) for sha in only_head],
-            "files": [],
+            "files": self._changes(
+                repo, repo.commits[merge_base].files, repo.commits[head_sha].files, head_sha
+            ),
         }
 
 
@@ -239,3 +252,8 @@ def verification(commit: Commit) -> JSON:
         "payload": payload,
         "verified_at": ts(commit.timestamp),
     }
+
+
+def _stats(files: list[JSON]) -> JSON:
+    additions, deletions = sum(f["additions"] for f in files), sum(f["deletions"] for f in files)
+    return {"total": additions + deletions, "additions": additions, "deletions": deletions}

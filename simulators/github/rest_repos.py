@@ -114,7 +114,7 @@ def repos_router(sim: Simulator) -> APIRouter:
     @router.get(REPO + "/commits/{ref:path}")
     async def get_commit(owner: str, repo: str, ref: str) -> dict[str, Any]:
         found = get_repo(sim, owner, repo)
-        return sim.render.commit(found, found.commits[resolve_sha(sim, found, ref)])
+        return sim.render.commit(found, found.commits[resolve_sha(sim, found, ref)], with_files=True)
 
     @router.post(REPO + "/statuses/{sha}")
     async def create_status(owner: str, repo: str, sha: str, request: Request) -> Response:

@@ -112,6 +112,14 @@ class PRGroup(_Strict):
         return faults
 
 
+class HumanFix(_Strict):
+    """A human fixes a failed pipeline by hand `after_seconds` after its run started: one commit that
+    appends `append[path]` to each file on the run's branch, then a green run of the same workflow."""
+
+    append: dict[str, str] = Field(min_length=1)
+    after_seconds: float = Field(10.0, ge=0)
+
+
 class PipelineGroup(_Strict):
     """`count` failing runs of one pipeline; `log_text` is filled from `log` by `load_scenario`."""
 
@@ -129,6 +137,7 @@ class PipelineGroup(_Strict):
         default_factory=dict
     )
     breaks_after_merge: bool = False
+    human_fix: HumanFix | None = None
 
     @model_validator(mode="after")
     def _has_log(self) -> PipelineGroup:

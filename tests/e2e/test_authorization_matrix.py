@@ -49,6 +49,10 @@ ENDPOINTS = [
     ("GET", "/api/review", None, Role.READ),
     ("POST", "/api/review/999999/approve", {"reason": "matrix"}, Role.OPERATE),
     ("POST", "/api/review/999999/reject", None, Role.OPERATE),
+    ("GET", "/api/playbooks", None, Role.READ),
+    ("GET", "/api/playbooks/learned", None, Role.READ),
+    ("GET", "/api/playbooks/learned/1/export", None, Role.READ),
+    ("POST", "/api/playbooks/learned/1/disable", None, Role.ADMIN),
 ]
 
 
@@ -71,7 +75,8 @@ def test_every_endpoint_is_in_the_matrix(tmp_path: Path) -> None:
             m,
             p.replace("acme/api/999999", "{owner}/{repo}/{number}")
             .replace("made-by-matrix", "{name}")
-            .replace("review/999999", "review/{item_id}"),
+            .replace("review/999999", "review/{item_id}")
+            .replace("learned/1/", "learned/{fix_id}/"),
             r.value,
         )
         for m, p, _, r in ENDPOINTS

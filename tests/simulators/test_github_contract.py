@@ -99,7 +99,9 @@ def exercise(served: Served) -> None:
     repo.get_check_suite(suite.id)
     list(suite.get_check_runs())
     repo.get_check_run(runs[0].id)
-    repo.compare("main", pr.head.ref)
+    changed = repo.compare("main", pr.head.ref).files  # with patches, as GitHub lists them
+    assert changed and all(f.patch and f.status == "modified" for f in changed)
+    assert commit.files and commit.stats.total == sum(f.changes for f in commit.files)
     main = repo.get_branch("main")
     repo.get_git_ref("heads/main")
     ref = repo.create_git_ref("refs/heads/mender/contract", main.commit.sha)

@@ -10,11 +10,24 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from domain.ci_healing.learned import Ecosystem, EditKind, EditTemplate, LearnedFix, signature_of
+from domain.ci_healing.outcomes import CIOutcome
+from domain.ci_healing.playbook_history import EventKind, PlaybookEvent, outcome_events
 from domain.ci_healing.review_queue import ReviewItem, ReviewStatus
+from domain.diagnosis.verdict import Category
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from domain.shared.audit import AuditEntry, AuditFilter
-from store import audit, ci_failures, installations, projection, repository, review_queue
+from store import (
+    audit,
+    ci_failures,
+    installations,
+    learned_fixes,
+    playbook_history,
+    projection,
+    repository,
+    review_queue,
+)
 from store.db import engine_for
 from store.models import WebhookDeliveryRecord
 from tests.support.events import make_event
@@ -44,6 +57,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
             "audit_log",
             "ci_failure",
             "review_queue",
+            "playbook_event",
+            "learned_fix",
+            "learning_check",
         ):
             connection.exec_driver_sql(f"DELETE FROM {table}")
         connection.exec_driver_sql("DELETE FROM installed_repository")
@@ -183,3 +199,42 @@ def test_the_backlog_alert_is_claimed_once_per_period(engine: Engine) -> None:
     assert not review_queue.claim_alert(engine, NOW + timedelta(hours=1), period)
     assert review_queue.claim_alert(engine, NOW + period, period)
     assert review_queue.backlog(engine).last_alert == NOW + period
+
+
+def test_playbook_history_counts_each_event_once(engine: Engine) -> None:
+    for n in range(6):
+        outcome = CIOutcome.AUTO_FIXED if n < 4 else CIOutcome.INCIDENT
+        events = outcome_events(f"ci/github/acme/api/{n}", "acme/api", "dep.x", outcome, attempted=True)
+        assert playbook_history.record(engine, events) == len(events)
+        assert playbook_history.record(engine, events) == 0  # a retried activity counts nothing twice
+    assert playbook_history.record_revert(engine, "dep.x", "ci/github/acme/api/0", "acme/api")
+    assert not playbook_history.record_revert(engine, "dep.x", "ci/github/acme/api/0", "acme/api")
+    retry = PlaybookEvent(playbook="infra.retry", kind=EventKind.ATTEMPT, workflow_id="ci/github/acme/web/1")
+    playbook_history.record(engine, [retry])
+    rows = playbook_history.all_stats(engine, min_samples=5)
+    assert [(r.playbook, r.attempts, r.verified, r.reverted, r.success_rate) for r in rows] == [
+        ("dep.x", 6, 4, 1, 0.5),
+        ("infra.retry", 1, 0, 0, None),  # too few attempts for a rate
+    ]
+    assert rows[0].last_at is not None
+    assert playbook_history.stats_for(engine, "dep.x").success_rate == 0.5
+    assert playbook_history.stats_for(engine, "never.used").attempts == 0
+
+
+def test_learned_fixes_are_versioned_disabled_and_examined_once(engine: Engine) -> None:
+    signature = signature_of("No module named 'acme_sdk'", Category.DEPENDENCY, Ecosystem.PYTHON)
+    edit = EditTemplate(kind=EditKind.REQUIREMENT, path="requirements.txt", name="acme-sdk", value="acme-sdk")
+    first = learned_fixes.save(engine, LearnedFix(signature=signature, edits=[edit], learned_from="ci/1"))
+    assert first.id is not None and first.version == 1
+    assert learned_fixes.save(engine, LearnedFix(signature=signature, edits=[edit])).id == first.id  # same
+    pinned = edit.model_copy(update={"value": "acme-sdk==2.1"})
+    second = learned_fixes.save(engine, LearnedFix(signature=signature, edits=[pinned]))
+    assert (second.version, second.id != first.id) == (2, True)
+    assert learned_fixes.set_disabled(engine, first.id) is not None
+    assert learned_fixes.set_disabled(engine, 999_999) is None
+    assert [f.version for f in learned_fixes.all_fixes(engine, include_disabled=False)] == [2]
+    stored = learned_fixes.get(engine, second.id or 0)
+    assert stored is not None and stored.edits == [pinned] and stored.signature == signature
+    assert learned_fixes.mark_examined(engine, "ci/1", first.id, "learned")
+    assert not learned_fixes.mark_examined(engine, "ci/1", None, "again")
+    assert learned_fixes.examined(engine, ["ci/1", "ci/2"]) == {"ci/1"}

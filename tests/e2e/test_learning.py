@@ -1,0 +1,113 @@
+"""Learning from a human fix end to end, on real parts: a failure Mender cannot fix is fixed by hand, the
+commits are read through the compare API (PyGithub against the simulator), the learned fix is replayed in
+other repositories (in review first, then like a built-in playbook) and the playbook history counts it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client
+
+from activities.ci_learning import learn_from_human_fixes
+from domain.ci_healing.config import LearningConfig
+from domain.ci_healing.outcomes import CIOutcome
+from domain.diagnosis.playbooks import parse_playbook
+from store import learned_fixes, playbook_history
+from store.db import engine_for
+from tests.e2e.test_ci_healing import ci_config, fail_pipeline, finished, world_for
+from tests.e2e.test_cli_api import mender
+from tests.support.admin_api import ADMIN_KEY, KEYS, READ_KEY
+from tests.support.events import eventually
+from tests.support.stack import make_settings
+
+MISSING_SDK_LOG = """##[group]Run python -m app
+Traceback (most recent call last):
+  File "/home/runner/work/{repo}/app/main.py", line 3, in <module>
+    import acme_sdk
+ModuleNotFoundError: No module named 'acme_sdk'
+##[error]Process completed with exit code 1.
+"""
+
+
+async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp_path: Path) -> None:
+    repos = [f"acme/learn-{uuid.uuid4().hex[:6]}-{n}" for n in range(4)]
+    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}), api={"keys": KEYS})
+    engine = engine_for(settings.database_url)
+    config = LearningConfig(promote_after=3)
+    async with world_for(client, settings) as world:
+        world.slack.approver = lambda message: ("mender_approve", "U1", "alice")
+        # 1. Mender cannot fix it: no distribution is known for `acme_sdk` (never guessed).
+        first = await fail_pipeline(world, repos[0], MISSING_SDK_LOG.format(repo=repos[0]), "never")
+        handed = await finished(world, f"ci/github/{repos[0]}/{first}")
+        assert handed.outcome is CIOutcome.INCIDENT, handed
+        assert learn_from_human_fixes(engine, repos[0], config) == []  # no green run yet
+
+        # 2. A human adds the dependency by hand; the same workflow runs green on the branch.
+        gh = world.github().get_repo(repos[0])
+        requirements = gh.get_contents("requirements.txt").decoded_content.decode()
+        fixed = await world.http.post(
+            f"{world.sim_url}/_sim/pipelines/{first}/human-fix",
+            json={"files": {"requirements.txt": requirements + "acme-sdk==2.1\n"}, "author": "alice"},
+        )
+        assert fixed.status_code == 201, fixed.text
+
+        async def learn() -> list[str]:
+            return learn_from_human_fixes(engine, repos[0], config)
+
+        assert await eventually(learn, bool, timeout=30) == [f"learned.1 from ci/github/{repos[0]}/{first}"]
+        comparison = gh.compare(gh.get_workflow_run(first).head_sha, fixed.json()["sha"])
+        assert [(f.filename, f.status, f.additions) for f in comparison.files] == [
+            ("requirements.txt", "modified", 1)
+        ]
+        assert "+acme-sdk==2.1" in comparison.files[0].patch
+        [fix] = learned_fixes.all_fixes(engine)
+        assert fix.signature.template == "ModuleNotFoundError: No module named 'acme_sdk'"
+        assert learn_from_human_fixes(engine, repos[0], config) == []  # examined once
+
+        # 3. The next two failures elsewhere get the learned fix as a fix PR a human approves (review).
+        for repo in repos[1:3]:
+            run_id = await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+            status = await finished(world, f"ci/github/{repo}/{run_id}")
+            assert status.outcome is CIOutcome.APPROVED_FIXED, status
+            assert status.diagnosis is not None and status.diagnosis.playbook == fix.playbook_id
+            assert status.approval is not None  # in review: a human decided
+            pull = world.github().get_repo(repo).get_pulls(state="open")[0]
+            assert "+acme-sdk==2.1" in pull.get_files()[0].patch
+
+        async def history():  # type: ignore[no-untyped-def]
+            return playbook_history.stats_for(engine, fix.playbook_id)
+
+        counted = await eventually(history, lambda s: s.verified == 2)
+        assert (counted.attempts, counted.verified, counted.reverted) == (2, 2, 0)
+
+        # 4. Healed three times (the human's fix and two replays): it runs like a built-in playbook.
+        repo = repos[3]
+        run_id = await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+        status = await finished(world, f"ci/github/{repo}/{run_id}")
+        assert status.outcome is CIOutcome.AUTO_FIXED, status
+        assert status.approval is None and status.auto_actions == ["add_dependency"]
+
+        await eventually(history, lambda s: s.verified == 3)
+
+        # 5. `mender playbooks` against the running stack: history, learned fixes, export, disable.
+        async def cli(key: str, *args: str) -> tuple[int, str]:
+            result = await asyncio.to_thread(mender, world.starter_url, key, "playbooks", *args)
+            return result.exit_code, result.output
+
+        code, table = await cli(READ_KEY)
+        assert code == 0 and "learned.1" in table and "SUCCESS" in table, table
+        rows = json.loads((await cli(READ_KEY, "--json"))[1])
+        mine = next(r for r in rows if r["playbook"] == fix.playbook_id)
+        assert (mine["attempts"], mine["verified"], mine["reverted"], mine["auto_fix"]) == (3, 3, 0, True)
+        assert any(r["playbook"] == "dep.python-missing-module" and r["attempts"] == 1 for r in rows)
+        [listed] = json.loads((await cli(READ_KEY, "learned", "--json"))[1])
+        assert (listed["successes"], listed["promoted"], listed["version"]) == (4, True, 1)
+        code, exported = await cli(READ_KEY, "export", "1")
+        assert code == 0 and parse_playbook(exported, "learned.yaml")[0].id == "learned.1-v1"
+        assert (await cli(READ_KEY, "disable", "1"))[0] == 4  # an admin key is needed
+        code, said = await cli(ADMIN_KEY, "disable", "1")
+        assert code == 0 and "disabled" in said
+        assert learned_fixes.all_fixes(engine, include_disabled=False) == []
