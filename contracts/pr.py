@@ -36,13 +36,16 @@ class PRWorkflowInput(BaseModel):
     cancelled: bool = False
     verified_at: datetime | None = None
     # How the run carries out effects: 0 (absent) replays as runs always did; LEAN_REVISION batches the
-    # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`). New runs and
-    # every continue-as-new take the latest: a run keeps the mechanics it started with.
+    # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`); QUEUE_REVISION
+    # asks merge-queue-lite for a turn before a branch update. New runs and every continue-as-new take
+    # LATEST_REVISION: a run keeps the mechanics it started with, so old histories replay unchanged.
     revision: int = 0
     queue: Membership = Field(default_factory=Membership)
 
 
 LEAN_REVISION = 1
+QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
+LATEST_REVISION = QUEUE_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

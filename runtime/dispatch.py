@@ -18,7 +18,7 @@ from temporalio.client import (
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.pr import COMMAND_UPDATE, EVENT_SIGNAL, LEAN_REVISION, PR_WORKFLOW, PRWorkflowInput
+from contracts.pr import COMMAND_UPDATE, EVENT_SIGNAL, LATEST_REVISION, PR_WORKFLOW, PRWorkflowInput
 from contracts.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
 from domain.pr_healing.commands import CommandAnswer, CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
@@ -68,7 +68,7 @@ class EventDispatcher:
             if event.type in OPENINGS:
                 await client.start_workflow(
                     PR_WORKFLOW,
-                    PRWorkflowInput(pr=event.pr, revision=LEAN_REVISION),
+                    PRWorkflowInput(pr=event.pr, revision=LATEST_REVISION),
                     id=event.pr.workflow_id,
                     task_queue=self.task_queue,
                     start_signal=EVENT_SIGNAL,

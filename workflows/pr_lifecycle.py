@@ -19,8 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from contracts.pr import (
         COMMAND_UPDATE,
         EVENT_SIGNAL,
+        LATEST_REVISION,
         LEAN_REVISION,
         PR_WORKFLOW,
+        QUEUE_REVISION,
         REFRESH_SIGNAL,
         STATUS_QUERY,
         TURN_SIGNAL,
@@ -36,9 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.pr_healing.lifecycle import PRLifecycle
     from workflows.calls import call
     from workflows.pr_effects import EffectRunner
-
-
-MERGE_QUEUE_PATCH = "merge-queue-lite"  # runs decided before it replay without turns
 
 
 @workflow.defn(name=PR_WORKFLOW)
@@ -70,6 +69,7 @@ class PRLifecycleWorkflow:
         self._running: set[str] = set()
         self.policy: RepoPolicy | None = None
         self.runner = EffectRunner(input.pr)
+        self.revision = input.revision
         self.runner.lean = input.revision >= LEAN_REVISION
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
@@ -200,7 +200,7 @@ class PRLifecycleWorkflow:
             now=workflow.now(),
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
-            merge_queue_known=workflow.patched(MERGE_QUEUE_PATCH),
+            merge_queue_known=self.revision >= QUEUE_REVISION,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -242,6 +242,6 @@ class PRLifecycleWorkflow:
             commands=m.commands,
             cancelled=m.cancelled,
             verified_at=m.verified_at,
-            revision=LEAN_REVISION,  # a new run has no history to replay: the latest mechanics
+            revision=LATEST_REVISION,  # a new run has no history to replay: the latest mechanics
             queue=m.queue,
         )
