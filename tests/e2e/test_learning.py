@@ -10,8 +10,10 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
 
 from activities.ci_learning import learn_from_human_fixes
+from activities.ci_poll import CIPollActivities
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.outcomes import CIOutcome
 from domain.diagnosis.playbooks import parse_playbook
@@ -34,7 +36,8 @@ ModuleNotFoundError: No module named 'acme_sdk'
 
 async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp_path: Path) -> None:
     repos = [f"acme/learn-{uuid.uuid4().hex[:6]}-{n}" for n in range(4)]
-    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}), api={"keys": KEYS})
+    watch = [{"provider": "github", "project": repo} for repo in repos]
+    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}, watch=watch), api={"keys": KEYS})
     engine = engine_for(settings.database_url)
     config = LearningConfig(promote_after=3)
     async with world_for(client, settings) as world:
@@ -54,10 +57,10 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         )
         assert fixed.status_code == 201, fixed.text
 
-        async def learn() -> list[str]:
-            return learn_from_human_fixes(engine, repos[0], config)
+        async def poll() -> list[str]:  # the CI poller's activity learns after each poll
+            return (await ActivityEnvironment().run(CIPollActivities(client, world.queue).poll)).learned
 
-        assert await eventually(learn, bool, timeout=30) == [f"learned.1 from ci/github/{repos[0]}/{first}"]
+        assert await eventually(poll, bool, timeout=30) == [f"learned.1 from ci/github/{repos[0]}/{first}"]
         comparison = gh.compare(gh.get_workflow_run(first).head_sha, fixed.json()["sha"])
         assert [(f.filename, f.status, f.additions) for f in comparison.files] == [
             ("requirements.txt", "modified", 1)
