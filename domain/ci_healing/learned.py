@@ -152,6 +152,16 @@ def signature_of(key_line: str, category: Category, ecosystem: Ecosystem) -> Sig
     )
 
 
+def not_learnable(category: Category) -> str | None:
+    """Why a failure of `category` is never learned from, or None: code is a human's, and a transient
+    infrastructure failure would have passed anyway (whatever the human changed meanwhile)."""
+    if category is Category.CODE:
+        return "a code failure: application code is never learned"
+    if category is Category.INFRASTRUCTURE:
+        return "a transient infrastructure failure: the green run proves nothing about the change"
+    return None
+
+
 # --- replay -----------------------------------------------------------------------------------------
 
 

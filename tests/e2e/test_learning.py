@@ -17,7 +17,8 @@ from activities.ci_poll import CIPollActivities
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.outcomes import CIOutcome
 from domain.diagnosis.playbooks import parse_playbook
-from store import learned_fixes, playbook_history
+from domain.shared.audit import AuditFilter
+from store import audit, learned_fixes, playbook_history
 from store.db import engine_for
 from tests.e2e.test_ci_healing import ci_config, fail_pipeline, finished, world_for
 from tests.e2e.test_cli_api import mender
@@ -69,6 +70,12 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         [fix] = learned_fixes.all_fixes(engine)
         assert fix.signature.template == "ModuleNotFoundError: No module named 'acme_sdk'"
         assert learn_from_human_fixes(engine, repos[0], config) == []  # examined once
+        [audited] = audit.query(engine, AuditFilter(action="ci.learned"))
+        assert (audited.outcome, audited.target, audited.details["learned_fix"]) == (
+            "learned",
+            f"ci/github/{repos[0]}/{first}",
+            1,
+        )
 
         # 3. The next two failures elsewhere get the learned fix as a fix PR a human approves (review).
         for repo in repos[1:3]:

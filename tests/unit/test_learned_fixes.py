@@ -17,6 +17,7 @@ from domain.ci_healing.learned import (
     LearnedFix,
     learned_diagnosis,
     match_learned,
+    not_learnable,
     promoted,
     signature_of,
 )
@@ -188,6 +189,13 @@ def test_the_next_failure_with_the_signature_gets_the_learned_fix_in_review_unti
     assert gate(in_review, "acme/web", lenient).verdict is Verdict.APPROVAL
     assert trusted.auto_fix and gate(trusted, "acme/web", lenient).verdict is Verdict.AUTO_NOTIFY
     assert not promoted(verified=2, reverted=1)  # a revert takes a success back
+
+
+def test_code_and_transient_failures_are_never_learned_from() -> None:
+    assert "application code" in (not_learnable(Category.CODE) or "")
+    assert "transient" in (not_learnable(Category.INFRASTRUCTURE) or "")
+    for category in (Category.DEPENDENCY, Category.ENVIRONMENT, Category.RESOURCE, Category.FLAKY_TEST):
+        assert not_learnable(category) is None
 
 
 def test_replaying_edits_on_another_repository() -> None:
