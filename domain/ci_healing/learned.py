@@ -191,6 +191,14 @@ def match_learned(diagnosis: Diagnosis, learned: list[LearnedFix]) -> LearnedFix
     return max(candidates, key=lambda f: (f.version, f.id or 0), default=None)
 
 
+def starts_in_review(diagnosis: Diagnosis) -> bool:
+    """True for a learned fix not promoted yet: its fix PR goes to the review queue, whatever its score
+    (for the fix PR decision; the gate already asks a human because auto-fix is off)."""
+    return (
+        bool(diagnosis.playbook and diagnosis.playbook.startswith(LEARNED_PREFIX)) and not diagnosis.auto_fix
+    )
+
+
 def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) -> Diagnosis:
     """`diagnosis` taken over by the learned fix: its plan, its playbook id; auto-fix only once promoted."""
     confidence = (
