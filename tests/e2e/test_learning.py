@@ -78,8 +78,11 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         )
 
         # 3. The next two failures elsewhere get the learned fix as a fix PR a human approves (review).
-        for repo in repos[1:3]:
-            run_id = await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+        runs = {
+            repo: await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+            for repo in repos[1:3]
+        }
+        for repo, run_id in runs.items():
             status = await finished(world, f"ci/github/{repo}/{run_id}")
             assert status.outcome is CIOutcome.APPROVED_FIXED, status
             assert status.diagnosis is not None and status.diagnosis.playbook == fix.playbook_id
