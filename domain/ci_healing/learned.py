@@ -191,6 +191,21 @@ def match_learned(diagnosis: Diagnosis, learned: list[LearnedFix]) -> LearnedFix
     return max(candidates, key=lambda f: (f.version, f.id or 0), default=None)
 
 
+def _plan_params(fix: LearnedFix) -> dict[str, str]:
+    """The params the plan's one-line summary names (`outcomes.plan_summary`): what the edit adds."""
+    edit = fix.edits[0]
+    match edit.kind:
+        case EditKind.REQUIREMENT:
+            return {"distribution": edit.value}
+        case EditKind.NPM_DEPENDENCY:
+            return {"package": f"{edit.name}@{edit.value}", "distribution": f"{edit.name}@{edit.value}"}
+        case EditKind.MAVEN_DEPENDENCY:
+            return {"distribution": f"{edit.section}:{edit.name}:{edit.value}"}
+        case EditKind.WORKFLOW_ENV:
+            return {"name": edit.name, "default": edit.value}
+    return {"minutes": edit.value}
+
+
 def starts_in_review(diagnosis: Diagnosis) -> bool:
     """True for a learned fix not promoted yet: its fix PR goes to the review queue, whatever its score
     (for the fix PR decision; the gate already asks a human because auto-fix is off)."""
@@ -220,6 +235,7 @@ def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) 
             "tier": risk.tier(score),
             "confidence": confidence,
             "playbook": fix.playbook_id,
+            "params": {**diagnosis.params, **_plan_params(fix)},
             "source": Source.PLAYBOOK,
             "auto_fix": is_promoted,
             "changes_code": False,

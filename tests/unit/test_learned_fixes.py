@@ -23,6 +23,7 @@ from domain.ci_healing.learned import (
     starts_in_review,
 )
 from domain.ci_healing.learned_apply import export_yaml, plan_learned
+from domain.ci_healing.outcomes import plan_summary
 from domain.ci_healing.risk import Verdict, gate
 from domain.diagnosis.playbooks import parse_playbook
 from domain.diagnosis.verdict import Category, FixAction, Source
@@ -190,6 +191,7 @@ def test_the_next_failure_with_the_signature_gets_the_learned_fix_in_review_unti
     assert gate(in_review, "acme/web", lenient).verdict is Verdict.APPROVAL
     assert trusted.auto_fix and gate(trusted, "acme/web", lenient).verdict is Verdict.AUTO_NOTIFY
     assert not promoted(verified=2, reverted=1)  # a revert takes a success back
+    assert plan_summary(in_review) == "open a PR adding the dependency acme-sdk==2.1"
     assert starts_in_review(in_review) and not starts_in_review(trusted) and not starts_in_review(failed)
 
 
