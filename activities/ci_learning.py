@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from activities.github import github_client
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Refused, read_change
-from domain.ci_healing.learned import EditKind, LearnedFix, signature_of
+from domain.ci_healing.learned import EditKind, LearnedFix, not_learnable, signature_of
 from domain.diagnosis.verdict import Category
 from domain.shared.audit import AuditEntry
 from runtime.settings import get_settings
@@ -73,8 +73,9 @@ def examine(
     green = _first_green_after(repo, failed)
     if green is None:
         return None
-    if row.category == Category.CODE.value:
-        return None, "a code failure: application code is never learned"
+    category = _category(row.category)
+    if (why := not_learnable(category)) is not None:
+        return None, why
     if not row.key_line:
         return None, "the failure has no key line to recognise it by"
     if green.head_sha == failed.head_sha:
@@ -101,11 +102,15 @@ def examine(
     return fix, f"the commits up to run {green.id} ({comparison.html_url})"
 
 
-def _learned_fix(row: CIFailureRecord, found: Learned, url: str, commits: list[str]) -> LearnedFix:
+def _category(value: str | None) -> Category:
     try:
-        category = Category(row.category or Category.UNKNOWN.value)
+        return Category(value or Category.UNKNOWN.value)
     except ValueError:
-        category = Category.UNKNOWN
+        return Category.UNKNOWN
+
+
+def _learned_fix(row: CIFailureRecord, found: Learned, url: str, commits: list[str]) -> LearnedFix:
+    category = _category(row.category)
     if category is Category.UNKNOWN:  # name it after what fixed it
         kinds = {e.kind for e in found.edits}
         dependency = kinds & {EditKind.REQUIREMENT, EditKind.NPM_DEPENDENCY, EditKind.MAVEN_DEPENDENCY}

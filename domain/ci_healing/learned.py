@@ -152,6 +152,16 @@ def signature_of(key_line: str, category: Category, ecosystem: Ecosystem) -> Sig
     )
 
 
+def not_learnable(category: Category) -> str | None:
+    """Why a failure of `category` is never learned from, or None: code is a human's, and a transient
+    infrastructure failure would have passed anyway (whatever the human changed meanwhile)."""
+    if category is Category.CODE:
+        return "a code failure: application code is never learned"
+    if category is Category.INFRASTRUCTURE:
+        return "a transient infrastructure failure: the green run proves nothing about the change"
+    return None
+
+
 # --- replay -----------------------------------------------------------------------------------------
 
 
@@ -181,6 +191,29 @@ def match_learned(diagnosis: Diagnosis, learned: list[LearnedFix]) -> LearnedFix
     return max(candidates, key=lambda f: (f.version, f.id or 0), default=None)
 
 
+def _plan_params(fix: LearnedFix) -> dict[str, str]:
+    """The params the plan's one-line summary names (`outcomes.plan_summary`): what the edit adds."""
+    edit = fix.edits[0]
+    match edit.kind:
+        case EditKind.REQUIREMENT:
+            return {"distribution": edit.value}
+        case EditKind.NPM_DEPENDENCY:
+            return {"package": f"{edit.name}@{edit.value}", "distribution": f"{edit.name}@{edit.value}"}
+        case EditKind.MAVEN_DEPENDENCY:
+            return {"distribution": f"{edit.section}:{edit.name}:{edit.value}"}
+        case EditKind.WORKFLOW_ENV:
+            return {"name": edit.name, "default": edit.value}
+    return {"minutes": edit.value}
+
+
+def starts_in_review(diagnosis: Diagnosis) -> bool:
+    """True for a learned fix not promoted yet: its fix PR goes to the review queue, whatever its score
+    (for the fix PR decision; the gate already asks a human because auto-fix is off)."""
+    return (
+        bool(diagnosis.playbook and diagnosis.playbook.startswith(LEARNED_PREFIX)) and not diagnosis.auto_fix
+    )
+
+
 def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) -> Diagnosis:
     """`diagnosis` taken over by the learned fix: its plan, its playbook id; auto-fix only once promoted."""
     confidence = (
@@ -202,6 +235,7 @@ def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) 
             "tier": risk.tier(score),
             "confidence": confidence,
             "playbook": fix.playbook_id,
+            "params": {**diagnosis.params, **_plan_params(fix)},
             "source": Source.PLAYBOOK,
             "auto_fix": is_promoted,
             "changes_code": False,

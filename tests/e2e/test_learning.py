@@ -10,12 +10,15 @@ import uuid
 from pathlib import Path
 
 from temporalio.client import Client
+from temporalio.testing import ActivityEnvironment
 
 from activities.ci_learning import learn_from_human_fixes
+from activities.ci_poll import CIPollActivities
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.outcomes import CIOutcome
 from domain.diagnosis.playbooks import parse_playbook
-from store import learned_fixes, playbook_history
+from domain.shared.audit import AuditFilter
+from store import audit, learned_fixes, playbook_history
 from store.db import engine_for
 from tests.e2e.test_ci_healing import ci_config, fail_pipeline, finished, world_for
 from tests.e2e.test_cli_api import mender
@@ -34,7 +37,8 @@ ModuleNotFoundError: No module named 'acme_sdk'
 
 async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp_path: Path) -> None:
     repos = [f"acme/learn-{uuid.uuid4().hex[:6]}-{n}" for n in range(4)]
-    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}), api={"keys": KEYS})
+    watch = [{"provider": "github", "project": repo} for repo in repos]
+    settings = make_settings(tmp_path, ci=ci_config(risk={"threshold": 5}, watch=watch), api={"keys": KEYS})
     engine = engine_for(settings.database_url)
     config = LearningConfig(promote_after=3)
     async with world_for(client, settings) as world:
@@ -54,10 +58,10 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         )
         assert fixed.status_code == 201, fixed.text
 
-        async def learn() -> list[str]:
-            return learn_from_human_fixes(engine, repos[0], config)
+        async def poll() -> list[str]:  # the CI poller's activity learns after each poll
+            return (await ActivityEnvironment().run(CIPollActivities(client, world.queue).poll)).learned
 
-        assert await eventually(learn, bool, timeout=30) == [f"learned.1 from ci/github/{repos[0]}/{first}"]
+        assert await eventually(poll, bool, timeout=30) == [f"learned.1 from ci/github/{repos[0]}/{first}"]
         comparison = gh.compare(gh.get_workflow_run(first).head_sha, fixed.json()["sha"])
         assert [(f.filename, f.status, f.additions) for f in comparison.files] == [
             ("requirements.txt", "modified", 1)
@@ -66,10 +70,19 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         [fix] = learned_fixes.all_fixes(engine)
         assert fix.signature.template == "ModuleNotFoundError: No module named 'acme_sdk'"
         assert learn_from_human_fixes(engine, repos[0], config) == []  # examined once
+        [audited] = audit.query(engine, AuditFilter(action="ci.learned"))
+        assert (audited.outcome, audited.target, audited.details["learned_fix"]) == (
+            "learned",
+            f"ci/github/{repos[0]}/{first}",
+            1,
+        )
 
         # 3. The next two failures elsewhere get the learned fix as a fix PR a human approves (review).
-        for repo in repos[1:3]:
-            run_id = await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+        runs = {
+            repo: await fail_pipeline(world, repo, MISSING_SDK_LOG.format(repo=repo), "fix")
+            for repo in repos[1:3]
+        }
+        for repo, run_id in runs.items():
             status = await finished(world, f"ci/github/{repo}/{run_id}")
             assert status.outcome is CIOutcome.APPROVED_FIXED, status
             assert status.diagnosis is not None and status.diagnosis.playbook == fix.playbook_id

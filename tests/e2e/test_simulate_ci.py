@@ -33,6 +33,9 @@ async def test_pipelines_and_commands_are_reported() -> None:
     assert ci["escalated"] == 2, ci
     assert ci["wrong_auto_actions"] == 0, ci
     assert ci["mttr_seconds"]["median"] is not None
+    learning = ci["learning"]  # nothing handed over here was fixed by a human: nothing learned
+    assert (learning["learned"], learning["replays"]) == ([], [])
+    assert learning["playbooks"] and all(p["attempts"] >= p["verified"] for p in learning["playbooks"])
     commands = report["commands"]
     assert commands["by_command"]["/rebuild"]["accepted"] == 1, commands
     assert commands["by_command"]["/merge"]["refused"] == 1, commands

@@ -246,3 +246,27 @@ def test_log_path_needs_a_scenario_file() -> None:
     with pytest.raises(ValueError) as error:
         load_scenario(source)
     assert "a log path needs a scenario file" in str(error.value)
+
+
+def test_a_human_fix_commits_on_the_branch_and_runs_green(served: Served) -> None:
+    run_id = start(served, "never")
+    repo = github(served.url).get_repo("acme/api")
+    failed = finished(repo, run_id)
+    url = f"{served.url}/_sim/pipelines/{run_id}/human-fix"
+    assert httpx.post(url, json={"files": {}}).status_code == 422  # nothing to commit
+    assert httpx.post(url, json={"files": {"a.txt": 1}}).status_code == 422
+    missing = httpx.post(f"{served.url}/_sim/pipelines/999999/human-fix", json={"files": {"a.txt": "x"}})
+    assert missing.status_code == 404 and "no pipeline" in missing.json()["message"]
+    fixed = httpx.post(url, json={"files": {"requirements.txt": "acme-sdk==2.1\n"}, "author": "alice"})
+    assert fixed.status_code == 201, fixed.text
+    green = finished(repo, fixed.json()["run_id"])
+    assert (green.conclusion, green.head_branch, green.workflow_id) == ("success", "main", failed.workflow_id)
+    commit = repo.get_commit(fixed.json()["sha"])
+    [changed] = commit.files
+    assert (changed.filename, changed.status, commit.author.login) == (
+        "requirements.txt",
+        "modified",
+        "alice",
+    )
+    assert changed.patch.endswith("+acme-sdk==2.1") and changed.deletions > 0  # the whole file replaced
+    assert row(served, run_id)["healed_by"] == "human"

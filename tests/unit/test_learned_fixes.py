@@ -17,10 +17,13 @@ from domain.ci_healing.learned import (
     LearnedFix,
     learned_diagnosis,
     match_learned,
+    not_learnable,
     promoted,
     signature_of,
+    starts_in_review,
 )
 from domain.ci_healing.learned_apply import export_yaml, plan_learned
+from domain.ci_healing.outcomes import plan_summary
 from domain.ci_healing.risk import Verdict, gate
 from domain.diagnosis.playbooks import parse_playbook
 from domain.diagnosis.verdict import Category, FixAction, Source
@@ -188,6 +191,15 @@ def test_the_next_failure_with_the_signature_gets_the_learned_fix_in_review_unti
     assert gate(in_review, "acme/web", lenient).verdict is Verdict.APPROVAL
     assert trusted.auto_fix and gate(trusted, "acme/web", lenient).verdict is Verdict.AUTO_NOTIFY
     assert not promoted(verified=2, reverted=1)  # a revert takes a success back
+    assert plan_summary(in_review) == "open a PR adding the dependency acme-sdk==2.1"
+    assert starts_in_review(in_review) and not starts_in_review(trusted) and not starts_in_review(failed)
+
+
+def test_code_and_transient_failures_are_never_learned_from() -> None:
+    assert "application code" in (not_learnable(Category.CODE) or "")
+    assert "transient" in (not_learnable(Category.INFRASTRUCTURE) or "")
+    for category in (Category.DEPENDENCY, Category.ENVIRONMENT, Category.RESOURCE, Category.FLAKY_TEST):
+        assert not_learnable(category) is None
 
 
 def test_replaying_edits_on_another_repository() -> None:
