@@ -24,6 +24,7 @@ from simulators.github.access import EVERY_TOKEN, AccessConfig
 from simulators.github.rest_app import identity_of
 from starter import ops_data
 from starter.cli import app
+from starter.dashboard import pages
 from starter.doctor import run_doctor
 from store.db import engine_for
 from tests.e2e.test_github_app import PRIVATE, PUBLIC
@@ -86,6 +87,8 @@ def test_a_refusal_an_activity_met_is_recorded_and_shown(world) -> None:
     assert [(a["repository"], a["permission"]) for a in health.github_access] == [
         ("acme/api", "issues=write")
     ]
+    page = pages.health(health, {})
+    assert "data-access='acme/api'" in page and "issues=write" in page
 
 
 def test_a_bad_token_and_a_missing_repository_each_say_why(world) -> None:
