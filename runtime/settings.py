@@ -181,12 +181,24 @@ class Settings:
         return f"Settings(config={self.env.mender_config}, database={self.database_url.split('@')[-1]})"
 
 
+MAX_CONFIG_CHARS = 1_000_000
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: fast, and fails fast on deep nesting
+
+
 def load_config(path: Path) -> MenderConfig:
     """Read and validate a `mender.yaml`; ConfigError lists each bad key path and its reason."""
     try:
-        raw = yaml.safe_load(path.read_text()) if path.exists() else {}
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    if len(text) > MAX_CONFIG_CHARS:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_CHARS} characters")
+    try:
+        raw = yaml.load(text, Loader=SAFE_LOADER)  # a safe loader (libyaml when there)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
@@ -23,10 +24,13 @@ from simulators.github import Simulator, SimulatorConfig, create_app
 from simulators.github.access import EVERY_TOKEN, AccessConfig
 from simulators.github.rest_app import identity_of
 from starter import ops_data
+from starter.app import create_app as create_starter
 from starter.cli import app
+from starter.dashboard import pages
 from starter.doctor import run_doctor
 from store.db import engine_for
 from tests.e2e.test_github_app import PRIVATE, PUBLIC
+from tests.support.admin_api import READ_KEY, admin_settings, bearer
 from tests.support.stack import make_settings
 
 TOKEN = "simulator-token"
@@ -86,6 +90,8 @@ def test_a_refusal_an_activity_met_is_recorded_and_shown(world) -> None:
     assert [(a["repository"], a["permission"]) for a in health.github_access] == [
         ("acme/api", "issues=write")
     ]
+    page = pages.health(health, {})
+    assert "data-access='acme/api'" in page and "issues=write" in page
 
 
 def test_a_bad_token_and_a_missing_repository_each_say_why(world) -> None:
@@ -135,3 +141,20 @@ def test_an_app_installation_without_a_permission_is_named(tmp_path: Path) -> No
     [repo] = report.repositories
     assert report.auth == "app" and repo.status == "failed" and repo.missing == ["actions=write"]
     assert repo.reasons == ["missing permission actions=write (needed to re-run failed workflow jobs)"]
+
+
+def test_the_admin_api_answers_the_same_report_to_a_read_key(tmp_path: Path) -> None:
+    simulator = Simulator(SimulatorConfig(actors=()))
+    with ServerThread(create_app(simulator)) as server:
+        simulator.set_base_url(server.url)
+        httpx.post(f"{server.url}/_sim/prs", json={"repo": "acme/api"})
+        settings = admin_settings(
+            tmp_path, repositories=[{"name": "acme/api"}], github={"simulator_url": server.url}
+        )
+        simulator.state.access.configure(AccessConfig(denied={TOKEN: frozenset({"contents"})}))
+        with TestClient(create_starter(settings)) as http:
+            answer = http.get("/api/doctor", headers=bearer(READ_KEY))
+    set_settings(None)
+    assert answer.status_code == 200
+    [repo] = answer.json()["repositories"]
+    assert answer.json()["ok"] is False and repo["status"] == "failed" and "contents=write" in repo["missing"]
