@@ -1,7 +1,7 @@
-"""The CI failure workflow's decisions, pure: what each attempt does, when to stop, how the run ends.
+"""The CI attempt rules, pure: what each attempt does, when to stop, how the run ends.
 
-`workflows/ci_failure.py` carries them out (activities, waits for runs and approvals); each rule here
-is table-tested in `tests/unit/test_ci_healing_decisions.py` without Temporal.
+The decider (`domain/ci_healing/decider.py`, `steps.py`) applies them; each rule here is table-tested
+in `tests/unit/test_ci_healing_decisions.py`, the decider in `tests/unit/test_ci_decider.py`.
 """
 
 from __future__ import annotations

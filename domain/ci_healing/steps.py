@@ -42,7 +42,7 @@ from domain.ci_healing.healing import (
 from domain.ci_healing.outcomes import CIOutcome, plan_summary
 from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, RerunResult, RunAnalysis
 from domain.ci_healing.risk import gate
-from domain.ci_healing.runs import Conclusion
+from domain.ci_healing.runs import CIRunEvent, Conclusion
 from domain.config import Mode
 
 MAX_POLL_SECONDS = 60.0
@@ -184,7 +184,7 @@ def keep_waiting(m: CIMemory, ctx: CIContext) -> CIStep:
     return CIStep(m.model_copy(update={"waiting": wait.model_copy(update={"wake_at": wake})}))
 
 
-def matching_run(m: CIMemory):  # type: ignore[no-untyped-def]
+def matching_run(m: CIMemory) -> CIRunEvent | None:
     """The first finished run the RUN wait is waiting for (GitLab retries keep the run's id)."""
     wait = m.waiting
     if wait is None or wait.kind is not WaitFor.RUN:

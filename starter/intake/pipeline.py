@@ -117,6 +117,7 @@ async def receive(request: Request, source: Source) -> JSONResponse:
     outcome = "ignored" if intake.ignored else "accepted"
     record = WebhookDeliveryRecord(
         delivery_id=delivery.key,
+        provider=source.name,
         event=delivery.event[:60],
         action=delivery.action,
         received_at=delivery.received_at,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from contracts.ci import CIWorkflowInput
 from domain.ci_healing import decider
 from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.approval_messages import PostedMessage
@@ -617,3 +618,14 @@ def test_approved_fix_verified_end_to_end_through_the_decider() -> None:
     m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(60)), at=60)
     assert m.status.outcome is CIOutcome.APPROVED_FIXED and m.status.auto_actions == []
     assert [e.stage for e in done if isinstance(e, Announce)] == [Stage.FIXED]
+
+
+# --- continue-as-new ---------------------------------------------------------------------------
+
+
+def test_the_memory_is_carried_whole_through_the_workflow_input() -> None:
+    """Mid-wait memory (events, approval request, posted message, wait) survives the JSON round trip."""
+    m = decider.record_event(awaiting(), event(Conclusion.SUCCESS, attempt=2))
+    carried = CIWorkflowInput.model_validate_json(CIWorkflowInput(run=RUN, carried=m).model_dump_json())
+    assert carried.carried == m
+    assert decider.news(decider.record_answer(carried.carried, answer(True)))
