@@ -272,7 +272,7 @@ def test_fix_branches_get_quality_checks_verified_commits_and_runs_after_the_mer
     assert [r.name for r in repo.get_workflow_runs(branch=branch)] == ["CI"]  # another app's checks: no run
     commit = repo.get_commit(sha)
     assert commit.raw_data["commit"]["verification"]["verified"] is True  # made through the API
-    assert repo.get_git_commit(sha).raw_data["verification"]["reason"] == "valid"
+    assert commit.raw_data["commit"]["verification"]["reason"] == "valid"
     first = repo.get_commit(run_sha(repo, run_id))
     assert first.raw_data["commit"]["verification"]["verified"] is False  # pushed by octocat with git
     pull = repo.create_pull(title="fix", body="", head=branch, base="main")
