@@ -58,6 +58,17 @@ def playbook_prior(playbook: str | None) -> float | None:
         return None
 
 
+def record_revert(playbook: str | None, workflow_id: str, project: str) -> None:
+    """A merged fix of `playbook` was reverted: its success rate drops (best effort, once per fix)."""
+    if not playbook:
+        return
+    engine, _ = _settings()
+    try:
+        playbook_history.record_revert(engine, playbook, workflow_id, project)
+    except SQLAlchemyError as exc:
+        log.warning("revert of %s not recorded in the playbook history (%s)", playbook, type(exc).__name__)
+
+
 def learned_fix_for(playbook: str | None) -> LearnedFix | None:
     """The learned fix a diagnosis's playbook id names (`learned.<id>`), if it is one and still enabled."""
     if not playbook or not playbook.startswith(LEARNED_PREFIX):

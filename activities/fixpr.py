@@ -14,6 +14,7 @@ from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from temporalio import activity
 
+from activities import ci_history
 from activities.github import github_client, github_errors
 from contracts.fixpr import (
     ChecksSnapshot,
@@ -52,12 +53,9 @@ def fix_pr_settings(project: str) -> FixPRSettings:
 
 @activity.defn(name="config.playbook_prior")
 def playbook_prior(playbook: str) -> float | None:
-    """The playbook's measured success rate, the ceiling of a fix's confidence (issue 17, point 6).
-
-    Seam: None (no ceiling) until the playbook history store answers here; it must return a rate in
-    [0, 1] only once the playbook has its minimum sample size.
-    """
-    return None
+    """The playbook's measured success rate, the ceiling of a fix's confidence (issue 17, point 6):
+    None below `ci.learning.min_samples` attempts or when the store cannot answer (no ceiling)."""
+    return ci_history.playbook_prior(playbook)
 
 
 @activity.defn(name="fixpr.checks")
@@ -199,6 +197,7 @@ def revert(args: RevertArgs) -> RevertResult:
             existing = repo.create_pull(
                 title=f"[mender] Revert #{pr.number}", body=body, head=branch, base=base
             )
+        ci_history.record_revert(args.playbook, pr.run.workflow_id, pr.project)
         if existing.merged:
             return RevertResult(opened=True, number=existing.number, url=existing.html_url, merged=True)
         try:

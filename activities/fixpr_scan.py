@@ -2,9 +2,10 @@
 the Python files it changes, in a temporary checkout of those files, within a time limit.
 
 The feed is any OSV-compatible `/v1/query` endpoint (`ci.fix_prs.scan.vulnerability_feed`; the GitHub
-simulator serves one). pip-audit speaks the same protocol (`--vulnerability-service osv --osv-url`), but
-its report drops the advisories' severity, which decides whether a finding blocks a merge: the query is
-made here, with the same request body.
+simulator serves one). pip-audit speaks the same protocol: `pip-audit -r requirements.txt --no-deps
+--disable-pip -s osv --osv-url <feed>` finds the simulator's advisories, but its report drops their
+severity (which decides whether a finding blocks a merge) and it needs every requirement pinned, while
+a fix adds unpinned ones: the query is made here, with pip-audit's request body.
 """
 
 from __future__ import annotations

@@ -125,6 +125,7 @@ class RevertArgs(_Frozen):
     merge_sha: str
     reason: str
     files: list[str] = Field(default_factory=list)  # the files the fix changed
+    playbook: str | None = None  # whose success rate the revert lowers
 
 
 class RevertResult(_Frozen):

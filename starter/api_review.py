@@ -85,7 +85,7 @@ async def _decide(
     "/review/{item_id}/approve",
     summary="Approve a queued fix PR",
     response_model=ReviewAnswer,
-    responses=_errors(403, 404, 409),
+    responses=_errors(400, 403, 404, 409),  # 400: a body that is not JSON
     openapi_extra=needs(Role.OPERATE),
 )
 async def approve(
@@ -99,7 +99,7 @@ async def approve(
     "/review/{item_id}/reject",
     summary="Reject a queued fix PR",
     response_model=ReviewAnswer,
-    responses=_errors(403, 404, 409),
+    responses=_errors(400, 403, 404, 409),  # 400: a body that is not JSON
     openapi_extra=needs(Role.OPERATE),
 )
 async def reject(

@@ -3,7 +3,7 @@
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
 mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
 healed: merged without a human after at least one of its actions), wall_seconds, commands, and ci
-(see `simulate_ci`).
+(see `simulate_ci`; its `fix_prs`: `simulate_fixprs`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from domain.shared.audit import AuditFilter
 from domain.shared.breaker import BreakerState
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
-from starter import simulate_ci
+from starter import simulate_ci, simulate_fixprs
 from starter.local_stack import Embedded, embedded
 from store import audit as audit_store
 from store import repository
@@ -102,6 +102,7 @@ async def run_simulation(
             while (
                 waiting := _unsettled(stack, expected)
                 + simulate_ci.unsettled(stack.github, stack.gitlab, engine, pipelines)
+                + await simulate_fixprs.unsettled(stack.client, stack.github)
             ) and time.monotonic() < deadline:
                 if time.monotonic() - last_log > 10:
                     log.warning(
@@ -242,7 +243,10 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
         "commands": _commands_report(engine),
-        "ci": simulate_ci.ci_report(stack.github, stack.gitlab, engine),
+        "ci": {
+            **simulate_ci.ci_report(stack.github, stack.gitlab, engine),
+            "fix_prs": await simulate_fixprs.report(stack.client, stack.github),
+        },
     }
 
 

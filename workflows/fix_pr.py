@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from workflows.audit_calls import audit
@@ -245,7 +245,13 @@ class FixPRWorkflow:
         if after_merge(conclusion) is not AfterMerge.REVERT:
             return self._end(outcome)
         reason = "the default branch failed after the merge"
-        args = RevertArgs(pr=self.pr, merge_sha=sha, reason=reason, files=self.input.files)
+        args = RevertArgs(
+            pr=self.pr,
+            merge_sha=sha,
+            reason=reason,
+            files=self.input.files,
+            playbook=self.input.diagnosis.playbook,
+        )
         self.state.stage = "reverting"
         until = workflow.now() + timedelta(seconds=settings.policy.pipeline_timeout_seconds)
         while True:  # the revert PR merges once its required checks passed (idempotent: one PR)
@@ -313,5 +319,5 @@ async def start_fix_pr(
         await workflow.start_child_workflow(
             FIXPR_WORKFLOW, input, id=pr.workflow_id, parent_close_policy=ParentClosePolicy.ABANDON
         )
-    except workflow.ChildWorkflowError as exc:  # pragma: no cover - defensive
-        workflow.logger.warning("fix PR workflow %s not started: %s", pr.workflow_id, exc)
+    except WorkflowAlreadyStartedError:  # the same fix PR's workflow runs already: it goes on alone
+        workflow.logger.info("fix PR workflow %s already running", pr.workflow_id)

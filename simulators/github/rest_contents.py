@@ -163,15 +163,6 @@ def contents_router(sim: Simulator) -> APIRouter:
         }
         return JSONResponse(data, status_code=201 if existing is None else 200)
 
-    @router.get(REPO + "/git/commits/{sha}")
-    async def get_git_commit(owner: str, repo: str, sha: str) -> JSON:
-        """The Git Database commit, with its `verification` (API commits are signed by GitHub)."""
-        found = get_repo(sim, owner, repo)
-        commit = found.commits.get(sha)
-        if commit is None:
-            raise not_found()
-        return git_commit_json(sim.render, found, commit)
-
     @router.delete(REPO + "/contents/{path:path}")
     async def delete_contents(owner: str, repo: str, path: str, request: Request) -> dict[str, Any]:
         found = get_repo(sim, owner, repo)

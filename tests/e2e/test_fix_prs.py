@@ -103,7 +103,7 @@ async def test_a_fix_passing_every_check_is_merged_with_its_evidence(
         assert pull.merged
         assert "| lint | passed | 0.20 |" in pull.body and "| coverage | absent |" in pull.body
         assert "**Commits:** verified" in pull.body and "**Decision:** merge" in pull.body
-        assert all(c.commit.raw_data["verification"]["verified"] for c in pull.get_commits())
+        assert all(c.raw_data["commit"]["verification"]["verified"] for c in pull.get_commits())
         assert pipeline_row(world, run_id)["after_merge_runs"] == ["success"]
 
 

@@ -12,6 +12,7 @@ from github import GithubException
 from github.Repository import Repository
 
 from simulators.github import SimulatorConfig, Timing, load_scenario
+from simulators.github.osv import osv_entry
 from tests.simulators.actions_helpers import LOG, finished, log_of, row, start
 from tests.simulators.helpers import AUTH, FAST, Receiver, Served, github, open_pr, wait_for
 
@@ -51,15 +52,19 @@ def test_fix_branch_runs_ci_and_heals_only_on_fix(served: Served, heals_on: str)
     if heals_on != "fix":
         [failed] = [job for job in pr_run.jobs() if job.conclusion == "failure"]
         assert log_of(failed).text == LOG
-    # Not a bot PR: no CI-actor suite, no policy status, no approval, no merge.
+    # Not a bot PR: no CI-actor suite, no policy status, no approval; the ruleset lets the Mender app
+    # merge its fix once the required checks that ran on it pass (no review needed).
     pull = wait_for(
         lambda: (p := repo.get_pull(pull.number)).mergeable is not None and p, what="mergeability"
     )
-    assert (pull.user.login, pull.merged, pull.mergeable_state) == ("mender-app[bot]", False, "blocked")
+    state = "clean" if heals_on == "fix" else "blocked"
+    assert (pull.user.login, pull.merged, pull.mergeable_state) == ("mender-app[bot]", False, state)
     assert list(pull.get_reviews()) == [] and repo.get_commit(pull.head.sha).get_statuses().totalCount == 0
     assert {run.name for run in repo.get_commit(pull.head.sha).get_check_runs()} == {"build", "test"}
     report = row(served, run_id)
-    assert report["fix_prs"] == [{"number": pull.number, "branch": branch, "state": "open", "merged": False}]
+    assert report["fix_prs"] == [
+        {"number": pull.number, "branch": branch, "state": "open", "merged": False, "labels": []}
+    ]
     assert sorted(report["fix_runs"]) == sorted(run.id for run in runs)
     assert (report["healed"], report["healed_by"]) == ((True, "fix") if heals_on == "fix" else (False, None))
     pull.edit(state="closed")
@@ -270,3 +275,54 @@ def test_a_human_fix_commits_on_the_branch_and_runs_green(served: Served) -> Non
     )
     assert changed.patch.endswith("+acme-sdk==2.1") and changed.deletions > 0  # the whole file replaced
     assert row(served, run_id)["healed_by"] == "human"
+
+
+def test_fix_branches_get_quality_checks_verified_commits_and_runs_after_the_merge(served: Served) -> None:
+    run_id = start(served, "fix", fix_checks={"lint": "failure", "mypy": "success"}, breaks_after_merge=True)
+    repo = github(served.url).get_repo("acme/api")
+    finished(repo, run_id)
+    branch = f"mender/ci-fix/{run_id}-1"
+    repo.create_git_ref(f"refs/heads/{branch}", repo.get_branch("main").commit.sha)
+    repo.create_file("requirements-extra.txt", "Add PyYAML", "PyYAML\n", branch=branch)
+    sha = repo.get_branch(branch).commit.sha
+
+    def checks() -> dict[str, str | None] | None:
+        found = {r.name: r.conclusion for r in repo.get_commit(sha).get_check_runs()}
+        return found if len(found) == 4 and None not in found.values() else None
+
+    assert wait_for(checks, what="4 finished checks") == {
+        "build": "success", "test": "success", "lint": "failure", "mypy": "success"
+    }  # fmt: skip
+    assert [r.name for r in repo.get_workflow_runs(branch=branch)] == ["CI"]  # another app's checks: no run
+    commit = repo.get_commit(sha)
+    assert commit.raw_data["commit"]["verification"]["verified"] is True  # made through the API
+    assert commit.raw_data["commit"]["verification"]["reason"] == "valid"
+    first = repo.get_commit(run_sha(repo, run_id))
+    assert first.raw_data["commit"]["verification"]["verified"] is False  # pushed by octocat with git
+    pull = repo.create_pull(title="fix", body="", head=branch, base="main")
+    pull = wait_for(
+        lambda: (p := repo.get_pull(pull.number)).mergeable_state == "unstable" and p, what="unstable"
+    )
+    merged = pull.merge(merge_method="merge")
+    runs = runs_on(repo, "main", 2)
+    after = next(r for r in runs if r.head_sha == merged.sha)
+    assert after.conclusion == "failure" and after.event == "push"
+    assert row(served, run_id)["after_merge_runs"] == ["failure"] and row(served, run_id)["fix_merged_at"]
+
+
+def run_sha(repo: Repository, run_id: int) -> str:
+    return repo.get_workflow_run(run_id).head_sha
+
+
+def test_the_osv_feed_answers_queries(served: Served) -> None:
+    served.sim.world.vulnerabilities = [
+        osv_entry({"id": "GHSA-x", "package": "PyYAML", "severity": "critical"})
+    ]
+    url = f"{served.url}/osv/v1/query"
+    hit = httpx.post(url, json={"package": {"name": "pyyaml", "ecosystem": "PyPI"}, "version": "6.0"})
+    assert hit.status_code == 200
+    [vuln] = hit.json()["vulns"]
+    assert vuln["id"] == "GHSA-x" and vuln["database_specific"]["severity"] == "CRITICAL"
+    assert httpx.post(url, json={"package": {"name": "requests", "ecosystem": "PyPI"}}).json() == {}
+    bad = httpx.post(url, content=b"{not json")
+    assert bad.status_code == 400 and "Invalid query" in bad.json()["message"]

@@ -20,10 +20,8 @@ FIXED = osv_entry({"id": "GHSA-2", "package": "requests", "severity": "moderate"
 
 def test_only_what_the_fix_adds_or_repins_is_audited() -> None:
     before = "requests==2.31.0\n# a comment\n-r base.txt\nflask>=2\n"
-    after = (
-        before.replace("requests==2.31.0", "requests==2.32.3")
-        + "PyYAML\nuvicorn[standard]==0.30.1 ; python_version>'3'\n"
-    )
+    after = before.replace("requests==2.31.0", "requests==2.32.3")
+    after += "PyYAML\nuvicorn[standard]==0.30.1 ; python_version>'3'\n"
     found = added("requirements.txt", before, after)
     assert found == [
         Dependency(name="PyYAML", version=None, ecosystem="PyPI"),

@@ -1,0 +1,97 @@
+"""The fix PR side of `mender simulate`: wait for each fix PR's workflow to settle, then report it.
+
+Report contract (`ci.fix_prs`): total, by_route {merge, auto_merge, review, blocked}, by_outcome,
+merged, proposed (merge on approval, waiting), queued, blocked, reverted, high_severity_merged (must be
+0), reverts_restored_green (reverted fixes whose default branch passed again), and per PR `prs` rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
+from simulators.github import Simulator
+
+WAITING_STAGES = ("waiting for one approval",)  # settled for a report: only a human moves it on
+
+
+def fix_prs(github: Simulator) -> list[dict[str, Any]]:
+    """Every Mender fix PR of the simulator's pipelines, with its pipeline row."""
+    return [
+        {
+            **pr,
+            "repo": row["repo"],
+            "pipeline": row,
+            "workflow_id": fixpr_workflow_id(row["repo"], pr["number"]),
+        }
+        for row in github.report().get("pipelines", [])
+        for pr in row.get("fix_prs", [])
+    ]
+
+
+async def _status(client: Client, workflow_id: str) -> FixPRStatus | None:
+    try:
+        return await client.get_workflow_handle(workflow_id).query(
+            FIXPR_STATUS_QUERY, result_type=FixPRStatus
+        )
+    except RPCError:
+        return None  # not started (yet), or no fix PR workflow for it
+
+
+def settled(status: FixPRStatus | None, pr: dict[str, Any]) -> bool:
+    if status is None:
+        return pr["state"] != "open"  # rolled back by its CI workflow before a fix PR workflow ran
+    if status.stage == "done" or status.stage in WAITING_STAGES:
+        return True
+    return status.outcome in ("queued", "blocked")
+
+
+async def unsettled(client: Client, github: Simulator) -> list[str]:
+    """Fix PR workflows still working (waiting for checks, merging, watching, reverting)."""
+    waiting = []
+    for pr in fix_prs(github):
+        if not settled(await _status(client, pr["workflow_id"]), pr):
+            waiting.append(pr["workflow_id"])
+    return waiting
+
+
+async def report(client: Client, github: Simulator) -> dict[str, Any]:
+    rows = []
+    for pr in fix_prs(github):
+        status = await _status(client, pr["workflow_id"])
+        route = status.decision.route.value if status and status.decision else None
+        findings = status.evidence.blocking_findings if status and status.evidence else []
+        rows.append(
+            {
+                "workflow_id": pr["workflow_id"],
+                "number": pr["number"],
+                "route": route,
+                "outcome": (status.outcome if status else None) or (status.stage if status else pr["state"]),
+                "score": status.confidence.score if status and status.confidence else None,
+                "merged": pr["merged"],
+                "high_severity": bool(findings),
+                "after_merge_runs": pr["pipeline"].get("after_merge_runs", []),
+            }
+        )
+    by_route: dict[str, int] = {}
+    by_outcome: dict[str, int] = {}
+    for row in rows:
+        by_route[row["route"] or "none"] = by_route.get(row["route"] or "none", 0) + 1
+        by_outcome[row["outcome"] or "none"] = by_outcome.get(row["outcome"] or "none", 0) + 1
+    reverted = [r for r in rows if r["outcome"] == "reverted"]
+    return {
+        "total": len(rows),
+        "by_route": dict(sorted(by_route.items())),
+        "by_outcome": dict(sorted(by_outcome.items())),
+        "merged": sum(1 for r in rows if r["merged"] and r["outcome"] != "reverted"),
+        "proposed": sum(1 for r in rows if r["route"] == "auto_merge" and not r["merged"]),
+        "queued": sum(1 for r in rows if r["route"] == "review" and not r["merged"]),
+        "blocked": sum(1 for r in rows if r["route"] == "blocked"),
+        "reverted": len(reverted),
+        "high_severity_merged": sum(1 for r in rows if r["high_severity"] and r["merged"]),
+        "reverts_restored_green": sum(1 for r in reverted if r["after_merge_runs"][-1:] == ["success"]),
+        "prs": rows,
+    }

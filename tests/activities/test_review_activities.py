@@ -1,0 +1,77 @@
+"""The review queue's activities, called directly: the backlog alert reaches Slack once per period, and
+a queued fix PR is announced with Approve/Reject buttons (the Slack simulator over real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from activities.review import announce, backlog, enqueue
+from domain.ci_healing.review_queue import ReviewItem
+from runtime.settings import Settings, set_settings
+from simulators.slack import SlackSimulator
+from tests.support.stack import make_settings
+
+
+@pytest.fixture
+def url(slack_served: tuple[SlackSimulator, str]) -> str:
+    slack_served[0].reset()
+    return slack_served[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, url: str) -> Iterator[Settings]:
+    review = {"backlog_items": 3, "backlog_age_hours": 72, "alert_period_hours": 24, "channel": "#mender-ci"}
+    yield make_settings(tmp_path, slack={"simulator_url": f"{url}/api/"}, ci={"fix_prs": {"review": review}})
+    set_settings(None)
+
+
+def posted(url: str, channel: str) -> list[dict[str, Any]]:
+    return httpx.get(f"{url}/_sim/messages", params={"channel": channel}).json()["messages"]
+
+
+def item(n: int, hours_ago: float = 0, route: str = "review") -> ReviewItem:
+    return ReviewItem(
+        workflow_id=f"fixpr/acme/api/{n}",
+        repo="acme/api",
+        pr_number=n,
+        pr_url=f"https://github.com/acme/api/pull/{n}",
+        title="Add missing dependency PyYAML",
+        score=0.72,
+        route=route,
+        reasons=["confidence 0.72 < 0.80"],
+        created_at=datetime.now(UTC) - timedelta(hours=hours_ago),
+    )
+
+
+def test_backlog_alert_goes_out_once_the_queue_is_long_and_once_per_period(
+    settings: Settings, url: str
+) -> None:
+    enqueue(item(1))
+    enqueue(item(2))
+    assert backlog() is False and posted(url, "mender-ci") == []  # 2 items, none old
+    enqueue(item(3))
+    assert backlog() is True
+    assert backlog() is False  # at most once per period
+    [alert] = posted(url, "mender-ci")
+    assert "3 fix PR(s) wait for review" in alert["text"]
+
+
+def test_an_old_item_alone_raises_the_alert(settings: Settings, url: str) -> None:
+    enqueue(item(7, hours_ago=80))
+    assert backlog() is True
+    assert "the oldest for 80 h" in posted(url, "mender-ci")[0]["text"]
+
+
+def test_a_queued_fix_is_announced_with_buttons_unless_blocked(settings: Settings, url: str) -> None:
+    announce(item(4))
+    announce(item(5, route="blocked"))
+    queued, blocked = posted(url, "mender-ci")
+    assert "acme/api#4" in queued["text"] and "fixpr/acme/api/4" in str(queued["blocks"])
+    assert "mender_approve" in str(queued["blocks"]) and "mender_reject" in str(queued["blocks"])
+    assert "mender_approve" not in str(blocked["blocks"])  # a blocked fix is never merged by Mender
