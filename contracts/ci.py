@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.ci_healing.effects import CIMemory
 from domain.ci_healing.results import (
@@ -15,6 +15,7 @@ from domain.ci_healing.results import (
 )
 from domain.ci_healing.runs import CIRunRef
 from domain.diagnosis.verdict import Diagnosis
+from domain.shared.models import Frozen
 
 __all__ = [  # the models the decider shares with activities and the status query, re-exported
     "CIPolicy",
@@ -31,11 +32,7 @@ APPROVAL_SIGNAL = "approval"
 STATUS_QUERY = "status"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class FixArgs(_Frozen):
+class FixArgs(Frozen):
     run: CIRunRef
     diagnosis: Diagnosis
     attempt: int = Field(ge=1)
@@ -43,19 +40,19 @@ class FixArgs(_Frozen):
     run_url: str = ""
 
 
-class FixVerdict(_Frozen):
+class FixVerdict(Frozen):
     run: CIRunRef
     fix: FixResult
     passed: bool
     detail: str
 
 
-class BranchQuery(_Frozen):
+class BranchQuery(Frozen):
     run: CIRunRef  # the failed run the fix branch belongs to
     branch: str
 
 
-class IncidentArgs(_Frozen):
+class IncidentArgs(Frozen):
     run: CIRunRef
     run_url: str
     diagnosis: Diagnosis
@@ -63,7 +60,7 @@ class IncidentArgs(_Frozen):
     attempts: list[str]
 
 
-class CIRecordUpdate(_Frozen):
+class CIRecordUpdate(Frozen):
     """The CI failure's projection for the store."""
 
     status: CIStatus

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.ci_healing.confidence import Confidence
 from domain.ci_healing.evidence import CheckResult, Evidence
@@ -20,6 +20,7 @@ from domain.ci_healing.risk import RiskConfig
 from domain.ci_healing.runs import CIRunRef
 from domain.config import Mode
 from domain.diagnosis.verdict import Diagnosis
+from domain.shared.models import Frozen
 
 FIXPR_WORKFLOW = "FixPR"
 REVIEW_SIGNAL = "review"
@@ -31,11 +32,7 @@ def fixpr_workflow_id(project: str, number: int) -> str:
     return f"fixpr/{project}/{number}"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class FixPRRef(_Frozen):
+class FixPRRef(Frozen):
     """One fix PR and the failed run it fixes."""
 
     run: CIRunRef
@@ -63,7 +60,7 @@ class FixPRInput(BaseModel):
     plan_approved: bool = False  # a human approved the plan when the risk gate asked
 
 
-class FixPRSettings(_Frozen):
+class FixPRSettings(Frozen):
     """The configuration a fix PR decision needs, current when asked."""
 
     policy: FixPRPolicy
@@ -71,7 +68,7 @@ class FixPRSettings(_Frozen):
     mode: Mode
 
 
-class ChecksSnapshot(_Frozen):
+class ChecksSnapshot(Frozen):
     """The PR and its head's checks, as GitHub shows them now."""
 
     state: str  # open, closed, merged
@@ -87,7 +84,7 @@ class ChecksSnapshot(_Frozen):
         return bool(self.checks) and all(c.conclusion is not None for c in self.checks)
 
 
-class ScanArgs(_Frozen):
+class ScanArgs(Frozen):
     pr: FixPRRef
     head_sha: str
     base: str  # the branch the fix goes into: dependencies already there are not the fix's doing
@@ -95,7 +92,7 @@ class ScanArgs(_Frozen):
     config: ScanConfig
 
 
-class PublishArgs(_Frozen):
+class PublishArgs(Frozen):
     """The evidence section and the decision's label for the PR."""
 
     pr: FixPRRef
@@ -104,23 +101,23 @@ class PublishArgs(_Frozen):
     comment: str = ""
 
 
-class MergeResult(_Frozen):
+class MergeResult(Frozen):
     merged: bool
     sha: str | None = None
     detail: str = ""
 
 
-class CloseFixArgs(_Frozen):
+class CloseFixArgs(Frozen):
     pr: FixPRRef
     reason: str
 
 
-class DefaultRunQuery(_Frozen):
+class DefaultRunQuery(Frozen):
     pr: FixPRRef
     merge_sha: str
 
 
-class RevertArgs(_Frozen):
+class RevertArgs(Frozen):
     pr: FixPRRef
     merge_sha: str
     reason: str
@@ -128,7 +125,7 @@ class RevertArgs(_Frozen):
     playbook: str | None = None  # whose success rate the revert lowers
 
 
-class RevertResult(_Frozen):
+class RevertResult(Frozen):
     opened: bool
     number: int | None = None
     url: str | None = None
@@ -136,7 +133,7 @@ class RevertResult(_Frozen):
     detail: str = ""
 
 
-class ReviewResolution(_Frozen):
+class ReviewResolution(Frozen):
     """How a queued item ended (written to the review queue table)."""
 
     workflow_id: str

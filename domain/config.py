@@ -15,6 +15,7 @@ from domain.pr_healing.events import REPO_PATTERN
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from domain.reports.config import MetricsConfig, ReportsConfig
 from domain.shared.admin_config import ApiConfig, AuditConfig, CommandsConfig
+from domain.shared.models import Strict
 
 
 class Mode(StrEnum):
@@ -22,10 +23,6 @@ class Mode(StrEnum):
 
     OBSERVE = "observe"
     ACT = "act"
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _default_staleness() -> dict[PRState, float]:

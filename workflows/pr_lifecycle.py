@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.config import RepoPolicy
     from domain.pr_healing import audit_rows, decider
     from domain.pr_healing.commands import CommandAnswer, CommandRequest, malformed
-    from domain.pr_healing.effects import Audit, Context, Effect, PRMemory, Step
+    from domain.pr_healing.effects import Audit, Context, Effect, PRMemory, PRStep
     from domain.pr_healing.events import PREvent
     from domain.pr_healing.lifecycle import PRLifecycle
     from workflows.calls import call
@@ -204,7 +204,7 @@ class PRLifecycleWorkflow:
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
-        step: Step = decide(self._context())
+        step: PRStep = decide(self._context())
         self.memory = step.memory
         await self._carry_out(step.effects)
 

@@ -8,17 +8,14 @@ lower the score: score = min(weighted, prior). `prior=None` means no history yet
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.ci_healing.evidence import Evidence, SignalState
 from domain.ci_healing.fixpr_config import Signal, Weights
+from domain.shared.models import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class ScoreRow(_Frozen):
+class ScoreRow(Frozen):
     """One signal's line in the breakdown table."""
 
     signal: Signal
@@ -28,7 +25,7 @@ class ScoreRow(_Frozen):
     points: float  # share when passed, else 0
 
 
-class Confidence(_Frozen):
+class Confidence(Frozen):
     score: float = Field(ge=0, le=1)
     weighted: float = Field(ge=0, le=1)  # before the prior
     prior: float | None = None

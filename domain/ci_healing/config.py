@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from domain.ci_healing.fixpr_config import FixPRConfig
 from domain.ci_healing.runs import PROJECT_PATTERN
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from domain.shared.models import Strict
 
 
 class Stage(StrEnum):

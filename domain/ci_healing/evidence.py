@@ -15,16 +15,13 @@ import re
 from collections.abc import Sequence
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.ci_healing.fixpr_config import DEFAULT_CHECK_WORDS, Signal
+from domain.shared.models import Frozen
 
 PASSING = ("success", "neutral", "skipped")
 BLOCKING_SEVERITIES = ("high", "critical")
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class SignalState(StrEnum):
@@ -34,7 +31,7 @@ class SignalState(StrEnum):
     ABSENT = "absent"  # the repository has no such signal: left out, the weights renormalise
 
 
-class CheckResult(_Frozen):
+class CheckResult(Frozen):
     """One finished (or still running) check run or job on the fix branch's head."""
 
     name: str
@@ -46,7 +43,7 @@ class CheckResult(_Frozen):
         return self.conclusion in PASSING
 
 
-class Finding(_Frozen):
+class Finding(Frozen):
     """One problem Mender's own scan found in the change."""
 
     tool: str  # osv, pip-audit, bandit
@@ -60,7 +57,7 @@ class Finding(_Frozen):
         return self.severity.lower() in BLOCKING_SEVERITIES
 
 
-class ScanReport(_Frozen):
+class ScanReport(Frozen):
     """What Mender's own scan of the fix branch found; `ran` False when it could not run (and why)."""
 
     ran: bool
@@ -69,7 +66,7 @@ class ScanReport(_Frozen):
     detail: str = ""
 
 
-class Evidence(_Frozen):
+class Evidence(Frozen):
     """Every signal's state, with the checks and findings behind it."""
 
     signals: dict[Signal, SignalState]

@@ -53,9 +53,12 @@ def dependencies(path: str, text: str | None) -> set[Dependency]:
             data = json.loads(text)
         except ValueError:
             return set()
+        if not isinstance(data, dict):  # valid JSON but not a manifest (`0`, `[]`, `"x"`)
+            return set()
         found = set()
         for section in ("dependencies", "devDependencies"):
-            for name, spec in (data.get(section) or {}).items():
+            declared = data.get(section)
+            for name, spec in declared.items() if isinstance(declared, dict) else ():
                 version = spec if isinstance(spec, str) and re.fullmatch(r"\d+(\.\d+)*", spec) else None
                 found.add(Dependency(name=name, version=version, ecosystem=ecosystem))
         return found

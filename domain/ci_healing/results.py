@@ -6,7 +6,7 @@ them as the CI workflow's boundary.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.config import CIConfig
@@ -15,20 +15,17 @@ from domain.ci_healing.risk import GateDecision
 from domain.ci_healing.runs import CIRunRef
 from domain.config import Mode
 from domain.diagnosis.verdict import Diagnosis
+from domain.shared.models import Frozen
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class CIPolicy(_Frozen):
+class CIPolicy(Frozen):
     """The CI settings that apply to one project right now."""
 
     ci: CIConfig
     mode: Mode
 
 
-class RunAnalysis(_Frozen):
+class RunAnalysis(Frozen):
     """A failed run, diagnosed: only redacted, distilled text leaves the activity."""
 
     diagnosis: Diagnosis
@@ -41,13 +38,13 @@ class RunAnalysis(_Frozen):
     playbook_success_rate: float | None = None  # the playbook's measured rate (None: too few attempts)
 
 
-class RerunResult(_Frozen):
+class RerunResult(Frozen):
     requested: bool
     detail: str = ""
     attempt: int = 1  # the run's attempt number before the re-run
 
 
-class FixResult(_Frozen):
+class FixResult(Frozen):
     """A fix opened as a PR, or why none could be made."""
 
     opened: bool
@@ -58,7 +55,7 @@ class FixResult(_Frozen):
     files: list[str] = Field(default_factory=list)
 
 
-class IncidentResult(_Frozen):
+class IncidentResult(Frozen):
     opened: bool
     url: str | None = None
     detail: str = ""

@@ -34,8 +34,8 @@ from domain.pr_healing.effects import (
     FetchSnapshot,
     Plan,
     PRMemory,
+    PRStep,
     Purpose,
-    Step,
 )
 from domain.pr_healing.events import EventSource
 from domain.pr_healing.remediation import RemedyOutcome, remediation_event
@@ -61,15 +61,15 @@ def duplicate_of(m: PRMemory, request: CommandRequest) -> CommandAnswer | None:
     return None
 
 
-def on_command(m: PRMemory, ctx: Context, request: CommandRequest) -> Step:
+def on_command(m: PRMemory, ctx: Context, request: CommandRequest) -> PRStep:
     """A new command, in its turn: comments need permission first."""
     spec = spec_of(request)
     if request.source is CommandSource.COMMENT:
-        return Step(m, [CheckPermission(request, spec)])
+        return PRStep(m, [CheckPermission(request, spec)])
     return _proceed(m, ctx, request, spec)
 
 
-def on_permission(m: PRMemory, ctx: Context, effect: CheckPermission, result: Any) -> Step:
+def on_permission(m: PRMemory, ctx: Context, effect: CheckPermission, result: Any) -> PRStep:
     request, spec = effect.request, effect.spec
     if isinstance(result, Failed):
         return refuse(
@@ -80,7 +80,7 @@ def on_permission(m: PRMemory, ctx: Context, effect: CheckPermission, result: An
     return _proceed(m, ctx, request, spec)
 
 
-def _proceed(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec) -> Step:
+def _proceed(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec) -> PRStep:
     refusal = validate(spec.name, m.lifecycle.state)
     if refusal:
         return refuse(m, ctx, request, spec, refusal)
@@ -89,10 +89,10 @@ def _proceed(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSp
         step = journal(m, ctx, request, spec, "cancelled", reason)
         answer = CommandAnswer(accepted=True, command=spec.name, reason=reason)
         return step.then(lambda mem: answered(mem, ctx, _plan(request, spec), answer))
-    return Step(m, [FetchSnapshot(Purpose.COMMAND, command=request, spec=spec)])
+    return PRStep(m, [FetchSnapshot(Purpose.COMMAND, command=request, spec=spec)])
 
 
-def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: Any) -> Step:
+def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: Any) -> PRStep:
     """The live PR for a command: fold what was missed, check validity again, then act."""
     request, spec = effect.command, effect.spec
     assert request is not None and spec is not None and spec.action is not None
@@ -109,7 +109,7 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: Any) -
     return step.then(lambda mem: act(mem, ctx, plan))
 
 
-def refuse(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec, reason: str) -> Step:
+def refuse(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec, reason: str) -> PRStep:
     step = journal(m, ctx, request, spec, RemedyOutcome.REFUSED, reason)
     answer = CommandAnswer(accepted=False, command=spec.name, reason=reason)
     return step.then(lambda mem: answered(mem, ctx, _plan(request, spec), answer))
@@ -117,7 +117,7 @@ def refuse(m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec
 
 def journal(
     m: PRMemory, ctx: Context, request: CommandRequest, spec: CommandSpec, outcome: str, reason: str
-) -> Step:
+) -> PRStep:
     """A command that ran no strategy still leaves a line in the journal (source `command`)."""
     event = remediation_event(
         m.pr,

@@ -29,11 +29,11 @@ from domain.pr_healing.effects import (
     Notify,
     Plan,
     PRMemory,
+    PRStep,
     Purpose,
     Record,
     ReportToBreaker,
     RunStrategy,
-    Step,
 )
 from domain.pr_healing.events import PREvent
 from domain.pr_healing.merge_queue import Membership, Turn, nearness
@@ -52,23 +52,23 @@ from domain.pr_healing.steps import (
 UNPROJECTED_KEPT = 500
 
 
-def on_events(m: PRMemory, ctx: Context, events: list[PREvent]) -> Step:
+def on_events(m: PRMemory, ctx: Context, events: list[PREvent]) -> PRStep:
     """Facts about the PR from a webhook, the reconciler or Mender itself."""
     return fold(m, ctx, events)[0]
 
 
-def on_stale(m: PRMemory, ctx: Context) -> Step:
+def on_stale(m: PRMemory, ctx: Context) -> PRStep:
     """The state's threshold passed (or an expected effect is overdue): verify first."""
     before = (m.lifecycle.state.value if m.lifecycle.state else None, m.lifecycle.head_sha)
-    return Step(m, [FetchSnapshot(Purpose.STALE, before=before)])
+    return PRStep(m, [FetchSnapshot(Purpose.STALE, before=before)])
 
 
-def on_refresh(m: PRMemory, ctx: Context) -> Step:
+def on_refresh(m: PRMemory, ctx: Context) -> PRStep:
     """Somebody asked for a trust-but-verify refresh."""
-    return Step(m, [FetchSnapshot(Purpose.REFRESH)])
+    return PRStep(m, [FetchSnapshot(Purpose.REFRESH)])
 
 
-def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> Step:
+def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> PRStep:
     """The result of an effect that feeds back: the next step."""
     if isinstance(effect, FetchSnapshot):
         if effect.purpose is Purpose.COMMAND:
@@ -89,7 +89,7 @@ def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> Step:
     raise TypeError(f"{type(effect).__name__} has no result to resume with")
 
 
-def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnapshot | Failed) -> Step:
+def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnapshot | Failed) -> PRStep:
     """After a stale or requested read: fold missed facts; a stale PR may then be acted on."""
     step = verified(m, ctx, result)
     if effect.purpose is not Purpose.STALE or isinstance(result, Failed):
@@ -138,13 +138,13 @@ def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnap
 on_turn = queue_steps.on_turn
 
 
-def on_turn_answer(m: PRMemory, ctx: Context, plan: Plan, result: Turn | Failed) -> Step:
+def on_turn_answer(m: PRMemory, ctx: Context, plan: Plan, result: Turn | Failed) -> PRStep:
     """The merge queue's answer: the turn (ask the breaker, then update), or wait for it."""
     if isinstance(result, Failed):  # the queue only saves CI runs: without it, update anyway
         log = Log(
             "warning", f"PR {m.pr.key}: merge queue unreachable, updating without a turn: {result.reason}"
         )
-        return Step(m, [log, AskPermit(plan)])
+        return PRStep(m, [log, AskPermit(plan)])
     assert plan.base_ref is not None
     same = m.queue.base_ref == plan.base_ref and m.queue.holds
     seat = Membership(
@@ -155,7 +155,7 @@ def on_turn_answer(m: PRMemory, ctx: Context, plan: Plan, result: Turn | Failed)
     )
     m = m.model_copy(update={"queue": seat})
     if result.granted:
-        return Step(m, [AskPermit(plan)])
+        return PRStep(m, [AskPermit(plan)])
     action = plan.decision.action
     key = f"queued:{action}:{plan.head_sha}:{result.holder}"
     step = remember(m, ctx, action, RemedyOutcome.QUEUED, key, reason=result.reason, behind=result.holder)
@@ -163,10 +163,10 @@ def on_turn_answer(m: PRMemory, ctx: Context, plan: Plan, result: Turn | Failed)
     return step
 
 
-def on_recorded(m: PRMemory, ctx: Context, effect: Record, result: Any) -> Step:
+def on_recorded(m: PRMemory, ctx: Context, effect: Record, result: Any) -> PRStep:
     """A store that did not take the projection: keep its journal lines for the next one (bounded)."""
     if not isinstance(result, Failed):
-        return Step(m)
+        return PRStep(m)
     pending = [*effect.entries, *m.unprojected]
     dropped = len(pending) - UNPROJECTED_KEPT
     effects: list[Effect] = [
@@ -174,7 +174,7 @@ def on_recorded(m: PRMemory, ctx: Context, effect: Record, result: Any) -> Step:
     ]
     if dropped > 0:  # the lines stay in the workflow's history; only the store's copy misses them
         effects.append(Log("error", f"PR {m.pr.key}: {dropped} journal lines not projected (dead letter)"))
-    return Step(m.model_copy(update={"unprojected": pending[-UNPROJECTED_KEPT:]}), effects)
+    return PRStep(m.model_copy(update={"unprojected": pending[-UNPROJECTED_KEPT:]}), effects)
 
 
 on_command = command_steps.on_command
@@ -203,9 +203,9 @@ def seconds_to_wait(m: PRMemory, ctx: Context) -> float:
     return max(seconds, 0.001)
 
 
-def closing(m: PRMemory, ctx: Context) -> Step:
+def closing(m: PRMemory, ctx: Context) -> PRStep:
     """The workflow completes: a terminal PR's store record expires after the retention period."""
     if not m.lifecycle.terminal:
-        return Step(m)
+        return PRStep(m)
     expires = ctx.now + timedelta(days=ctx.policy.store_retention_days)
-    return Step(m, [Record(m.lifecycle, tuple(m.unprojected), expires_at=expires)])
+    return PRStep(m, [Record(m.lifecycle, tuple(m.unprojected), expires_at=expires)])

@@ -224,13 +224,13 @@ class Answer(Effect):
 
 
 @dataclass
-class Step:
+class PRStep:
     """A decision: the new memory and the effects to carry out, in order."""
 
     memory: PRMemory
     effects: list[Effect] = field(default_factory=list)
 
-    def then(self, next_step: Callable[[PRMemory], Step]) -> Step:
+    def then(self, next_step: Callable[[PRMemory], PRStep]) -> PRStep:
         """This step followed by the step decided on its memory: effects in order, the last memory."""
         other = next_step(self.memory)
-        return Step(other.memory, [*self.effects, *other.effects])
+        return PRStep(other.memory, [*self.effects, *other.effects])

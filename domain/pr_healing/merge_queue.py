@@ -11,19 +11,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.pr_healing.snapshot import PRSnapshot
+from domain.shared.models import Frozen
 
 WAITING_KEPT = 1000  # a queue never remembers more waiters than this (the farthest from merge go first)
 AUTO_MERGE_LABELS = frozenset({"automerge", "auto-merge", "merge-when-green"})
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class TurnRequest(_Frozen):
+class TurnRequest(Frozen):
     """A PR asking for its turn: who (its workflow id), how near to merge, how long a turn lasts."""
 
     pr_number: int = Field(ge=1)
@@ -33,7 +30,7 @@ class TurnRequest(_Frozen):
     lease_seconds: float = Field(600.0, gt=0)
 
 
-class Seat(_Frozen):
+class Seat(Frozen):
     """A PR in the queue: waiting (`lease_until` None) or holding the turn until `lease_until`."""
 
     pr_number: int
@@ -43,7 +40,7 @@ class Seat(_Frozen):
     lease_until: datetime | None = None
 
 
-class MergeQueue(_Frozen):
+class MergeQueue(Frozen):
     """The whole state of one queue (carried across continue-as-new)."""
 
     holder: Seat | None = None
@@ -52,7 +49,7 @@ class MergeQueue(_Frozen):
     expired: int = 0  # turns that passed on because their lease ran out
 
 
-class Turn(_Frozen):
+class Turn(Frozen):
     """The answer to a turn request: granted, or the position among the waiting (1 = next)."""
 
     granted: bool
@@ -158,7 +155,7 @@ def idle(q: MergeQueue) -> bool:
     return q.holder is None and not q.waiting
 
 
-class Membership(_Frozen):
+class Membership(Frozen):
     """A PR's side of the queue (in its memory): which queue it is in, and what it did with its turn."""
 
     base_ref: str | None = None  # the base whose queue it is in (None: in no queue)

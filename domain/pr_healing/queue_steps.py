@@ -16,9 +16,9 @@ from domain.pr_healing.effects import (
     FetchSnapshot,
     Plan,
     PRMemory,
+    PRStep,
     Purpose,
     ReleaseTurn,
-    Step,
 )
 from domain.pr_healing.lifecycle import PRState
 from domain.pr_healing.merge_queue import Membership
@@ -46,40 +46,40 @@ def remediation_of(ctx: Context) -> RemediationConfig:
     return cfg.model_copy(update={"merge_queue": cfg.merge_queue.model_copy(update={"enabled": False})})
 
 
-def on_turn(m: PRMemory, ctx: Context) -> Step:
+def on_turn(m: PRMemory, ctx: Context) -> PRStep:
     """The queue says it is this PR's turn: look again now, as if the threshold had passed."""
     if m.queue.base_ref is None or m.lifecycle.terminal:
-        return Step(m)
+        return PRStep(m)
     before = (m.lifecycle.state.value if m.lifecycle.state else None, m.lifecycle.head_sha)
-    return Step(m, [FetchSnapshot(Purpose.STALE, before=before)])
+    return PRStep(m, [FetchSnapshot(Purpose.STALE, before=before)])
 
 
-def leave(m: PRMemory) -> Step:
+def leave(m: PRMemory) -> PRStep:
     """Leave the queue (holding the turn or waiting), keeping the count of effective updates."""
     if m.queue.base_ref is None:
-        return Step(m)
+        return PRStep(m)
     effects: list[Effect] = [ReleaseTurn(m.queue.base_ref)]
     kept = Membership(effective_updates=m.queue.effective_updates)
-    return Step(m.model_copy(update={"queue": kept}), effects)
+    return PRStep(m.model_copy(update={"queue": kept}), effects)
 
 
-def leave_when_done(step: Step) -> Step:
+def leave_when_done(step: PRStep) -> PRStep:
     """A PR that is over, needs a human or was cancelled makes way for the next one."""
     m = step.memory
     done = m.lifecycle.terminal or m.lifecycle.state is PRState.NEEDS_INTERVENTION or m.cancelled
     if m.queue.base_ref is None or not done:
         return step
     left = leave(m)
-    return Step(left.memory, [*step.effects, *left.effects])
+    return PRStep(left.memory, [*step.effects, *left.effects])
 
 
-def after_classified(m: PRMemory, decision: Decision) -> Step:
+def after_classified(m: PRMemory, decision: Decision) -> PRStep:
     """Its turn came (or it waits) but it needs no update: make way. A PR brought up to date during
     its turn keeps it until it merges (another update now would be made stale by its merge)."""
     if m.queue.base_ref is None or decision.action in QUEUED_ACTIONS:
-        return Step(m)
+        return PRStep(m)
     if m.queue.holds and m.queue.updated:
-        return Step(m)
+        return PRStep(m)
     return leave(m)
 
 

@@ -1,6 +1,6 @@
 """The steps the PR deciders share: fold events, journal remediations, act within budget, escalate.
 
-Pure functions over `PRMemory`; each returns a `Step` (new memory and effects). `decider.py` and
+Pure functions over `PRMemory`; each returns a `PRStep` (new memory and effects). `decider.py` and
 `command_steps.py` compose them.
 """
 
@@ -26,12 +26,12 @@ from domain.pr_healing.effects import (
     Notify,
     Plan,
     PRMemory,
+    PRStep,
     Publish,
     Record,
     Reply,
     ReportToBreaker,
     RunStrategy,
-    Step,
 )
 from domain.pr_healing.events import EventSource, EventType, PREvent
 from domain.pr_healing.facts import missed_facts
@@ -47,7 +47,7 @@ ACCEPTED_OUTCOMES = (RemedyOutcome.ACTED, RemedyOutcome.NOOP)
 COMMANDS_KEPT = 100
 
 
-def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
+def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[PRStep, bool]:
     """Apply events to the lifecycle, journal them, project them; True when any was journaled."""
     lc, recent, html_url = m.lifecycle, list(m.recent), m.html_url
     was = (lc.terminal, lc.tracked)
@@ -68,7 +68,7 @@ def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
         update={"lifecycle": lc, "recent": recent, "html_url": html_url, "settled_at": settled_at}
     )
     if not entries:
-        return queue_steps.leave_when_done(Step(m, effects)), False
+        return queue_steps.leave_when_done(PRStep(m, effects)), False
     if lc.tracked:  # nothing to project for a PR Mender never saw opened
         effects.append(Record(lc, (*m.unprojected, *entries)))
         m = m.model_copy(update={"unprojected": []})
@@ -76,7 +76,7 @@ def fold(m: PRMemory, ctx: Context, events: list[PREvent]) -> tuple[Step, bool]:
     for entry in entries:
         if entry.transition.outcome is TransitionOutcome.APPLIED and entry.transition.from_state is None:
             effects.append(Audit(audit_rows.detected(entry.event)))  # tracked from now on
-    step = Step(m, effects)
+    step = PRStep(m, effects)
     expecting = m.expecting
     if expecting is not None and any(
         e.event.source is not EventSource.MENDER and expecting.met_by(e.event) for e in entries
@@ -99,7 +99,7 @@ def publish(m: PRMemory) -> Publish:
     )
 
 
-def remember(m: PRMemory, ctx: Context, action: PRAction, outcome: str, key: str, **details: Any) -> Step:
+def remember(m: PRMemory, ctx: Context, action: PRAction, outcome: str, key: str, **details: Any) -> PRStep:
     """Journal a remediation record and audit it; a repeated key is neither journaled nor audited."""
     event = remediation_event(
         m.pr, action, outcome, f"remediation:{key}", ctx.now, m.lifecycle.head_sha, **details
@@ -110,10 +110,10 @@ def remember(m: PRMemory, ctx: Context, action: PRAction, outcome: str, key: str
     return step
 
 
-def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> Step:
+def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> PRStep:
     """Fold what the snapshot shows that the lifecycle missed (or report the failed read)."""
     if isinstance(result, Failed):
-        return Step(
+        return PRStep(
             m,
             [
                 Log("warning", f"PR {m.pr.key}: refresh failed: {result.reason}"),
@@ -128,10 +128,10 @@ def verified(m: PRMemory, ctx: Context, result: PRSnapshot | Failed) -> Step:
         }
     )
     missed = missed_facts(m.lifecycle, result, ctx.policy.policy_context, ctx.now)
-    return fold(m, ctx, missed)[0] if missed else Step(m)
+    return fold(m, ctx, missed)[0] if missed else PRStep(m)
 
 
-def act(m: PRMemory, ctx: Context, plan: Plan) -> Step:
+def act(m: PRMemory, ctx: Context, plan: Plan) -> PRStep:
     """Carry out one decision: escalate, record it (observe mode), or ask the breaker to run it."""
     decision = plan.decision
     if decision.action is PRAction.NO_ACTION:
@@ -149,8 +149,8 @@ def act(m: PRMemory, ctx: Context, plan: Plan) -> Step:
             lambda mem: finish(mem, ctx, plan, RemedyOutcome.OBSERVED, "Mender only observes this repository")
         )
     if queue_steps.needs_turn(ctx, plan):
-        return Step(m, [AskTurn(plan)])
-    return Step(m, [AskPermit(plan)])
+        return PRStep(m, [AskTurn(plan)])
+    return PRStep(m, [AskPermit(plan)])
 
 
 def details_of(plan: Plan) -> dict[str, Any]:
@@ -161,11 +161,11 @@ def details_of(plan: Plan) -> dict[str, Any]:
     return extra
 
 
-def on_permit(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> Step:
+def on_permit(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> PRStep:
     """The breaker's answer: paused, or count the attempt and run the strategy."""
     action = plan.decision.action
     if isinstance(result, Failed) or not result.granted:
-        step = Step(m)
+        step = PRStep(m)
         if isinstance(result, Failed):
             step.effects.append(
                 Log("warning", f"PR {m.pr.key}: breaker unreachable, not acting: {result.reason}")
@@ -184,10 +184,10 @@ def on_permit(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> Step:
         counts[mark] = counts.get(mark, 0) + 1
     m = m.model_copy(update={"lifecycle": m.lifecycle.model_copy(update={"retry_counts": counts})})
     strategy, bot = remedy.strategy_for(plan.attempt, direct=plan.command is not None)
-    return Step(m, [RunStrategy(replace(plan, started_at=ctx.now), strategy, bot)])
+    return PRStep(m, [RunStrategy(replace(plan, started_at=ctx.now), strategy, bot)])
 
 
-def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> Step:
+def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> PRStep:
     """Journal what the strategy did; an action that acted now waits for its effect."""
     action, key, extra = plan.decision.action, f"{plan.decision.action}:{plan.attempt}", details_of(plan)
     if isinstance(result, Failed):
@@ -197,7 +197,7 @@ def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> St
         )
         return step.then(lambda mem: finish(mem, ctx, plan, RemedyOutcome.FAILED, result.reason))
     replaced = result.replaced
-    step = Step(m)
+    step = PRStep(m)
     if replaced is not None:  # close-and-reopen: the lineage goes into this PR's journal
         step = fold(m, ctx, [replaced])[0]
     if not result.ok:
@@ -226,7 +226,7 @@ def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> St
     return step.then(lambda mem: finish(mem, ctx, plan, RemedyOutcome.ACTED, result.detail))
 
 
-def escalate(m: PRMemory, ctx: Context, reason: str) -> Step:
+def escalate(m: PRMemory, ctx: Context, reason: str) -> PRStep:
     """NEEDS_INTERVENTION: journal it, set MenderNeedsHuman, and tell a human everything tried."""
     lc = m.lifecycle
     event = PREvent(
@@ -247,18 +247,18 @@ def escalate(m: PRMemory, ctx: Context, reason: str) -> Step:
     return step
 
 
-def on_notified(m: PRMemory, ctx: Context, effect: Notify, result: Any) -> Step:
+def on_notified(m: PRMemory, ctx: Context, effect: Notify, result: Any) -> PRStep:
     if isinstance(result, Failed):
         error = f"escalation notice failed: {result.reason}"
         log = Log("error", f"PR {m.pr.key}: {error}")
-        return Step(m, [log, Audit(audit_rows.escalated(m.pr, effect.reason, None, error))])
-    return Step(m, [Audit(audit_rows.escalated(m.pr, effect.reason, result, None))])
+        return PRStep(m, [log, Audit(audit_rows.escalated(m.pr, effect.reason, None, error))])
+    return PRStep(m, [Audit(audit_rows.escalated(m.pr, effect.reason, result, None))])
 
 
-def finish(m: PRMemory, ctx: Context, plan: Plan, outcome: str, detail: str) -> Step:
+def finish(m: PRMemory, ctx: Context, plan: Plan, outcome: str, detail: str) -> PRStep:
     """The end of a plan: nothing more for the classifier's; a command's is answered."""
     if plan.command is None or plan.spec is None:
-        return Step(m)
+        return PRStep(m)
     request, spec = plan.command, plan.spec
     if outcome == RemedyOutcome.ACTED:
         reason = f"{spec.done} triggered by @{request.requester}: {detail}"
@@ -272,7 +272,7 @@ def finish(m: PRMemory, ctx: Context, plan: Plan, outcome: str, detail: str) -> 
     return answered(m, ctx, plan, answer)
 
 
-def answered(m: PRMemory, ctx: Context, plan: Plan, answer: CommandAnswer) -> Step:
+def answered(m: PRMemory, ctx: Context, plan: Plan, answer: CommandAnswer) -> PRStep:
     """Keep the answer (idempotency), audit it, reply to a comment, hand it to the update."""
     assert plan.command is not None
     request = plan.command
@@ -282,7 +282,7 @@ def answered(m: PRMemory, ctx: Context, plan: Plan, answer: CommandAnswer) -> St
         body = answer.reason if answer.accepted else f"`{answer.command}` refused: {answer.reason}"
         effects.append(Reply(request.idempotency_key, body))
     effects.append(Answer(request.idempotency_key, answer))
-    return Step(m, effects)
+    return PRStep(m, effects)
 
 
 def keep_answer(m: PRMemory, ctx: Context, request: CommandRequest, answer: CommandAnswer) -> PRMemory:

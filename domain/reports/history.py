@@ -45,7 +45,9 @@ class Stall:
 
 
 @dataclass(frozen=True)
-class Remedy:
+class RemedyAttempt:
+    """One remediation attempt as the PR's journal shows it."""
+
     at: datetime
     action: str
     outcome: str  # a RemedyOutcome word: acted, effect seen, no effect, refused, ...
@@ -61,7 +63,7 @@ class PRHistory:
     closed_at: datetime | None = None
     state: str | None = None
     stalls: tuple[Stall, ...] = ()
-    remedies: tuple[Remedy, ...] = ()
+    remedies: tuple[RemedyAttempt, ...] = ()
     escalated_at: datetime | None = None
     human_touched: bool = False
     severity: str | None = None  # security PRs only: critical, high, moderate, low
@@ -133,7 +135,7 @@ def build(
     closed = next((at for at, s in changes if s == "CLOSED"), None) if merged is None else None
     escalated = next((at for at, s in changes if s == NEEDS_INTERVENTION), None)
     remedies = tuple(
-        Remedy(
+        RemedyAttempt(
             r.at,
             str(r.details.get("action")),
             str(r.details.get("outcome")),

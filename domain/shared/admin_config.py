@@ -5,13 +5,11 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from domain.shared.models import Strict
 
 _SHA256 = re.compile(r"^sha256:[0-9a-f]{64}$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class CommandsConfig(Strict):

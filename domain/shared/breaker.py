@@ -17,9 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from domain.config import BreakerConfig
+from domain.shared.models import Frozen
 
 WINDOW_OUTCOMES_KEPT = 1000  # bounds the carried state even under heavy traffic
 CHANGES_KEPT = 20
@@ -31,10 +32,6 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
-
-
-class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True)
 
 
 class BreakerSample(Frozen):

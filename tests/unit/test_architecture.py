@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import logging
 import typing
@@ -98,3 +99,14 @@ async def test_every_catalogued_activity_is_registered_with_its_types(client: Cl
         expected = type(None) if ref.result is None else ref.result
         assert hints["return"] == expected, f"{ref.name}: result type differs"
     assert {ref.name for ref in CATALOGUE} == set(registered), "an activity is registered but not catalogued"
+
+
+def test_no_two_domain_classes_share_a_name() -> None:
+    """One meaning per class name in `domain/` (shared bases live once, in `domain/shared/models.py`)."""
+    homes: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "domain").rglob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                homes.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    shared = {name: files for name, files in homes.items() if len(files) > 1}
+    assert not shared, shared

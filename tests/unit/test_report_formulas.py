@@ -9,7 +9,7 @@ import pytest
 
 from domain.reports.ci_view import ci_view
 from domain.reports.config import ReportsConfig
-from domain.reports.history import CIFact, JournalRow, PRHistory, Remedy, Stall, build, stalls_of
+from domain.reports.history import CIFact, JournalRow, PRHistory, RemedyAttempt, Stall, build, stalls_of
 from domain.reports.phases import baseline, poc, roi_from, validation
 from domain.reports.roi import payback_months, project, roi_percent
 from domain.reports.success import Window, figures, roi_tracker, scorecard, trend
@@ -61,8 +61,8 @@ def three_prs() -> list[PRHistory]:
             merged_at=at(3),
             stalls=(Stall("CHECKS_FAILED", at(2, 1), at(2, 1.5), at(2, 3), False),),
             remedies=(
-                Remedy(at(2, 1.5), "RETRY_CHECKS", "acted"),
-                Remedy(at(2, 3), "RETRY_CHECKS", "effect seen"),
+                RemedyAttempt(at(2, 1.5), "RETRY_CHECKS", "acted"),
+                RemedyAttempt(at(2, 3), "RETRY_CHECKS", "effect seen"),
             ),
         ),
         PRHistory(
@@ -72,8 +72,8 @@ def three_prs() -> list[PRHistory]:
             merged_at=at(6),
             stalls=(Stall("APPROVED", at(4), at(4, 1), at(6), True),),
             remedies=(
-                Remedy(at(4, 1), "RETRIGGER_MERGE", "acted"),
-                Remedy(at(4, 2), "RETRIGGER_MERGE", "no effect"),
+                RemedyAttempt(at(4, 1), "RETRIGGER_MERGE", "acted"),
+                RemedyAttempt(at(4, 2), "RETRIGGER_MERGE", "no effect"),
             ),
             escalated_at=at(4, 3),
             human_touched=True,
