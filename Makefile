@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest clean
+.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest bench-chaos clean
 
 setup: $(STAMP)
 
@@ -55,6 +55,10 @@ bench-diagnosis: setup
 # Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
 bench-ingest: setup
 	$(BIN)/python bench/ingest.py $(ARGS)
+
+# The README's fault table: the chaos tests on real processes, one row per fault (bench/chaos.py)
+bench-chaos: setup
+	$(BIN)/python bench/chaos.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache
