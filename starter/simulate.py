@@ -1,7 +1,8 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds, commands, and ci (see `simulate_ci`).
+mttm_seconds, breaker_trips, ci_runs_caused, wall_seconds, commands, untracked (bot PRs Mender never
+tracked), reconciler (sweeps, failed_repos, commands_recovered), and ci (see `simulate_ci`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
 from starter import simulate_ci
 from starter.local_stack import Embedded, embedded
+from starter.simulate_sweeps import reconciler_report
 from store import audit as audit_store
 from store import repository
 from store.db import engine_for
@@ -228,6 +230,8 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
         "commands": _commands_report(engine),
+        "untracked": sum(1 for p in sim["prs"] if states.get(f"{p['repo']}#{p['number']}") is None),
+        "reconciler": await reconciler_report(stack.client),
         "ci": simulate_ci.ci_report(stack.github, stack.gitlab, engine),
     }
 
