@@ -17,8 +17,8 @@ async def reconciler_report(client: Client) -> dict[str, Any]:
     commands: set[str] = set()
     query = f"WorkflowType='{RECONCILER_WORKFLOW}' AND ExecutionStatus='Completed'"
     async for execution in client.list_workflows(query):
-        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
-        report = await handle.result(result_type=SweepReport)
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id, result_type=SweepReport)
+        report = await handle.result()
         sweeps += 1
         failed.update(report.failed_repos)
         commands.update(report.commands)
