@@ -24,12 +24,13 @@ def test_worker_killed_during_remediation_steps(
     repo = REPOS["worker"]
     faults = [["merge_conflict"], ["behind_base"], ["approver_bot_missed"], ["flaky_checks"]]
     since = start_fleet(stack, repo, faults)
-    # the first write of the close-and-reopen saga (its branch), and the branch update
-    with Killer(stack, repo, [r"POST .*/git/refs$", r"PUT .*/update-branch$"], since) as killer:
-        wait_until("both kills", lambda: not killer.pending, timeout=300)
+    # the first write of the close-and-reopen saga (its branch), the branch update, the bot nudge (label)
+    steps = [r"POST .*/git/refs$", r"PUT .*/update-branch$", r"POST .*/issues/\d+/labels$"]
+    with Killer(stack, repo, steps, since) as killer:
+        wait_until("a kill after each step", lambda: not killer.pending, timeout=300)
     verdict = settle(stack, repo, since)
     fault_table.append(verdict.row("worker kill -9 in a PR remediation", "; ".join(killer.kills)))
-    assert len(killer.kills) == 2
+    assert len(killer.kills) == len(steps)
     assert verdict.lost == [] and verdict.doubled == {}, verdict
     assert verdict.ended == verdict.total == len(faults)
     assert verdict.replacements == {min(verdict.replacements): 1}  # one conflict, one replacement PR
