@@ -23,6 +23,7 @@ import yaml
 
 from runtime.serving import free_port
 from runtime.temporal import dev_server_args
+from starter.devstack import die_with_parent
 from store import repository
 from store.ci_failures import list_ci_failures
 from store.db import engine_for
@@ -111,7 +112,12 @@ class ProcessStack:
         log = open(self.data / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         self.commands[name] = args
         self.procs[name] = subprocess.Popen(
-            args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a signal to the test's process group reaches none of them
+            preexec_fn=die_with_parent,  # nor is any left behind if the test process dies
         )
 
     def log(self, name: str) -> str:
