@@ -23,7 +23,6 @@ import yaml
 
 from runtime.serving import free_port
 from runtime.temporal import dev_server_args
-from starter.devstack import die_with_parent
 from store import repository
 from store.ci_failures import list_ci_failures
 from store.db import engine_for
@@ -117,8 +116,7 @@ class ProcessStack:
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a signal to the test's process group reaches none of them
-            preexec_fn=die_with_parent,  # nor is any left behind if the test process dies
-        )
+        )  # (no PR_SET_PDEATHSIG: it fires when the spawning *thread* ends, and the Killer's thread does)
 
     def log(self, name: str) -> str:
         return (self.data / f"{name}.log").read_text(errors="replace")
