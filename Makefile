@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest bench-latency clean
+.PHONY: setup run test lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest bench-latency bench-chaos clean
 
 setup: $(STAMP)
 
@@ -59,6 +59,10 @@ bench-ingest: setup
 # Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside bare timers + one activity; ARGS="--prs 200"
 bench-latency: setup
 	$(BIN)/python bench/latency.py $(ARGS)
+
+# The README's fault table: the chaos tests on real processes, one row per fault (bench/chaos.py)
+bench-chaos: setup
+	$(BIN)/python bench/chaos.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache

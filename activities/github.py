@@ -291,7 +291,13 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
         issue = repo.get_issue(args.pr.number)
         if mechanism.kind == "label":
             assert mechanism.label
-            if any(label.name == mechanism.label for label in issue.labels):
+            present = any(label.name == mechanism.label for label in issue.labels)
+            if present and activity.info().attempt > 1:
+                # A retry (the worker died, GitHub failed) finds the label: the earlier attempt's add
+                # applied, or its removal did not and the bot saw that label; a nudge missed this way
+                # is nudged again when the expected effect does not come, never twice at once.
+                return StrategyResult(ok=True, detail=f"label {mechanism.label!r} found after a retry")
+            if present:
                 issue.remove_from_labels(mechanism.label)
             issue.add_to_labels(mechanism.label)
             return StrategyResult(ok=True, detail=f"toggled label {mechanism.label!r}")

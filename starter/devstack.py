@@ -55,7 +55,7 @@ class Ports:
         return [p for p in ports if _port_busy(p)]
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     """In the child: get SIGTERM if the supervisor dies, so nothing is left behind."""
     pr_set_pdeathsig = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
@@ -133,7 +133,7 @@ class DevStack:
             stdout=logfile,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         names = [n for n, _ in self.children]
         if name in names:  # a restart keeps the child's place (children stop in reverse order)

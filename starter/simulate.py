@@ -2,8 +2,9 @@
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
 mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
-healed: merged without a human after at least one of its actions), wall_seconds, commands, and ci
-(see `simulate_ci`; its `fix_prs`: `simulate_fixprs`).
+healed: merged without a human after at least one of its actions), wall_seconds, commands, untracked
+(bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), and ci (see
+`simulate_ci`; its `fix_prs`: `simulate_fixprs`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
 from starter import simulate_ci, simulate_fixprs
 from starter.local_stack import Embedded, embedded
+from starter.simulate_sweeps import reconciler_report
 from store import audit as audit_store
 from store import repository
 from store.db import engine_for
@@ -243,6 +245,8 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "budgets_exceeded": len(over_budget),
         "expected_prs": expected,
         "commands": _commands_report(engine),
+        "untracked": sum(1 for p in sim["prs"] if states.get(f"{p['repo']}#{p['number']}") is None),
+        "reconciler": await reconciler_report(stack.client),
         "ci": {
             **simulate_ci.ci_report(stack.github, stack.gitlab, engine),
             "fix_prs": await simulate_fixprs.report(stack.client, stack.github),

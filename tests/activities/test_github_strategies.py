@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request
 from github import Auth, Github
+from temporalio.testing import ActivityEnvironment
 
 from activities import github as gh
 from activities import reopen
@@ -209,3 +211,14 @@ def test_a_replacement_merged_before_the_retry_is_found_not_opened_twice(sim: Si
     assert reopen.find_duplicate(reopen.ReopenArgs(pr=pr)) == opened.number
     pulls = list(sim.github.get_repo(REPO).get_pulls(state="all", head=f"acme:{branch}"))
     assert [p.number for p in pulls] == [opened.number]
+
+
+def test_a_label_nudge_retried_after_a_crash_does_not_toggle_again(sim: Sim) -> None:
+    pr = sim.open("approver_bot_missed")
+    until(lambda: sim.snapshot(pr), lambda s: (s.status_for("policy-bot") or s).state == "success")
+    first, retry = ActivityEnvironment(), ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    args = gh.BotArgs(pr=pr, bot="approver")
+    assert "toggled" in first.run(gh.retrigger_bot, args).detail
+    assert "found after a retry" in retry.run(gh.retrigger_bot, args).detail  # the label is there
+    assert "toggled" in first.run(gh.retrigger_bot, args).detail  # a new nudge toggles it again

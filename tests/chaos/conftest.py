@@ -17,6 +17,7 @@ from tests.support.stack import quick_lifecycle
 
 HERE = Path(__file__).parent
 REPOS = {
+    "baseline": "chaos/no-fault",
     "worker": "chaos/worker-kill",
     "ci": "chaos/ci-kill",
     "temporal": "chaos/temporal-pause",
@@ -35,7 +36,7 @@ CONFIG: dict[str, Any] = {
         "poll_interval_seconds": 3,
         "rerun_backoff_seconds": 0.5,
         "verify_timeout_seconds": 60,
-        "risk": {"threshold": 4.0},  # fixes go out without a Slack approval
+        "risk": {"threshold": 10.0, "confidence_floor": 0},  # fixes go out without a Slack approval
         "watch": [{"provider": "github", "project": REPOS["ci"]}],
     },
 }

@@ -24,12 +24,13 @@ def test_worker_killed_during_remediation_steps(
     repo = REPOS["worker"]
     faults = [["merge_conflict"], ["behind_base"], ["approver_bot_missed"], ["flaky_checks"]]
     since = start_fleet(stack, repo, faults)
-    # the first write of the close-and-reopen saga (its branch), and the branch update
-    with Killer(stack, repo, [r"POST .*/git/refs$", r"PUT .*/update-branch$"], since) as killer:
-        wait_until("both kills", lambda: not killer.pending, timeout=120)
+    # the first write of the close-and-reopen saga (its branch), the branch update, the bot nudge (label)
+    steps = [r"POST .*/git/refs$", r"PUT .*/update-branch$", r"POST .*/issues/\d+/labels$"]
+    with Killer(stack, repo, steps, since) as killer:
+        wait_until("a kill after each step", lambda: not killer.pending, timeout=300)
     verdict = settle(stack, repo, since)
     fault_table.append(verdict.row("worker kill -9 in a PR remediation", "; ".join(killer.kills)))
-    assert len(killer.kills) == 2
+    assert len(killer.kills) == len(steps)
     assert verdict.lost == [] and verdict.doubled == {}, verdict
     assert verdict.ended == verdict.total == len(faults)
     assert verdict.replacements == {min(verdict.replacements): 1}  # one conflict, one replacement PR
@@ -43,16 +44,16 @@ def test_worker_killed_during_ci_fix_and_rollback(
     fixed = stack.sim("pipelines", {"repo": repo, "log_text": MODULE_LOG, "heals_on": "fix"})["run_id"]
     # the fix PR opened (verification starts), then the failed fix's PR closed (rollback under way)
     with Killer(stack, repo, [r"POST .*/pulls$", r"PATCH .*/pulls/\d+$"], since) as killer:
-        wait_until("the fix PR", lambda: killer.kills, timeout=120)
+        wait_until("the fix PR", lambda: killer.kills, timeout=300)
         failing = stack.sim("pipelines", {"repo": repo, "log_text": MODULE_LOG, "heals_on": "never"})[
             "run_id"
         ]
-        wait_until("both kills", lambda: not killer.pending, timeout=120)
+        wait_until("both kills", lambda: not killer.pending, timeout=300)
     ended = {"auto_fixed", "approved_fixed", "incident", "escalated"}
     outcomes = wait_until(
         "both CI failures ended",
         lambda: (o := stack.ci_outcomes(repo)).get(fixed) in ended and o.get(failing) in ended and o,
-        timeout=120,
+        timeout=300,
     )
     pipelines = {p["run_id"]: p for p in stack.pipelines(repo)}
     fix_prs = {run: len(p["fix_prs"]) for run, p in pipelines.items()}

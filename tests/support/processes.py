@@ -111,8 +111,12 @@ class ProcessStack:
         log = open(self.data / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
         self.commands[name] = args
         self.procs[name] = subprocess.Popen(
-            args, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+            args,
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a signal to the test's process group reaches none of them
+        )  # (no PR_SET_PDEATHSIG: it fires when the spawning *thread* ends, and the Killer's thread does)
 
     def log(self, name: str) -> str:
         return (self.data / f"{name}.log").read_text(errors="replace")

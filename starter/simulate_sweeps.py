@@ -1,0 +1,29 @@
+"""What the reconciler's sweeps of a `mender simulate` run reported: how many ran, the repositories
+GitHub refused (skipped and reported, never failing the sweep), and the comment commands recovered."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from temporalio.client import Client
+
+from contracts.sweeps import RECONCILER_WORKFLOW, SweepReport
+
+
+async def reconciler_report(client: Client) -> dict[str, Any]:
+    sweeps = 0
+    failed: Counter[str] = Counter()
+    commands: set[str] = set()
+    query = f"WorkflowType='{RECONCILER_WORKFLOW}' AND ExecutionStatus='Completed'"
+    async for execution in client.list_workflows(query):
+        handle = client.get_workflow_handle(execution.id, run_id=execution.run_id, result_type=SweepReport)
+        report = await handle.result()
+        sweeps += 1
+        failed.update(report.failed_repos)
+        commands.update(report.commands)
+    return {
+        "sweeps": sweeps,
+        "failed_repos": dict(sorted(failed.items())),
+        "commands_recovered": len(commands),
+    }
