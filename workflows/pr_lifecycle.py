@@ -37,9 +37,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.pr_effects import EffectRunner
 
 
-MERGE_QUEUE_PATCH = "merge-queue-lite"  # runs decided before it replay without turns
-
-
 @workflow.defn(name=PR_WORKFLOW)
 class PRLifecycleWorkflow:
     """Follows one PR from opening to merge and heals it when it stalls.
@@ -70,7 +67,6 @@ class PRLifecycleWorkflow:
         self.policy: RepoPolicy | None = None
         self.runner = EffectRunner(input.pr)
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
-        self._merge_queue_known = True  # decided once, first thing in `run` (a patch marker)
 
     @workflow.signal(name=EVENT_SIGNAL)
     def event(self, event: PREvent) -> None:
@@ -137,7 +133,6 @@ class PRLifecycleWorkflow:
 
     @workflow.run
     async def run(self, input: PRWorkflowInput) -> PRStatus:
-        self._merge_queue_known = workflow.patched(MERGE_QUEUE_PATCH)
         while self.policy is None:
             await self._load_policy(input.pr.repo)
         if self.memory.settled_at is None:
@@ -199,7 +194,6 @@ class PRLifecycleWorkflow:
             now=workflow.now(),
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
-            merge_queue_known=self._merge_queue_known,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
