@@ -54,7 +54,7 @@ class Context:
     now: datetime
     run_id: str = ""  # the workflow's first run id, stable across continue-as-new (audit keys)
     workflow_id: str = ""
-    merge_queue_known: bool = True  # False while replaying a run decided before merge-queue-lite
+    merge_queue_known: bool = True  # False: decide as before merge-queue-lite (to replay older runs)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ def make_settings(tmp_path: Path, *, webhook_secret: str = "test-secret", **conf
     breaker = {"scope": f"test-{uuid.uuid4().hex[:8]}"}
     raw: dict[str, Any] = {"mode": "act", "lifecycle": dict(SHORT_TIMERS), **config}
     raw["breaker"] = {**breaker, **raw.get("breaker", {})}
+    # Merge queues outlive tests too: a turn left by a test's PR passes on within seconds, not minutes.
+    raw["remediation"] = {"merge_queue": {"lease_seconds": 30}, **raw.get("remediation", {})}
     env = Environment(
         mender_config=tmp_path / "absent.yaml",
         mender_database_url=f"sqlite:///{tmp_path / 'mender.db'}",
