@@ -21,9 +21,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The suite runs in TEST_WORKERS processes (pytest-xdist), one test file per process at a time: most
+# tests wait on Temporal timers and simulated worlds, so more processes than cores still pay off.
+TEST_WORKERS ?= 3
 test: setup lint security
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # Mender's own code (not the simulators, which are test doubles) must have no high-severity bandit
 # finding; the lock is audited by pip-audit where the registry answers (skipped with the reason otherwise).
