@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpora import HELD_OUT, TUNE, Item, all_items  # noqa: E402
 
+from domain.diagnosis import calibration  # noqa: E402
 from domain.diagnosis.engine import diagnose_file  # noqa: E402
 from domain.diagnosis.playbooks import default_playbooks  # noqa: E402
 
@@ -170,10 +171,15 @@ def misses(rows: list[tuple[Item, Answer]]) -> None:
             )
 
 
-def write_calibration(rows: list[tuple[Item, Answer]]) -> None:
-    """Precision of each evidence kind on the tune half (category and action right) into the table."""
-    from domain.diagnosis.calibration import CALIBRATION_FILE
-
+def write_calibration(tune: list[Item]) -> None:
+    """Precision of each evidence kind on the tune half (category and action right) into the table. The
+    logs are diagnosed with no calibration at all, so the table measures what each kind of evidence decides
+    when it is trusted (measured with the table, a distrusted kind would stop deciding and drop out)."""
+    measured, calibration.table = calibration.table, lambda *_: {}
+    try:
+        rows = [(item, engine(item, False)) for item in tune]
+    finally:
+        calibration.table = measured
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for item, answer in rows:
         if item.half == TUNE:
@@ -187,10 +193,10 @@ def write_calibration(rows: list[tuple[Item, Answer]]) -> None:
     rows_json = ",\n".join(
         f"  {json.dumps(kind)}: {json.dumps(counts)}" for kind, counts in data["kinds"].items()
     )
-    CALIBRATION_FILE.write_text(
+    calibration.CALIBRATION_FILE.write_text(
         f'{{"about": {json.dumps(data["about"])},\n "kinds": {{\n{rows_json}\n }}}}\n'
     )
-    print(f"wrote {CALIBRATION_FILE} ({len(kinds)} kinds)")
+    print(f"wrote {calibration.CALIBRATION_FILE} ({len(kinds)} kinds)")
 
 
 _CHILD = """
@@ -259,7 +265,9 @@ def main() -> None:
             elapsed = time.perf_counter() - started
             print(f"mender diagnosed {len(items)} logs in {elapsed:.1f} s")
     if args.calibrate:
-        write_calibration(results["mender"])
+        write_calibration([item for item in items if item.half == TUNE])
+        calibration.table.cache_clear()
+        results["mender"] = [(item, engine(item, args.pass_logs)) for item in items]
     summary = report(results)
     if args.misses:
         misses(results["mender"])

@@ -17,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from domain.diagnosis.calibration import calibrate
 from domain.diagnosis.candidates import Capture
-from domain.diagnosis.evidence import rule_bonus, score
+from domain.diagnosis.evidence import is_quoted_source, rule_bonus, score
 from domain.diagnosis.reading import body_of
 from domain.diagnosis.structure import Step, is_marker, is_summary, step_role
 from domain.diagnosis.verdict import Category
@@ -28,6 +29,7 @@ PASSING_STEP_PENALTY = 3  # a step that ended without reporting a status
 SUCCEEDED_STEP_PENALTY = 10  # a step that reported exit status 0
 CAUSE_MIN_PRIORITY = 45  # a rule at least this specific may be the cause of a later code symptom
 EXPLAINED_WITHIN = 3  # a cause printed this few lines after a symptom explains it (javac: bad class file)
+TRUST_FLOOR = 50  # evidence measured less precise than this (in %) is not trusted
 CAUSES = frozenset({Category.DEPENDENCY, Category.ENVIRONMENT, Category.INFRASTRUCTURE, Category.RESOURCE})
 
 
@@ -80,9 +82,13 @@ def step_back(exit_line: Any, step: Step) -> Any | None:
 
 def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> Choice | None:  # type: ignore[assignment]
     """The key line among `candidates` (see the module docstring), or None when there are none."""
+    candidates = [c for c in candidates if not is_quoted_source(body_of(c.line))]
     for capture in candidates:  # the rule that counts may have a context found after the line
         top = capture.top
-        capture.score = capture.base + (rule_bonus(top, capture.summary) if top is not None else 0)
+        trusted = top is not None and not distrusted(
+            rule_kind(top.rule.id, capture.step), top.rule.confidence
+        )
+        capture.score = capture.base + (rule_bonus(top, capture.summary) if trusted else 0)
     failing = next((step for step in steps if step.failed), None)
     if failing is not None:
         inside = [c for c in candidates if c.step_index == failing.index and not c.summary and not c.in_pass]
@@ -106,6 +112,7 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
             and c.top.rule.category in CAUSES
             and c.top.priority >= CAUSE_MIN_PRIORITY
             and not c.in_pass
+            and not distrusted(rule_kind(c.top.rule.id, c.step), c.top.rule.confidence)
         ]
         if causes:
             cause = min(causes, key=lambda c: c.line_number)
@@ -113,6 +120,13 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
     if top is not None:
         return Choice(key, rule_kind(top.rule.id, key.step), in_failing)
     return Choice(key, "generic", in_failing)
+
+
+def distrusted(kind: str, prior: int, pooled: bool = False) -> bool:
+    """Evidence measured mostly wrong (`domain.diagnosis.calibration`): by itself, it earns no points and
+    names no cause; with its family (`pooled`), it does not decide the failing step's category."""
+    measured = calibrate(kind, prior, pooled=pooled)
+    return measured.well_measured and 100 * measured.precision < TRUST_FLOOR
 
 
 def rule_kind(rule_id: str, step: str | None) -> str:

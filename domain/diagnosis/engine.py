@@ -24,6 +24,7 @@ from domain.ci_healing.risk import score, tier
 from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.calibration import AUTO_FLOOR, calibrate
 from domain.diagnosis.decision import choose
+from domain.diagnosis.decision import distrusted as is_distrusted
 from domain.diagnosis.distill import (
     DistilledLog,
     LogScanner,
@@ -39,7 +40,6 @@ from domain.shared.redaction import Redactor
 
 FALLBACK_CONFIDENCE = 30
 OTHER_CANDIDATES = 5  # next best lines kept in the distilled log for a second opinion
-TRUST_FLOOR = 50  # a rule measured less precise than this does not decide a failing step's category
 _SECRET_NAME = re.compile(
     r"(?i)token|secret|passw(?:or)?d|api_?key|access_?key|private_?key|credential|auth(?!or)|cert"
 )
@@ -115,8 +115,8 @@ def _calibrated(kind: str, confidence: int, auto_fix: bool, notes: list[str]) ->
         notes.append(f"confidence {confidence} is the rule's reviewed estimate (not measured on the corpora)")
     elif not measured.allows_auto and auto_fix:
         notes.append(
-            f"measured precision of this evidence is {measured.right} of {measured.n}: below the floor for"
-            f" automatic actions ({AUTO_FLOOR} %)"
+            f"this evidence was right {measured.right} of {measured.n} times where measured: confidence"
+            f" {measured.confidence}, below the floor for automatic actions ({AUTO_FLOOR})"
         )
     return measured.confidence, auto_fix and measured.allows_auto
 
@@ -141,7 +141,7 @@ def _diagnosis(
     calibration_notes: list[str] = []
     confidence, auto_fix = _calibrated(kind, confidence, auto_fix, calibration_notes)
     measured = calibrate(kind, rule.confidence)
-    distrusted = not fallback and in_failing_step and measured.measured and measured.confidence < TRUST_FLOOR
+    distrusted = not fallback and in_failing_step and is_distrusted(kind, rule.confidence, pooled=True)
     if distrusted:  # this evidence was mostly wrong where it was measured: the failing step's output decides
         category, action, auto_fix, fallback = (
             generic_category(distilled.key_line, True),

@@ -92,6 +92,12 @@ PENALTIES: list[tuple[int, re.Pattern[str]]] = [
     (2, re.compile(r"(?i)https?://\S*(?:error|fail)")),
 ]
 _SUMMARY_PENALTY = 8
+_QUOTED_SOURCE = re.compile(r"^\s*\d*\s*\|(?!\|)\s")  # `140 |     panic!("Out of memory");`
+
+
+def is_quoted_source(body: str) -> bool:
+    """A source line a compiler quotes under its message (rustc, clang, BuildKit): code, not a report."""
+    return _QUOTED_SOURCE.match(body) is not None
 
 
 def score(body: str, matches: Sequence[Any], summary: bool) -> int:

@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 from domain.diagnosis.baseline import PassingRun, normalise
-from domain.diagnosis.calibration import AUTO_FLOOR, CALIBRATION_FILE, calibrate, table
+from domain.diagnosis.calibration import (
+    AUTO_FLOOR,
+    CALIBRATION_FILE,
+    Calibrated,
+    calibrate,
+    family,
+    lower_bound,
+    table,
+)
+from domain.diagnosis.decision import distrusted
 from domain.diagnosis.distill import KEY_LINE_BOUND, body_of
 from domain.diagnosis.engine import diagnose, diagnose_file
 from domain.diagnosis.evidence import score
@@ -155,14 +164,25 @@ def test_lines_the_passing_run_prints_are_not_the_cause() -> None:
 
 
 def test_confidence_is_measured_precision_and_gates_automation() -> None:
-    measured = {"rule:infra.dns": (6, 1), "rule:dep.artifact-404": (30, 30), "rule:once": (1, 1)}
+    measured = {"rule:infra.dns": (6, 1), "rule:dep.artifact-404": (30, 30), "rule:env.once": (1, 1)}
     weak = calibrate("rule:infra.dns", 85, measured)
-    assert weak.measured and weak.confidence == 25 and not weak.allows_auto
+    assert weak.measured and weak.confidence < 25 and not weak.allows_auto and weak.precision == 0.25
     strong = calibrate("rule:dep.artifact-404", 70, measured)
     assert strong.confidence >= AUTO_FLOOR and strong.allows_auto
-    assert calibrate("rule:once", 80, measured) == calibrate("rule:never", 80, measured).__class__(
-        80, False, 1, 1
-    )
+    # nothing measured in kind or family: the rule's reviewed estimate stands, and says so
+    assert calibrate("rule:env.once", 80, measured) == Calibrated(80, False, 1, 1)
+    # a lower bound: the more often right, the more confident, never above the observed rate
+    assert [round(100 * lower_bound(n, n)) for n in (3, 20)] == [75, 95]
+    assert lower_bound(13, 15) < 13 / 15
+
+
+def test_a_thinly_measured_kind_is_judged_by_its_family() -> None:
+    measured = {"rule:infra.dns": (6, 1), "rule:infra.rate-limit": (5, 0), "rule:infra.pod-pending": (1, 1)}
+    assert family("rule:infra.pod-pending") == family("rule:infra.dns") == "rule:infra"
+    assert family("rule:infra.dns@setup") == "rule:infra@setup" and family("generic:code") == "generic:code"
+    thin = calibrate("rule:infra.pod-pending", 85, measured)
+    assert (thin.n, thin.right) == (12, 2) and thin.confidence < 50
+    assert not calibrate("rule:infra.tls@setup", 85, measured).measured  # another role: not pooled
 
 
 def test_shipped_calibration_names_known_evidence() -> None:
@@ -258,3 +278,31 @@ def test_the_failing_step_decides_over_a_cause_printed_in_another_step(cause: st
     diagnosis, _ = diagnose(log)
     assert diagnosis.category is Category.CODE and diagnosis.action is FixAction.HUMAN
     assert "AssertionError" in diagnosis.key_line
+
+
+def test_a_source_line_a_compiler_quotes_is_never_the_key_line() -> None:
+    # rustc quotes the code under its message: `panic!("Out of memory")` there is code, not an OOM.
+    log = [
+        "$ cargo build",
+        "error[E0407]: method `oom` is not a member of trait `Alloc`",
+        "   --> src/lib.rs:140:5",
+        "    |",
+        '140 |     fn oom(&mut self, _: AllocErr) -> ! { panic!("Out of memory"); }',
+        "error: Could not compile `linked_list_allocator`.",
+        'The command "cargo build" exited with 101.',
+    ]
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.key_line.startswith("error[E0407]") and diagnosis.category is Category.CODE
+
+
+def test_evidence_measured_mostly_wrong_earns_no_points_and_names_no_cause() -> None:
+    kinds = table()
+    wrong = [
+        k
+        for k, (n, right) in kinds.items()
+        if k.startswith("rule:") and n >= 3 and (right + 1) / (n + 2) < 0.5
+    ]
+    assert wrong, "the shipped calibration measures at least one rule that is mostly wrong"
+    rule = default_playbooks().rule(wrong[0].removeprefix("rule:").split("@")[0])
+    assert distrusted(wrong[0], rule.confidence)
+    assert not distrusted("rule:never.measured", 80)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.diagnosis.calibration import calibrate
 from domain.diagnosis.engine import diagnose
 from domain.diagnosis.playbooks import PlaybookError, default_playbooks, load_playbooks, parse_playbook
 from domain.diagnosis.prefilter import derive_keywords
@@ -441,9 +442,13 @@ def test_precedence(log: str, category: Category, playbook: str) -> None:
 
 def test_known_module_is_installed_automatically() -> None:
     diagnosis = diag("ModuleNotFoundError: No module named 'yaml'")
-    assert diagnosis.auto_fix and diagnosis.params["distribution"] == "PyYAML"
+    assert diagnosis.params["distribution"] == "PyYAML" and not any("typosquat" in n for n in diagnosis.notes)
     assert any("PyYAML" in step for step in diagnosis.steps)
-    assert diagnosis.tier.value in ("low", "medium") and diagnosis.confidence >= 80
+    # only the measured precision of the evidence (domain.diagnosis.calibration) may still withhold it
+    rule = default_playbooks().rule(diagnosis.evidence.removeprefix("rule:"))
+    assert diagnosis.auto_fix == (
+        rule.auto_fix and calibrate(diagnosis.evidence, rule.confidence).allows_auto
+    )
 
 
 def test_unknown_module_is_never_installed_automatically() -> None:
@@ -458,7 +463,9 @@ def test_unknown_module_is_never_installed_automatically() -> None:
 def test_secret_looking_variable_gets_no_default_automatically() -> None:
     plain = diag("./deploy.sh: line 3: AWS_REGION: unbound variable")
     secret = diag("./release.sh: line 3: NPM_TOKEN: unbound variable")
-    assert plain.auto_fix and plain.params["name"] == "AWS_REGION"
+    assert plain.params["name"] == "AWS_REGION" and not any("secret" in note for note in plain.notes)
+    rule = default_playbooks().rule(plain.evidence.removeprefix("rule:"))
+    assert plain.auto_fix == (rule.auto_fix and calibrate(plain.evidence, rule.confidence).allows_auto)
     assert secret.action is FixAction.SET_ENV_DEFAULT and secret.params["name"] == "NPM_TOKEN"
     assert not secret.auto_fix and secret.notes
 
