@@ -106,7 +106,7 @@ def cpu_seconds(process: subprocess.Popen) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def wait_port(port: int, process: subprocess.Popen, timeout: float = 60) -> None:
+async def wait_port(port: int, process: subprocess.Popen, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -127,7 +127,7 @@ def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subpro
 
 
 async def wait_pollers(
-    client: Client, task_queue: str, pool: list[subprocess.Popen], timeout: float = 120
+    client: Client, task_queue: str, pool: list[subprocess.Popen], timeout: float = 240
 ) -> None:
     """Until every worker process of `pool` polls `task_queue` for workflow tasks."""
     deadline = time.monotonic() + timeout
