@@ -126,6 +126,10 @@ def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subpro
     return None if None in values else sum(v for v in values if v is not None)
 
 
+def minus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
 async def wait_pollers(
     client: Client, task_queue: str, pool: list[subprocess.Popen], timeout: float = 240
 ) -> None:
@@ -183,6 +187,7 @@ async def run_floor(
     try:
         await wait_port(port, app)
         await wait_pollers(client, queue, pool)
+        idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
         requests = signed_openings(n, SECRET, first)
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
         ids = [f"floor/{repo_name()}/{number}" for number in load.accepted_numbers]  # a 503 starts nothing
@@ -190,7 +195,7 @@ async def run_floor(
         side = Side(
             "floor", load, None, query_at, total(peak_rss_mb, pool), await history_events(client, ids[-1])
         )
-        side.worker_cpu_s = total(cpu_seconds, pool)
+        side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
         return side
     finally:
         stop(app)
@@ -281,6 +286,7 @@ async def run_mender(
     try:
         await wait_port(port, app)
         await wait_pollers(client, queue, pool)
+        idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
         spies = profilers(tmp, {"mender-worker": pool[0], "mender-serve": app}) if profile else []
         requests = signed_openings(n, SECRET, first)
         expected = [n]  # every PR, until the answers say how many were accepted (a 503 starts nothing)
@@ -292,7 +298,7 @@ async def run_mender(
             client, ids, lambda a: a.get("state") is not None, timeout=max(600, 2 * n)
         )
         side = Side("mender", load, await watch, query_at, total(peak_rss_mb, pool))
-        side.worker_cpu_s = total(cpu_seconds, pool)
+        side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
         side.history = await history_events(client, ids[-1])
         side.doubled = await asyncio.to_thread(doubled_rows, engine)
         for spy in spies:

@@ -16,7 +16,7 @@ class Side:
     query_at: float | None  # monotonic time every PR workflow answered its status query
     worker_rss_mb: float | None
     history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
-    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used, start-up included
+    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used after start-up
     doubled: int | None = None  # rows of one opening stored twice (Mender only; must be 0)
 
 
@@ -32,6 +32,9 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
 
     def rate(side: Side, at: float | None) -> float | None:  # of the accepted PRs
         return None if at is None else side.load.accepted / (at - side.load.started)
+
+    def per_pr(side: Side) -> float | None:
+        return None if side.worker_cpu_s is None else 1000 * side.worker_cpu_s / max(side.load.accepted, 1)
 
     def lat(side: Side, q: float) -> float:
         return percentile(side.load.latencies, q) * 1000
@@ -58,7 +61,8 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
         ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
         ("worker peak RSS (MB, sum over workers)", f.worker_rss_mb, m.worker_rss_mb),
-        ("worker CPU s (start-up included)", f.worker_cpu_s, m.worker_cpu_s),
+        ("worker CPU s after start-up", f.worker_cpu_s, m.worker_cpu_s),
+        ("worker CPU ms per accepted PR", per_pr(f), per_pr(m)),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
         ("rows of an opening stored twice", None, m.doubled),
     ]
