@@ -116,7 +116,12 @@ def main() -> None:
         started = time.monotonic()
         waits = asyncio.run(floor(args.prs, args.timeout))
         rows["floor"] = (percentile(waits, 0.5), percentile(waits, 0.95))
-        print(f"floor: {len(waits)} of {args.prs} acted, {time.monotonic() - started:.0f} s", flush=True)
+        median, p95 = rows["floor"]
+        print(
+            f"floor: {len(waits)} of {args.prs} acted, {time.monotonic() - started:.0f} s; "
+            f"stall -> action median {median:.1f} s, p95 {p95:.1f} s",
+            flush=True,
+        )
     if not args.floor_only:
         started = time.monotonic()
         report = mender(args.prs, args.timeout)
