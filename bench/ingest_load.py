@@ -59,6 +59,7 @@ class LoadResult:
     finished: float  # monotonic time of the last answer
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+    accepted_numbers: list[int] = field(default_factory=list)  # PR numbers answered 202, in answer order
 
     @property
     def accepted(self) -> int:
@@ -76,7 +77,7 @@ async def send(url: str, requests: list[tuple[int, bytes, dict[str, str]]], conc
 
     async def sender(http: httpx.AsyncClient) -> None:
         while pending:
-            _, body, headers = pending.pop()
+            number, body, headers = pending.pop()
             start = time.monotonic()
             try:
                 response = await http.post(url, content=body, headers=headers)
@@ -85,6 +86,8 @@ async def send(url: str, requests: list[tuple[int, bytes, dict[str, str]]], conc
                 status = 0
             result.latencies.append(time.monotonic() - start)
             result.statuses[status] = result.statuses.get(status, 0) + 1
+            if status == 202:
+                result.accepted_numbers.append(number)
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:
@@ -95,12 +98,12 @@ async def send(url: str, requests: list[tuple[int, bytes, dict[str, str]]], conc
 
 
 async def wait_until(
-    count: Callable[[], int], expected: int, timeout: float, every: float = 0.1
+    count: Callable[[], int], expected: Callable[[], int], timeout: float, every: float = 0.1
 ) -> float | None:
-    """Monotonic time at which `count()` first reached `expected`; None on timeout."""
+    """Monotonic time at which `count()` first reached `expected()`; None on timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if await asyncio.to_thread(count) >= expected:
+        if await asyncio.to_thread(count) >= expected():
             return time.monotonic()
         await asyncio.sleep(every)
     return None

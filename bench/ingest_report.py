@@ -16,7 +16,7 @@ class Side:
     query_at: float | None  # monotonic time every PR workflow answered its status query
     worker_rss_mb: float | None
     history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
-    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used, start-up included
+    worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used after start-up
     doubled: int | None = None  # rows of one opening stored twice (Mender only; must be 0)
 
 
@@ -30,8 +30,11 @@ Row = tuple[str, float | None, float | None]
 def figures(floor: Side, mender: Side, n: int) -> list[Row]:
     """(label, floor's figure, Mender's figure) of one round."""
 
-    def rate(side: Side, at: float | None) -> float | None:
-        return None if at is None else n / (at - side.load.started)
+    def rate(side: Side, at: float | None) -> float | None:  # of the accepted PRs
+        return None if at is None else side.load.accepted / (at - side.load.started)
+
+    def per_pr(side: Side) -> float | None:
+        return None if side.worker_cpu_s is None else 1000 * side.worker_cpu_s / max(side.load.accepted, 1)
 
     def lat(side: Side, q: float) -> float:
         return percentile(side.load.latencies, q) * 1000
@@ -58,7 +61,8 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("PRs visible in a query /s", rate(f, f.query_at), rate(m, m.query_at)),
         ("store /s vs floor accepted/s", f.load.accepted_per_second, rate(m, m.store_at)),
         ("worker peak RSS (MB, sum over workers)", f.worker_rss_mb, m.worker_rss_mb),
-        ("worker CPU s (start-up included)", f.worker_cpu_s, m.worker_cpu_s),
+        ("worker CPU s after start-up", f.worker_cpu_s, m.worker_cpu_s),
+        ("worker CPU ms per accepted PR", per_pr(f), per_pr(m)),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
         ("rows of an opening stored twice", None, m.doubled),
     ]
@@ -69,9 +73,14 @@ def _median(values: list[float | None]) -> float | None:
     return statistics.median(known) if known else None
 
 
-def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: str, workers: int = 1) -> None:
+def report(
+    rounds: list[tuple[Side | None, Side]], n: int, concurrency: int, server: str, workers: int = 1
+) -> None:
     """Print the median of each figure over the rounds (each round: floor, then Mender)."""
-    per_round = [figures(floor, mender, n) for floor, mender in rounds]
+    per_round = [
+        [(name, f if floor is not None else None, m) for name, f, m in figures(floor or mender, mender, n)]
+        for floor, mender in rounds
+    ]
     label = f"median of {len(rounds)} rounds, " if len(rounds) > 1 else ""
     print(
         f"\n{n} signed pull_request.opened webhooks, concurrency {concurrency}, {server}-backed dev server, "
@@ -85,8 +94,9 @@ def report(rounds: list[tuple[Side, Side]], n: int, concurrency: int, server: st
         show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
         print(f"{name:<44} {show(f):>10} {show(m):>10} {ratio:>8}")
     for side in rounds[-1]:
-        print(f"{side.name} PR workflow history: {', '.join(side.history)}")
+        if side is not None:
+            print(f"{side.name} PR workflow history: {', '.join(side.history)}")
     for i, (floor, mender) in enumerate(rounds, 1):
-        others = {k: v for side in (floor, mender) for k, v in side.load.statuses.items() if k != 202}
-        if others:
-            print(f"round {i} non-202 answers: floor {floor.load.statuses}, mender {mender.load.statuses}")
+        sides = [s for s in (floor, mender) if s is not None]
+        if any(k != 202 for side in sides for k in side.load.statuses):
+            print(f"round {i} non-202 answers: " + ", ".join(f"{s.name} {s.load.statuses}" for s in sides))
