@@ -23,7 +23,7 @@ from runtime.settings import ConfigError, Settings, load_config, set_settings
 from starter.intake.github import GITHUB
 from starter.intake.gitlab import GITLAB, PIPELINE_HOOK
 from starter.intake.model import Delivery, Intake, PayloadError
-from starter.intake.pipeline import MAX_JSON_DEPTH, json_object
+from starter.intake.parsing import MAX_JSON_DEPTH, json_object
 from tests.conftest import FIXTURES
 from tests.support.stack import make_settings
 
