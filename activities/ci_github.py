@@ -155,18 +155,7 @@ class GitHubCI:
             ]
 
     def _event(self, run: WorkflowRun, fix_for: CIRunRef | None) -> CIRunEvent:
-        return CIRunEvent(
-            run=CIRunRef(provider=Provider.GITHUB, project=self.project, run_id=run.id),
-            attempt=max(1, run.run_attempt or 1),
-            conclusion=Conclusion.of(run.conclusion) if run.status == "completed" else None,
-            head_branch=run.head_branch,
-            head_sha=run.head_sha,
-            html_url=run.html_url,
-            name=run.name or "",
-            occurred_at=run.updated_at,
-            origin=RunEventOrigin.POLL,
-            fix_for=fix_for,
-        )
+        return polled_event(self.project, run, fix_for)
 
     def open_fix(self, args: FixArgs) -> FixResult:
         """Commit the fix on `mender/ci-fix/<run>-<attempt>` and open a PR (idempotent on retries)."""
@@ -274,3 +263,19 @@ class GitHubCI:
         with github_errors(f"open incident for {args.run.key}", self.project):
             issue = self.repo.create_issue(title=title, body=incident_body(args))
         return IncidentResult(opened=True, url=issue.html_url)
+
+
+def polled_event(project: str, run: WorkflowRun, fix_for: CIRunRef | None = None) -> CIRunEvent:
+    """What a poll of GitHub Actions saw of `run`, as the event a webhook would have brought."""
+    return CIRunEvent(
+        run=CIRunRef(provider=Provider.GITHUB, project=project, run_id=run.id),
+        attempt=max(1, run.run_attempt or 1),
+        conclusion=Conclusion.of(run.conclusion) if run.status == "completed" else None,
+        head_branch=run.head_branch,
+        head_sha=run.head_sha,
+        html_url=run.html_url,
+        name=run.name or "",
+        occurred_at=run.updated_at,
+        origin=RunEventOrigin.POLL,
+        fix_for=fix_for,
+    )

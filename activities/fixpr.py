@@ -15,6 +15,7 @@ from github.Repository import Repository
 from temporalio import activity
 
 from activities import ci_history
+from activities.ci_github import polled_event
 from activities.github import github_client, github_errors
 from contracts.fixpr import (
     ChecksSnapshot,
@@ -30,7 +31,7 @@ from contracts.fixpr import (
 from domain.ci_healing.evidence import check_of
 from domain.ci_healing.fixpr import revert_branch
 from domain.ci_healing.fixpr_body import with_evidence
-from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider, RunEventOrigin
+from domain.ci_healing.runs import CIRunEvent
 from domain.shared.redaction import redact
 from runtime.settings import get_settings
 
@@ -158,17 +159,7 @@ def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
         run = next(iter(repo.get_workflow_runs(head_sha=query.merge_sha)), None)
         if run is None:
             return None
-        return CIRunEvent(
-            run=CIRunRef(provider=Provider.GITHUB, project=pr.project, run_id=run.id),
-            attempt=max(1, run.run_attempt or 1),
-            conclusion=Conclusion.of(run.conclusion) if run.status == "completed" else None,
-            head_branch=run.head_branch,
-            head_sha=run.head_sha,
-            html_url=run.html_url,
-            name=run.name or "",
-            occurred_at=run.updated_at,
-            origin=RunEventOrigin.POLL,
-        )
+        return polled_event(pr.project, run)
 
 
 @activity.defn(name="fixpr.revert")
