@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.chaos.conftest import REPOS
 from tests.chaos.fleet import Killer, settle, start_fleet
 from tests.support.processes import ProcessStack, wait_until
@@ -20,6 +22,7 @@ FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memor
 """
 
 
+@pytest.mark.known_open  # a PR whose label nudge the kill interrupted once stayed at POLICY_PASSED after it merged
 def test_worker_killed_during_remediation_steps(
     stack: ProcessStack, fault_table: list[dict[str, Any]]
 ) -> None:

@@ -165,7 +165,10 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
         await page.screenshot(path=str(ARTIFACTS / "dashboard-health.png"), full_page=True)
 
         # Signing out closes the pages again
-        await page.click("nav >> text=Sign out")
+        async with page.expect_navigation(
+            url="**/dashboard/login"
+        ):  # signed out (else the next goto aborts it)
+            await page.click("nav >> text=Sign out")
         await page.goto(f"{url}/dashboard/success")
         assert page.url.endswith("/dashboard/login")
     assert problems == []
