@@ -61,7 +61,9 @@ async def test_reordered_and_duplicated_webhooks_still_heal_every_pr(
             )
             assert status.state is PRState.MERGED
             checked += assert_never_rolled_back(status.recent_events)
-        assert checked >= TOTAL * 3  # opened, checks started and passed at least: the check is not vacuous
+        # not vacuous: each PR's opening and its checks' result at least (a start that came after its
+        # suite's completion is rightly judged stale, so it is not counted)
+        assert checked >= TOTAL * 2
         log = world.sim.deliverer.log
         assert any(record.attempts > 1 for record in log), "some deliveries were duplicated"
         sent = [record.sent_order for record in log if record.sent_order is not None]
