@@ -2,8 +2,8 @@
 
 PR events and comment commands come from `starter/github_events.py`; `workflow_run` from
 `starter/ci_ingest.py`. A finished check or workflow run, or an approval, of one of Mender's fix PRs
-nudges that fix PR's workflow (`fixpr/<repo>/<n>`) to look again at once instead of at its next poll. Only a check suite that names no PR (a fork's) costs a store read, to find the
-PR by its head.
+nudges that fix PR's workflow (`fixpr/<repo>/<n>`) to look again at once instead of at its next poll.
+Only a check suite that names no PR (a fork's) costs a store read, to find the PR by its head.
 """
 
 from __future__ import annotations
