@@ -16,6 +16,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.ci import CI_WORKFLOW, RUN_EVENT_SIGNAL, CIWorkflowInput
+from contracts.fixpr import NUDGE_SIGNAL
 from domain.ci_healing.runs import CIRunEvent
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 
@@ -58,3 +59,17 @@ async def deliver_ci(dispatcher: EventDispatcher, event: CIRunEvent) -> CIDelive
         if exc.status == RPCStatusCode.ALREADY_EXISTS:
             return CIDelivered.KNOWN
         raise TemporalUnavailable(f"Temporal refused {target}: {exc.status.name}: {exc}") from exc
+
+
+async def nudge_fix_pr(dispatcher: EventDispatcher, workflow_id: str) -> CIDelivered:
+    """Tell the fix PR workflow `workflow_id` to look at its PR now (its polling is the fallback)."""
+    client = await dispatcher.client()
+    try:
+        await client.get_workflow_handle(workflow_id).signal(NUDGE_SIGNAL, rpc_timeout=RPC_TIMEOUT)
+        return CIDelivered.SIGNALLED
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:  # finished, or never started (the CI half is off)
+            return CIDelivered.NO_WORKFLOW
+        raise TemporalUnavailable(
+            f"Temporal refused the nudge of {workflow_id}: {exc.status.name}: {exc}"
+        ) from exc

@@ -139,6 +139,15 @@ def from_workflow_run(
     )
 
 
+def fix_prs_of_workflow_run(payload: dict[str, Any]) -> list[int]:
+    """The fix PRs whose branch a completed `workflow_run` ran on: their own workflows look again now."""
+    parsed: WorkflowRunEvent = _validated(WorkflowRunEvent, payload, "workflow_run")
+    run = parsed.workflow_run
+    if parsed.action != "completed" or fix_branch_origin(run.head_branch) is None:
+        return []
+    return [pull.number for pull in run.pull_requests]
+
+
 def from_pipeline_hook(
     payload: dict[str, Any], config: MenderConfig, received_at: datetime
 ) -> CIRunEvent | str:

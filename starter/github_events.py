@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from domain.ci_healing.runs import fix_branch_origin
 from domain.config import MenderConfig
 from domain.pr_healing import facts
 from domain.pr_healing.commands import CommandRequest
@@ -164,6 +165,7 @@ class Translation(BaseModel):
 
     events: list[PREvent] = Field(default_factory=list)
     commands: list[PRCommand] = Field(default_factory=list)
+    fix_prs: list[PRRef] = Field(default_factory=list)  # Mender's fix PRs whose checks or reviews changed
     ignored: str | None = None
 
 
@@ -282,8 +284,15 @@ def _for_pulls(
     details: dict,
     github_at: str | None = None,
 ) -> Translation:
+    """The event for each PR; a fix PR (no PR workflow follows it) has its own workflow look again."""
     if not pulls:
         return Translation(ignored=f"{type} for {sha[:12]} names no pull request")
+    fixes = [p for p in pulls if fix_branch_origin(p.head.ref) is not None]
+    tracked = [p for p in pulls if fix_branch_origin(p.head.ref) is None]
+    started = type is EventType.CHECKS_STARTED  # nothing to look at before a check finished
+    nudged = [] if started else [PRRef(repo=repo.full_name, number=p.number) for p in fixes]
+    if not tracked and not nudged:
+        return Translation(ignored=f"{type} of a fix PR: its workflow looks once a check finished")
     events = [
         ctx.event(
             PRRef(repo=repo.full_name, number=pull.number),
@@ -293,9 +302,9 @@ def _for_pulls(
             head_sha=sha,
             details=details,
         )
-        for pull in pulls
+        for pull in tracked
     ]
-    return Translation(events=events)
+    return Translation(events=events, fix_prs=nudged)
 
 
 def _status(p: StatusEvent, ctx: _Context) -> Translation:
@@ -324,6 +333,8 @@ def _review(p: ReviewEvent, ctx: _Context) -> Translation:
     if p.action != "submitted" or p.review.state.lower() != "approved":
         return Translation(ignored=f"review {p.action} with state {p.review.state!r} is not an approval")
     pr = PRRef(repo=p.repository.full_name, number=p.pull_request.number)
+    if fix_branch_origin(p.pull_request.head.ref) is not None:  # a fix PR waiting for one approval
+        return Translation(fix_prs=[pr])
     event = ctx.event(
         pr,
         EventType.APPROVED,

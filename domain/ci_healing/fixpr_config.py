@@ -89,7 +89,7 @@ class FixPRConfig(Strict):
     merge_threshold: float = Field(0.95, ge=0, le=1)  # merge when the required checks pass
     auto_merge_threshold: float = Field(0.80, ge=0, le=1)  # merge after one approving review
     pipeline_timeout_seconds: float = Field(3600.0, gt=0)  # wait for the fix branch's checks
-    poll_seconds: float = Field(60.0, ge=1)
+    poll_seconds: float = Field(300.0, ge=1)  # the fallback: webhooks nudge the workflow (`nudge`)
     watch_after_merge_seconds: float = Field(3600.0, gt=0)  # how long a merged fix is watched
     review_timeout_seconds: float = Field(14 * 24 * 3600.0, gt=0)  # then the queued fix is left to humans
     scan: ScanConfig = Field(default_factory=ScanConfig)
@@ -112,7 +112,7 @@ class FixPRPolicy(Strict):
     checks: dict[Signal, list[str]] = Field(default_factory=dict)
     absent: list[Signal] = Field(default_factory=list)
     pipeline_timeout_seconds: float = 3600.0
-    poll_seconds: float = 60.0
+    poll_seconds: float = 300.0
     watch_after_merge_seconds: float = 3600.0
     review_timeout_seconds: float = 14 * 24 * 3600.0
     scan: ScanConfig = Field(default_factory=ScanConfig)

@@ -1,14 +1,16 @@
 """GitHub as a webhook source: `X-Hub-Signature-256`, `X-GitHub-Delivery`, `X-GitHub-Event`.
 
 PR events and comment commands come from `starter/github_events.py`; `workflow_run` from
-`starter/ci_ingest.py`. Only a check suite that names no PR (a fork's) costs a store read, to find the
-PR by its head.
+`starter/ci_ingest.py`. A finished check or workflow run, or an approval, of one of Mender's fix PRs
+nudges that fix PR's workflow (`fixpr/<repo>/<n>`) to look again at once instead of at its next poll.
+Only a check suite that names no PR (a fork's) costs a store read, to find the PR by its head.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import Headers
 
+from contracts.fixpr import fixpr_workflow_id
 from runtime.settings import Settings
 from starter import ci_ingest, github_events, installations
 from starter.intake.model import Delivery, Intake, PayloadError, PRCommandItem, Rejection
@@ -51,9 +53,13 @@ class GitHubSource:
         if delivery.event in CI_EVENTS:
             try:
                 run = ci_ingest.from_workflow_run(delivery.payload, config, delivery.received_at)
+                fixes = ci_ingest.fix_prs_of_workflow_run(delivery.payload)
             except ci_ingest.PayloadError as exc:
                 raise PayloadError(str(exc)) from None
-            return Intake(ignored=run) if isinstance(run, str) else Intake(ci=run)
+            nudges = [fixpr_workflow_id(run_repo(delivery.payload), n) for n in fixes]
+            if isinstance(run, str):
+                return Intake(nudges=nudges) if nudges else Intake(ignored=run)
+            return Intake(ci=run, nudges=nudges)
         engine = engine_for(settings.database_url)
         try:
             translation = github_events.translate(
@@ -68,8 +74,14 @@ class GitHubSource:
         return Intake(
             events=list(translation.events),
             commands=[PRCommandItem(pr=c.pr, request=c.request) for c in translation.commands],
+            nudges=[fixpr_workflow_id(pr.repo, pr.number) for pr in translation.fix_prs],
             ignored=translation.ignored or "",
         )
+
+
+def run_repo(payload: dict) -> str:
+    """The repository of a validated `workflow_run` payload."""
+    return str(payload["repository"]["full_name"])
 
 
 GITHUB = GitHubSource()

@@ -79,6 +79,7 @@ class Intake:
     events: list[PREvent] = field(default_factory=list)
     commands: list[PRCommandItem] = field(default_factory=list)
     ci: CIRunEvent | None = None
+    nudges: list[str] = field(default_factory=list)  # fix PR workflows to look again now (`nudge`)
     approval: ApprovalItem | None = None
     ignored: str = ""
     applied: list[str] = field(default_factory=list)  # what the intake itself did (installations)

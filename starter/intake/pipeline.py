@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from runtime.ci_dispatch import deliver_ci
+from runtime.ci_dispatch import deliver_ci, nudge_fix_pr
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings
 from starter.intake.approvals import deliver_approval
@@ -152,6 +152,8 @@ async def dispatch(
     if intake.ci is not None:
         delivered = await deliver_ci(dispatcher, intake.ci)
         results.append(f"{intake.ci.target.workflow_id}:{intake.ci.key}:{delivered}")
+    for workflow_id in intake.nudges:  # a fix PR's checks or reviews changed: it looks again now
+        results.append(f"{workflow_id}:nudge:{await nudge_fix_pr(dispatcher, workflow_id)}")
     if intake.approval is not None:  # a Slack click: the CI workflow waits for it
         verdict, intake.note = await deliver_approval(dispatcher, settings, intake.approval)
         results.append(f"{intake.approval.workflow_id}:approval:{verdict}")

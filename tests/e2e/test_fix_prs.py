@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from typer.testing import CliRunner
 
 from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
 from domain.ci_healing.review_queue import ReviewStatus
 from simulators.github.osv import osv_entry
+from simulators.github.scenario import Timing
 from starter.auth import generate_key, hash_key
 from starter.cli import app
 from store import review_queue
@@ -37,8 +39,13 @@ def repo() -> str:
     return f"acme/fixpr-{uuid.uuid4().hex[:8]}"
 
 
-def settings_for(tmp_path: Path, repo: str) -> Any:
-    fix_prs = {"poll_seconds": 1, "watch_after_merge_seconds": 60, "review": {"recheck_seconds": 2}}
+def settings_for(tmp_path: Path, repo: str, **fix_prs: Any) -> Any:
+    fix_prs = {
+        "poll_seconds": 1,
+        "watch_after_merge_seconds": 60,
+        "review": {"recheck_seconds": 2},
+        **fix_prs,
+    }
     return make_settings(
         tmp_path,
         ci=ci_config(fix_prs=fix_prs),
@@ -168,3 +175,35 @@ async def test_a_fix_that_breaks_the_default_branch_is_reverted(
         assert await eventually(
             lambda: _row(world, run_id), lambda r: r["after_merge_runs"][-1:] == ["success"], 30
         )  # the revert restores green
+
+
+async def test_webhooks_nudge_the_fix_pr_long_before_its_next_poll(
+    client: Client, tmp_path: Path, repo: str
+) -> None:
+    """The fix branch's checks finish after the fix PR's first look; with a 10-minute poll, only the
+    webhooks (check run, check suite, workflow run: the intake's `nudge`) can make it look again."""
+    settings = settings_for(tmp_path, repo, poll_seconds=600, watch_after_merge_seconds=2)
+    async with world_for(client, settings) as world:
+        world.sim.timing = Timing(ci_start_seconds=0.5, ci_seconds=4, bot_delay_seconds=0.2)
+        approve_plans(world)
+        run_id = await fail(world, repo, fix_checks=QUALITY)
+        number, status = await fix_pr_done(world, repo, run_id, timeout=120)
+        assert status.decision is not None and status.decision.route.value == "merge", status
+        history = await world.client.get_workflow_handle(fixpr_workflow_id(repo, number)).fetch_history()
+    events = list(history.events)
+    reads = [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and e.activity_task_scheduled_event_attributes.activity_type.name == "fixpr.checks"
+    ]
+    nudges = [
+        e
+        for e in events
+        if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
+        and e.workflow_execution_signaled_event_attributes.signal_name == "nudge"
+    ]
+    assert len(reads) >= 2 and nudges, (len(reads), len(nudges))  # looked, waited, was nudged, looked again
+    assert nudges[0].event_id < reads[-1].event_id
+    waited = reads[-1].event_time.ToDatetime() - reads[0].event_time.ToDatetime()
+    assert waited.total_seconds() < 60  # not the 600-second poll
