@@ -176,7 +176,14 @@ def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
 
 
 async def run_floor(
-    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, workers: int = 1
+    client: Client,
+    address: str,
+    tmp: Path,
+    n: int,
+    concurrency: int,
+    first: int,
+    workers: int = 1,
+    redeliver: int = 0,
 ) -> Side:
     queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
     command = [str(BIN / "python"), "-m", "bench.floor.worker", address, queue]
@@ -189,7 +196,7 @@ async def run_floor(
         await wait_pollers(client, queue, pool)
         idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
         requests = signed_openings(n, SECRET, first)
-        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         ids = [f"floor/{repo_name()}/{number}" for number in load.accepted_numbers]  # a 503 starts nothing
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
         side = Side(
@@ -264,6 +271,7 @@ async def run_mender(
     first: int,
     profile: bool = False,
     workers: int = 1,
+    redeliver: int = 0,
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
@@ -291,7 +299,7 @@ async def run_mender(
         requests = signed_openings(n, SECRET, first)
         expected = [n]  # every PR, until the answers say how many were accepted (a 503 starts nothing)
         watch = asyncio.create_task(wait_until(stored, lambda: expected[0], timeout=max(600, 2 * n)))
-        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         expected[0] = load.accepted
         ids = [f"pr/{repo_name()}/{number}" for number in load.accepted_numbers]
         query_at = await wait_queryable(
@@ -337,6 +345,7 @@ async def main(
     profile: bool,
     workers: int,
     skip_floor: bool = False,
+    redeliver: int = 0,
 ) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
@@ -354,10 +363,10 @@ async def main(
                 floor = (
                     None
                     if skip_floor
-                    else await run_floor(client, address, folder, n, concurrency, first, workers)
+                    else await run_floor(client, address, folder, n, concurrency, first, workers, redeliver)
                 )
                 mender = await run_mender(
-                    client, address, folder, n, concurrency, first + n, profile, workers
+                    client, address, folder, n, concurrency, first + n, profile, workers, redeliver
                 )
                 results.append((floor, mender))
             report(results, n, concurrency, server, workers)
@@ -384,6 +393,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--skip-floor", action="store_true", help="Mender only (e.g. --n 10000 for its memory)"
     )
+    parser.add_argument(
+        "--redeliver",
+        type=int,
+        default=0,
+        help="send a webhook answered 503 again, up to this many times (as GitHub's redelivery)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
@@ -391,5 +406,15 @@ if __name__ == "__main__":
     concurrency = args.concurrency or (32 if args.burst else 16)
     keep = args.keep or args.profile
     asyncio.run(
-        main(args.server, n, concurrency, args.rounds, keep, args.profile, args.workers, args.skip_floor)
+        main(
+            args.server,
+            n,
+            concurrency,
+            args.rounds,
+            keep,
+            args.profile,
+            args.workers,
+            args.skip_floor,
+            args.redeliver,
+        )
     )
