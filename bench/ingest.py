@@ -21,15 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +49,17 @@ from bench.ingest_load import (  # noqa: E402
     wait_queryable,
     wait_until,
 )
+from bench.ingest_procs import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    minus,
+    peak_rss_mb,
+    progress,
+    spawn,
+    stop,
+    total,
+    wait_port,
+)
 from bench.ingest_report import Side, report  # noqa: E402
 from contracts.visibility import SEARCH_ATTRIBUTES  # noqa: E402
 from runtime.temporal import temporal_binary  # noqa: E402
@@ -59,75 +67,6 @@ from runtime.temporal import temporal_binary  # noqa: E402
 BIN = Path(sys.executable).parent
 SECRET = f"bench-{uuid.uuid4().hex}"
 LONG = 86_400  # staleness thresholds: no remediation runs during the bench
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def spawn(args: list[str], log: Path, env: dict[str, str | None] | None = None) -> subprocess.Popen:
-    """Start `args` with `env` on top of ours (a None value removes the variable), output to `log`."""
-    # Bytecode is written and reused, as in the image where pip compiled the modules at install: with
-    # PYTHONDONTWRITEBYTECODE and no .pyc, the workflow sandbox compiles each workflow's module from
-    # source for every new workflow run.
-    env = {"PYTHONDONTWRITEBYTECODE": None, **(env or {})}
-    merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
-    return subprocess.Popen(args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=merged)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def peak_rss_mb(process: subprocess.Popen) -> float | None:
-    """VmHWM (peak resident set) of a live process, from /proc."""
-    try:
-        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(process: subprocess.Popen) -> float | None:
-    """User plus system CPU time a live process has used so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def wait_port(port: int, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
-def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subprocess.Popen]) -> float | None:
-    """The sum of `measure` over the worker processes (None if any could not be measured)."""
-    values = [measure(p) for p in pool]
-    return None if None in values else sum(v for v in values if v is not None)
-
-
-def minus(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else a - b
 
 
 async def wait_pollers(
@@ -299,6 +238,7 @@ async def run_mender(
         requests = signed_openings(n, SECRET, first)
         expected = [n]  # every PR, until the answers say how many were accepted (a 503 starts nothing)
         watch = asyncio.create_task(wait_until(stored, lambda: expected[0], timeout=max(600, 2 * n)))
+        sampler = asyncio.create_task(progress(stored, pool))
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         expected[0] = load.accepted
         ids = [f"pr/{repo_name()}/{number}" for number in load.accepted_numbers]
@@ -309,6 +249,7 @@ async def run_mender(
         side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
         side.history = await history_events(client, ids[-1])
         side.doubled = await asyncio.to_thread(doubled_rows, engine)
+        sampler.cancel()
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
