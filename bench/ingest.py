@@ -21,15 +21,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +49,17 @@ from bench.ingest_load import (  # noqa: E402
     wait_queryable,
     wait_until,
 )
+from bench.ingest_procs import (  # noqa: E402
+    cpu_seconds,
+    free_port,
+    minus,
+    peak_rss_mb,
+    progress,
+    spawn,
+    stop,
+    total,
+    wait_port,
+)
 from bench.ingest_report import Side, report  # noqa: E402
 from contracts.visibility import SEARCH_ATTRIBUTES  # noqa: E402
 from runtime.temporal import temporal_binary  # noqa: E402
@@ -59,75 +67,6 @@ from runtime.temporal import temporal_binary  # noqa: E402
 BIN = Path(sys.executable).parent
 SECRET = f"bench-{uuid.uuid4().hex}"
 LONG = 86_400  # staleness thresholds: no remediation runs during the bench
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def spawn(args: list[str], log: Path, env: dict[str, str | None] | None = None) -> subprocess.Popen:
-    """Start `args` with `env` on top of ours (a None value removes the variable), output to `log`."""
-    # Bytecode is written and reused, as in the image where pip compiled the modules at install: with
-    # PYTHONDONTWRITEBYTECODE and no .pyc, the workflow sandbox compiles each workflow's module from
-    # source for every new workflow run.
-    env = {"PYTHONDONTWRITEBYTECODE": None, **(env or {})}
-    merged = {k: v for k, v in {**os.environ, **env}.items() if v is not None}
-    return subprocess.Popen(args, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=merged)
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def peak_rss_mb(process: subprocess.Popen) -> float | None:
-    """VmHWM (peak resident set) of a live process, from /proc."""
-    try:
-        for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def cpu_seconds(process: subprocess.Popen) -> float | None:
-    """User plus system CPU time a live process has used so far, from /proc."""
-    try:
-        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-async def wait_port(port: int, process: subprocess.Popen, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args} exited with {process.returncode}")
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return
-        except OSError:
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"nothing listens on {port}")
-
-
-def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subprocess.Popen]) -> float | None:
-    """The sum of `measure` over the worker processes (None if any could not be measured)."""
-    values = [measure(p) for p in pool]
-    return None if None in values else sum(v for v in values if v is not None)
-
-
-def minus(a: float | None, b: float | None) -> float | None:
-    return None if a is None or b is None else a - b
 
 
 async def wait_pollers(
@@ -176,7 +115,14 @@ def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
 
 
 async def run_floor(
-    client: Client, address: str, tmp: Path, n: int, concurrency: int, first: int, workers: int = 1
+    client: Client,
+    address: str,
+    tmp: Path,
+    n: int,
+    concurrency: int,
+    first: int,
+    workers: int = 1,
+    redeliver: int = 0,
 ) -> Side:
     queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
     command = [str(BIN / "python"), "-m", "bench.floor.worker", address, queue]
@@ -189,7 +135,7 @@ async def run_floor(
         await wait_pollers(client, queue, pool)
         idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
         requests = signed_openings(n, SECRET, first)
-        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         ids = [f"floor/{repo_name()}/{number}" for number in load.accepted_numbers]  # a 503 starts nothing
         query_at = await wait_queryable(client, ids, lambda a: a.get("events", 0) >= 1, timeout=max(300, n))
         side = Side(
@@ -264,6 +210,7 @@ async def run_mender(
     first: int,
     profile: bool = False,
     workers: int = 1,
+    redeliver: int = 0,
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
@@ -291,7 +238,8 @@ async def run_mender(
         requests = signed_openings(n, SECRET, first)
         expected = [n]  # every PR, until the answers say how many were accepted (a 503 starts nothing)
         watch = asyncio.create_task(wait_until(stored, lambda: expected[0], timeout=max(600, 2 * n)))
-        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency)
+        sampler = asyncio.create_task(progress(stored, pool))
+        load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         expected[0] = load.accepted
         ids = [f"pr/{repo_name()}/{number}" for number in load.accepted_numbers]
         query_at = await wait_queryable(
@@ -301,6 +249,7 @@ async def run_mender(
         side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
         side.history = await history_events(client, ids[-1])
         side.doubled = await asyncio.to_thread(doubled_rows, engine)
+        sampler.cancel()
         for spy in spies:
             spy.send_signal(signal.SIGINT)
             spy.wait(30)
@@ -337,6 +286,7 @@ async def main(
     profile: bool,
     workers: int,
     skip_floor: bool = False,
+    redeliver: int = 0,
 ) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
@@ -354,10 +304,10 @@ async def main(
                 floor = (
                     None
                     if skip_floor
-                    else await run_floor(client, address, folder, n, concurrency, first, workers)
+                    else await run_floor(client, address, folder, n, concurrency, first, workers, redeliver)
                 )
                 mender = await run_mender(
-                    client, address, folder, n, concurrency, first + n, profile, workers
+                    client, address, folder, n, concurrency, first + n, profile, workers, redeliver
                 )
                 results.append((floor, mender))
             report(results, n, concurrency, server, workers)
@@ -384,6 +334,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--skip-floor", action="store_true", help="Mender only (e.g. --n 10000 for its memory)"
     )
+    parser.add_argument(
+        "--redeliver",
+        type=int,
+        default=0,
+        help="send a webhook answered 503 again, up to this many times (as GitHub's redelivery)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
@@ -391,5 +347,15 @@ if __name__ == "__main__":
     concurrency = args.concurrency or (32 if args.burst else 16)
     keep = args.keep or args.profile
     asyncio.run(
-        main(args.server, n, concurrency, args.rounds, keep, args.profile, args.workers, args.skip_floor)
+        main(
+            args.server,
+            n,
+            concurrency,
+            args.rounds,
+            keep,
+            args.profile,
+            args.workers,
+            args.skip_floor,
+            args.redeliver,
+        )
     )

@@ -60,6 +60,7 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     accepted_numbers: list[int] = field(default_factory=list)  # PR numbers answered 202, in answer order
+    redelivered: int = 0  # requests sent again after a 503 or a failed connection (`redeliver`)
 
     @property
     def accepted(self) -> int:
@@ -70,14 +71,18 @@ class LoadResult:
         return self.accepted / (self.finished - self.started)
 
 
-async def send(url: str, requests: list[tuple[int, bytes, dict[str, str]]], concurrency: int) -> LoadResult:
-    """POST every request with `concurrency` senders sharing one httpx.AsyncClient."""
-    pending = list(reversed(requests))
+async def send(
+    url: str, requests: list[tuple[int, bytes, dict[str, str]]], concurrency: int, redeliver: int = 0
+) -> LoadResult:
+    """POST every request with `concurrency` senders sharing one httpx.AsyncClient. With `redeliver`, a
+    request answered 503 (or whose connection failed) is sent again, after a second, up to that many
+    times, as GitHub's redelivery would (the starter remembers nothing of a delivery it answered 503)."""
+    pending = [(request, 0) for request in reversed(requests)]
     result = LoadResult(started=time.monotonic(), finished=0.0)
 
     async def sender(http: httpx.AsyncClient) -> None:
         while pending:
-            number, body, headers = pending.pop()
+            (number, body, headers), attempt = request = pending.pop()
             start = time.monotonic()
             try:
                 response = await http.post(url, content=body, headers=headers)
@@ -88,6 +93,10 @@ async def send(url: str, requests: list[tuple[int, bytes, dict[str, str]]], conc
             result.statuses[status] = result.statuses.get(status, 0) + 1
             if status == 202:
                 result.accepted_numbers.append(number)
+            elif status in (0, 503) and attempt < redeliver:
+                result.redelivered += 1
+                await asyncio.sleep(1)
+                pending.insert(0, (request[0], attempt + 1))
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(timeout=60, limits=limits) as http:

@@ -100,3 +100,5 @@ def report(
         sides = [s for s in (floor, mender) if s is not None]
         if any(k != 202 for side in sides for k in side.load.statuses):
             print(f"round {i} non-202 answers: " + ", ".join(f"{s.name} {s.load.statuses}" for s in sides))
+        if any(side.load.redelivered for side in sides):
+            print(f"round {i} redelivered: " + ", ".join(f"{s.name} {s.load.redelivered}" for s in sides))

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from domain.config import RepoPolicy
 from domain.pr_healing.commands import CommandRecord
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import JournalEntry, PRLifecycle, PRState
@@ -41,6 +42,10 @@ class PRWorkflowInput(BaseModel):
     # LATEST_REVISION: a run keeps the mechanics it started with, so old histories replay unchanged.
     revision: int = 0
     queue: Membership = Field(default_factory=Membership)
+    # The repository's settings as the starter resolved them for the opening (its configuration, reloaded
+    # with `mender.yaml`): the run's first decision needs no `config.repo_policy` call. None: the run
+    # reads them (older runs, other starters, every continue-as-new); every staleness check reads them.
+    policy: RepoPolicy | None = None
 
 
 LEAN_REVISION = 1

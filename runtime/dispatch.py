@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.pr import COMMAND_UPDATE, EVENT_SIGNAL, LATEST_REVISION, PR_WORKFLOW, PRWorkflowInput
 from contracts.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
+from domain.config import RepoPolicy
 from domain.pr_healing.commands import CommandAnswer, CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import OPENINGS
@@ -61,14 +62,15 @@ class EventDispatcher:
                         ) from exc
         return self._client
 
-    async def deliver(self, event: PREvent) -> Delivered:
-        """Send one event to its PR workflow. Non-opening events for an unknown PR start nothing."""
+    async def deliver(self, event: PREvent, policy: RepoPolicy | None = None) -> Delivered:
+        """Send one event to its PR workflow. Non-opening events for an unknown PR start nothing; an
+        opening starts the workflow with `policy` (the repository's settings) when given."""
         client = await self.client()
         try:
             if event.type in OPENINGS:
                 await client.start_workflow(
                     PR_WORKFLOW,
-                    PRWorkflowInput(pr=event.pr, revision=LATEST_REVISION),
+                    PRWorkflowInput(pr=event.pr, revision=LATEST_REVISION, policy=policy),
                     id=event.pr.workflow_id,
                     task_queue=self.task_queue,
                     start_signal=EVENT_SIGNAL,

@@ -12,7 +12,7 @@ import yaml
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from domain.config import MenderConfig
+from domain.config import MenderConfig, RepoPolicy
 from domain.shared.redaction import remember_secrets
 
 DEV_WEBHOOK_SECRET = "dev-webhook-secret"
@@ -46,6 +46,9 @@ class Environment(BaseSettings):
     openai_api_key: SecretStr | None = None
 
 
+POLICY_CACHE = 10_000  # repositories whose resolved policy a process keeps
+
+
 class Settings:
     """The effective settings of one process."""
 
@@ -55,6 +58,20 @@ class Settings:
         # Mender's own secrets and the configured CI secrets are masked in everything it writes.
         own = [value.get_secret_value() for value in env.__dict__.values() if isinstance(value, SecretStr)]
         remember_secrets([*own, *(os.environ.get(name) for name in config.ci.secret_env_vars)])
+        self._policies: dict[str, RepoPolicy] = {}
+        self._policies_of = config
+
+    def repo_policy(self, repo: str) -> RepoPolicy:
+        """`config.policy_for(repo)`, resolved once per repository and configuration (a reload makes new
+        settings, so new policies); at most POLICY_CACHE repositories are kept."""
+        if self._policies_of is not self.config:
+            self._policies, self._policies_of = {}, self.config
+        policy = self._policies.get(repo)
+        if policy is None:
+            if len(self._policies) >= POLICY_CACHE:
+                self._policies.clear()
+            policy = self._policies[repo] = self.config.policy_for(repo)
+        return policy
 
     @property
     def database_url(self) -> str:

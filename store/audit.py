@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Column, DateTime, Engine, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.shared.audit import AuditEntry, AuditFilter, AuditRow, utc
 from domain.shared.redaction import redact_data
+from store import statements
 
 PURGE_BATCH = 500
 
@@ -39,13 +39,6 @@ class AuditLogRecord(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=400)
 
 
-def _insert(engine: Engine) -> Any:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"audit upserts need SQLite or PostgreSQL, not {engine.dialect.name}")
-    return dialect.insert(AuditLogRecord)
-
-
 def _stored(value: datetime, engine: Engine) -> datetime:
     """UTC; naive for SQLite, whose DATETIME would drop the offset without converting."""
     value = utc(value)
@@ -54,20 +47,18 @@ def _stored(value: datetime, engine: Engine) -> datetime:
 
 def record(engine: Engine, entry: AuditEntry) -> bool:
     """Store one entry; False when its idempotency key was stored already (nothing is written)."""
-    with Session(engine) as session:
-        written = session.exec(record_insert(engine, entry)).first() is not None
-        session.commit()
-        return written
+    with engine.begin() as connection:
+        return connection.execute(*record_insert(engine, entry)).first() is not None
 
 
-def record_insert(engine: Engine, entry: AuditEntry) -> Any:
-    """The statement `record` runs: it returns a row when the entry was written."""
+def record_insert(engine: Engine, entry: AuditEntry) -> tuple[Any, dict[str, Any]]:
+    """The statement `record` runs and its row: it returns a row when the entry was written."""
     values = entry.model_dump(mode="json", exclude={"at"})
     for name in ("target", "details", "error"):  # free text: no secret is stored
         values[name] = redact_data(values[name])
     values["at"] = _stored(entry.at or datetime.now(UTC), engine)
-    statement = _insert(engine).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return statement.returning(AuditLogRecord.id)  # a row back: it was written (rowcount is not portable)
+    table = AuditLogRecord.__table__
+    return statements.insert_ignoring(engine, table, "idempotency_key", "id"), values  # type: ignore[arg-type]
 
 
 def to_row(record: AuditLogRecord) -> AuditRow:

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, event
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlmodel import SQLModel, create_engine
 
-from store import (  # noqa: F401  (registers the tables)  # noqa: F401  (registers the tables)
+from store import (  # noqa: F401  (registers the tables)
     api_keys,
     audit,
     installations,
@@ -19,6 +19,7 @@ from store import (  # noqa: F401  (registers the tables)  # noqa: F401  (regist
     review_queue,
 )
 
+POOL_SIZE, POOL_OVERFLOW = 8, 24  # per process: up to 32 server connections (PostgreSQL's max_connections)
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
 
@@ -36,8 +37,10 @@ def _create(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///") and ":memory:" not in url:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30} if is_sqlite else {})
-    if is_sqlite:
+    if not is_sqlite:  # a connection for each of the worker's activity threads (`worker.py`), not 5 + 10
+        engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    else:
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.shared.audit import AuditEntry
@@ -20,9 +19,10 @@ def project_pr(
 
     Returns how many journal lines were new and, per audit entry, whether it was new.
     """
-    with Session(engine) as session:
-        session.exec(repository.pr_upsert(engine, values))
-        added = len(session.exec(repository.events_insert(engine, entries)).all()) if entries else 0
-        stored = [session.exec(audit.record_insert(engine, entry)).first() is not None for entry in audits]
-        session.commit()
+    with engine.begin() as connection:
+        connection.execute(*repository.pr_upsert(engine, values))
+        added = len(connection.execute(*repository.events_insert(engine, entries)).all()) if entries else 0
+        stored = [
+            connection.execute(*audit.record_insert(engine, entry)).first() is not None for entry in audits
+        ]
     return added, stored

@@ -7,50 +7,42 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, SQLModel, col, func, select
+from sqlmodel import Session, col, func, select
 
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.shared.redaction import redact, redact_data
+from store import statements
 from store.models import PREventRecord, PullRequestRecord, WebhookDeliveryRecord
 
-
-def _insert(engine: Engine, table: type[SQLModel]) -> Any:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"upserts need SQLite or PostgreSQL, not {engine.dialect.name}")
-    return dialect.insert(table)
+PR_ROW_KEPT = ("key", "created_at")  # an upsert keeps the first write's
 
 
 def upsert_pr(engine: Engine, values: dict[str, Any]) -> None:
     """Insert or update one PR row keyed by `key` (created_at is kept from the first write)."""
-    with Session(engine) as session:
-        session.exec(pr_upsert(engine, values))
-        session.commit()
+    with engine.begin() as connection:
+        connection.execute(*pr_upsert(engine, values))
 
 
-def pr_upsert(engine: Engine, values: dict[str, Any]) -> Any:
-    """The statement `upsert_pr` runs, for a caller that writes it in its own transaction."""
+def pr_upsert(engine: Engine, values: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    """The statement `upsert_pr` runs and its row, for a caller that writes it in its own transaction."""
     now = datetime.now(UTC)
     row = {"created_at": now, "updated_at": now, "retry_counts": {}, **values}
-    statement = _insert(engine, PullRequestRecord).values(**row)
-    changed = {k: statement.excluded[k] for k in row if k not in ("key", "created_at")}
-    return statement.on_conflict_do_update(index_elements=["key"], set_=changed)
+    table = PullRequestRecord.__table__
+    return statements.insert_updating(engine, table, "key", tuple(row), kept=PR_ROW_KEPT), row  # type: ignore[arg-type]
 
 
 def append_events(engine: Engine, entries: Sequence[JournalEntry]) -> int:
     """Append journal entries; an entry whose idempotency key is already stored is skipped."""
     if not entries:
         return 0
-    with Session(engine) as session:
-        written = len(session.exec(events_insert(engine, entries)).all())
-        session.commit()
-        return written
+    with engine.begin() as connection:
+        return len(connection.execute(*events_insert(engine, entries)).all())
 
 
-def events_insert(engine: Engine, entries: Sequence[JournalEntry]) -> Any:
-    """The statement `append_events` runs (non-empty `entries`): it returns a row per entry written."""
+def events_insert(engine: Engine, entries: Sequence[JournalEntry]) -> tuple[Any, list[dict[str, Any]]]:
+    """The statement `append_events` runs and its rows (non-empty `entries`): it returns a row per entry
+    written."""
     now = datetime.now(UTC)
     rows = [
         {
@@ -70,9 +62,8 @@ def events_insert(engine: Engine, entries: Sequence[JournalEntry]) -> Any:
         }
         for e in entries
     ]
-    statement = _insert(engine, PREventRecord).values(rows)
-    statement = statement.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    return statement.returning(PREventRecord.idempotency_key)  # the rows written (rowcount is not portable)
+    table = PREventRecord.__table__
+    return statements.insert_ignoring(engine, table, "idempotency_key", "idempotency_key"), rows  # type: ignore[arg-type]
 
 
 def list_prs(
@@ -122,26 +113,21 @@ def find_pr_by_head(engine: Engine, repo: str, head_sha: str) -> list[PRRef]:
 def record_delivery(engine: Engine, record: WebhookDeliveryRecord) -> bool:
     """Store a delivery; False when its id was already stored (a redelivery)."""
     values = {**record.model_dump(), "reason": redact(record.reason)}
-    statement = _insert(engine, WebhookDeliveryRecord).values(**values)
-    statement = statement.on_conflict_do_nothing(index_elements=["delivery_id"])
-    statement = statement.returning(WebhookDeliveryRecord.delivery_id)  # rowcount is not portable
-    with Session(engine) as session:
-        written = session.exec(statement).first() is not None
-        session.commit()
-        return written
+    with engine.begin() as connection:
+        return connection.execute(_delivery_insert(engine), values).first() is not None
 
 
 def record_deliveries(engine: Engine, records: list[WebhookDeliveryRecord]) -> int:
     """Store a batch of deliveries in one transaction; ids already stored are skipped. How many were new."""
     if not records:
         return 0
-    statement = _insert(engine, WebhookDeliveryRecord).values([r.model_dump() for r in records])
-    statement = statement.on_conflict_do_nothing(index_elements=["delivery_id"])
-    statement = statement.returning(WebhookDeliveryRecord.delivery_id)  # rowcount is not portable
-    with Session(engine) as session:
-        written = len(session.exec(statement).all())
-        session.commit()
-        return written
+    with engine.begin() as connection:
+        return len(connection.execute(_delivery_insert(engine), [r.model_dump() for r in records]).all())
+
+
+def _delivery_insert(engine: Engine) -> Any:
+    table = WebhookDeliveryRecord.__table__
+    return statements.insert_ignoring(engine, table, "delivery_id", "delivery_id")  # type: ignore[arg-type]
 
 
 def delivery_seen(engine: Engine, delivery_id: str) -> bool:

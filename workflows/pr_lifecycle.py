@@ -67,7 +67,7 @@ class PRLifecycleWorkflow:
         self._turn_offered = False
         self._closing = False
         self._running: set[str] = set()
-        self.policy: RepoPolicy | None = None
+        self.policy: RepoPolicy | None = input.policy  # None: read at the start of the run
         self.runner = EffectRunner(input.pr)
         self.revision = input.revision
         self.runner.lean = input.revision >= LEAN_REVISION

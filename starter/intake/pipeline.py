@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
+from domain.pr_healing.lifecycle import OPENINGS
 from runtime.ci_dispatch import deliver_ci, nudge_fix_pr
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings
@@ -135,8 +136,9 @@ async def dispatch(
     """Signal every event, command and approval of `intake`; TemporalUnavailable when Temporal cannot
     take them (StoreUnavailable when an approval cannot be checked against the ones delivered before)."""
     results: list[str] = list(intake.applied)
-    for event in intake.events:
-        outcome = await dispatcher.deliver(event)
+    for event in intake.events:  # an opening carries its repository's settings: one call fewer
+        policy = settings.repo_policy(event.pr.repo) if event.type in OPENINGS else None
+        outcome = await dispatcher.deliver(event, policy)
         results.append(f"{event.pr.key}:{event.type}:{outcome}")
         if outcome is Delivered.NO_WORKFLOW:
             log.info(

@@ -49,6 +49,16 @@ def test_a_valid_change_applies_and_is_audited(yaml_settings: Settings) -> None:
     )
 
 
+def test_the_policy_an_opening_carries_follows_a_reload(yaml_settings: Settings) -> None:
+    before = yaml_settings.repo_policy("acme/api")
+    assert yaml_settings.repo_policy("acme/api") is before and before.mode.value == "act"  # resolved once
+    write(yaml_settings.env.mender_config, {"mode": "observe"}, 2_000)
+    _, after = reload_settings(yaml_settings)
+    assert after.repo_policy("acme/api").mode.value == "observe"
+    yaml_settings.config = after.config  # a configuration replaced in place is seen too
+    assert yaml_settings.repo_policy("acme/api") == after.repo_policy("acme/api")
+
+
 def test_a_missing_file_is_refused_rather_than_taken_for_defaults(yaml_settings: Settings) -> None:
     yaml_settings.env.mender_config.unlink()
     result, after = reload_settings(yaml_settings)

@@ -46,10 +46,11 @@ async def test_an_opening_is_one_upsert_and_two_local_activities_and_older_runs_
     client: Client, settings: Settings
 ) -> None:
     lean, old = PRRef(repo="acme/api", number=801), PRRef(repo="acme/api", number=802)
+    given = PRRef(repo="acme/api", number=803)
     async with running_worker(client) as queue:
-        await EventDispatcher("unused", client.namespace, queue, client=client).deliver(
-            make_event(lean, EventType.OPENED)
-        )
+        dispatcher = EventDispatcher("unused", client.namespace, queue, client=client)
+        await dispatcher.deliver(make_event(lean, EventType.OPENED))
+        await dispatcher.deliver(make_event(given, EventType.OPENED), settings.repo_policy(given.repo))
         await client.start_workflow(  # as the starter did before revisions: revision 0
             PR_WORKFLOW,
             PRWorkflowInput(pr=old),
@@ -60,18 +61,22 @@ async def test_an_opening_is_one_upsert_and_two_local_activities_and_older_runs_
             search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, old.repo)]),
         )
         lean_history, old_history = await _opened(client, lean, queue), await _opened(client, old, queue)
+        given_history = await _opened(client, given, queue)
 
     # Revision 1: the policy and the projection (row, journal, audit row) as local activities, the
     # state in one upsert; MenderRepo came with the start. No patch marker.
     assert _markers(lean_history) == ["core_local_activity"] * 2
     assert _upserted(lean_history) == [{"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}]
+    # The starter passes the repository's policy with the opening (as the intake does): no policy call.
+    assert _markers(given_history) == ["core_local_activity"]
+    assert _upserted(given_history) == _upserted(lean_history)
     # Revision 0 keeps its commands: MenderRepo upserted again, the audit patch, one activity per effect.
     assert _markers(old_history).count("core_local_activity") == 3 and "core_patch" in _markers(old_history)
     assert {"MenderRepo"} in _upserted(old_history)
     detected = query(engine_for(settings.database_url), AuditFilter(action="pr.detected"))
-    assert sorted(r.target for r in detected) == sorted([lean.key, old.key])
+    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key])
 
     replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
-    for history in (lean_history, old_history):
+    for history in (lean_history, old_history, given_history):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
