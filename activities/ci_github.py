@@ -15,6 +15,7 @@ from github.WorkflowRun import WorkflowRun
 from activities.ci_history import learned_fix_for
 from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
+from activities.github_gate import exception_delay
 from contracts.ci import (
     FixArgs,
     FixResult,
@@ -123,7 +124,7 @@ class GitHubCI:
         try:
             workflow_run.rerun_failed_jobs()
         except GithubException as exc:
-            if exc.status == 403:  # already running (someone else re-ran it): wait for that attempt
+            if exc.status == 403 and exception_delay(exc) is None:  # already running: wait for that attempt
                 return RerunResult(
                     requested=True, detail="already re-running", attempt=workflow_run.run_attempt
                 )

@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.github_cache import conditional
+from activities.github_gate import exception_delay
 from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
@@ -54,40 +55,17 @@ def _repo(pr: PRRef) -> Repository:
     return github_client(get_settings(), pr.repo).get_repo(pr.repo)
 
 
-_RATE_LIMITED_UNTIL: dict[str, float] = {}  # per token: no GitHub call before this time (monotonic)
-
-
-def _rate_limit_delay(exc: GithubException) -> float | None:
-    """Seconds to wait when `exc` is a primary or secondary rate limit (403/429), else None."""
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
-    limited = exc.status == 429 or (
-        exc.status == 403
-        and (
-            headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or "rate limit" in message
-        )
-    )
-    if not limited:
-        return None
-    if (after := headers.get("retry-after", "")).isdigit():
-        return float(after)
-    if (reset := headers.get("x-ratelimit-reset", "")).isdigit():
-        return min(3600.0, max(1.0, int(reset) - datetime.now(UTC).timestamp()))
-    return 60.0
-
-
 def _fail(exc: GithubException, what: str, repo: str | None = None) -> ApplicationError:
     """Rate limits wait as long as GitHub says; 5xx are retried; a bad token or a missing permission is
     not (retrying cannot fix it), says so and is recorded for `mender doctor`; other 4xx will not get
     better by retrying either."""
-    if (delay := _rate_limit_delay(exc)) is not None:
-        _RATE_LIMITED_UNTIL[get_settings().github_token] = time.monotonic() + delay
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    if (delay := exception_delay(exc)) is not None:  # the gate holds every other call meanwhile
         return ApplicationError(
-            f"{what}: GitHub rate limit ({exc.status}); retrying in {delay:.0f}s",
+            f"{what}: GitHub rate limit ({exc.status}: {message}); retrying in {delay:.0f}s",
             type="GitHubRateLimited",
             next_retry_delay=timedelta(seconds=delay),
         )
-    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
     if exc.status in (404, 410, 451) or (exc.status in (403, 422) and "archived" in message.lower()):
         # This repository alone (gone, blocked, archived): the breaker isolates it, not all of GitHub.
         return ApplicationError(
@@ -118,16 +96,10 @@ def _fail(exc: GithubException, what: str, repo: str | None = None) -> Applicati
 def github_errors(what: str, repo: str | None = None) -> Iterator[None]:
     """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry.
 
-    After a rate limit, calls with the same token wait (fail at once, retryable, with the delay left)
-    until GitHub's reset or Retry-After, across every activity of this worker.
+    After a rate limit, no request with the same credentials goes out until GitHub's reset or
+    Retry-After, across every activity of this worker (`activities/github_gate.py`); the activity is
+    retried after that delay.
     """
-    left = _RATE_LIMITED_UNTIL.get(get_settings().github_token, 0.0) - time.monotonic()
-    if left > 0:
-        raise ApplicationError(
-            f"{what}: waiting out GitHub's rate limit ({left:.0f}s left)",
-            type="GitHubRateLimited",
-            next_retry_delay=timedelta(seconds=left),
-        )
     try:
         yield
     except GithubException as exc:
@@ -336,7 +308,7 @@ def merge(args: StrategyArgs) -> StrategyResult:
         try:
             status = pull.merge(sha=pull.head.sha, merge_method="squash")
         except GithubException as exc:
-            if exc.status < 500:
+            if exc.status < 500 and exception_delay(exc) is None:  # a rate limit is retried, not a refusal
                 return StrategyResult(ok=False, detail=f"GitHub refused the merge ({exc.status})")
             # The merge may have happened: read back before anyone retries.
             if repo.get_pull(args.pr.number).merged:
