@@ -20,7 +20,7 @@ FAULTS = [["flaky_checks"], ["behind_base"], ["approver_bot_missed"]]
 def judged(stack: ProcessStack, repo: str, since: float, fault: str, injected: str, rows: list[Any]) -> None:
     verdict = settle(stack, repo, since)
     rows.append(verdict.row(fault, injected))
-    assert verdict.lost == [] and verdict.doubled == {}, verdict
+    assert verdict.lost == [] and verdict.doubled == {} and verdict.task_failures == [], verdict
     assert verdict.ended == verdict.total == len(FAULTS)
 
 
@@ -44,7 +44,7 @@ def test_github_5xx_burst_then_secondary_rate_limit(
     stack: ProcessStack, fault_table: list[dict[str, Any]]
 ) -> None:
     repo = REPOS["github"]
-    stack.sim("access", {"writes_per_minute": 1, "write_window_seconds": 4})
+    stack.sim("access", {"writes_per_minute": 1, "write_window_seconds": 10})
     try:
         outage = {"type": "github_outage", "start_seconds": 1, "duration_seconds": 4}
         since = start_fleet(stack, repo, FAULTS, world_faults=[outage])
@@ -71,7 +71,7 @@ def test_github_5xx_burst_then_secondary_rate_limit(
     )
     assert outage_502 and limited, "the faults did not happen"
     assert early == [], early
-    assert verdict.lost == [] and verdict.doubled == {}, verdict
+    assert verdict.lost == [] and verdict.doubled == {} and verdict.task_failures == [], verdict
     assert verdict.ended == verdict.total == len(FAULTS)
 
 
