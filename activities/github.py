@@ -186,6 +186,17 @@ def fetch_snapshot(pr: PRRef) -> PRSnapshot:
         return read_snapshot(repo, repo.get_pull(pr.number), pr)
 
 
+def _retried() -> bool:
+    """A retry of the activity (an earlier attempt may have done its write before it died)."""
+    return activity.in_activity() and activity.info().attempt > 1
+
+
+def _base_merged_into(repo: Repository, head: str, before: str) -> bool:
+    """`head` is a merge commit on top of `before`: what `update-branch` makes of a head `before`."""
+    parents = [parent.sha for parent in repo.get_commit(head).parents]
+    return len(parents) == 2 and parents[0] == before
+
+
 @activity.defn(name="github.update_branch")
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
@@ -197,6 +208,11 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
                 ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}"
             )
         if args.head_sha and pull.head.sha != args.head_sha:
+            if _retried() and _base_merged_into(repo, pull.head.sha, args.head_sha):
+                # The attempt the worker died in had updated it: journaled as what GitHub shows.
+                return StrategyResult(
+                    ok=True, detail=f"updated (found after a retry): head {pull.head.sha[:12]}"
+                )
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
         snapshot = read_snapshot(repo, pull, args.pr)
         behind = snapshot.behind_by
@@ -264,7 +280,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
         if mechanism.kind == "label":
             assert mechanism.label
             present = any(label.name == mechanism.label for label in issue.labels)
-            if present and activity.info().attempt > 1:
+            if present and _retried():
                 # A retry (the worker died, GitHub failed) finds the label: the earlier attempt's add
                 # applied, or its removal did not and the bot saw that label; a nudge missed this way
                 # is nudged again when the expected effect does not come, never twice at once.
