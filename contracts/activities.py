@@ -100,7 +100,7 @@ class CallKind(StrEnum):
 
 # Calls that heartbeat while a live worker runs them (`runtime/activity_liveness.py`): a killed worker's
 # call is retried after the heartbeat timeout of its kind (`workflows.calls`).
-LIVENESS_KINDS = frozenset({CallKind.GITHUB, CallKind.PROVIDER})
+LIVENESS_KINDS = frozenset({CallKind.GITHUB, CallKind.PROVIDER, CallKind.RECONCILE, CallKind.POLL})
 
 
 @dataclass(frozen=True)

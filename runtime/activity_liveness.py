@@ -1,7 +1,7 @@
-"""Liveness heartbeats: a GitHub or CI provider call (`contracts.activities.LIVENESS_KINDS`) heartbeats
-every few seconds while a live worker runs it, so a worker killed in the middle of one is noticed
-after the call's heartbeat timeout (`workflows.calls`), not its whole start-to-close timeout, and the
-retry (which finds what the killed attempt already did) comes within seconds.
+"""Liveness heartbeats: a GitHub or CI provider call, or a sweep (`contracts.activities.LIVENESS_KINDS`),
+heartbeats every few seconds while a live worker runs it, so a worker killed in the middle of one is
+noticed after the call's heartbeat timeout (`workflows.calls`), not its whole start-to-close timeout,
+and the retry (which finds what the killed attempt already did) comes within seconds.
 
 The beats say the worker is alive, not that the call progresses: a hung request is still bounded by
 the start-to-close timeout. Activities that report progress themselves (`ci.analyse`) are not beaten.
