@@ -311,6 +311,10 @@ def merge(args: StrategyArgs) -> StrategyResult:
     with github_errors(f"merging {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.merged:
+            merger = pull.merged_by.login if pull.merged_by else None
+            if _retried() and merger == get_settings().config.bots.mender_login:
+                # The attempt the worker died in had merged it: journaled as what GitHub shows.
+                return StrategyResult(ok=True, detail="merged (found after a retry)")
             return StrategyResult(ok=True, noop=True, detail="already merged")
         if pull.state != "open":
             return StrategyResult(ok=False, detail="refused: the PR is closed")

@@ -135,6 +135,13 @@ def test_merge_exactly_once_and_only_green(sim: Sim) -> None:
     assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).ok
     assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).noop  # never twice
     assert sim.pull(pr).merged
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    again = retry.run(gh.merge, gh.StrategyArgs(pr=pr, head_sha=snap.head_sha))  # after a crash
+    assert again.ok and not again.noop and again.detail == "merged (found after a retry)"
+    by_bot = sim.open()  # merged by its automerge bot: a retry does not claim it
+    until(lambda: sim.pull(by_bot), lambda p: p.merged)
+    assert retry.run(gh.merge, gh.StrategyArgs(pr=by_bot)).noop
 
 
 def test_close_and_reopen_steps_replace_a_conflicting_pr(sim: Sim) -> None:
