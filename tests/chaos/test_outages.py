@@ -6,8 +6,6 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import pytest
-
 from tests.chaos.conftest import REPOS
 from tests.chaos.fleet import during, settle, start_fleet
 from tests.support.processes import ProcessStack
@@ -39,7 +37,6 @@ def test_temporal_frozen(stack: ProcessStack, fault_table: list[dict[str, Any]])
     judged(stack, repo, since, "Temporal paused", injected, fault_table)
 
 
-@pytest.mark.known_open  # a rate-limited update-branch was once sent again inside its Retry-After
 def test_github_5xx_burst_then_secondary_rate_limit(
     stack: ProcessStack, fault_table: list[dict[str, Any]]
 ) -> None:
