@@ -10,7 +10,7 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.service import RPCError
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities import approval as approval_activities
@@ -31,6 +31,7 @@ from activities.lifecycle import LifecycleActivities
 from activities.merge_queue import MergeQueueActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
+from runtime.activity_liveness import ActivityLiveness
 from runtime.config_reload import ConfigWatcher
 from runtime.logs import configure_logging
 from runtime.metrics_worker import ActivityErrorMetrics, sdk_runtime, serve_mender_metrics
@@ -105,9 +106,14 @@ def build_worker(
         activities=all_activities(client, task_queue),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
-        interceptors=[ActivityErrorMetrics()],
+        interceptors=interceptors(),
         workflow_runner=SANDBOX,
     )
+
+
+def interceptors() -> list[Interceptor]:
+    """Failure metrics, and liveness heartbeats for the calls that need them (every worker has both)."""
+    return [ActivityErrorMetrics(), ActivityLiveness()]
 
 
 def all_activities(client: Client, task_queue: str) -> list[Callable[..., Any]]:

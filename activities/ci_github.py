@@ -15,6 +15,7 @@ from github.WorkflowRun import WorkflowRun
 from activities.ci_history import learned_fix_for
 from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
+from activities.github_gate import exception_delay
 from contracts.ci import (
     FixArgs,
     FixResult,
@@ -41,6 +42,9 @@ from runtime.settings import get_settings
 
 LOG_TIMEOUT = httpx.Timeout(30.0, read=120.0)
 PASSING_RUNS_SEARCHED = 20  # the newest successful runs of a branch searched for the same workflow
+ROLLBACK_NOTE = "Verification failed: Mender closes this fix and deletes its branch."
+INCIDENTS_SEARCHED = 50  # the newest issues a retried incident looks for itself in
+
 log = logging.getLogger(__name__)
 
 
@@ -123,7 +127,7 @@ class GitHubCI:
         try:
             workflow_run.rerun_failed_jobs()
         except GithubException as exc:
-            if exc.status == 403:  # already running (someone else re-ran it): wait for that attempt
+            if exc.status == 403 and exception_delay(exc) is None:  # already running: wait for that attempt
                 return RerunResult(
                     requested=True, detail="already re-running", attempt=workflow_run.run_attempt
                 )
@@ -239,7 +243,8 @@ class GitHubCI:
             body = pull.body or ""
             result = ("passed: " if verdict.passed else "failed: ") + redact(verdict.detail)
             head, _, _ = body.partition(marker)
-            pull.edit(body=f"{head}{marker} {result}\n")
+            if body != (updated := f"{head}{marker} {result}\n"):  # a retry finds it written
+                pull.edit(body=updated)
 
     def rollback(self, verdict: FixVerdict) -> None:
         """Close the fix PR and delete its branch (both idempotent)."""
@@ -248,9 +253,8 @@ class GitHubCI:
             if fix.pr_number is not None:
                 pull = self.repo.get_pull(fix.pr_number)
                 if pull.state == "open":
-                    pull.create_issue_comment(
-                        "Verification failed: Mender closes this fix and deletes its branch."
-                    )
+                    if not any(c.body == ROLLBACK_NOTE for c in pull.get_issue_comments()):  # a retry
+                        pull.create_issue_comment(ROLLBACK_NOTE)
                     pull.edit(state="closed")
             if fix.branch:
                 with contextlib.suppress(UnknownObjectException):
@@ -261,7 +265,10 @@ class GitHubCI:
     def open_incident(self, args: IncidentArgs) -> IncidentResult:
         title = incident_title(args)
         with github_errors(f"open incident for {args.run.key}", self.project):
-            issue = self.repo.create_issue(title=title, body=incident_body(args))
+            recent = self.repo.get_issues(state="all", sort="created", direction="desc")
+            issue = next((i for i in recent[:INCIDENTS_SEARCHED] if i.title == title), None)  # a retry
+            if issue is None:
+                issue = self.repo.create_issue(title=title, body=incident_body(args))
         return IncidentResult(opened=True, url=issue.html_url)
 
 

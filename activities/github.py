@@ -20,6 +20,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.github_cache import conditional
+from activities.github_gate import exception_delay
 from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
@@ -54,40 +55,17 @@ def _repo(pr: PRRef) -> Repository:
     return github_client(get_settings(), pr.repo).get_repo(pr.repo)
 
 
-_RATE_LIMITED_UNTIL: dict[str, float] = {}  # per token: no GitHub call before this time (monotonic)
-
-
-def _rate_limit_delay(exc: GithubException) -> float | None:
-    """Seconds to wait when `exc` is a primary or secondary rate limit (403/429), else None."""
-    headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
-    limited = exc.status == 429 or (
-        exc.status == 403
-        and (
-            headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or "rate limit" in message
-        )
-    )
-    if not limited:
-        return None
-    if (after := headers.get("retry-after", "")).isdigit():
-        return float(after)
-    if (reset := headers.get("x-ratelimit-reset", "")).isdigit():
-        return min(3600.0, max(1.0, int(reset) - datetime.now(UTC).timestamp()))
-    return 60.0
-
-
 def _fail(exc: GithubException, what: str, repo: str | None = None) -> ApplicationError:
     """Rate limits wait as long as GitHub says; 5xx are retried; a bad token or a missing permission is
     not (retrying cannot fix it), says so and is recorded for `mender doctor`; other 4xx will not get
     better by retrying either."""
-    if (delay := _rate_limit_delay(exc)) is not None:
-        _RATE_LIMITED_UNTIL[get_settings().github_token] = time.monotonic() + delay
+    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
+    if (delay := exception_delay(exc)) is not None:  # the gate holds every other call meanwhile
         return ApplicationError(
-            f"{what}: GitHub rate limit ({exc.status}); retrying in {delay:.0f}s",
+            f"{what}: GitHub rate limit ({exc.status}: {message}); retrying in {delay:.0f}s",
             type="GitHubRateLimited",
             next_retry_delay=timedelta(seconds=delay),
         )
-    message = str(exc.data.get("message", "")) if isinstance(exc.data, dict) else ""
     if exc.status in (404, 410, 451) or (exc.status in (403, 422) and "archived" in message.lower()):
         # This repository alone (gone, blocked, archived): the breaker isolates it, not all of GitHub.
         return ApplicationError(
@@ -118,16 +96,10 @@ def _fail(exc: GithubException, what: str, repo: str | None = None) -> Applicati
 def github_errors(what: str, repo: str | None = None) -> Iterator[None]:
     """Turn a PyGithub error into an ApplicationError saying what failed and whether to retry.
 
-    After a rate limit, calls with the same token wait (fail at once, retryable, with the delay left)
-    until GitHub's reset or Retry-After, across every activity of this worker.
+    After a rate limit, no request with the same credentials goes out until GitHub's reset or
+    Retry-After, across every activity of this worker (`activities/github_gate.py`); the activity is
+    retried after that delay.
     """
-    left = _RATE_LIMITED_UNTIL.get(get_settings().github_token, 0.0) - time.monotonic()
-    if left > 0:
-        raise ApplicationError(
-            f"{what}: waiting out GitHub's rate limit ({left:.0f}s left)",
-            type="GitHubRateLimited",
-            next_retry_delay=timedelta(seconds=left),
-        )
     try:
         yield
     except GithubException as exc:
@@ -214,6 +186,17 @@ def fetch_snapshot(pr: PRRef) -> PRSnapshot:
         return read_snapshot(repo, repo.get_pull(pr.number), pr)
 
 
+def _retried() -> bool:
+    """A retry of the activity (an earlier attempt may have done its write before it died)."""
+    return activity.in_activity() and activity.info().attempt > 1
+
+
+def _base_merged_into(repo: Repository, head: str, before: str) -> bool:
+    """`head` is a merge commit on top of `before`: what `update-branch` makes of a head `before`."""
+    parents = [parent.sha for parent in repo.get_commit(head).parents]
+    return len(parents) == 2 and parents[0] == before
+
+
 @activity.defn(name="github.update_branch")
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
@@ -225,6 +208,11 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
                 ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}"
             )
         if args.head_sha and pull.head.sha != args.head_sha:
+            if _retried() and _base_merged_into(repo, pull.head.sha, args.head_sha):
+                # The attempt the worker died in had updated it: journaled as what GitHub shows.
+                return StrategyResult(
+                    ok=True, detail=f"updated (found after a retry): head {pull.head.sha[:12]}"
+                )
             return StrategyResult(ok=True, noop=True, detail=f"head already moved to {pull.head.sha[:12]}")
         snapshot = read_snapshot(repo, pull, args.pr)
         behind = snapshot.behind_by
@@ -292,7 +280,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
         if mechanism.kind == "label":
             assert mechanism.label
             present = any(label.name == mechanism.label for label in issue.labels)
-            if present and activity.info().attempt > 1:
+            if present and _retried():
                 # A retry (the worker died, GitHub failed) finds the label: the earlier attempt's add
                 # applied, or its removal did not and the bot saw that label; a nudge missed this way
                 # is nudged again when the expected effect does not come, never twice at once.
@@ -323,6 +311,10 @@ def merge(args: StrategyArgs) -> StrategyResult:
     with github_errors(f"merging {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.merged:
+            merger = pull.merged_by.login if pull.merged_by else None
+            if _retried() and merger == get_settings().config.bots.mender_login:
+                # The attempt the worker died in had merged it: journaled as what GitHub shows.
+                return StrategyResult(ok=True, detail="merged (found after a retry)")
             return StrategyResult(ok=True, noop=True, detail="already merged")
         if pull.state != "open":
             return StrategyResult(ok=False, detail="refused: the PR is closed")
@@ -336,7 +328,7 @@ def merge(args: StrategyArgs) -> StrategyResult:
         try:
             status = pull.merge(sha=pull.head.sha, merge_method="squash")
         except GithubException as exc:
-            if exc.status < 500:
+            if exc.status < 500 and exception_delay(exc) is None:  # a rate limit is retried, not a refusal
                 return StrategyResult(ok=False, detail=f"GitHub refused the merge ({exc.status})")
             # The merge may have happened: read back before anyone retries.
             if repo.get_pull(args.pr.number).merged:

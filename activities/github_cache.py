@@ -1,4 +1,4 @@
-"""Conditional GETs for PyGithub: what Mender reads again and again (a PR, its check suites and runs,
+"""Conditional and rate-gated requests for PyGithub: what Mender reads again and again (a PR, its check suites and runs,
 statuses, reviews, the open PRs of a repository) costs a 304 when it has not changed, and GitHub does not
 count a 304 against the rate limit.
 
@@ -6,6 +6,7 @@ PyGithub sends `If-None-Match` only from `GithubObject.update()`, on an object o
 build a fresh client per call. So the client's `Requester` is given this subclass: every JSON GET
 remembers its `ETag` and body per (credentials, URL) in a small process-wide LRU, sends `If-None-Match`
 next time, and answers a 304 with the remembered body (status 200, the fresh rate-limit headers).
+Every request, of any verb, also passes the process-wide rate-limit gate (`activities/github_gate.py`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from github import Consts
 from github.Requester import Requester
+
+from activities import github_gate
 
 MAX_ENTRIES = 1000
 MAX_BODY = 512 * 1024  # characters: larger answers are not remembered
@@ -71,7 +74,20 @@ def _credentials(requester: Requester) -> str:
     return hashlib.sha256(str(token).encode()).hexdigest()[:16]
 
 
+# PyGithub's one path for every request (JSON, multipart, blobs, streams): gated there. Private, so checked.
+_ENCODE = "_Requester__requestEncode"
+assert hasattr(Requester, _ENCODE), "PyGithub changed: gate its requests elsewhere"
+
+
 class ConditionalRequester(Requester):
+    def _Requester__requestEncode(self, cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        """Not sent inside a rate-limit window; a rate-limited answer opens one (and raises)."""
+        who = _credentials(self)
+        github_gate.before_request(who, verb, url)
+        status, headers, output = getattr(super(), _ENCODE)(cnx, verb, url, *args, **kwargs)
+        github_gate.after_response(who, status, headers, output)
+        return status, headers, output
+
     def requestJson(
         self,
         verb: str,

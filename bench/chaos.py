@@ -4,7 +4,8 @@ reached an end state, writes GitHub applied twice (same path and body, from the 
 log), events lost (GitHub and Mender disagreeing once settled), and the seconds to settle. The floor is
 the baseline row: the same fleet with no fault, in the same run (the ratio is each row's seconds over it).
 
-Usage: .venv/bin/python bench/chaos.py [-k EXPR] (`make bench-chaos`). Exit code: pytest's.
+Usage: .venv/bin/python bench/chaos.py [-k EXPR] [--workers N] (`make bench-chaos`). Exit code: pytest's.
+`--workers N` runs the test modules (one stack each) in N processes, as `make test` does.
 """
 
 from __future__ import annotations
@@ -39,11 +40,13 @@ def table(rows: list[dict[str, object]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-k", default=None, help="only the chaos tests matching this pytest expression")
+    parser.add_argument("--workers", type=int, default=1, help="pytest-xdist processes (one module each)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mender-chaos-") as tmp:
         out = Path(tmp) / "table.jsonl"
         command = [sys.executable, "-m", "pytest", "tests/chaos", "-q", "-p", "no:cacheprovider"]
         command += ["-k", args.k] if args.k else []
+        command += ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 1 else []
         started = time.monotonic()
         code = subprocess.call(command, cwd=ROOT, env={**os.environ, "MENDER_CHAOS_TABLE": str(out)})
         wall = time.monotonic() - started

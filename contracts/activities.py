@@ -98,6 +98,11 @@ class CallKind(StrEnum):
     RETENTION = "retention"  # the audit retention sweep
 
 
+# Calls that heartbeat while a live worker runs them (`runtime/activity_liveness.py`): a killed worker's
+# call is retried after the heartbeat timeout of its kind (`workflows.calls`).
+LIVENESS_KINDS = frozenset({CallKind.GITHUB, CallKind.PROVIDER, CallKind.RECONCILE, CallKind.POLL})
+
+
 @dataclass(frozen=True)
 class ActivityRef(Generic[A, R]):
     """A typed handle on one activity: what it is called, what it takes and gives, how to call it."""

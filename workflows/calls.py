@@ -35,6 +35,7 @@ def _options(
 
 
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
+LIVENESS = 20 * SECOND
 # Local activities run in the worker that runs the workflow: no task queue round trip. For the store
 # projection, the audit trail and the configuration, which every event of every PR touches.
 LOCAL: frozenset[CallKind] = frozenset({CallKind.CONFIG, CallKind.STORE, CallKind.AUDIT})
@@ -42,17 +43,20 @@ OPTIONS: dict[CallKind, dict[str, Any]] = {
     CallKind.CONFIG: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
     CallKind.STORE: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=2 * MINUTE),
     CallKind.AUDIT: _options(30 * SECOND, max_retry=30 * SECOND, schedule_to_close=5 * MINUTE),
-    CallKind.GITHUB: _options(60 * SECOND, attempts=3),
+    # GitHub and CI provider calls and the sweeps heartbeat while they run (`LIVENESS_KINDS` of
+    # `contracts.activities`): a killed worker's call is retried after `LIVENESS`, not its timeout.
+    CallKind.GITHUB: _options(60 * SECOND, attempts=3, heartbeat=LIVENESS),
     CallKind.BREAKER: _options(10 * SECOND, attempts=2),
     CallKind.NOTIFY: _options(30 * SECOND, attempts=5, first_retry=2 * SECOND),
     CallKind.NOTIFY_BREAKER: _options(30 * SECOND, attempts=5, schedule_to_close=10 * MINUTE),
     CallKind.DELIVER: _options(60 * SECOND, attempts=3),
-    CallKind.PROVIDER: _options(2 * MINUTE, attempts=5, first_retry=2 * SECOND),
+    CallKind.PROVIDER: _options(2 * MINUTE, attempts=5, first_retry=2 * SECOND, heartbeat=LIVENESS),
     CallKind.ANALYSE: _options(10 * MINUTE, attempts=4, first_retry=5 * SECOND, heartbeat=2 * MINUTE),
     CallKind.LLM: _options(60 * SECOND, attempts=1),
     CallKind.QUICK: _options(30 * SECOND, attempts=5),
-    CallKind.RECONCILE: _options(15 * MINUTE, attempts=2),
-    CallKind.POLL: _options(10 * MINUTE, attempts=2),
+    # (a sweep in a killed worker would otherwise hold the schedule's next sweeps for 10-15 minutes)
+    CallKind.RECONCILE: _options(15 * MINUTE, attempts=2, heartbeat=LIVENESS),
+    CallKind.POLL: _options(10 * MINUTE, attempts=2, heartbeat=LIVENESS),
     CallKind.RETENTION: _options(30 * MINUTE, attempts=3),
 }
 

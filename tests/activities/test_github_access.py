@@ -13,6 +13,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities import github as gh
+from activities.github_gate import GATE
 from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
 from runtime.settings import set_settings
@@ -34,9 +35,9 @@ def sim(tmp_path: Path) -> Iterator[tuple[Simulator, PRRef]]:
             update={"github": settings.config.github.model_copy(update={"simulator_url": server.url})}
         )
         number = httpx.post(f"{server.url}/_sim/prs", json={"repo": "acme/api"}).json()["number"]
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
         yield simulator, PRRef(repo="acme/api", number=number)
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
     set_settings(None)
 
 
@@ -93,3 +94,29 @@ def test_the_snapshot_waits_for_github_to_compute_mergeability(sim: tuple[Simula
     snapshot = gh.fetch_snapshot(pr)
     assert not simulator.world.mergeability_pending(pull)
     assert snapshot.mergeable is True and snapshot.mergeable_state == "blocked"  # no CI ran (no actors)
+
+
+def test_a_rate_limited_branch_update_is_retried_after_the_header_and_nothing_goes_out_before(
+    sim: tuple[Simulator, PRRef],
+) -> None:
+    """PyGithub's `update_branch` returns False on any refusal: the gate still sees the 429, and no
+    request of that token (read or write, any activity) is sent until its Retry-After is over."""
+    simulator, pr = sim
+    simulator.state.access.configure(AccessConfig(writes_per_minute=1, write_window_seconds=30))
+    assert gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy")).ok  # the one write of the window
+    pull = simulator.world.find_pr(pr.repo, pr.number)
+    assert pull is not None
+    simulator.ops.land_on_base(pull, simulator.world.user("teammate"), conflict=False)  # behind now
+    sent = len(httpx.get(f"{simulator.base_url}/_sim/requests").json())
+    with pytest.raises(ApplicationError) as limited:
+        gh.update_branch(gh.StrategyArgs(pr=pr))
+    delay = limited.value.next_retry_delay
+    assert (
+        limited.value.type == "GitHubRateLimited" and delay is not None and 20 < delay.total_seconds() <= 31
+    )
+    after = httpx.get(f"{simulator.base_url}/_sim/requests").json()
+    assert [r["status"] for r in after[sent:]][-1] == 429
+    with pytest.raises(ApplicationError) as waiting:
+        gh.fetch_snapshot(pr)  # a read, another activity: held too, not sent
+    assert waiting.value.type == "GitHubRateLimited" and "waiting out" in waiting.value.message
+    assert len(httpx.get(f"{simulator.base_url}/_sim/requests").json()) == len(after)

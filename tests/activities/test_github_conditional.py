@@ -13,6 +13,7 @@ import pytest
 
 from activities import github as gh
 from activities.github_cache import CACHE
+from activities.github_gate import GATE
 from activities.reconcile import list_open_bot_prs
 from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
@@ -33,7 +34,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Simulator, Settings, PRRef, str]]:
         settings = make_settings(
             tmp_path, repositories=[{"name": "acme/api"}], github={"simulator_url": server.url}
         )
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
         CACHE.clear()
         yield simulator, settings, PRRef(repo="acme/api", number=number), server.url
     CACHE.clear()

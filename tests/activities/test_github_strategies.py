@@ -135,6 +135,13 @@ def test_merge_exactly_once_and_only_green(sim: Sim) -> None:
     assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).ok
     assert gh.merge(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).noop  # never twice
     assert sim.pull(pr).merged
+    retry = ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    again = retry.run(gh.merge, gh.StrategyArgs(pr=pr, head_sha=snap.head_sha))  # after a crash
+    assert again.ok and not again.noop and again.detail == "merged (found after a retry)"
+    by_bot = sim.open()  # merged by its automerge bot: a retry does not claim it
+    until(lambda: sim.pull(by_bot), lambda p: p.merged)
+    assert retry.run(gh.merge, gh.StrategyArgs(pr=by_bot)).noop
 
 
 def test_close_and_reopen_steps_replace_a_conflicting_pr(sim: Sim) -> None:
@@ -222,3 +229,20 @@ def test_a_label_nudge_retried_after_a_crash_does_not_toggle_again(sim: Sim) -> 
     assert "toggled" in first.run(gh.retrigger_bot, args).detail
     assert "found after a retry" in retry.run(gh.retrigger_bot, args).detail  # the label is there
     assert "toggled" in first.run(gh.retrigger_bot, args).detail  # a new nudge toggles it again
+
+
+def test_a_branch_update_retried_after_a_crash_is_journaled_as_done(sim: Sim) -> None:
+    """The attempt the worker died in had updated the branch: the retry reports what GitHub shows (the
+    base merged into the head it was asked to update), not "nothing to do"; a head moved by anything
+    else, or seen by a first attempt, is still nothing to do."""
+    pr = sim.open("behind_base")
+    snap = until(lambda: sim.snapshot(pr), lambda s: s.mergeable_state == "behind" and not s.checks_pending)
+    first, retry = ActivityEnvironment(), ActivityEnvironment()
+    retry.info = dataclasses.replace(retry.info, attempt=2)
+    args = gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)
+    assert first.run(gh.update_branch, args).detail.startswith("updated")  # then the worker dies
+    again = retry.run(gh.update_branch, args)
+    assert again.ok and not again.noop and "found after a retry" in again.detail
+    assert first.run(gh.update_branch, args).noop  # a first attempt did not do it: not claimed
+    moved = gh.StrategyArgs(pr=pr, head_sha="0" * 40)  # a head the update was never asked about
+    assert retry.run(gh.update_branch, moved).noop

@@ -4,6 +4,7 @@ fault table of the README from what they measured (`MENDER_CHAOS_TABLE`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ REPOS = {
     "baseline": "chaos/no-fault",
     "worker": "chaos/worker-kill",
     "ci": "chaos/ci-kill",
+    "bots": "chaos/bot-kill",
     "temporal": "chaos/temporal-pause",
     "github": "chaos/github-errors",
     "store": "chaos/store-locked",
@@ -48,14 +50,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.chaos)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessStack]:
-    processes = ProcessStack(tmp_path_factory.mktemp("chaos"), CONFIG)
+@contextlib.contextmanager
+def running(processes: ProcessStack) -> Iterator[ProcessStack]:
     try:
         processes.start()
         yield processes
     finally:
         processes.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessStack]:
+    with running(ProcessStack(tmp_path_factory.mktemp("chaos"), CONFIG)) as processes:
+        yield processes
 
 
 @pytest.fixture

@@ -47,6 +47,7 @@ class Verdict:
     doubled: dict[str, int] = field(default_factory=dict)  # a write GitHub applied more than once
     replacements: dict[int, int] = field(default_factory=dict)  # original PR -> replacement PRs
     seconds: float = 0.0  # from the fleet's start until it settled
+    task_failures: list[str] = field(default_factory=list)  # workflow tasks that failed (nondeterminism)
 
     def row(self, fault: str, injected: str) -> dict[str, Any]:
         return {
@@ -86,9 +87,26 @@ def settle(stack: ProcessStack, repo: str, since: float, timeout: float = 300.0)
             end = by_number[end["replaced_by"]]
         human = end["state"] == "open" and states.get(end["number"]) == "NEEDS_INTERVENTION"
         verdict.ended += end["state"] in ("merged", "closed") or human
+    verdict.task_failures = workflow_task_failures(stack, repo)
     verdict.doubled = doubled_writes(stack.requests(since), repo)
     verdict.doubled.update({f"replacements of #{n}": k for n, k in verdict.replacements.items() if k > 1})
     return verdict
+
+
+TASK_FAILURE = re.compile(
+    r"TMPRL1100|[Nn]ondeterminism|Failed activation on workflow|Failed handling activation"
+)
+
+
+def workflow_task_failures(stack: ProcessStack, repo: str) -> list[str]:
+    """Lines of the worker's log (every run of it) where a workflow task of `repo` failed: a
+    nondeterministic replay after a restart, or an exception in workflow code (the workflow is stuck
+    until a fixed worker runs it)."""
+    return [
+        line[:500]
+        for line in stack.log("worker").splitlines()
+        if TASK_FAILURE.search(line) and (repo in line or "run ID" in line)
+    ]
 
 
 def doubled_writes(requests: list[dict[str, Any]], repo: str) -> dict[str, int]:

@@ -16,7 +16,7 @@ from temporalio.worker import Worker
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from runtime.settings import Environment, Settings, set_settings
-from worker import SANDBOX, WORKFLOWS, all_activities
+from worker import SANDBOX, WORKFLOWS, all_activities, interceptors
 
 SHORT_TIMERS: dict[str, Any] = {
     "staleness_seconds": {state: 30.0 for state in ("CREATED", "CHECKS_RUNNING", "CHECKS_PASSED")},
@@ -76,6 +76,7 @@ async def running_worker(
             activities=activities,
             activity_executor=executor,
             max_concurrent_activities=8,
+            interceptors=interceptors(),
             workflow_runner=SANDBOX,  # as the worker runs them
         )
         async with worker:

@@ -1,0 +1,114 @@
+"""GitHub's rate limits honoured by every GitHub call of the worker process: one "not before" time per
+credential, set from the answer that said so (`Retry-After` of a secondary limit, `X-RateLimit-Reset`
+of an exhausted primary limit) and consulted before every request PyGithub sends.
+
+A request inside the window is not sent: it raises PyGithub's `RateLimitExceededException` (status 429,
+`Retry-After`: the seconds left), as GitHub would have answered, so every caller handles one kind of
+error and `activities.github.github_errors` makes it a Temporal retry after exactly that delay.
+A rate-limited answer raises too, even to PyGithub calls that do not check the status
+(`PullRequest.update_branch` returns False on any refusal): a limit is never taken for a refusal.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from github.GithubException import GithubException, RateLimitExceededException
+
+DEFAULT_WAIT = 60.0  # seconds: a limit that names no time (GitHub advises at least a minute)
+LONGEST_WAIT = 3600.0
+
+
+def _message(data: Any) -> str:
+    return str(data.get("message", "")) if isinstance(data, dict) else ""
+
+
+def rate_limit_delay(status: int, headers: Mapping[str, Any] | None, message: str = "") -> float | None:
+    """Seconds to wait when an answer is a primary or secondary rate limit (403/429), else None."""
+    headers = {k.lower(): str(v) for k, v in (headers or {}).items()}
+    limited = status == 429 or (
+        status == 403
+        and (
+            headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in headers
+            or "rate limit" in message.lower()
+        )
+    )
+    if not limited:
+        return None
+    try:
+        return min(LONGEST_WAIT, max(1.0, float(headers["retry-after"])))
+    except (KeyError, ValueError):
+        pass
+    try:
+        return min(
+            LONGEST_WAIT, max(1.0, float(headers["x-ratelimit-reset"]) - datetime.now(UTC).timestamp())
+        )
+    except (KeyError, ValueError):
+        return DEFAULT_WAIT
+
+
+def exception_delay(exc: GithubException) -> float | None:
+    """`rate_limit_delay` of a PyGithub error."""
+    return rate_limit_delay(exc.status, exc.headers, _message(exc.data))
+
+
+class RateGate:
+    """Per credential: the monotonic time before which no request goes out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until: dict[str, float] = {}
+
+    def left(self, who: str) -> float:
+        with self._lock:
+            return self._until.get(who, 0.0) - time.monotonic()
+
+    def hold(self, who: str, seconds: float) -> None:
+        """No request of `who` for `seconds` from now (a later limit already known is kept)."""
+        with self._lock:
+            self._until[who] = max(self._until.get(who, 0.0), time.monotonic() + seconds)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+
+GATE = RateGate()
+
+
+def before_request(who: str, verb: str, url: str) -> None:
+    """Raise, without sending, when `who` is inside a rate-limit window."""
+    left = GATE.left(who)
+    if left > 0:
+        wait = str(math.ceil(left))
+        raise RateLimitExceededException(
+            429,
+            {"message": f"waiting out GitHub's rate limit ({wait}s left) before {verb} {url}"},
+            {"retry-after": wait},
+        )
+
+
+def after_response(who: str, status: int, headers: Mapping[str, Any], body: Any) -> None:
+    """Open the window a rate-limited answer names (and raise it); an answer that used the last request
+    of the primary limit opens it until the reset."""
+    data: Any = None
+    if status in (403, 429) and isinstance(body, str):
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+    delay = rate_limit_delay(status, headers, _message(data))
+    if delay is not None:
+        GATE.hold(who, delay)
+        raise RateLimitExceededException(status, data, dict(headers))
+    lower = {k.lower(): str(v) for k, v in headers.items()}
+    if 200 <= status < 400 and lower.get("x-ratelimit-remaining") == "0":
+        reset = rate_limit_delay(403, {"x-ratelimit-reset": lower.get("x-ratelimit-reset", "")}, "rate limit")
+        GATE.hold(who, reset or DEFAULT_WAIT)
