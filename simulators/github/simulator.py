@@ -24,6 +24,7 @@ from simulators.github.osv import osv_entry
 from simulators.github.payloads import Payloads
 from simulators.github.pipelines import Pipelines
 from simulators.github.render_actions import RenderActions
+from simulators.github.repo_refusals import RepoRefusals
 from simulators.github.report import build_report
 from simulators.github.scenario import (
     DEFAULT_AUTHORS,
@@ -50,10 +51,12 @@ class Simulator:
         self.state = SimState(config or SimulatorConfig())
         self.ops = Ops(self.state)
         self.pipelines = Pipelines(self.state, self.ops)  # failing Actions pipelines (`World.pipelines`)
+        self.refusals = RepoRefusals()  # repositories answered 404/403/429 (`repo_refusals.py`)
         self._fresh_world()
 
     def _fresh_world(self) -> None:
         self.state.fresh_world()
+        self.refusals.kinds.clear()
         self.actors: list[Actor] = make_actors(self.state, self.ops, self.config.actors)
         self.state.listeners = [*(actor.on_event for actor in self.actors), self.pipelines.on_event]
 
