@@ -143,6 +143,11 @@ class Simulator:
         """Run a background task on the simulator's loop; failures are logged, never raised."""
         return self.state.spawn(coro, name)
 
+    def settled(self) -> bool:
+        """Has every reaction to what happened so far (bots, CI, scheduled work) finished, or does it wait
+        for an outage to end? Tests wait on this to show that something did not happen."""
+        return len(self.state.tasks) <= self.faults.world.parked
+
     async def pause(self, seconds: float) -> None:
         """Sleep `seconds`, then wait out any GitHub outage: nothing in the world moves during one."""
         await self.state.pause(seconds)
