@@ -6,22 +6,19 @@ import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 from temporalio.client import Client
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
 from activities.ci_learning import learn_from_human_fixes
+from activities.sweep_backoff import SourceBackoffs
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
-from domain.shared import backoff
-from runtime import metrics
 from runtime.ci_dispatch import CIDelivered, deliver_ci
 from runtime.dispatch import EventDispatcher
 from runtime.settings import get_settings
-from store import audit as audit_store
 from store.db import engine_for
 
 log = logging.getLogger("mender.activities.ci_poll")
@@ -39,7 +36,7 @@ class CIPollActivities:
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self.dispatcher = EventDispatcher("", "", task_queue, client=client)
-        self.backoff: dict[str, backoff.Backoff] = {}  # per `provider:project`, in this worker
+        self.sources = SourceBackoffs("ci.poll", "ci_poll")  # per `provider:project`, in this worker
 
     @activity.defn(name="ci.poll")
     async def poll(self) -> PollReport:
@@ -60,7 +57,7 @@ class CIPollActivities:
         for watched in watched_projects(config):
             report.projects += 1
             key = f"{watched.provider}:{watched.project}"
-            if not backoff.due(self.backoff.get(key), now):
+            if not self.sources.due(key, now):
                 report.backing_off.append(key)
                 continue
             ci = GitHubCI(watched.project) if watched.provider == "github" else GitLabCI(watched.project)
@@ -69,7 +66,7 @@ class CIPollActivities:
             except Exception as exc:  # one project's outage must not hide the others
                 self._failed(key, watched, f"{type(exc).__name__}: {str(exc)[:300]}", now, report)
                 continue
-            self.backoff.pop(key, None)
+            self.sources.succeeded(key)
             for event in events:
                 report.failures_seen += 1
                 try:
@@ -90,25 +87,11 @@ class CIPollActivities:
     def _failed(
         self, key: str, watched: WatchedProject, reason: str, now: datetime, report: PollReport
     ) -> None:
-        settings = get_settings()
-        state = backoff.failed(self.backoff.get(key), now, reason, settings.config.ci.poll_interval_seconds)
-        self.backoff[key] = state
+        base = get_settings().config.ci.poll_interval_seconds
+        repository = watched.project if watched.provider == "github" else None
+        self.sources.failed(key, reason, now, base, repository)
         report.failed_projects.append(key)
         report.errors.append(f"{key}: {reason}")
-        log.warning(
-            "CI poll: %s failed (%d in a row), next try at %s: %s",
-            key,
-            state.failures,
-            state.retry_at,
-            reason,
-        )
-        metrics.source_failed("ci_poll")
-        repository = watched.project if watched.provider == "github" else None
-        entry = backoff.audit_entry("ci.poll", key, state, now, repository)
-        try:
-            audit_store.record(engine_for(settings.database_url), entry)
-        except SQLAlchemyError as exc:  # the report and the log still say it
-            log.warning("CI poll: audit of %s not recorded: %s", key, exc)
 
     async def _learn(self, projects: list[str], report: PollReport) -> None:
         """Learn from the human fixes of failures handed over (`activities.ci_learning`)."""

@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from activities.github import github_client, github_errors, read_snapshot
 from activities.reconcile_commands import unanswered_commands
+from activities.sweep_backoff import SourceBackoffs
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
 from domain.config import MenderConfig
@@ -71,12 +72,25 @@ def open_bot_pulls(
                 yield repo, pull
 
 
-def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]:
-    """Every open PR by a tracked author, per swept repository; a repository GitHub refuses (gone,
-    forbidden, rate-limited, down) is left out with the reason, never failing the others."""
+class RepoFailure(BaseModel):
+    """Why a sweep could not list a repository's PRs; `charged`: GitHub refused this repository itself
+    (4xx: gone, forbidden, archived, rate-limited), so it backs off. Not charged, retried next sweep:
+    GitHub down (5xx, network: the breaker's business) or the whole token's rate-limit wait, met before
+    any call."""
+
+    reason: str
+    charged: bool = True
+    wait_seconds: float = 0.0  # at least this long before the next try (GitHub's Retry-After)
+
+
+def list_open_bot_prs(
+    settings: Settings, repos: list[str] | None = None
+) -> tuple[list[OpenPR], dict[str, RepoFailure]]:
+    """Every open PR by a tracked author, per repository (default: every swept one); a repository GitHub
+    refuses (gone, forbidden, rate-limited, down) is left out with the reason, never failing the others."""
     found: list[OpenPR] = []
-    failed: dict[str, str] = {}
-    for name in swept_repos(settings):
+    failed: dict[str, RepoFailure] = {}
+    for name in swept_repos(settings) if repos is None else repos:
         try:
             with github_errors(f"listing the open PRs of {name}"):  # waits out a rate limit, as every call
                 pulls = list(open_bot_pulls(settings, [name]))
@@ -92,9 +106,19 @@ def list_open_bot_prs(settings: Settings) -> tuple[list[OpenPR], dict[str, str]]
                 for _, pull in pulls
             )
         except (GithubException, httpx.HTTPError, ApplicationError) as exc:
-            cause = exc.__cause__ if isinstance(exc.__cause__, GithubException) else exc
-            failed[name] = f"{type(cause).__name__}: {str(cause)[:300]}"
+            failed[name] = _failure(exc)
     return found, failed
+
+
+def _failure(exc: Exception) -> RepoFailure:
+    cause = exc.__cause__ if isinstance(exc.__cause__, GithubException) else exc
+    delay = exc.next_retry_delay if isinstance(exc, ApplicationError) else None
+    refused = isinstance(cause, GithubException) and 400 <= cause.status < 500
+    return RepoFailure(
+        reason=f"{type(cause).__name__}: {str(cause)[:300]}",
+        charged=refused,
+        wait_seconds=delay.total_seconds() if delay else 0.0,
+    )
 
 
 class ReconcileActivities:
@@ -103,6 +127,7 @@ class ReconcileActivities:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._client = client
         self._dispatcher = EventDispatcher("", client.namespace, task_queue, client=client)
+        self.sources = SourceBackoffs("reconciler", "reconcile")  # repositories GitHub refused lately
 
     @activity.defn(name="reconcile.sweep")
     async def sweep(self) -> SweepReport:
@@ -110,11 +135,7 @@ class ReconcileActivities:
         settings = get_settings()
         started = time.monotonic()
         report = SweepReport()
-        open_prs, failed = await asyncio.to_thread(list_open_bot_prs, settings)
-        for name, reason in failed.items():
-            activity.logger.warning("reconciler: repository %s skipped this sweep: %s", name, reason)
-            report.failed_repos.append(name)
-            report.errors.append(f"{name}: {reason}")
+        open_prs, skipped = await self._list(settings, report)
         for item in open_prs:
             if time.monotonic() - started > settings.config.reconciler.max_run_seconds:
                 report.truncated = True
@@ -128,7 +149,7 @@ class ReconcileActivities:
             await self._recover_commands(settings, open_prs, report)
         open_keys = {item.pr.key for item in open_prs}
         engine = engine_for(settings.database_url)
-        repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in failed]
+        repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in skipped]
         for record in await asyncio.to_thread(repository.list_prs, engine):
             gone = record.repo in repos and record.key not in open_keys
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):
@@ -141,6 +162,28 @@ class ReconcileActivities:
         found = await asyncio.to_thread(stale.stale_prs, engine, settings.config, now)
         metrics.sweep_done(report.scanned, len(report.discovered), len(report.refreshed), len(found))
         return report
+
+    async def _list(self, settings: Settings, report: SweepReport) -> tuple[list[OpenPR], set[str]]:
+        """The open bot PRs of every swept repository not backing off; those GitHub refused back off
+        (`activities/sweep_backoff.py`). Returns them and the repositories not read this sweep."""
+        now = self.sources.clock()
+        repos = await asyncio.to_thread(swept_repos, settings)
+        report.backing_off = [name for name in repos if not self.sources.due(name, now)]
+        due = [name for name in repos if name not in report.backing_off]
+        open_prs, failed = await asyncio.to_thread(list_open_bot_prs, settings, due)
+        for name in due:
+            if name not in failed:
+                self.sources.succeeded(name)
+        base = settings.config.reconciler.interval_seconds
+        for name, failure in failed.items():
+            report.failed_repos.append(name)
+            report.errors.append(f"{name}: {failure.reason}")
+            if failure.charged:
+                wait = max(base, failure.wait_seconds)
+                await asyncio.to_thread(self.sources.failed, name, failure.reason, now, wait, name)
+            else:
+                activity.logger.warning("reconciler: %s skipped this sweep: %s", name, failure.reason)
+        return open_prs, set(report.backing_off) | set(failed)
 
     async def _recover_commands(
         self, settings: Settings, open_prs: list[OpenPR], report: SweepReport

@@ -56,7 +56,8 @@ class SweepReport(BaseModel):
     errors: list[str] = Field(default_factory=list)
     failed_repos: list[str] = Field(
         default_factory=list
-    )  # GitHub refused them this time: skipped, retried next sweep
+    )  # GitHub refused them this time: skipped, retried after a backoff (or next sweep: a rate limit)
+    backing_off: list[str] = Field(default_factory=list)  # refused lately: not asked until their backoff ends
     truncated: bool = False
     commands: list[str] = Field(default_factory=list)  # "<pr>:<key>": comment commands whose webhook was lost
 

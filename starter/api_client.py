@@ -97,6 +97,9 @@ class ApiClient:
             return self.call("POST", "/circuit-breaker/reset", params=params)
         return self.call("GET", "/circuit-breaker", params=params)
 
+    def merge_queues(self, repo: str | None = None) -> dict[str, Any]:
+        return self.call("GET", "/merge-queues", params={"repo": repo} if repo else {})
+
     def reload_config(self) -> dict[str, Any]:
         return self.call("POST", "/config/reload")
 

@@ -1,4 +1,5 @@
-"""Operator views of the Admin API (read keys suffice): needs-me, success metrics, CI, health.
+"""Operator views of the Admin API (read keys suffice): needs-me, success metrics, CI, health, doctor,
+merge queues.
 
 The dashboard renders exactly these answers; `end` (ISO 8601) pins the window for reproducible reads.
 """
@@ -12,15 +13,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from contracts.sweeps import RECONCILER_SCHEDULE_ID
+from domain.pr_healing.events import REPO_PATTERN
 from domain.reports.ci_view import CIView
 from domain.reports.needs_me import NeedsMe
 from domain.shared.github_access import DoctorReport
 from runtime.settings import Settings
 from starter import ops_data
-from starter.api import _errors, _store
+from starter.api import _client, _errors, _store, _temporal
 from starter.api_audit import AdminRoute
 from starter.auth import authorize
 from starter.doctor import run_doctor
+from starter.merge_queues import QueuesView, merge_queues
 from store.db import engine_for
 
 router = APIRouter(
@@ -83,6 +86,18 @@ async def doctor(request: Request) -> DoctorReport:
     """Per swept repository: token valid, repository reachable, the permissions the remediations need,
     rate limit left, and the refusals (401/403) activities met in the last 24 h, each with its reason."""
     return await _store(run_doctor, _settings(request))
+
+
+@router.get("/merge-queues", summary="Merge queues", response_model=QueuesView)
+async def queues(
+    request: Request,
+    repo: Annotated[str | None, Query(pattern=REPO_PATTERN, max_length=200, description="owner/repo")] = None,
+) -> QueuesView:
+    """Per (repository, base branch): the PR being brought up to date (its lease) and the PRs waiting,
+    in turn order (nearest to merge first), with the turns given and expired so far."""
+    client = await _client(request)
+    async with _temporal("merge queues"):
+        return await merge_queues(client, repo)
 
 
 async def reconciler_info(request: Request) -> dict[str, Any]:

@@ -105,6 +105,14 @@ def breaker(
     _echo(answer, as_json, views.breaker_text)
 
 
+def queue(
+    repo: Annotated[str | None, typer.Option(help="Only the queues of OWNER/REPO.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the merge queues: per repository and base, the PR being updated and the PRs waiting."""
+    _echo(_run(lambda api: api.merge_queues(repo)), as_json, views.queues_text)
+
+
 def audit(
     since: Annotated[datetime | None, typer.Option(help="Rows at or after (ISO 8601, UTC if naive).")] = None,
     until: Annotated[datetime | None, typer.Option(help="Rows before (ISO 8601, UTC if naive).")] = None,
@@ -195,7 +203,7 @@ def keys(
 
 def register(app: typer.Typer) -> None:
     """Add these commands to the `mender` app."""
-    for fn in (prs, pr, stale, command, reconcile, breaker, audit):
+    for fn in (prs, pr, stale, command, reconcile, breaker, queue, audit):
         app.command()(fn)
     app.command("needs-me")(needs_me)
     app.command("api-key")(api_key)

@@ -17,7 +17,7 @@ def demo_finished(merged: int, total: int, need_human: int, ports: Any) -> str:
     """What `mender up` prints once every demo PR is merged or handed to a human."""
     return (
         f"\nDemo finished: {merged} of {total} PRs merged, {need_human} handed to a human. Now open:\n"
-        f"  http://127.0.0.1:{ports.starter}/dashboard   (Needs me, Success, CI, Health)\n"
+        f"  http://127.0.0.1:{ports.starter}/dashboard   (Needs me, Success, CI, Health, Queues)\n"
         f"  .venv/bin/mender needs-me                  (the same from the shell)\n"
         f"  {product_workflows_url(ports.temporal_ui)}\n"
         "The stack keeps running (the reconciler and CI poller too): Ctrl-C stops everything."

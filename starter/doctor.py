@@ -16,7 +16,15 @@ from github import Auth, GithubException, GithubIntegration
 from activities.github import github_client
 from activities.reconcile import swept_repos
 from domain.shared.audit import AuditFilter
-from domain.shared.github_access import ACCESS_DENIED, AccessRefusal, DoctorReport, RepoProbe, judge
+from domain.shared.github_access import (
+    ACCESS_DENIED,
+    SWEEP_SKIPS,
+    AccessRefusal,
+    DoctorReport,
+    RepoProbe,
+    SweepSkip,
+    judge,
+)
 from runtime.settings import Settings
 from store import audit
 from store.db import engine_for
@@ -83,11 +91,35 @@ def refusals(settings: Settings, name: str, now: datetime) -> list[AccessRefusal
     ]
 
 
+def sweep_skips(settings: Settings, name: str, now: datetime) -> list[SweepSkip]:
+    """The latest skip of `name` by each sweep since `REFUSALS_SINCE` (`<sweep>.source_failed` rows)."""
+    found: list[SweepSkip] = []
+    for action in SWEEP_SKIPS:
+        rows = audit.query(
+            engine_for(settings.database_url),
+            AuditFilter(action=action, repository=name, since=now - REFUSALS_SINCE, limit=1),
+        )
+        found.extend(
+            SweepSkip(
+                sweep=action.removesuffix(".source_failed").replace("ci.poll", "CI poller"),
+                at=row.at,
+                failures_in_a_row=int(row.details.get("failures_in_a_row") or 1),
+                retry_at=row.details.get("retry_at"),
+                reason=row.error or "",
+            )
+            for row in rows
+        )
+    return found
+
+
 def run_doctor(settings: Settings, repos: list[str] | None = None) -> DoctorReport:
     """Check every swept repository (or `repos`)."""
     now = datetime.now(UTC)
     names = swept_repos(settings) if repos is None else repos
-    checked = [judge(probe(settings, name), refusals(settings, name, now)) for name in names]
+    checked = [
+        judge(probe(settings, name), refusals(settings, name, now), sweep_skips(settings, name, now))
+        for name in names
+    ]
     app = settings.github_app_key is not None and settings.config.github.app_id is not None
     return DoctorReport(
         ok=all(d.status != "failed" for d in checked),

@@ -116,6 +116,29 @@ def breaker_text(status: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def queues_text(answer: Mapping[str, Any]) -> str:
+    """`mender queue`: per (repository, base), the PR holding the turn and the PRs waiting, in turn order."""
+    if not answer["queues"]:
+        return "no merge queue is running (no PR is waiting to be brought up to date)"
+    lines = []
+    for q in answer["queues"]:
+        lines.append(f"{q['repo']} <- {q['base_ref']}: {q['granted']} turns given, {q['expired']} expired")
+        holder = q.get("holder")
+        if holder:
+            lease = f", lease until {_time(holder['lease_until'])}" if holder.get("lease_until") else ""
+            lines.append(f"  updating  #{holder['pr_number']} (nearness {holder['nearness']}/4{lease})")
+        else:
+            lines.append("  updating  nobody")
+        for seat in q["waiting"]:
+            lines.append(
+                f"  {seat['position']:>7}.  #{seat['pr_number']} (nearness {seat['nearness']}/4, "
+                f"waiting since {_time(seat['since'])})"
+            )
+    if answer.get("truncated"):
+        lines.append("(more queues are running than shown)")
+    return "\n".join(lines)
+
+
 def scan_output(rows: Sequence[Any], format: str) -> str:
     """`mender scan` rows (ScanRow models) as JSON, CSV or a table."""
     dicts = [row.model_dump() for row in rows]

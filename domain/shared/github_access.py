@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 ACCESS_DENIED = "github.access_denied"  # the audit action of a refusal an activity met
+SWEEP_SKIPS = ("reconciler.source_failed", "ci.poll.source_failed")  # audit actions of a sweep's skip
 
 # GitHub App permission (all `write`) -> what Mender does with it.
 NEEDED: dict[str, str] = {
@@ -38,6 +39,16 @@ class AccessRefusal(BaseModel):
     call: str = ""  # what the activity was doing
 
 
+class SweepSkip(BaseModel):
+    """The latest time a sweep (reconciler, CI poller) could not read the repository and backed off."""
+
+    sweep: str
+    at: datetime
+    failures_in_a_row: int = 1
+    retry_at: datetime | None = None
+    reason: str = ""
+
+
 class RepoProbe(BaseModel):
     """What GitHub answered about one repository with Mender's credentials."""
 
@@ -60,6 +71,7 @@ class RepoDiagnosis(BaseModel):
     rate_limit: int | None = None
     missing: list[str] = Field(default_factory=list)  # permissions (`name=write`) known to be missing
     refusals: list[AccessRefusal] = Field(default_factory=list)
+    skipped_by: list[SweepSkip] = Field(default_factory=list)  # sweeps that skipped it lately
 
 
 class DoctorReport(BaseModel):
@@ -81,9 +93,12 @@ def _missing(probe: RepoProbe) -> list[str]:
     return []
 
 
-def judge(probe: RepoProbe, refusals: list[AccessRefusal]) -> RepoDiagnosis:
+def judge(
+    probe: RepoProbe, refusals: list[AccessRefusal], skips: list[SweepSkip] | None = None
+) -> RepoDiagnosis:
     """The verdict on one repository: failed when Mender cannot read it or lacks a permission it needs
-    (or GitHub refused an activity since), warning when archived or low on rate limit."""
+    (or GitHub refused an activity since), warning when archived, low on rate limit or a sweep skipped
+    it lately (it backs off: retried later, never failing the other repositories)."""
     reasons: list[str] = []
     if probe.error is not None:
         reasons.append(probe.error)
@@ -109,6 +124,11 @@ def judge(probe: RepoProbe, refusals: list[AccessRefusal]) -> RepoDiagnosis:
         reasons.append(
             f"rate limit low: {probe.rate_remaining} of {probe.rate_limit} requests left this hour"
         )
+    for skip in skips or []:
+        retry = f", next try at {skip.retry_at:%H:%M:%S} UTC" if skip.retry_at else ""
+        reasons.append(
+            f"the {skip.sweep} skipped it ({skip.failures_in_a_row} failures in a row{retry}): {skip.reason}"
+        )
     status: Status = "failed" if failed else "warning" if reasons else "ok"
     return RepoDiagnosis(
         repository=probe.repository,
@@ -118,4 +138,5 @@ def judge(probe: RepoProbe, refusals: list[AccessRefusal]) -> RepoDiagnosis:
         rate_limit=probe.rate_limit,
         missing=[f"{m}=write" for m in missing] + refused,
         refusals=refusals,
+        skipped_by=list(skips or []),
     )

@@ -11,6 +11,8 @@ Control endpoints (JSON):
   one failing Actions run now (see pipelines.py), 201 `{"run_id", "pipeline"}`.
 - `POST /_sim/pipelines/{run_id}/human-fix` body `{"files": {path: text}, "author"?, "message"?}`: a human
   commits `files` on the failed run's branch and the same workflow runs green there; 201 `{"run_id", "sha"}`.
+- `POST /_sim/repos/refusal` `{"repo", "kind", "retry_after"?}`: a repository answered 404, 403 or 429
+  (or archived) from now on; `kind: null` clears it (see repo_refusals.py).
 - `GET /_sim/report`; `GET /_sim/requests?since=` (REST calls answered); `GET /_sim/deliveries`;
   `POST /_sim/deliveries/{id}/redeliver`; `POST /_sim/reset`; `GET /_sim/health`.
 """
@@ -119,6 +121,8 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         token, refusal = access.authenticate(method, request.url.path, request.headers.get("authorization"))
         if refusal is not None:
             return refused(refusal)
+        if (repo_refusal := sim.refusals.refusal_for(method, request.url.path)) is not None:
+            return refused(Refusal(repo_refusal.status, repo_refusal.message, repo_refusal.headers))
         free = request.url.path == "/rate_limit"  # GitHub does not count it
         if not free and (refusal := access.over_limit(token, method, now)) is not None:
             return refused(refusal, access.quota(token, now).headers())
@@ -272,6 +276,20 @@ def control_router(sim: Simulator) -> APIRouter:
             return JSONResponse({"message": str(exc)}, status_code=422)
         data = {"repo": pr.repo, "number": pr.number, "title": pr.title, "head_ref": pr.head_ref}
         return JSONResponse({**data, "head_sha": pr.head_sha, "url": sim.render.pull(pr)["url"]}, 201)
+
+    @router.post("/repos/refusal")
+    async def refuse_repo(request: Request) -> Response:
+        body = await read_object(request)
+        repo, kind, retry_after = body.get("repo"), body.get("kind"), body.get("retry_after", 60)
+        if not isinstance(repo, str) or repo.count("/") != 1:
+            return JSONResponse({"message": "'repo' must be owner/name"}, status_code=422)
+        try:
+            sim.refusals.set(repo, kind if kind is None else str(kind), int(retry_after))
+        except (TypeError, ValueError) as exc:
+            return JSONResponse({"message": str(exc)}, status_code=422)
+        if repo in sim.world.repos:
+            sim.world.repos[repo].archived = kind == "archived"
+        return JSONResponse({"repo": repo, "kind": kind})
 
     @router.get("/report")
     async def report() -> dict[str, Any]:

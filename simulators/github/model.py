@@ -250,6 +250,7 @@ class Repo:
     id: int
     default_branch: str = "main"
     require_up_to_date: bool = False  # branch protection "require branches to be up to date"
+    archived: bool = False  # read-only (`repo_refusals.py` refuses its writes)
     required_contexts: tuple[str, ...] = REQUIRED_CONTEXTS
     branches: dict[str, str] = field(default_factory=dict)
     commits: dict[str, Commit] = field(default_factory=dict)

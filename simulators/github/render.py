@@ -151,7 +151,7 @@ class Render:
                 "has_pages": False,
                 "forks_count": 0,
                 "mirror_url": None,
-                "archived": False,
+                "archived": repo.archived,
                 "disabled": False,
                 "open_issues_count": open_issues,
                 "license": None,

@@ -168,6 +168,7 @@ class Scenario(_Strict):
     vulnerabilities: list[Vulnerability] = Field(default_factory=list)
     github_rate_limit: int | None = Field(None, ge=1)  # requests an hour per token (None: GitHub's 5000)
     config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
+    goals: dict[str, Any] = Field(default_factory=dict)  # what the run must achieve: kept, not used here
 
     @field_validator("pipelines")
     @classmethod

@@ -24,6 +24,7 @@ from simulators.github.osv import osv_entry
 from simulators.github.payloads import Payloads
 from simulators.github.pipelines import Pipelines
 from simulators.github.render_actions import RenderActions
+from simulators.github.repo_refusals import RepoRefusals
 from simulators.github.report import build_report
 from simulators.github.scenario import (
     DEFAULT_AUTHORS,
@@ -50,10 +51,12 @@ class Simulator:
         self.state = SimState(config or SimulatorConfig())
         self.ops = Ops(self.state)
         self.pipelines = Pipelines(self.state, self.ops)  # failing Actions pipelines (`World.pipelines`)
+        self.refusals = RepoRefusals()  # repositories answered 404/403/429 (`repo_refusals.py`)
         self._fresh_world()
 
     def _fresh_world(self) -> None:
         self.state.fresh_world()
+        self.refusals.kinds.clear()
         self.actors: list[Actor] = make_actors(self.state, self.ops, self.config.actors)
         self.state.listeners = [*(actor.on_event for actor in self.actors), self.pipelines.on_event]
 
@@ -139,6 +142,11 @@ class Simulator:
     def spawn(self, coro: Coroutine[Any, Any, Any], name: str | None = None) -> asyncio.Task[Any]:
         """Run a background task on the simulator's loop; failures are logged, never raised."""
         return self.state.spawn(coro, name)
+
+    def settled(self) -> bool:
+        """Has every reaction to what happened so far (bots, CI, scheduled work) finished, or does it wait
+        for an outage to end? Tests wait on this to show that something did not happen."""
+        return len(self.state.tasks) <= self.faults.world.parked
 
     async def pause(self, seconds: float) -> None:
         """Sleep `seconds`, then wait out any GitHub outage: nothing in the world moves during one."""

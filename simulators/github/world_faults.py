@@ -90,6 +90,7 @@ class WorldFaults:
         self.reorder_rate, self.reorder_max_seconds = 0.0, 0.0
         self.duplicate_rate, self.delay_seconds = 0.0, 0.0
         self.rng = random.Random(0)
+        self.parked = 0  # background tasks waiting in `until_up` for the outage to end
 
     def start(self, faults: list[WorldFault], seed: int) -> None:
         """Arm `faults` with times counted from now; replaces what an earlier scenario armed."""
@@ -139,8 +140,14 @@ class WorldFaults:
 
     async def until_up(self) -> None:
         """Return once no outage is under way (at once when GitHub is up)."""
-        while (left := self.outage_left()) > 0:
-            await asyncio.sleep(left)
+        if self.outage_left() <= 0:
+            return
+        self.parked += 1
+        try:
+            while (left := self.outage_left()) > 0:
+                await asyncio.sleep(left)
+        finally:
+            self.parked -= 1
 
     def lose_webhook(self) -> bool:
         return self.loss_rate > 0 and self.rng.random() < self.loss_rate

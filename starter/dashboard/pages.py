@@ -1,4 +1,4 @@
-"""The four dashboard pages, rendered from the same views the Admin API answers with."""
+"""The dashboard pages, rendered from the same views the Admin API answers with."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from domain.reports.ci_view import CIView
 from domain.reports.needs_me import NeedsMe, WaitingCI, duration
 from starter.dashboard import svg
 from starter.dashboard.layout import cell, link, num, page, table
+from starter.merge_queues import QueuesView
 from starter.ops_data import HealthView, SuccessView
 
 
@@ -224,3 +225,34 @@ def health(view: HealthView, params: dict[str, Any]) -> str:
         + table(["Action", "Failed"], errors, "no errors")
     )
     return page("health", "Health", body, params)
+
+
+def queues(view: QueuesView, params: dict[str, Any]) -> str:
+    """The merge queues: per (repository, base), who is being brought up to date and who waits."""
+    rows = []
+    for q in view.queues:
+        key = f"{q.repo}:{q.base_ref}"
+        seats = ([q.holder] if q.holder else []) + q.waiting
+        for seat in seats:
+            turn = "updating" if seat.position == 0 else str(seat.position)
+            lease = f"{seat.lease_until:%Y-%m-%d %H:%M:%S}" if seat.lease_until else "-"
+            rows.append(
+                f'<tr data-queue="{escape(key)}" data-pr="{escape(seat.pr)}"><td>{escape(q.repo)}</td>'
+                f"<td>{escape(q.base_ref)}</td><td data-field='turn'>{escape(turn)}</td>"
+                f"<td>{escape(seat.pr)}</td>{cell(seat.nearness, field='nearness')}"
+                f"<td>{escape(f'{seat.since:%Y-%m-%d %H:%M:%S}')}</td><td>{escape(lease)}</td></tr>"
+            )
+    counts = (
+        f'<p><b data-count="queues">{len(view.queues)}</b> merge queues running, '
+        f'<b data-count="seats">{len(rows)}</b> PRs in them.</p>'
+    )
+    body = counts + table(
+        ["Repository", "Base", "Turn", "PR", "Nearness (0-4)", "Asked at (UTC)", "Lease until (UTC)"],
+        rows,
+        "no merge queue is running: no PR is waiting to be brought up to date",
+    )
+    return page("queues", "Merge queues", body, params)
+
+
+def page_unavailable(slug: str, title: str, reason: str) -> str:
+    return page(slug, title, f"<p class='bad'>Temporal cannot answer now ({escape(reason)}).</p>", {})

@@ -1,8 +1,8 @@
-"""`/dashboard`: sign in with an Admin API key (read is enough), then four server-rendered pages.
+"""`/dashboard`: sign in with an Admin API key (read is enough), then five server-rendered pages.
 
 The key travels as `Authorization: Bearer` or, from a browser, in an HttpOnly, SameSite=Strict cookie
 set by the sign-in form. Pages show exactly what `/api/needs-me`, `/api/success`, `/api/ci/summary`
-and `/api/health` answer.
+`/api/health` and `/api/merge-queues` answer.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from domain.pr_healing.events import REPO_PATTERN
 from starter import api_ops, ops_data
 from starter.auth import authenticate
 from starter.dashboard import pages
 from starter.dashboard.layout import CSP, login_page
+from starter.merge_queues import merge_queues
 
 log = logging.getLogger("mender.dashboard")
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -123,3 +125,18 @@ async def health_page(
     view = await api_ops.compute(request, ops_data.health, _end(end), hours)
     view.reconciler = await api_ops.reconciler_info(request)
     return _html(pages.health(view, {"end": end, "hours": hours}))
+
+
+@router.get("/queues")
+async def queues_page(
+    request: Request, repo: Annotated[str | None, Query(pattern=REPO_PATTERN, max_length=200)] = None
+) -> Response:
+    if refused := _guard(request):
+        return refused
+    try:
+        client = await request.app.state.dispatcher.client()
+        view = await merge_queues(client, repo)
+    except Exception as exc:  # Temporal away: say so on the page, as the Health page does
+        log.warning("dashboard: merge queues unavailable: %s", type(exc).__name__)
+        return _html(pages.page_unavailable("queues", "Merge queues", type(exc).__name__), 503)
+    return _html(pages.queues(view, {"repo": repo}))

@@ -45,6 +45,7 @@ ENDPOINTS = [
     ("GET", "/api/ci/summary", None, Role.READ),
     ("GET", "/api/health", None, Role.READ),
     ("GET", "/api/doctor", None, Role.READ),
+    ("GET", "/api/merge-queues", None, Role.READ),
     ("POST", "/api/config/reload", None, Role.ADMIN),
     ("GET", "/api/review", None, Role.READ),
     ("POST", "/api/review/999999/approve", {"reason": "matrix"}, Role.OPERATE),

@@ -259,3 +259,39 @@ async def test_health_shows_the_reconciler_schedule(client: Client, fleet) -> No
         await client.get_schedule_handle(RECONCILER_SCHEDULE_ID).delete()
     assert health["reconciler"]["available"] is True and health["reconciler"]["next"]
     assert f"data-reconciler='sweeps'>{health['reconciler']['sweeps']}<" in page.text
+
+
+async def test_queues_page_shows_each_merge_queue_as_the_api_does(
+    client: Client, fleet, browser_page
+) -> None:
+    from contracts.merge_queue import queue_workflow_id
+    from tests.e2e.test_merge_queue_views import two_prs_in_a_queue
+    from tests.support.stack import running_worker
+
+    page, problems = browser_page
+    async with running_worker(client) as queue:
+        repo = await two_prs_in_a_queue(client, queue)
+        try:
+            with served_starter(fleet, client, queue) as url:
+                await page.goto(f"{url}/dashboard/login")
+                await page.fill("input[name=key]", READ_KEY)
+                await page.click("button[type=submit]")
+                await page.click("nav >> text=Queues")
+                assert page.url.endswith("/dashboard/queues")
+                await page.goto(f"{url}/dashboard/queues?repo={repo}")
+                [expected] = (await api(url, "/api/merge-queues", repo=repo))["queues"]
+                prs = await page.eval_on_selector_all(
+                    f'tr[data-queue="{repo}:main"]', "els => els.map(e => e.getAttribute('data-pr'))"
+                )
+                seats = [expected["holder"], *expected["waiting"]]
+                assert prs == [s["pr"] for s in seats] == [f"{repo}#1", f"{repo}#2"]
+                turns = await page.eval_on_selector_all(
+                    "td[data-field=turn]", "els => els.map(e => e.textContent)"
+                )
+                assert turns == ["updating", "1"]
+                assert await values(page, "td[data-field=nearness]") == [str(s["nearness"]) for s in seats]
+                assert await page.inner_text("[data-count=queues]") == "1"
+                await page.screenshot(path=str(ARTIFACTS / "dashboard-queues.png"), full_page=True)
+        finally:
+            await client.get_workflow_handle(queue_workflow_id(repo, "main")).terminate("test over")
+    assert problems == []

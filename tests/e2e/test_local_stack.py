@@ -43,7 +43,9 @@ def _wait_for_line(lines: list[str], proc: subprocess.Popen, text: str, timeout:
     return found[0]
 
 
-def test_up_runs_the_demo_restarts_a_killed_worker_and_ctrl_c_stops_everything(tmp_path: Path) -> None:
+def test_up_runs_the_demo_restarts_a_killed_worker_and_starter_and_ctrl_c_stops_everything(
+    tmp_path: Path,
+) -> None:
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text(SCENARIO)
     data = tmp_path / "data"
@@ -84,6 +86,9 @@ def test_up_runs_the_demo_restarts_a_killed_worker_and_ctrl_c_stops_everything(t
         os.kill(int(re.findall(r"pid (\d+)", started)[0]), signal.SIGKILL)  # the demo needs a worker
         _wait_for_line(lines, proc, "exited with code -9; restarting it in 1 s")
         restarted = _wait_for_line(lines, proc, "restarting worker")
+        starter = _wait_for_line(lines, proc, "started starter (pid")
+        os.kill(int(re.findall(r"pid (\d+)", starter)[0]), signal.SIGKILL)  # webhooks now go nowhere
+        _wait_for_line(lines, proc, "restarting starter")
         _wait_for_line(lines, proc, "Demo finished: 2 of 2 PRs merged")
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
         assert proc.wait(timeout=30) == 0
@@ -93,10 +98,10 @@ def test_up_runs_the_demo_restarts_a_killed_worker_and_ctrl_c_stops_everything(t
     reader.join(timeout=5)
     output = "".join(lines)
     assert "Temporal Web UI" in output and "first PR merged" in output
-    assert "/dashboard   (Needs me, Success, CI, Health)" in output
+    assert "/dashboard   (Needs me, Success, CI, Health, Queues)" in output
     assert restarted and "exited with code -9; restarting it in 1 s" in output, output
     children = [int(pid) for pid in re.findall(r"started \S+ \(pid (\d+)\)", output)]
-    assert len(children) == 7, output  # six, and the worker once more
+    assert len(children) == 8, output  # six, and the worker and the starter once more
     assert not [pid for pid in children if _alive(pid)], "processes left behind"
     states = [r.state for r in repository.list_prs(engine_for(f"sqlite:///{data / 'mender.db'}"))]
     assert states == ["MERGED", "MERGED"]

@@ -51,26 +51,6 @@ async def test_reconciler_discovers_prs_whose_webhooks_were_all_lost(client: Cli
         set_settings(None)
 
 
-async def test_a_repository_github_refuses_is_reported_and_the_others_are_swept(
-    client: Client, tmp_path: Path
-) -> None:
-    repos = [{"name": "acme/gone"}, {"name": "acme/api"}]
-    settings = make_settings(tmp_path, lifecycle=QUICK, repositories=repos)
-    try:
-        async with mender_world(client, settings) as world:
-            world.sim.set_webhook_url(None)
-            number = await world.open_pr("acme/api", faults=["approver_bot_missed"])
-            report = await ReconcileActivities(client, world.queue).sweep()
-            assert report.failed_repos == ["acme/gone"]
-            assert any(e.startswith("acme/gone: UnknownObjectException") for e in report.errors), (
-                report.errors
-            )
-            assert report.discovered == [f"acme/api#{number}"]
-            await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
-    finally:
-        set_settings(None)
-
-
 async def test_scan_reports_every_open_bot_pr_with_a_recommended_action(
     client: Client, tmp_path: Path
 ) -> None:

@@ -6,7 +6,6 @@ waits until all have stalled and then a little longer, and each test checks its 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ from runtime.serving import ServerThread
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app
 from tests.simulators.helpers import AUTH, FAST, Served, github, open_pr, report_row, run_of_suite, wait_for
 
-STALL = 0.3  # six bot delays: long enough for anything that was going to happen to happen
 PRS = {  # repo -> faults of each PR opened there (numbers 1, 2, ...)
     "acme/flaky": [["flaky_checks"], ["flaky_checks"]],
     "acme/broken": [["genuine_failure"]],
@@ -103,7 +101,7 @@ def env() -> Iterator[Env]:
                     assert labels.status_code == 200
         for repo, done in stalled(env).items():
             wait_for(done, timeout=60, what=f"{repo} stalled")  # slow on a loaded machine
-        time.sleep(STALL)
+        wait_for(env.served.sim.settled, what="every reaction over: the stalls stay")
         yield env
 
 
@@ -188,7 +186,7 @@ def test_policy_bot_missed_acts_on_its_recheck_comment_only(env: Env) -> None:
     assert list(repo.get_commit(pull.head.sha).get_statuses()) == []
     pull.create_issue_comment("/sod recheck")  # accepted, nobody acts on it
     pull.add_to_labels("approver-bot:recheck", "automerge")  # other bots' triggers
-    time.sleep(STALL)
+    wait_for(env.served.sim.settled, what="the bots' reactions to the comment and labels")
     assert list(repo.get_commit(pull.head.sha).get_statuses()) == [] and not repo.get_pull(number).merged
 
     pull.create_issue_comment("/policy-bot recheck")
@@ -207,7 +205,7 @@ def test_approver_bot_missed_acts_when_its_label_is_added(env: Env) -> None:
     assert list(pull.get_reviews()) == []
     pull.create_issue_comment("/sod recheck")
     pull.add_to_labels("automerge")
-    time.sleep(STALL)
+    wait_for(env.served.sim.settled, what="the bots' reactions to the comment and label")
     assert list(pull.get_reviews()) == [] and repo.get_pull(number).mergeable_state == "blocked"
 
     pull.add_to_labels("approver-bot:recheck")

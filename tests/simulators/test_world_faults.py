@@ -53,7 +53,7 @@ def test_github_outage_answers_502_and_holds_the_world_and_webhooks(
     # Control endpoints keep working: a PR opened now gets no CI and no webhook until GitHub is back.
     late = httpx.post(f"{served.url}/_sim/prs", json={"repo": "acme/late"})
     assert late.status_code == 201
-    time.sleep(0.3)
+    wait_for(served.sim.settled, what="every reaction to the late PR over or parked until GitHub is back")
     assert report_row(served, "acme/out", 1) == next(r for r in before["prs"] if r["repo"] == "acme/out")
     assert report_row(served, "acme/late", 1)["ci_runs"] == 0
     assert [r for r in receiver.requests if r.repo == "acme/late"] == []
