@@ -7,7 +7,13 @@ from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
-PAGES = (("needs-me", "Needs me"), ("success", "Success"), ("ci", "CI"), ("health", "Health"))
+PAGES = (
+    ("needs-me", "Needs me"),
+    ("success", "Success"),
+    ("ci", "CI"),
+    ("health", "Health"),
+    ("review", "Review queue"),
+)
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'"
 )
