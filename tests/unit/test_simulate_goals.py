@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from simulators.github import load_scenario
 from starter.simulate_ci import approver_for, review_answer
 from starter.simulate_goals import check, fix_pr_state, parse_goals
+from starter.simulate_learning import _review_status
+from store.ci_failures import CIFailureRecord
 
 SCENARIOS = Path(__file__).parents[2] / "scenarios"
 
@@ -110,3 +113,20 @@ def test_the_scenario_approver_answers_queued_fix_prs_as_their_review_says() -> 
     assert decide(message("fixpr/acme/auth/4")) is None  # nobody answers its review
     assert decide(message("ci/github/acme/auth/6"))[0] == REJECT_ACTION_ID  # its plan approval: `false`
     assert decide(message("fixpr/acme/other/1")) is None
+
+
+def test_a_replay_is_in_review_when_its_fix_pr_was_queued() -> None:
+    now = datetime.now(UTC)
+    record = CIFailureRecord(
+        workflow_id="ci/github/acme/search/7",
+        provider="github",
+        project="acme/search",
+        run_id=7,
+        stage="auto_fixed",
+        attempts=["1: add_dependency: fix PR https://github.example/acme/search/pull/12 verified"],
+        created_at=now,
+        updated_at=now,
+    )
+    assert _review_status(record, {"fixpr/acme/search/12": "approved"}) == "approved"
+    assert _review_status(record, {"fixpr/acme/search/13": "approved"}) is None  # another PR
+    assert _review_status(record, {"fixpr/acme/mail/12": "pending"}) is None  # another repository
