@@ -128,11 +128,13 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
             return result.exit_code, result.output
 
         code, table = await cli(READ_KEY)
-        assert code == 0 and "learned.1" in table and "SUCCESS" in table, table
+        assert code == 0 and "learned.1" in table and "SUCCESS" in table and "MERGED" in table, table
         rows = json.loads((await cli(READ_KEY, "--json"))[1])
         mine = next(r for r in rows if r["playbook"] == fix.playbook_id)
         assert (mine["attempts"], mine["verified"], mine["merged"], mine["auto_fix"]) == (3, 3, 2, True)
         assert any(r["playbook"] == "dep.python-missing-module" and r["attempts"] == 1 for r in rows)
+        code, stages = await cli(READ_KEY, "learned")
+        assert code == 0 and "promoted" in stages and "3/3" in stages, stages  # merged 3 of 3 times
         [listed] = json.loads((await cli(READ_KEY, "learned", "--json"))[1])
         assert (listed["successes"], listed["promoted"], listed["version"]) == (3, True, 1)
         code, exported = await cli(READ_KEY, "export", "1")
