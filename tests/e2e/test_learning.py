@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from temporalio.client import Client
@@ -91,7 +92,7 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
             assert status.outcome is CIOutcome.AUTO_FIXED, status  # the fix branch passed
             assert status.diagnosis is not None and status.diagnosis.playbook == fix.playbook_id
             assert status.approval is None  # nobody was asked about the plan: the PR is reviewed
-            number, queued = await fix_pr_done(world, repo, run_id, until="queued")
+            number, queued = await fix_pr_done(world, repo, run_id, lambda s: s.decision is not None)
             assert queued.decision is not None and queued.decision.route.value == "review", queued
             assert any("learned fix still in review" in r for r in queued.decision.reasons)
             assert (
@@ -115,8 +116,9 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         status = await finished(world, f"ci/github/{repo}/{run_id}")
         assert status.outcome is CIOutcome.AUTO_FIXED, status
         assert status.approval is None and status.auto_actions == ["add_dependency"]
-        number = (await fix_pr_done(world, repo, run_id, until="waiting for one approval"))[0]
-        proposed = await fix_pr_status(world, repo, number)
+        number, proposed = await fix_pr_done(
+            world, repo, run_id, lambda s: s.stage == "waiting for one approval"
+        )
         assert proposed.decision is not None and proposed.decision.route.value == "auto_merge", proposed
         assert not world.github().get_repo(repo).get_pull(number).merged  # one approval first
 
@@ -158,14 +160,13 @@ async def fail_with_lint(world: World, repo: str) -> int:
     return response.json()["run_id"]
 
 
-async def fix_pr_done(world: World, repo: str, run_id: int, until: str) -> tuple[int, FixPRStatus]:
-    """The run's fix PR number and its workflow's status once it is `queued` or at stage `until`."""
+async def fix_pr_done(
+    world: World, repo: str, run_id: int, until: Callable[[FixPRStatus], bool]
+) -> tuple[int, FixPRStatus]:
+    """The run's fix PR number and its workflow's status once `until` holds for it."""
     row = await eventually(lambda: _row(world, run_id), lambda r: bool(r["fix_prs"]), 90)
     number = row["fix_prs"][0]["number"]
-    status = await eventually(
-        lambda: fix_pr_status(world, repo, number), lambda s: until in (s.outcome, s.stage), 90
-    )
-    return number, status
+    return number, await eventually(lambda: fix_pr_status(world, repo, number), until, 90)
 
 
 async def fix_pr_status(world: World, repo: str, number: int) -> FixPRStatus:
