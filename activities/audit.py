@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
+from activities import ci_history
 from contracts.activities import AUDIT_RECORD, AUDIT_SWEEP
 from domain.shared.audit import AuditEntry, RetentionReport
 from runtime import metrics
@@ -21,11 +22,16 @@ from store.db import engine_for
 def record(entry: AuditEntry) -> bool:
     """Store one audit entry; False when its idempotency key was recorded before (a retry)."""
     settings = get_settings()
+    engine = engine_for(settings.database_url)
     try:
-        stored = audit_store.record(engine_for(settings.database_url), entry)
+        stored = audit_store.record(engine, entry)
     except SQLAlchemyError:
         metrics.store_error("audit")
         raise
+    try:  # a merged fix PR counts for its playbook (idempotent, so also on a retry)
+        ci_history.record_fix_pr_merge(engine, entry)
+    except SQLAlchemyError as exc:
+        activity.logger.warning("fix PR merge not recorded in the playbook history (%s)", type(exc).__name__)
     if stored:
         observe_audit(entry, [settings.config.breaker.scope])
     return stored

@@ -10,8 +10,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from contracts.ci import CIRecordUpdate, RunAnalysis
 from domain.ci_healing.config import LearningConfig
-from domain.ci_healing.learned import LearnedFix, learned_diagnosis, match_learned, promoted
-from domain.ci_healing.playbook_history import LEARNED_PREFIX, outcome_events
+from domain.ci_healing.learned import (
+    LearnedFix,
+    healed_replays,
+    learned_diagnosis,
+    match_learned,
+    progress,
+    promoted,
+)
+from domain.ci_healing.playbook_history import LEARNED_PREFIX, EventKind, PlaybookEvent, outcome_events
+from domain.shared.audit import AuditAction, AuditEntry
 from runtime.settings import get_settings
 from store import learned_fixes, playbook_history
 from store.db import engine_for
@@ -24,10 +32,21 @@ def _settings() -> tuple[Engine, LearningConfig]:
     return engine_for(settings.database_url), settings.config.ci.learning
 
 
+def _review_queue() -> bool:
+    """Whether learned fixes in review go to the review queue (fix PR workflows on): merges count."""
+    return get_settings().config.ci.fix_prs.enabled
+
+
 def is_promoted(engine: Engine, fix: LearnedFix, config: LearningConfig) -> bool:
-    """True once the learned fix has healed enough failures to run like a built-in playbook."""
+    """True once the learned fix has been merged successfully enough times to run like a built-in one."""
+    return _promotion(engine, fix, config)[0]
+
+
+def _promotion(engine: Engine, fix: LearnedFix, config: LearningConfig) -> tuple[bool, str]:
     row = playbook_history.stats_for(engine, fix.playbook_id, config.min_samples)
-    return promoted(row.verified, row.reverted, config.promote_after)
+    queue = _review_queue()
+    is_promoted = promoted(healed_replays(row, queue), row.reverted, config.promote_after)
+    return is_promoted, progress(row, queue, config.promote_after)
 
 
 def with_history(analysis: RunAnalysis) -> RunAnalysis:
@@ -37,7 +56,7 @@ def with_history(analysis: RunAnalysis) -> RunAnalysis:
         diagnosis = analysis.diagnosis
         fix = match_learned(diagnosis, learned_fixes.all_fixes(engine, include_disabled=False))
         if fix is not None:
-            diagnosis = learned_diagnosis(diagnosis, fix, is_promoted(engine, fix, config))
+            diagnosis = learned_diagnosis(diagnosis, fix, *_promotion(engine, fix, config))
         rate = playbook_prior(diagnosis.playbook)
         return analysis.model_copy(update={"diagnosis": diagnosis, "playbook_success_rate": rate})
     except SQLAlchemyError as exc:
@@ -94,3 +113,18 @@ def record_outcome(engine: Engine, update: CIRecordUpdate) -> int:
         attempted=bool(status.attempts),
     )
     return playbook_history.record(engine, events)
+
+
+def record_fix_pr_merge(engine: Engine, entry: AuditEntry) -> bool:
+    """A `ci.fix_pr` audit row `merged` (written by the fix PR workflow once its merge went through) is a
+    `merged` event of the fix's playbook: learned fixes are promoted by merges. True when newly recorded."""
+    playbook = entry.details.get("playbook")
+    if entry.action != AuditAction.CI_FIX_PR or entry.outcome != "merged" or not playbook or not entry.target:
+        return False
+    event = PlaybookEvent(
+        playbook=str(playbook),
+        kind=EventKind.MERGED,
+        workflow_id=entry.target or "",
+        project=entry.repository or "",
+    )
+    return playbook_history.record(engine, [event]) == 1

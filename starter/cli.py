@@ -143,7 +143,9 @@ def simulate(
         Path | None, typer.Option(help="Keep the run's store here (for the dashboard and reports).")
     ] = None,
 ) -> None:
-    """Run a scenario to completion on embedded services (own Temporal, simulators, worker, starter)."""
+    """Run a scenario to completion on embedded services (own Temporal, simulators, worker, starter).
+
+    Exit code 1 (after the report) when the scenario states `goals:` that the run did not meet."""
     from starter.simulate import run_simulation
 
     configure_logging("WARNING")
@@ -163,7 +165,7 @@ def simulate(
     # Everything was shut down; skip interpreter finalization, where the Temporal core's native
     # threads can still call into Python and abort the process after the report was printed.
     sys.stdout.flush()
-    os._exit(0)
+    os._exit(0 if result.get("goals", {}).get("met", True) else 1)
 
 
 app.command()(diagnose)

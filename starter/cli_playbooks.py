@@ -24,7 +24,8 @@ def _rate(value: float | None) -> str:
 
 
 def history_table(rows: Sequence[Mapping[str, Any]], used_only: bool = True) -> str:
-    """One line per playbook: attempts, verified, reverts, success rate; unused built-in rules left out."""
+    """One line per playbook: attempts, verified, merged, reverts, success rate; unused built-in rules left
+    out."""
     shown = [r for r in rows if r["attempts"] or r["learned"] or not used_only]
     if not shown:
         return "no playbook has been used yet (`--all` lists every rule)"
@@ -35,13 +36,16 @@ def history_table(rows: Sequence[Mapping[str, Any]], used_only: bool = True) -> 
             r.get("category"),
             r["attempts"],
             r["verified"],
+            r.get("merged", 0),
             r["reverted"],
             _rate(r["success_rate"]),
             "disabled" if r.get("disabled") else "yes" if r.get("auto_fix") else "no",
         )
         for r in shown
     ]
-    headers = ["PLAYBOOK", "KIND", "CATEGORY", "ATTEMPTS", "VERIFIED", "REVERTED", "SUCCESS", "AUTO-FIX"]
+    headers = [
+        "PLAYBOOK", "KIND", "CATEGORY", "ATTEMPTS", "VERIFIED", "MERGED", "REVERTED", "SUCCESS", "AUTO-FIX"
+    ]  # fmt: skip
     return _table(headers, lines)
 
 
@@ -54,7 +58,7 @@ def learned_table(rows: Sequence[Mapping[str, Any]]) -> str:
             r["id"],
             f"v{r['version']}",
             "disabled" if r["disabled"] else "promoted" if r["promoted"] else "review",
-            r["successes"],
+            f"{r['successes']}/{r.get('promote_after', '?')}",
             r["ecosystem"],
             r["signature"][:70],
             "; ".join(r["edits"])[:80],
@@ -79,7 +83,8 @@ def playbooks(
 
 @app.command("learned")
 def learned(as_json: JsonOption = False) -> None:
-    """The learned fixes: signature, edits, stage (review or promoted) and successes."""
+    """The learned fixes: signature, edits, stage (review or promoted) and successful merges of the ones
+    needed to be promoted."""
     _echo(_run(lambda api: api.call("GET", "/playbooks/learned")), as_json, learned_table)
 
 

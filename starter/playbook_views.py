@@ -10,7 +10,7 @@ from sqlalchemy import Engine
 
 from activities.ci_logs import playbooks_for
 from domain.ci_healing.config import CIConfig
-from domain.ci_healing.learned import LearnedFix, promoted, successes
+from domain.ci_healing.learned import LearnedFix, healed_replays, promoted, successes
 from domain.ci_healing.learned_apply import export_yaml
 from domain.ci_healing.playbook_history import PlaybookStats, stats
 from store import learned_fixes, playbook_history
@@ -36,8 +36,9 @@ class LearnedView(BaseModel):
     category: str
     ecosystem: str
     edits: list[str]
-    successes: int  # the human's fix plus verified replays not reverted
+    successes: int  # the human's fix plus merged replays not reverted (verified ones without fix PRs)
     promoted: bool  # runs like a built-in playbook (auto-fix on)
+    promote_after: int = 3  # successes needed to be promoted (`ci.learning.promote_after`)
     disabled: bool
     learned_from: str
     source_url: str
@@ -54,7 +55,8 @@ def playbooks(engine: Engine, config: CIConfig) -> list[PlaybookView]:
         rows.append(PlaybookView(**row.model_dump(), **extra))
     for fix in learned_fixes.all_fixes(engine):
         row = history.pop(fix.playbook_id, None) or stats(fix.playbook_id, {}, config.learning.min_samples)
-        is_promoted = promoted(row.verified, row.reverted, config.learning.promote_after)
+        healed = healed_replays(row, config.fix_prs.enabled)
+        is_promoted = promoted(healed, row.reverted, config.learning.promote_after)
         extra = {"category": fix.signature.category.value, "action": fix.action.value}
         rows.append(PlaybookView(**row.model_dump(), **extra, auto_fix=is_promoted, disabled=fix.disabled))
     rows += [PlaybookView(**row.model_dump()) for row in history.values()]  # rules since removed
@@ -63,6 +65,7 @@ def playbooks(engine: Engine, config: CIConfig) -> list[PlaybookView]:
 
 def _learned(engine: Engine, fix: LearnedFix, config: CIConfig) -> LearnedView:
     row = playbook_history.stats_for(engine, fix.playbook_id, config.learning.min_samples)
+    healed = healed_replays(row, config.fix_prs.enabled)
     return LearnedView(
         id=fix.id or 0,
         playbook=fix.playbook_id,
@@ -72,8 +75,9 @@ def _learned(engine: Engine, fix: LearnedFix, config: CIConfig) -> LearnedView:
         category=fix.signature.category.value,
         ecosystem=fix.signature.ecosystem.value,
         edits=[e.describe() for e in fix.edits],
-        successes=successes(row.verified, row.reverted),
-        promoted=promoted(row.verified, row.reverted, config.learning.promote_after),
+        successes=successes(healed, row.reverted),
+        promoted=promoted(healed, row.reverted, config.learning.promote_after),
+        promote_after=config.learning.promote_after,
         disabled=fix.disabled,
         learned_from=fix.learned_from,
         source_url=fix.source_url,

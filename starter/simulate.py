@@ -34,6 +34,8 @@ from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
 from starter import simulate_ci, simulate_fixprs, simulate_goals
 from starter.local_stack import Embedded, embedded
+from starter.simulate_goals import check as check_goals
+from starter.simulate_goals import parse_goals
 from starter.simulate_sweeps import reconciler_report
 from store import audit as audit_store
 from store import repository
@@ -88,14 +90,17 @@ async def run_simulation(
     `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
     """
     scenario = load_scenario(scenario_path)
-    if unknown := simulate_goals.unknown_goals(scenario.goals):
-        raise ConfigError(f"{scenario_path}: unknown goals {unknown}; known: {sorted(simulate_goals.GOALS)}")
     config = scenario_config(config_path, scenario)
+    try:
+        goals = parse_goals(scenario.goals)
+    except ValueError as exc:
+        raise ConfigError(f"{scenario_path}: {exc}") from None
+    review = simulate_ci.review_answer(scenario)
     started = time.monotonic()
     kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
     with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
         async with embedded(config, Path(tmp), github_seed=scenario.seed) as stack:
-            stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab)
+            stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab, scenario)
             gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))
             await stack.github.run_scenario(scenario)
             await gitlab_task
@@ -107,7 +112,7 @@ async def run_simulation(
             while (
                 waiting := _unsettled(stack, expected)
                 + simulate_ci.unsettled(stack.github, stack.gitlab, engine, pipelines)
-                + await simulate_fixprs.unsettled(stack.client, stack.github)
+                + await simulate_fixprs.unsettled(stack.client, stack.github, review)
             ) and time.monotonic() < deadline:
                 if time.monotonic() - last_log > 10:
                     log.warning(
@@ -116,7 +121,7 @@ async def run_simulation(
                     last_log = time.monotonic()
                 await asyncio.sleep(1.0)
             report = await _report(stack, expected, time.monotonic() - started)
-            return {**report, "goals": simulate_goals.judge(scenario.goals, report)}
+            return {**report, "goals": check_goals(goals, report)}
 
 
 def _mender_states(stack: Embedded) -> dict[str, str | None]:
@@ -261,7 +266,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "reconciler": await reconciler_report(stack.client),
         "ci": {
             **simulate_ci.ci_report(stack.github, stack.gitlab, engine),
-            "fix_prs": await simulate_fixprs.report(stack.client, stack.github),
+            "fix_prs": await simulate_fixprs.report(stack.client, stack.github, engine),
         },
     }
 

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from contracts.fixpr import fixpr_workflow_id
 from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
 from domain.ci_healing.outcomes import FIX_PR_ACTIONS, RERUN_ACTIONS, CIOutcome
 from simulators.github import Scenario, Simulator
@@ -52,16 +53,31 @@ def pipeline_rows(github: dict[str, Any], gitlab: dict[str, Any] | None) -> list
 
 
 def scenario_approver(
-    github: Simulator, gitlab: GitLabSimulator | None
+    github: Simulator, gitlab: GitLabSimulator | None, scenario: Scenario | None = None
 ) -> Callable[[dict[str, Any]], tuple[str, str, str] | None]:
-    """Answers approval messages as each pipeline's `approve` says (None: nobody answers)."""
-    return approver_for(lambda: pipelines(github, gitlab))
+    """Answers approval messages as each pipeline's `approve` says, and review-queue messages of its fix
+    PRs as its `review` says (None: nobody answers)."""
+    return approver_for(lambda: pipelines(github, gitlab), review_answer(scenario))
+
+
+def review_answer(scenario: Scenario | None) -> Callable[[dict[str, Any]], bool | None]:
+    """A pipeline row's scripted answer to its queued fix PR (its scenario group's `review`)."""
+
+    def answer(row: dict[str, Any]) -> bool | None:
+        group = row.get("group")
+        if scenario is None or group is None or not 0 <= group < len(scenario.pipelines):
+            return None
+        return scenario.pipelines[group].review
+
+    return answer
 
 
 def approver_for(
     rows: Callable[[], list[dict[str, Any]]],
+    review: Callable[[dict[str, Any]], bool | None] = lambda row: None,
 ) -> Callable[[dict[str, Any]], tuple[str, str, str] | None]:
-    """(action id, user id, user name) for an approval message, from the pipelines `rows()` lists."""
+    """(action id, user id, user name) for an approval message, from the pipelines `rows()` lists; a
+    review-queue message (button value `fixpr/<repo>/<number>`) as `review(row)` says."""
 
     def decide(message: dict[str, Any]) -> tuple[str, str, str] | None:
         values = {
@@ -74,6 +90,9 @@ def approver_for(
             if row["workflow_id"] in values and row.get("approve") is not None:
                 action = APPROVE_ACTION_ID if row["approve"] else REJECT_ACTION_ID
                 return action, *SCENARIO_APPROVER
+            reviewed = {fixpr_workflow_id(row["repo"], pr["number"]) for pr in row.get("fix_prs", [])}
+            if reviewed & values and (answer := review(row)) is not None:
+                return (APPROVE_ACTION_ID if answer else REJECT_ACTION_ID), *SCENARIO_APPROVER
         return None
 
     return decide

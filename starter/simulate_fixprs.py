@@ -2,18 +2,24 @@
 
 Report contract (`ci.fix_prs`): total, by_route {merge, auto_merge, review, blocked}, by_outcome,
 merged, proposed (merge on approval, waiting), queued, blocked, reverted, high_severity_merged (must be
-0), reverts_restored_green (reverted fixes whose default branch passed again), and per PR `prs` rows.
+0), reverts_restored_green (reverted fixes whose default branch passed again), and per PR `prs` rows
+(workflow_id, number, repo, playbook, route, outcome, score, merged, high_severity, after_merge_runs).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
 from simulators.github import Simulator
+from store.ci_failures import list_ci_failures
+
+ReviewAnswer = Callable[[dict[str, Any]], bool | None]  # a pipeline row -> its scripted review answer
 
 WAITING_STAGES = ("waiting for one approval",)  # settled for a report: only a human moves it on
 
@@ -41,24 +47,27 @@ async def _status(client: Client, workflow_id: str) -> FixPRStatus | None:
         return None  # not started (yet), or no fix PR workflow for it
 
 
-def settled(status: FixPRStatus | None, pr: dict[str, Any]) -> bool:
+def settled(status: FixPRStatus | None, pr: dict[str, Any], answered: bool = False) -> bool:
+    """Done, or waiting for a human who will not come (`answered`: a scripted review answer will)."""
     if status is None:
         return pr["state"] != "open"  # rolled back by its CI workflow before a fix PR workflow ran
     if status.stage == "done" or status.stage in WAITING_STAGES:
         return True
-    return status.outcome in ("queued", "blocked")
+    return status.outcome == "blocked" or (status.outcome == "queued" and not answered)
 
 
-async def unsettled(client: Client, github: Simulator) -> list[str]:
+async def unsettled(client: Client, github: Simulator, review: ReviewAnswer | None = None) -> list[str]:
     """Fix PR workflows still working (waiting for checks, merging, watching, reverting)."""
     waiting = []
     for pr in fix_prs(github):
-        if not settled(await _status(client, pr["workflow_id"]), pr):
+        answered = review is not None and review(pr["pipeline"]) is not None
+        if not settled(await _status(client, pr["workflow_id"]), pr, answered):
             waiting.append(pr["workflow_id"])
     return waiting
 
 
-async def report(client: Client, github: Simulator) -> dict[str, Any]:
+async def report(client: Client, github: Simulator, engine: Engine | None = None) -> dict[str, Any]:
+    playbooks = {r.workflow_id: r.playbook for r in list_ci_failures(engine, limit=100_000)} if engine else {}
     rows = []
     for pr in fix_prs(github):
         status = await _status(client, pr["workflow_id"])
@@ -68,6 +77,8 @@ async def report(client: Client, github: Simulator) -> dict[str, Any]:
             {
                 "workflow_id": pr["workflow_id"],
                 "number": pr["number"],
+                "repo": pr["repo"],
+                "playbook": playbooks.get(f"ci/github/{pr['repo']}/{pr['pipeline'].get('run_id')}"),
                 "route": route,
                 "outcome": (status.outcome if status else None) or (status.stage if status else pr["state"]),
                 "score": status.confidence.score if status and status.confidence else None,

@@ -4,11 +4,13 @@ Order of the rules (each fails closed):
 1. a high or critical finding of Mender's scan                                      -> BLOCKED
    (queued for a human, never merged by Mender, not even on approval)
 2. a protected repository                                                           -> REVIEW
-3. the risk gate did not let the plan run on its own and no human approved the plan -> REVIEW
-4. score >= merge threshold and every required check passed                          -> MERGE
-5. score >= auto-merge threshold                                                     -> AUTO_MERGE
+3. a learned fix still in review (the gate's verdict is `review_only`)            -> REVIEW
+   (until it has been merged successfully N times, even when a human approved its plan)
+4. the risk gate did not let the plan run on its own and no human approved the plan -> REVIEW
+5. score >= merge threshold and every required check passed                          -> MERGE
+6. score >= auto-merge threshold                                                     -> AUTO_MERGE
    (merged by Mender after one approving review)
-6. otherwise                                                                         -> REVIEW
+7. otherwise                                                                         -> REVIEW
 After a merge the default branch is watched: red -> REVERT (saga compensation), green -> KEEP.
 """
 
@@ -73,7 +75,11 @@ def decide(
         return FixPRDecision(
             route=Route.REVIEW, reasons=[f"{policy.repo} is protected: a human merges its fixes"]
         )
-    if gate.verdict is Verdict.HUMAN or (gate.verdict is Verdict.APPROVAL and not plan_approved):
+    if (
+        gate.verdict is Verdict.HUMAN
+        or gate.review_only
+        or (gate.verdict is Verdict.APPROVAL and not plan_approved)
+    ):
         return FixPRDecision(route=Route.REVIEW, reasons=[f"risk gate: {r}" for r in gate.reasons])
     score = confidence.score
     if score >= policy.merge_threshold:

@@ -23,6 +23,7 @@ class AttemptStep(StrEnum):
     ASK_APPROVAL = "ask_approval"  # Slack buttons first
     RUN = "run"  # carry out the plan now
     RUN_AND_NOTIFY = "run_and_notify"  # medium risk: carry it out and say so
+    RUN_FOR_REVIEW = "run_for_review"  # a learned fix in review: open its fix PR into the review queue
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,18 @@ class AttemptDecision:
 
 
 def decide_attempt(
-    decision: GateDecision, action: FixAction, provider: Provider, approved: bool
+    decision: GateDecision,
+    action: FixAction,
+    provider: Provider,
+    approved: bool,
+    review_queue: bool = False,
 ) -> AttemptDecision:
     """The gate's verdict for this attempt, with what Mender can execute on `provider`.
 
     Fails closed: a human verdict, or a plan Mender cannot carry out itself, escalates; an approval
-    asked once (and given) is not asked again for a later attempt of the same plan.
+    asked once (and given) is not asked again for a later attempt of the same plan. A `review_only`
+    approval (a learned fix in review) opens the fix PR into the review queue instead of asking in Slack,
+    when there is one (`review_queue`: fix PR workflows on, a GitHub fix PR); else it asks as usual.
     """
     if decision.verdict is Verdict.HUMAN:
         return AttemptDecision(AttemptStep.ESCALATE, "; ".join(decision.reasons))
@@ -46,6 +53,8 @@ def decide_attempt(
             AttemptStep.ESCALATE, f"no automated fix for {action.value} on {provider.value}"
         )
     if decision.verdict is Verdict.APPROVAL and not approved:
+        if decision.review_only and review_queue and action not in RERUN_ACTIONS:
+            return AttemptDecision(AttemptStep.RUN_FOR_REVIEW, "; ".join(decision.reasons))
         return AttemptDecision(AttemptStep.ASK_APPROVAL)
     if decision.verdict is Verdict.AUTO_NOTIFY:
         return AttemptDecision(AttemptStep.RUN_AND_NOTIFY)

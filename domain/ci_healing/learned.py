@@ -2,9 +2,12 @@
 
 A learned fix is a failure *signature* (the key line with its variable parts made parameters, the
 category and the ecosystem) and the *edits* the human made, as templates (`EditTemplate`). The next
-failure whose key line matches the signature gets the same edits as a fix PR: in review (the gate asks a
-human) until the fix has healed `promote_after` failures (the human's own fix counts as the first), then
-like a built-in playbook (auto-fix on, the gate and the fix PR's evidence decide). Each learned fix is one
+failure whose key line matches the signature gets the same edits as a fix PR: in the review queue (the fix
+PR is opened without asking first, marked for review, and merged only on a human's approval) until the
+fix has been merged successfully `promote_after` times (the human's own fix counts as the first; a revert
+takes one back), then like a built-in playbook (auto-fix on, the gate and the fix PR's evidence decide).
+Without fix PR workflows (`ci.fix_prs.enabled: false`) there is no review queue: the gate asks a human in
+Slack, and verified replays count instead of merges. Each learned fix is one
 version: learning another edit for the same signature adds a version, never rewrites one.
 """
 
@@ -18,7 +21,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ci_healing import risk
-from domain.ci_healing.playbook_history import LEARNED_PREFIX
+from domain.ci_healing.playbook_history import LEARNED_PREFIX, PlaybookStats
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source
 
 DEFAULT_PROMOTE_AFTER = 3
@@ -165,14 +168,27 @@ def not_learnable(category: Category) -> str | None:
 # --- replay -----------------------------------------------------------------------------------------
 
 
-def successes(verified: int, reverted: int) -> int:
-    """Healed failures of a learned fix: the human's own fix, then each verified replay not reverted."""
-    return 1 + max(0, verified - reverted)
+def successes(healed: int, reverted: int) -> int:
+    """Successful merges of a learned fix: the human's own fix, then each healed replay (merged fix PR, or
+    verified one without fix PR workflows: `healed_replays`) not reverted."""
+    return 1 + max(0, healed - reverted)
 
 
-def promoted(verified: int, reverted: int, promote_after: int = DEFAULT_PROMOTE_AFTER) -> bool:
+def promoted(healed: int, reverted: int, promote_after: int = DEFAULT_PROMOTE_AFTER) -> bool:
     """True once the fix is treated like a built-in playbook (auto-fix on)."""
-    return successes(verified, reverted) >= promote_after
+    return successes(healed, reverted) >= promote_after
+
+
+def healed_replays(stats: PlaybookStats, review_queue: bool) -> int:
+    """The replays that count towards promotion: fix PRs merged (with the review queue, i.e. fix PR
+    workflows on), else fix branches verified (the Slack-approved fallback, where Mender merges nothing)."""
+    return stats.merged if review_queue else stats.verified
+
+
+def progress(stats: PlaybookStats, review_queue: bool, promote_after: int) -> str:
+    """`merged successfully 2 of 3 times` (what the notes and the review queue show)."""
+    done = successes(healed_replays(stats, review_queue), stats.reverted)
+    return f"merged successfully {min(done, promote_after)} of {promote_after} times"
 
 
 def match_learned(diagnosis: Diagnosis, learned: list[LearnedFix]) -> LearnedFix | None:
@@ -208,14 +224,15 @@ def _plan_params(fix: LearnedFix) -> dict[str, str]:
 
 def starts_in_review(diagnosis: Diagnosis) -> bool:
     """True for a learned fix not promoted yet: its fix PR goes to the review queue, whatever its score
-    (for the fix PR decision; the gate already asks a human because auto-fix is off)."""
-    return (
-        bool(diagnosis.playbook and diagnosis.playbook.startswith(LEARNED_PREFIX)) and not diagnosis.auto_fix
-    )
+    (`risk.gate` marks its verdict `review_only`)."""
+    return risk.learned_in_review(diagnosis)
 
 
-def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) -> Diagnosis:
-    """`diagnosis` taken over by the learned fix: its plan, its playbook id; auto-fix only once promoted."""
+def learned_diagnosis(
+    diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool, so_far: str = ""
+) -> Diagnosis:
+    """`diagnosis` taken over by the learned fix: its plan, its playbook id; auto-fix only once promoted
+    (`so_far`: its `progress`, for the notes)."""
     confidence = (
         max(diagnosis.confidence, LEARNED_CONFIDENCE)
         if diagnosis.source is Source.PLAYBOOK
@@ -225,8 +242,8 @@ def learned_diagnosis(diagnosis: Diagnosis, fix: LearnedFix, is_promoted: bool) 
     stage = (
         "promoted: treated like a built-in playbook"
         if is_promoted
-        else "in review until it has proven itself"
-    )
+        else "in the review queue until it has proven itself"
+    ) + (f", {so_far}" if so_far else "")
     return diagnosis.model_copy(
         update={
             "category": fix.signature.category,

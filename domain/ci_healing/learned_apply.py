@@ -146,7 +146,7 @@ def export_yaml(fix: LearnedFix, promote_after: int, is_promoted: bool) -> str:
     edits = json.dumps([e.model_dump(mode="json", exclude_defaults=True) for e in fix.edits])
     header = [
         f"# Learned fix #{fix.id} v{fix.version} ({fix.signature.ecosystem.value}), "
-        f"{'promoted' if is_promoted else f'in review until {promote_after} successes'}",
+        f"{'promoted' if is_promoted else f'in the review queue until merged successfully {promote_after} times'}",
         f"# learned from {fix.learned_from} ({fix.source_url})",
         f"# signature: {fix.signature.template}",
         f"# edits: {edits}",

@@ -1,8 +1,9 @@
 """Playbook success history: what each playbook (built-in or learned) did, and its measured success rate.
 
-Three kinds of event per handled run, each recorded once (idempotent key `<workflow id>:<kind>`):
+Four kinds of event, each recorded once (idempotent key `<workflow id>:<kind>`):
 - `attempt`:  Mender carried out the playbook's plan for a failed run (a re-run or a fix PR);
 - `verified`: the plan healed the run (the re-run or the fix branch's pipeline went green);
+- `merged`:   the plan's fix PR was merged through its fix PR workflow (key: the fix PR's workflow id);
 - `reverted`: a merged fix was reverted because the default branch went red after it.
 
 success rate = (verified - reverted) / attempts, in [0, 1], and None below `min_samples` attempts: a rate
@@ -28,6 +29,7 @@ class EventKind(StrEnum):
     ATTEMPT = "attempt"
     VERIFIED = "verified"
     REVERTED = "reverted"
+    MERGED = "merged"
 
 
 class PlaybookEvent(BaseModel):
@@ -53,6 +55,7 @@ class PlaybookStats(BaseModel):
     attempts: int = 0
     verified: int = 0
     reverted: int = 0
+    merged: int = 0  # fix PRs merged through their fix PR workflow
     success_rate: float | None = None
     learned: bool = False
     last_at: datetime | None = None
@@ -74,12 +77,15 @@ def stats(
     last_at: datetime | None = None,
 ) -> PlaybookStats:
     """The stats of `playbook` from its event counts."""
-    attempts, verified, reverted = (counts.get(k, 0) for k in EventKind)
+    attempts, verified, reverted = (
+        counts.get(k, 0) for k in (EventKind.ATTEMPT, EventKind.VERIFIED, EventKind.REVERTED)
+    )
     return PlaybookStats(
         playbook=playbook,
         attempts=attempts,
         verified=verified,
         reverted=reverted,
+        merged=counts.get(EventKind.MERGED, 0),
         success_rate=success_rate(attempts, verified, reverted, min_samples),
         learned=playbook.startswith(LEARNED_PREFIX),
         last_at=last_at,

@@ -15,6 +15,8 @@ The gate asks a human (APPROVAL) when any rule fails; each rule says what a miss
 - the diagnosis came from the LLM and the plan is not a plain re-run -> APPROVAL
   (a model's word never unlocks a protected decision: log text is data, not instructions)
 Otherwise low-tier plans run (AUTO), medium-tier plans run and notify (AUTO_NOTIFY).
+A learned fix not promoted yet (`domain.ci_healing.learned`) gets APPROVAL marked `review_only`: its fix
+PR may be opened without asking first, but only into the review queue (a human approves the PR itself).
 The gate is evaluated when the decision is taken, with the configuration current at that moment, so a
 changed threshold applies to decisions still pending.
 """
@@ -26,7 +28,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from domain.ci_healing.config import RiskConfig
-from domain.ci_healing.playbook_history import capped_confidence
+from domain.ci_healing.playbook_history import LEARNED_PREFIX, capped_confidence
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Source, Tier
 
 BASE_RISK: dict[FixAction, float] = {
@@ -81,6 +83,13 @@ class GateDecision(BaseModel):
 
     verdict: Verdict
     reasons: list[str]
+    review_only: bool = False  # APPROVAL of a learned fix in review: its fix PR goes to the review queue
+
+
+def learned_in_review(diagnosis: Diagnosis) -> bool:
+    """True for a learned fix's plan not promoted yet (auto-fix off until merged successfully N times)."""
+    playbook = diagnosis.playbook or ""
+    return playbook.startswith(LEARNED_PREFIX) and not diagnosis.auto_fix
 
 
 def gate(
@@ -104,14 +113,17 @@ def gate(
         reasons.append(f"confidence {confidence}{measured} is below the floor {risk.confidence_floor}")
     if diagnosis.changes_code:
         reasons.append("the fix changes application code")
-    if not diagnosis.auto_fix:
+    in_review = learned_in_review(diagnosis)
+    if in_review:
+        reasons.append(f"{diagnosis.playbook} is a learned fix still in review: a human approves its fix PR")
+    elif not diagnosis.auto_fix:
         reasons.append("the playbook does not enable auto-fix")
     if diagnosis.source is not Source.PLAYBOOK and diagnosis.action is not FixAction.RETRY:
         reasons.append("the plan comes from the model, which cannot authorise a change on its own")
     if diagnosis.tier is Tier.HIGH:
         reasons.append("the risk tier is high")
     if reasons:
-        return GateDecision(verdict=Verdict.APPROVAL, reasons=reasons)
+        return GateDecision(verdict=Verdict.APPROVAL, reasons=reasons, review_only=in_review)
     if diagnosis.tier is Tier.MEDIUM:
         return GateDecision(verdict=Verdict.AUTO_NOTIFY, reasons=["medium risk: run and notify"])
     return GateDecision(verdict=Verdict.AUTO, reasons=["low risk"])

@@ -42,7 +42,7 @@ from domain.ci_healing.healing import (
 from domain.ci_healing.outcomes import CIOutcome, plan_summary
 from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, RerunResult, RunAnalysis
 from domain.ci_healing.risk import gate
-from domain.ci_healing.runs import CIRunEvent, Conclusion
+from domain.ci_healing.runs import CIRunEvent, Conclusion, Provider
 from domain.config import Mode
 
 MAX_POLL_SECONDS = 60.0
@@ -86,7 +86,8 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
     diagnosis = m.analysis.diagnosis
     decision = gate(diagnosis, m.run.project, policy.ci.risk, m.analysis.playbook_success_rate)
     m = status(m.model_copy(update={"policy": policy}), gate=decision)
-    step = decide_attempt(decision, diagnosis.action, m.run.provider, m.approved)
+    review_queue = policy.ci.fix_prs.enabled and m.run.provider is Provider.GITHUB
+    step = decide_attempt(decision, diagnosis.action, m.run.provider, m.approved, review_queue)
     if step.step is AttemptStep.ESCALATE:
         return finish(m, CIOutcome.ESCALATED, step.reason)
     if step.step is AttemptStep.ASK_APPROVAL:
@@ -104,6 +105,13 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
         m = status(m, stage="awaiting approval")
         m = m.model_copy(update={"request": request, "awaiting_approval": True, "answer": None})
         return CIStep(m, [AskApproval(request)])
+    if step.step is AttemptStep.RUN_FOR_REVIEW:
+        notice = Announce(
+            Stage.ANALYSED,
+            f"Learned fix in review, opening its fix PR for the review queue: {plan_summary(diagnosis)}",
+            m.analysis.run_url,
+        )
+        return CIStep(m, [notice]).then(run_attempt)
     if step.step is AttemptStep.RUN_AND_NOTIFY:
         notice = Announce(
             Stage.ANALYSED, f"Medium risk, running: {plan_summary(diagnosis)}", m.analysis.run_url

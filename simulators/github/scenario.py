@@ -40,9 +40,11 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
         approve: null                # true | false | null: a human approver's answer (only reported)
         fix_checks: {}               # quality check runs on its fix branches: {lint: failure, typecheck: success}
         breaks_after_merge: false    # the default branch fails once its fix is merged (until reverted)
+        review: null                 # true | false | null: a human's answer to its queued fix PR (only kept)
     vulnerabilities:                 # optional OSV feed served at POST /osv/v1/query (default [])
       - {id: GHSA-xxxx, package: pyyaml, ecosystem: PyPI, severity: high, summary: "...", fixed: null}
     config: {}                       # optional mender.yaml overrides; kept as `Scenario.config`, unused here
+    goals: {}                        # optional goals the run must meet; kept as `Scenario.goals`, unused here
 
 `prs` is required but may be empty when `pipelines` is not. Each GitHub pipeline run is a failed
 GitHub Actions workflow run on the repo's default branch (event push): `build` passes, `job` fails with
@@ -138,6 +140,7 @@ class PipelineGroup(_Strict):
     )
     breaks_after_merge: bool = False
     human_fix: HumanFix | None = None
+    review: bool | None = None  # a human's answer to its fix PR in a review queue (kept, unused here)
 
     @model_validator(mode="after")
     def _has_log(self) -> PipelineGroup:

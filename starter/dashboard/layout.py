@@ -13,6 +13,7 @@ PAGES = (
     ("ci", "CI"),
     ("health", "Health"),
     ("queues", "Queues"),
+    ("review", "Review queue"),
 )
 CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; base-uri 'none'"

@@ -1,26 +1,28 @@
-"""`/dashboard`: sign in with an Admin API key (read is enough), then five server-rendered pages.
+"""`/dashboard`: sign in with an Admin API key (read is enough), then server-rendered pages.
 
 The key travels as `Authorization: Bearer` or, from a browser, in an HttpOnly, SameSite=Strict cookie
-set by the sign-in form. Pages show exactly what `/api/needs-me`, `/api/success`, `/api/ci/summary`
-`/api/health` and `/api/merge-queues` answer.
+set by the sign-in form. Pages show exactly what `/api/needs-me`, `/api/success`, `/api/ci/summary`,
+`/api/health`, `/api/merge-queues` and `/api/review` answer.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from domain.ci_healing.review_queue import ReviewStatus
 from domain.pr_healing.events import REPO_PATTERN
 from starter import api_ops, ops_data
 from starter.auth import authenticate
-from starter.dashboard import pages
+from starter.dashboard import pages, review_page
 from starter.dashboard.layout import CSP, login_page
 from starter.merge_queues import merge_queues
+from store import review_queue
 
 log = logging.getLogger("mender.dashboard")
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -140,3 +142,15 @@ async def queues_page(
         log.warning("dashboard: merge queues unavailable: %s", type(exc).__name__)
         return _html(pages.page_unavailable("queues", "Merge queues", type(exc).__name__), 503)
     return _html(pages.queues(view, {"repo": repo}))
+
+
+@router.get("/review")
+async def review_queue_page(
+    request: Request, status: Annotated[ReviewStatus | Literal["all"], Query()] = ReviewStatus.PENDING
+) -> Response:
+    if refused := _guard(request):
+        return refused
+    wanted = None if status == "all" else ReviewStatus(status)
+    items = await api_ops.compute(request, review_queue.items, wanted, 500)
+    now = datetime.now(UTC)
+    return _html(review_page.review(items, wanted, now, {}))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
+from activities.ci_history import record_fix_pr_merge
 from domain.ci_healing.learned import Ecosystem, EditKind, EditTemplate, LearnedFix, signature_of
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.playbook_history import EventKind, PlaybookEvent, outcome_events
@@ -219,6 +220,23 @@ def test_playbook_history_counts_each_event_once(engine: Engine) -> None:
     assert rows[0].last_at is not None
     assert playbook_history.stats_for(engine, "dep.x").success_rate == 0.5
     assert playbook_history.stats_for(engine, "never.used").attempts == 0
+
+
+def test_a_fix_pr_merged_counts_for_its_playbook_once(engine: Engine) -> None:
+    """The fix PR workflow's `ci.fix_pr` audit row `merged` is the playbook's `merged` event."""
+
+    def row(outcome: str, action: str = "ci.fix_pr", **details: str) -> AuditEntry:
+        target = "fixpr/acme/api/9"
+        return AuditEntry(
+            action=action, actor="mender", outcome=outcome, target=target, details={"pr": 9, **details}
+        )
+
+    assert record_fix_pr_merge(engine, row("merged", playbook="learned.3"))
+    assert not record_fix_pr_merge(engine, row("merged", playbook="learned.3"))  # a retry counts once
+    assert not record_fix_pr_merge(engine, row("review", playbook="learned.3"))
+    assert not record_fix_pr_merge(engine, row("merged", "ci.review", playbook="learned.3"))
+    assert not record_fix_pr_merge(engine, row("merged"))  # no playbook: nothing to count
+    assert playbook_history.stats_for(engine, "learned.3").merged == 1
 
 
 def test_learned_fixes_are_versioned_disabled_and_examined_once(engine: Engine) -> None:

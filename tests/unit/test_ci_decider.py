@@ -629,3 +629,36 @@ def test_the_memory_is_carried_whole_through_the_workflow_input() -> None:
     carried = CIWorkflowInput.model_validate_json(CIWorkflowInput(run=RUN, carried=m).model_dump_json())
     assert carried.carried == m
     assert decider.news(decider.record_answer(carried.carried, answer(True)))
+
+
+LEARNED = {
+    "action": FixAction.ADD_DEPENDENCY,
+    "category": Category.DEPENDENCY,
+    "risk_score": 5.0,
+    "tier": Tier.MEDIUM,
+    "playbook": "learned.1",
+    "auto_fix": False,  # not merged successfully N times yet
+    "source": Source.PLAYBOOK,
+}
+
+
+@pytest.mark.parametrize(
+    ("run", "fix_prs", "first"),
+    [
+        pytest.param(RUN, True, ["Announce", "OpenFixPR"], id="github-opens-it-for-the-review-queue"),
+        pytest.param(RUN, False, ["AskApproval"], id="no-fix-pr-workflows-slack-asks"),
+        pytest.param(LAB, True, ["Announce", "RecordRun"], id="no-gitlab-fix-pr-escalates"),
+    ],
+)
+def test_a_learned_fix_in_review_opens_its_fix_pr_for_the_review_queue(
+    run: CIRunRef, fix_prs: bool, first: list[str]
+) -> None:
+    m = analysed(diagnosis(**LEARNED)).model_copy(update={"run": run})
+    step = decider.resume(m, ctx(), LoadPolicy(PolicyFor.ATTEMPT), policy(fix_prs={"enabled": fix_prs}))
+    assert kinds(step.effects) == first
+    assert step.memory.status.gate is not None and step.memory.status.gate.review_only
+    if fix_prs and run is RUN:
+        assert "review queue" in step.effects[0].summary
+        m, done = carry(step, FIX)
+        opened = next(e for e in done if isinstance(e, FixPROpened))
+        assert not opened.plan_approved  # the fix PR workflow queues it: no human approved it yet

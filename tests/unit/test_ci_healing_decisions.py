@@ -100,6 +100,38 @@ def test_each_attempt_follows_the_gate_and_what_mender_can_execute(
     assert (answer.step, answer.reason) == (step, reason)
 
 
+IN_REVIEW = GateDecision(verdict=Verdict.APPROVAL, reasons=["learned.1 in review"], review_only=True)
+
+
+@pytest.mark.parametrize(
+    ("decision", "action", "approved", "review_queue", "step"),
+    [
+        # a learned fix in review opens its fix PR into the review queue, no Slack question first
+        (IN_REVIEW, FixAction.ADD_DEPENDENCY, False, True, AttemptStep.RUN_FOR_REVIEW),
+        (IN_REVIEW, FixAction.SET_ENV_DEFAULT, False, True, AttemptStep.RUN_FOR_REVIEW),
+        # no review queue (fix PR workflows off, or GitLab): Slack asks as before
+        (IN_REVIEW, FixAction.ADD_DEPENDENCY, False, False, AttemptStep.ASK_APPROVAL),
+        # a re-run has no PR to review: asked as before
+        (IN_REVIEW, FixAction.RETRY, False, True, AttemptStep.ASK_APPROVAL),
+        # approved already (an earlier attempt): runs
+        (IN_REVIEW, FixAction.ADD_DEPENDENCY, True, True, AttemptStep.RUN),
+        # an approval that is not review-only (a built-in playbook) still asks in Slack
+        (gate(Verdict.APPROVAL, "risk"), FixAction.ADD_DEPENDENCY, False, True, AttemptStep.ASK_APPROVAL),
+        (
+            GateDecision(verdict=Verdict.HUMAN, reasons=["code"], review_only=True),
+            FixAction.ADD_DEPENDENCY,
+            False,
+            True,
+            AttemptStep.ESCALATE,
+        ),
+    ],
+)
+def test_a_learned_fix_in_review_goes_to_the_review_queue_instead_of_slack(
+    decision: GateDecision, action: FixAction, approved: bool, review_queue: bool, step: AttemptStep
+) -> None:
+    assert decide_attempt(decision, action, GH, approved, review_queue).step is step
+
+
 def test_budgets_backoff_and_endings() -> None:
     ci = CIConfig(rerun_attempts=4, fix_attempts=2, rerun_backoff_seconds=10)
     assert max_attempts(ci, FixAction.RETRY) == 4 and max_attempts(ci, FixAction.ADD_DEPENDENCY) == 2

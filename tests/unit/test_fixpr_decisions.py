@@ -159,6 +159,9 @@ def test_configured_weights_renormalise() -> None:
 
 
 APPROVAL = GateDecision(verdict=Verdict.APPROVAL, reasons=["risk 5.0 is above the threshold 4.0"])
+IN_REVIEW = GateDecision(  # a learned fix not merged successfully N times yet
+    verdict=Verdict.APPROVAL, reasons=["learned.1 is a learned fix still in review"], review_only=True
+)
 
 
 @pytest.mark.parametrize(
@@ -185,6 +188,10 @@ APPROVAL = GateDecision(verdict=Verdict.APPROVAL, reasons=["risk 5.0 is above th
             Route.REVIEW,
         ),
         ({}, True, [], GateDecision(verdict=Verdict.AUTO_NOTIFY, reasons=["medium"]), {}, Route.MERGE),
+        ({}, True, [], IN_REVIEW, {}, Route.REVIEW),  # a learned fix in review: queued whatever its score
+        ({}, True, [], IN_REVIEW, {"plan_approved": True}, Route.REVIEW),  # even when its plan was approved
+        ({"lint": F}, True, [], IN_REVIEW, {}, Route.REVIEW),
+        ({}, True, ["high"], IN_REVIEW, {}, Route.BLOCKED),  # a finding still blocks first
     ],
 )
 def test_routes(

@@ -182,15 +182,19 @@ def test_the_next_failure_with_the_signature_gets_the_learned_fix_in_review_unti
     assert match_learned(failed, [learned.model_copy(update={"disabled": True})]) is None
     newer = learned.model_copy(update={"id": 2, "version": 2})
     assert match_learned(failed, [learned, newer]) is newer
-    in_review = learned_diagnosis(failed, learned, promoted(verified=1, reverted=0))
+    in_review = learned_diagnosis(failed, learned, promoted(healed=1, reverted=0), "merged 2 of 3 times")
     assert (in_review.playbook, in_review.auto_fix, in_review.source) == ("learned.1", False, Source.PLAYBOOK)
-    assert gate(in_review, "acme/web", RiskConfig()).verdict is Verdict.APPROVAL  # a human reviews it
-    trusted = learned_diagnosis(failed, learned, promoted(verified=2, reverted=0))  # the human's + two
+    assert "merged 2 of 3 times" in in_review.notes[-1]
+    strict = gate(in_review, "acme/web", RiskConfig())
+    assert strict.verdict is Verdict.APPROVAL and strict.review_only  # a human reviews its fix PR
+    trusted = learned_diagnosis(failed, learned, promoted(healed=2, reverted=0))  # the human's + two
     lenient = RiskConfig(threshold=5)  # where the built-in playbook's fix runs alone too
     assert gate(failed, "acme/web", lenient).verdict is Verdict.AUTO_NOTIFY
+    assert not gate(failed, "acme/web", RiskConfig()).review_only  # a built-in playbook asks in Slack
     assert gate(in_review, "acme/web", lenient).verdict is Verdict.APPROVAL
     assert trusted.auto_fix and gate(trusted, "acme/web", lenient).verdict is Verdict.AUTO_NOTIFY
-    assert not promoted(verified=2, reverted=1)  # a revert takes a success back
+    assert not gate(trusted, "acme/web", RiskConfig()).review_only  # promoted: the gate as for built-ins
+    assert not promoted(healed=2, reverted=1)  # a revert takes a success back
     assert plan_summary(in_review) == "open a PR adding the dependency acme-sdk==2.1"
     assert starts_in_review(in_review) and not starts_in_review(trusted) and not starts_in_review(failed)
 

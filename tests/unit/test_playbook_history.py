@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.learned import healed_replays, progress, promoted
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.playbook_history import (
     EventKind,
@@ -58,6 +59,30 @@ def test_stats_mark_learned_playbooks() -> None:
     row = stats("learned.4", {EventKind.ATTEMPT: 6, EventKind.VERIFIED: 3, EventKind.REVERTED: 1})
     assert (row.attempts, row.verified, row.reverted, row.success_rate, row.learned) == (6, 3, 1, 0.333, True)
     assert not stats("dep.python-missing-module", {}).learned
+    merged = stats("learned.4", {EventKind.ATTEMPT: 2, EventKind.VERIFIED: 2, EventKind.MERGED: 1})
+    assert (merged.verified, merged.merged) == (2, 1)  # merges are counted apart from verifications
+
+
+@pytest.mark.parametrize(
+    ("counts", "review_queue", "is_promoted", "so_far"),
+    [
+        # with the review queue only merged fix PRs count: two verified fix branches are not enough
+        ({EventKind.VERIFIED: 2}, True, False, "merged successfully 1 of 3 times"),
+        ({EventKind.VERIFIED: 2, EventKind.MERGED: 1}, True, False, "merged successfully 2 of 3 times"),
+        ({EventKind.VERIFIED: 2, EventKind.MERGED: 2}, True, True, "merged successfully 3 of 3 times"),
+        ({EventKind.MERGED: 2, EventKind.REVERTED: 1}, True, False, "merged successfully 2 of 3 times"),
+        ({EventKind.MERGED: 9}, True, True, "merged successfully 3 of 3 times"),
+        # without fix PR workflows Mender merges nothing: verified replays count
+        ({EventKind.VERIFIED: 2}, False, True, "merged successfully 3 of 3 times"),
+        ({EventKind.VERIFIED: 1, EventKind.MERGED: 5}, False, False, "merged successfully 2 of 3 times"),
+    ],
+)
+def test_a_learned_fix_is_promoted_by_its_successful_merges(
+    counts: dict, review_queue: bool, is_promoted: bool, so_far: str
+) -> None:
+    row = stats("learned.1", counts)
+    assert promoted(healed_replays(row, review_queue), row.reverted, 3) is is_promoted
+    assert progress(row, review_queue, 3) == so_far
 
 
 def test_history_caps_the_confidence_the_gate_compares_with_its_floor() -> None:
