@@ -24,7 +24,6 @@ from domain.shared.models import Frozen
 MAX_TESTS = 50
 MAX_TEST_ID = 300
 MAX_SIGNATURE = 300
-_HINTS = ("FAIL", "●", "<<<", "[ERROR]")
 
 _PYTEST_SUMMARY = re.compile(r"^FAILED (?P<test>\S+::\S+?)(?: - (?P<message>.*))?$")
 _PYTEST_VERBOSE = re.compile(r"^(?P<test>\S+\.py::\S+) FAILED\b")
@@ -57,13 +56,19 @@ class FailedTests:
     _awaiting: str | None = None  # a test whose message is on the next line
 
     def observe(self, line: str) -> None:
+        if (  # the fast path: most lines name no test (plain `in` tests, no regex)
+            self._awaiting is None
+            and "FAIL" not in line
+            and "<<<" not in line
+            and "[ERROR]" not in line
+            and "\u25cf" not in line
+        ):
+            return
         if self._awaiting is not None:
             body = body_of(line).strip()
             if body:
                 self._sign(self._awaiting, body)
                 self._awaiting = None
-            return
-        if not any(hint in line for hint in _HINTS):
             return
         body = body_of(line).rstrip()
         for pattern in (_PYTEST_SUMMARY, _SUREFIRE_SUMMARY):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.ci_healing.failed_tests import MAX_TESTS, FailedTest, read_failed_tests
 from domain.ci_healing.flakiness import (
@@ -15,6 +17,14 @@ from domain.ci_healing.flakiness import (
     times_out,
 )
 
+MARKERS = [
+    "FAILED t.py::",
+    "--- FAIL: ",
+    "  \u25cf A \u203a ",
+    "[ERROR]   A.b:1 ",
+    "A > b FAILED",
+    "t(A)  Time elapsed: 1 <<< FAILURE!",
+]
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 CONFIG = FlakyConfig()
 
@@ -142,3 +152,23 @@ def test_the_rate_rule_reads_the_configured_thresholds() -> None:
 def test_no_history_scores_nothing() -> None:
     assert score_test("acme/api", "t", [], CONFIG).runs == 0
     assert same_failure([], [FailedTest(test="t")]) == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(max_size=300), st.sampled_from(MARKERS).map(lambda m: m + "x" * 40)), max_size=80
+    )
+)
+def test_any_log_text_gives_a_bounded_answer_never_a_crash(lines: list[str]) -> None:
+    found = read_failed_tests(lines)
+    assert len(found) <= MAX_TESTS
+    assert all(0 < len(f.test) <= 300 and len(f.signature) <= 300 for f in found)
+
+
+def test_invalid_utf8_binary_and_one_line_logs_are_read_safely() -> None:
+    binary = bytes(range(256)).decode("utf-8", "replace")
+    assert read_failed_tests([binary, "\x00" * 10_000, "FAILED " + "\ufffd" * 10]) == []
+    one_line = "FAILED t.py::test_a - " + "y" * 1_000_000
+    [only] = read_failed_tests([one_line])
+    assert only.test == "t.py::test_a" and len(only.signature) <= 300
