@@ -116,6 +116,8 @@ def test_github_the_last_passing_run_of_the_job_hides_its_noise(github: str) -> 
 
 def test_github_without_a_passing_run_of_the_job_the_noise_is_still_a_candidate(github: str) -> None:
     failing, passing = logs()
+    bad = httpx.post(f"{github}/_sim/pipelines/passed", json={"repo": "no-owner", "log_text": 3})
+    assert bad.status_code == 422
     other_job = {"repo": "acme/lib", "log_text": passing, "job": "lint"}
     assert httpx.post(f"{github}/_sim/pipelines/passed", json=other_job).status_code == 201
     noisy_first = "\n".join([NOISE, *failing.split("\n")[:5]])
