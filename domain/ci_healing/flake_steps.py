@@ -37,6 +37,7 @@ from domain.ci_healing.effects import (
 )
 from domain.ci_healing.failed_tests import FailedTest
 from domain.ci_healing.flakiness import FlakeHistory, FlakeScore, TestReport, same_failure, times_out
+from domain.ci_healing.healing import is_rerun
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import FixResult, RerunResult, RunAnalysis
 from domain.ci_healing.risk import score, tier
@@ -171,7 +172,8 @@ def reanalysed(m: CIMemory, ctx: CIContext, again: RunAnalysis) -> CIStep:
     effects: list[CIEffect] = []
     if again.failed_tests:
         effects.append(RecordTests(_report(m, ctx, attempt, list(again.failed_tests), [])))
-    if not repeated:
+    if not repeated:  # a re-run plan counts the confirming re-run as its first attempt
+        m = m.model_copy(update={"attempt": 1}) if is_rerun(again.diagnosis.action) else m
         return CIStep(m, effects).then(lambda mem: steps.consider(mem, ctx, again))
     effects.append(AuditRun("ci.flake", "refuted", {"tests": repeated}))
     return CIStep(m, effects).then(lambda mem: steps.analysed(mem, ctx, _code(again, repeated)))

@@ -6,8 +6,10 @@ A test is flaky when its history shows one of:
 - *rate*: it failed in at least `min_rate` of its last runs, over at least `min_runs` runs.
 
 The score (0..1) grows with that evidence: the failure rate (shrunk towards 0 below `min_runs` runs),
-0.2 + 0.2 per flip, 0.2 + 0.15 per other base-branch commit that failed it; the highest counts. A test
-with no such evidence scores at most `NOT_FLAKY_CAP`, below any fix threshold. Above `ci.flaky.fix_above`
+0.1 + 0.2 per flip, 0.15 + 0.15 per other base-branch commit that failed it; the highest counts. So one
+flip or one other failing commit makes a test flaky at 0.3 (watched, nothing done at the default
+thresholds), two flips a fix PR, three a notice. A test with no such evidence scores at most
+`NOT_FLAKY_CAP`. Above `ci.flaky.fix_above`
 Mender opens a fix PR (raise the timeout or quarantine the test); above `notify_above` it tells the owners.
 """
 
@@ -154,8 +156,8 @@ def score_test(project: str, test: str, history: Iterable[TestOutcome], config: 
         reasons.append(f"failed {failures} of its last {runs} runs")
     score = max(
         rate * min(1.0, runs / config.min_runs),
-        min(1.0, 0.2 + 0.2 * flips) if flips else 0.0,
-        min(1.0, 0.2 + 0.15 * base) if base else 0.0,
+        min(1.0, 0.1 + 0.2 * flips) if flips else 0.0,
+        min(1.0, 0.15 + 0.15 * base) if base else 0.0,
     )
     flaky = bool(reasons)
     if not flaky:

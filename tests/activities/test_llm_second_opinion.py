@@ -95,7 +95,7 @@ def test_the_second_opinion_gets_the_step_the_passing_diff_and_the_candidates_bu
     assert ask_model(request, settings).analysis is not None
     [sent] = sim.requests()
     prompt = "\n".join(m["content"] for m in sent["messages"])
-    assert f"failing step: {analysis.failed_step}" in prompt
+    assert f"--- the failing step: {analysis.failed_step} ---" in prompt
     assert "--- diff against the last passing run of the job (+ only in the failed run) ---" in prompt
     assert "+ widget service refused the handshake: quux protocol mismatch on channel 7" in prompt
     assert "widget service exited with status 3" in prompt  # a candidate line (window or others)

@@ -35,16 +35,17 @@ FAILED {TEST} - AssertionError: assert 3 == 4
 """
 
 
-def seed_a_flip(database_url: str, repo: str) -> None:
-    """History: the test failed and then passed on an earlier commit (one flip: flaky, score 0.4)."""
-    at = datetime.now(UTC) - timedelta(hours=2)
-    common = {"project": repo, "run_key": f"github/{repo}/1", "sha": "f" * 40}
-    failed = TestReport(
-        **common, failed=[FailedTest(test=TEST, signature="AssertionError: assert 3 == 4")], at=at
-    )
-    passed = TestReport(**common, attempt=2, passed=[TEST], at=at + timedelta(minutes=3))
-    engine = engine_for(database_url)
-    flaky_tests.record(engine, [*failed.outcomes(), *passed.outcomes()], FlakyConfig())
+def seed_flips(database_url: str, repo: str, commits: int = 2) -> None:
+    """History: the test failed and then passed on `commits` earlier commits (two flips: score 0.5)."""
+    outcomes = []
+    for n in range(commits):
+        at = datetime.now(UTC) - timedelta(hours=2 + n)
+        common = {"project": repo, "run_key": f"github/{repo}/{n + 1}", "sha": f"{n}" * 40}
+        signature = "AssertionError: assert 3 == 4"
+        failed = TestReport(**common, failed=[FailedTest(test=TEST, signature=signature)], at=at)
+        passed = TestReport(**common, attempt=2, passed=[TEST], at=at + timedelta(minutes=3))
+        outcomes += [*failed.outcomes(), *passed.outcomes()]
+    flaky_tests.record(engine_for(database_url), outcomes, FlakyConfig())
 
 
 async def test_a_flaky_test_confirmed_by_its_rerun_heals_and_gets_a_quarantine_pr(
@@ -53,7 +54,7 @@ async def test_a_flaky_test_confirmed_by_its_rerun_heals_and_gets_a_quarantine_p
     repo = f"acme/flaky-{uuid.uuid4().hex[:8]}"
     flaky = {"owners": ["@team-cart"], "quarantine_file": ".github/quarantined-tests.txt"}
     settings = admin_settings(tmp_path, ci=ci_config(flaky=flaky))
-    seed_a_flip(settings.database_url, repo)
+    seed_flips(settings.database_url, repo)
     async with world_for(client, settings) as world:
         run_id = await fail_pipeline(world, repo, FLAKY_LOG, "retry")
         status = await finished(world, f"ci/github/{repo}/{run_id}")
@@ -71,12 +72,12 @@ async def test_a_flaky_test_confirmed_by_its_rerun_heals_and_gets_a_quarantine_p
         answer = httpx.get(f"{world.starter_url}/api/flaky", params={"repo": repo}, headers=bearer(READ_KEY))
         assert answer.status_code == 200
         [row] = answer.json()
-        assert row["test"] == TEST and row["flaky"] and row["flips"] == 2 and row["score"] > 0.5
+        assert row["test"] == TEST and row["flaky"] and row["flips"] == 3 and row["score"] > 0.5
         env = {"MENDER_API_URL": world.starter_url, "MENDER_API_KEY": READ_KEY}
         cli = await asyncio.to_thread(CliRunner().invoke, app, ["flaky", "--repo", repo, "--json"], env=env)
         assert cli.exit_code == 0 and json.loads(cli.output)[0]["test"] == TEST
         table = await asyncio.to_thread(CliRunner().invoke, app, ["flaky", "--repo", repo], env=env)
-        assert "flaky" in table.output and "failed then passed on the same commit (2x)" in table.output
+        assert "flaky" in table.output and "failed then passed on the same commit (3x)" in table.output
 
 
 async def test_a_rerun_failing_the_same_test_the_same_way_makes_it_code(
@@ -84,7 +85,7 @@ async def test_a_rerun_failing_the_same_test_the_same_way_makes_it_code(
 ) -> None:
     repo = f"acme/flaky-{uuid.uuid4().hex[:8]}"
     settings = admin_settings(tmp_path, ci=ci_config())
-    seed_a_flip(settings.database_url, repo)
+    seed_flips(settings.database_url, repo)
     async with world_for(client, settings) as world:
         run_id = await fail_pipeline(world, repo, FLAKY_LOG, "never")
         status = await finished(world, f"ci/github/{repo}/{run_id}")
@@ -94,4 +95,4 @@ async def test_a_rerun_failing_the_same_test_the_same_way_makes_it_code(
         assert pipeline_row(world, run_id)["reruns_requested"] == 1
         assert not list(world.github().get_repo(repo).get_pulls(state="all"))
         [score] = flaky_tests.scores_for(engine_for(settings.database_url), repo, [TEST])
-        assert score.runs == 4 and score.failures == 3  # the seeded flip, then two failures on this commit
+        assert score.runs == 6 and score.failures == 4  # the seeded flips, then two failures on this commit

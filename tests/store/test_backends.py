@@ -272,7 +272,7 @@ def test_test_outcomes_are_idempotent_and_score_each_test(engine: Engine) -> Non
         for s in flaky_tests.scores_for(engine, "acme/api", ["tests/t.py::test_a", "tests/t.py::test_b", "x"])
     }
     assert set(stored) == {"tests/t.py::test_a", "tests/t.py::test_b"}
-    assert stored["tests/t.py::test_a"].runs == 2 and stored["tests/t.py::test_a"].score > config.fix_above
+    assert stored["tests/t.py::test_a"].runs == 2 and stored["tests/t.py::test_a"].score == 0.3
     assert not stored["tests/t.py::test_b"].flaky and stored["tests/t.py::test_b"].runs == 1
     assert stored["tests/t.py::test_a"].last_seen == at + timedelta(minutes=5)
     listed = flaky_tests.listed(engine)

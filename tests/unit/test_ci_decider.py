@@ -758,8 +758,9 @@ def test_a_confirming_rerun_failing_another_way_is_diagnosed_anew() -> None:
     m = decider.record_event(confirming(FLAKY), event(Conclusion.FAILURE, attempt=2))
     m, done = carry(decider.on_news(m, ctx(5)), analysed_with_tests(FLAKY, other), policy())
     assert "refuted" not in [e.outcome for e in done if isinstance(e, AuditRun)]
-    assert m.status.diagnosis.category is Category.FLAKY_TEST and m.attempt == 1  # its own re-run attempts
-    assert kinds(done)[-2:] == ["LoadPolicy", "RequestRerun"]
+    assert m.status.diagnosis.category is Category.FLAKY_TEST
+    assert m.attempt == 2 and m.max_attempts == 3  # the confirming re-run was the first of its re-runs
+    assert kinds(done)[-2:] == ["LoadPolicy", "Pause"]  # the backoff before the second re-run
 
 
 def test_flaky_wording_without_test_names_is_still_confirmed_by_one_rerun() -> None:

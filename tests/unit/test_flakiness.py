@@ -100,12 +100,12 @@ def outcome(passed: bool, minutes: float = 0, sha: str = "a", attempt: int = 1, 
     ("history", "flaky", "low", "high"),
     [
         ([outcome(False)], False, 0.0, 0.3),  # one failure: not flaky, below any fix threshold
-        ([outcome(False), outcome(True, 5, attempt=2)], True, 0.39, 0.41),  # failed then passed: a flip
-        (  # a flip on two commits: above the notify threshold
+        ([outcome(False), outcome(True, 5, attempt=2)], True, 0.29, 0.31),  # failed then passed: a flip
+        (  # a flip on two commits: above the fix threshold
             [outcome(False), outcome(True, 5, attempt=2), outcome(False, 60, "b"), outcome(True, 65, "b", 2)],
             True,
-            0.59,
-            0.61,
+            0.49,
+            0.51,
         ),
         (  # passed then failed on one commit is not a flip
             [outcome(True), outcome(False, 5, attempt=2)],
@@ -116,8 +116,8 @@ def outcome(passed: bool, minutes: float = 0, sha: str = "a", attempt: int = 1, 
         (  # fails on a branch and on the base branch for another commit within 24 h
             [outcome(False, 0, "b", on_base=True), outcome(False, 600, "c")],
             True,
-            0.34,
-            0.36,
+            0.29,
+            0.31,
         ),
         (  # the base-branch failure was more than 24 h earlier
             [outcome(False, 0, "b", on_base=True), outcome(False, 25 * 60, "c")],
