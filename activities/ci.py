@@ -9,6 +9,7 @@ from typing import Protocol
 
 from temporalio import activity
 
+from activities.ci_flaky import FLAKY_ACTIVITIES
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
 from activities.ci_history import with_history
@@ -112,4 +113,5 @@ CI_ACTIVITIES = [
     report_fix,
     rollback,
     open_incident,
+    *FLAKY_ACTIVITIES,
 ]

@@ -77,6 +77,7 @@ class GitHubCI:
             head_branch=workflow_run.head_branch,
             head_sha=workflow_run.head_sha,
             passing_logs=self._passing_logs(workflow_run),
+            base_branch=self.repo.default_branch,
         )
 
     def _passing_logs(self, failed: WorkflowRun) -> PassingLogs:

@@ -74,6 +74,7 @@ class GitLabCI:
             head_sha=pipeline.sha,
             secret_values=self._masked_values(),
             passing_logs=self._passing_logs(pipeline.id, pipeline.ref),
+            base_branch=getattr(self.project, "default_branch", None),
         )
 
     def _masked_values(self) -> list[str]:

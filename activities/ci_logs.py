@@ -7,12 +7,15 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio import activity
 
 from contracts.ci import RunAnalysis
 from domain.ci_healing.config import CIConfig
+from domain.ci_healing.failed_tests import FailedTest, FailedTests
+from domain.ci_healing.second_opinion import passing_diff
 from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.distill import DistilledLog
 from domain.diagnosis.engine import diagnose
@@ -90,6 +93,68 @@ def passing_run(lines: Iterable[str] | None, job: str) -> PassingRun | None:
         return None
 
 
+@dataclass
+class JobsRead:
+    """The failed jobs' logs, read: the best diagnosis, its distilled log, the jobs, the failed tests
+    they name and the error-like lines of the distilled log that the last passing run lacks."""
+
+    diagnosis: Diagnosis
+    distilled: DistilledLog
+    names: list[str]
+    failed_tests: list[FailedTest]
+    passing_diff: list[str]
+
+
+def _watched(lines: Iterable[str], tests: FailedTests) -> Iterator[str]:
+    for line in lines:
+        tests.observe(line)
+        yield line
+
+
+def read_jobs(
+    jobs: Iterable[tuple[str, Iterable[str]]],
+    provider: str,
+    config: CIConfig,
+    secret_values: Iterable[str] = (),
+    passing: Iterable[str] | None = None,
+    passing_logs: PassingLogs | None = None,
+) -> JobsRead:
+    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ.
+    `passing`: the lines of a passing run shared by every job; `passing_logs`: per job, the lines of the
+    last passing run of that job (lines it prints too are not taken for the cause)."""
+    shared = passing_run(passing, "*")
+    playbooks, best = playbooks_for(config), None
+    secret_values = tuple(secret_values)
+    names: list[str] = []
+    tests = FailedTests()
+    for index, (name, lines) in enumerate(jobs):
+        if index >= MAX_JOBS_READ:
+            break
+        names.append(name)
+        redactor = redactor_for(config, secret_values)
+        baseline = shared or (passing_run(passing_logs(name), name) if passing_logs else None)
+        diagnosis, distilled = diagnose(
+            _watched(lines, tests),
+            provider=provider,
+            playbooks=playbooks,
+            redactor=redactor,
+            max_lines=config.distill_max_lines,
+            baseline=baseline,
+        )
+        if best is None or _rank(diagnosis) > _rank(best[0]):
+            best = (diagnosis, distilled, baseline)
+    clean = redactor_for(config, secret_values).line
+    failed = [
+        t.model_copy(update={"test": clean(t.test), "signature": clean(t.signature)}) for t in tests.failures
+    ]
+    if best is None:
+        diagnosis, distilled = diagnose([], provider=provider, playbooks=playbooks)
+        return JobsRead(diagnosis, distilled, names, failed, [])
+    diagnosis, distilled, baseline = best
+    diff = passing_diff([*distilled.window, *distilled.other_candidates], baseline.seen) if baseline else []
+    return JobsRead(diagnosis, distilled, names, failed, diff)
+
+
 def diagnose_jobs(
     jobs: Iterable[tuple[str, Iterable[str]]],
     provider: str,
@@ -98,31 +163,9 @@ def diagnose_jobs(
     passing: Iterable[str] | None = None,
     passing_logs: PassingLogs | None = None,
 ) -> tuple[Diagnosis, DistilledLog, list[str]]:
-    """The most confident diagnosis over the failed jobs' logs (job name, lines), at most MAX_JOBS_READ.
-    `passing`: the lines of a passing run shared by every job; `passing_logs`: per job, the lines of the
-    last passing run of that job (lines it prints too are not taken for the cause)."""
-    shared = passing_run(passing, "*")
-    playbooks, best = playbooks_for(config), None
-    secret_values = tuple(secret_values)
-    names: list[str] = []
-    for index, (name, lines) in enumerate(jobs):
-        if index >= MAX_JOBS_READ:
-            break
-        names.append(name)
-        diagnosis, distilled = diagnose(
-            lines,
-            provider=provider,
-            playbooks=playbooks,
-            redactor=redactor_for(config, secret_values),
-            max_lines=config.distill_max_lines,
-            baseline=shared or (passing_run(passing_logs(name), name) if passing_logs else None),
-        )
-        if best is None or _rank(diagnosis) > _rank(best[0]):
-            best = (diagnosis, distilled)
-    if best is None:
-        diagnosis, distilled = diagnose([], provider=provider, playbooks=playbooks)
-        return diagnosis, distilled, names
-    return best[0], best[1], names
+    """`read_jobs`' diagnosis, distilled log and job names."""
+    read = read_jobs(jobs, provider, config, secret_values, passing, passing_logs)
+    return read.diagnosis, read.distilled, read.names
 
 
 def _rank(diagnosis: Diagnosis) -> tuple[int, int]:
@@ -139,17 +182,20 @@ def analyse_jobs(
     head_sha: str | None,
     secret_values: Iterable[str] = (),
     passing_logs: PassingLogs | None = None,
+    base_branch: str | None = None,
 ) -> RunAnalysis:
-    """`diagnose_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
-    diagnosis, distilled, names = diagnose_jobs(
-        jobs, provider, config, tuple(secret_values), passing_logs=passing_logs
-    )
+    """`read_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
+    read = read_jobs(jobs, provider, config, tuple(secret_values), passing_logs=passing_logs)
     return RunAnalysis(
-        diagnosis=diagnosis,
-        distilled=distilled.text(),
+        diagnosis=read.diagnosis,
+        distilled=read.distilled.text(),
         run_url=run_url,
-        failed_jobs=names,
+        failed_jobs=read.names,
         head_branch=head_branch,
         head_sha=head_sha,
-        log_bytes=distilled.total_bytes,
+        log_bytes=read.distilled.total_bytes,
+        base_branch=base_branch,
+        failed_step=read.distilled.failed_step,
+        failed_tests=read.failed_tests,
+        passing_diff=read.passing_diff,
     )

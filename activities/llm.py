@@ -76,7 +76,13 @@ def _call(request: LLMRequest, settings: Settings, base_url: str) -> LLMAnalysis
     with client:
         response = client.chat.completions.create(
             model=llm.model,
-            messages=build_messages(request.distilled, project=request.project, provider=request.provider),  # type: ignore[arg-type]
+            messages=build_messages(  # type: ignore[arg-type]
+                request.distilled,
+                project=request.project,
+                provider=request.provider,
+                failed_step=request.failed_step,
+                passing_diff=request.passing_diff,
+            ),
             response_format=response_format(),  # type: ignore[arg-type]
             temperature=0,
         )

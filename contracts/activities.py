@@ -20,6 +20,7 @@ from contracts.ci import (
     FixArgs,
     FixResult,
     FixVerdict,
+    FlakeQuery,
     IncidentArgs,
     IncidentResult,
     LLMRequest,
@@ -63,6 +64,7 @@ from domain.ci_healing.approval_messages import (
     StageNotice,
 )
 from domain.ci_healing.evidence import ScanReport
+from domain.ci_healing.flakiness import FlakeHistory, TestReport
 from domain.ci_healing.review_queue import ReviewItem
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
 from domain.config import RepoPolicy
@@ -158,6 +160,8 @@ REQUEST_APPROVAL = _ref("approval.request", ApprovalRequest, PostedMessage, Call
 RESOLVE_APPROVAL = _ref("approval.resolve", ApprovalResolution, ResolvedApproval, CallKind.QUICK)
 NOTIFY_STAGE = _ref("ci.notify", StageNotice, PostedMessage, CallKind.QUICK)
 RECORD_CI = _ref("store.record_ci", CIRecordUpdate, None, CallKind.QUICK)
+RECORD_TESTS = _ref("store.record_tests", TestReport, None, CallKind.QUICK)
+FLAKE_HISTORY = _ref("ci.flake_history", FlakeQuery, FlakeHistory, CallKind.QUICK)
 
 # Fix PRs (issue 17): evidence, routing, the review queue, the watch after a merge
 FIX_PR_SETTINGS = _ref("config.fix_pr_settings", str, FixPRSettings, CallKind.CONFIG)

@@ -60,6 +60,13 @@ class IncidentArgs(Frozen):
     attempts: list[str]
 
 
+class FlakeQuery(Frozen):
+    """Input of `ci.flake_history`: the failed tests of one project whose scores are read."""
+
+    project: str
+    tests: list[str] = Field(default_factory=list)
+
+
 class CIRecordUpdate(Frozen):
     """The CI failure's projection for the store."""
 
@@ -73,9 +80,12 @@ class CIWorkflowInput(BaseModel):
 
 
 class LLMRequest(BaseModel):
-    """What the model is asked about: the distilled (redacted) log and the rule's own diagnosis."""
+    """What the model is asked about: the distilled (redacted) log and the rule's own diagnosis; for a
+    second opinion also the failing step and the lines the last passing run does not print."""
 
     distilled: str
     project: str
     provider: str = "github"
     rule: Diagnosis
+    failed_step: str | None = None
+    passing_diff: list[str] = Field(default_factory=list)

@@ -8,6 +8,7 @@ from runtime.dispatch import EventDispatcher
 from runtime.settings import Settings
 from starter import (
     api,
+    api_flaky,
     api_keys,
     api_ops,
     api_playbooks,
@@ -36,6 +37,7 @@ def create_app(settings: Settings, dispatcher: EventDispatcher | None = None) ->
     app.include_router(api_ops.router)
     app.include_router(api_review.router)
     app.include_router(api_playbooks.router)
+    app.include_router(api_flaky.router)
     app.include_router(dashboard_routes.router)
     operations.install(app)
     app.include_router(api_keys.router)

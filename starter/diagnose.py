@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from activities.ci_logs import diagnose_jobs, lines_of
+from activities.ci_logs import lines_of, read_jobs
 from domain.diagnosis.verdict import Diagnosis, Source
 from runtime.settings import ConfigError, get_settings
 
@@ -31,16 +31,20 @@ def diagnose_log(path: Path, provider: str | None, passing: Path | None = None) 
     settings = get_settings()
     ci = settings.config.ci
     passing_lines = _file_lines(passing) if passing is not None else None
-    diagnosis, distilled, _ = diagnose_jobs(
-        [(path.name, _file_lines(path))], provider or "other", ci, passing=passing_lines
-    )
+    read = read_jobs([(path.name, _file_lines(path))], provider or "other", ci, passing=passing_lines)
+    diagnosis, distilled = read.diagnosis, read.distilled
     unsure = diagnosis.source is Source.FALLBACK or diagnosis.confidence < ci.risk.confidence_floor
     if ci.llm.enabled and unsure:
         from activities.llm import consult
         from contracts.ci import LLMRequest
 
         request = LLMRequest(
-            distilled=distilled.text(), project="local", provider=provider or "other", rule=diagnosis
+            distilled=distilled.text(),
+            project="local",
+            provider=provider or "other",
+            rule=diagnosis,
+            failed_step=distilled.failed_step,
+            passing_diff=read.passing_diff,
         )
         diagnosis = consult(request, settings)
     return diagnosis, distilled.text()

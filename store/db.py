@@ -12,6 +12,7 @@ from sqlmodel import SQLModel, create_engine
 from store import (  # noqa: F401  (registers the tables)
     api_keys,
     audit,
+    flaky_tests,
     installations,
     learned_fixes,
     models,

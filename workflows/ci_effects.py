@@ -16,8 +16,17 @@ from temporalio.exceptions import ActivityError
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
     from contracts.activities import ActivityRef
-    from contracts.ci import BranchQuery, CIRecordUpdate, FixArgs, FixVerdict, IncidentArgs, LLMRequest
+    from contracts.ci import (
+        BranchQuery,
+        CIRecordUpdate,
+        FixArgs,
+        FixVerdict,
+        FlakeQuery,
+        IncidentArgs,
+        LLMRequest,
+    )
     from domain.ci_healing.approval_messages import ApprovalResolution, StageNotice
+    from domain.ci_healing.config import Stage
     from domain.ci_healing.effects import (
         ActivityFailed,
         AnalyseRun,
@@ -29,11 +38,15 @@ with workflow.unsafe.imports_passed_through():
         FixPROpened,
         LoadPolicy,
         LogLine,
+        LookUpFlakes,
+        NotifyOwners,
         OpenFixPR,
+        OpenFlakeFix,
         OpenIncident,
         Pause,
         PollRun,
         RecordRun,
+        RecordTests,
         ReportFix,
         RequestRerun,
         ResolveApproval,
@@ -93,7 +106,12 @@ class CIEffectRunner:
             return catalogue.ANALYSE_RUN, run, {}
         if isinstance(effect, AskModel):
             request = LLMRequest(
-                distilled=effect.distilled, project=run.project, provider=run.provider.value, rule=effect.rule
+                distilled=effect.distilled,
+                project=run.project,
+                provider=run.provider.value,
+                rule=effect.rule,
+                failed_step=effect.failed_step,
+                passing_diff=list(effect.passing_diff),
             )
             return (
                 catalogue.LLM_ANALYSE,
@@ -111,6 +129,17 @@ class CIEffectRunner:
                 run=run,
                 diagnosis=effect.diagnosis,
                 attempt=effect.attempt,
+                head_branch=effect.head_branch,
+                run_url=effect.run_url,
+            )
+            return catalogue.OPEN_FIX, args, {}
+        if isinstance(effect, LookUpFlakes):
+            return catalogue.FLAKE_HISTORY, FlakeQuery(project=run.project, tests=list(effect.tests)), {}
+        if isinstance(effect, OpenFlakeFix):
+            args = FixArgs(
+                run=run,
+                diagnosis=effect.diagnosis,
+                attempt=1,
                 head_branch=effect.head_branch,
                 run_url=effect.run_url,
             )
@@ -151,7 +180,23 @@ class CIEffectRunner:
             return catalogue.RESOLVE_APPROVAL, resolution
         if isinstance(effect, RecordRun):
             return catalogue.RECORD_CI, CIRecordUpdate(status=effect.status, distilled=effect.distilled)
+        if isinstance(effect, RecordTests):
+            return catalogue.RECORD_TESTS, effect.report
+        if isinstance(effect, NotifyOwners):
+            return catalogue.NOTIFY_STAGE, self._owners_notice(effect)
         raise TypeError(f"no way to perform {type(effect).__name__}")
+
+    def _owners_notice(self, effect: NotifyOwners) -> StageNotice:
+        score = effect.score
+        owners = " ".join(effect.owners) or "the repository's owners"
+        return StageNotice(
+            stage=Stage.ANALYSED,
+            project=self.run.project,
+            run_id=str(self.run.run_id),
+            run_url=effect.run_url,
+            summary=f"Flaky test {score.test} (score {score.score:g}), for {owners}",
+            details=[*score.reasons, f"{score.failures} failures in {score.runs} runs"],
+        )
 
     def _notice(self, effect: Announce) -> StageNotice:
         details: list[str] = []

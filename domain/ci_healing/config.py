@@ -7,6 +7,7 @@ from enum import StrEnum
 from pydantic import Field, field_validator
 
 from domain.ci_healing.fixpr_config import FixPRConfig
+from domain.ci_healing.flakiness import FlakyConfig
 from domain.ci_healing.runs import PROJECT_PATTERN
 from domain.shared.models import Strict
 
@@ -119,6 +120,7 @@ class CIConfig(Strict):
     gitlab: GitLabConfig = Field(default_factory=GitLabConfig)
     fix_prs: FixPRConfig = Field(default_factory=FixPRConfig)  # evidence, confidence, review queue
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    flaky: FlakyConfig = Field(default_factory=FlakyConfig)  # flaky tests from history (`flakiness`)
 
     def channel(self, stage: Stage) -> str:
         """The Slack channel a stage is announced in."""

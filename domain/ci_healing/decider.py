@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.ci_healing import steps
+from domain.ci_healing import flake_steps, steps
 from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.config import Stage
 from domain.ci_healing.effects import (
@@ -27,9 +27,12 @@ from domain.ci_healing.effects import (
     CIEffect,
     CIMemory,
     CIStep,
+    FlakeStage,
     LoadPolicy,
     LogLine,
+    LookUpFlakes,
     OpenFixPR,
+    OpenFlakeFix,
     OpenIncident,
     Pause,
     PolicyFor,
@@ -46,7 +49,6 @@ from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import CIPolicy, RunAnalysis
 from domain.ci_healing.risk import Verdict, gate
 from domain.ci_healing.runs import CIRunEvent
-from domain.diagnosis.verdict import Source
 
 MAX_EVENTS_KEPT = 200
 FIRST_EVENT_WAIT = timedelta(minutes=5)
@@ -104,7 +106,7 @@ def on_news(m: CIMemory, ctx: CIContext) -> CIStep:
         return _detected(m)
     if wait.kind is WaitFor.APPROVAL:
         return _answered(m)
-    return steps.keep_waiting(m, ctx)
+    return _keep_waiting(m, ctx)
 
 
 def on_timer(m: CIMemory, ctx: CIContext) -> CIStep:
@@ -124,6 +126,10 @@ def resume(m: CIMemory, ctx: CIContext, effect: CIEffect, result: Any) -> CIStep
         return _polled(m, ctx, result)
     if isinstance(effect, AskApproval):
         return _approval_posted(m, ctx, result)
+    if isinstance(effect, LookUpFlakes):
+        return flake_steps.looked_up(m, ctx, result)
+    if isinstance(effect, OpenFlakeFix):
+        return flake_steps.fix_opened(m, result)
     if isinstance(result, ActivityFailed):
         if isinstance(effect, LoadPolicy) and effect.purpose is PolicyFor.HAND_OVER:
             line = LogLine("error", f"CI run {m.run.key}: hand-over notice not sent: {result.reason}")
@@ -139,6 +145,8 @@ def resume(m: CIMemory, ctx: CIContext, effect: CIEffect, result: Any) -> CIStep
     if isinstance(effect, Pause):
         return CIStep(m, [RequestRerun()])
     if isinstance(effect, RequestRerun):
+        if m.flake is not None and m.flake.stage is FlakeStage.CONFIRMING:
+            return flake_steps.rerun_requested(m, ctx, result)
         return steps.rerun_requested(m, ctx, result)
     if isinstance(effect, OpenFixPR):
         return steps.fix_opened(m, ctx, result)
@@ -187,14 +195,13 @@ def _policy_loaded(m: CIMemory, ctx: CIContext, purpose: PolicyFor, policy: CIPo
 
 
 def _logs_analysed(m: CIMemory, ctx: CIContext, analysis: RunAnalysis) -> CIStep:
-    """The rules' diagnosis; the LLM is asked when they are unsure (fallback or low confidence)."""
-    assert m.policy is not None
-    ci, rule = m.policy.ci, analysis.diagnosis
-    unsure = rule.source is Source.FALLBACK or rule.confidence < ci.risk.confidence_floor
-    if not (ci.llm.enabled and unsure):
-        return steps.analysed(m, ctx, analysis)
-    ask = AskModel(analysis.distilled, rule, ci.llm.timeout_seconds * 2 + 10)  # the configured model timeout
-    return CIStep(m.model_copy(update={"analysis": analysis}), [ask])
+    """A suspected flaky test is checked first (history, then one confirming re-run); else the rules'
+    diagnosis, with the LLM's second opinion when they are unsure."""
+    if m.flake is not None and m.flake.stage is FlakeStage.REANALYSING:
+        return flake_steps.reanalysed(m, ctx, analysis)
+    if m.flake is None and flake_steps.worth_checking(m, analysis):
+        return flake_steps.look_up(m, ctx, analysis)
+    return steps.consider(m, ctx, analysis)
 
 
 def _approval_posted(m: CIMemory, ctx: CIContext, posted: Any) -> CIStep:
@@ -257,5 +264,13 @@ def _polled(m: CIMemory, ctx: CIContext, result: CIRunEvent | ActivityFailed | N
         effects.append(LogLine("warning", f"poll of {m.run.key} failed: {result.reason}"))
     elif result is not None:
         m = record_event(m, result)
-    step = steps.keep_waiting(m, ctx)
+    step = _keep_waiting(m, ctx)
     return CIStep(step.memory, [*effects, *step.effects])
+
+
+def _keep_waiting(m: CIMemory, ctx: CIContext) -> CIStep:
+    """A run wait goes on or ends: a confirming re-run's end goes to the flake check."""
+    assert m.waiting is not None
+    if m.waiting.kind is WaitFor.CONFIRM:
+        return flake_steps.keep_waiting(m, ctx)
+    return steps.keep_waiting(m, ctx)

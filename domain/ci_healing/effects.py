@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
 from domain.ci_healing.approval_messages import PostedMessage
 from domain.ci_healing.config import Stage
+from domain.ci_healing.flakiness import FlakeHistory, FlakeScore, TestReport
 from domain.ci_healing.results import CIPolicy, CIStatus, FixResult, RunAnalysis
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
 from domain.diagnosis.verdict import Diagnosis
@@ -28,6 +29,7 @@ class WaitFor(StrEnum):
     FIRST_EVENT = "first_event"  # the failure event that started the workflow (signal-with-start)
     RUN = "run"  # the conclusion of a re-run or of a fix branch's run; polled when no webhook comes
     APPROVAL = "approval"  # an approver's answer; the gate is asked again at each recheck
+    CONFIRM = "confirm"  # the conclusion of the re-run that confirms a suspected flaky test
 
 
 class Waiting(BaseModel):
@@ -41,6 +43,22 @@ class Waiting(BaseModel):
     for_fix: bool = False  # RUN: the fix PR's branch, else the re-run of the failed run
     fix_branch: str = ""
     attempt_before: int = 1  # RUN: the run's attempt number before the re-run
+
+
+class FlakeStage(StrEnum):
+    """Where the check of a suspected flaky test stands (`domain.ci_healing.flake_steps`)."""
+
+    LOOKING = "looking"  # the failed tests' history is read
+    CONFIRMING = "confirming"  # re-run once: does the failure come back?
+    REANALYSING = "reanalysing"  # the re-run failed: the same tests, the same way?
+    SCORING = "scoring"  # the re-run passed: the new scores decide a fix PR and a notice
+    DONE = "done"
+
+
+class FlakeCheck(BaseModel):
+    stage: FlakeStage = FlakeStage.LOOKING
+    history: FlakeHistory = Field(default_factory=FlakeHistory)
+    attempt: int = 0  # the confirming re-run's attempt number, once it ended
 
 
 class CIMemory(BaseModel):
@@ -62,6 +80,7 @@ class CIMemory(BaseModel):
     fix: FixResult | None = None  # the fix PR being verified
     waiting: Waiting | None = None
     handed_over: str | None = None  # why a human got the run after an activity failed
+    flake: FlakeCheck | None = None  # the check of a suspected flaky test, once begun
     done: bool = False
 
     @classmethod
@@ -122,6 +141,42 @@ class AskModel(CIEffect):
     distilled: str
     rule: Diagnosis
     timeout_seconds: float
+    failed_step: str | None = None
+    passing_diff: tuple[str, ...] = ()  # error-like lines the last passing run does not print
+
+
+@dataclass(frozen=True)
+class RecordTests(CIEffect):
+    """Write one attempt's test outcomes to the per-test history (best effort)."""
+
+    report: TestReport
+
+
+@dataclass(frozen=True)
+class LookUpFlakes(CIEffect):
+    """The stored flakiness scores of the failed tests; result `FlakeHistory`."""
+
+    feeds_back: ClassVar[bool] = True
+    tests: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OpenFlakeFix(CIEffect):
+    """Open a fix PR for a confirmed flaky test (raise the timeout or quarantine it); result `FixResult`."""
+
+    feeds_back: ClassVar[bool] = True
+    diagnosis: Diagnosis
+    head_branch: str | None
+    run_url: str
+
+
+@dataclass(frozen=True)
+class NotifyOwners(CIEffect):
+    """Tell the owners about a flaky test above `ci.flaky.notify_above` (best effort)."""
+
+    score: FlakeScore
+    owners: tuple[str, ...]
+    run_url: str
 
 
 @dataclass(frozen=True)

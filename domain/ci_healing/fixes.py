@@ -60,6 +60,8 @@ def plan_fix(diagnosis: Diagnosis, attempt: int, read: Reader, workflow_files: l
             return _workflow_edit(diagnosis, attempt, read, workflow_files, _raise_timeout)
         case FixAction.INCREASE_MEMORY:
             return _workflow_edit(diagnosis, attempt, read, workflow_files, _raise_memory)
+        case FixAction.QUARANTINE:
+            return _quarantine(diagnosis, attempt, read)
     return FixPlan.none(f"{diagnosis.action.value} is not a file edit")
 
 
@@ -99,6 +101,30 @@ def _add_dependency(diagnosis: Diagnosis, attempt: int, read: Reader) -> FixPlan
         edits=[FileEdit(path="package.json", content=json.dumps(manifest, indent=2) + "\n")],
         title=f"Add missing dependency {package}",
         description=f"`{package}` cannot be found: it is declared in package.json (pin it in review).",
+    )
+
+
+QUARANTINE_HEADER = (
+    "# Tests quarantined by Mender as flaky (one test id a line): the test runner skips them, e.g.\n"
+    "# pytest: --deselect for each line; remove a line once its test is fixed.\n"
+)
+
+
+def _quarantine(diagnosis: Diagnosis, attempt: int, read: Reader) -> FixPlan:
+    """Add the flaky test's id to the quarantine list (`ci.flaky.quarantine_file`)."""
+    test, path = diagnosis.params.get("test", "").strip(), diagnosis.params.get("quarantine_file", "")
+    if attempt > 1 or not test or "\n" in test or not path or path.startswith("/") or ".." in path:
+        return FixPlan.none("no further fix: no test to quarantine")
+    text = read(path)
+    if text is not None and test in (line.strip() for line in text.splitlines()):
+        return FixPlan.none(f"{test} is already quarantined in {path}")
+    base = text if text is not None else QUARANTINE_HEADER
+    content = base + ("" if base.endswith("\n") or not base else "\n") + f"{test}\n"
+    score = diagnosis.params.get("score", "?")
+    return FixPlan(
+        edits=[FileEdit(path=path, content=content)],
+        title=f"Quarantine flaky test {test}"[:200],
+        description=f"`{test}` is flaky (score {score}): it is added to `{path}` until it is fixed.",
     )
 
 

@@ -54,5 +54,7 @@ def plan_summary(diagnosis: Diagnosis) -> str:
             return "open a PR raising the job timeout"
         case FixAction.INCREASE_MEMORY:
             return "open a PR raising the memory limit"
+        case FixAction.QUARANTINE if params.get("test"):
+            return f"open a PR quarantining the flaky test {params['test']}"
     steps = "; ".join(diagnosis.steps) or "see the diagnosis"
     return f"{diagnosis.action.value.replace('_', ' ')} (by a human): {steps}"

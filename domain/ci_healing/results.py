@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.config import CIConfig
+from domain.ci_healing.failed_tests import FailedTest
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.risk import GateDecision
 from domain.ci_healing.runs import CIRunRef
@@ -36,6 +37,10 @@ class RunAnalysis(Frozen):
     head_sha: str | None = None
     log_bytes: int = 0
     playbook_success_rate: float | None = None  # the playbook's measured rate (None: too few attempts)
+    failed_step: str | None = None  # the step whose command failed, when the log shows it
+    base_branch: str | None = None  # the repository's default branch
+    failed_tests: list[FailedTest] = Field(default_factory=list)  # named by runner markers in the logs
+    passing_diff: list[str] = Field(default_factory=list)  # error-like lines the last passing run lacks
 
 
 class RerunResult(Frozen):

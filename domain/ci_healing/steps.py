@@ -12,6 +12,7 @@ from domain.ci_healing.config import Stage
 from domain.ci_healing.effects import (
     Announce,
     AskApproval,
+    AskModel,
     AuditRun,
     CIContext,
     CIEffect,
@@ -44,6 +45,7 @@ from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, Rerun
 from domain.ci_healing.risk import gate
 from domain.ci_healing.runs import CIRunEvent, Conclusion, Provider
 from domain.config import Mode
+from domain.diagnosis.verdict import Source
 
 MAX_POLL_SECONDS = 60.0
 MAX_RECHECK_SECONDS = 300.0
@@ -52,6 +54,23 @@ MAX_RECHECK_SECONDS = 300.0
 def status(m: CIMemory, **changes: object) -> CIMemory:
     """The memory with its status changed."""
     return m.model_copy(update={"status": m.status.model_copy(update=changes)})
+
+
+def consider(m: CIMemory, ctx: CIContext, analysis: RunAnalysis) -> CIStep:
+    """The rules' diagnosis; the LLM is asked when they are unsure (fallback or low confidence)."""
+    assert m.policy is not None
+    ci, rule = m.policy.ci, analysis.diagnosis
+    unsure = rule.source is Source.FALLBACK or rule.confidence < ci.risk.confidence_floor
+    if not (ci.llm.enabled and unsure):
+        return analysed(m, ctx, analysis)
+    ask = AskModel(
+        analysis.distilled,
+        rule,
+        ci.llm.timeout_seconds * 2 + 10,  # the configured model timeout
+        failed_step=analysis.failed_step,
+        passing_diff=tuple(analysis.passing_diff),
+    )
+    return CIStep(m.model_copy(update={"analysis": analysis}), [ask])
 
 
 def analysed(m: CIMemory, ctx: CIContext, analysis: RunAnalysis) -> CIStep:
@@ -195,7 +214,7 @@ def keep_waiting(m: CIMemory, ctx: CIContext) -> CIStep:
 def matching_run(m: CIMemory) -> CIRunEvent | None:
     """The first finished run the RUN wait is waiting for (GitLab retries keep the run's id)."""
     wait = m.waiting
-    if wait is None or wait.kind is not WaitFor.RUN:
+    if wait is None or wait.kind not in (WaitFor.RUN, WaitFor.CONFIRM):
         return None
     for event in m.events[wait.consumed :]:
         if event.conclusion is None:

@@ -9,6 +9,8 @@ Control endpoints (JSON):
 - `POST /_sim/prs` body `{"repo", "author", "title"?, "faults"?}`; opens one PR, 201 with its number.
 - `POST /_sim/pipelines` body `{"repo", "log_text", "heals_on", "workflow"?, "job"?, "approve"?}`; starts
   one failing Actions run now (see pipelines.py), 201 `{"run_id", "pipeline"}`.
+- `POST /_sim/pipelines/passed` body `{"repo", "log_text", "workflow"?, "job"?}`: a run of the workflow on
+  the default branch that passed, `job`'s log being `log_text`; 201 `{"run_id", "sha"}`.
 - `POST /_sim/pipelines/{run_id}/human-fix` body `{"files": {path: text}, "author"?, "message"?}`: a human
   commits `files` on the failed run's branch and the same workflow runs green there; 201 `{"run_id", "sha"}`.
 - `POST /_sim/repos/refusal` `{"repo", "kind", "retry_after"?}`: a repository answered 404, 403 or 429
@@ -250,6 +252,18 @@ def control_router(sim: Simulator) -> APIRouter:
         return JSONResponse(
             {"run_id": suite.run_id, "pipeline": pipeline.index, "repo": repo}, status_code=201
         )
+
+    @router.post("/pipelines/passed")
+    async def passed_run(request: Request) -> Response:
+        body = await read_object(request)
+        repo, log = body.get("repo"), body.get("log_text")
+        workflow, job = body.get("workflow", "CI"), body.get("job", "test")
+        if not isinstance(repo, str) or repo.count("/") != 1 or not isinstance(log, str):
+            return JSONResponse({"message": "give 'repo' (owner/name) and 'log_text'"}, status_code=422)
+        if not isinstance(workflow, str) or not isinstance(job, str) or not workflow or not job:
+            return JSONResponse({"message": "'workflow' and 'job' must be names"}, status_code=422)
+        suite = sim.pipelines.add_passed_run(repo, log, workflow, job)
+        return JSONResponse({"run_id": suite.run_id, "sha": suite.head_sha}, status_code=201)
 
     @router.post("/pipelines/{run_id}/human-fix")
     async def human_fix(run_id: int, request: Request) -> Response:

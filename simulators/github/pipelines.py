@@ -119,6 +119,24 @@ class Pipelines(ActionsOps):
             self.state.spawn(self._fixed_by_hand(pipeline), name=f"human fix of run {suite.run_id}")
         return suite
 
+    def add_passed_run(self, repo_name: str, log: str, workflow: str = "CI", job: str = "test") -> CheckSuite:
+        """A run of `workflow` on the default branch's head that passed at once (`build` and `job`, whose
+        log is `log`): the last passing run a later failure of the same job is compared with."""
+        repo = self.world.ensure_repo(repo_name)
+        branch, pusher = repo.default_branch, self.world.user(PUSHER)
+        path = workflow_path(workflow)
+        if path not in repo.commits[repo.branches[branch]].files:
+            text = workflow_yaml(workflow, (BUILD_JOB, job), branch)
+            self.ops.commit_file(repo, branch, path, text, f"ci: add the {workflow} workflow", pusher)
+        suite = self.create_run(
+            repo, repo.branches[branch], branch, "push", workflow, (BUILD_JOB, job), None, pusher
+        )
+        self.start_attempt(repo, suite)
+        for run in suite.runs:
+            self.finish_job(repo, suite, run, "success", log if run.name == job else None)
+        self.finish_run(repo, suite)
+        return suite
+
     async def _fixed_by_hand(self, pipeline: Pipeline) -> None:
         await self.state.pause(pipeline.human_fix_after)
         repo = self.world.ensure_repo(pipeline.repo)

@@ -54,6 +54,7 @@ ENDPOINTS = [
     ("GET", "/api/playbooks/learned", None, Role.READ),
     ("GET", "/api/playbooks/learned/1/export", None, Role.READ),
     ("POST", "/api/playbooks/learned/1/disable", None, Role.ADMIN),
+    ("GET", "/api/flaky", None, Role.READ),
 ]
 
 

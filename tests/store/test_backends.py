@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from activities.ci_history import record_fix_pr_merge
+from domain.ci_healing.failed_tests import FailedTest
+from domain.ci_healing.flakiness import FlakyConfig, TestReport
 from domain.ci_healing.learned import Ecosystem, EditKind, EditTemplate, LearnedFix, signature_of
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.playbook_history import EventKind, PlaybookEvent, outcome_events
@@ -22,6 +24,7 @@ from domain.shared.audit import AuditEntry, AuditFilter
 from store import (
     audit,
     ci_failures,
+    flaky_tests,
     installations,
     learned_fixes,
     playbook_history,
@@ -61,6 +64,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
             "playbook_event",
             "learned_fix",
             "learning_check",
+            "ci_test_outcome",
+            "ci_flaky_test",
         ):
             connection.exec_driver_sql(f"DELETE FROM {table}")
         connection.exec_driver_sql("DELETE FROM installed_repository")
@@ -256,3 +261,38 @@ def test_learned_fixes_are_versioned_disabled_and_examined_once(engine: Engine) 
     assert learned_fixes.mark_examined(engine, "ci/1", first.id, "learned")
     assert not learned_fixes.mark_examined(engine, "ci/1", None, "again")
     assert learned_fixes.examined(engine, ["ci/1", "ci/2"]) == {"ci/1"}
+
+
+def test_test_outcomes_are_idempotent_and_score_each_test(engine: Engine) -> None:
+    """A flip on one commit makes a test flaky; a retried write counts once; scores list highest first."""
+    config = FlakyConfig()
+    at = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    failed = TestReport(
+        project="acme/api",
+        run_key="github/acme/api/7",
+        sha="a" * 40,
+        failed=[
+            FailedTest(test="tests/t.py::test_a", signature="boom"),
+            FailedTest(test="tests/t.py::test_b"),
+        ],
+        at=at,
+    )
+    passed = TestReport(
+        project="acme/api", run_key="github/acme/api/7", attempt=2, sha="a" * 40, passed=["tests/t.py::test_a"],
+        at=at + timedelta(minutes=5),
+    )  # fmt: skip
+    flaky_tests.record(engine, failed.outcomes(), config)
+    flaky_tests.record(engine, failed.outcomes(), config)  # a retried activity
+    scores = {s.test: s for s in flaky_tests.record(engine, passed.outcomes(), config)}
+    assert scores["tests/t.py::test_a"].flaky and scores["tests/t.py::test_a"].flips == 1
+    stored = {
+        s.test: s
+        for s in flaky_tests.scores_for(engine, "acme/api", ["tests/t.py::test_a", "tests/t.py::test_b", "x"])
+    }
+    assert set(stored) == {"tests/t.py::test_a", "tests/t.py::test_b"}
+    assert stored["tests/t.py::test_a"].runs == 2 and stored["tests/t.py::test_a"].score == 0.3
+    assert not stored["tests/t.py::test_b"].flaky and stored["tests/t.py::test_b"].runs == 1
+    assert stored["tests/t.py::test_a"].last_seen == at + timedelta(minutes=5)
+    listed = flaky_tests.listed(engine)
+    assert [s.test for s in listed] == ["tests/t.py::test_a", "tests/t.py::test_b"]
+    assert flaky_tests.listed(engine, "other/repo") == []

@@ -31,18 +31,22 @@ from domain.ci_healing.effects import (
     FixPROpened,
     LoadPolicy,
     LogLine,
+    NotifyOwners,
     OpenFixPR,
     OpenIncident,
     Pause,
     PolicyFor,
     PollRun,
     RecordRun,
+    RecordTests,
     ReportFix,
     RequestRerun,
     ResolveApproval,
     RollBackFix,
     WaitFor,
 )
+from domain.ci_healing.failed_tests import FailedTest
+from domain.ci_healing.flakiness import FlakeHistory, FlakeScore
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, RerunResult, RunAnalysis
 from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider
@@ -662,3 +666,192 @@ def test_a_learned_fix_in_review_opens_its_fix_pr_for_the_review_queue(
         m, done = carry(step, FIX)
         opened = next(e for e in done if isinstance(e, FixPROpened))
         assert not opened.plan_approved  # the fix PR workflow queues it: no human approved it yet
+
+
+# --- suspected flaky tests: history, one confirming re-run -----------------------------------------
+
+FLAKY = diagnosis(FixAction.RETRY, category=Category.FLAKY_TEST, key_line="FAILED t.py::test_a - boom")
+CODE_LIKE = diagnosis(FixAction.HUMAN, category=Category.CODE, key_line="FAILED t.py::test_a - boom")
+BOOM = [FailedTest(test="t.py::test_a", signature="AssertionError: boom")]
+
+
+def analysed_with_tests(d: Diagnosis, failed: list[FailedTest] | None = None) -> RunAnalysis:
+    """An analysis whose logs name failed tests (on a branch, default branch main)."""
+    return analysis(d).model_copy(
+        update={
+            "failed_tests": BOOM if failed is None else failed,
+            "head_branch": "feature",
+            "head_sha": "abc",
+        }
+    )
+
+
+def flake(score: float, flaky: bool = True) -> FlakeHistory:
+    reasons = ["failed then passed on the same commit (1x)"] if flaky else []
+    return FlakeHistory(
+        scores=[
+            FlakeScore(project="acme/api", test="t.py::test_a", score=score, flaky=flaky, reasons=reasons)
+        ]
+    )
+
+
+def detected() -> CIStep:
+    return decider.on_news(
+        decider.record_event(decider.start(CIMemory.new(RUN), ctx()).memory, event()), ctx()
+    )
+
+
+def confirming(d: Diagnosis = CODE_LIKE, history: Any = None, at: CIPolicy | None = None) -> CIMemory:
+    """Analysed with failed tests whose history is flaky: the confirming re-run is requested, awaited."""
+    m, done = carry(
+        detected(), at or policy(), analysed_with_tests(d), history or flake(0.6), RerunResult(requested=True)
+    )
+    assert kinds(done)[-4:] == ["RecordTests", "LookUpFlakes", "AuditRun", "RequestRerun"]
+    record = next(e for e in done if isinstance(e, RecordTests))
+    assert [(o.test, o.passed, o.attempt, o.sha) for o in record.report.outcomes()] == [
+        ("t.py::test_a", False, 1, "abc")
+    ]
+    assert m.waiting is not None and m.waiting.kind is WaitFor.CONFIRM
+    assert m.status.auto_actions == ["retry"] and m.status.stage == "confirming a flaky test"
+    return m
+
+
+def test_failed_tests_without_flaky_history_are_recorded_then_diagnosed_as_usual() -> None:
+    m, done = carry(detected(), policy(), analysed_with_tests(CODE_LIKE), flake(0.1, flaky=False), policy())
+    assert "RequestRerun" not in kinds(done) and kinds(done)[4:6] == ["RecordTests", "LookUpFlakes"]
+    assert m.done and m.status.outcome is CIOutcome.ESCALATED  # code: a human, no re-run
+
+
+def test_a_test_that_never_failed_before_is_not_a_flake_by_history() -> None:
+    m, done = carry(detected(), policy(), analysed_with_tests(CODE_LIKE), FlakeHistory(), policy())
+    assert "RequestRerun" not in kinds(done) and m.status.outcome is CIOutcome.ESCALATED
+
+
+@pytest.mark.parametrize(
+    ("score", "effects"),
+    [
+        pytest.param(0.6, ["AuditRun", "NotifyOwners", "OpenFlakeFix"], id="above-notify-and-fix"),
+        pytest.param(0.4, ["AuditRun", "OpenFlakeFix"], id="above-fix-only"),
+        pytest.param(0.2, ["AuditRun", "Announce", "RecordRun"], id="below-both"),
+    ],
+)
+def test_a_confirming_rerun_that_passes_heals_and_acts_on_the_new_score(
+    score: float, effects: list[str]
+) -> None:
+    m = decider.record_event(confirming(), event(Conclusion.SUCCESS, attempt=2))
+    assert decider.news(m)
+    m, done = carry(decider.on_news(m, ctx(5)), flake(score))
+    assert kinds(done)[:2] == ["RecordTests", "LookUpFlakes"]
+    passed = done[0].report.outcomes()
+    assert [(o.test, o.passed, o.attempt, o.sha) for o in passed] == [("t.py::test_a", True, 2, "abc")]
+    assert kinds(done)[2:] == effects
+    if "OpenFlakeFix" in effects:
+        fix = done[-1]
+        assert fix.diagnosis.action is FixAction.QUARANTINE and fix.diagnosis.params["test"] == "t.py::test_a"
+        assert fix.diagnosis.category is Category.FLAKY_TEST and fix.head_branch == "feature"
+        m, done = carry(decider.resume(m, ctx(6), fix, FIX))
+        assert kinds(done) == ["AuditRun", "FixPROpened", "Announce", "RecordRun"]
+    assert m.done and m.status.outcome is CIOutcome.AUTO_FIXED
+    assert m.status.attempts[0] == "confirming re-run: success (a flaky test)"
+
+
+def test_the_thresholds_come_from_the_configuration() -> None:
+    strict = policy(flaky={"fix_above": 0.7, "notify_above": 0.9, "owners": ["@team-web"]})
+    m = decider.record_event(confirming(at=strict), event(Conclusion.SUCCESS, attempt=2))
+    _, done = carry(decider.on_news(m, ctx(5)), flake(0.8))
+    assert kinds(done)[2:] == ["AuditRun", "OpenFlakeFix"]
+    loose = policy(flaky={"fix_above": 0.1, "notify_above": 0.2, "owners": ["@team-web"]})
+    m = decider.record_event(confirming(at=loose), event(Conclusion.SUCCESS, attempt=2))
+    _, done = carry(decider.on_news(m, ctx(5)), flake(0.3))
+    notify = next(e for e in done if isinstance(e, NotifyOwners))
+    assert notify.owners == ("@team-web",) and notify.score.score == 0.3
+
+
+def test_a_timeout_is_fixed_by_a_longer_timeout_not_a_quarantine() -> None:
+    slow = [FailedTest(test="t.py::test_a", signature="TimeoutError: timed out after <duration>")]
+    m, _ = carry(
+        detected(), policy(), analysed_with_tests(CODE_LIKE, slow), flake(0.6), RerunResult(requested=True)
+    )
+    m = decider.record_event(m, event(Conclusion.SUCCESS, attempt=2))
+    _, done = carry(decider.on_news(m, ctx(5)), flake(0.6))
+    assert done[-1].diagnosis.action is FixAction.INCREASE_TIMEOUT
+
+
+def test_a_confirming_rerun_failing_the_same_test_the_same_way_makes_it_code() -> None:
+    m = decider.record_event(confirming(FLAKY), event(Conclusion.FAILURE, attempt=2))
+    m, done = carry(decider.on_news(m, ctx(5)), analysed_with_tests(FLAKY), policy())
+    assert kinds(done)[:4] == ["AnalyseRun", "RecordTests", "AuditRun", "AuditRun"]
+    assert done[1].report.attempt == 2 and done[2].outcome == "refuted"
+    assert m.status.diagnosis.category is Category.CODE and m.status.diagnosis.action is FixAction.HUMAN
+    assert m.done and m.status.outcome is CIOutcome.ESCALATED and m.status.auto_actions == ["retry"]
+
+
+def test_a_confirming_rerun_failing_another_way_is_diagnosed_anew() -> None:
+    other = [FailedTest(test="t.py::test_a", signature="KeyError: 'total'")]
+    m = decider.record_event(confirming(FLAKY), event(Conclusion.FAILURE, attempt=2))
+    m, done = carry(decider.on_news(m, ctx(5)), analysed_with_tests(FLAKY, other), policy())
+    assert "refuted" not in [e.outcome for e in done if isinstance(e, AuditRun)]
+    assert m.status.diagnosis.category is Category.FLAKY_TEST
+    assert m.attempt == 2 and m.max_attempts == 3  # the confirming re-run was the first of its re-runs
+    assert kinds(done)[-2:] == ["LoadPolicy", "Pause"]  # the backoff before the second re-run
+
+
+def test_flaky_wording_without_test_names_is_still_confirmed_by_one_rerun() -> None:
+    m, done = carry(detected(), policy(), analysed_with_tests(FLAKY, []), RerunResult(requested=True))
+    assert "LookUpFlakes" not in kinds(done) and kinds(done)[-1] == "RequestRerun"
+    m = decider.record_event(m, event(Conclusion.SUCCESS, attempt=2))
+    m, done = carry(decider.on_news(m, ctx(5)))
+    assert kinds(done) == ["AuditRun", "Announce", "RecordRun"] and m.status.outcome is CIOutcome.AUTO_FIXED
+
+
+def test_observe_mode_never_reruns_a_suspected_flake() -> None:
+    m, done = carry(detected(), policy(Mode.OBSERVE), analysed_with_tests(FLAKY), flake(0.9))
+    assert "RequestRerun" not in kinds(done) and m.status.outcome is CIOutcome.OBSERVED
+
+
+def test_an_unreadable_history_is_logged_and_wording_still_decides() -> None:
+    failed = ActivityFailed("ci.flake_history", "database is locked")
+    m, done = carry(detected(), policy(), analysed_with_tests(FLAKY), failed, RerunResult(requested=True))
+    assert "LogLine" in kinds(done) and kinds(done)[-1] == "RequestRerun"
+    m, done = carry(detected(), policy(), analysed_with_tests(CODE_LIKE), failed, policy())
+    assert "RequestRerun" not in kinds(done) and m.status.outcome is CIOutcome.ESCALATED
+
+
+def test_a_confirming_rerun_that_never_ends_or_is_refused_falls_back_to_the_diagnosis() -> None:
+    after = decider.resume(confirming(FLAKY), ctx(100), PollRun(""), None)
+    assert after.memory.status.attempts == ["confirming re-run: did not finish in time"]
+    assert after.effects[-1] == LoadPolicy(PolicyFor.ATTEMPT)
+    m, done = carry(
+        detected(),
+        policy(),
+        analysed_with_tests(FLAKY),
+        flake(0.6),
+        RerunResult(requested=False, detail="busy"),
+    )
+    assert kinds(done)[-3:] == ["AuditRun", "Announce", "LoadPolicy"] and m.waiting is None
+
+
+def test_a_flaky_test_on_gitlab_gets_no_fix_pr_but_its_owners_are_told() -> None:
+    m = CIMemory.new(LAB)
+    m = decider.record_event(decider.start(m, ctx()).memory, event(run=LAB))
+    m, _ = carry(
+        decider.on_news(m, ctx()),
+        policy(),
+        analysed_with_tests(CODE_LIKE),
+        flake(0.6),
+        RerunResult(requested=True),
+    )
+    m = decider.record_event(m, event(Conclusion.SUCCESS, run=LAB, stamp="later"))
+    m, done = carry(decider.on_news(m, ctx(5)), flake(0.6))
+    assert done[0].report.attempt == 2  # a GitLab retry keeps its run id: the attempt still counts up
+    assert (
+        "OpenFlakeFix" not in kinds(done)
+        and "NotifyOwners" in kinds(done)
+        and m.status.outcome is CIOutcome.AUTO_FIXED
+    )
+
+
+def test_a_flake_fix_that_cannot_be_opened_still_heals_the_run() -> None:
+    m = decider.record_event(confirming(), event(Conclusion.SUCCESS, attempt=2))
+    m, done = carry(decider.on_news(m, ctx(5)), flake(0.4), FixResult(opened=False, detail="no further fix"))
+    assert "LogLine" in kinds(done) and m.status.outcome is CIOutcome.AUTO_FIXED

@@ -108,3 +108,22 @@ def test_memory_for_node_and_java() -> None:
 
 def test_plans_that_are_not_file_edits_have_none() -> None:
     assert "not a file edit" in plan_fix(diag(FixAction.RETRY), 1, reader({}), []).reason
+
+
+def test_a_flaky_test_is_quarantined_in_the_configured_list() -> None:
+    flaky = diag(
+        FixAction.QUARANTINE, test="tests/t.py::test_a", quarantine_file=".github/q.txt", score="0.6"
+    )
+    plan = plan_fix(flaky, 1, reader({}), [])
+    assert [e.path for e in plan.edits] == [".github/q.txt"] and plan.edits[0].content.endswith(
+        "tests/t.py::test_a\n"
+    )
+    assert plan.title == "Quarantine flaky test tests/t.py::test_a"
+    listed = plan_fix(flaky, 1, reader({".github/q.txt": "tests/t.py::test_b"}), [])
+    assert listed.edits[0].content == "tests/t.py::test_b\ntests/t.py::test_a\n"
+    again = plan_fix(flaky, 1, reader({".github/q.txt": "tests/t.py::test_a\n"}), [])
+    assert not again.edits and "already quarantined" in again.reason
+    assert not plan_fix(flaky, 2, reader({}), []).edits  # one quarantine, no escalation of it
+    assert not plan_fix(diag(FixAction.QUARANTINE), 1, reader({}), []).edits  # no test named
+    outside = diag(FixAction.QUARANTINE, test="t", quarantine_file="../../etc/passwd")
+    assert not plan_fix(outside, 1, reader({}), []).edits
