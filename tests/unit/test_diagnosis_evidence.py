@@ -306,3 +306,18 @@ def test_evidence_measured_mostly_wrong_earns_no_points_and_names_no_cause() -> 
     rule = default_playbooks().rule(wrong[0].removeprefix("rule:").split("@")[0])
     assert distrusted(wrong[0], rule.confidence)
     assert not distrusted("rule:never.measured", 80)
+
+
+def test_calibration_sets_confidence_and_the_gate_floor_decides() -> None:
+    from domain.ci_healing.config import RiskConfig
+    from domain.ci_healing.risk import Verdict, gate
+
+    diagnosis, _ = diagnose(["Run karma", "WARN [Chrome 70]: Disconnected, because no message in 30000 ms."])
+    rule = default_playbooks().rule(diagnosis.playbook or "")
+    measured = calibrate(diagnosis.evidence, rule.confidence)
+    assert measured.measured and diagnosis.confidence == measured.confidence < AUTO_FLOOR
+    assert diagnosis.auto_fix == rule.auto_fix  # calibration does not withhold it
+    strict = gate(diagnosis, "o/r", RiskConfig(threshold=10, confidence_floor=AUTO_FLOOR))
+    assert strict.verdict is Verdict.APPROVAL and any("below the floor" in r for r in strict.reasons)
+    lenient = gate(diagnosis, "o/r", RiskConfig(threshold=10, confidence_floor=diagnosis.confidence))
+    assert not any("floor" in reason for reason in lenient.reasons)
