@@ -321,3 +321,25 @@ def test_calibration_sets_confidence_and_the_gate_floor_decides() -> None:
     assert strict.verdict is Verdict.APPROVAL and any("below the floor" in r for r in strict.reasons)
     lenient = gate(diagnosis, "o/r", RiskConfig(threshold=10, confidence_floor=diagnosis.confidence))
     assert not any("floor" in reason for reason in lenient.reasons)
+
+
+def test_a_rust_panic_outscores_the_cargo_summary_above_it() -> None:
+    diagnosis, _ = diagnose_file(FIXTURES / "travis-ripgrep-build-script-panic.log")
+    assert body_of(diagnosis.key_line).startswith("thread 'main' panicked at")
+    assert diagnosis.category is Category.CODE and diagnosis.action is FixAction.HUMAN
+
+
+def test_a_missing_build_file_is_the_environment() -> None:
+    diagnosis, _ = diagnose_file(FIXTURES / "travis-leetcode-no-rakefile.log")
+    assert diagnosis.key_line.startswith("No Rakefile found")
+    assert (diagnosis.category, diagnosis.action) == (Category.ENVIRONMENT, FixAction.FIX_CONFIG)
+
+
+def test_a_coverage_threshold_after_failing_tests_is_their_fallout() -> None:
+    log = lines_of("travis-autoprefixer-jest-coverage.log")
+    coverage = next(line for line in log if "coverage threshold" in line)
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.playbook == "code.assertion" and "toEqual" in body_of(diagnosis.key_line)
+    alone, _ = diagnose(["$ jest --coverage", coverage, 'The command "jest --coverage" exited with 1.'])
+    assert alone.playbook == "code.coverage"  # alone, it is the failure
+    assert alone.key_line == coverage.rstrip("\r")
