@@ -343,3 +343,12 @@ def test_a_coverage_threshold_after_failing_tests_is_their_fallout() -> None:
     alone, _ = diagnose(["$ jest --coverage", coverage, 'The command "jest --coverage" exited with 1.'])
     assert alone.playbook == "code.coverage"  # alone, it is the failure
     assert alone.key_line == coverage.rstrip("\r")
+
+
+def test_the_first_report_of_a_repeated_failure_is_the_key_line() -> None:
+    # MSVC reports errors of one vendored file twice; later copies carry more quoted names (more points)
+    log = (FIXTURES.parent / "ci-logs" / "051-dependency.log").read_text("utf-8").splitlines()
+    diagnosis, _ = diagnose(log)
+    first = next(line for line in log if "error C" in line)
+    assert diagnosis.key_line == first and diagnosis.playbook == "dep.vendored-compile-error"
+    assert diagnosis.category is Category.DEPENDENCY
