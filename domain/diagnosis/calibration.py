@@ -11,8 +11,10 @@ seen right a few times cannot claim much. A kind measured fewer than `MIN_SUPPOR
 family (the rules of its category in the same role, pooled): an environment rule seen twice is as sure
 as the environment rules measured together. Only evidence with no measurement worth the name, in kind or
 family, keeps its rule's reviewed estimate, and says so. `precision` is the point estimate
-((right + 1) / (n + 2)); a kind itself measured below `domain.diagnosis.decision.TRUST_FLOOR` does not decide. An
-automatic action needs a measured confidence of at least `AUTO_FLOOR`, or a reviewed one.
+((right + 1) / (n + 2)); a kind itself measured below `domain.diagnosis.decision.TRUST_FLOOR` does not decide.
+Calibration only sets the confidence: whether an action runs alone is decided by the risk gate's
+`confidence_floor` (`domain.ci_healing.risk`), which a repository configures; `AUTO_FLOOR` is the
+measured precision the issue asks of automatic actions (`allows_auto`), the floor recommended there.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class Calibrated:
 
     @property
     def allows_auto(self) -> bool:
-        """Whether an automatic action may follow: never on evidence measured below `AUTO_FLOOR`."""
+        """Whether this evidence meets the recommended floor for automatic actions (`AUTO_FLOOR`)."""
         return not self.measured or self.confidence >= AUTO_FLOOR
 
 

@@ -6,6 +6,7 @@
    failure is its cause; later ones are repeats or fallout), among the failing step's own candidates
    when it has any (an error another step printed and went on after is not why the build failed).
    Summary and exit lines already lost points, so the detail they summarise wins when there is one.
+   A failure the same rule recognises again (nearly as strongly) is a repeat: its first report wins.
 3. Causal order: when the key line is a `code` symptom and, earlier in the same step (or in the next
    `EXPLAINED_WITHIN` lines, as its explanation), a playbook rule recognised a dependency, environment,
    infrastructure or resource cause, that cause is the key line (a compile error after `Could not resolve
@@ -29,6 +30,7 @@ PASSING_STEP_PENALTY = 3  # a step that ended without reporting a status
 SUCCEEDED_STEP_PENALTY = 10  # a step that reported exit status 0
 CAUSE_MIN_PRIORITY = 45  # a rule at least this specific may be the cause of a later code symptom
 EXPLAINED_WITHIN = 3  # a cause printed this few lines after a symptom explains it (javac: bad class file)
+REPEAT_MARGIN = 3  # an earlier line of the same rule scoring at most this much less is the first report
 TRUST_FLOOR = 50  # evidence measured less precise than this (in %) is not trusted
 CAUSES = frozenset({Category.DEPENDENCY, Category.ENVIRONMENT, Category.INFRASTRUCTURE, Category.RESOURCE})
 
@@ -80,6 +82,24 @@ def step_back(exit_line: Any, step: Step) -> Any | None:
     return found
 
 
+def first_report(key: Any, pool: list[Any], final: Any) -> Any:
+    """The first line of `key`'s step that the same playbook rule recognises with nearly its score
+    (within `REPEAT_MARGIN`): a failure reported again is a repeat, its first report is the cause."""
+    rule = key.top.rule.id if key.top is not None else None
+    if rule is None:
+        return key
+    floor = final(key) - REPEAT_MARGIN
+    repeats = [
+        c
+        for c in pool
+        if c.step_index == key.step_index
+        and c.top is not None
+        and c.top.rule.id == rule
+        and final(c) >= floor
+    ]
+    return min(repeats, key=lambda c: c.line_number, default=key)
+
+
 def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> Choice | None:  # type: ignore[assignment]
     """The key line among `candidates` (see the module docstring), or None when there are none."""
     candidates = [c for c in candidates if not is_quoted_source(body_of(c.line))]
@@ -100,6 +120,7 @@ def choose(candidates: list[Any], steps: list[Step], exits: list[Any] = ()) -> C
     by_index = {step.index: step for step in steps}
     pool = inside if failing is not None and inside else candidates  # the failing step's own evidence first
     key = max(pool, key=lambda c: (_final(c, failing, by_index), -c.line_number))
+    key = first_report(key, pool, lambda c: _final(c, failing, by_index))
     in_failing = failing is not None and key.step_index == failing.index
     top = key.top
     if top is None or top.rule.category is Category.CODE:

@@ -5,7 +5,7 @@ evidence (`domain.diagnosis.decision`), distills the log around it and fills a `
 `domain.ci_healing.risk`): the category and action of the playbook rule that recognises the key line, or,
 when none does, `code` for the failing step's own output (else `unknown`) with action `human`
 (`source=fallback`). Confidence is the measured precision of that kind of evidence
-(`domain.diagnosis.calibration`); a kind measured below the floor never acts automatically.
+(`domain.diagnosis.calibration`); the risk gate's confidence floor decides whether it may act alone.
 
 Two guards keep automation honest: a missing Python module is installed only when its distribution
 is in `domain.ci_healing.python_distributions` (a guessed name may be a typosquat), and a missing environment variable
@@ -109,16 +109,18 @@ def generic_category(key_line: str, in_failing_step: bool = False) -> Category:
     return Category.UNKNOWN
 
 
-def _calibrated(kind: str, confidence: int, auto_fix: bool, notes: list[str]) -> tuple[int, bool]:
+def _calibrated(kind: str, confidence: int, auto_fix: bool, notes: list[str]) -> int:
+    """The confidence of this kind of evidence: its measured precision. Calibration only measures; whether
+    an action may run alone is the risk gate's floor (`RiskConfig.confidence_floor`) to decide."""
     measured = calibrate(kind, confidence)
     if not measured.measured:
         notes.append(f"confidence {confidence} is the rule's reviewed estimate (not measured on the corpora)")
-    elif not measured.allows_auto and auto_fix:
+    elif auto_fix and measured.confidence < AUTO_FLOOR:
         notes.append(
             f"this evidence was right {measured.right} of {measured.n} times where measured: confidence"
-            f" {measured.confidence}, below the floor for automatic actions ({AUTO_FLOOR})"
+            f" {measured.confidence}, below the precision recommended for automatic actions ({AUTO_FLOOR})"
         )
-    return measured.confidence, auto_fix and measured.allows_auto
+    return measured.confidence
 
 
 def _diagnosis(
@@ -139,7 +141,7 @@ def _diagnosis(
             + (" (category unknown)" if category is Category.UNKNOWN else "")
         )
     calibration_notes: list[str] = []
-    confidence, auto_fix = _calibrated(kind, confidence, auto_fix, calibration_notes)
+    confidence = _calibrated(kind, confidence, auto_fix, calibration_notes)
     measured = calibrate(kind, rule.confidence)
     distrusted = not fallback and in_failing_step and is_distrusted(kind, rule.confidence, pooled=True)
     if distrusted:  # this evidence was mostly wrong where it was measured: the failing step's output decides

@@ -19,8 +19,8 @@ from typing import Any
 # inside words: `AssertionError`, `failed`), and whole words, which the prefilter finds at no extra cost.
 EVIDENCE_SUBSTRINGS = ("error", "exception", "fail", "err!", "assert", "exit", "✗", "✖", "✘", "\u00d7")
 EVIDENCE_TOKENS = (
-    *("fatal", "panic", "traceback", "cannot", "unable", "could", "killed", "denied", "refused", "missing"),
-    *("undefined", "unresolved", "invalid", "expected", "timeout", "timed", "such", "defined"),
+    *("fatal", "panic", "panicked", "traceback", "cannot", "unable", "could", "killed", "denied", "refused"),
+    *("missing", "undefined", "unresolved", "invalid", "expected", "timeout", "timed", "such", "defined"),
     *("segv", "sigsegv", "sigabrt", "sigbus", "segmentation", "sanitizer", "addresssanitizer", "dumped"),
 )
 EVIDENCE_KEYWORDS = (*(w.encode() for w in EVIDENCE_SUBSTRINGS), b"\ne  ", b"\n  e  ", b"not ok")
@@ -41,7 +41,12 @@ RULE_WEIGHT = 5  # a matching rule adds 3 + its priority / RULE_WEIGHT
 
 # (weight, pattern) over a line without ANSI codes and timestamp prefix.
 SIGNALS: list[tuple[int, re.Pattern[str]]] = [
-    (3, re.compile(r"(?i)(?<![\w.-])(?:error|errors|fatal|exception|panic|traceback)(?![\w-])|\bERR!")),
+    (
+        3,
+        re.compile(
+            r"(?i)(?<![\w.-])(?:error|errors|fatal|exception|panic|panicked|traceback)(?![\w-])|\bERR!"
+        ),
+    ),
     (1, re.compile(r"(?i)\b(?:error|fatal|exception)(?:\[\w+\])?:")),
     (2, re.compile(r"(?i)\b(?:fail|failed|failure|failures|failing|broken|aborted?)\b|[✗✖✘\u00d7]|\bFAIL\b")),
     (

@@ -306,3 +306,49 @@ def test_evidence_measured_mostly_wrong_earns_no_points_and_names_no_cause() -> 
     rule = default_playbooks().rule(wrong[0].removeprefix("rule:").split("@")[0])
     assert distrusted(wrong[0], rule.confidence)
     assert not distrusted("rule:never.measured", 80)
+
+
+def test_calibration_sets_confidence_and_the_gate_floor_decides() -> None:
+    from domain.ci_healing.config import RiskConfig
+    from domain.ci_healing.risk import Verdict, gate
+
+    diagnosis, _ = diagnose(["Run karma", "WARN [Chrome 70]: Disconnected, because no message in 30000 ms."])
+    rule = default_playbooks().rule(diagnosis.playbook or "")
+    measured = calibrate(diagnosis.evidence, rule.confidence)
+    assert measured.measured and diagnosis.confidence == measured.confidence < AUTO_FLOOR
+    assert diagnosis.auto_fix == rule.auto_fix  # calibration does not withhold it
+    strict = gate(diagnosis, "o/r", RiskConfig(threshold=10, confidence_floor=AUTO_FLOOR))
+    assert strict.verdict is Verdict.APPROVAL and any("below the floor" in r for r in strict.reasons)
+    lenient = gate(diagnosis, "o/r", RiskConfig(threshold=10, confidence_floor=diagnosis.confidence))
+    assert not any("floor" in reason for reason in lenient.reasons)
+
+
+def test_a_rust_panic_outscores_the_cargo_summary_above_it() -> None:
+    diagnosis, _ = diagnose_file(FIXTURES / "travis-ripgrep-build-script-panic.log")
+    assert body_of(diagnosis.key_line).startswith("thread 'main' panicked at")
+    assert diagnosis.category is Category.CODE and diagnosis.action is FixAction.HUMAN
+
+
+def test_a_missing_build_file_is_the_environment() -> None:
+    diagnosis, _ = diagnose_file(FIXTURES / "travis-leetcode-no-rakefile.log")
+    assert diagnosis.key_line.startswith("No Rakefile found")
+    assert (diagnosis.category, diagnosis.action) == (Category.ENVIRONMENT, FixAction.FIX_CONFIG)
+
+
+def test_a_coverage_threshold_after_failing_tests_is_their_fallout() -> None:
+    log = lines_of("travis-autoprefixer-jest-coverage.log")
+    coverage = next(line for line in log if "coverage threshold" in line)
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.playbook == "code.assertion" and "toEqual" in body_of(diagnosis.key_line)
+    alone, _ = diagnose(["$ jest --coverage", coverage, 'The command "jest --coverage" exited with 1.'])
+    assert alone.playbook == "code.coverage"  # alone, it is the failure
+    assert alone.key_line == coverage.rstrip("\r")
+
+
+def test_the_first_report_of_a_repeated_failure_is_the_key_line() -> None:
+    # MSVC reports errors of one vendored file twice; later copies carry more quoted names (more points)
+    log = (FIXTURES.parent / "ci-logs" / "051-dependency.log").read_text("utf-8").splitlines()
+    diagnosis, _ = diagnose(log)
+    first = next(line for line in log if "error C" in line)
+    assert diagnosis.key_line == first and diagnosis.playbook == "dep.vendored-compile-error"
+    assert diagnosis.category is Category.DEPENDENCY

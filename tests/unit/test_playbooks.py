@@ -444,11 +444,10 @@ def test_known_module_is_installed_automatically() -> None:
     diagnosis = diag("ModuleNotFoundError: No module named 'yaml'")
     assert diagnosis.params["distribution"] == "PyYAML" and not any("typosquat" in n for n in diagnosis.notes)
     assert any("PyYAML" in step for step in diagnosis.steps)
-    # only the measured precision of the evidence (domain.diagnosis.calibration) may still withhold it
+    # calibration sets the confidence only; the risk gate's floor decides (domain.ci_healing.risk)
     rule = default_playbooks().rule(diagnosis.evidence.removeprefix("rule:"))
-    assert diagnosis.auto_fix == (
-        rule.auto_fix and calibrate(diagnosis.evidence, rule.confidence).allows_auto
-    )
+    assert diagnosis.auto_fix == rule.auto_fix
+    assert diagnosis.confidence == calibrate(diagnosis.evidence, rule.confidence).confidence
 
 
 def test_unknown_module_is_never_installed_automatically() -> None:
@@ -465,7 +464,7 @@ def test_secret_looking_variable_gets_no_default_automatically() -> None:
     secret = diag("./release.sh: line 3: NPM_TOKEN: unbound variable")
     assert plain.params["name"] == "AWS_REGION" and not any("secret" in note for note in plain.notes)
     rule = default_playbooks().rule(plain.evidence.removeprefix("rule:"))
-    assert plain.auto_fix == (rule.auto_fix and calibrate(plain.evidence, rule.confidence).allows_auto)
+    assert plain.auto_fix == rule.auto_fix
     assert secret.action is FixAction.SET_ENV_DEFAULT and secret.params["name"] == "NPM_TOKEN"
     assert not secret.auto_fix and secret.notes
 
