@@ -16,7 +16,7 @@ regex counts only when the context matches within `context_lines` lines): `Playb
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from domain.diagnosis.candidates import CandidatePool, Capture, ScanOutcome
@@ -41,6 +41,7 @@ from domain.diagnosis.reading import (
     clip,
 )
 from domain.diagnosis.structure import StepTracker, exit_status, header_name, is_summary
+from domain.diagnosis.triggers import Triggers, triggers_for
 from domain.shared.redaction import Redactor
 
 __all__ = [  # the scanner, and what callers read logs with (re-exported from their homes)
@@ -112,6 +113,8 @@ class LogScanner:
             {*matcher.tokens, *STEP_TOKENS, *PEM_TOKENS, *(t.encode() for t in EVIDENCE_TOKENS)},
             {*matcher.keywords, *STEP_KEYWORDS, *MASK_KEYWORDS, *EVIDENCE_KEYWORDS},
         )
+        rules = getattr(matcher, "rules", None)
+        self.triggers: Triggers | None = triggers_for(rules) if rules is not None else None
         self.steps = StepTracker()
         self.pool = CandidatePool(self._forget)
         self.baseline = baseline
@@ -155,7 +158,7 @@ class LogScanner:
             block = block.replace(b"\r\n", b"\n").removesuffix(b"\r")
         search = _ANSI_B.sub(b"", block) if b"\x1b" in block else block
         self._split, index, position = None, 0, 0
-        for start in self.prefilter.line_starts(search):
+        for start in self._starts(search, block):
             index += search.count(b"\n", position, start)
             position = start
             if search is block:
@@ -169,6 +172,22 @@ class LogScanner:
         self.lines += block.count(b"\n") + 1
         self.bytes += size
         self.tail.extend(block.rsplit(b"\n", self.tail.maxlen)[-(self.tail.maxlen or 1) :])
+
+    def _starts(self, search: bytes, block: bytes) -> Iterator[int]:
+        """The starts of the lines of `search` to examine: those the prefilter holds and the triggers
+        find (a superset of the lines `_hit` keeps); inside a private key, every line it holds."""
+        lines_differ = search is not block and search.count(b"\n") != block.count(b"\n")
+        if self.triggers is None or self.redactor.in_private_key or lines_differ:
+            yield from self.prefilter.line_starts(search)
+            return
+        for start in self.triggers.line_starts(search):
+            end = search.find(b"\n", start)
+            if not self.prefilter.line_starts(search[start : end if end >= 0 else len(search)]):
+                continue
+            yield start
+            if self.redactor.in_private_key and end >= 0:  # its lines are redacted: each one is examined
+                yield from (end + 1 + s for s in self.prefilter.line_starts(search[end + 1 :]))
+                return
 
     def _hit(self, raw: bytes, index: int, block: bytes) -> None:
         """A line holding a required word. It is matched as is first (most such lines match nothing, and
