@@ -1,0 +1,120 @@
+"""Scenario goals about fix PRs and learning (issue 17): each fix PR's end state, the goals judged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.ci_healing.approval import APPROVE_ACTION_ID, REJECT_ACTION_ID
+from simulators.github import load_scenario
+from starter import simulate_goals
+from starter.simulate_ci import approver_for, review_answer
+from starter.simulate_fixpr_goals import fix_pr_state
+from starter.simulate_learning import _review_status
+from store.ci_failures import CIFailureRecord
+
+SCENARIOS = Path(__file__).parents[2] / "scenarios"
+
+
+@pytest.mark.parametrize(
+    ("row", "state"),
+    [
+        ({"route": "merge", "outcome": "merged", "merged": True}, "merged"),
+        ({"route": "auto_merge", "outcome": "merged on approval", "merged": True}, "merged"),
+        ({"route": "auto_merge", "outcome": None, "merged": False}, "proposed"),
+        ({"route": "review", "outcome": "queued", "merged": False}, "queued"),
+        ({"route": "review", "outcome": "merged after review", "merged": True}, "reviewed_merged"),
+        ({"route": "review", "outcome": "rejected", "merged": False}, "rejected"),
+        ({"route": "blocked", "outcome": "blocked", "merged": False}, "blocked"),
+        ({"route": "merge", "outcome": "reverted", "merged": True}, "reverted"),
+        ({"route": "merge", "outcome": "revert opened", "merged": True}, "reverted"),
+        ({"route": None, "outcome": "closed", "merged": False}, "closed"),
+    ],
+)
+def test_each_fix_pr_state_follows_its_route_and_outcome(row: dict[str, Any], state: str) -> None:
+    assert fix_pr_state(row) == state
+
+
+def _report(*rows: dict[str, Any], learned: int = 0, **fix_prs: Any) -> dict[str, Any]:
+    return {
+        "ci": {
+            "fix_prs": {"prs": list(rows), **fix_prs},
+            "learning": {"learned": [{"playbook": f"learned.{n}"} for n in range(learned)]},
+        }
+    }
+
+
+GOALS = {
+    "fix_prs": {"acme/a": "merged", "acme/b": "queued"},
+    "high_severity_merged": 0,
+    "reverts_restore_green": True,
+    "learned_fixes": 1,
+    "learned_replays": ["acme/b"],
+}
+MERGED = {"repo": "acme/a", "route": "merge", "outcome": "merged", "merged": True}
+QUEUED = {"repo": "acme/b", "route": "review", "outcome": "queued", "merged": False, "playbook": "learned.1"}
+
+
+def test_fix_pr_goals_hold_only_when_the_run_matches_them() -> None:
+    good = _report(MERGED, QUEUED, learned=1, high_severity_merged=0, reverted=1, reverts_restored_green=1)
+    judged = simulate_goals.judge(GOALS, good)
+    assert judged["met"] and [c["goal"] for c in judged["checks"]] == list(GOALS), judged
+    assert judged["checks"][0]["measured"] == {"acme/a": ["merged"], "acme/b": ["queued"]}
+    bad = _report(
+        MERGED,
+        {**QUEUED, "merged": True, "playbook": "dep.python-missing-module"},
+        high_severity_merged=1,
+        reverted=1,
+        reverts_restored_green=0,
+    )
+    missed = simulate_goals.judge(GOALS, bad)
+    assert not missed["met"] and not any(c["met"] for c in missed["checks"]), missed
+    assert missed["checks"][0]["measured"]["acme/b"] == ["reviewed_merged"]
+    nothing = simulate_goals.judge({"fix_prs": {"acme/none": "merged"}}, _report())
+    assert not nothing["met"]  # no fix PR at all is not "merged"
+    assert not simulate_goals.judge({"learned_replays": ["acme/none"]}, _report())["met"]
+
+
+@pytest.mark.parametrize("name", ["fix_prs.yaml", "learning.yaml"])
+def test_the_issue_scenarios_state_known_goals(name: str) -> None:
+    goals = load_scenario(SCENARIOS / name).goals
+    assert goals.get("fix_prs") and simulate_goals.unknown_goals(goals) == []
+
+
+def test_the_scenario_approver_answers_queued_fix_prs_as_their_review_says() -> None:
+    scenario = load_scenario(SCENARIOS / "learning.yaml")
+    rows = [
+        {"workflow_id": "ci/github/acme/search/5", "repo": "acme/search", "group": 1, "approve": False,
+         "fix_prs": [{"number": 3}]},
+        {"workflow_id": "ci/github/acme/auth/6", "repo": "acme/auth", "group": 3, "approve": False,
+         "fix_prs": [{"number": 4}]},
+    ]  # fmt: skip
+    decide = approver_for(lambda: rows, review_answer(scenario))
+
+    def message(value: str) -> dict[str, Any]:
+        return {"blocks": [{"type": "actions", "elements": [{"value": value}]}]}
+
+    assert decide(message("fixpr/acme/search/3")) == (APPROVE_ACTION_ID, "U0SCENARIO", "alice")
+    assert decide(message("fixpr/acme/auth/4")) is None  # nobody answers its review
+    assert decide(message("ci/github/acme/auth/6"))[0] == REJECT_ACTION_ID  # its plan approval: `false`
+    assert decide(message("fixpr/acme/other/1")) is None
+
+
+def test_a_replay_is_in_review_when_its_fix_pr_was_queued() -> None:
+    now = datetime.now(UTC)
+    record = CIFailureRecord(
+        workflow_id="ci/github/acme/search/7",
+        provider="github",
+        project="acme/search",
+        run_id=7,
+        stage="auto_fixed",
+        attempts=["1: add_dependency: fix PR https://github.example/acme/search/pull/12 verified"],
+        created_at=now,
+        updated_at=now,
+    )
+    assert _review_status(record, {"fixpr/acme/search/12": "approved"}) == "approved"
+    assert _review_status(record, {"fixpr/acme/search/13": "approved"}) is None  # another PR
+    assert _review_status(record, {"fixpr/acme/mail/12": "pending"}) is None  # another repository
