@@ -14,7 +14,7 @@ import typer
 
 from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
-from starter import cli_admin, cli_flaky, cli_ops, cli_playbooks, cli_review
+from starter import cli_admin, cli_ops, cli_playbooks, cli_review
 from starter.diagnose import diagnose
 
 app = typer.Typer(
@@ -173,4 +173,3 @@ cli_admin.register(app)  # prs, pr, stale, needs-me, command, reconcile, breaker
 cli_ops.register(app)  # report
 cli_review.register(app)  # review list|approve|reject (Admin API)
 cli_playbooks.register(app)  # playbooks (history, learned fixes)
-cli_flaky.register(app)  # flaky tests and their scores

@@ -3,8 +3,8 @@
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
 mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
 healed: merged without a human after at least one of its actions), wall_seconds, commands, untracked
-(bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), ci (see
-`simulate_ci`; its `fix_prs`: `simulate_fixprs`), and goals (the scenario's goals, met or not:
+(bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), and ci (see
+`simulate_ci`; its `fix_prs`: `simulate_fixprs`), goals (the scenario's `goals:` and whether each holds:
 `simulate_goals`).
 """
 
@@ -32,8 +32,10 @@ from domain.shared.audit import AuditFilter
 from domain.shared.breaker import BreakerState
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
-from starter import simulate_ci, simulate_fixprs, simulate_goals
+from starter import simulate_ci, simulate_fixprs
 from starter.local_stack import Embedded, embedded
+from starter.simulate_goals import check as check_goals
+from starter.simulate_goals import parse_goals
 from starter.simulate_sweeps import reconciler_report
 from store import audit as audit_store
 from store import repository
@@ -88,10 +90,12 @@ async def run_simulation(
     `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
     """
     scenario = load_scenario(scenario_path)
-    if unknown := simulate_goals.unknown_goals(scenario.goals):
-        raise ConfigError(f"{scenario_path}: unknown goals {unknown}; known: {sorted(simulate_goals.GOALS)}")
     config = scenario_config(config_path, scenario)
-    review = simulate_ci.review_answer(scenario)  # scripted answers to queued fix PRs
+    try:
+        goals = parse_goals(scenario.goals)
+    except ValueError as exc:
+        raise ConfigError(f"{scenario_path}: {exc}") from None
+    review = simulate_ci.review_answer(scenario)
     started = time.monotonic()
     kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
     with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
@@ -117,7 +121,7 @@ async def run_simulation(
                     last_log = time.monotonic()
                 await asyncio.sleep(1.0)
             report = await _report(stack, expected, time.monotonic() - started)
-            return {**report, "goals": simulate_goals.judge(scenario.goals, report)}
+            return {**report, "goals": check_goals(goals, report)}
 
 
 def _mender_states(stack: Embedded) -> dict[str, str | None]:
@@ -191,7 +195,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
 
     by_fault: dict[str, dict[str, int]] = {}
     merge_times: list[float] = []
-    merged = needs_human = still_open = healed_by_mender = automatable = automatable_healed = 0
+    merged = needs_human = still_open = healed_by_mender = 0
     for pr in originals:
         chain = lineage(pr)
         end = chain[-1]
@@ -200,9 +204,6 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         human = states.get(key) == "NEEDS_INTERVENTION"
         keys = {f"{p['repo']}#{p['number']}" for p in chain}
         healed_by_mender += healed and bool(keys & acted_on) and not (keys & escalated)
-        if pr.get("faults") and not simulate_goals.NOT_AUTOMATABLE & set(pr["faults"]):
-            automatable += 1
-            automatable_healed += healed and not (keys & escalated)
         merged += healed
         needs_human += human
         still_open += end["state"] == "open" and not human
@@ -235,11 +236,6 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
             ),
             "needs_intervention": needs_human,
             "open": still_open,
-            "automatable": automatable,  # stalled with a fault Mender can heal (not genuine_failure)
-            "automatable_merged_without_human": automatable_healed,
-            "automatable_merged_without_human_share": (
-                round(automatable_healed / automatable, 3) if automatable else None
-            ),
         },
         "by_fault": by_fault,
         "actions": dict(sorted(acted.items())),

@@ -1,91 +1,106 @@
-"""A scenario's goals (its `goals:` key) judged against the report of its `mender simulate` run.
+"""The goals a scenario states (`goals:` in its file) and whether the run met them: `goals` in
+`mender simulate --report json` is `{met, checks: [{goal, holds, expected, actual}]}`.
 
-Each goal names a figure of the report and the bound it must meet; the report's `goals` field lists
-every goal with its target, what was measured and whether it is met, and `met` for all of them:
+Goals (each optional)::
 
-- `automatable_merged_without_human`: at least this share of the stalled PRs Mender can heal (every PR
-  with a fault but `genuine_failure`) merged without a human;
-- `false_positive_actions`: at most this many actions on PRs that needed none;
-- `ci_runs_per_healed_pr`: at most this many CI runs caused per PR Mender healed;
-- `every_pr_tracked_and_ended: true`: every bot PR tracked by Mender, and merged or with a human;
-- `genuine_failures_escalated: true`: every `genuine_failure` PR handed to a human, none merged;
-- `missing_repos_reported: [owner/name, ...]`: the reconciler reported each of them (skipped, never fatal);
-- fix PRs and learning (`fix_prs`, `high_severity_merged`, ...): `simulate_fixpr_goals`.
+    goals:
+      fix_prs:                       # per repository: how each of its fix PRs ended
+        acme/clean-1: merged         # merged | proposed | queued | reviewed_merged | rejected | blocked | reverted
+      high_severity_merged: 0        # fix PRs with a high-severity finding that were merged (at most)
+      reverts_restore_green: true    # at least one revert, and each default branch ran green after it
+      learned_fixes: 1               # learned fixes stored (at least)
+      learned_replays: [acme/search] # repositories whose fix PRs replay a learned fix
+
+A fix PR's state, from its `ci.fix_prs.prs` row: `reverted` (reverted after its merge), `blocked` (a
+high-severity finding), `reviewed_merged` (queued for review, then approved and merged), `merged`
+(merged by its score, or after the one approval a proposed fix waits for), `proposed` (merge after one
+approval, waiting), `rejected` or `queued` (in the review queue).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from starter.simulate_fixpr_goals import FIX_PR_GOALS
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-NOT_AUTOMATABLE = frozenset({"genuine_failure"})  # faults no remedy heals: a human's
+from domain.ci_healing.playbook_history import LEARNED_PREFIX
 
-
-def _at_least(measured: float | None, target: Any) -> bool:
-    return measured is not None and measured >= float(target)
+FixPRState = Literal["merged", "proposed", "queued", "reviewed_merged", "rejected", "blocked", "reverted"]
 
 
-def _at_most(measured: float | None, target: Any) -> bool:
-    return measured is not None and measured <= float(target)
+class Goals(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    fix_prs: dict[str, FixPRState] = Field(default_factory=dict)
+    high_severity_merged: int | None = Field(None, ge=0)
+    reverts_restore_green: bool = False
+    learned_fixes: int | None = Field(None, ge=0)
+    learned_replays: list[str] = Field(default_factory=list)
 
 
-def _tracked_and_ended(report: dict[str, Any]) -> dict[str, Any]:
-    prs = report["prs"]
-    return {
-        "untracked": report["untracked"],
-        "open": prs["open"],
-        "ended": prs["merged"] + prs["needs_intervention"],
-        "total": prs["total"],
-        "expected": report["expected_prs"],
-    }
+def parse_goals(raw: dict[str, Any]) -> Goals:
+    """The scenario's goals; a clear `ValueError` for a wrong one."""
+    try:
+        return Goals.model_validate(raw or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"scenario goals are invalid: {problems}") from None
 
 
-def _genuine(report: dict[str, Any]) -> dict[str, int]:
-    return dict(report["by_fault"].get("genuine_failure", {"total": 0, "healed": 0, "escalated": 0}))
+def fix_pr_state(row: dict[str, Any]) -> str:
+    """What became of one fix PR (a row of `ci.fix_prs.prs`)."""
+    outcome, route = row.get("outcome") or "", row.get("route")
+    if outcome.startswith("revert"):
+        return "reverted"
+    if route == "blocked":
+        return "blocked"
+    if row.get("merged"):
+        return "reviewed_merged" if route == "review" else "merged"
+    if route == "auto_merge":
+        return "proposed"
+    if route == "review":
+        return "rejected" if outcome == "rejected" else "queued"
+    return outcome or "none"
 
 
-def _missing_reported(report: dict[str, Any], target: Any) -> dict[str, bool]:
-    failed = report.get("reconciler", {}).get("failed_repos", {})
-    return {str(repo): bool(failed.get(repo)) for repo in target}
+def check(goals: Goals, report: dict[str, Any]) -> dict[str, Any]:
+    """Each goal with whether it holds in `report` (the simulate report, `ci` included)."""
+    fix_prs = report.get("ci", {}).get("fix_prs", {})
+    rows = fix_prs.get("prs", [])
+    checks: list[dict[str, Any]] = []
 
+    def add(goal: str, expected: Any, actual: Any, holds: bool) -> None:
+        checks.append({"goal": goal, "holds": holds, "expected": expected, "actual": actual})
 
-GOALS = {
-    "automatable_merged_without_human": (
-        lambda r, _: r["prs"].get("automatable_merged_without_human_share"),
-        _at_least,
-    ),
-    "false_positive_actions": (lambda r, _: r["false_positive_actions"], _at_most),
-    "ci_runs_per_healed_pr": (lambda r, _: r["ci_runs_per_healed_pr"], _at_most),
-    "every_pr_tracked_and_ended": (
-        lambda r, _: _tracked_and_ended(r),
-        lambda m, t: (
-            (m["untracked"] == 0 and m["open"] == 0 and m["ended"] == m["total"] == m["expected"]) == bool(t)
-        ),
-    ),
-    "genuine_failures_escalated": (
-        lambda r, _: _genuine(r),
-        lambda m, t: (m["escalated"] == m["total"] and m["healed"] == 0) == bool(t),
-    ),
-    "missing_repos_reported": (_missing_reported, lambda m, _: bool(m) and all(m.values())),
-    **FIX_PR_GOALS,
-}
-
-
-def unknown_goals(goals: dict[str, Any]) -> list[str]:
-    return sorted(set(goals) - set(GOALS))
-
-
-def judge(goals: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
-    """`{"met": all met, "checks": [{"goal", "target", "measured", "met"}]}` (unknown goals: not met)."""
-    checks = []
-    for name, target in goals.items():
-        if name not in GOALS:
-            checks.append({"goal": name, "target": target, "measured": None, "met": False})
-            continue
-        measure, holds = GOALS[name]
-        measured = measure(report, target)
-        checks.append(
-            {"goal": name, "target": target, "measured": measured, "met": bool(holds(measured, target))}
+    for repo, expected in goals.fix_prs.items():
+        states = [fix_pr_state(r) for r in rows if r.get("repo") == repo]
+        add(f"fix PRs of {repo}: {expected}", expected, states, bool(states) and set(states) == {expected})
+    if goals.high_severity_merged is not None:
+        merged = fix_prs.get("high_severity_merged", 0)
+        add(
+            "no fix PR with a high-severity finding merged",
+            goals.high_severity_merged,
+            merged,
+            merged <= goals.high_severity_merged,
         )
-    return {"met": all(c["met"] for c in checks), "checks": checks}
+    if goals.reverts_restore_green:
+        reverted, green = fix_prs.get("reverted", 0), fix_prs.get("reverts_restored_green", 0)
+        add(
+            "each revert restores a green default branch",
+            True,
+            f"{green} of {reverted}",
+            reverted > 0 and green == reverted,
+        )
+    learning = report.get("ci", {}).get("learning", {})
+    if goals.learned_fixes is not None:
+        learned = len(learning.get("learned", []))
+        add("learned fixes stored", goals.learned_fixes, learned, learned >= goals.learned_fixes)
+    for repo in goals.learned_replays:
+        playbooks = [r.get("playbook") or "" for r in rows if r.get("repo") == repo]
+        add(
+            f"the fix PR of {repo} replays a learned fix",
+            True,
+            playbooks,
+            bool(playbooks) and all(p.startswith(LEARNED_PREFIX) for p in playbooks),
+        )
+    return {"met": all(c["holds"] for c in checks), "checks": checks}
