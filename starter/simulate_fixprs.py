@@ -51,7 +51,11 @@ def settled(status: FixPRStatus | None, pr: dict[str, Any], answered: bool = Fal
     """Done, or waiting for a human who will not come (`answered`: a scripted review answer will)."""
     if status is None:
         return pr["state"] != "open"  # rolled back by its CI workflow before a fix PR workflow ran
-    if status.stage == "done" or status.stage in WAITING_STAGES:
+    if status.stage == "done":  # a merged revert: settled once the default branch ran after it
+        return not (
+            status.outcome == "reverted" and pr["pipeline"].get("after_merge_runs", [])[-1:] == [None]
+        )
+    if status.stage in WAITING_STAGES:
         return True
     return status.outcome == "blocked" or (status.outcome == "queued" and not answered)
 
