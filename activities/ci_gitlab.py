@@ -74,8 +74,16 @@ class GitLabCI:
             head_sha=pipeline.sha,
             secret_values=self._masked_values(),
             passing_logs=self._passing_logs(pipeline.id, pipeline.ref),
-            base_branch=getattr(self.project, "default_branch", None),
+            base_branch=self._default_branch(),
         )
+
+    def _default_branch(self) -> str | None:
+        """The project's default branch (the lazy project object does not know it); None when unreadable."""
+        try:
+            return gitlab_client().projects.get(self.project_path).default_branch
+        except GitlabError as exc:
+            log.info("default branch of %s not read (%s)", self.project_path, exc.response_code)
+            return None
 
     def _masked_values(self) -> list[str]:
         """The values of the project's masked CI/CD variables: GitLab masks them in job logs, but not when
@@ -98,8 +106,7 @@ class GitLabCI:
             if found is None:
                 found = {}
                 try:
-                    default = self.project.default_branch if hasattr(self.project, "default_branch") else None
-                    for branch in dict.fromkeys(b for b in (ref, default) if b):
+                    for branch in dict.fromkeys(b for b in (ref, self._default_branch()) if b):
                         listed = self.project.pipelines.list(
                             ref=branch, status="success", per_page=5, get_all=False
                         )

@@ -63,6 +63,17 @@ def test_without_a_passing_run_the_noise_is_still_a_candidate(gitlab: GitLabSimu
     assert analyse(gitlab, "acme/api", noisy_first) == NOISE
 
 
+def test_a_failure_on_a_branch_is_compared_with_the_base_branchs_passing_run(gitlab: GitLabSimulator) -> None:
+    failing, passing = logs()
+    gitlab.add_passed_pipeline("acme/app", job="sass", log_text=passing)  # on the default branch
+    pipeline = gitlab.add_pipeline("acme/app", failing, heals_on="never", job="sass", ref="feature")
+    ref = CIRunRef(provider=Provider.GITLAB, project="acme/app", run_id=pipeline.id)
+    analysis = GitLabCI("acme/app").analyse(ref, MenderConfig().ci)
+    assert "compared with the last passing run" in analysis.distilled
+    assert analysis.diagnosis.key_line.startswith("Error: Undefined variable:")
+    assert analysis.base_branch == "main" and analysis.head_branch == "feature"
+
+
 def test_a_passing_run_of_another_job_or_ref_is_not_used(gitlab: GitLabSimulator) -> None:
     failing, passing = logs()
     gitlab.add_passed_pipeline("acme/lib", job="lint", log_text=passing)
