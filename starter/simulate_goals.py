@@ -7,6 +7,7 @@ every goal with its target, what was measured and whether it is met, and `met` f
   with a fault but `genuine_failure`) merged without a human;
 - `false_positive_actions`: at most this many actions on PRs that needed none;
 - `ci_runs_per_healed_pr`: at most this many CI runs caused per PR Mender healed;
+- `needless_updates`: at most this many branch updates of PRs that were never behind;
 - `every_pr_tracked_and_ended: true`: every bot PR tracked by Mender, and merged or with a human;
 - `genuine_failures_escalated: true`: every `genuine_failure` PR handed to a human, none merged;
 - `missing_repos_reported: [owner/name, ...]`: the reconciler reported each of them (skipped, never fatal).
@@ -54,6 +55,7 @@ GOALS = {
     ),
     "false_positive_actions": (lambda r, _: r["false_positive_actions"], _at_most),
     "ci_runs_per_healed_pr": (lambda r, _: r["ci_runs_per_healed_pr"], _at_most),
+    "needless_updates": (lambda r, _: r.get("needless_updates"), _at_most),
     "every_pr_tracked_and_ended": (
         lambda r, _: _tracked_and_ended(r),
         lambda m, t: (
