@@ -79,8 +79,10 @@ class CIPollActivities:
                 elif outcome is CIDelivered.STARTED_OR_SIGNALLED:
                     report.delivered += 1
             activity.heartbeat(report.projects)
-        if config.ci.learning.enabled:
-            await self._learn([w.project for w in watched_projects(config) if w.provider == "github"], report)
+        if config.ci.learning.enabled:  # not from a project refused lately: it backs off here too
+            skipped = {*report.failed_projects, *report.backing_off}
+            projects = [w.project for w in watched_projects(config) if w.provider == "github"]
+            await self._learn([p for p in projects if f"github:{p}" not in skipped], report)
         log.info("CI poll: %s", report.model_dump())
         return report
 

@@ -225,6 +225,12 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
                 return StrategyResult(
                     ok=True, noop=True, detail=f"the PR is {'merged' if now.merged else 'closed'}"
                 )
+            if repo.archived:  # PyGithub hides the 403: a failure of this repository alone, not of GitHub
+                raise ApplicationError(
+                    f"updating {args.pr.key}: GitHub refused: the repository is archived",
+                    type="GitHubRepoUnavailable",
+                    non_retryable=True,
+                )
             return StrategyResult(ok=False, detail="GitHub refused to update the branch")
         return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
 

@@ -1,7 +1,7 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
+needless_updates, mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
 healed: merged without a human after at least one of its actions), wall_seconds, commands, untracked
 (bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), ci (see
 `simulate_ci`; its `fix_prs`: `simulate_fixprs`), and goals (the scenario's goals, met or not:
@@ -159,7 +159,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     by_key = {f"{p['repo']}#{p['number']}": p for p in sim["prs"]}
     acted: Counter[str] = Counter()
     acted_on: set[str] = set()
-    false_positives = 0
+    false_positives = needless_updates = 0
     escalated: set[str] = set()
     stall_to_action: list[float] = []
     for key, pr in by_key.items():
@@ -171,6 +171,9 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
                 acted[details["action"]] += 1
                 acted_on.add(key)
                 false_positives += not pr.get("faults")
+                needless_updates += details["action"] == "UPDATE_BRANCH" and "behind_base" not in pr.get(
+                    "faults", []
+                )
                 if last_progress is not None:
                     stall_to_action.append((event.occurred_at - last_progress).total_seconds())
             elif event.type == "escalated":
@@ -248,6 +251,7 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
         "by_fault": by_fault,
         "actions": dict(sorted(acted.items())),
         "false_positive_actions": false_positives,
+        "needless_updates": needless_updates,  # branch updates of a PR the scenario never put behind
         "mttm_seconds": {"median": percentile(merge_times, 0.5), "p95": percentile(merge_times, 0.95)},
         "stall_to_action_seconds": {
             "median": percentile(stall_to_action, 0.5),

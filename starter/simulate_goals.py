@@ -10,6 +10,8 @@ Fleet goals:
   with a fault but `genuine_failure`) merged without a human;
 - `false_positive_actions`: at most this many actions on PRs that needed none;
 - `ci_runs_per_healed_pr`: at most this many CI runs caused per PR Mender healed;
+- `needless_updates`: at most this many branch updates of a PR that was never behind its base;
+- `needless_updates`: at most this many branch updates of PRs that were never behind;
 - `every_pr_tracked_and_ended: true`: every bot PR tracked by Mender, and merged or with a human;
 - `genuine_failures_escalated: true`: every `genuine_failure` PR handed to a human, none merged;
 - `missing_repos_reported: [owner/name, ...]`: the reconciler reported each of them (skipped, never fatal).
@@ -46,6 +48,7 @@ class Goals(BaseModel):
     automatable_merged_without_human: float | None = Field(None, ge=0, le=1)
     false_positive_actions: int | None = Field(None, ge=0)
     ci_runs_per_healed_pr: float | None = Field(None, ge=0)
+    needless_updates: int | None = Field(None, ge=0)
     every_pr_tracked_and_ended: bool | None = None
     genuine_failures_escalated: bool | None = None
     missing_repos_reported: list[str] = Field(default_factory=list)
@@ -119,6 +122,7 @@ def _fleet_checks(goals: Goals, report: dict[str, Any]) -> Iterator[Check]:
         ("automatable_merged_without_human", prs.get("automatable_merged_without_human_share"), _at_least),
         ("false_positive_actions", report.get("false_positive_actions"), _at_most),
         ("ci_runs_per_healed_pr", report.get("ci_runs_per_healed_pr"), _at_most),
+        ("needless_updates", report.get("needless_updates"), _at_most),
     ]
     for name, measured, holds in bounded:
         if (target := getattr(goals, name)) is not None:

@@ -246,3 +246,42 @@ def test_a_branch_update_retried_after_a_crash_is_journaled_as_done(sim: Sim) ->
     assert first.run(gh.update_branch, args).noop  # a first attempt did not do it: not claimed
     moved = gh.StrategyArgs(pr=pr, head_sha="0" * 40)  # a head the update was never asked about
     assert retry.run(gh.update_branch, moved).noop
+
+
+def test_a_repository_github_refuses_fails_as_that_repository_alone(sim: Sim) -> None:
+    """Archived, forbidden or gone: a failure only this repository causes (its own breaker isolates
+    it, `domain/shared/breaker_isolation.py`), never retried; rate-limited: retried after Retry-After.
+    An archived repository's update-branch 403 is one PyGithub does not raise: the activity says it."""
+    from temporalio.exceptions import ApplicationError
+
+    from domain.shared.breaker_isolation import repo_only
+
+    pr = sim.open("behind_base")
+    snap = until(lambda: sim.snapshot(pr), lambda s: s.mergeable_state == "behind" and not s.checks_pending)
+
+    def refuse(kind: str | None, retry_after: int = 60) -> None:
+        body = {"repo": REPO, "kind": kind, "retry_after": retry_after}
+        httpx.post(f"{sim.url}/_sim/repos/refusal", json=body, timeout=10).raise_for_status()
+
+    try:
+        for kind, expected in (
+            ("archived", "GitHubRepoUnavailable"),
+            ("forbidden", "GitHubAccessDenied"),
+            ("gone", "GitHubRepoUnavailable"),
+        ):
+            refuse(kind)
+            with pytest.raises(ApplicationError) as failed:
+                gh.update_branch(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha))
+            assert (failed.value.type, failed.value.non_retryable) == (expected, True), kind
+            assert repo_only(expected)
+        refuse("rate_limited", retry_after=7)
+        with pytest.raises(ApplicationError) as limited:
+            gh.fetch_snapshot(pr)
+        assert limited.value.type == "GitHubRateLimited" and not limited.value.non_retryable
+        assert limited.value.next_retry_delay == timedelta(seconds=7) and not repo_only(limited.value.type)
+        gh._RATE_LIMITED_UNTIL.clear()
+        refuse(None)  # GitHub answers again (no longer archived): the same update goes through
+        assert sim.github.get_repo(REPO).archived is False
+        assert gh.update_branch(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).ok
+    finally:
+        gh._RATE_LIMITED_UNTIL.clear()

@@ -39,6 +39,7 @@ async def test_lost_webhook_is_found_by_the_poller_and_polls_start_nothing_new(
         first = await _poll(client, world.queue)
         assert first.failures_seen == 1 and first.delivered == 1 and first.known == 0
         assert first.failed_projects == [f"github:{gone}"] and "404" in first.errors[0]
+        assert len(first.errors) == 1  # nor is it asked again to learn from human fixes
         rows = audit_store.query(
             engine_for(settings.database_url), AuditFilter(action="ci.poll.source_failed")
         )

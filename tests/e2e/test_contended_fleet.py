@@ -39,6 +39,8 @@ async def test_every_behind_pr_merges_without_a_human_and_no_ci_run_is_wasted() 
     assert report["healed_by_mender"] == 5, report
     assert report["ci_runs_per_healed_pr"] <= 1.2, report
     assert report["ci_runs_per_healed_pr"] == round(report["ci_runs_caused"] / 5, 2)
+    assert report["goals"]["met"] and len(report["goals"]["checks"]) == 4, report["goals"]
+    assert report["prs"]["automatable"] == 5 and report["needless_updates"] == 0
 
 
 async def test_two_behind_prs_take_turns_and_every_run_replays(client: Client, tmp_path: Path) -> None:

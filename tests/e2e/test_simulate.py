@@ -20,6 +20,8 @@ REPORT_KEYS = {
     "breaker_trips",
     "ci_runs_caused",
     "wall_seconds",
+    "needless_updates",
+    "goals",
 }
 AUTOMATABLE = {
     "flaky_checks",
@@ -44,6 +46,8 @@ async def test_every_fault_is_healed_or_escalated_and_healthy_prs_are_never_touc
     assert genuine["escalated"] == genuine["total"] and genuine["healed"] == 0, report
     assert report["prs"]["merged"] == report["prs"]["total"] - genuine["total"]
     assert report["prs"]["open"] == 0
+    assert report["prs"]["automatable_merged_without_human_share"] == 1.0, report["prs"]
+    assert report["goals"] == {"met": True, "checks": []}  # this scenario states no goals
     assert report["false_positive_actions"] == 0, report
     assert report["budgets_exceeded"] == 0
     assert report["breaker_trips"] >= 1 and report["breaker_state"] == "closed", report  # opened, then closed

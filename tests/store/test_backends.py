@@ -22,6 +22,7 @@ from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
 from domain.shared.audit import AuditEntry, AuditFilter
 from store import (
+    api_keys,
     audit,
     ci_failures,
     flaky_tests,
@@ -29,8 +30,10 @@ from store import (
     learned_fixes,
     playbook_history,
     projection,
+    report_data,
     repository,
     review_queue,
+    stale,
 )
 from store.db import engine_for
 from store.models import WebhookDeliveryRecord
@@ -70,6 +73,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
             connection.exec_driver_sql(f"DELETE FROM {table}")
         connection.exec_driver_sql("DELETE FROM installed_repository")
         connection.exec_driver_sql("DELETE FROM review_alert")
+        connection.exec_driver_sql("DELETE FROM api_key")
     return engine
 
 
@@ -296,3 +300,39 @@ def test_test_outcomes_are_idempotent_and_score_each_test(engine: Engine) -> Non
     listed = flaky_tests.listed(engine)
     assert [s.test for s in listed] == ["tests/t.py::test_a", "tests/t.py::test_b"]
     assert flaky_tests.listed(engine, "other/repo") == []
+
+
+def test_api_keys_are_created_rotated_and_revoked(engine: Engine) -> None:
+    from domain.shared.admin_config import ApiKey
+
+    def digest(n: int) -> str:
+        return "sha256:" + f"{n:x}".rjust(64, "0")
+
+    configured = [ApiKey(name="ops", hash=digest(1), role="admin")]
+    api_keys.create(engine, ApiKey(name="dash", hash=digest(2), role="read"), "api:ops")
+    assert [(k.name, k.hash) for k in api_keys.active_keys(engine, configured)] == [
+        ("ops", digest(1)),
+        ("dash", digest(2)),
+    ]
+    rotated = api_keys.rotate(engine, configured[0], digest(3), "api:ops")
+    api_keys.revoke(engine, ApiKey(name="dash", hash=digest(2), role="read"), "api:ops")
+    assert api_keys.active_keys(engine, configured) == [rotated]
+
+
+def test_stale_prs_and_report_histories_read_times_alike(engine: Engine) -> None:
+    from domain.config import MenderConfig
+
+    lifecycle, entries = PRLifecycle(pr=PR), []
+    for event in (make_event(PR, EventType.OPENED), make_event(PR, EventType.CHECKS_STARTED)):
+        lifecycle, transition = apply(lifecycle, event)
+        entries.append(repository.JournalEntry(event=event, transition=transition))
+    values = {"key": PR.key, "repo": PR.repo, "number": PR.number, "state": lifecycle.state}
+    repository.upsert_pr(engine, values)
+    repository.append_events(engine, entries)
+    entered = entries[-1].event.occurred_at
+    config = MenderConfig()
+    [found] = stale.stale_prs(engine, config, entered + timedelta(days=1))
+    assert found.since == entered and found.since.tzinfo is not None and found.seconds == 86400
+    assert stale.stale_prs(engine, config, entered + timedelta(seconds=1)) == []
+    [history] = report_data.pr_histories(engine, config, datetime.now(UTC) + timedelta(seconds=1))
+    assert (history.key, history.state) == (PR.key, "CHECKS_RUNNING")

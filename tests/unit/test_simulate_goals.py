@@ -148,6 +148,7 @@ def report(**over: Any) -> dict[str, Any]:
         "by_fault": {"genuine_failure": {"total": 2, "healed": 0, "escalated": 2}},
         "false_positive_actions": 0,
         "ci_runs_per_healed_pr": 0.8,
+        "needless_updates": 0,
         "untracked": 0,
         "expected_prs": 10,
         "reconciler": {"failed_repos": {"acme/gone": 3}},
@@ -159,6 +160,7 @@ GOALS = {
     "automatable_merged_without_human": 1.0,
     "false_positive_actions": 0,
     "ci_runs_per_healed_pr": 1.2,
+    "needless_updates": 0,
     "every_pr_tracked_and_ended": True,
     "genuine_failures_escalated": True,
     "missing_repos_reported": ["acme/gone"],
@@ -184,6 +186,7 @@ def test_each_goal_can_be_missed() -> None:
         ),
         "false_positive_actions": report(false_positive_actions=1),
         "ci_runs_per_healed_pr": report(ci_runs_per_healed_pr=1.3),
+        "needless_updates": report(needless_updates=1),
         "every_pr_tracked_and_ended": report(untracked=1),
         "genuine_failures_escalated": report(
             by_fault={"genuine_failure": {"total": 2, "healed": 1, "escalated": 1}}
