@@ -17,6 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities import github as gh
 from activities import reopen
+from activities.github_gate import GATE
 from domain.config import BotMechanism, RebuildHook
 from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
@@ -279,9 +280,9 @@ def test_a_repository_github_refuses_fails_as_that_repository_alone(sim: Sim) ->
             gh.fetch_snapshot(pr)
         assert limited.value.type == "GitHubRateLimited" and not limited.value.non_retryable
         assert limited.value.next_retry_delay == timedelta(seconds=7) and not repo_only(limited.value.type)
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
         refuse(None)  # GitHub answers again (no longer archived): the same update goes through
         assert sim.github.get_repo(REPO).archived is False
         assert gh.update_branch(gh.StrategyArgs(pr=pr, head_sha=snap.head_sha)).ok
     finally:
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
