@@ -54,7 +54,7 @@ def _needs_look(line: str) -> bool:
     return bool(RULES.match(body)) or has_evidence_word(body) or header_name(body) is not None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(POOL), st.sampled_from(PREFIXES), st.text(alphabet=st.characters(max_codepoint=127)))
 def test_every_line_a_rule_header_or_error_word_concerns_is_triggered(
     line: str, prefix: str, tail: str
