@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ingest bench-latency bench-chaos clean
+.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-scan bench-ingest bench-latency bench-chaos clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ bench-redaction: setup
 
 bench-diagnosis: setup
 	$(BIN)/python bench/diagnosis.py
+
+# mender diagnose over a generated 200 MB log beside grep -E of the same patterns (both locales); ARGS="--log FILE"
+bench-scan: setup
+	$(BIN)/python bench/diagnose_scan.py $(ARGS)
 
 # Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
 bench-ingest: setup

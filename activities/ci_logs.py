@@ -20,6 +20,7 @@ from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.distill import DistilledLog
 from domain.diagnosis.engine import diagnose
 from domain.diagnosis.playbooks import Playbooks, default_playbooks, load_playbooks
+from domain.diagnosis.reading import LogFile
 from domain.diagnosis.verdict import Diagnosis, Source
 from domain.shared.redaction import Redactor
 
@@ -105,7 +106,13 @@ class JobsRead:
     passing_diff: list[str]
 
 
-def _watched(lines: Iterable[str], tests: FailedTests) -> Iterator[str]:
+def _watched(lines: Iterable[str], tests: FailedTests) -> Iterable[str]:
+    """`lines`, read for failed tests on the way; a `LogFile` (the CLI's) keeps its fast block scan and
+    is not read for failed tests."""
+    return lines if isinstance(lines, LogFile) else _observed(lines, tests)
+
+
+def _observed(lines: Iterable[str], tests: FailedTests) -> Iterator[str]:
     for line in lines:
         tests.observe(line)
         yield line
@@ -153,19 +160,6 @@ def read_jobs(
     diagnosis, distilled, baseline = best
     diff = passing_diff([*distilled.window, *distilled.other_candidates], baseline.seen) if baseline else []
     return JobsRead(diagnosis, distilled, names, failed, diff)
-
-
-def diagnose_jobs(
-    jobs: Iterable[tuple[str, Iterable[str]]],
-    provider: str,
-    config: CIConfig,
-    secret_values: Iterable[str] = (),
-    passing: Iterable[str] | None = None,
-    passing_logs: PassingLogs | None = None,
-) -> tuple[Diagnosis, DistilledLog, list[str]]:
-    """`read_jobs`' diagnosis, distilled log and job names."""
-    read = read_jobs(jobs, provider, config, secret_values, passing, passing_logs)
-    return read.diagnosis, read.distilled, read.names
 
 
 def _rank(diagnosis: Diagnosis) -> tuple[int, int]:

@@ -8,12 +8,16 @@ same file with the playbook patterns translated to POSIX ERE: named and non-capt
 groups, `\\d \\s \\S \\w` become classes, lazy quantifiers greedy; patterns with look-arounds, scoped
 flags or possessive quantifiers cannot be expressed and are skipped (listed). `(?i)` patterns go to a
 second `grep -i` run; `exclude` / `context` are not applied by grep. Figures are printed, never asserted.
-Usage: .venv/bin/python bench/diagnose_scan.py [--mb 150] [--log FILE] [--keep]
+Each figure is wall time and CPU time (user + system): on a shared, loaded machine the CPU ratio is the
+steadier one. Also times the whole CLI, `mender diagnose FILE --json`, in a child process (start-up
+included) with its max RSS. `make bench-scan` (ARGS="--mb 200").
+Usage: .venv/bin/python bench/diagnose_scan.py [--mb 200] [--log FILE] [--keep] [--no-cli]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import re
 import resource
@@ -172,25 +176,51 @@ def to_ere(pattern: str) -> tuple[str, bool] | None:
 
 
 def grep_time(path: Path, patterns: list[str], insensitive: bool, env: dict[str, str] | None) -> float:
+    return grep_times(path, patterns, insensitive, env)[0]
+
+
+def grep_times(
+    path: Path, patterns: list[str], insensitive: bool, env: dict[str, str] | None
+) -> tuple[float, float]:
+    """(wall s, CPU s) of `grep -E -c` of `patterns` over `path`."""
     if not patterns:
-        return 0.0
+        return 0.0, 0.0
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as handle:
         handle.write("\n".join(patterns) + "\n")
     command = ["grep", "-E", "-c", *(["-i"] if insensitive else []), "-f", handle.name, str(path)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if result.returncode > 1:
         raise SystemExit(f"grep failed: {result.stderr.strip()}")
     Path(handle.name).unlink()
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli_times(path: Path) -> tuple[float, float, float, str]:
+    """(wall s, CPU s, max RSS MB, JSON answer) of `mender diagnose FILE --json` in a child process."""
+    mender = Path(sys.executable).with_name("mender")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(mender), "diagnose", str(path), "--json"], capture_output=True, text=True, check=False
+    )
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise SystemExit(f"mender diagnose failed: {result.stderr.strip()[:500]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return elapsed, cpu, after.ru_maxrss / 1024, result.stdout.strip()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--mb", type=int, default=150, help="size of the generated log")
+    parser.add_argument("--mb", type=int, default=200, help="size of the generated log")
+    parser.add_argument("--no-cli", action="store_true", help="skip timing the CLI in a child process")
     parser.add_argument("--log", type=Path, help="scan this log instead of generating one")
     parser.add_argument("--keep", action="store_true", help="keep the generated log")
     args = parser.parse_args()
@@ -203,9 +233,9 @@ def main() -> None:
     playbooks: Playbooks = default_playbooks()
 
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     diagnosis, distilled = diagnose_file(path, playbooks=playbooks)
-    scan_s = time.perf_counter() - started
+    scan_s, scan_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     tracemalloc.start()
     diagnose_file(path, playbooks=playbooks)
@@ -216,24 +246,33 @@ def main() -> None:
     skipped = sorted(rule_id for rule_id, ere in translated.items() if ere is None)
     sensitive = [ere for ere, flag in filter(None, translated.values()) if not flag]
     insensitive = [ere for ere, flag in filter(None, translated.values()) if flag]
-    grep_s = grep_time(path, sensitive, False, None) + grep_time(path, insensitive, True, None)
-    c_env = {"LC_ALL": "C", "PATH": "/usr/bin:/bin"}
-    grep_c_s = grep_time(path, sensitive, False, c_env) + grep_time(path, insensitive, True, c_env)
+    cli = None if args.no_cli else cli_times(path)
+    floors = {}
+    for name, env in (("default locale", None), ("LC_ALL=C", {"LC_ALL": "C", "PATH": "/usr/bin:/bin"})):
+        first, second = grep_times(path, sensitive, False, env), grep_times(path, insensitive, True, env)
+        floors[name] = (first[0] + second[0], first[1] + second[1])
 
-    print(f"log: {size_mb:.1f} MB, {distilled.total_lines} lines")
+    locale = os.environ.get("LC_ALL") or os.environ.get("LC_CTYPE") or os.environ.get("LANG") or "unset"
+    print(f"log: {size_mb:.1f} MB, {distilled.total_lines} lines; default locale here: LANG/LC_* = {locale}")
     print(f"diagnosis: {diagnosis.category.value} / {diagnosis.action.value} via {diagnosis.playbook}")
     print(f"  key line {distilled.key_line_number}: {diagnosis.key_line}")
-    print(f"mender scan: {scan_s:.2f} s = {size_mb / scan_s:.3g} MB/s")
     print(f"  peak traced memory {peak / 1e6:.1f} MB; max RSS {rss_before:.0f} -> {rss_after:.0f} MB")
     print(
         f"grep -E -c, {len(sensitive) + len(insensitive)} of {len(playbooks)} patterns ({len(skipped)} skipped):"
     )
-    print(
-        f"  default locale: {grep_s:.2f} s = {size_mb / grep_s:.3g} MB/s; mender / grep time {scan_s / grep_s:.1f}x"
-    )
-    print(
-        f"  LC_ALL=C:       {grep_c_s:.2f} s = {size_mb / grep_c_s:.3g} MB/s; mender / grep time {scan_s / grep_c_s:.1f}x"
-    )
+    rows = [("diagnose_file (engine)", scan_s, scan_cpu)]
+    if cli is not None:
+        rows.append(
+            (f"mender diagnose --json (CLI, start-up incl., max RSS {cli[2]:.0f} MB)", cli[0], cli[1])
+        )
+    for name, (wall, cpu) in floors.items():
+        print(f"  floor, {name}: wall {wall:.2f} s, CPU {cpu:.2f} s = {size_mb / cpu:.3g} MB/s of CPU")
+    for label, wall, cpu in rows:
+        print(f"{label}: wall {wall:.2f} s, CPU {cpu:.2f} s = {size_mb / cpu:.3g} MB/s of CPU")
+        for name, (grep_wall, grep_cpu) in floors.items():
+            print(f"  / grep ({name}): wall {wall / grep_wall:.2f}x, CPU {cpu / grep_cpu:.2f}x")
+    if cli is not None:
+        print(f"  CLI answer: {cli[3][:200]}")
     print("  skipped (look-arounds, scoped flags):", ", ".join(skipped))
     if args.log is None and not args.keep:
         path.unlink()

@@ -13,16 +13,16 @@ from typing import Annotated
 
 import typer
 
-from activities.ci_logs import lines_of, read_jobs
+from activities.ci_logs import read_jobs
+from domain.diagnosis.reading import LogFile
 from domain.diagnosis.verdict import Diagnosis, Source
 from runtime.settings import ConfigError, get_settings
 
 PROVIDERS = ("github_actions", "gitlab_ci", "travis", "circleci", "jenkins", "buildkite", "azure", "other")
 
 
-def _file_lines(path: Path):
-    with path.open("rb") as handle:
-        yield from lines_of(iter(lambda: handle.read(1 << 16), b""))
+def _file_lines(path: Path) -> LogFile:
+    return LogFile(path)  # the scan reads it in binary blocks, not line by line
 
 
 def diagnose_log(path: Path, provider: str | None, passing: Path | None = None) -> tuple[Diagnosis, str]:

@@ -176,11 +176,15 @@ class LogScanner:
     def _starts(self, search: bytes, block: bytes) -> Iterator[int]:
         """The starts of the lines of `search` to examine: those the prefilter holds and the triggers
         find (a superset of the lines `_hit` keeps); inside a private key, every line it holds."""
-        lines_differ = search is not block and search.count(b"\n") != block.count(b"\n")
-        if self.triggers is None or self.redactor.in_private_key or lines_differ:
+        newlines = search.count(b"\n")
+        lines_differ = search is not block and newlines != block.count(b"\n")
+        found = None
+        if self.triggers is not None and not self.redactor.in_private_key and not lines_differ:
+            found = self.triggers.line_starts(search, limit=max(64, newlines // 8))
+        if found is None:  # no triggers, a private key open, or too many lines found (binary data)
             yield from self.prefilter.line_starts(search)
             return
-        for start in self.triggers.line_starts(search):
+        for start in found:
             end = search.find(b"\n", start)
             if not self.prefilter.line_starts(search[start : end if end >= 0 else len(search)]):
                 continue

@@ -1,7 +1,8 @@
 """Reading a CI log as text: blocks of whole lines from a file or an iterable, and a line's body.
 
 `blocks_from_binary` reads `BLOCK_SIZE` bytes at a time and yields whole lines (never the whole file);
-of a line longer than `LINE_BOUND` bytes only the start is kept. `body_of` is a line without ANSI codes
+of a line longer than `LINE_BOUND` bytes only the start is kept. A `LogFile` is a file's lines for those
+who want lines, and its binary blocks for `blocks_from_lines` (no line is decoded just to be re-encoded). `body_of` is a line without ANSI codes
 and CI timestamp prefixes: what rules and scores look at.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from pathlib import Path
 from typing import IO, Any
 
 BLOCK_SIZE = 1 << 18
@@ -34,6 +36,9 @@ def body_of(line: str) -> str:
 
 def blocks_from_lines(lines: Iterable[str | bytes], batch: int = 2048) -> Iterator[tuple[bytes, int]]:
     """(block of whole lines joined by newlines, bytes it stands for) from an iterable of lines."""
+    if isinstance(lines, LogFile):
+        yield from lines.blocks()
+        return
     iterator = iter(lines)
     while chunk := list(islice(iterator, batch)):
         parts = []
@@ -70,6 +75,25 @@ def blocks_from_binary(handle: IO[Any], block_size: int = BLOCK_SIZE) -> Iterato
             carry, skipping = carry[:LINE_BOUND], True
     if carry or size:
         yield carry, size
+
+
+class LogFile:
+    """A log file as lines (decoded, undecodable bytes replaced, CR before LF dropped, each cut at
+    `LINE_BOUND` bytes), read `BLOCK_SIZE` at a time; `blocks_from_lines` takes its binary blocks."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def blocks(self) -> Iterator[tuple[bytes, int]]:
+        """(block of whole lines, bytes read for it), CRLF newlines as LF: what `blocks_from_binary` gives."""
+        with self.path.open("rb") as handle:
+            for block, size in blocks_from_binary(handle):
+                yield (block.replace(b"\r\n", b"\n") if b"\r" in block else block), size
+
+    def __iter__(self) -> Iterator[str]:
+        for block, _ in self.blocks():
+            for line in block.split(b"\n"):
+                yield line.decode("utf-8", "replace").rstrip("\r")
 
 
 def clip(line: str, bound: int = WINDOW_LINE_BOUND) -> str:

@@ -183,7 +183,7 @@ def _body_start() -> str:
 def _options() -> re2.Options:
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
-    options.max_mem = 256 << 20  # the DFA's cache: large enough never to fall back to the NFA
+    options.max_mem = 64 << 20  # the DFA's cache (RE2 falls back to its NFA past it): RSS stays bounded
     options.never_capture = True
     return options
 
@@ -218,8 +218,9 @@ class Triggers:
         self.pattern = "|".join(f"(?:{part})" for part in parts if part)
         self.regex = re2.compile(self.pattern.encode("latin-1"), _options())
 
-    def line_starts(self, block: bytes) -> list[int]:
-        """Offsets of the lines of `block` where the automaton matches (each line found once)."""
+    def line_starts(self, block: bytes, limit: int | None = None) -> list[int] | None:
+        """Offsets of the lines of `block` where the automaton matches (each line found once), or None
+        once more than `limit` lines are found (the plain prefilter is then quicker)."""
         starts, position, end, search = [], 0, len(block), self.regex.search
         while position <= end:
             found = search(block, position)
@@ -227,6 +228,8 @@ class Triggers:
                 break
             line = block.rfind(b"\n", 0, found.start()) + 1
             starts.append(line)
+            if limit is not None and len(starts) > limit:
+                return None
             newline = block.find(b"\n", found.start())
             if newline < 0:
                 break

@@ -54,7 +54,7 @@ def _needs_look(line: str) -> bool:
     return bool(RULES.match(body)) or has_evidence_word(body) or header_name(body) is not None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(POOL), st.sampled_from(PREFIXES), st.text(alphabet=st.characters(max_codepoint=127)))
 def test_every_line_a_rule_header_or_error_word_concerns_is_triggered(
     line: str, prefix: str, tail: str
@@ -106,3 +106,21 @@ def test_the_scan_decides_exactly_as_without_triggers_on_the_corpus(monkeypatch:
     for path in sorted(CORPUS.glob("*.log"))[::3]:
         lines = path.read_text("utf-8", "replace").split("\n")
         assert _scan(lines, monkeypatch, True) == _scan(lines, monkeypatch, False), path.name
+
+
+def test_binary_data_gives_up_the_triggers_for_the_plain_prefilter() -> None:
+    noisy = random.Random(3).randbytes(20_000)
+    assert TRIGGERS.line_starts(noisy, limit=8) is None
+    assert TRIGGERS.line_starts(b"all quiet\n" * 100, limit=8) == []
+
+
+def test_a_log_file_is_read_in_blocks_with_the_same_diagnosis(tmp_path: Path) -> None:
+    from domain.diagnosis.engine import diagnose_file
+    from domain.diagnosis.reading import LogFile
+
+    path = tmp_path / "ci.log"
+    path.write_bytes(b"\r\n".join(line.encode() for line in POOL[:300]) + b"\r\n\xff\xfe broken utf-8\n")
+    by_lines, by_file = diagnose(LogFile(path)), diagnose_file(path)
+    assert by_lines[0] == by_file[0] and by_lines[1] == by_file[1]
+    assert by_file[1].total_bytes == path.stat().st_size
+    assert list(LogFile(path))[-1] == "\ufffd\ufffd broken utf-8"
