@@ -28,7 +28,7 @@ test: setup lint security
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not known_open"
 
-# Every chaos test, the scenarios still failing intermittently (marker known_open) included.
+# Every chaos test, any scenario still failing intermittently (marker known_open; none now) included.
 test-chaos: setup
 	$(BIN)/python -m pytest -m chaos
 

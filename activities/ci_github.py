@@ -6,6 +6,7 @@ import contextlib
 import logging
 from collections.abc import Iterator
 from datetime import datetime
+from itertools import islice
 
 import httpx
 from github import GithubException, UnknownObjectException
@@ -267,7 +268,7 @@ class GitHubCI:
         title = incident_title(args)
         with github_errors(f"open incident for {args.run.key}", self.project):
             recent = self.repo.get_issues(state="all", sort="created", direction="desc")
-            issue = next((i for i in recent[:INCIDENTS_SEARCHED] if i.title == title), None)  # a retry
+            issue = next((i for i in islice(recent, INCIDENTS_SEARCHED) if i.title == title), None)  # a retry
             if issue is None:
                 issue = self.repo.create_issue(title=title, body=incident_body(args))
         return IncidentResult(opened=True, url=issue.html_url)

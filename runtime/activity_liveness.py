@@ -1,5 +1,5 @@
 """Liveness heartbeats: a GitHub or CI provider call, or a sweep (`contracts.activities.LIVENESS_KINDS`),
-heartbeats every few seconds while a live worker runs it, so a worker killed in the middle of one is
+heartbeats every second while a live worker runs it, so a worker killed in the middle of one is
 noticed after the call's heartbeat timeout (`workflows.calls`), not its whole start-to-close timeout,
 and the retry (which finds what the killed attempt already did) comes within seconds.
 
@@ -20,7 +20,9 @@ from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, 
 from contracts.activities import CATALOGUE, LIVENESS_KINDS
 
 LIVENESS = frozenset(ref.name for ref in CATALOGUE if ref.kind in LIVENESS_KINDS)
-BEATS_PER_TIMEOUT = 4
+# The SDK sends at most one heartbeat per 80 % of the timeout (it throttles them): beat often, so one
+# is always pending when that window ends and the server hears from a live worker in time.
+BEAT_SECONDS = 1.0
 
 
 async def _beat(every: float, send: Callable[..., None]) -> None:
@@ -38,7 +40,7 @@ class _Beating(ActivityInboundInterceptor):
         # on this event loop, so it cannot be called from it).
         send = activity._Context.current().heartbeat
         assert send is not None
-        every = info.heartbeat_timeout.total_seconds() / BEATS_PER_TIMEOUT
+        every = min(BEAT_SECONDS, info.heartbeat_timeout.total_seconds() / 4)
         beats = asyncio.create_task(_beat(every, send))
         try:
             return await self.next.execute_activity(input)

@@ -35,7 +35,7 @@ def _options(
 
 
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
-LIVENESS = 20 * SECOND
+LIVENESS = 30 * SECOND
 # Local activities run in the worker that runs the workflow: no task queue round trip. For the store
 # projection, the audit trail and the configuration, which every event of every PR touches.
 LOCAL: frozenset[CallKind] = frozenset({CallKind.CONFIG, CallKind.STORE, CallKind.AUDIT})
