@@ -92,13 +92,25 @@ SANDBOX = SandboxedWorkflowRunner(
 )
 
 
+# Local activities (a PR's projection, audit rows, its policy after a timer) run in the same thread pool
+# as sync activities: with no thread of their own they waited behind slow GitHub calls, and a stale PR's
+# remediation with them. The pool has a thread per activity slot plus these.
+LOCAL_ACTIVITY_SLOTS = 16
+
+
+def activity_threads(max_concurrent_activities: int) -> concurrent.futures.ThreadPoolExecutor:
+    """The thread pool for `max_concurrent_activities` sync activities and the local activities."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities + LOCAL_ACTIVITY_SLOTS)
+
+
 def build_worker(
     client: Client,
     task_queue: str,
     executor: concurrent.futures.Executor,
     max_concurrent_activities: int = 32,
 ) -> Worker:
-    """A worker with every Mender workflow and activity (sync activities run in `executor`)."""
+    """A worker with every Mender workflow and activity (sync activities run in `executor`, made by
+    `activity_threads(max_concurrent_activities)`)."""
     return Worker(
         client,
         task_queue=task_queue,
@@ -106,6 +118,7 @@ def build_worker(
         activities=all_activities(client, task_queue),
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=LOCAL_ACTIVITY_SLOTS,
         interceptors=interceptors(),
         workflow_runner=SANDBOX,
     )
@@ -156,8 +169,9 @@ async def run_worker() -> None:
     watcher = ConfigWatcher(on_change=applied_to_running(client, task_queue))
     watch = asyncio.create_task(watcher.run())
     try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as executor:
-            worker = build_worker(client, task_queue, executor)
+        slots = settings.env.mender_worker_activity_slots
+        with activity_threads(slots) as executor:
+            worker = build_worker(client, task_queue, executor, max_concurrent_activities=slots)
             log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)
             await worker.run()
     finally:

@@ -5,8 +5,10 @@ last progress, stamped by the sender), wait on a timer of the threshold, then ru
 action); stall -> action is the activity's start minus the signal's stamp. Same opening rate (100/s),
 threshold (20 s) and activity slots (16) as the fleet.
 Mender: `bench/fleet.py`'s scenario (a quarter of the PRs healthy, the rest stalled by the faults
-Mender heals most often; 20 s staleness thresholds) run by `mender simulate`'s engine; stall -> action
-is from the PR's last applied event to the remediation that acted (verify, classify, breaker, act).
+Mender heals most often; 20 s staleness thresholds) run by `mender simulate`'s engine, its worker in a
+process of its own (`mender worker`, 16 activity slots; `--worker-in-process`: in the bench process with
+the simulators and the starter, as `mender simulate` runs it); stall -> action is from the PR's last
+applied event to the remediation that acted (verify, classify, breaker, act).
 Printed: median and p95 of each, the ratio, and the goal (p95 <= threshold + 5 s). Nothing asserted.
 
 Usage: .venv/bin/python bench/latency.py [--prs 1000] [--floor-only | --mender-only]
@@ -94,11 +96,12 @@ async def floor(prs: int, timeout: float) -> list[float]:
     return [ACTED[w] - sent[w] for w in sent if w in ACTED]
 
 
-def mender(prs: int, timeout: float) -> dict:
+def mender(prs: int, timeout: float, worker_process: bool = True) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.yaml"
         path.write_text(yaml.safe_dump(scenario(prs)))
-        return asyncio.run(started(lambda: run_simulation(path, ROOT / "mender.yaml", timeout)))
+        run = lambda: run_simulation(path, ROOT / "mender.yaml", timeout, worker_process=worker_process)  # noqa: E731
+        return asyncio.run(started(run))
 
 
 def main() -> None:
@@ -110,6 +113,11 @@ def main() -> None:
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
     side.add_argument("--mender-only", action="store_true")
+    parser.add_argument(
+        "--worker-in-process",
+        action="store_true",
+        help="Mender's worker in the bench process with the simulators (as `mender simulate`)",
+    )
     args = parser.parse_args()
     rows: dict[str, tuple[float | None, float | None]] = {}
     if not args.mender_only:
@@ -124,7 +132,7 @@ def main() -> None:
         )
     if not args.floor_only:
         started = time.monotonic()
-        report = mender(args.prs, args.timeout)
+        report = mender(args.prs, args.timeout, worker_process=not args.worker_in_process)
         stall = report["stall_to_action_seconds"]
         rows["mender"] = (stall["median"], stall["p95"])
         print(

@@ -39,10 +39,11 @@ def changed_sections(old: MenderConfig, new: MenderConfig) -> list[str]:
 
 
 def reload_settings(
-    current: Settings, actor: str = "mender", source: str = "file"
+    current: Settings, actor: str = "mender", source: str = "file", audited: bool = True
 ) -> tuple[ReloadResult, Settings]:
     """Read `mender.yaml` again: the settings to use from now on (new when valid and changed, else
-    `current`) and what happened. Both outcomes are audited; the caller installs the settings."""
+    `current`) and what happened. Both outcomes are audited (unless not `audited`: a second process
+    following the same file); the caller installs the settings."""
     path = current.env.mender_config
     try:
         if not path.exists():  # at start a missing file means defaults; mid-flight it means a mistake
@@ -56,7 +57,8 @@ def reload_settings(
         after = Settings(config, current.env) if result.changed else current
         if result.changed:
             log.info("configuration reloaded: %s changed", ", ".join(result.changed))
-    _audit(current, result, actor, source)
+    if audited:
+        _audit(current, result, actor, source)
     return result, after
 
 
@@ -80,15 +82,18 @@ def _audit(settings: Settings, result: ReloadResult, actor: str, source: str) ->
 
 
 class ConfigWatcher:
-    """Polls the file's modification time; reloads on change and calls `on_change` with old and new."""
+    """Polls the file's modification time; reloads on change and calls `on_change` with old and new.
+    The worker's reloads are audited; the starter follows the same file without a second row."""
 
     def __init__(
         self,
         interval: float = 2.0,
         on_change: Callable[[Settings, Settings], Awaitable[None]] | None = None,
+        audited: bool = True,
     ) -> None:
         self.interval = interval
         self.on_change = on_change
+        self.audited = audited
         self._stamp = self._mtime()
 
     def _mtime(self) -> float | None:
@@ -102,7 +107,7 @@ class ConfigWatcher:
             return None
         self._stamp = stamp
         before = get_settings()
-        result, after = await asyncio.to_thread(reload_settings, before)
+        result, after = await asyncio.to_thread(reload_settings, before, audited=self.audited)
         if after is not before:
             set_settings(after)
             if self.on_change is not None:

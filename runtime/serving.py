@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+KEEP_ALIVE = 65  # seconds an idle connection stays open (longer than the clients' pools keep theirs)
+
 
 def free_port() -> int:
     """Ask the kernel for a free TCP port on the loopback interface."""
@@ -23,7 +25,11 @@ class ServerThread:
     def __init__(self, app: Any, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.host = host
         self.port = port or free_port()
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
+        # Idle connections are kept longer than uvicorn's 5 s: a client (a simulator's webhook sender)
+        # that reuses one just as the server closes it gets a ReadError and the delivery is lost.
+        config = uvicorn.Config(
+            app, host=host, port=self.port, log_level="warning", lifespan="on", timeout_keep_alive=KEEP_ALIVE
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"uvicorn-{self.port}", daemon=True)
 

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.config import MenderConfig, RepoPolicy
@@ -44,6 +44,7 @@ class Environment(BaseSettings):
     mender_gitlab_webhook_token: SecretStr | None = None
     mender_gitlab_webhook_token_previous: SecretStr | None = None  # still accepted during a rotation
     openai_api_key: SecretStr | None = None
+    mender_worker_activity_slots: int = Field(default=32, ge=1, le=1000)  # concurrent activities per worker
 
 
 POLICY_CACHE = 10_000  # repositories whose resolved policy a process keeps

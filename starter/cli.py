@@ -8,7 +8,7 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,6 +16,11 @@ from runtime.logs import configure_logging
 from runtime.settings import ConfigError, Environment, get_settings, load_config
 from starter import cli_admin, cli_flaky, cli_ops, cli_playbooks, cli_review
 from starter.diagnose import diagnose
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from runtime.settings import Settings
 
 app = typer.Typer(
     help="Mender: self-healing for bot pull requests and failed CI pipelines.", no_args_is_help=True
@@ -60,13 +65,28 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
-    """Run the starter: webhook receiver and API."""
-    import uvicorn
-
+    """Run the starter: webhook receiver and API. It follows `mender.yaml` as the worker does (the
+    repository policy a new PR starts with comes from the starter's copy)."""
     from starter.app import create_app
 
     configure_logging()
-    uvicorn.run(create_app(_settings_or_exit()), host=host, port=port, log_level="warning")
+    asyncio.run(_serve(create_app(_settings_or_exit()), host, port))
+
+
+async def _serve(app_: FastAPI, host: str, port: int) -> None:
+    import uvicorn
+
+    from runtime.config_reload import ConfigWatcher
+
+    async def installed(_before: Settings, after: Settings) -> None:
+        app_.state.settings = after
+
+    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+    watch = asyncio.create_task(ConfigWatcher(on_change=installed, audited=False).run())
+    try:
+        await server.serve()
+    finally:
+        watch.cancel()
 
 
 @app.command()

@@ -3,7 +3,6 @@ a worker, the starter, and the GitHub, GitLab and Slack simulators, each on a fr
 
 from __future__ import annotations
 
-import concurrent.futures
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,6 +28,9 @@ from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
+from starter.worker_process import worker_process as worker_running
+
+ACTIVITY_SLOTS = 16  # the embedded worker's (in its process or its own)
 
 
 @dataclass
@@ -70,9 +72,12 @@ def embedded_settings(
 
 
 @asynccontextmanager
-async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7) -> AsyncIterator[Embedded]:
-    """Start the whole stack; settings are installed process-wide for the in-process worker."""
-    from worker import build_worker
+async def embedded(
+    config: MenderConfig, data_dir: Path, *, github_seed: int = 7, worker_process: bool = False
+) -> AsyncIterator[Embedded]:
+    """Start the whole stack; settings are installed process-wide for the in-process worker.
+    `worker_process`: the worker runs as its own `mender worker` process instead (`worker_process.py`)."""
+    from worker import activity_threads, build_worker
 
     github_url = f"http://127.0.0.1:{free_port()}"
     slack_sim = SlackSimulator()
@@ -109,13 +114,17 @@ async def embedded(config: MenderConfig, data_dir: Path, *, github_seed: int = 7
         slack_sim.interactivity_url = f"{starter.url}/slack/interactivity"
         slack_sim.signing_secret = settings.slack_signing_secret
         with (
-            concurrent.futures.ThreadPoolExecutor(max_workers=16) as executor,
+            activity_threads(ACTIVITY_SLOTS) as executor,
             slack_server,
             starter,
             github_server,
             gitlab_server,
         ):
-            async with build_worker(client, queue, executor, max_concurrent_activities=16):
+            async with (
+                worker_running(settings, client, queue, data_dir, ACTIVITY_SLOTS)
+                if worker_process
+                else build_worker(client, queue, executor, max_concurrent_activities=ACTIVITY_SLOTS)
+            ):
                 # The fallbacks for lost webhooks run as in production: reconciler and CI poller schedules.
                 await ensure_reconciler_schedule(client, settings.config.reconciler, queue)
                 await ensure_ci_poller_schedule(client, settings.config.ci, queue)

@@ -83,11 +83,16 @@ def percentile(values: list[float], q: float) -> float | None:
 
 
 async def run_simulation(
-    scenario_path: Path, config_path: Path, timeout: float = 900, data_dir: Path | None = None
+    scenario_path: Path,
+    config_path: Path,
+    timeout: float = 900,
+    data_dir: Path | None = None,
+    worker_process: bool = False,
 ) -> dict[str, Any]:
     """Run the scenario until every PR is merged, closed or waiting for a human; return the report.
 
     `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
+    `worker_process`: the worker in its own process (`starter/worker_process.py`).
     """
     scenario = load_scenario(scenario_path)
     config = scenario_config(config_path, scenario)
@@ -99,7 +104,9 @@ async def run_simulation(
     started = time.monotonic()
     kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
     with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
-        async with embedded(config, Path(tmp), github_seed=scenario.seed) as stack:
+        async with embedded(
+            config, Path(tmp), github_seed=scenario.seed, worker_process=worker_process
+        ) as stack:
             stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab, scenario)
             gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))
             await stack.github.run_scenario(scenario)

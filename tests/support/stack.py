@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -16,7 +15,7 @@ from temporalio.worker import Worker
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from runtime.settings import Environment, Settings, set_settings
-from worker import SANDBOX, WORKFLOWS, all_activities, interceptors
+from worker import LOCAL_ACTIVITY_SLOTS, SANDBOX, WORKFLOWS, activity_threads, all_activities, interceptors
 
 SHORT_TIMERS: dict[str, Any] = {
     "staleness_seconds": {state: 30.0 for state in ("CREATED", "CHECKS_RUNNING", "CHECKS_PASSED")},
@@ -68,7 +67,7 @@ async def running_worker(
     swapped = {_activity_name(fn): fn for fn in replace}
     activities = [swapped.pop(_activity_name(fn), fn) for fn in all_activities(client, queue)]
     assert not swapped, f"no such activities: {list(swapped)}"
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as executor:
+    with activity_threads(8) as executor:
         worker = Worker(
             client,
             task_queue=queue,
@@ -77,7 +76,8 @@ async def running_worker(
             activity_executor=executor,
             max_concurrent_activities=8,
             interceptors=interceptors(),
-            workflow_runner=SANDBOX,  # as the worker runs them
+            max_concurrent_local_activities=LOCAL_ACTIVITY_SLOTS,  # as the worker runs them
+            workflow_runner=SANDBOX,
         )
         async with worker:
             yield queue

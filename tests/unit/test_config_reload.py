@@ -107,3 +107,11 @@ async def test_the_watcher_reloads_on_a_new_file_and_reports_old_and_new(yaml_se
     refused = await watcher.check()
     assert refused is not None and not refused.applied
     assert get_settings().config.mode == "observe" and len(seen) == 1
+
+
+async def test_a_second_process_follows_the_file_without_a_second_audit_row(yaml_settings: Settings) -> None:
+    watcher = ConfigWatcher(audited=False)  # the starter's: the worker's watcher audits the change
+    write(yaml_settings.env.mender_config, {"mode": "observe"}, 5_000)
+    result = await watcher.check()
+    assert result is not None and result.applied and get_settings().config.mode == "observe"
+    assert rows(yaml_settings) == []
