@@ -38,8 +38,11 @@ class PRWorkflowInput(BaseModel):
     verified_at: datetime | None = None
     # How the run carries out effects: 0 (absent) replays as runs always did; LEAN_REVISION batches the
     # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`); QUEUE_REVISION
-    # asks merge-queue-lite for a turn before a branch update. New runs and every continue-as-new take
-    # LATEST_REVISION: a run keeps the mechanics it started with, so old histories replay unchanged.
+    # asks merge-queue-lite for a turn before a branch update; REMOTE_REVISION runs its store,
+    # configuration and audit calls as regular activities, not local ones (a signal that arrives while a
+    # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash). New
+    # runs and every continue-as-new take LATEST_REVISION: a run keeps the mechanics it started with, so
+    # old histories replay unchanged.
     revision: int = 0
     queue: Membership = Field(default_factory=Membership)
     # The repository's settings as the starter resolved them for the opening (its configuration, reloaded
@@ -50,7 +53,8 @@ class PRWorkflowInput(BaseModel):
 
 LEAN_REVISION = 1
 QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
-LATEST_REVISION = QUEUE_REVISION  # what new runs and every continue-as-new start with
+REMOTE_REVISION = 3  # store, configuration and audit calls are regular activities (replay-safe with signals)
+LATEST_REVISION = REMOTE_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

@@ -11,16 +11,16 @@ with workflow.unsafe.imports_passed_through():
     from workflows.calls import call
 
 
-async def audit(entry: AuditEntry) -> None:
+async def audit(entry: AuditEntry, *, local: bool = True) -> None:
     """Record `entry` through the `audit.record` activity, from inside a workflow.
 
     Fills in `at` and an idempotency key (see `stamped`), so retries never double a row. An audit that
     still fails after five minutes of retries is logged and dropped: the audit trail must not break the
-    work it describes.
+    work it describes. `local`: as `workflows.calls.call`.
     """
     entry = stamped(entry)
     try:
-        await call(AUDIT_RECORD, entry)
+        await call(AUDIT_RECORD, entry, local=local)
     except ActivityError as err:
         workflow.logger.warning(
             "audit %s on %s not recorded: %s", entry.action, entry.target, err.cause or err

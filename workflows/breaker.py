@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.shared.breaker import Breaker, Permit
     from domain.shared.breaker_decider import BreakerMemory
     from workflows.audit_calls import audit
-    from workflows.calls import call
+    from workflows.calls import REGULAR_CALLS_PATCH, call
 
 AUDIT_PATCH = "audit-breaker-changes"
 
@@ -62,6 +62,7 @@ class BreakerWorkflow:
             outbox=list(input.pending_notices),
         )
         self._history_limit = input.history_events_before_continue
+        self._local = True  # audit calls as local activities (runs before REGULAR_CALLS_PATCH)
 
     @workflow.update(name=REQUEST_PERMIT_UPDATE)
     def request_permit(self, req: PermitRequest) -> Permit:
@@ -136,6 +137,7 @@ class BreakerWorkflow:
 
     @workflow.run
     async def run(self, input: BreakerInput) -> None:
+        self._local = not workflow.patched(REGULAR_CALLS_PATCH)
         while True:
             await workflow.wait_condition(lambda: bool(self._memory.outbox) or self._history_too_long())
             await self._send_notices()
@@ -162,7 +164,7 @@ class BreakerWorkflow:
         while self._memory.outbox and not self._history_too_long():
             notice = self._memory.outbox[0]
             if workflow.patched(AUDIT_PATCH):
-                await audit(decider.audit_entry(self._scope, notice))
+                await audit(decider.audit_entry(self._scope, notice), local=self._local)
             try:
                 await call(catalogue.NOTIFY_BREAKER, notice)
             except ActivityError as err:

@@ -36,6 +36,11 @@ def _options(
 
 SECOND, MINUTE = timedelta(seconds=1), timedelta(minutes=1)
 LIVENESS = 30 * SECOND
+# A run that began with this patch calls every kind as a regular activity (`call(..., local=False)`):
+# on replay, a signal that arrived while a local activity ran is applied before that activity's result,
+# not after it as it ran (TMPRL1100 after a worker crash). Older runs keep their local activities.
+REGULAR_CALLS_PATCH = "regular-store-calls"
+
 # Local activities run in the worker that runs the workflow: no task queue round trip. For the store
 # projection, the audit trail and the configuration, which every event of every PR touches.
 LOCAL: frozenset[CallKind] = frozenset({CallKind.CONFIG, CallKind.STORE, CallKind.AUDIT})
@@ -61,10 +66,12 @@ OPTIONS: dict[CallKind, dict[str, Any]] = {
 }
 
 
-async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, **overrides: Any) -> R:
-    """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result."""
+async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, *, local: bool = True, **overrides: Any) -> R:
+    """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result.
+    `local=False`: a kind in `LOCAL` runs as a regular activity (its result is a history event, ordered
+    with the signals around it)."""
     args = [] if arg is _NO_ARG else [arg]
     options = {**OPTIONS[ref.kind], **overrides}
-    if ref.kind in LOCAL:
+    if local and ref.kind in LOCAL:
         return await workflow.execute_local_activity(ref.name, args=args, result_type=ref.result, **options)
     return await workflow.execute_activity(ref.name, args=args, result_type=ref.result, **options)

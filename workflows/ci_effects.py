@@ -64,6 +64,7 @@ class CIEffectRunner:
 
     def __init__(self, run: CIRunRef) -> None:
         self.run = run
+        self.local = True  # store, configuration and audit calls as local activities (older runs)
 
     async def perform(self, effect: CIEffect) -> Any:
         if isinstance(effect, LogLine):
@@ -81,7 +82,7 @@ class CIEffectRunner:
                 repository=self.run.project,
                 details=effect.details,
             )
-            await audit(entry)
+            await audit(entry, local=self.local)
             return None
         if isinstance(effect, FixPROpened):
             workflow.logger.info("CI run %s: fix PR %s opened", self.run.key, effect.fix.pr_url)
@@ -93,7 +94,7 @@ class CIEffectRunner:
             return await self._best_effort(ref, arg)
         ref, arg, options = self._call(effect)
         try:
-            return await call(ref, arg, **options)
+            return await call(ref, arg, local=self.local, **options)
         except ActivityError as exc:
             return ActivityFailed(activity=exc.activity_type or "", reason=str(exc.cause or exc))
 
@@ -218,6 +219,6 @@ class CIEffectRunner:
 
     async def _best_effort(self, ref: ActivityRef[Any, Any], arg: Any) -> None:
         try:
-            await call(ref, arg)
+            await call(ref, arg, local=self.local)
         except ActivityError as exc:
             workflow.logger.warning("%s for %s failed: %s", ref.name, self.run.key, exc.cause or exc)

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.approval import ApprovalDecision
     from domain.ci_healing.effects import CIContext, CIEffect, CIMemory, CIStep
     from domain.ci_healing.runs import CIRunEvent
+    from workflows.calls import REGULAR_CALLS_PATCH
     from workflows.ci_effects import CIEffectRunner
 
 
@@ -65,6 +66,7 @@ class CIFailureWorkflow:
     @workflow.run
     async def run(self, input: CIWorkflowInput) -> CIStatus:
         """Detect → analyse (playbooks, then the LLM when unsure) → gate → approve → remediate → verify."""
+        self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.fixpr_effects import FixPRContext, FixPREffect, FixPRMemory, FixPRStep
     from domain.ci_healing.review_queue import ReviewDecision
     from domain.ci_healing.runs import CIRunRef, Provider
+    from workflows.calls import REGULAR_CALLS_PATCH
     from workflows.fixpr_effects import FixPREffectRunner
 
 
@@ -67,6 +68,7 @@ class FixPRWorkflow:
 
     @workflow.run
     async def run(self, input: FixPRWorkflowInput) -> FixPRStatus:
+        self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:

@@ -55,6 +55,7 @@ class FixPREffectRunner:
     def __init__(self, input: FixPRInput) -> None:
         self.input = input
         self.pr = input.pr
+        self.local = True  # store, configuration and audit calls as local activities (older runs)
 
     async def perform(self, effect: FixPREffect) -> Any:
         if isinstance(effect, FixPRLog):
@@ -69,7 +70,7 @@ class FixPREffectRunner:
                 repository=self.pr.project,
                 details=effect.details,
             )
-            await audit(entry)
+            await audit(entry, local=self.local)
             return None
         if isinstance(effect, AnnounceReview):
             return await self._best_effort(catalogue.REVIEW_ANNOUNCE, effect.item)
@@ -77,7 +78,7 @@ class FixPREffectRunner:
             return await self._best_effort(catalogue.REVIEW_BACKLOG)
         ref, arg, options = self._call(effect)
         try:
-            return await call(ref, arg, **options)
+            return await call(ref, arg, local=self.local, **options)
         except ActivityError as exc:
             return ActivityFailed(activity=exc.activity_type or "", reason=str(exc.cause or exc))
 
@@ -137,6 +138,6 @@ class FixPREffectRunner:
     async def _best_effort(self, ref: ActivityRef[Any, Any], *arg: Any) -> None:
         """A notice or check that must not stop the fix PR's workflow when it fails."""
         try:
-            await call(ref, *arg)
+            await call(ref, *arg, local=self.local)
         except ActivityError as exc:
             workflow.logger.warning("%s for %s failed: %s", ref.name, self.pr.workflow_id, exc.cause or exc)

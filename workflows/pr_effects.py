@@ -67,6 +67,9 @@ class EffectRunner:
         self.pr = pr
         self.answers: dict[str, Any] = {}
         self.lean = False  # set by the workflow from its input's revision
+        self.local = (
+            True  # store, configuration and audit calls as local activities (runs before REMOTE_REVISION)
+        )
         self._staged: dict[str, Any] = {}  # search-attribute updates not upserted yet, by name
 
     async def perform(
@@ -84,7 +87,7 @@ class EffectRunner:
             return None
         if isinstance(effect, Audit):
             if self.lean or workflow.patched(AUDIT_PATCH):
-                await audit(effect.entry)
+                await audit(effect.entry, local=self.local)
             return None
         if isinstance(effect, Log):
             getattr(workflow.logger, effect.level)(effect.message)
@@ -135,17 +138,19 @@ class EffectRunner:
         entries = [stamped(a.entry) for a in audits]
         update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
         try:
-            return await call(catalogue.PROJECT_PR, PRProjection(record=update, audits=entries))
+            return await call(
+                catalogue.PROJECT_PR, PRProjection(record=update, audits=entries), local=self.local
+            )
         except ActivityError as exc:
             for entry in entries:
-                await audit(entry)
+                await audit(entry, local=self.local)
             return Failed(str(exc.cause or exc))
 
     async def _feeding_back(self, effect: Effect, policy: RepoPolicy) -> Any:
         try:
             if isinstance(effect, Record):
                 update = PRRecordUpdate.of(effect.lifecycle, list(effect.entries), effect.expires_at)
-                return await call(catalogue.RECORD_PR, update)
+                return await call(catalogue.RECORD_PR, update, local=self.local)
             if isinstance(effect, FetchSnapshot):
                 return await call(catalogue.FETCH_SNAPSHOT, self.pr)
             if isinstance(effect, AskPermit):
@@ -188,7 +193,7 @@ class EffectRunner:
 
     async def _best_effort(self, ref: Any, arg: Any, what: str) -> None:
         try:
-            await call(ref, arg)
+            await call(ref, arg, local=self.local)
         except ActivityError as exc:
             workflow.logger.warning("PR %s: %s: %s", self.pr.key, what, exc.cause)
 

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         PR_WORKFLOW,
         QUEUE_REVISION,
         REFRESH_SIGNAL,
+        REMOTE_REVISION,
         STATUS_QUERY,
         TURN_SIGNAL,
         PRStatus,
@@ -71,6 +72,7 @@ class PRLifecycleWorkflow:
         self.runner = EffectRunner(input.pr)
         self.revision = input.revision
         self.runner.lean = input.revision >= LEAN_REVISION
+        self.runner.local = input.revision < REMOTE_REVISION
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)
@@ -186,7 +188,7 @@ class PRLifecycleWorkflow:
     async def _load_policy(self, repo: str) -> None:
         """The repository's settings now; when the configuration cannot be read, the last ones stay."""
         try:
-            self.policy = await call(catalogue.REPO_POLICY, repo)
+            self.policy = await call(catalogue.REPO_POLICY, repo, local=self.runner.local)
         except ActivityError as exc:
             workflow.logger.error("PR workflow %s: configuration not read: %s", repo, exc.cause or exc)
             if self.policy is None:

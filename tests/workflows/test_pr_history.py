@@ -1,13 +1,16 @@
-"""What a PR opening costs in history, by revision, and that both revisions replay on today's code."""
+"""What a PR opening costs in history, by revision, and that every revision replays on today's code."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from temporalio.api.enums.v1 import EventType as HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Replayer
 
-from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, PRWorkflowInput
+from contracts.activities import PROJECT_PR, REPO_POLICY
+from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, QUEUE_REVISION, PRWorkflowInput
 from contracts.visibility import MENDER_REPO
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
@@ -22,31 +25,49 @@ from workflows.pr_lifecycle import PRLifecycleWorkflow
 
 UPSERT = HistoryEvent.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 MARKER = HistoryEvent.EVENT_TYPE_MARKER_RECORDED
+SCHEDULED = HistoryEvent.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+TASK_COMPLETED = HistoryEvent.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 
 
 async def _opened(client: Client, pr: PRRef, queue: str) -> WorkflowHistory:
     handle = client.get_workflow_handle(pr.workflow_id)
     await eventually(lambda: handle.query("status"), lambda s: s.get("state") == PRState.CREATED.value)
-    return await handle.fetch_history()
+
+    return await eventually(handle.fetch_history, lambda h: any("MenderState" in u for u in _upserted(h)))
+
+
+def _opening(history: WorkflowHistory) -> WorkflowHistory:
+    """The events up to the first upsert of the PR's state: what the opening itself cost."""
+    events = list(history.events)
+    last = next(i for i, e in enumerate(events) if e.event_type == UPSERT and "MenderState" in _fields(e))
+    return WorkflowHistory(history.workflow_id, events[: last + 1])
 
 
 def _markers(history: WorkflowHistory) -> list[str]:
     return [e.marker_recorded_event_attributes.marker_name for e in history.events if e.event_type == MARKER]
 
 
-def _upserted(history: WorkflowHistory) -> list[set[str]]:
+def _scheduled(history: WorkflowHistory) -> list[str]:
     return [
-        set(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+        e.activity_task_scheduled_event_attributes.activity_type.name
         for e in history.events
-        if e.event_type == UPSERT
+        if e.event_type == SCHEDULED
     ]
 
 
-async def test_an_opening_is_one_upsert_and_two_local_activities_and_older_runs_replay(
+def _fields(event: Any) -> set[str]:
+    return set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+
+
+def _upserted(history: WorkflowHistory) -> list[set[str]]:
+    return [_fields(e) for e in history.events if e.event_type == UPSERT]
+
+
+async def test_an_opening_is_one_upsert_and_two_activities_and_older_runs_replay(
     client: Client, settings: Settings
 ) -> None:
     lean, old = PRRef(repo="acme/api", number=801), PRRef(repo="acme/api", number=802)
-    given = PRRef(repo="acme/api", number=803)
+    given, local = PRRef(repo="acme/api", number=803), PRRef(repo="acme/api", number=804)
     async with running_worker(client) as queue:
         dispatcher = EventDispatcher("unused", client.namespace, queue, client=client)
         await dispatcher.deliver(make_event(lean, EventType.OPENED))
@@ -60,23 +81,40 @@ async def test_an_opening_is_one_upsert_and_two_local_activities_and_older_runs_
             start_signal_args=[make_event(old, EventType.OPENED)],
             search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, old.repo)]),
         )
+        await client.start_workflow(  # as the starter did before REMOTE_REVISION
+            PR_WORKFLOW,
+            PRWorkflowInput(pr=local, revision=QUEUE_REVISION),
+            id=local.workflow_id,
+            task_queue=queue,
+            start_signal=EVENT_SIGNAL,
+            start_signal_args=[make_event(local, EventType.OPENED)],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, local.repo)]),
+        )
         lean_history, old_history = await _opened(client, lean, queue), await _opened(client, old, queue)
-        given_history = await _opened(client, given, queue)
+        given_history, local_history = (
+            await _opened(client, given, queue),
+            await _opened(client, local, queue),
+        )
+    lean_opening, given_opening = _opening(lean_history), _opening(given_history)
+    local_opening = _opening(local_history)
 
-    # Revision 1: the policy and the projection (row, journal, audit row) as local activities, the
-    # state in one upsert; MenderRepo came with the start. No patch marker.
-    assert _markers(lean_history) == ["core_local_activity"] * 2
-    assert _upserted(lean_history) == [{"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}]
+    # Today's revision: the policy and the projection (row, journal, audit row) as two regular
+    # activities (their results are history events, ordered with the signals around them), the state in
+    # one upsert; MenderRepo came with the start. No marker.
+    assert _markers(lean_opening) == [] and _scheduled(lean_opening) == [REPO_POLICY.name, PROJECT_PR.name]
+    assert _upserted(lean_opening) == [{"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}]
     # The starter passes the repository's policy with the opening (as the intake does): no policy call.
-    assert _markers(given_history) == ["core_local_activity"]
-    assert _upserted(given_history) == _upserted(lean_history)
+    assert _markers(given_opening) == [] and _scheduled(given_opening) == [PROJECT_PR.name]
+    assert _upserted(given_opening) == _upserted(lean_opening)
+    # Revisions 1-2 keep their local activities.
+    assert _markers(local_opening) == ["core_local_activity"] * 2 and _scheduled(local_opening) == []
     # Revision 0 keeps its commands: MenderRepo upserted again, the audit patch, one activity per effect.
     assert _markers(old_history).count("core_local_activity") == 3 and "core_patch" in _markers(old_history)
     assert {"MenderRepo"} in _upserted(old_history)
     detected = query(engine_for(settings.database_url), AuditFilter(action="pr.detected"))
-    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key])
+    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key, local.key])
 
     replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
-    for history in (lean_history, old_history, given_history):
+    for history in (lean_history, old_history, given_history, local_history):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
