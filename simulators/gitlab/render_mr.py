@@ -129,3 +129,20 @@ def approvals(base: str, proj: Project, mr: MergeRequest) -> dict[str, Any]:
             for i, name in enumerate(mr.approved_by)
         ],
     }
+
+
+def note(base: str, mr: MergeRequest, index: int, body: str) -> dict[str, Any]:
+    return {
+        "id": mr.id * 1000 + index,
+        "type": None,
+        "body": body,
+        "author": user(base),
+        "created_at": iso(mr.updated_at),
+        "updated_at": iso(mr.updated_at),
+        "system": False,
+        "noteable_id": mr.id,
+        "noteable_type": "MergeRequest",
+        "noteable_iid": mr.iid,
+        "project_id": mr.project_id,
+        "resolvable": False,
+    }

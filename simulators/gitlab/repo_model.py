@@ -50,6 +50,7 @@ class MergeRequest:
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
     merged_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)  # comments, oldest first
 
     @property
     def approvals_left(self) -> int:

@@ -8,7 +8,7 @@ actions[], start_branch), `GET|POST /projects/:id/merge_requests` (state, source
 `GET|PUT /projects/:id/merge_requests/:iid` (state_event, labels, description),
 `PUT .../merge` (merge_when_pipeline_succeeds, should_remove_source_branch, sha),
 `POST .../cancel_merge_when_pipeline_succeeds`, `POST .../approve` (`sudo` names the approver),
-`GET|POST .../approvals` (approvals_required), `GET .../pipelines`.
+`GET|POST .../approvals` (approvals_required), `GET|POST .../notes` (body), `GET .../pipelines`.
 """
 
 from __future__ import annotations
@@ -228,6 +228,21 @@ def repository_router(sim: GitLabSimulator, authorize: Callable[..., None], pref
         with sim.lock:
             mr = ops.set_approvals_required(project_id, iid, required)
             return render_mr.approvals(base(), sim.project(project_id), mr)
+
+    @router.get("/projects/{project_id}/merge_requests/{iid}/notes")
+    async def list_notes(project_id: str, iid: int, request: Request) -> Response:
+        with sim.lock:
+            mr = ops.merge_request(project_id, iid)
+            items = [render_mr.note(base(), mr, i, body) for i, body in enumerate(mr.notes)]
+        return paginate(request, items[::-1])
+
+    @router.post("/projects/{project_id}/merge_requests/{iid}/notes", status_code=201)
+    async def create_note(project_id: str, iid: int, request: Request) -> dict[str, Any]:
+        body = _text(await read_body(request), "body")
+        with sim.lock:
+            mr = ops.merge_request(project_id, iid)
+            mr.notes.append(body)
+            return render_mr.note(base(), mr, len(mr.notes) - 1, body)
 
     @router.get("/projects/{project_id}/merge_requests/{iid}/pipelines")
     async def mr_pipelines(project_id: str, iid: int) -> list[dict[str, Any]]:
