@@ -161,6 +161,8 @@ def close(args: CloseFixArgs) -> None:
 @activity.defn(name="fixpr.default_run")
 def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
     """The newest workflow run on the merge commit of the default branch (None before one exists)."""
+    if query.pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.default_run(query)
     pr = query.pr
     with github_errors(f"runs on {query.merge_sha[:12]} of {pr.project}"):
         repo = _repo(pr.project)

@@ -13,12 +13,15 @@ from gitlab.exceptions import GitlabError, GitlabGetError
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
 from activities.ci_gitlab import GitLabCI, gitlab_client, gitlab_errors
+from activities.ci_history import learned_fix_for
 from contracts.ci import FixArgs, FixResult, FixVerdict
-from contracts.fixpr import ChecksSnapshot, CloseFixArgs, FixPRRef, MergeResult, PublishArgs
+from contracts.fixpr import ChecksSnapshot, CloseFixArgs, DefaultRunQuery, FixPRRef, MergeResult, PublishArgs
 from domain.ci_healing.evidence import check_of
 from domain.ci_healing.fixes import FixPlan, plan_fix
 from domain.ci_healing.fixpr_body import with_evidence
+from domain.ci_healing.learned_apply import plan_learned
 from domain.ci_healing.reports import fix_pr_body
+from domain.ci_healing.runs import CIRunEvent, CIRunRef
 from domain.shared.redaction import redact
 
 log = logging.getLogger("mender.activities.fixpr_gitlab")
@@ -30,6 +33,18 @@ class GitLabFixCI(GitLabCI):
 
     def open_fix(self, args: FixArgs) -> FixResult:
         return open_fix(args)
+
+    def branch_status(self, run: CIRunRef, branch: str) -> CIRunEvent | None:
+        """The fix MR's head pipeline, as an event for the failed pipeline it fixes (None before one)."""
+        with gitlab_errors(f"read the fix MR of {branch}"):
+            listed = self.project.mergerequests.list(source_branch=branch, state="all", get_all=False)
+            mr = next(iter(listed), None)
+            pipeline = (mr.head_pipeline or {}) if mr is not None else {}
+            if not pipeline.get("id"):
+                return None
+            found = self.project.pipelines.get(pipeline["id"])
+        event = self._event(found.attributes)
+        return event.model_copy(update={"fix_for": run, "head_branch": branch})
 
     def rollback(self, verdict: FixVerdict) -> None:
         fix = verdict.fix
@@ -64,7 +79,13 @@ def open_fix(args: FixArgs) -> FixResult:
     with gitlab_errors(f"read {project_path}"):
         full = gitlab_client().projects.get(project_path)
         base = args.head_branch or full.default_branch
-        plan: FixPlan = plan_fix(args.diagnosis, args.attempt, lambda p: _read(full, base, p), [])
+        read = lambda path: _read(full, base, path)  # noqa: E731
+        learned = learned_fix_for(args.diagnosis.playbook)
+        if learned is not None:  # a human's fix of the same failure, replayed (manifest edits only here)
+            plan = plan_learned(learned, read, []) if args.attempt == 1 else None
+            plan = plan or FixPlan.none("no further fix: the learned fix was tried")
+        else:
+            plan = plan_fix(args.diagnosis, args.attempt, read, [])
     if not plan.edits:
         return FixResult(opened=False, detail=plan.reason)
     branch = args.run.fix_branch(args.attempt)
@@ -198,3 +219,11 @@ def close(args: CloseFixArgs) -> None:
         except GitlabError as exc:
             if exc.response_code != 404:
                 raise
+
+
+def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
+    """The newest pipeline on the merge commit of the target branch (None before one exists)."""
+    with gitlab_errors(f"pipelines on {query.merge_sha[:12]} of {query.pr.project}"):
+        ci = GitLabCI(query.pr.project)
+        found = next(iter(ci.project.pipelines.list(sha=query.merge_sha, per_page=1, get_all=False)), None)
+    return ci._event(found.attributes) if found is not None else None

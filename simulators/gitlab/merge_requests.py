@@ -4,7 +4,8 @@ A merge request's pipeline runs `build`, the job that failed in the target branc
 pipeline (it passes only when that pipeline `heals_on == "fix"`) and the project's `fix_jobs`
 (name -> final status, e.g. `{"lint": "failed"}`); its jobs finish after `ci_seconds`. Merging
 needs the pipeline to have succeeded and the required approvals; `merge_when_pipeline_succeeds`
-merges once both hold. A merge heals the failed pipeline it fixed (`healed_by: "fix"`).
+merges once both hold. A merge heals the failed pipeline it fixed (`healed_by: "fix"`) and runs a
+(passing) pipeline on the merge commit of the target branch.
 `RepositoryOps` (files and commits from repository.py) changes a `GitLabState`; its methods take the lock.
 """
 
@@ -269,3 +270,21 @@ class RepositoryOps(RepositoryFiles):
             fixes.healed_at, fixes.healed_by = mr.merged_at, "fix"
         if mr.remove_source_branch and mr.source_branch != proj.default_branch:
             del proj.branches[mr.source_branch]
+        self._branch_pipeline(proj, mr.target_branch, sha, head.failing_job if head else "test")
+
+    def _branch_pipeline(self, proj: Project, ref: str, sha: str, job: str) -> None:
+        """The pipeline a push to `ref` runs: passed at once (`build`, `job`), on `sha`."""
+        pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
+        proj.next_pipeline_iid += 1
+        p = Pipeline(
+            pid, iid, proj.id, proj.path, len(self.state.pipelines), ref, sha, "", "retry", failing_job=job
+        )
+        p.jobs = [
+            Job(self.state.next_id("job"), pid, proj.id, name, name) for name in dict.fromkeys(("build", job))
+        ]
+        for j in p.jobs:
+            j.start()
+            j.finish("success", SUCCESS_TRACE)
+            self.state.jobs[j.id] = j
+        self.state.pipelines[pid] = p
+        p.refresh_status()
