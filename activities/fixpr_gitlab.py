@@ -8,6 +8,7 @@ a `FixPRRef.number` is the merge request's iid.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from gitlab.exceptions import GitlabError, GitlabGetError
 from gitlab.v4.objects import Project, ProjectMergeRequest
@@ -68,6 +69,12 @@ def _read(project: Project, ref: str, path: str) -> str | None:
         if exc.response_code == 404:
             return None
         raise
+
+
+def reader(project_path: str) -> Callable[[str, str], str | None]:
+    """`read(path, ref)`: a file's text at a branch or commit of the project, None when absent."""
+    project = _project(project_path)
+    return lambda path, ref: _read(project, ref, path)
 
 
 def open_fix(args: FixArgs) -> FixResult:

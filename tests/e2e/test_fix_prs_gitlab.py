@@ -15,7 +15,9 @@ import pytest
 from temporalio.client import Client
 
 from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
+from domain.ci_healing.evidence import SignalState
 from domain.ci_healing.fixpr import Route
+from domain.ci_healing.fixpr_config import Signal
 from tests.e2e.test_ci_healing import world_for
 from tests.e2e.test_fix_prs import approve_plans, settings_for
 from tests.support.events import eventually
@@ -35,22 +37,22 @@ def repo() -> str:
 
 
 @pytest.mark.parametrize(
-    ("jobs", "route"),
+    ("scan", "route"),
     [
-        ({"lint": "success", "mypy": "success", "bandit": "success"}, Route.MERGE),
-        ({"lint": "success", "mypy": "success"}, Route.AUTO_MERGE),  # no security signal: 0.83
+        (True, Route.MERGE),  # Mender's scan of the MR's change gives the security signal: 1.0
+        (False, Route.AUTO_MERGE),  # no security signal at all: 0.83
     ],
 )
 async def test_gitlab_fix_mr_is_merged_by_its_evidence(
-    client: Client, tmp_path: Path, repo: str, jobs: dict[str, str], route: Route
+    client: Client, tmp_path: Path, repo: str, scan: bool, route: Route
 ) -> None:
-    settings = settings_for(tmp_path, repo, scan={"enabled": False})
+    settings = settings_for(tmp_path, repo, scan={"enabled": scan})
     async with world_for(client, settings) as world:
         sim = world.gitlab
         assert sim is not None
         approve_plans(world)
         sim.add_files(repo, {"requirements.txt": "flask\n"})
-        sim.set_fix_jobs(repo, jobs)
+        sim.set_fix_jobs(repo, {"lint": "success", "mypy": "success"})
         failed = sim.add_pipeline(repo, LOG, heals_on="fix", job="unit")
         handle = client.get_workflow_handle(fixpr_workflow_id(repo, 1))
 
@@ -72,6 +74,9 @@ async def test_gitlab_fix_mr_is_merged_by_its_evidence(
         assert mr.state == "merged" and "| tests |" in mr.description
         assert "PyYAML" in sim.project(repo).branches["main"].files["requirements.txt"]
         assert sim.pipeline(repo, failed.id).healed_by == "fix"
+        assert done.evidence is not None and not done.evidence.notes  # the scan, when on, ran
+        security = SignalState.PASSED if scan else SignalState.MISSING
+        assert done.evidence.signals[Signal.SECURITY] is security
 
 
 async def _async(value: int) -> int:
