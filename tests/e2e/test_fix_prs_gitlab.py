@@ -64,7 +64,11 @@ async def test_gitlab_fix_mr_is_merged_by_its_evidence(
         mr = sim.repo.merge_request(repo, 1)
         assert mr.source_branch == f"mender/ci-fix/{failed.id}-1"
         if route is Route.AUTO_MERGE:
-            await eventually(lambda: _async(mr.approvals_required), lambda n: n == 1, 30)
+
+            async def approvals_required() -> int:
+                return sim.repo.merge_request(repo, 1).approvals_required
+
+            await eventually(approvals_required, lambda n: n == 1, 30)
             assert mr.merge_when_pipeline_succeeds and mr.state == "opened"
             gl = gitlab.Gitlab(sim.base_url, private_token="t")
             gl.projects.get(repo).mergerequests.get(1).approve(sudo="reviewer")
@@ -77,7 +81,3 @@ async def test_gitlab_fix_mr_is_merged_by_its_evidence(
         assert done.evidence is not None and not done.evidence.notes  # the scan, when on, ran
         security = SignalState.PASSED if scan else SignalState.MISSING
         assert done.evidence.signals[Signal.SECURITY] is security
-
-
-async def _async(value: int) -> int:
-    return value
