@@ -7,10 +7,11 @@ from pathlib import Path
 
 import gitlab
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from activities import ci, fixpr
 from contracts.ci import FixArgs, FixResult, FixVerdict
-from contracts.fixpr import ChecksSnapshot, CloseFixArgs, FixPRRef, PublishArgs
+from contracts.fixpr import ChecksSnapshot, CloseFixArgs, FixPRRef, PublishArgs, RevertArgs
 from domain.ci_healing.runs import CIRunRef, Provider
 from domain.config import MenderConfig
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
@@ -119,3 +120,11 @@ def test_close_and_rollback(sim: GitLabSimulator) -> None:
     assert mr.state == "closed" and mr.notes == ["Closed by Mender: tests still fail"]
     assert fix.branch not in sim.project(PROJECT).branches
     ci.rollback(FixVerdict(run=run, fix=fix, passed=False, detail="unit failed"))  # already closed: no error
+
+
+def test_reverting_a_gitlab_fix_is_handed_to_humans() -> None:
+    run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=1)
+    pr = FixPRRef(run=run, number=1, branch="mender/ci-fix/1-1")
+    with pytest.raises(ApplicationError) as exc:
+        fixpr.revert(RevertArgs(pr=pr, merge_sha="abc", reason="red"))
+    assert exc.value.non_retryable and "not automated" in str(exc.value)
