@@ -11,8 +11,8 @@ from temporalio import activity
 
 from activities.ci_flaky import FLAKY_ACTIVITIES
 from activities.ci_github import GitHubCI
-from activities.ci_gitlab import GitLabCI
 from activities.ci_history import with_history
+from activities.fixpr_gitlab import GitLabFixCI
 from contracts.ci import (
     BranchQuery,
     CIPolicy,
@@ -44,7 +44,7 @@ class CIPort(Protocol):
 
 def port(run: CIRunRef) -> CIPort:
     """The provider port for `run`'s project."""
-    return GitHubCI(run.project) if run.provider is Provider.GITHUB else GitLabCI(run.project)
+    return GitHubCI(run.project) if run.provider is Provider.GITHUB else GitLabFixCI(run.project)
 
 
 @activity.defn(name="config.ci_policy")

@@ -1,6 +1,6 @@
 """GitLab CI behind Mender's CI port, through python-gitlab: job traces, pipeline retries, incidents.
 
-Fix PRs are GitHub-only (`domain.ci_healing.outcomes.executable`): on GitLab a fix plan goes to a human.
+Fix merge requests: `activities/fixpr_gitlab.py` (`GitLabFixCI`).
 """
 
 from __future__ import annotations

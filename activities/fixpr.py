@@ -1,4 +1,4 @@
-"""Fix PR activities on GitHub (PyGithub): read the PR and its checks, publish evidence, merge, close,
+"""Fix PR activities on GitHub (PyGithub; GitLab merge requests: `activities/fixpr_gitlab.py`): read the PR and its checks, publish evidence, merge, close,
 watch the default branch after a merge and revert a fix that turned it red.
 
 Commits go through the Contents API as the Mender app, which GitHub signs (`verification.verified`);
@@ -13,8 +13,9 @@ import logging
 from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities import ci_history
+from activities import ci_history, fixpr_gitlab
 from activities.ci_github import polled_event
 from activities.github import github_client, github_errors
 from contracts.fixpr import (
@@ -31,7 +32,7 @@ from contracts.fixpr import (
 from domain.ci_healing.evidence import check_of
 from domain.ci_healing.fixpr import revert_branch
 from domain.ci_healing.fixpr_body import with_evidence
-from domain.ci_healing.runs import CIRunEvent
+from domain.ci_healing.runs import CIRunEvent, Provider
 from domain.shared.redaction import redact
 from runtime.settings import get_settings
 
@@ -62,6 +63,8 @@ def playbook_prior(playbook: str) -> float | None:
 @activity.defn(name="fixpr.checks")
 def checks(pr: FixPRRef) -> ChecksSnapshot:
     """The PR's state, its head's check runs (Actions jobs included), approvals and commit signatures."""
+    if pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.checks(pr)
     with github_errors(f"read fix PR {pr.project}#{pr.number}"):
         repo = _repo(pr.project)
         pull = repo.get_pull(pr.number)
@@ -103,6 +106,8 @@ def _newest(found: list) -> list:
 @activity.defn(name="fixpr.publish")
 def publish(args: PublishArgs) -> None:
     """Write the evidence section into the PR body, label it with its route, comment when asked."""
+    if args.pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.publish(args)
     pr = args.pr
     with github_errors(f"publish evidence on {pr.project}#{pr.number}"):
         pull = _repo(pr.project).get_pull(pr.number)
@@ -118,6 +123,8 @@ def publish(args: PublishArgs) -> None:
 @activity.defn(name="fixpr.merge")
 def merge(pr: FixPRRef) -> MergeResult:
     """Merge the PR (merge commit); a refusal (405/409: not mergeable, head moved) is a result."""
+    if pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.merge(pr)
     with github_errors(f"merge {pr.project}#{pr.number}"):
         pull = _repo(pr.project).get_pull(pr.number)
         if pull.merged:
@@ -137,6 +144,8 @@ def merge(pr: FixPRRef) -> MergeResult:
 @activity.defn(name="fixpr.close")
 def close(args: CloseFixArgs) -> None:
     """Close the PR with the reason as a comment and delete its branch (idempotent)."""
+    if args.pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.close(args)
     pr = args.pr
     with github_errors(f"close {pr.project}#{pr.number}"):
         repo = _repo(pr.project)
@@ -153,6 +162,8 @@ def close(args: CloseFixArgs) -> None:
 @activity.defn(name="fixpr.default_run")
 def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
     """The newest workflow run on the merge commit of the default branch (None before one exists)."""
+    if query.pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.default_run(query)
     pr = query.pr
     with github_errors(f"runs on {query.merge_sha[:12]} of {pr.project}"):
         repo = _repo(pr.project)
@@ -166,6 +177,8 @@ def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
 def revert(args: RevertArgs) -> RevertResult:
     """Saga compensation of a merged fix: restore each file it changed to its content before the merge,
     on a revert branch, open the revert PR and merge it (idempotent on retries)."""
+    if args.pr.run.provider is Provider.GITLAB:  # the fail-safe hands the merged fix MR to humans
+        raise ApplicationError("reverting a GitLab fix MR is not automated", non_retryable=True)
     pr = args.pr
     with github_errors(f"revert {pr.project}#{pr.number}"):
         repo = _repo(pr.project)
@@ -236,4 +249,23 @@ def _restore(repo: Repository, branch: str, path: str, ref: str, message: str) -
         repo.update_file(path, message, old, sha or "", branch=branch)
 
 
-FIXPR_ACTIVITIES = [fix_pr_settings, playbook_prior, checks, publish, merge, close, default_run, revert]
+@activity.defn(name="fixpr.merge_after_approval")
+def merge_after_approval(pr: FixPRRef) -> MergeResult:
+    """GitLab: require one approval and merge when the pipeline succeeds (GitLab merges on the approval);
+    GitHub: nothing to set (the workflow merges itself once approved)."""
+    if pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab.merge(pr, approvals_required=1)
+    return MergeResult(merged=False, detail="the workflow merges once approved")
+
+
+FIXPR_ACTIVITIES = [
+    fix_pr_settings,
+    playbook_prior,
+    checks,
+    publish,
+    merge,
+    merge_after_approval,
+    close,
+    default_run,
+    revert,
+]

@@ -17,6 +17,7 @@ import subprocess  # nosec B404: bandit runs as a subprocess with a fixed argume
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -24,10 +25,13 @@ from github import UnknownObjectException
 from github.Repository import Repository
 from temporalio import activity
 
+from activities import fixpr_gitlab
+from activities.ci_gitlab import gitlab_errors
 from activities.github import github_client, github_errors
 from contracts.fixpr import ScanArgs
 from domain.ci_healing.evidence import Finding, ScanReport
 from domain.ci_healing.manifests import added, ecosystem_of, findings
+from domain.ci_healing.runs import Provider
 from runtime.settings import get_settings
 
 log = logging.getLogger("mender.activities.fixpr_scan")
@@ -54,10 +58,12 @@ def scan(args: ScanArgs) -> ScanReport:
     (a scan that cannot finish reports `ran=False` with the reason, and security counts as missing)."""
     deadline = time.monotonic() + args.config.timeout_seconds
     files = args.files[: args.config.max_files]
-    with github_errors(f"read {args.pr.project}@{args.head_sha[:12]} to scan"):
-        repo = github_client(get_settings(), args.pr.project).get_repo(args.pr.project)
-        heads = {path: _read(repo, path, args.head_sha) for path in files}
-        bases = {path: _read(repo, path, args.base) for path in files if ecosystem_of(path)}
+    what = f"read {args.pr.project}@{args.head_sha[:12]} to scan"
+    gitlab = args.pr.run.provider is Provider.GITLAB
+    with gitlab_errors(what) if gitlab else github_errors(what):
+        read = fixpr_gitlab.reader(args.pr.project) if gitlab else _github_reader(args.pr.project)
+        heads = {path: read(path, args.head_sha) for path in files}
+        bases = {path: read(path, args.base) for path in files if ecosystem_of(path)}
     try:
         found: list[Finding] = []
         url = feed_url(args.config.vulnerability_feed)
@@ -75,6 +81,11 @@ def scan(args: ScanArgs) -> ScanReport:
         log.warning("scan of %s#%s failed: %s", args.pr.project, args.pr.number, exc)
         return ScanReport(ran=False, scanned=files, detail=f"{type(exc).__name__}: {str(exc)[:200]}")
     return ScanReport(ran=True, findings=found, scanned=files)
+
+
+def _github_reader(project: str) -> Callable[[str, str], str | None]:
+    repo = github_client(get_settings(), project).get_repo(project)
+    return lambda path, ref: _read(repo, path, ref)
 
 
 def _read(repo: Repository, path: str, ref: str) -> str | None:

@@ -114,10 +114,11 @@ class FixPRWorkflow:
 async def start_fix_pr(
     run: CIRunRef, analysis: RunAnalysis, fix: FixResult, policy: CIPolicy, plan_approved: bool
 ) -> None:
-    """Start the fix PR's own workflow (GitHub fix PRs, `ci.fix_prs.enabled`); it outlives the caller."""
+    """Start the fix PR's (or GitLab fix MR's: number = its iid) own workflow (`ci.fix_prs.enabled`); it
+    outlives the caller."""
     if not (workflow.patched("fix-pr-workflow") and policy.ci.fix_prs.enabled):
         return
-    if run.provider is not Provider.GITHUB or fix.pr_number is None or not fix.branch:
+    if run.provider not in (Provider.GITHUB, Provider.GITLAB) or fix.pr_number is None or not fix.branch:
         return
     pr = FixPRRef(run=run, number=fix.pr_number, branch=fix.branch, url=fix.pr_url or "")
     input = FixPRInput(

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         AuditFixPR,
         CheckBacklog,
         CloseFix,
+        EnableAutoMerge,
         EnqueueReview,
         FixPREffect,
         FixPRLog,
@@ -76,6 +77,8 @@ class FixPREffectRunner:
             return await self._best_effort(catalogue.REVIEW_ANNOUNCE, effect.item)
         if isinstance(effect, CheckBacklog):
             return await self._best_effort(catalogue.REVIEW_BACKLOG)
+        if isinstance(effect, EnableAutoMerge):
+            return await self._best_effort(catalogue.FIX_PR_MERGE_AFTER_APPROVAL, self.pr)
         ref, arg, options = self._call(effect)
         try:
             return await call(ref, arg, local=self.local, **options)

@@ -127,6 +127,12 @@ class MergeFix(FixPREffect):
 
 
 @dataclass(frozen=True)
+class EnableAutoMerge(FixPREffect):
+    """GitLab: require one approval and merge when the pipeline succeeds, so GitLab merges the fix MR on
+    that approval (best effort: the workflow merges on the approval it sees anyway)."""
+
+
+@dataclass(frozen=True)
 class CloseFix(FixPREffect):
     """Close the PR with the reason; result None."""
 

@@ -18,6 +18,7 @@ from domain.ci_healing.fixpr_effects import (
     AuditFixPR,
     CheckBacklog,
     CloseFix,
+    EnableAutoMerge,
     EnqueueReview,
     FixPRContext,
     FixPRMemory,
@@ -36,7 +37,7 @@ from domain.ci_healing.fixpr_effects import (
 from domain.ci_healing.fixpr_results import FixPRSettings, MergeResult, RevertResult
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
 from domain.ci_healing.risk import gate
-from domain.ci_healing.runs import Conclusion
+from domain.ci_healing.runs import Conclusion, Provider
 from domain.shared.audit import AuditAction
 
 MAX_EVENTS = 100
@@ -122,6 +123,8 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     if decision.route is Route.MERGE:
         return step.then(lambda mem: merge(mem, "merged"))
     if decision.route is Route.AUTO_MERGE:
+        if m.input.pr.run.provider is Provider.GITLAB:  # GitLab merges on the approval itself
+            step = FixPRStep(step.memory, [*step.effects, EnableAutoMerge()])
         return step.then(lambda mem: await_approval(mem, ctx))
     return step.then(lambda mem: queue(mem, ctx, decision))
 
@@ -160,6 +163,13 @@ def approval_checked(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     """Approved on GitHub or in the queue: merge; rejected in the queue: close; else wait on."""
     snap = m.snapshot
     assert snap is not None
+    if snap.state == "merged" and snap.merge_sha and m.input.pr.run.provider is Provider.GITLAB:
+        m = m.model_copy(
+            update={"awaiting_review": False, "waiting": None, "merge_outcome": "merged on approval"}
+        )
+        return merged(
+            m, ctx, MergeResult(merged=True, sha=snap.merge_sha, detail="GitLab merged on approval")
+        )
     if snap.state != "open":
         return end(m, f"{snap.state} outside Mender")
     if snap.approvals or (m.review is not None and m.review.approved):

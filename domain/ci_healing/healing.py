@@ -44,7 +44,7 @@ def decide_attempt(
     Fails closed: a human verdict, or a plan Mender cannot carry out itself, escalates; an approval
     asked once (and given) is not asked again for a later attempt of the same plan. A `review_only`
     approval (a learned fix in review) opens the fix PR into the review queue instead of asking in Slack,
-    when there is one (`review_queue`: fix PR workflows on, a GitHub fix PR); else it asks as usual.
+    when there is one (`review_queue`: fix PR workflows on); else it asks as usual.
     """
     if decision.verdict is Verdict.HUMAN:
         return AttemptDecision(AttemptStep.ESCALATE, "; ".join(decision.reasons))

@@ -28,11 +28,18 @@ FIX_PR_ACTIONS = frozenset(
 )
 
 
+# GitLab fix merge requests edit manifests only: GitLab CI's YAML is not GitHub Actions' (no env, timeout
+# or memory edits of `.gitlab-ci.yml` yet).
+GITLAB_FIX_ACTIONS = frozenset({FixAction.ADD_DEPENDENCY})
+
+
 def executable(action: FixAction, provider: Provider) -> bool:
     """True when Mender can carry out `action` on `provider` (else a human gets the plan)."""
     if action in RERUN_ACTIONS:
         return True
-    return action in FIX_PR_ACTIONS and provider is Provider.GITHUB
+    if provider is Provider.GITLAB:
+        return action in GITLAB_FIX_ACTIONS
+    return action in FIX_PR_ACTIONS
 
 
 def plan_summary(diagnosis: Diagnosis) -> str:

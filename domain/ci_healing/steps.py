@@ -43,7 +43,7 @@ from domain.ci_healing.healing import (
 from domain.ci_healing.outcomes import CIOutcome, plan_summary
 from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, RerunResult, RunAnalysis
 from domain.ci_healing.risk import gate
-from domain.ci_healing.runs import CIRunEvent, Conclusion, Provider
+from domain.ci_healing.runs import CIRunEvent, Conclusion
 from domain.config import Mode
 from domain.diagnosis.verdict import Source
 
@@ -105,7 +105,7 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
     diagnosis = m.analysis.diagnosis
     decision = gate(diagnosis, m.run.project, policy.ci.risk, m.analysis.playbook_success_rate)
     m = status(m.model_copy(update={"policy": policy}), gate=decision)
-    review_queue = policy.ci.fix_prs.enabled and m.run.provider is Provider.GITHUB
+    review_queue = policy.ci.fix_prs.enabled  # GitHub fix PRs and GitLab fix MRs have their workflow
     step = decide_attempt(decision, diagnosis.action, m.run.provider, m.approved, review_queue)
     if step.step is AttemptStep.ESCALATE:
         return finish(m, CIOutcome.ESCALATED, step.reason)

@@ -7,14 +7,14 @@ updated_before, order_by, sort; paginated), `GET /projects/:id/pipelines/:pid`,
 `GET /projects/:id/pipelines/:pid/jobs` (`scope[]`, include_retried; paginated), `POST .../pipelines/:pid/retry`,
 `GET /projects/:id/jobs/:job_id`, `GET .../jobs/:job_id/trace` (text/plain), `POST .../jobs/:job_id/retry`,
 `POST /projects/:id/issues`, `GET /projects/:id/issues/:iid`, `GET /projects/:id/variables` (the
-project's CI/CD variables, `Project.variables`; paginated), `GET /user`, `GET /version`.
+project's CI/CD variables, `Project.variables`; paginated), `GET /user`, `GET /version`; repositories and merge requests: see rest_repository.py.
 Lists carry `X-Page`, `X-Per-Page`, `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from simulators.gitlab import render
 from simulators.gitlab.control import control_router, read_body
 from simulators.gitlab.model import Pipeline
+from simulators.gitlab.paging import bad_request, paginate
+from simulators.gitlab.rest_repository import repository_router
 from simulators.gitlab.simulator import GitLabError, GitLabSimulator
 
 API_PREFIX = "/api/v4"
@@ -60,46 +62,6 @@ class EncodedSlashes:
             path = raw.split(b"?", 1)[0].decode("latin-1")
             scope = {**scope, "path": unquote(re.sub("%2f", "%252F", path, flags=re.IGNORECASE))}
         await self.app(scope, receive, send)
-
-
-def bad_request(message: str) -> GitLabError:
-    return GitLabError(400, message)
-
-
-def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    try:
-        value = int(raw) if raw not in (None, "") else default
-    except ValueError:
-        raise bad_request(f"{name} is invalid") from None
-    return max(low, min(value, high))
-
-
-def paginate(request: Request, items: list[dict[str, Any]]) -> JSONResponse:
-    """GitLab offset pagination: `page`, `per_page` (default 20, max 100) and its response headers."""
-    page = _int(request, "page", 1, 1, 1_000_000)
-    per_page = _int(request, "per_page", 20, 1, 100)
-    total = len(items)
-    pages = max(1, -(-total // per_page))
-    next_page = page + 1 if page < pages else None
-    prev_page = page - 1 if 1 < page <= pages + 1 else None
-
-    def link(n: int, rel: str) -> str:
-        return f'<{request.url.include_query_params(page=n, per_page=per_page)}>; rel="{rel}"'
-
-    links = [link(n, rel) for n, rel in ((prev_page, "prev"), (next_page, "next")) if n is not None]
-    links += [link(1, "first"), link(pages, "last")]
-    headers = {
-        "X-Page": str(page),
-        "X-Per-Page": str(per_page),
-        "X-Total": str(total),
-        "X-Total-Pages": str(pages),
-        "X-Next-Page": str(next_page or ""),
-        "X-Prev-Page": str(prev_page or ""),
-        "Link": ", ".join(links),
-    }
-    start = (page - 1) * per_page
-    return JSONResponse(items[start : start + per_page], headers=headers)
 
 
 def _time(request: Request, name: str) -> datetime | None:
@@ -136,7 +98,9 @@ def filter_pipelines(request: Request, pipelines: list[Pipeline]) -> list[Pipeli
     return sorted(out, key=ORDER_BY[order_by], reverse=sort == "desc")
 
 
-def rest_router(sim: GitLabSimulator) -> APIRouter:
+def authorizer(sim: GitLabSimulator) -> Callable[[Request], None]:
+    """The REST routes' dependency: a `PRIVATE-TOKEN` or bearer token (the configured one, if set)."""
+
     def authorize(request: Request) -> None:
         auth = request.headers.get("authorization", "")
         token = request.headers.get("private-token") or (
@@ -145,6 +109,11 @@ def rest_router(sim: GitLabSimulator) -> APIRouter:
         if not token or (sim.config.token is not None and token != sim.config.token):
             raise GitLabError(401, "401 Unauthorized")
 
+    return authorize
+
+
+def rest_router(sim: GitLabSimulator) -> APIRouter:
+    authorize = authorizer(sim)
     router = APIRouter(prefix=API_PREFIX, dependencies=[Depends(authorize)])
     base = lambda: sim.base_url  # noqa: E731
 
@@ -283,5 +252,6 @@ def create_app(sim: GitLabSimulator) -> FastAPI:
 
     app.include_router(control_router(sim), prefix="/_sim")
     app.include_router(rest_router(sim))
+    app.include_router(repository_router(sim, authorizer(sim), API_PREFIX))
     app.add_middleware(EncodedSlashes)
     return app

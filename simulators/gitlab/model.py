@@ -49,6 +49,10 @@ class Project:
     variables: dict[str, tuple[str, bool]] = field(
         default_factory=dict
     )  # CI/CD variables: key -> (value, masked)
+    branches: dict[str, Any] = field(default_factory=dict)  # name -> repo_model.Branch
+    merge_requests: dict[int, Any] = field(default_factory=dict)  # iid -> repo_model.MergeRequest
+    next_mr_iid: int = 1
+    fix_jobs: dict[str, str] = field(default_factory=dict)  # extra MR pipeline jobs: name -> status
 
     @property
     def name(self) -> str:

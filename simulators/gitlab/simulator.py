@@ -15,6 +15,7 @@ from typing import Any
 
 from simulators.gitlab.config import GitLabSimConfig
 from simulators.gitlab.delivery import Deliverer
+from simulators.gitlab.merge_requests import RepositoryOps
 from simulators.gitlab.model import GitLabError, Issue, Job, Pipeline, Project, iso
 from simulators.gitlab.runs import PipelineRuns
 from simulators.gitlab.state import GitLabState
@@ -28,6 +29,7 @@ class GitLabSimulator:
     def __init__(self, config: GitLabSimConfig | None = None) -> None:
         self.state = GitLabState(config or GitLabSimConfig())
         self.runs = PipelineRuns(self.state)
+        self.repo = RepositoryOps(self.state)
         self.configure()
 
     # --- the state, as the REST routers and tests read it ---
@@ -152,6 +154,26 @@ class GitLabSimulator:
 
     def retry_pipeline(self, project_ref: str | int, pipeline_id: int) -> Pipeline:
         return self.runs.retry_pipeline(project_ref, pipeline_id)
+
+    # --- repositories and merge requests (see RepositoryOps) ------------------------------------------
+
+    def add_files(self, project: str, files: dict[str, str], message: str = "Add files") -> str:
+        """Commit `files` (path -> text) to the project's default branch; returns the commit sha."""
+        with self.lock:
+            proj = self.ensure_project(project)
+            have = self.repo.branches(proj.id)[proj.default_branch].files
+            actions = [
+                {"action": "update" if path in have else "create", "file_path": path, "content": text}
+                for path, text in files.items()
+            ]
+            return self.repo.commit(proj.id, proj.default_branch, message, actions).id
+
+    def set_fix_jobs(self, project: str, jobs: dict[str, str]) -> None:
+        """Extra jobs of the project's merge request pipelines and how they end (`success`/`failed`)."""
+        if bad := {s for s in jobs.values() if s not in ("success", "failed")}:
+            raise ValueError(f"job status must be success or failed, not {sorted(bad)}")
+        with self.lock:
+            self.ensure_project(project).fix_jobs = dict(jobs)
 
     # --- issues ---------------------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ class GitLabState:
             self.pipelines: dict[int, Pipeline] = {}
             self.jobs: dict[int, Job] = {}
             self.issues: dict[tuple[int, int], Issue] = {}
-            self._ids = {"project": 0, "pipeline": 1000, "job": 5000, "issue": 9000}
+            self._ids = {"project": 0, "pipeline": 1000, "job": 5000, "issue": 9000, "mr": 20000}
             self.deliverer.reset()
 
     def next_id(self, kind: str) -> int:

@@ -280,11 +280,14 @@ def test_the_model_is_asked_only_when_enabled_and_the_rules_are_unsure(
             id="code-goes-to-a-human",
         ),
         pytest.param(
-            diagnosis(action=FixAction.ADD_DEPENDENCY),
+            diagnosis(action=FixAction.ADD_DEPENDENCY), LAB, ["OpenFixPR"], None, id="gitlab-fix-mr"
+        ),
+        pytest.param(
+            diagnosis(action=FixAction.INCREASE_TIMEOUT),
             LAB,
             ["Announce", "RecordRun"],
             CIOutcome.ESCALATED,
-            id="no-gitlab-pr",
+            id="no-gitlab-ci-file-edit",
         ),
     ],
 )
@@ -651,7 +654,7 @@ LEARNED = {
     [
         pytest.param(RUN, True, ["Announce", "OpenFixPR"], id="github-opens-it-for-the-review-queue"),
         pytest.param(RUN, False, ["AskApproval"], id="no-fix-pr-workflows-slack-asks"),
-        pytest.param(LAB, True, ["Announce", "RecordRun"], id="no-gitlab-fix-pr-escalates"),
+        pytest.param(LAB, True, ["Announce", "OpenFixPR"], id="gitlab-opens-its-fix-mr-for-the-review-queue"),
     ],
 )
 def test_a_learned_fix_in_review_opens_its_fix_pr_for_the_review_queue(

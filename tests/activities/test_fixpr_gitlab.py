@@ -1,0 +1,130 @@
+"""Fix merge requests on GitLab: the fix activities against the GitLab simulator through python-gitlab."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import gitlab
+import pytest
+from temporalio.exceptions import ApplicationError
+
+from activities import ci, fixpr
+from contracts.ci import FixArgs, FixResult, FixVerdict
+from contracts.fixpr import ChecksSnapshot, CloseFixArgs, FixPRRef, PublishArgs, RevertArgs
+from domain.ci_healing.runs import CIRunRef, Provider
+from domain.config import MenderConfig
+from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
+from runtime.serving import ServerThread
+from runtime.settings import Environment, Settings, set_settings
+from simulators.gitlab import GitLabSimConfig, GitLabSimulator, create_app
+from tests.simulators.helpers import wait_for
+
+LOG = "$ pytest\nModuleNotFoundError: No module named 'requests'\nERROR: Job failed: exit code 1\n"
+PROJECT = "acme/api"
+
+
+@pytest.fixture
+def sim(tmp_path: Path) -> Iterator[GitLabSimulator]:
+    sim = GitLabSimulator(GitLabSimConfig(ci_seconds=0.2))
+    with ServerThread(create_app(sim)) as server:
+        sim.set_base_url(server.url)
+        config = MenderConfig(ci={"gitlab": {"simulator_url": server.url}})
+        set_settings(Settings(config, Environment(mender_config=tmp_path / "absent.yaml")))
+        yield sim
+    set_settings(None)
+
+
+def diagnosis() -> Diagnosis:
+    return Diagnosis(
+        category=Category.DEPENDENCY,
+        action=FixAction.ADD_DEPENDENCY,
+        risk_score=2,
+        tier=Tier.LOW,
+        confidence=90,
+        key_line="ModuleNotFoundError: No module named 'requests'",
+        params={"module": "requests"},
+        explanation="requests is not installed",
+    )
+
+
+def open_fix(sim: GitLabSimulator, heals_on: str = "fix") -> tuple[CIRunRef, FixResult]:
+    sim.add_files(PROJECT, {"requirements.txt": "flask\n"})
+    failed = sim.add_pipeline(PROJECT, LOG, heals_on=heals_on, job="unit")
+    sim.set_fix_jobs(PROJECT, {"lint": "success", "mypy": "success"})
+    run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=failed.id)
+    fix = ci.open_fix(FixArgs(run=run, diagnosis=diagnosis(), attempt=1, run_url="http://ci/1"))
+    return run, fix
+
+
+def finished(pr: FixPRRef) -> ChecksSnapshot:
+    return wait_for(lambda: (s := fixpr.checks(pr)).done and s, what="the MR pipeline's jobs")
+
+
+def test_open_fix_commits_and_opens_a_merge_request_idempotently(sim: GitLabSimulator) -> None:
+    run, fix = open_fix(sim)
+    assert fix.opened and fix.branch == run.fix_branch(1) and fix.files == ["requirements.txt"]
+    again = ci.open_fix(FixArgs(run=run, diagnosis=diagnosis(), attempt=1))
+    assert again.pr_number == fix.pr_number
+    project = sim.project(PROJECT)
+    [mr] = project.merge_requests.values()
+    assert mr.title.startswith("[mender] Add missing dependency requests") and "mender" in mr.labels
+    assert len(mr.pipeline_ids) == 1  # the retried activity made no second commit
+    assert project.branches[fix.branch].files["requirements.txt"] == "flask\nrequests\n"
+    assert ci.open_fix(FixArgs(run=run, diagnosis=diagnosis(), attempt=2)).opened is False
+
+
+@pytest.mark.parametrize("heals_on", ["fix", "never"])
+def test_checks_are_the_mr_pipeline_jobs(sim: GitLabSimulator, heals_on: str) -> None:
+    run, fix = open_fix(sim, heals_on)
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    snapshot = finished(pr)
+    unit = "success" if heals_on == "fix" else "failure"
+    assert {c.name: c.conclusion for c in snapshot.checks} == {
+        "build": "success",
+        "unit": unit,
+        "lint": "success",
+        "mypy": "success",
+    }
+    assert snapshot.state == "open" and snapshot.base == "main" and snapshot.approvals == []
+    fixpr.publish(PublishArgs(pr=pr, section="| signal | state |", label="mender:merge", comment="Scored."))
+    mr = sim.repo.merge_request(PROJECT, pr.number)
+    assert "| signal | state |" in mr.description and "mender:merge" in mr.labels and mr.notes == ["Scored."]
+    result = fixpr.merge(pr)
+    assert result.merged is (heals_on == "fix")
+    if heals_on == "never":
+        assert "refused" in result.detail and mr.state == "opened"
+
+
+def test_merge_after_one_approval(sim: GitLabSimulator) -> None:
+    run, fix = open_fix(sim)
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    finished(pr)
+    waiting = fixpr.merge_after_approval(pr)
+    assert not waiting.merged and "after 1 approval" in waiting.detail
+    assert fixpr.checks(pr).state == "open"
+    gl = gitlab.Gitlab(sim.base_url, private_token="t")
+    gl.projects.get(PROJECT).mergerequests.get(pr.number).approve(sudo="reviewer")
+    snapshot = fixpr.checks(pr)
+    assert snapshot.state == "merged" and snapshot.approvals == ["reviewer"] and snapshot.merge_sha
+    assert fixpr.merge(pr).detail == "already merged"
+    assert sim.project(PROJECT).branches["main"].files["requirements.txt"] == "flask\nrequests\n"
+
+
+def test_close_and_rollback(sim: GitLabSimulator) -> None:
+    run, fix = open_fix(sim, "never")
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    fixpr.close(CloseFixArgs(pr=pr, reason="tests still fail"))
+    fixpr.close(CloseFixArgs(pr=pr, reason="tests still fail"))  # idempotent
+    mr = sim.repo.merge_request(PROJECT, pr.number)
+    assert mr.state == "closed" and mr.notes == ["Closed by Mender: tests still fail"]
+    assert fix.branch not in sim.project(PROJECT).branches
+    ci.rollback(FixVerdict(run=run, fix=fix, passed=False, detail="unit failed"))  # already closed: no error
+
+
+def test_reverting_a_gitlab_fix_is_handed_to_humans() -> None:
+    run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=1)
+    pr = FixPRRef(run=run, number=1, branch="mender/ci-fix/1-1")
+    with pytest.raises(ApplicationError) as exc:
+        fixpr.revert(RevertArgs(pr=pr, merge_sha="abc", reason="red"))
+    assert exc.value.non_retryable and "not automated" in str(exc.value)

@@ -1,0 +1,83 @@
+"""GitLab fix merge requests end to end (issue 17): a failed pipeline → CI workflow → fix MR with its commit
+(python-gitlab) → `fixpr/...` workflow → the MR pipeline's jobs as evidence → merged when the pipeline
+succeeded, or merged by GitLab after one approval.
+
+Real parts only: Temporal dev server, worker, starter, GitLab and Slack simulators, python-gitlab.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import gitlab
+import pytest
+from temporalio.client import Client
+
+from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
+from domain.ci_healing.evidence import SignalState
+from domain.ci_healing.fixpr import Route
+from domain.ci_healing.fixpr_config import Signal
+from tests.e2e.test_ci_healing import world_for
+from tests.e2e.test_fix_prs import approve_plans, settings_for
+from tests.support.events import eventually
+
+LOG = """$ python -m app
+Traceback (most recent call last):
+  File "app/main.py", line 3, in <module>
+    import yaml
+ModuleNotFoundError: No module named 'yaml'
+ERROR: Job failed: exit code 1
+"""
+
+
+@pytest.fixture
+def repo() -> str:
+    return f"acme/fixmr-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize(
+    ("scan", "route"),
+    [
+        (True, Route.MERGE),  # Mender's scan of the MR's change gives the security signal: 1.0
+        (False, Route.AUTO_MERGE),  # no security signal at all: 0.83
+    ],
+)
+async def test_gitlab_fix_mr_is_merged_by_its_evidence(
+    client: Client, tmp_path: Path, repo: str, scan: bool, route: Route
+) -> None:
+    settings = settings_for(tmp_path, repo, scan={"enabled": scan})
+    async with world_for(client, settings) as world:
+        sim = world.gitlab
+        assert sim is not None
+        approve_plans(world)
+        sim.add_files(repo, {"requirements.txt": "flask\n"})
+        sim.set_fix_jobs(repo, {"lint": "success", "mypy": "success"})
+        failed = sim.add_pipeline(repo, LOG, heals_on="fix", job="unit")
+        handle = client.get_workflow_handle(fixpr_workflow_id(repo, 1))
+
+        async def status() -> FixPRStatus:
+            return await handle.query(FIXPR_STATUS_QUERY, result_type=FixPRStatus)
+
+        routed = await eventually(status, lambda s: s.decision is not None, 90)
+        assert routed.decision is not None and routed.decision.route is route
+        mr = sim.repo.merge_request(repo, 1)
+        assert mr.source_branch == f"mender/ci-fix/{failed.id}-1"
+        if route is Route.AUTO_MERGE:
+
+            async def approvals_required() -> int:
+                return sim.repo.merge_request(repo, 1).approvals_required
+
+            await eventually(approvals_required, lambda n: n == 1, 30)
+            assert mr.merge_when_pipeline_succeeds and mr.state == "opened"
+            gl = gitlab.Gitlab(sim.base_url, private_token="t")
+            gl.projects.get(repo).mergerequests.get(1).approve(sudo="reviewer")
+        done = await eventually(status, lambda s: s.outcome is not None, 90)
+        expected = "merged" if route is Route.MERGE else "merged on approval"
+        assert done.outcome == expected and done.merge_sha == mr.merge_commit_sha
+        assert mr.state == "merged" and "| tests |" in mr.description
+        assert "PyYAML" in sim.project(repo).branches["main"].files["requirements.txt"]
+        assert sim.pipeline(repo, failed.id).healed_by == "fix"
+        assert done.evidence is not None and not done.evidence.notes  # the scan, when on, ran
+        security = SignalState.PASSED if scan else SignalState.MISSING
+        assert done.evidence.signals[Signal.SECURITY] is security
