@@ -59,6 +59,11 @@ def exception_delay(exc: GithubException) -> float | None:
     return rate_limit_delay(exc.status, exc.headers, _message(exc.data))
 
 
+class HeldByRateGate(RateLimitExceededException):
+    """A request the gate did not send: the credential's rate-limit window was open (GitHub never saw it,
+    so no repository is to blame for it)."""
+
+
 class RateGate:
     """Per credential: the monotonic time before which no request goes out."""
 
@@ -88,7 +93,7 @@ def before_request(who: str, verb: str, url: str) -> None:
     left = GATE.left(who)
     if left > 0:
         wait = str(math.ceil(left))
-        raise RateLimitExceededException(
+        raise HeldByRateGate(
             429,
             {"message": f"waiting out GitHub's rate limit ({wait}s left) before {verb} {url}"},
             {"retry-after": wait},

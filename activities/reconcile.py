@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities.github import github_client, github_errors, read_snapshot
+from activities.github_gate import HeldByRateGate
 from activities.reconcile_commands import unanswered_commands
 from activities.sweep_backoff import SourceBackoffs
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
@@ -113,7 +114,8 @@ def list_open_bot_prs(
 def _failure(exc: Exception) -> RepoFailure:
     cause = exc.__cause__ if isinstance(exc.__cause__, GithubException) else exc
     delay = exc.next_retry_delay if isinstance(exc, ApplicationError) else None
-    refused = isinstance(cause, GithubException) and 400 <= cause.status < 500
+    held = isinstance(cause, HeldByRateGate)  # the token's wait, met before GitHub was asked
+    refused = isinstance(cause, GithubException) and 400 <= cause.status < 500 and not held
     return RepoFailure(
         reason=f"{type(cause).__name__}: {str(cause)[:300]}",
         charged=refused,

@@ -17,6 +17,7 @@ from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
 from activities import github as gh
+from activities.github_gate import GATE
 from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
 from runtime.settings import Settings, set_settings
@@ -47,7 +48,7 @@ def world(tmp_path: Path) -> Iterator[tuple[Simulator, Settings, PRRef]]:
             repositories=[{"name": "acme/api"}],
             github={"simulator_url": server.url},
         )
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
         yield simulator, settings, PRRef(repo="acme/api", number=number)
     set_settings(None)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from activities import github as gh
+from activities.github_gate import GATE
 from activities.reconcile import ReconcileActivities, list_open_bot_prs
 from domain.shared.audit import AuditFilter
 from runtime.metrics import REGISTRY
@@ -107,7 +107,7 @@ async def test_a_rate_limited_repository_waits_as_long_as_github_says(client: Cl
     token's wait stopped before they reached GitHub are not charged (retried at the next sweep)."""
     repos = [{"name": "acme/busy"}, {"name": "acme/api"}]
     settings = make_settings(tmp_path, repositories=repos, reconciler={"interval_seconds": 5})
-    gh._RATE_LIMITED_UNTIL.clear()
+    GATE.clear()
     try:
         async with mender_world(client, settings) as world:
             world.sim.set_webhook_url(None)
@@ -124,7 +124,7 @@ async def test_a_rate_limited_repository_waits_as_long_as_github_says(client: Cl
             _, failed = list_open_bot_prs(settings, ["acme/api"])
             assert not failed["acme/api"].charged
     finally:
-        gh._RATE_LIMITED_UNTIL.clear()
+        GATE.clear()
         set_settings(None)
 
 

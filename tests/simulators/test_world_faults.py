@@ -37,7 +37,11 @@ def test_github_outage_answers_502_and_holds_the_world_and_webhooks(
     receiver: Receiver, serve: Callable[[SimulatorConfig], Served]
 ) -> None:
     served = serve(SimulatorConfig(webhook_url=receiver.url))
-    outage = {"type": "github_outage", "start_seconds": 0.15, "duration_seconds": 0.8}
+    outage = {
+        "type": "github_outage",
+        "start_seconds": 0.15,
+        "duration_seconds": 4.0,
+    }  # long enough for a loaded machine
     start(served, repos=["acme/out"], world_faults=[outage])
     gh = github(served.url)
 
@@ -65,7 +69,8 @@ def test_github_outage_answers_502_and_holds_the_world_and_webhooks(
             break
         last_down = sent
         time.sleep(0.01)
-    assert gh.get_repo("acme/late").get_pull(1).state == "open"
+    late_pr = gh.get_repo("acme/late").get_pull(1)  # there once GitHub is back; its parked bots may
+    assert late_pr.state == "open" or late_pr.merged  # already have merged it (all after the outage, below)
 
     def merged() -> bool:
         totals = served.sim.report()["totals"]
