@@ -7,6 +7,7 @@ so the breaker workflow comes into being on first use with the configuration cur
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +40,11 @@ from contracts.breaker import (
 from domain.config import BreakerConfig
 from domain.shared.breaker import Permit
 
+# Temporal refuses more than 10 updates in flight on one workflow (RESOURCE_EXHAUSTED): with a fleet's
+# stalled PRs asking at once, most requests failed and were retried seconds later. A worker process keeps
+# its own under that limit; the rest wait here, in order.
+PERMITS_IN_FLIGHT = 8
+
 
 class BreakerActivities:
     """Breaker access through a Temporal client; `config()` gives the settings for new breakers."""
@@ -47,6 +53,7 @@ class BreakerActivities:
         self._client = client
         self.task_queue = task_queue
         self._config = config
+        self._in_flight = asyncio.Semaphore(PERMITS_IN_FLIGHT)
 
     def _start(self, scope: str) -> WithStartWorkflowOperation[Any, Any]:
         return WithStartWorkflowOperation(
@@ -61,12 +68,13 @@ class BreakerActivities:
     async def request_permit(self, req: BreakerPermitArgs) -> Permit:
         """Ask for a permit, starting the scope's breaker if it is not running yet."""
         try:
-            return await self._client.execute_update_with_start_workflow(
-                REQUEST_PERMIT_UPDATE,
-                PermitRequest(requester=req.requester, repo=req.repo),
-                start_workflow_operation=self._start(req.scope),
-                result_type=Permit,
-            )
+            async with self._in_flight:
+                return await self._client.execute_update_with_start_workflow(
+                    REQUEST_PERMIT_UPDATE,
+                    PermitRequest(requester=req.requester, repo=req.repo),
+                    start_workflow_operation=self._start(req.scope),
+                    result_type=Permit,
+                )
         except WorkflowUpdateFailedError as err:
             # A refusal by the validator: asking again would be refused again.
             raise ApplicationError(f"permit request rejected: {err.cause}", non_retryable=True) from err
