@@ -11,11 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[1].parent.parent / "shared" / "fixtures"
+
+def _shared_fixtures() -> Path:
+    """`$MENDER_SHARED_FIXTURES`, else the nearest `shared/fixtures` beside an ancestor of this checkout."""
+    if configured := os.environ.get("MENDER_SHARED_FIXTURES"):
+        return Path(configured)
+    for ancestor in Path(__file__).resolve().parents[1].parents:
+        if (candidate := ancestor / "shared" / "fixtures").is_dir():
+            return candidate
+    return Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+SHARED = _shared_fixtures()
 TUNE, HELD_OUT = "tune", "held-out"
 _ANSI = re.compile(r"(?:\x1b)?\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[@-Z\\-_]")
 _PAREN_REPO = re.compile(r"\((?:[A-Za-z]+ )?([\w.-]+/[\w.-]+)[ )]")
