@@ -17,6 +17,7 @@ Usage: .venv/bin/python bench/diagnosis.py [--no-scan] [--scan-mb 200] [--misses
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import subprocess
@@ -117,13 +118,18 @@ def figures(rows: list[tuple[Item, Answer]]) -> dict[str, object]:
 
 
 def reliability(rows: list[tuple[Item, Answer]]) -> list[str]:
-    out = ["    confidence   n  category  action"]
+    out = [
+        "    confidence   n  category  action    both  (both: what confidence claims, >= the bucket's floor)"
+    ]
     for low, high in BUCKETS:
         inside = [(i, a) for i, a in rows if low <= a.confidence < high]
         cat = sum(a.category == i.category for i, a in inside)
         act = sum(a.action == i.action for i, a in inside)
+        both = sum(a.category == i.category and a.action == i.action for i, a in inside)
+        holds = "" if not inside else ("  holds" if both / len(inside) >= low / 100 else "  BELOW")
         out.append(
-            f"    {low:3d}-{min(high, 100) - (high <= 100):<3d}  {len(inside):4d}  {_rate(cat, len(inside))}   {_rate(act, len(inside))}"
+            f"    {low:3d}-{min(high, 100) - (high <= 100):<3d}  {len(inside):4d}  {_rate(cat, len(inside))}"
+            f"   {_rate(act, len(inside))}  {_rate(both, len(inside))}{holds}"
         )
     return out
 
@@ -180,21 +186,21 @@ def write_calibration(tune: list[Item]) -> None:
         rows = [(item, engine(item, False)) for item in tune]
     finally:
         calibration.table = measured
-    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    kinds: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for item, answer in rows:
-        if item.half == TUNE:
-            kinds[answer.evidence][0] += 1
-            kinds[answer.evidence][1] += answer.raw == (item.category, item.action)
-    data = {
-        "about": "Evidence kind -> [logs decided, right] on the tune half of bench/corpora.py;"
-        " written by `bench/diagnosis.py --calibrate`. See domain/diagnosis/calibration.py.",
-        "kinds": {kind: kinds[kind] for kind in sorted(kinds)},
-    }
+        if item.half == TUNE:  # one entry per repository, named by a digest (no project is named)
+            repo = hashlib.sha256(item.repository.lower().encode()).hexdigest()[:8]
+            kinds[answer.evidence][repo][0] += 1
+            kinds[answer.evidence][repo][1] += answer.raw == (item.category, item.action)
+    about = (
+        "Evidence kind -> {repository digest: [logs decided, right]} on the tune half of bench/corpora.py;"
+        " written by `bench/diagnosis.py --calibrate`. See domain/diagnosis/calibration.py."
+    )
     rows_json = ",\n".join(
-        f"  {json.dumps(kind)}: {json.dumps(counts)}" for kind, counts in data["kinds"].items()
+        f"  {json.dumps(kind)}: {json.dumps(dict(sorted(kinds[kind].items())))}" for kind in sorted(kinds)
     )
     calibration.CALIBRATION_FILE.write_text(
-        f'{{"about": {json.dumps(data["about"])},\n "kinds": {{\n{rows_json}\n }}}}\n'
+        f'{{"about": {json.dumps(about)},\n "kinds": {{\n{rows_json}\n }}}}\n'
     )
     print(f"wrote {calibration.CALIBRATION_FILE} ({len(kinds)} kinds)")
 

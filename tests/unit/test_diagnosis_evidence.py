@@ -18,6 +18,7 @@ from domain.diagnosis.calibration import (
     family,
     lower_bound,
     table,
+    totals,
 )
 from domain.diagnosis.decision import distrusted
 from domain.diagnosis.distill import KEY_LINE_BOUND, body_of
@@ -188,15 +189,21 @@ def test_a_thinly_measured_kind_is_judged_by_its_family() -> None:
 def test_shipped_calibration_names_known_evidence() -> None:
     data = json.loads(CALIBRATION_FILE.read_text())
     ids = {rule.id for rule in default_playbooks().rules}
-    for kind, (n, right) in data["kinds"].items():
-        assert 0 <= right <= n
-        assert kind.removeprefix("rule:") in ids or kind.split(":")[0] in ("generic", "step-back")
-    assert table() == {k: tuple(v) for k, v in data["kinds"].items()}
+    for kind, repositories in data["kinds"].items():
+        assert kind.removeprefix("rule:").split("@")[0] in ids or kind.split(":")[0] in (
+            "generic",
+            "step-back",
+        )
+        for digest, (n, right) in repositories.items():  # anonymous: no project is named
+            assert 0 <= right <= n and len(digest) == 8 and int(digest, 16) >= 0
+    assert table() == {k: {r: tuple(c) for r, c in v.items()} for k, v in data["kinds"].items()}
 
 
 def test_a_rule_measured_imprecise_never_acts_alone() -> None:
     imprecise = [
-        k for k, (n, right) in table().items() if k.startswith("rule:") and n >= 3 and right / n < 0.9
+        k
+        for k, repositories in table().items()
+        if k.startswith("rule:") and (t := totals(repositories))[0] >= 3 and t[1] / t[0] < 0.9
     ]
     assert imprecise, "the shipped calibration measures at least one imprecise rule"
     rule = default_playbooks().rule(imprecise[0].removeprefix("rule:"))
@@ -235,7 +242,7 @@ def test_a_rule_measured_mostly_wrong_does_not_decide_a_failing_step() -> None:
     line = "curl: (60) SSL certificate problem: unable to get local issuer certificate"
     alone, _ = diagnose([line])
     assert alone.playbook == "env.certificate" and alone.category is Category.ENVIRONMENT  # no failing step
-    measured = table()["rule:env.certificate"]
+    measured = totals(table()["rule:env.certificate"])
     assert measured[0] >= 3 and measured[1] / measured[0] < 0.5
     in_step, _ = diagnose(
         ["$ ./check-links.sh README.md", line, 'The command "./check-links.sh README.md" exited with 1.']
@@ -299,8 +306,8 @@ def test_evidence_measured_mostly_wrong_earns_no_points_and_names_no_cause() -> 
     kinds = table()
     wrong = [
         k
-        for k, (n, right) in kinds.items()
-        if k.startswith("rule:") and n >= 3 and (right + 1) / (n + 2) < 0.5
+        for k, repositories in kinds.items()
+        if k.startswith("rule:") and (t := totals(repositories))[0] >= 3 and (t[1] + 1) / (t[0] + 2) < 0.5
     ]
     assert wrong, "the shipped calibration measures at least one rule that is mostly wrong"
     rule = default_playbooks().rule(wrong[0].removeprefix("rule:").split("@")[0])

@@ -1,0 +1,87 @@
+"""Confidence that holds on logs of other projects (repositories, not logs, are the observations) and
+`unknown` as an answer. Real fragments of public Travis CI logs (tests/fixtures/diagnosis, SOURCES.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domain.ci_healing.config import RiskConfig
+from domain.ci_healing.risk import Verdict, gate
+from domain.diagnosis.calibration import (
+    AUTO_FLOOR,
+    MIN_SUPPORT,
+    by_repository_bound,
+    calibrate,
+    lower_bound,
+    table,
+    totals,
+)
+from domain.diagnosis.engine import diagnose_file
+from domain.diagnosis.playbooks import default_playbooks
+from domain.diagnosis.verdict import Category, FixAction, Source
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "diagnosis"
+
+
+def test_repeats_of_one_project_are_one_observation() -> None:
+    one_project = {"rule:env.toolchain": {"aaaaaaaa": (5, 5)}}
+    assert not calibrate("rule:env.toolchain", 80, one_project).measured  # one lesson, not five
+    three = {"rule:env.toolchain": {"a": (1, 1), "b": (3, 3), "c": (1, 1)}}
+    measured = calibrate("rule:env.toolchain", 80, three)
+    assert measured.measured and measured.confidence == round(100 * lower_bound(3, 3)) == 75
+    assert (measured.n, measured.right) == (5, 5)  # the logs, for the notes and for distrust
+
+
+def test_a_project_is_worth_the_share_of_its_logs_that_were_right() -> None:
+    assert by_repository_bound({"a": (4, 1), "b": (1, 1), "c": (1, 1)}) == lower_bound(2.25, 3)
+
+
+def test_a_family_counts_a_project_once() -> None:
+    kinds = {
+        "rule:infra.dns": {"a": (1, 0)},
+        "rule:infra.tls": {"a": (1, 1), "b": (1, 1)},
+        "rule:infra.connection": {"c": (1, 1)},
+    }
+    pooled = calibrate("rule:infra.dns", 85, kinds)
+    assert pooled.measured and pooled.confidence == round(100 * lower_bound(0.5 + 1 + 1, 3))
+
+
+def test_a_kind_wrong_again_and_again_is_not_rescued_by_its_family() -> None:
+    kinds = {
+        "rule:infra.rate-limit": {"a": (5, 0)},
+        "rule:infra.tls": {"b": (1, 1), "c": (1, 1), "d": (1, 1)},
+    }
+    measured = calibrate("rule:infra.rate-limit", 85, kinds)
+    assert measured.measured and measured.confidence == 0 and measured.precision < 0.5
+
+
+def test_the_old_flat_format_counts_each_log_as_a_project() -> None:
+    assert calibrate("rule:dep.x", 70, {"rule:dep.x": (4, 3)}).confidence == round(100 * lower_bound(3, 4))
+
+
+def test_shipped_confidence_never_claims_more_than_was_observed() -> None:
+    rules = {rule.id: rule for rule in default_playbooks().rules}
+    for kind, repositories in table().items():
+        prior = rules[kind.removeprefix("rule:").split("@")[0]].confidence if kind.startswith("rule:") else 30
+        measured = calibrate(kind, prior)
+        if not measured.measured:
+            assert len(repositories) < MIN_SUPPORT
+            continue
+        n, right = totals(repositories)
+        if len(repositories) >= MIN_SUPPORT:  # judged by itself: below what it showed, by log and by project
+            shares = [r / k for k, r in repositories.values()]
+            assert measured.confidence <= 100 * min(right / n, sum(shares) / len(shares))
+        assert measured.confidence < AUTO_FLOOR  # no kind was seen in enough projects to claim 95
+
+
+def test_wording_nothing_explains_is_unknown_with_its_best_line_and_a_human() -> None:
+    # luvit's package tool fails on a missing object: no playbook knows the wording, no step failed here
+    diagnosis, distilled = diagnose_file(FIXTURES / "travis-luvit-no-such-hash.log")
+    assert diagnosis.category is Category.UNKNOWN and diagnosis.action is FixAction.HUMAN
+    assert "No such hash: 31b8c996" in diagnosis.key_line and diagnosis.key_line_number == 9
+    assert diagnosis.source is Source.FALLBACK and diagnosis.playbook is None and not diagnosis.auto_fix
+    assert diagnosis.risk_score == 10 and any("category unknown" in note for note in diagnosis.notes)
+    assert diagnosis.contract()["category"] == "unknown" and diagnosis.contract()["action"] == "human"
+    for risk in (RiskConfig(), RiskConfig(threshold=10, confidence_floor=0)):
+        assert gate(diagnosis, "acme/api", risk).verdict is Verdict.HUMAN
+    assert "No such hash" in distilled.text()  # what a human (or the model's second opinion) reads
