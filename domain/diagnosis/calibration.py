@@ -77,17 +77,17 @@ def lower_bound(right: float, n: int, z: float = Z) -> float:
     return max(0.0, (centre - spread) / (1 + z2 / n))
 
 
-def _by_repository(value: object) -> dict[str, Counts]:
+def _by_repository(kind: str, value: object) -> dict[str, Counts]:
     """One kind's entry: `{digest: [n, right]}`; a bare `[n, right]` counts every log as its own project."""
     if isinstance(value, Mapping):
         return {str(repo): (int(n), int(right)) for repo, (n, right) in value.items()}
     n, right = value  # type: ignore[misc]
-    return {f"log{i}": (1, int(i < int(right))) for i in range(int(n))}
+    return {f"{kind}#{i}": (1, int(i < int(right))) for i in range(int(n))}
 
 
 def normalised(kinds: Mapping[str, object]) -> Measured:
     """`kinds` with every entry per repository (see `_by_repository`)."""
-    return {str(kind): _by_repository(value) for kind, value in kinds.items()}
+    return {str(kind): _by_repository(str(kind), value) for kind, value in kinds.items()}
 
 
 @cache

@@ -57,6 +57,8 @@ def test_a_kind_wrong_again_and_again_is_not_rescued_by_its_family() -> None:
 
 def test_the_old_flat_format_counts_each_log_as_a_project() -> None:
     assert calibrate("rule:dep.x", 70, {"rule:dep.x": (4, 3)}).confidence == round(100 * lower_bound(3, 4))
+    legacy = {"rule:infra.dns": (6, 1), "rule:infra.rate-limit": (5, 0), "rule:infra.pod-pending": (1, 1)}
+    assert calibrate("rule:infra.pod-pending", 85, legacy).confidence == round(100 * lower_bound(2, 12))
 
 
 def test_shipped_confidence_never_claims_more_than_was_observed() -> None:
