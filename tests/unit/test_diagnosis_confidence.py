@@ -87,3 +87,33 @@ def test_wording_nothing_explains_is_unknown_with_its_best_line_and_a_human() ->
     for risk in (RiskConfig(), RiskConfig(threshold=10, confidence_floor=0)):
         assert gate(diagnosis, "acme/api", risk).verdict is Verdict.HUMAN
     assert "No such hash" in distilled.text()  # what a human (or the model's second opinion) reads
+
+
+def test_measured_evidence_below_the_floor_gets_the_second_opinion_else_a_human() -> None:
+    from datetime import UTC, datetime
+
+    from activities.ci_logs import analyse_jobs
+    from domain.ci_healing import steps
+    from domain.ci_healing.effects import AskModel, CIContext, CIMemory
+    from domain.ci_healing.results import CIPolicy
+    from domain.ci_healing.runs import CIRunRef, Provider
+    from domain.config import MenderConfig, Mode
+
+    log = (Path(__file__).parents[2] / "scenarios" / "logs" / "npm-network-reset.log").read_text()
+    run = CIRunRef(provider=Provider.GITHUB, project="acme/api", run_id=1)
+    for enabled in (True, False):
+        ci = MenderConfig(ci={"llm": {"enabled": enabled}}).ci
+        analysis = analyse_jobs(
+            [("install", log.splitlines())], "travis", ci, run_url="u", head_branch="main", head_sha="abc"
+        )
+        diagnosis = analysis.diagnosis
+        rule = default_playbooks().rule(diagnosis.playbook or "")
+        measured = calibrate(diagnosis.evidence or "", rule.confidence)
+        assert diagnosis.action is FixAction.RETRY and measured.measured
+        assert diagnosis.confidence == measured.confidence < ci.risk.confidence_floor
+        memory = CIMemory.new(run).model_copy(update={"policy": CIPolicy(ci=ci, mode=Mode.ACT)})
+        step = steps.consider(memory, CIContext(now=datetime.now(UTC)), analysis)
+        asked = any(isinstance(effect, AskModel) for effect in step.effects)
+        assert asked is enabled  # below the floor: the model's second opinion when there is one
+        if not enabled:  # else the gate asks a human
+            assert gate(diagnosis, "acme/api", ci.risk).verdict is Verdict.APPROVAL
