@@ -4,7 +4,8 @@ For each corpus (`bench/corpora.py`: keylines/logchunks, keylines/cidiff, ci-log
 `held-out`) prints: category accuracy, action accuracy, key-line hit rate (the key line occurs inside a
 labelled line after stripping ANSI codes and surrounding whitespace), non-human actions and auto-fixes on
 logs labelled `code`, wrong non-human actions with confidence >= 70, and a reliability table (confidence
-bucket -> observed category and action accuracy). The baselines give a key line only (last line holding
+bucket -> observed category, action and both right; "both", what confidence claims, must be at least the
+bucket's lower edge: `holds`, else `BELOW`). The baselines give a key line only (last line holding
 "error"; first line holding error|fail|exception) with the majority answer code/human.
 Then the scan of a generated 200 MB log against `grep -E` of the same patterns (bench/diagnose_scan.py),
 in the same run, with the ratio and the peak RSS of the diagnosing process.
