@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from domain.ci_healing.config import RiskConfig
 from domain.ci_healing.risk import Verdict, gate
 from domain.diagnosis.calibration import (
@@ -117,3 +120,25 @@ def test_measured_evidence_below_the_floor_gets_the_second_opinion_else_a_human(
         assert asked is enabled  # below the floor: the model's second opinion when there is one
         if not enabled:  # else the gate asks a human
             assert gate(diagnosis, "acme/api", ci.risk).verdict is Verdict.APPROVAL
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 6), st.integers(0, 6)).map(lambda c: (c[0], min(c[0], c[1]))),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_a_measured_confidence_is_a_bound_and_grows_with_evidence(counts: list[tuple[int, int]]) -> None:
+    repositories = {f"r{i}": c for i, c in enumerate(counts)}
+    measured = calibrate("rule:dep.x", 70, {"rule:dep.x": repositories})
+    assert 0 <= measured.confidence <= 100
+    if not measured.measured:
+        assert len(repositories) < MIN_SUPPORT and measured.confidence == 70
+        return
+    n, right = totals(repositories)
+    share = sum(r / k for k, r in repositories.values()) / len(repositories)
+    assert measured.confidence <= 100 * min(right / n, share) + 0.5  # below what was observed
+    more = calibrate("rule:dep.x", 70, {"rule:dep.x": {**repositories, "another": (1, 1)}})
+    assert more.confidence >= measured.confidence  # one more project right never makes it less sure
