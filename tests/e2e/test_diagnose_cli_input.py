@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,8 +33,8 @@ RSS_BOUND_MB = 200  # the scan goal's bound (issue 15)
 MISSING_MODULE = b"E   ModuleNotFoundError: No module named 'yaml'\n"
 
 
-def diagnose(tmp_path: Path, log: Path, *args: str) -> dict:
-    run: MenderRun = run_mender(tmp_path, "diagnose", str(log), "--json", *args)
+def diagnose(tmp_path: Path, log: Path | str, *args: str, **options: Any) -> dict:
+    run: MenderRun = run_mender(tmp_path, "diagnose", str(log), "--json", *args, **options)
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-2000:]
     assert 0 < run.max_rss_mb < RSS_BOUND_MB
     answer = json.loads(run.stdout)
@@ -82,3 +83,19 @@ def test_a_binary_passing_log_does_not_stop_the_diagnosis(tmp_path: Path) -> Non
     passing.write_bytes(random.Random(8).randbytes(200_000))
     answer = diagnose(tmp_path, failing, "--pass", str(passing))
     assert answer["key_line"] == MISSING_MODULE.decode().strip()
+
+
+def test_standard_input_is_diagnosed_and_its_copy_removed(tmp_path: Path) -> None:
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    garbage = random.Random(9).randbytes(300_000).replace(b"\n", b" ")
+    answer = diagnose(tmp_path, "-", stdin=garbage + b"\n" + MISSING_MODULE, TMPDIR=str(spool))
+    assert answer["key_line"] == MISSING_MODULE.decode().strip()
+    assert list(spool.iterdir()) == []  # the copy of standard input is gone
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux /proc")
+def test_a_file_that_fails_to_read_is_a_clear_error(tmp_path: Path) -> None:
+    run = run_mender(tmp_path, "diagnose", "/proc/self/mem", "--json")  # a file whose read() is EIO
+    assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
+    assert "/proc/self/mem could not be read: Input/output error" in run.stderr

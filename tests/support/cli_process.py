@@ -29,22 +29,24 @@ class MenderRun:
     max_rss_mb: float
 
 
-def run_mender(workdir: Path, *args: str, timeout: float = 120.0) -> MenderRun:
-    """`mender ARGS...` with no mender.yaml (defaults, offline), run in `workdir`."""
-    env = {**os.environ, "MENDER_CONFIG": str(workdir / "absent.yaml"), "NO_COLOR": "1"}
+def run_mender(
+    workdir: Path, *args: str, stdin: bytes = b"", timeout: float = 120.0, **env_vars: str
+) -> MenderRun:
+    """`mender ARGS...` with no mender.yaml (defaults, offline), run in `workdir` with `stdin` as input."""
+    env = {**os.environ, "MENDER_CONFIG": str(workdir / "absent.yaml"), "NO_COLOR": "1", **env_vars}
     env.pop("PYTHONPROFILEIMPORTTIME", None)
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", LAUNCH, *args],
+        input=stdin,
         capture_output=True,
-        text=True,
-        errors="replace",
         env=env,
         cwd=workdir,
         timeout=timeout,
         check=False,
     )
-    lines = result.stderr.splitlines()
+    stdout = result.stdout.decode("utf-8", "replace")
+    lines = result.stderr.decode("utf-8", "replace").splitlines()
     modules = {line.rsplit("|", 1)[1].strip() for line in lines if line.startswith("import time:")}
     rss = [int(line.split("=", 1)[1]) for line in lines if line.startswith("max-rss-kib=")]
     stderr = "\n".join(line for line in lines if not line.startswith(("import time:", "max-rss-kib=")))
-    return MenderRun(result.returncode, result.stdout, stderr, modules, rss[-1] / 1024 if rss else -1.0)
+    return MenderRun(result.returncode, stdout, stderr, modules, rss[-1] / 1024 if rss else -1.0)
