@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-scan bench-ingest bench-latency bench-chaos clean
+.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-scan bench-cli-startup bench-ingest bench-latency bench-chaos clean
 
 setup: $(STAMP)
 
@@ -59,9 +59,13 @@ bench-redaction: setup
 bench-diagnosis: setup
 	$(BIN)/python bench/diagnosis.py
 
-# mender diagnose over a generated 200 MB log beside grep -E of the same patterns (both locales); ARGS="--log FILE"
+# mender diagnose over a generated 200 MB log beside grep -E of the same patterns (both locales); ARGS="--log FILE", "--mb 1000"
 bench-scan: setup
 	$(BIN)/python bench/diagnose_scan.py $(ARGS)
+
+# mender --help / doctor / diagnose start-up beside the bare interpreter and `import typer`; ARGS="--runs 10"
+bench-cli-startup: setup
+	$(BIN)/python bench/cli_startup.py $(ARGS)
 
 # Webhook ingest side by side with its floor (bare FastAPI + signal-with-start); ARGS="--server memory", "--burst"
 bench-ingest: setup

@@ -9,10 +9,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from temporalio import activity
-
-from contracts.ci import RunAnalysis
 from domain.ci_healing.config import CIConfig
 from domain.ci_healing.failed_tests import FailedTest, FailedTests
 from domain.ci_healing.second_opinion import passing_diff
@@ -23,6 +21,9 @@ from domain.diagnosis.playbooks import Playbooks, default_playbooks, load_playbo
 from domain.diagnosis.reading import LogFile
 from domain.diagnosis.verdict import Diagnosis, Source
 from domain.shared.redaction import Redactor
+
+if TYPE_CHECKING:
+    from contracts.ci import RunAnalysis
 
 MAX_JOBS_READ = 5
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def heartbeat(last: float) -> float:
     now = time.monotonic()
     if now - last < HEARTBEAT_SECONDS:
         return last
+    from temporalio import activity  # here, not at the top: `mender diagnose` does without Temporal
+
     if activity.in_activity():
         activity.heartbeat()
     return now
@@ -179,6 +182,8 @@ def analyse_jobs(
     base_branch: str | None = None,
 ) -> RunAnalysis:
     """`read_jobs` as the analysis of one run (only redacted, distilled text leaves it)."""
+    from contracts.ci import RunAnalysis
+
     read = read_jobs(jobs, provider, config, tuple(secret_values), passing_logs=passing_logs)
     return RunAnalysis(
         diagnosis=read.diagnosis,

@@ -2,7 +2,7 @@
 
 Generates (or takes with `--log`) a large CI log: `--mb` megabytes of realistic passing-build noise
 (GitHub Actions timestamps, pip / npm / maven / cargo / pytest / docker output) with a failure near the
-end. Times `diagnose_file` on it (prefilter, redaction, playbook match, distillation) and measures its
+end; beyond 200 MB the noise repeats (`--mb 1000`: the 1 GB figure). Times `diagnose_file` on it (prefilter, redaction, playbook match, distillation) and measures its
 peak memory (tracemalloc, in a second run, and the process's max RSS), then times `grep -E -c` over the
 same file with the playbook patterns translated to POSIX ERE: named and non-capturing groups become plain
 groups, `\\d \\s \\S \\w` become classes, lazy quantifiers greedy; patterns with look-arounds, scoped
@@ -113,16 +113,34 @@ FAILURE = [
 ]
 
 
-def generate(path: Path, megabytes: int) -> None:
+UNIQUE_MB = 200  # beyond this the noise repeats: generating it is slower than scanning it
+
+
+def generate(path: Path, megabytes: int, unique_mb: int = UNIQUE_MB) -> None:
+    """`megabytes` of noise with the failure in its last 200 kB; past `unique_mb` the noise written so
+    far is copied again (whole lines), so a 1 GB log takes a minute, not half an hour, to write."""
     rng, target, written, i = random.Random(42), megabytes * 1_000_000, 0, 0
-    with path.open("w", encoding="utf-8") as out:
+    failure = ("\n".join(FAILURE) + "\n").encode()
+    with path.open("w+b") as out:
+
+        def write(data: bytes) -> None:
+            nonlocal written, failure
+            out.write(data)
+            written += len(data)
+            if target - written < 200_000 and failure:
+                out.write(failure)
+                failure = b""
+
+        while written < min(target, unique_mb * 1_000_000):
+            write(("\n".join(noise_line(rng, i + k) for k in range(5000)) + "\n").encode())
+            i += 5000
+        unique, offset = written, 0
+        out.flush()
         while written < target:
-            chunk = "\n".join(noise_line(rng, i + k) for k in range(5000)) + "\n"
-            out.write(chunk)
-            written, i = written + len(chunk), i + 5000
-            if target - written < 200_000 and FAILURE:
-                out.write("\n".join(FAILURE) + "\n")
-                FAILURE.clear()
+            block = os.pread(out.fileno(), min(1 << 23, unique - offset), offset)
+            block = block[: block.rfind(b"\n") + 1]
+            offset = 0 if offset + len(block) >= unique else offset + len(block)
+            write(block)
 
 
 _CLASSES = {"d": "[0-9]", "s": "[[:space:]]", "S": "[^[:space:]]", "w": "[[:alnum:]_]", "W": "[^[:alnum:]_]"}

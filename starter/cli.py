@@ -1,4 +1,9 @@
-"""The `mender` command line (typer)."""
+"""The `mender` command line (typer).
+
+Start-up stays lean: each command imports what it needs (Temporal, the HTTP clients, the database, the web
+stack) inside its body, so `mender diagnose` loads the diagnosis and the settings only
+(tests/unit/test_cli_startup.py).
+"""
 
 from __future__ import annotations
 

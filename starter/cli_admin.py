@@ -6,13 +6,15 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from domain.pr_healing.events import PRRef
 from starter import views
-from starter.api_client import ApiClient, ApiError
+
+if TYPE_CHECKING:
+    from starter.api_client import ApiClient
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 PRArgument = Annotated[str, typer.Argument(help="OWNER/REPO#NUMBER")]
@@ -20,6 +22,8 @@ PRArgument = Annotated[str, typer.Argument(help="OWNER/REPO#NUMBER")]
 
 def _run(call: Callable[[ApiClient], Any]) -> Any:
     """Call the API; on failure print the reason and exit non-zero."""
+    from starter.api_client import ApiClient, ApiError  # HTTP client only for the commands that call
+
     try:
         return call(ApiClient())
     except ApiError as exc:

@@ -8,8 +8,6 @@ from typing import Annotated, Any
 
 import typer
 
-from starter.api_client import ApiClient, ApiError
-
 
 class ReviewAction(StrEnum):
     list = "list"
@@ -40,6 +38,8 @@ def review(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Fix PRs waiting for a human: list them, approve one (Mender merges it) or reject it (closed)."""
+    from starter.api_client import ApiClient, ApiError
+
     api = ApiClient()
     try:
         if action is ReviewAction.list:

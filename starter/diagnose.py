@@ -50,6 +50,32 @@ def diagnose_log(path: Path, provider: str | None, passing: Path | None = None) 
     return diagnosis, distilled.text()
 
 
+def _stdin_to_file() -> Path:
+    """Standard input copied to a temporary file (the scan reads a file in blocks); the caller deletes it."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(prefix="mender-log-", delete=False) as tmp:
+        for chunk in iter(lambda: sys.stdin.buffer.read(1 << 16), b""):
+            tmp.write(chunk)
+    return Path(tmp.name)
+
+
+def _diagnosed(logfile: Path, provider: str | None, passing: Path | None) -> Diagnosis:
+    """`diagnose_log`, or a clear message and exit 2 when the files or the configuration cannot be read."""
+    for path in (logfile, passing):
+        if path is not None and not path.is_file():
+            typer.echo(f"error: {path} is not a readable file", err=True)
+            raise typer.Exit(2)
+    try:
+        return diagnose_log(logfile, provider, passing)[0]
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:  # a read that fails part-way (I/O error, a file removed or truncated under us)
+        typer.echo(f"error: {exc.filename or logfile} could not be read: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def diagnose(
     logfile: Annotated[Path, typer.Argument(help="The CI log to diagnose ('-' for standard input).")],
     provider: Annotated[
@@ -72,21 +98,13 @@ def diagnose(
         typer.echo(f"error: unknown provider {provider!r} (one of: {', '.join(PROVIDERS)})", err=True)
         raise typer.Exit(2)
     if str(logfile) == "-":
-        import tempfile
-
-        with tempfile.NamedTemporaryFile(prefix="mender-log-", delete=False) as tmp:
-            for chunk in iter(lambda: sys.stdin.buffer.read(1 << 16), b""):
-                tmp.write(chunk)
-        logfile = Path(tmp.name)
-    for path in (logfile, passing):
-        if path is not None and not path.is_file():
-            typer.echo(f"error: {path} is not a readable file", err=True)
-            raise typer.Exit(2)
-    try:
-        diagnosis, _ = diagnose_log(logfile, provider, passing)
-    except ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        logfile = _stdin_to_file()
+        try:
+            diagnosis = _diagnosed(logfile, provider, passing)
+        finally:
+            logfile.unlink(missing_ok=True)
+    else:
+        diagnosis = _diagnosed(logfile, provider, passing)
     if as_json:
         typer.echo(json.dumps(diagnosis.contract(), ensure_ascii=False))
         return

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
-from sqlalchemy import Engine
 
 from domain.config import MenderConfig
 from domain.reports.history import PRHistory
@@ -16,7 +15,9 @@ from domain.reports.phases import baseline, poc, roi_from, validation
 from domain.reports.success import Window
 from starter.dashboard import svg
 from starter.report_render import render_html, render_markdown
-from store.report_data import ci_facts, pr_histories
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class ReportKind(StrEnum):
@@ -60,6 +61,8 @@ def build(
 
     `history`: bot PRs read from GitHub instead (a baseline before Mender ran; no CI failures then).
     """
+    from store.report_data import ci_facts, pr_histories  # the database only when a report is built
+
     prs = pr_histories(engine, config, window.end) if history is None else history
     ci = ci_facts(engine, window.end) if history is None else []
     settings = config.reports
