@@ -171,7 +171,8 @@ async def with_etag(request: Request, response: Response) -> Response:
 
 def access_router(sim: Simulator) -> APIRouter:
     """`POST /_sim/access` `{"tokens", "denied": {token: [permission]}, "limit", "anonymous_limit",
-    "writes_per_minute", "write_window_seconds"}` replaces the access rules (and forgets what was counted)."""
+    "writes_per_minute", "write_window_seconds", "secondary_statuses": [403 or 429, ...]}` replaces the
+    access rules (and forgets what was counted)."""
     router = APIRouter()
 
     @router.post("/access")
@@ -182,6 +183,11 @@ def access_router(sim: Simulator) -> APIRouter:
                 tokens=tuple(body.get("tokens", AccessConfig.tokens)),
                 denied={t: frozenset(p) for t, p in dict(body.get("denied", {})).items()},
                 **{k: int(body[k]) for k in ("limit", "anonymous_limit", "writes_per_minute") if k in body},
+                **(
+                    {"secondary_statuses": tuple(int(s) for s in body["secondary_statuses"])}
+                    if "secondary_statuses" in body
+                    else {}
+                ),
                 **(
                     {"write_window_seconds": float(body["write_window_seconds"])}
                     if "write_window_seconds" in body

@@ -76,6 +76,20 @@ def test_too_many_writes_a_minute_hit_the_secondary_limit(served: Served) -> Non
     assert "secondary rate limit" in codes[-1].json()["message"]
 
 
+def test_the_secondary_limit_can_answer_403_as_github_also_does(served: Served) -> None:
+    served.sim.state.access.configure(AccessConfig(writes_per_minute=1, secondary_statuses=(403, 429)))
+    url = f"{served.url}/repos/acme/api/issues/1/comments"
+    codes = [httpx.post(url, json={"body": f"c{i}"}, headers=AUTH) for i in range(3)]
+    assert [c.status_code for c in codes] == [201, 403, 429]  # in turn
+    for refused in codes[1:]:
+        assert int(refused.headers["retry-after"]) > 0
+        assert "secondary rate limit" in refused.json()["message"]
+    with pytest.raises(RateLimitExceededException):  # the next is 403: PyGithub knows it for a limit
+        client(served, TOKEN).get_repo("acme/api").get_issue(1).create_comment("c3")
+    with pytest.raises(ValueError, match="403s and 429s"):
+        AccessConfig(secondary_statuses=(500,))
+
+
 def test_conditional_requests_get_304_and_cost_nothing(served: Served) -> None:
     url = f"{served.url}/repos/acme/api/pulls/1"
     first = httpx.get(url, headers=AUTH)
