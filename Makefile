@@ -26,9 +26,9 @@ lint: setup
 TEST_WORKERS ?= 3
 test: setup lint security
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not known_open"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# Every chaos test, any scenario still failing intermittently (marker known_open; none now) included.
+# Every chaos test (they run in `make test` too), one process: the slow way to see them alone.
 test-chaos: setup
 	$(BIN)/python -m pytest -m chaos
 

@@ -110,13 +110,16 @@ def open_pr(args: BranchArgs) -> OpenedPR:
 
 @activity.defn(name="reopen.close_pr")
 def close_pr(args: CloseArgs) -> None:
-    """Close a PR with an explaining comment (no-op when already closed)."""
+    """Close a PR with an explaining comment (no-op when already closed; the comment is not posted again
+    by a retry whose killed attempt posted it but did not close)."""
     repo = _repo(args.pr)
     with github_errors(f"closing {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.state == "closed":
             return
-        repo.get_issue(args.pr.number).create_comment(redact(args.comment))
+        issue, note = repo.get_issue(args.pr.number), redact(args.comment)
+        if not any(comment.body == note for comment in issue.get_comments()):
+            issue.create_comment(note)
         pull.edit(state="closed")
 
 

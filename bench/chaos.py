@@ -5,6 +5,8 @@ log), events lost (GitHub and Mender disagreeing once settled), and the seconds 
 the baseline row: the same fleet with no fault, in the same run (the ratio is each row's seconds over it).
 
 Usage: .venv/bin/python bench/chaos.py [-k EXPR] [--workers N] (`make bench-chaos`). Exit code: pytest's.
+Also printed: every test's duration (its stack's start is its module's first setup) and the 1-min load
+average sampled through the run.
 `--workers N` runs the test modules (one stack each) in N processes, as `make test` does.
 """
 
@@ -45,10 +47,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="mender-chaos-") as tmp:
         out = Path(tmp) / "table.jsonl"
         command = [sys.executable, "-m", "pytest", "tests/chaos", "-q", "-p", "no:cacheprovider"]
+        command += ["--durations=0"]  # every test's setup (its stack) and call: the suite's cost
         command += ["-k", args.k] if args.k else []
         command += ["-n", str(args.workers), "--dist", "loadfile"] if args.workers > 1 else []
-        started = time.monotonic()
-        code = subprocess.call(command, cwd=ROOT, env={**os.environ, "MENDER_CHAOS_TABLE": str(out)})
+        started, loads = time.monotonic(), [os.getloadavg()[0]]
+        run = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "MENDER_CHAOS_TABLE": str(out)})
+        while True:  # the 1-min load average every 10 s: what the times were measured under
+            try:
+                code = run.wait(timeout=10)
+                break
+            except subprocess.TimeoutExpired:
+                loads.append(os.getloadavg()[0])
         wall = time.monotonic() - started
         rows = [json.loads(line) for line in out.read_text().splitlines()] if out.exists() else []
     print(table(rows))
@@ -56,6 +65,9 @@ def main() -> int:
     lost = sum(int(r["lost"]) for r in rows)
     print(
         f"\n{len(rows)} faults, {doubled} actions doubled, {lost} events lost; pytest exit {code}; {wall:.0f} s"
+    )
+    print(
+        f"1-min load average during the run: {min(loads):.1f}-{max(loads):.1f}, mean {sum(loads) / len(loads):.1f}"
     )
     return code
 

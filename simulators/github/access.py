@@ -5,7 +5,8 @@ token, reads are anonymous (their own small limit) and writes get 401 `Requires 
 token told it lacks a permission gets 403 `Resource not accessible by integration` with the permission
 GitHub would want in `X-Accepted-GitHub-Permissions`. Each token has `limit` requests per hour
 (`X-RateLimit-*` count down; exhausted: 403 `API rate limit exceeded`, `X-RateLimit-Remaining: 0`) and
-at most `writes_per_minute` writes (beyond: 429 secondary rate limit with `Retry-After`). A 304 for a
+at most `writes_per_minute` writes (beyond: a secondary rate limit with `Retry-After`, answered 429 or,
+as GitHub also does, 403: `secondary_statuses`, taken in turn). A 304 for a
 conditional request costs nothing (see `api.py`). Pure bookkeeping: no I/O, the clock is passed in.
 """
 
@@ -48,6 +49,11 @@ class AccessConfig:
     anonymous_limit: int = 60  # requests per hour without a token
     writes_per_minute: int = 80  # GitHub's secondary limit on content-creating requests
     write_window_seconds: float = 60.0  # the "minute" of that limit (shorter in tests)
+    secondary_statuses: tuple[int, ...] = (429,)  # GitHub answers a secondary limit 429 or 403: in turn
+
+    def __post_init__(self) -> None:
+        if not self.secondary_statuses or set(self.secondary_statuses) - {403, 429}:
+            raise ValueError(f"secondary_statuses must be 403s and 429s, not {self.secondary_statuses}")
 
 
 @dataclass
@@ -94,10 +100,11 @@ class Access:
     def __init__(self, config: AccessConfig | None = None) -> None:
         self.config = config or AccessConfig()
         self.quotas: dict[str, Quota] = {}
+        self.secondary_refused = 0  # secondary-limit refusals so far (picks the next status)
         self.issued: Callable[[str], bool] | None = None  # tokens minted at run time (App installations)
 
     def configure(self, config: AccessConfig) -> None:
-        self.config, self.quotas = config, {}
+        self.config, self.quotas, self.secondary_refused = config, {}, 0
 
     def quota(self, token: str, now: float) -> Quota:
         limit = self.config.anonymous_limit if token == ANONYMOUS else self.config.limit
@@ -153,8 +160,10 @@ class Access:
                 quota.writes.popleft()
             if len(quota.writes) >= self.config.writes_per_minute:
                 retry = max(1, int(window - (now - quota.writes[0])) + 1)
+                statuses = self.config.secondary_statuses
+                self.secondary_refused += 1
                 return Refusal(
-                    429,
+                    statuses[(self.secondary_refused - 1) % len(statuses)],
                     "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
                     {"Retry-After": str(retry)},
                     DOCS_LIMITS,

@@ -15,13 +15,18 @@ Control endpoints (JSON):
   commits `files` on the failed run's branch and the same workflow runs green there; 201 `{"run_id", "sha"}`.
 - `POST /_sim/repos/refusal` `{"repo", "kind", "retry_after"?}`: a repository answered 404, 403 or 429
   (or archived) from now on; `kind: null` clears it (see repo_refusals.py).
+- `POST /_sim/slow` `{"pattern", "seconds"}`: REST calls whose `METHOD path` matches the regex are
+  answered `seconds` late, after they took effect and were logged (a client killed meanwhile never
+  learns the result); `seconds: 0` removes the pattern.
 - `GET /_sim/report`; `GET /_sim/requests?since=` (REST calls answered); `GET /_sim/deliveries`;
   `POST /_sim/deliveries/{id}/redeliver`; `POST /_sim/reset`; `GET /_sim/health`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -109,6 +114,8 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
                 "retry_after": response.headers.get("retry-after"),
             }
         )
+        if late := max((t for p, t in sim.slow.items() if p.search(f"{request.method} {path}")), default=0):
+            await asyncio.sleep(late)
         response.headers.update(
             {
                 "X-GitHub-Api-Version-Selected": "2022-11-28",
@@ -171,7 +178,8 @@ async def with_etag(request: Request, response: Response) -> Response:
 
 def access_router(sim: Simulator) -> APIRouter:
     """`POST /_sim/access` `{"tokens", "denied": {token: [permission]}, "limit", "anonymous_limit",
-    "writes_per_minute", "write_window_seconds"}` replaces the access rules (and forgets what was counted)."""
+    "writes_per_minute", "write_window_seconds", "secondary_statuses": [403 or 429, ...]}` replaces the
+    access rules (and forgets what was counted)."""
     router = APIRouter()
 
     @router.post("/access")
@@ -182,6 +190,11 @@ def access_router(sim: Simulator) -> APIRouter:
                 tokens=tuple(body.get("tokens", AccessConfig.tokens)),
                 denied={t: frozenset(p) for t, p in dict(body.get("denied", {})).items()},
                 **{k: int(body[k]) for k in ("limit", "anonymous_limit", "writes_per_minute") if k in body},
+                **(
+                    {"secondary_statuses": tuple(int(s) for s in body["secondary_statuses"])}
+                    if "secondary_statuses" in body
+                    else {}
+                ),
                 **(
                     {"write_window_seconds": float(body["write_window_seconds"])}
                     if "write_window_seconds" in body
@@ -290,6 +303,20 @@ def control_router(sim: Simulator) -> APIRouter:
             return JSONResponse({"message": str(exc)}, status_code=422)
         data = {"repo": pr.repo, "number": pr.number, "title": pr.title, "head_ref": pr.head_ref}
         return JSONResponse({**data, "head_sha": pr.head_sha, "url": sim.render.pull(pr)["url"]}, 201)
+
+    @router.post("/slow")
+    async def slow(request: Request) -> Response:
+        body = await read_object(request)
+        try:
+            pattern, seconds = re.compile(str(body["pattern"])), float(body.get("seconds", 0))
+        except (KeyError, re.error, TypeError, ValueError) as exc:
+            return JSONResponse({"message": f"bad slow answer rule: {exc!r}"}, status_code=422)
+        if not 0 <= seconds <= 60:
+            return JSONResponse({"message": "seconds must be within 0..60"}, status_code=422)
+        sim.slow.pop(pattern, None)
+        if seconds:
+            sim.slow[pattern] = seconds
+        return JSONResponse({"slow": {p.pattern: t for p, t in sim.slow.items()}})
 
     @router.post("/repos/refusal")
     async def refuse_repo(request: Request) -> Response:

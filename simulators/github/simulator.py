@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any, TypeVar
 
@@ -52,6 +53,7 @@ class Simulator:
         self.ops = Ops(self.state)
         self.pipelines = Pipelines(self.state, self.ops)  # failing Actions pipelines (`World.pipelines`)
         self.refusals = RepoRefusals()  # repositories answered 404/403/429 (`repo_refusals.py`)
+        self.slow: dict[re.Pattern[str], float] = {}  # REST calls answered late (`POST /_sim/slow`)
         self._fresh_world()
 
     def _fresh_world(self) -> None:

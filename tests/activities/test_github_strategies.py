@@ -221,6 +221,16 @@ def test_a_replacement_merged_before_the_retry_is_found_not_opened_twice(sim: Si
     assert [p.number for p in pulls] == [opened.number]
 
 
+def test_a_close_retried_after_a_crash_between_its_note_and_the_close_posts_the_note_once(sim: Sim) -> None:
+    pr = sim.open("merge_conflict")
+    note = "Superseded by #9: reopened from the latest base."
+    sim.github.get_repo(REPO).get_issue(pr.number).create_comment(note)  # the killed attempt got this far
+    reopen.close_pr(reopen.CloseArgs(pr=pr, comment=note))  # its retry
+    assert sim.pull(pr).state == "closed"
+    notes = [c.body for c in sim.github.get_repo(REPO).get_issue(pr.number).get_comments()]
+    assert notes.count(note) == 1
+
+
 def test_a_label_nudge_retried_after_a_crash_does_not_toggle_again(sim: Sim) -> None:
     pr = sim.open("approver_bot_missed")
     until(lambda: sim.snapshot(pr), lambda s: (s.status_for("policy-bot") or s).state == "success")

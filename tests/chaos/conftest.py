@@ -20,6 +20,7 @@ HERE = Path(__file__).parent
 REPOS = {
     "baseline": "chaos/no-fault",
     "worker": "chaos/worker-kill",
+    "reopen": "chaos/reopen-kill",
     "ci": "chaos/ci-kill",
     "bots": "chaos/bot-kill",
     "temporal": "chaos/temporal-pause",

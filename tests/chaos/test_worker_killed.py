@@ -6,18 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from tests.chaos.conftest import REPOS
 from tests.chaos.fleet import Killer, settle, start_fleet
 from tests.support.processes import ProcessStack, wait_until
 
 
-# Open: a replay after the restart can fail with TMPRL1100 ("No command scheduled for event
-# TimerStarted"): a signal that arrived during a workflow task that ran a local activity (the store
-# projection) is applied before that activity's result on replay, not after as it ran, so the wait that
-# followed started no timer; the workflow task then fails for good and the PR is stuck (1 run in 8).
-@pytest.mark.known_open
 def test_worker_killed_during_remediation_steps(
     stack: ProcessStack, fault_table: list[dict[str, Any]]
 ) -> None:

@@ -4,6 +4,7 @@ rollback's note on its fix PR and the incident opened. Each retry finds what the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from tests.chaos.conftest import REPOS
@@ -29,6 +30,7 @@ def test_worker_killed_during_ci_fix_verify_and_rollback(
 ) -> None:
     repo = REPOS["ci"]
     since = stack.requests()[-1]["at"] if stack.requests() else 0.0
+    started = time.time()
     fixed = stack.sim("pipelines", {"repo": repo, "log_text": OOM_LOG, "heals_on": "fix"})["run_id"]
     with Killer(stack, repo, FIX, since) as killer:
         wait_until("kills in the fix and its verification", lambda: not killer.pending, timeout=300)
@@ -42,6 +44,7 @@ def test_worker_killed_during_ci_fix_verify_and_rollback(
         lambda: (o := stack.ci_outcomes(repo)).get(fixed) in ENDED and o.get(failing) in ENDED and o,
         timeout=300,
     )
+    settled = time.time() - started  # from the first failure until both ended
     pipelines = {p["run_id"]: p for p in stack.pipelines(repo)}
     # one PR per fix attempt, one incident per run, no write GitHub applied twice
     branches = {run: [pr["branch"] for pr in p["fix_prs"]] for run, p in pipelines.items()}
@@ -56,6 +59,7 @@ def test_worker_killed_during_ci_fix_verify_and_rollback(
             "ended": f"{sum(o in ENDED for o in outcomes.values())}/2",
             "doubled": len(doubled),
             "lost": 2 - len(outcomes),
+            "seconds": round(settled, 1),
         }
     )
     assert len(kills) == len(FIX) + len(ROLLBACK), kills

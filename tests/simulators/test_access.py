@@ -76,6 +76,20 @@ def test_too_many_writes_a_minute_hit_the_secondary_limit(served: Served) -> Non
     assert "secondary rate limit" in codes[-1].json()["message"]
 
 
+def test_the_secondary_limit_can_answer_403_as_github_also_does(served: Served) -> None:
+    served.sim.state.access.configure(AccessConfig(writes_per_minute=1, secondary_statuses=(403, 429)))
+    url = f"{served.url}/repos/acme/api/issues/1/comments"
+    codes = [httpx.post(url, json={"body": f"c{i}"}, headers=AUTH) for i in range(3)]
+    assert [c.status_code for c in codes] == [201, 403, 429]  # in turn
+    for refused in codes[1:]:
+        assert int(refused.headers["retry-after"]) > 0
+        assert "secondary rate limit" in refused.json()["message"]
+    with pytest.raises(RateLimitExceededException):  # the next is 403: PyGithub knows it for a limit
+        client(served, TOKEN).get_repo("acme/api").get_issue(1).create_comment("c3")
+    with pytest.raises(ValueError, match="403s and 429s"):
+        AccessConfig(secondary_statuses=(500,))
+
+
 def test_conditional_requests_get_304_and_cost_nothing(served: Served) -> None:
     url = f"{served.url}/repos/acme/api/pulls/1"
     first = httpx.get(url, headers=AUTH)
@@ -95,3 +109,19 @@ def test_a_scenario_can_set_the_hourly_limit(served: Served) -> None:
     wait_for(lambda: served.sim.report()["prs"][-1]["repo"] == "acme/big", what="the scenario started")
     response = httpx.get(f"{served.url}/repos/acme/api", headers=AUTH)
     assert response.headers["x-ratelimit-limit"] == "15000"
+
+
+def test_a_slow_answer_takes_effect_and_is_logged_before_the_client_hears_of_it(served: Served) -> None:
+    """`POST /_sim/slow`: what a client killed while waiting for GitHub's answer would leave behind."""
+    url = f"{served.url}/repos/acme/api/issues/1/comments"
+    rule = {"pattern": "^POST /repos/acme/api/issues/1/comments$", "seconds": 2}
+    assert httpx.post(f"{served.url}/_sim/slow", json=rule).status_code == 200
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up before the answer
+        httpx.post(url, json={"body": "late"}, headers=AUTH, timeout=0.5)
+    logged = httpx.get(f"{served.url}/_sim/requests").json()
+    assert [(r["method"], r["status"]) for r in logged if r["path"].endswith("/comments")] == [("POST", 201)]
+    assert [c["body"] for c in httpx.get(url, headers=AUTH).json()] == ["late"]  # it took effect
+    httpx.post(f"{served.url}/_sim/slow", json={**rule, "seconds": 0})
+    assert httpx.post(url, json={"body": "on time"}, headers=AUTH, timeout=1.5).status_code == 201
+    bad = httpx.post(f"{served.url}/_sim/slow", json={"pattern": "(", "seconds": 1})
+    assert bad.status_code == 422
