@@ -7,6 +7,7 @@ a `FixPRRef.number` is the merge request's iid.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -27,6 +28,7 @@ from domain.shared.redaction import redact
 
 log = logging.getLogger("mender.activities.fixpr_gitlab")
 REFUSED = (401, 405, 406, 409, 422)  # not mergeable (yet), head moved: a result, not an error
+MAX_SIGNED = 20  # commits of a fix MR whose signature is read (a fix MR has one or two)
 
 
 class GitLabFixCI(GitLabCI):
@@ -156,6 +158,7 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
             jobs = project.pipelines.get(pipeline["id"], lazy=True).jobs.list(get_all=True)
             found = [c for job in jobs if (c := check_of(job.attributes)) is not None]
         approvals = mr.approvals.get().approved_by
+        verified = _verified(project, mr)
     seen: dict[str, object] = {}
     for check in found:  # GitLab lists the newest job first: a retried job's result wins
         seen.setdefault(check.name, check)
@@ -165,8 +168,28 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
         base=mr.target_branch,
         checks=list(seen.values()),
         approvals=sorted(a["user"]["username"] for a in approvals),
+        verified=verified,
         merge_sha=mr.merge_commit_sha if mr.state == "merged" else None,
     )
+
+
+def _verified(project: Project, mr: ProjectMergeRequest) -> bool | None:
+    """Every commit of the MR carries a signature GitLab verified (`GET .../commits/:sha/signature`, 404:
+    unsigned); None when the MR has no commit to judge. GitLab does not sign API commits unless the
+    instance is set up to, so an unsigned fix MR says so instead of claiming verified commits."""
+    shas = [c.id for c in itertools.islice(mr.commits(per_page=MAX_SIGNED), MAX_SIGNED)]
+    if not shas:
+        return None
+    for sha in shas:
+        try:
+            signature = project.commits.get(sha, lazy=True).signature()
+        except GitlabGetError as exc:
+            if exc.response_code == 404:
+                return False
+            raise
+        if not isinstance(signature, dict) or signature.get("verification_status") != "verified":
+            return False
+    return True
 
 
 def publish(args: PublishArgs) -> None:

@@ -111,7 +111,8 @@ def scored(m: FixPRMemory, prior: float | None) -> FixPRStep:
     protected = i.pr.project in s.risk.protected_repositories
     decision = decide(score, evidence, verdict, s.policy, protected, i.plan_approved)
     m = status(m, evidence=evidence, confidence=score, decision=decision, stage=decision.route.value)
-    section = evidence_section(score, evidence, decision, m.snapshot.verified)
+    provider = i.pr.run.provider.value
+    section = evidence_section(score, evidence, decision, m.snapshot.verified, provider)
     return FixPRStep(m, [PublishEvidence(section, decision.label)])
 
 
