@@ -19,8 +19,9 @@ from activities.ci_history import learned_fix_for
 from contracts.ci import FixArgs, FixResult, FixVerdict
 from contracts.fixpr import ChecksSnapshot, CloseFixArgs, DefaultRunQuery, FixPRRef, MergeResult, PublishArgs
 from domain.ci_healing.evidence import check_of
-from domain.ci_healing.fixes import FixPlan, plan_fix
+from domain.ci_healing.fixes import FixPlan
 from domain.ci_healing.fixpr_body import with_evidence
+from domain.ci_healing.gitlab_ci_fixes import plan_gitlab_fix
 from domain.ci_healing.learned_apply import plan_learned
 from domain.ci_healing.reports import fix_pr_body
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
@@ -82,8 +83,8 @@ def reader(project_path: str) -> Callable[[str, str], str | None]:
 def open_fix(args: FixArgs) -> FixResult:
     """Commit the planned fix on `mender/ci-fix/<pipeline>-<attempt>` and open an MR (idempotent).
 
-    Only manifest edits (a dependency added): GitLab CI's YAML is not GitHub Actions', so env, timeout
-    and memory edits of the CI file are not planned here."""
+    A dependency edits the manifest; an env default, a timeout or memory edits `.gitlab-ci.yml`
+    (`domain/ci_healing/gitlab_ci_fixes.py`: GitLab CI's YAML, not GitHub Actions')."""
     project_path = args.run.project
     with gitlab_errors(f"read {project_path}"):
         full = gitlab_client().projects.get(project_path)
@@ -94,7 +95,7 @@ def open_fix(args: FixArgs) -> FixResult:
             plan = plan_learned(learned, read, []) if args.attempt == 1 else None
             plan = plan or FixPlan.none("no further fix: the learned fix was tried")
         else:
-            plan = plan_fix(args.diagnosis, args.attempt, read, [])
+            plan = plan_gitlab_fix(args.diagnosis, args.attempt, read)
     if not plan.edits:
         return FixResult(opened=False, detail=plan.reason)
     branch = args.run.fix_branch(args.attempt)

@@ -169,3 +169,19 @@ def test_commits_are_verified_only_when_gitlab_signed_them(sim: GitLabSimulator,
     run, fix = open_fix(sim)
     pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
     assert fixpr.checks(pr).verified is signs
+
+
+def test_a_timeout_fix_edits_the_gitlab_ci_file(sim: GitLabSimulator) -> None:
+    """Issue 17: GitLab fix MRs edit `.gitlab-ci.yml` (here the job timeout) like GitHub workflow files."""
+    ci_file = "unit:\n  stage: test\n  timeout: 45m\n  script:\n    - pytest\n"
+    sim.add_files(PROJECT, {".gitlab-ci.yml": ci_file})
+    failed = sim.add_pipeline(PROJECT, "ERROR: Job failed: execution took longer than 45m0s", job="unit")
+    run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=failed.id)
+    slow = diagnosis().model_copy(
+        update={"action": FixAction.INCREASE_TIMEOUT, "category": Category.FLAKY_TEST, "params": {}}
+    )
+    fix = ci.open_fix(FixArgs(run=run, diagnosis=slow, attempt=1))
+    assert fix.opened and fix.files == [".gitlab-ci.yml"]
+    edited = sim.project(PROJECT).branches[fix.branch].files[".gitlab-ci.yml"]
+    assert edited == ci_file.replace("45m", "1h 30m")
+    assert "timeout" in sim.repo.merge_request(PROJECT, fix.pr_number or 0).title
