@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.slack import post_message
 from contracts.fixpr import ReviewResolution, SettleArgs
@@ -69,6 +70,8 @@ def settle_run(args: SettleArgs) -> bool:
     """The CI failure whose fix PR waited for review ends with its fix PR: healed once merged, handed to a
     human once rejected or closed (only a row still `awaiting_review` changes)."""
     changed = ci_failures.settle_review(_engine(), args.workflow_id, args.outcome)
+    if changed is None:  # the CI workflow has not recorded its outcome yet: retried (2 minutes at most)
+        raise ApplicationError(f"{args.workflow_id} has no outcome yet", type="NotFinished")
     if changed:
         log.info("%s settled as %s after its fix PR's review", args.workflow_id, args.outcome)
     return changed

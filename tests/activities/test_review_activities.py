@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.exceptions import ApplicationError
 
 from activities.review import announce, backlog, enqueue, settle_run
 from contracts.fixpr import SettleArgs
@@ -93,4 +94,6 @@ def test_settle_run_ends_only_a_run_awaiting_its_review(
     assert settle_run(args) is False  # settled once
     after = ci_failures.get_ci_failure(engine, "ci/github/acme/api/7")
     assert after is not None and after.outcome == ("approved_fixed" if changes else stored)
-    assert settle_run(SettleArgs(workflow_id="ci/github/acme/api/8", outcome="escalated")) is False
+    with pytest.raises(ApplicationError) as running:  # retried until the CI workflow has recorded its end
+        settle_run(SettleArgs(workflow_id="ci/github/acme/api/8", outcome="escalated"))
+    assert not running.value.non_retryable
