@@ -77,6 +77,7 @@ async def test_gitlab_fix_mr_is_merged_by_its_evidence(
         expected = "merged" if route is Route.MERGE else "merged on approval"
         assert done.outcome == expected and done.merge_sha == mr.merge_commit_sha
         assert mr.state == "merged" and "| tests |" in mr.description
+        assert "**Commits:** NOT verified: GitLab did not sign" in mr.description  # unsigned API commits
         assert "PyYAML" in sim.project(repo).branches["main"].files["requirements.txt"]
         assert sim.pipeline(repo, failed.id).healed_by == "fix"
         assert done.evidence is not None and not done.evidence.notes  # the scan, when on, ran
