@@ -13,9 +13,8 @@ import logging
 from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities import ci_history, fixpr_gitlab
+from activities import ci_history, fixpr_gitlab, fixpr_gitlab_revert
 from activities.ci_github import polled_event
 from activities.github import github_client, github_errors
 from contracts.fixpr import (
@@ -177,8 +176,8 @@ def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
 def revert(args: RevertArgs) -> RevertResult:
     """Saga compensation of a merged fix: restore each file it changed to its content before the merge,
     on a revert branch, open the revert PR and merge it (idempotent on retries)."""
-    if args.pr.run.provider is Provider.GITLAB:  # the fail-safe hands the merged fix MR to humans
-        raise ApplicationError("reverting a GitLab fix MR is not automated", non_retryable=True)
+    if args.pr.run.provider is Provider.GITLAB:
+        return fixpr_gitlab_revert.revert(args)
     pr = args.pr
     with github_errors(f"revert {pr.project}#{pr.number}"):
         repo = _repo(pr.project)

@@ -7,6 +7,7 @@ a `FixPRRef.number` is the merge request's iid.
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Callable
 
@@ -18,8 +19,9 @@ from activities.ci_history import learned_fix_for
 from contracts.ci import FixArgs, FixResult, FixVerdict
 from contracts.fixpr import ChecksSnapshot, CloseFixArgs, DefaultRunQuery, FixPRRef, MergeResult, PublishArgs
 from domain.ci_healing.evidence import check_of
-from domain.ci_healing.fixes import FixPlan, plan_fix
+from domain.ci_healing.fixes import FixPlan
 from domain.ci_healing.fixpr_body import with_evidence
+from domain.ci_healing.gitlab_ci_fixes import plan_gitlab_fix
 from domain.ci_healing.learned_apply import plan_learned
 from domain.ci_healing.reports import fix_pr_body
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
@@ -27,6 +29,7 @@ from domain.shared.redaction import redact
 
 log = logging.getLogger("mender.activities.fixpr_gitlab")
 REFUSED = (401, 405, 406, 409, 422)  # not mergeable (yet), head moved: a result, not an error
+MAX_SIGNED = 20  # commits of a fix MR whose signature is read (a fix MR has one or two)
 
 
 class GitLabFixCI(GitLabCI):
@@ -80,8 +83,8 @@ def reader(project_path: str) -> Callable[[str, str], str | None]:
 def open_fix(args: FixArgs) -> FixResult:
     """Commit the planned fix on `mender/ci-fix/<pipeline>-<attempt>` and open an MR (idempotent).
 
-    Only manifest edits (a dependency added): GitLab CI's YAML is not GitHub Actions', so env, timeout
-    and memory edits of the CI file are not planned here."""
+    A dependency edits the manifest; an env default, a timeout or memory edits `.gitlab-ci.yml`
+    (`domain/ci_healing/gitlab_ci_fixes.py`: GitLab CI's YAML, not GitHub Actions')."""
     project_path = args.run.project
     with gitlab_errors(f"read {project_path}"):
         full = gitlab_client().projects.get(project_path)
@@ -92,7 +95,7 @@ def open_fix(args: FixArgs) -> FixResult:
             plan = plan_learned(learned, read, []) if args.attempt == 1 else None
             plan = plan or FixPlan.none("no further fix: the learned fix was tried")
         else:
-            plan = plan_fix(args.diagnosis, args.attempt, read, [])
+            plan = plan_gitlab_fix(args.diagnosis, args.attempt, read)
     if not plan.edits:
         return FixResult(opened=False, detail=plan.reason)
     branch = args.run.fix_branch(args.attempt)
@@ -156,6 +159,7 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
             jobs = project.pipelines.get(pipeline["id"], lazy=True).jobs.list(get_all=True)
             found = [c for job in jobs if (c := check_of(job.attributes)) is not None]
         approvals = mr.approvals.get().approved_by
+        verified = _verified(project, mr)
     seen: dict[str, object] = {}
     for check in found:  # GitLab lists the newest job first: a retried job's result wins
         seen.setdefault(check.name, check)
@@ -165,8 +169,28 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
         base=mr.target_branch,
         checks=list(seen.values()),
         approvals=sorted(a["user"]["username"] for a in approvals),
+        verified=verified,
         merge_sha=mr.merge_commit_sha if mr.state == "merged" else None,
     )
+
+
+def _verified(project: Project, mr: ProjectMergeRequest) -> bool | None:
+    """Every commit of the MR carries a signature GitLab verified (`GET .../commits/:sha/signature`, 404:
+    unsigned); None when the MR has no commit to judge. GitLab does not sign API commits unless the
+    instance is set up to, so an unsigned fix MR says so instead of claiming verified commits."""
+    shas = [c.id for c in itertools.islice(mr.commits(per_page=MAX_SIGNED), MAX_SIGNED)]
+    if not shas:
+        return None
+    for sha in shas:
+        try:
+            signature = project.commits.get(sha, lazy=True).signature()
+        except GitlabGetError as exc:
+            if exc.response_code == 404:
+                return False
+            raise
+        if not isinstance(signature, dict) or signature.get("verification_status") != "verified":
+            return False
+    return True
 
 
 def publish(args: PublishArgs) -> None:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.slack import post_message
-from contracts.fixpr import ReviewResolution
+from contracts.fixpr import ReviewResolution, SettleArgs
 from domain.ci_healing.review_messages import backlog_message, review_message
 from domain.ci_healing.review_queue import ReviewItem, ReviewStatus, backlog_alert
 from runtime.settings import get_settings
-from store import review_queue
+from store import ci_failures, review_queue
 from store.db import engine_for
 
 log = logging.getLogger("mender.activities.review")
@@ -64,4 +65,16 @@ def backlog() -> bool:
     return True
 
 
-REVIEW_ACTIVITIES = [enqueue, resolve, announce, backlog]
+@activity.defn(name="review.settle_run")
+def settle_run(args: SettleArgs) -> bool:
+    """The CI failure whose fix PR waited for review ends with its fix PR: healed once merged, handed to a
+    human once rejected or closed (only a row still `awaiting_review` changes)."""
+    changed = ci_failures.settle_review(_engine(), args.workflow_id, args.outcome)
+    if changed is None:  # the CI workflow has not recorded its outcome yet: retried (2 minutes at most)
+        raise ApplicationError(f"{args.workflow_id} has no outcome yet", type="NotFinished")
+    if changed:
+        log.info("%s settled as %s after its fix PR's review", args.workflow_id, args.outcome)
+    return changed
+
+
+REVIEW_ACTIVITIES = [enqueue, resolve, announce, backlog, settle_run]

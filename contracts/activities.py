@@ -39,6 +39,7 @@ from contracts.fixpr import (
     RevertResult,
     ReviewResolution,
     ScanArgs,
+    SettleArgs,
 )
 from contracts.merge_queue import ReleaseArgs, TurnArgs
 from contracts.pr import (
@@ -178,6 +179,7 @@ REVIEW_ENQUEUE = _ref("review.enqueue", ReviewItem, int, CallKind.STORE)
 REVIEW_RESOLVE = _ref("review.resolve", ReviewResolution, bool, CallKind.STORE)
 REVIEW_ANNOUNCE = _ref("review.announce", ReviewItem, None, CallKind.NOTIFY)
 REVIEW_BACKLOG = _ref("review.backlog", None, bool, CallKind.NOTIFY)
+REVIEW_SETTLE_RUN = _ref("review.settle_run", SettleArgs, bool, CallKind.STORE)
 
 # Scheduled sweeps
 RECONCILE_SWEEP = _ref("reconcile.sweep", None, SweepReport, CallKind.RECONCILE)

@@ -84,6 +84,13 @@ class RevertArgs(Frozen):
     playbook: str | None = None  # whose success rate the revert lowers
 
 
+class SettleArgs(Frozen):
+    """How the run a queued fix PR fixes ends once the fix PR does (`awaiting_review` runs only)."""
+
+    workflow_id: str  # the CI failure workflow's id
+    outcome: str  # approved_fixed or escalated
+
+
 class ReviewResolution(Frozen):
     """How a queued item ended (written to the review queue table)."""
 

@@ -21,7 +21,8 @@ def queue_text(items: list[dict[str, Any]]) -> str:
         return "The review queue is empty."
     lines = [f"{'ID':>5}  {'SINCE':<20} {'PR':<40} {'SCORE':>5}  {'ROUTE':<8} WHY"]
     for item in items:
-        pr = f"{item['repo']}#{item['pr_number']}"
+        mark = "!" if "/-/merge_requests/" in str(item.get("pr_url") or "") else "#"  # a GitLab MR: !iid
+        pr = f"{item['repo']}{mark}{item['pr_number']}"
         why = (item.get("reasons") or ["-"])[0]
         since = str(item.get("created_at", ""))[:19]
         lines.append(f"{item['id']:>5}  {since:<20} {pr:<40} {item['score']:>5.2f}  {item['route']:<8} {why}")

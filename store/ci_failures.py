@@ -79,3 +79,19 @@ def list_ci_failures(engine: Engine, project: str | None = None, limit: int = 10
         if project:
             query = query.where(CIFailureRecord.project == project)
         return list(session.exec(query))
+
+
+def settle_review(engine: Engine, workflow_id: str, outcome: str) -> bool | None:
+    """The run whose fix PR waited in the review queue (`awaiting_review`) ends as `outcome` (merged:
+    approved_fixed; rejected or closed: escalated). True when changed; False for a run that ended
+    otherwise (left as it is); None while the run has no outcome yet (its workflow still verifies)."""
+    with Session(engine) as session:
+        row = session.get(CIFailureRecord, workflow_id)
+        if row is None or row.outcome is None:
+            return None
+        if row.outcome != "awaiting_review":
+            return False
+        row.outcome, row.stage, row.updated_at = outcome, outcome, datetime.now(UTC)
+        session.add(row)
+        session.commit()
+        return True

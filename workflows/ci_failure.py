@@ -30,6 +30,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ci_effects import CIEffectRunner
 
 
+GITLAB_CI_EDITS_PATCH = "gitlab-ci-file-fixes"  # GitLab fix MRs may edit .gitlab-ci.yml
+REVIEW_OUTCOME_PATCH = "ci-awaiting-review-outcome"  # a passing fix bound for review: awaiting_review
+
+
 @workflow.defn(name=CI_WORKFLOW)
 class CIFailureWorkflow:
     """Heal one failed pipeline run, or hand it to the right human with everything needed to decide.
@@ -43,6 +47,7 @@ class CIFailureWorkflow:
         self.memory = input.carried or CIMemory.new(input.run)
         self.runner = CIEffectRunner(input.run)
         self.shown: CIStatus | None = None  # the status as of the last wait, while effects are carried out
+        self.gitlab_ci_edits = self.review_outcome = True  # set by `run` from the history's patches
 
     @workflow.signal(name=RUN_EVENT_SIGNAL)
     def run_event(self, event: CIRunEvent) -> None:
@@ -67,6 +72,8 @@ class CIFailureWorkflow:
     async def run(self, input: CIWorkflowInput) -> CIStatus:
         """Detect → analyse (playbooks, then the LLM when unsure) → gate → approve → remediate → verify."""
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
+        self.gitlab_ci_edits = workflow.patched(GITLAB_CI_EDITS_PATCH)
+        self.review_outcome = workflow.patched(REVIEW_OUTCOME_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -85,7 +92,9 @@ class CIFailureWorkflow:
         return self.memory.status
 
     def _context(self) -> CIContext:
-        return CIContext(now=workflow.now())
+        return CIContext(
+            now=workflow.now(), gitlab_ci_edits=self.gitlab_ci_edits, review_outcome=self.review_outcome
+        )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
         self.shown = self.memory.status

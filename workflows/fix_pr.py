@@ -37,6 +37,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.fixpr_effects import FixPREffectRunner
 
 
+SETTLE_RUN_PATCH = "fixpr-settle-run"  # a queued fix PR's end settles its awaiting_review run
+
+
 @workflow.defn(name=FIXPR_WORKFLOW)
 class FixPRWorkflow:
     """Earn the fix PR its merge, or hand it to a human with the evidence.
@@ -51,6 +54,7 @@ class FixPRWorkflow:
         self.memory = input.carried or FixPRMemory.new(given)
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
+        self.settle_run = True  # set by `run` from the history's patches
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -69,6 +73,7 @@ class FixPRWorkflow:
     @workflow.run
     async def run(self, input: FixPRWorkflowInput) -> FixPRStatus:
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
+        self.settle_run = workflow.patched(SETTLE_RUN_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -88,7 +93,7 @@ class FixPRWorkflow:
         return self.memory.status
 
     def _context(self) -> FixPRContext:
-        return FixPRContext(now=workflow.now())
+        return FixPRContext(now=workflow.now(), settle_run=self.settle_run)
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
         self.shown = self.memory.status

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         RevertArgs,
         ReviewResolution,
         ScanArgs,
+        SettleArgs,
     )
     from domain.ci_healing.effects import ActivityFailed
     from domain.ci_healing.fixpr_effects import (
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         ResolveReview,
         RevertFix,
         ScanFix,
+        SettleRun,
     )
     from domain.shared.audit import AuditEntry
     from workflows.audit_calls import audit
@@ -77,6 +79,9 @@ class FixPREffectRunner:
             return await self._best_effort(catalogue.REVIEW_ANNOUNCE, effect.item)
         if isinstance(effect, CheckBacklog):
             return await self._best_effort(catalogue.REVIEW_BACKLOG)
+        if isinstance(effect, SettleRun):
+            args = SettleArgs(workflow_id=self.pr.run.workflow_id, outcome=effect.outcome.value)
+            return await self._best_effort(catalogue.REVIEW_SETTLE_RUN, args)
         if isinstance(effect, EnableAutoMerge):
             return await self._best_effort(catalogue.FIX_PR_MERGE_AFTER_APPROVAL, self.pr)
         ref, arg, options = self._call(effect)

@@ -78,6 +78,7 @@ class CIMemory(BaseModel):
     awaiting_approval: bool = False
     answer: ApprovalDecision | None = None
     fix: FixResult | None = None  # the fix PR being verified
+    for_review: bool = False  # the fix PR goes to the review queue: a passing fix awaits its review
     waiting: Waiting | None = None
     handed_over: str | None = None  # why a human got the run after an activity failed
     flake: FlakeCheck | None = None  # the check of a suspected flaky test, once begun
@@ -90,9 +91,12 @@ class CIMemory(BaseModel):
 
 @dataclass(frozen=True)
 class CIContext:
-    """What a decision may read besides the memory: the time now."""
+    """What a decision may read besides the memory: the time now, and which later rules the workflow's
+    history has (`workflow.patched`: older histories replay with the rules they ran with)."""
 
     now: datetime
+    gitlab_ci_edits: bool = True  # GitLab fix MRs may edit `.gitlab-ci.yml` (env, timeout, memory)
+    review_outcome: bool = True  # a fix PR bound for the review queue ends the run `awaiting_review`
 
 
 @dataclass(frozen=True)

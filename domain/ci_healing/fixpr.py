@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.ci_healing.confidence import Confidence
 from domain.ci_healing.evidence import Evidence
 from domain.ci_healing.fixpr_config import FixPRPolicy
+from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.risk import GateDecision, Verdict
 from domain.ci_healing.runs import Conclusion
 
@@ -127,3 +128,17 @@ def approval_route(decision: FixPRDecision) -> tuple[bool, str]:
 
 def revert_branch(pr_number: int) -> str:
     return f"{REVERT_BRANCH_PREFIX}{pr_number}"
+
+
+STILL_OPEN = ("blocked", "no approval in time", "no review in time")  # a human may still merge it
+
+
+def settled_outcome(fix_outcome: str) -> CIOutcome | None:
+    """How the run a queued fix PR fixes ends with the fix PR's own outcome: merged (by Mender after the
+    review, or by a human) is healed with a human's approval; rejected, closed, refused, reverted or
+    failed is a human's to handle; still open for humans (None) keeps the run `awaiting_review`."""
+    if fix_outcome.startswith("merged") and "refused" not in fix_outcome:
+        return CIOutcome.APPROVED_FIXED
+    if any(marker in fix_outcome for marker in STILL_OPEN):
+        return None
+    return CIOutcome.ESCALATED

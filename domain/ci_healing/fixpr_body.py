@@ -16,12 +16,25 @@ ROUTE_TEXT = {
     Route.REVIEW: "review queue: a human decides (Mender never merges it on its own)",
     Route.BLOCKED: "blocked: a high-severity security finding (Mender never merges it)",
 }
+SIGNED = {  # what the provider says of the commits Mender made through its API (never pushed with git)
+    "github": "verified: signed by GitHub (made through the API as the Mender app)",
+    "gitlab": "verified: signed by GitLab (made through the API; GitLab reports the signature verified)",
+}
+UNSIGNED = {
+    "github": "NOT verified: GitHub reports a commit without a verified signature",
+    "gitlab": "NOT verified: GitLab did not sign the commits made through its API (no verified signature)",
+}
 
 
 def evidence_section(
-    confidence: Confidence, evidence: Evidence, decision: FixPRDecision, verified_commits: bool | None
+    confidence: Confidence,
+    evidence: Evidence,
+    decision: FixPRDecision,
+    verified_commits: bool | None,
+    provider: str = "github",
 ) -> str:
-    """Markdown: the breakdown table, the score, the findings, the decision and the commits' signature."""
+    """Markdown: the breakdown table, the score, the findings, the decision and the commits' signature
+    (verified only when the provider says so; None: not known, nothing claimed)."""
     lines = [
         EVIDENCE_MARKER,
         "### Evidence",
@@ -50,11 +63,7 @@ def evidence_section(
     lines += ["", f"**Decision:** {ROUTE_TEXT[decision.route]}"]
     lines += [f"- {redact(r)[:200]}" for r in decision.reasons]
     if verified_commits is not None:
-        signed = (
-            "verified: signed by GitHub (made through the API as the Mender app)"
-            if verified_commits
-            else "NOT verified"
-        )
+        signed = (SIGNED if verified_commits else UNSIGNED).get(provider, "NOT verified")
         lines += ["", f"**Commits:** {signed}"]
     return "\n".join([*lines, EVIDENCE_END]) + "\n"
 

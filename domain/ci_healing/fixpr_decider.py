@@ -54,7 +54,7 @@ def record_nudge(m: FixPRMemory) -> FixPRMemory:
 
 
 def start(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
-    return FixPRStep(m, [LoadFixSettings()])
+    return FixPRStep(m.model_copy(update={"settles_run": ctx.settle_run}), [LoadFixSettings()])
 
 
 def news(m: FixPRMemory) -> bool:

@@ -19,6 +19,7 @@ from domain.ci_healing.evidence import ScanReport
 from domain.ci_healing.fixpr import FixPRDecision
 from domain.ci_healing.fixpr_config import ScanConfig
 from domain.ci_healing.fixpr_results import ChecksSnapshot, FixPRInput, FixPRSettings, FixPRStatus
+from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
 from domain.shared.audit import AuditAction
 
@@ -56,6 +57,7 @@ class FixPRMemory(BaseModel):
     review: ReviewDecision | None = None  # the first review that counts
     nudged: bool = False  # a webhook said the PR or its checks changed: look now
     waiting: FixPRWait | None = None
+    settles_run: bool = False  # ending a queued fix PR settles its `awaiting_review` run (`SettleRun`)
     done: bool = False
 
     @classmethod
@@ -65,9 +67,11 @@ class FixPRMemory(BaseModel):
 
 @dataclass(frozen=True)
 class FixPRContext:
-    """What a decision may read besides the memory: the time now."""
+    """What a decision may read besides the memory: the time now, and which later rules the workflow's
+    history has (`workflow.patched`: older histories replay as they ran)."""
 
     now: datetime
+    settle_run: bool = True  # a queued fix PR's end settles the run it fixes (`SettleRun`)
 
 
 class FixPREffect:
@@ -196,6 +200,13 @@ class AuditFixPR(FixPREffect):
     actor: str
     outcome: str
     details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SettleRun(FixPREffect):
+    """The run a queued fix PR fixes (if still `awaiting_review`) ends as `outcome` (best effort)."""
+
+    outcome: CIOutcome
 
 
 @dataclass(frozen=True)

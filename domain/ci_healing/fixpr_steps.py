@@ -11,7 +11,15 @@ from typing import Any
 
 from domain.ci_healing.confidence import confidence
 from domain.ci_healing.evidence import collect
-from domain.ci_healing.fixpr import AfterMerge, FixPRDecision, Route, after_merge, approval_route, decide
+from domain.ci_healing.fixpr import (
+    AfterMerge,
+    FixPRDecision,
+    Route,
+    after_merge,
+    approval_route,
+    decide,
+    settled_outcome,
+)
 from domain.ci_healing.fixpr_body import evidence_section
 from domain.ci_healing.fixpr_effects import (
     AnnounceReview,
@@ -33,6 +41,7 @@ from domain.ci_healing.fixpr_effects import (
     ResolveReview,
     RevertFix,
     ScanFix,
+    SettleRun,
 )
 from domain.ci_healing.fixpr_results import FixPRSettings, MergeResult, RevertResult
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
@@ -64,8 +73,11 @@ def audit(m: FixPRMemory, outcome: str, details: dict[str, Any], actor: str = "m
 
 
 def end(m: FixPRMemory, outcome: str) -> FixPRStep:
+    """Done; a fix PR that sat in the review queue settles its run (awaiting review until now)."""
     m = status(m, outcome=outcome, stage="done")
-    return FixPRStep(m.model_copy(update={"done": True, "waiting": None, "awaiting_review": False}))
+    m = m.model_copy(update={"done": True, "waiting": None, "awaiting_review": False})
+    settled = settled_outcome(outcome) if m.settles_run and m.queued is not None else None
+    return FixPRStep(m, [SettleRun(settled)] if settled is not None else [])
 
 
 def pause(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
@@ -111,7 +123,8 @@ def scored(m: FixPRMemory, prior: float | None) -> FixPRStep:
     protected = i.pr.project in s.risk.protected_repositories
     decision = decide(score, evidence, verdict, s.policy, protected, i.plan_approved)
     m = status(m, evidence=evidence, confidence=score, decision=decision, stage=decision.route.value)
-    section = evidence_section(score, evidence, decision, m.snapshot.verified)
+    provider = i.pr.run.provider.value
+    section = evidence_section(score, evidence, decision, m.snapshot.verified, provider)
     return FixPRStep(m, [PublishEvidence(section, decision.label)])
 
 

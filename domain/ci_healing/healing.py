@@ -38,6 +38,7 @@ def decide_attempt(
     provider: Provider,
     approved: bool,
     review_queue: bool = False,
+    gitlab_ci_edits: bool = True,
 ) -> AttemptDecision:
     """The gate's verdict for this attempt, with what Mender can execute on `provider`.
 
@@ -48,7 +49,7 @@ def decide_attempt(
     """
     if decision.verdict is Verdict.HUMAN:
         return AttemptDecision(AttemptStep.ESCALATE, "; ".join(decision.reasons))
-    if not executable(action, provider):
+    if not executable(action, provider, gitlab_ci_edits):
         return AttemptDecision(
             AttemptStep.ESCALATE, f"no automated fix for {action.value} on {provider.value}"
         )
@@ -83,6 +84,8 @@ def final_stage(outcome: CIOutcome) -> Stage | None:
     """The notice a finished run sends (None: observe mode announces nothing more)."""
     if outcome is CIOutcome.OBSERVED:
         return None
+    if outcome is CIOutcome.AWAITING_REVIEW:
+        return Stage.ANALYSED  # not fixed until a reviewer merges it
     return Stage.FIXED if outcome in (CIOutcome.AUTO_FIXED, CIOutcome.APPROVED_FIXED) else Stage.FAILED
 
 

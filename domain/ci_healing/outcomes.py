@@ -14,6 +14,8 @@ class CIOutcome(StrEnum):
     ESCALATED = "escalated"  # a human must act: code failure, rejected, no answer, no automated fix
     INCIDENT = "incident"  # every attempt failed: an incident issue holds the full diagnosis
     OBSERVED = "observed"  # observe mode: diagnosed and announced, nothing changed
+    AWAITING_REVIEW = "awaiting_review"  # the fix passed, its fix PR waits in the review queue (not healed
+    # yet: the fix PR workflow settles it as approved_fixed once merged, escalated once rejected)
 
 
 # Plans Mender executes itself. A re-run is provider-neutral; a fix PR edits a GitHub repository.
@@ -28,17 +30,18 @@ FIX_PR_ACTIONS = frozenset(
 )
 
 
-# GitLab fix merge requests edit manifests only: GitLab CI's YAML is not GitHub Actions' (no env, timeout
-# or memory edits of `.gitlab-ci.yml` yet).
-GITLAB_FIX_ACTIONS = frozenset({FixAction.ADD_DEPENDENCY})
+# GitLab fix merge requests edit the manifest or `.gitlab-ci.yml` (`gitlab_ci_fixes.py`); CI failure
+# workflows begun before those CI file edits (`workflow.patched`) keep to manifests.
+GITLAB_FIX_ACTIONS = FIX_PR_ACTIONS
+GITLAB_MANIFEST_ACTIONS = frozenset({FixAction.ADD_DEPENDENCY})
 
 
-def executable(action: FixAction, provider: Provider) -> bool:
+def executable(action: FixAction, provider: Provider, gitlab_ci_edits: bool = True) -> bool:
     """True when Mender can carry out `action` on `provider` (else a human gets the plan)."""
     if action in RERUN_ACTIONS:
         return True
     if provider is Provider.GITLAB:
-        return action in GITLAB_FIX_ACTIONS
+        return action in (GITLAB_FIX_ACTIONS if gitlab_ci_edits else GITLAB_MANIFEST_ACTIONS)
     return action in FIX_PR_ACTIONS
 
 

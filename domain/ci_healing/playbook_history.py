@@ -23,6 +23,7 @@ from domain.ci_healing.outcomes import CIOutcome
 DEFAULT_MIN_SAMPLES = 5
 LEARNED_PREFIX = "learned."  # ids of learned fixes used as playbooks: `learned.<id>`
 HEALED = frozenset({CIOutcome.AUTO_FIXED, CIOutcome.APPROVED_FIXED})
+PASSED = HEALED | {CIOutcome.AWAITING_REVIEW}  # the plan's fix passed its pipeline (verified)
 
 
 class EventKind(StrEnum):
@@ -103,7 +104,7 @@ def outcome_events(
     events = [
         PlaybookEvent(playbook=playbook, kind=EventKind.ATTEMPT, workflow_id=workflow_id, project=project)
     ]
-    if outcome in HEALED:
+    if outcome in PASSED:
         events.append(
             PlaybookEvent(
                 playbook=playbook, kind=EventKind.VERIFIED, workflow_id=workflow_id, project=project

@@ -106,7 +106,9 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
     decision = gate(diagnosis, m.run.project, policy.ci.risk, m.analysis.playbook_success_rate)
     m = status(m.model_copy(update={"policy": policy}), gate=decision)
     review_queue = policy.ci.fix_prs.enabled  # GitHub fix PRs and GitLab fix MRs have their workflow
-    step = decide_attempt(decision, diagnosis.action, m.run.provider, m.approved, review_queue)
+    step = decide_attempt(
+        decision, diagnosis.action, m.run.provider, m.approved, review_queue, ctx.gitlab_ci_edits
+    )
     if step.step is AttemptStep.ESCALATE:
         return finish(m, CIOutcome.ESCALATED, step.reason)
     if step.step is AttemptStep.ASK_APPROVAL:
@@ -125,6 +127,7 @@ def gated(m: CIMemory, ctx: CIContext, policy: CIPolicy) -> CIStep:
         m = m.model_copy(update={"request": request, "awaiting_approval": True, "answer": None})
         return CIStep(m, [AskApproval(request)])
     if step.step is AttemptStep.RUN_FOR_REVIEW:
+        m = m.model_copy(update={"for_review": ctx.review_outcome})
         notice = Announce(
             Stage.ANALYSED,
             f"Learned fix in review, opening its fix PR for the review queue: {plan_summary(diagnosis)}",
@@ -257,6 +260,9 @@ def attempt_done(m: CIMemory, healed: bool, detail: str) -> CIStep:
     line = f"{m.attempt}: {m.analysis.diagnosis.action.value}: {detail}"
     m = status(m, attempts=[*m.status.attempts, line])
     audit = AuditRun("ci.remediation", "succeeded" if healed else "failed", {"detail": detail})
+    if healed and m.for_review and m.fix is not None:  # not healed until a reviewer merges the fix PR
+        waits = f"{detail}; it waits in the review queue"
+        return CIStep(m, [audit]).then(lambda mem: finish(mem, CIOutcome.AWAITING_REVIEW, waits))
     if healed:
         return CIStep(m, [audit]).then(lambda mem: finish(mem, healed_outcome(mem.approved), detail))
     if detail.startswith("no further fix"):

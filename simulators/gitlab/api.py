@@ -30,6 +30,7 @@ from simulators.gitlab import render
 from simulators.gitlab.control import control_router, read_body
 from simulators.gitlab.model import Pipeline
 from simulators.gitlab.paging import bad_request, paginate
+from simulators.gitlab.rest_commits import commits_router
 from simulators.gitlab.rest_repository import repository_router
 from simulators.gitlab.simulator import GitLabError, GitLabSimulator
 
@@ -232,6 +233,8 @@ def create_app(sim: GitLabSimulator) -> FastAPI:
 
     @app.exception_handler(GitLabError)
     async def gitlab_error(_: Request, exc: GitLabError) -> Response:
+        if exc.error_code:  # e.g. a revert that cannot apply: {"message", "error_code": "conflict"}
+            return JSONResponse({"message": exc.message, "error_code": exc.error_code}, exc.status)
         key = "error" if exc.status == 400 else "message"
         return JSONResponse({key: exc.message}, status_code=exc.status)
 
@@ -253,5 +256,6 @@ def create_app(sim: GitLabSimulator) -> FastAPI:
     app.include_router(control_router(sim), prefix="/_sim")
     app.include_router(rest_router(sim))
     app.include_router(repository_router(sim, authorizer(sim), API_PREFIX))
+    app.include_router(commits_router(sim, authorizer(sim), API_PREFIX))
     app.add_middleware(EncodedSlashes)
     return app

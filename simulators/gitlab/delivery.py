@@ -1,4 +1,4 @@
-"""Pipeline Hook delivery: POSTs with `X-Gitlab-Token`, in queue order, from one background task.
+"""Hook delivery (Pipeline Hooks, Merge Request Hooks): POSTs with `X-Gitlab-Token`, in queue order, from one background task.
 
 Records are queued from any thread (`enqueue`); the task started by `start()` on the app's event loop
 sends them one at a time. Like GitLab, a failed delivery is not retried. With `loss_rate` > 0 a seeded
@@ -86,12 +86,20 @@ class Deliverer:
         self.config.seed = seed
         self.rng = random.Random(f"gitlab_loss:{seed}")
 
-    def enqueue(self, project: str, pipeline_id: int, pipeline_status: str, body: dict[str, Any]) -> None:
-        """Queue a Pipeline Hook (no-op without a webhook URL); callable from any thread."""
+    def enqueue(
+        self,
+        project: str,
+        pipeline_id: int,
+        pipeline_status: str,
+        body: dict[str, Any],
+        event: str = PIPELINE_HOOK,
+    ) -> None:
+        """Queue a hook (a Pipeline Hook unless `event` says otherwise; no-op without a webhook URL);
+        callable from any thread."""
         if not self.config.url:
             return
         raw = json.dumps(body, separators=(",", ":")).encode()
-        record = DeliveryRecord(str(uuid.uuid4()), PIPELINE_HOOK, project, pipeline_id, pipeline_status, raw)
+        record = DeliveryRecord(str(uuid.uuid4()), event, project, pipeline_id, pipeline_status, raw)
         with self._lock:
             self.log.append(record)
         self._poke()

@@ -5,18 +5,26 @@ pipeline (it passes only when that pipeline `heals_on == "fix"`) and the project
 (name -> final status, e.g. `{"lint": "failed"}`); its jobs finish after `ci_seconds`. Merging
 needs the pipeline to have succeeded and the required approvals; `merge_when_pipeline_succeeds`
 merges once both hold. A merge heals the failed pipeline it fixed (`healed_by: "fix"`) and runs a
-(passing) pipeline on the merge commit of the target branch.
+pipeline on the merge commit of the target branch: passing, unless the project `breaks_after_merge`:
+then the first merged MR's changes break it (failed, `heals_on: fix`) for as long as the branch still
+holds them (a revert, `POST /repository/commits/:sha/revert`, merged by its own MR, makes it green).
+Merge request pipelines send Pipeline Hooks (with `merge_request`), and opening, approving, merging
+and closing send Merge Request Hooks (`mr_hooks.py`).
 `RepositoryOps` (files and commits from repository.py) changes a `GitLabState`; its methods take the lock.
 """
 
 from __future__ import annotations
 
 from simulators.gitlab.model import FINISHED, GitLabError, Job, Pipeline, Project, fake_sha, now
+from simulators.gitlab.mr_hooks import merge_request_event, pipeline_event
 from simulators.gitlab.repo_model import Commit, MergeRequest
 from simulators.gitlab.repository import RepositoryFiles
 from simulators.gitlab.runs import SUCCESS_TRACE
 
 JOB_STATUSES = ("success", "failed")
+BROKEN_TRACE = (
+    "$ make test\nFAILED tests/test_app.py::test_startup - the merged change broke it\nJob failed\n"
+)
 
 
 class RepositoryOps(RepositoryFiles):
@@ -64,10 +72,12 @@ class RepositoryOps(RepositoryFiles):
                 target,
                 list(labels or []),
                 remove_source_branch=remove_source_branch,
+                base_sha=branches[target].commit.id,
             )
             proj.next_mr_iid += 1
             proj.merge_requests[mr.iid] = mr
             self._start_pipeline(proj, mr)
+            merge_request_event(self.state, proj, mr, "open")
             return mr
 
     def head_pipeline(self, mr: MergeRequest) -> Pipeline | None:
@@ -86,6 +96,7 @@ class RepositoryOps(RepositoryFiles):
                 raise GitLabError(401, "401 Unauthorized")
             mr.approved_by.append(username)
             mr.updated_at = now()
+            merge_request_event(self.state, self.state.project(project_ref), mr, "approved")
             self._auto_merge(mr)
             return mr
 
@@ -146,6 +157,7 @@ class RepositoryOps(RepositoryFiles):
                 raise GitLabError(400, "state_event does not have a valid value")
             if state_event == "close" and mr.state == "opened":
                 mr.state = "closed"
+                merge_request_event(self.state, self.state.project(project_ref), mr, "close")
             elif state_event == "reopen" and mr.state == "closed":
                 mr.state = "opened"
             if labels is not None:
@@ -225,6 +237,7 @@ class RepositoryOps(RepositoryFiles):
         self.state.jobs.update({j.id: j for j in p.jobs})
         p.refresh_status()
         mr.pipeline_ids.append(pid)
+        pipeline_event(self.state, proj, p, mr)
         gen = self.state.generation
         self.state.schedule(
             float(self.state.config.ci_seconds), self._finish, proj.id, mr.iid, pid, outcomes, gen
@@ -244,7 +257,9 @@ class RepositoryOps(RepositoryFiles):
                 j.finish("failed" if failed else "success", trace, "script_failure" if failed else None)
             p.started_at = p.started_at or p.created_at
             p.refresh_status()
-            mr = self.state.projects[project_id].merge_requests[iid]
+            proj = self.state.projects[project_id]
+            mr = proj.merge_requests[iid]
+            pipeline_event(self.state, proj, p, mr)
             if mr.pipeline_ids[-1] == pid:
                 if p.status != "success":
                     mr.merge_when_pipeline_succeeds = False
@@ -260,9 +275,16 @@ class RepositoryOps(RepositoryFiles):
         source, target = proj.branches[mr.source_branch], proj.branches[mr.target_branch]
         fixes = self._fixes(proj, mr)
         message = f"Merge branch '{mr.source_branch}' into '{mr.target_branch}'\n\n{mr.title}"
+        message += f"\n\nSee merge request {proj.path}!{mr.iid}"
         sha = fake_sha(target.commit.id, source.commit.id, "merge")
-        target.commit = Commit(sha, message.splitlines()[0], message, [target.commit.id, source.commit.id])
-        target.files = {**target.files, **source.files}
+        before = target.files
+        behind = target.commit.id in {c.id for c in self.history(proj.id, mr.source_branch)}
+        files = dict(source.files) if behind else {**target.files, **source.files}  # deletions too
+        parents = [target.commit.id, source.commit.id]
+        target.commit = Commit(sha, message.splitlines()[0], message, parents, files=files)
+        proj.commits[sha], target.files = target.commit, files
+        if proj.breaks_after_merge and not proj.breaking:  # what the first merged MR changed breaks it
+            proj.breaking = {p: t for p, t in files.items() if before.get(p) != t}
         mr.state, mr.merged_at, mr.merge_commit_sha = "merged", now(), sha
         mr.updated_at, mr.merge_when_pipeline_succeeds = mr.merged_at, False
         head = self.head_pipeline(mr)
@@ -270,21 +292,29 @@ class RepositoryOps(RepositoryFiles):
             fixes.healed_at, fixes.healed_by = mr.merged_at, "fix"
         if mr.remove_source_branch and mr.source_branch != proj.default_branch:
             del proj.branches[mr.source_branch]
+        merge_request_event(self.state, proj, mr, "merge")
         self._branch_pipeline(proj, mr.target_branch, sha, head.failing_job if head else "test")
 
     def _branch_pipeline(self, proj: Project, ref: str, sha: str, job: str) -> None:
-        """The pipeline a push to `ref` runs: passed at once (`build`, `job`), on `sha`."""
+        """The pipeline a push to `ref` runs, finished at once (`build`, `job`), on `sha`: failed while the
+        default branch holds what broke it (`Project.breaking`), else passed."""
+        files = proj.branches[ref].files
+        broken = bool(proj.breaking) and all(files.get(p) == t for p, t in proj.breaking.items())
         pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
         proj.next_pipeline_iid += 1
+        log, heals = (BROKEN_TRACE, "fix") if broken else ("", "retry")
         p = Pipeline(
-            pid, iid, proj.id, proj.path, len(self.state.pipelines), ref, sha, "", "retry", failing_job=job
+            pid, iid, proj.id, proj.path, len(self.state.pipelines), ref, sha, log, heals, failing_job=job
         )
         p.jobs = [
             Job(self.state.next_id("job"), pid, proj.id, name, name) for name in dict.fromkeys(("build", job))
         ]
         for j in p.jobs:
             j.start()
-            j.finish("success", SUCCESS_TRACE)
+            failed = broken and j.name == job
+            j.finish("failed" if failed else "success", BROKEN_TRACE if failed else SUCCESS_TRACE)
             self.state.jobs[j.id] = j
         self.state.pipelines[pid] = p
         p.refresh_status()
+        if broken:
+            p.failed_at = p.finished_at

@@ -33,9 +33,9 @@ def fake_sha(*parts: object) -> str:
 class GitLabError(Exception):
     """A REST failure rendered as GitLab renders it: `{"message": "404 Project Not Found"}`."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, error_code: str | None = None) -> None:
         super().__init__(message)
-        self.status, self.message = status, message
+        self.status, self.message, self.error_code = status, message, error_code
 
 
 @dataclass
@@ -53,6 +53,10 @@ class Project:
     merge_requests: dict[int, Any] = field(default_factory=dict)  # iid -> repo_model.MergeRequest
     next_mr_iid: int = 1
     fix_jobs: dict[str, str] = field(default_factory=dict)  # extra MR pipeline jobs: name -> status
+    commits: dict[str, Any] = field(default_factory=dict)  # sha -> repo_model.Commit (every commit made)
+    breaks_after_merge: bool = False  # the default branch fails once a fix MR is merged (until reverted)
+    breaking: dict[str, str] = field(default_factory=dict)  # path -> text that breaks the default branch
+    signs_commits: bool = False  # API commits carry a verified signature (GitLab's own key)
 
     @property
     def name(self) -> str:

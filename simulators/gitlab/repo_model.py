@@ -15,6 +15,7 @@ class Commit:
     message: str
     parent_ids: list[str]
     created_at: datetime = field(default_factory=now)
+    files: dict[str, str] = field(default_factory=dict, repr=False)  # the tree at this commit
 
     @property
     def short_id(self) -> str:
@@ -47,6 +48,7 @@ class MergeRequest:
     approved_by: list[str] = field(default_factory=list)  # usernames
     pipeline_ids: list[int] = field(default_factory=list)  # its merge request pipelines, oldest first
     merge_commit_sha: str | None = None
+    base_sha: str = ""  # the target branch's head when the MR was opened (its commits: after it)
     created_at: datetime = field(default_factory=now)
     updated_at: datetime = field(default_factory=now)
     merged_at: datetime | None = None

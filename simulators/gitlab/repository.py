@@ -1,6 +1,10 @@
 """The GitLab simulator's repositories: branches with their files, and commits made of file actions.
 
-`RepositoryFiles` changes a `GitLabState`; its methods take the lock.
+Every commit keeps its tree and its parents (`Project.commits`), so a branch has a history
+(`history`), a commit can be read (`get_commit`) and reverted onto a branch (`revert`, as
+`POST /repository/commits/:sha/revert`: the changes of the commit against its first parent undone;
+400 `error_code: conflict` when the branch no longer holds what the commit wrote, `empty` when it
+changed nothing). `RepositoryFiles` changes a `GitLabState`; its methods take the lock.
 """
 
 from __future__ import annotations
@@ -10,6 +14,11 @@ from simulators.gitlab.repo_model import Branch, Commit
 from simulators.gitlab.state import GitLabState
 
 FILE_ACTIONS = ("create", "update", "delete")
+CANNOT_REVERT = (
+    "Sorry, we cannot revert this commit automatically. This commit may already have been reverted, "
+    "or a more recent commit may have updated some of its content."
+)
+MAX_HISTORY = 1000
 
 
 class RepositoryFiles:
@@ -25,6 +34,7 @@ class RepositoryFiles:
         proj = self.state.project(project_ref)
         if proj.default_branch not in proj.branches:
             root = Commit(fake_sha(proj.path, "root"), "Initial commit", "Initial commit", [])
+            proj.commits[root.id] = root
             proj.branches[proj.default_branch] = Branch(proj.default_branch, root)
         return proj.branches
 
@@ -103,11 +113,61 @@ class RepositoryFiles:
                     del files[path]
                 else:
                     files[path] = str(action.get("content") or "")
-            sha = fake_sha(target.commit.id, message, sorted(files.items()))
-            title = message.strip().splitlines()[0]
-            target.commit, target.files = Commit(sha, title, message, [target.commit.id]), files
-            self.on_push(self.state.project(project_ref), branch)
-            return target.commit
+            return self.advance(self.state.project(project_ref), target, message, files)
+
+    def advance(self, proj: Project, target: Branch, message: str, files: dict[str, str]) -> Commit:
+        """A new commit of `files` on `target` (parent: its head), recorded and pushed (lock held)."""
+        sha = fake_sha(target.commit.id, message, sorted(files.items()))
+        title = message.strip().splitlines()[0]
+        made = Commit(sha, title, message, [target.commit.id], files=files)
+        proj.commits[sha] = made
+        target.commit, target.files = made, files
+        self.on_push(proj, target.name)
+        return made
+
+    def get_commit(self, project_ref: str | int, sha: str) -> Commit:
+        """A commit by its sha (or a branch name: its head), 404 when unknown."""
+        with self.state.lock:
+            proj, branches = self.state.project(project_ref), self.branches(project_ref)
+            found = proj.commits.get(sha) or (branches[sha].commit if sha in branches else None)
+            if found is None:
+                raise GitLabError(404, "404 Commit Not Found")
+            return found
+
+    def history(self, project_ref: str | int, ref: str | None = None) -> list[Commit]:
+        """The commits reachable from `ref` (default branch when None), newest first."""
+        with self.state.lock:
+            proj = self.state.project(project_ref)
+            head: Commit | None = self.get_commit(project_ref, ref or proj.default_branch)
+            seen: dict[str, Commit] = {}
+            todo = [head]
+            while todo and len(seen) < MAX_HISTORY:
+                c = todo.pop()
+                if c is None or c.id in seen:
+                    continue
+                seen[c.id] = c
+                todo.extend(proj.commits.get(p) for p in c.parent_ids)
+            return sorted(seen.values(), key=lambda c: c.created_at, reverse=True)
+
+    def revert(self, project_ref: str | int, sha: str, branch: str) -> Commit:
+        """Undo `sha`'s changes (against its first parent) on `branch` as a new commit."""
+        with self.state.lock:
+            proj = self.state.project(project_ref)
+            target = self.branches(project_ref).get(branch)
+            if target is None:
+                raise GitLabError(404, "404 Branch Not Found")
+            commit = self.get_commit(project_ref, sha)
+            parent = proj.commits.get(commit.parent_ids[0]) if commit.parent_ids else None
+            before = parent.files if parent is not None else {}
+            changed = [p for p in sorted({*before, *commit.files}) if before.get(p) != commit.files.get(p)]
+            if not changed:
+                raise GitLabError(400, CANNOT_REVERT, "empty")
+            if any(target.files.get(p) != commit.files.get(p) for p in changed):
+                raise GitLabError(400, CANNOT_REVERT, "conflict")
+            files = {p: t for p, t in target.files.items() if p not in changed}
+            files.update({p: before[p] for p in changed if p in before})
+            message = f'Revert "{commit.title}"\n\nThis reverts commit {commit.id}'
+            return self.advance(proj, target, message, files)
 
     def on_push(self, proj: Project, branch: str) -> None:
         """A commit landed on `branch` (subclasses start pipelines)."""

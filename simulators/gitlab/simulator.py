@@ -175,6 +175,16 @@ class GitLabSimulator:
         with self.lock:
             self.ensure_project(project).fix_jobs = dict(jobs)
 
+    def break_after_merge(self, project: str, breaks: bool = True) -> None:
+        """The default branch fails once a fix MR is merged, until that change is reverted."""
+        with self.lock:
+            self.ensure_project(project).breaks_after_merge = breaks
+
+    def sign_commits(self, project: str, signs: bool = True) -> None:
+        """Commits made through the API carry GitLab's verified signature (`.../signature`), or none."""
+        with self.lock:
+            self.ensure_project(project).signs_commits = signs
+
     # --- issues ---------------------------------------------------------------------------------------
 
     def create_issue(

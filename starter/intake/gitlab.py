@@ -1,4 +1,5 @@
-"""GitLab as a webhook source: `X-Gitlab-Token` (constant-time), `X-Gitlab-Event-UUID`, Pipeline Hooks."""
+"""GitLab as a webhook source: `X-Gitlab-Token` (constant-time), `X-Gitlab-Event-UUID`, Pipeline Hooks,
+and Merge Request Hooks of Mender's fix MRs (`gitlab_fixes.py`: they nudge the fix MR's workflow)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from starlette.datastructures import Headers
 
 from runtime.settings import Settings
 from starter import ci_ingest
+from starter.intake.gitlab_fixes import MERGE_REQUEST_HOOK, fix_mr_event, fix_mr_pipeline
 from starter.intake.model import Delivery, Intake, PayloadError, Rejection
 from starter.intake.parsing import json_body
 from starter.intake.pipeline import MAX_BODY_BYTES, reply_json
@@ -34,8 +36,13 @@ class GitLabSource:
         return headers.get("x-gitlab-event", "")
 
     def translate(self, delivery: Delivery, settings: Settings) -> Intake:
+        if delivery.event == MERGE_REQUEST_HOOK:
+            return fix_mr_event(delivery.payload)
         if delivery.event != PIPELINE_HOOK:
             return Intake(ignored=f"event {delivery.event!r} is not handled")
+        fix_mr = fix_mr_pipeline(delivery.payload, settings.config, delivery.received_at)
+        if fix_mr is not None:
+            return fix_mr
         try:
             run = ci_ingest.from_pipeline_hook(delivery.payload, settings.config, delivery.received_at)
         except ci_ingest.PayloadError as exc:

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import gitlab
 import pytest
-from temporalio.exceptions import ApplicationError
 
 from activities import ci, fixpr
 from contracts.ci import FixArgs, FixResult, FixVerdict
-from contracts.fixpr import ChecksSnapshot, CloseFixArgs, FixPRRef, PublishArgs, RevertArgs
-from domain.ci_healing.runs import CIRunRef, Provider
+from contracts.fixpr import (
+    ChecksSnapshot,
+    CloseFixArgs,
+    DefaultRunQuery,
+    FixPRRef,
+    PublishArgs,
+    RevertArgs,
+)
+from domain.ci_healing.runs import CIRunRef, Conclusion, Provider
 from domain.config import MenderConfig
 from domain.diagnosis.verdict import Category, Diagnosis, FixAction, Tier
 from runtime.serving import ServerThread
@@ -122,9 +128,60 @@ def test_close_and_rollback(sim: GitLabSimulator) -> None:
     ci.rollback(FixVerdict(run=run, fix=fix, passed=False, detail="unit failed"))  # already closed: no error
 
 
-def test_reverting_a_gitlab_fix_is_handed_to_humans() -> None:
+def test_a_red_default_branch_after_the_merge_is_reverted(sim: GitLabSimulator) -> None:
+    """Saga compensation: the revert API on the merge commit, a revert MR merged when its pipeline
+    succeeds; a retried activity makes no second revert; the default branch is green again."""
+    sim.break_after_merge(PROJECT)
+    run, fix = open_fix(sim)
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    finished(pr)
+    merged = fixpr.merge(pr)
+    assert merged.merged and merged.sha
+    red = fixpr.default_run(DefaultRunQuery(pr=pr, merge_sha=merged.sha))
+    assert red is not None and red.conclusion is Conclusion.FAILURE
+    args = RevertArgs(pr=pr, merge_sha=merged.sha, reason="the default branch failed", files=fix.files)
+    first = fixpr.revert(args)
+    assert first.opened and not first.merged and first.detail == "merge when pipeline succeeds"
+    again = wait_for(lambda: (r := fixpr.revert(args)).merged and r, what="the revert MR merged")
+    assert again.number == first.number and again.url and "/merge_requests/" in again.url
+    project = sim.project(PROJECT)
+    assert [m.title for m in project.merge_requests.values()].count(f"[mender] Revert !{pr.number}") == 1
+    assert project.branches["main"].files["requirements.txt"] == "flask\n"
+    head = project.branches["main"].commit.id
+    assert [p.status for p in sim.pipelines.values() if p.sha == head] == ["success"]
+    assert sim.pipeline(PROJECT, red.run.run_id).healed_by == "fix"
+
+
+def test_a_revert_that_cannot_apply_is_a_result(sim: GitLabSimulator) -> None:
+    """Nothing to undo (GitLab's 400 `empty`/`conflict`): not opened, with GitLab's reason."""
+    sim.ensure_project(PROJECT)
+    root = sim.repo.branch(PROJECT, "main").commit.id  # the initial commit changed nothing
     run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=1)
     pr = FixPRRef(run=run, number=1, branch="mender/ci-fix/1-1")
-    with pytest.raises(ApplicationError) as exc:
-        fixpr.revert(RevertArgs(pr=pr, merge_sha="abc", reason="red"))
-    assert exc.value.non_retryable and "not automated" in str(exc.value)
+    result = fixpr.revert(RevertArgs(pr=pr, merge_sha=root, reason="red"))
+    assert not result.opened and "cannot revert" in result.detail
+    assert "mender/ci-fix/revert-1" not in sim.project(PROJECT).branches
+
+
+@pytest.mark.parametrize("signs", [False, True])
+def test_commits_are_verified_only_when_gitlab_signed_them(sim: GitLabSimulator, signs: bool) -> None:
+    sim.sign_commits(PROJECT, signs)
+    run, fix = open_fix(sim)
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    assert fixpr.checks(pr).verified is signs
+
+
+def test_a_timeout_fix_edits_the_gitlab_ci_file(sim: GitLabSimulator) -> None:
+    """Issue 17: GitLab fix MRs edit `.gitlab-ci.yml` (here the job timeout) like GitHub workflow files."""
+    ci_file = "unit:\n  stage: test\n  timeout: 45m\n  script:\n    - pytest\n"
+    sim.add_files(PROJECT, {".gitlab-ci.yml": ci_file})
+    failed = sim.add_pipeline(PROJECT, "ERROR: Job failed: execution took longer than 45m0s", job="unit")
+    run = CIRunRef(provider=Provider.GITLAB, project=PROJECT, run_id=failed.id)
+    slow = diagnosis().model_copy(
+        update={"action": FixAction.INCREASE_TIMEOUT, "category": Category.FLAKY_TEST, "params": {}}
+    )
+    fix = ci.open_fix(FixArgs(run=run, diagnosis=slow, attempt=1))
+    assert fix.opened and fix.files == [".gitlab-ci.yml"]
+    edited = sim.project(PROJECT).branches[fix.branch].files[".gitlab-ci.yml"]
+    assert edited == ci_file.replace("45m", "1h 30m")
+    assert "timeout" in sim.repo.merge_request(PROJECT, fix.pr_number or 0).title

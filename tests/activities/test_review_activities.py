@@ -10,11 +10,15 @@ from typing import Any
 
 import httpx
 import pytest
+from temporalio.exceptions import ApplicationError
 
-from activities.review import announce, backlog, enqueue
+from activities.review import announce, backlog, enqueue, settle_run
+from contracts.fixpr import SettleArgs
 from domain.ci_healing.review_queue import ReviewItem
 from runtime.settings import Settings, set_settings
 from simulators.slack import SlackSimulator
+from store import ci_failures
+from store.db import engine_for
 from tests.support.stack import make_settings
 
 
@@ -75,3 +79,21 @@ def test_a_queued_fix_is_announced_with_buttons_unless_blocked(settings: Setting
     assert "acme/api#4" in queued["text"] and "fixpr/acme/api/4" in str(queued["blocks"])
     assert "mender_approve" in str(queued["blocks"]) and "mender_reject" in str(queued["blocks"])
     assert "mender_approve" not in str(blocked["blocks"])  # a blocked fix is never merged by Mender
+
+
+@pytest.mark.parametrize(("stored", "changes"), [("awaiting_review", True), ("auto_fixed", False)])
+def test_settle_run_ends_only_a_run_awaiting_its_review(
+    settings: Settings, stored: str, changes: bool
+) -> None:
+    """Issue 17: the run of a queued fix PR stays `awaiting_review` (not healed) until the fix PR ends."""
+    engine = engine_for(settings.database_url)
+    row = {"workflow_id": "ci/github/acme/api/7", "provider": "github", "project": "acme/api", "run_id": 7}
+    ci_failures.upsert_ci_failure(engine, {**row, "stage": stored, "outcome": stored})
+    args = SettleArgs(workflow_id="ci/github/acme/api/7", outcome="approved_fixed")
+    assert settle_run(args) is changes
+    assert settle_run(args) is False  # settled once
+    after = ci_failures.get_ci_failure(engine, "ci/github/acme/api/7")
+    assert after is not None and after.outcome == ("approved_fixed" if changes else stored)
+    with pytest.raises(ApplicationError) as running:  # retried until the CI workflow has recorded its end
+        settle_run(SettleArgs(workflow_id="ci/github/acme/api/8", outcome="escalated"))
+    assert not running.value.non_retryable

@@ -21,7 +21,7 @@ from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.outcomes import CIOutcome
 from domain.diagnosis.playbooks import parse_playbook
 from domain.shared.audit import AuditFilter
-from store import audit, learned_fixes, playbook_history
+from store import audit, ci_failures, learned_fixes, playbook_history
 from store.db import engine_for
 from tests.e2e.test_ci_healing import ci_config, fail_pipeline, finished, pipeline_row, world_for
 from tests.e2e.test_cli_api import mender
@@ -89,7 +89,8 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         runs = {repo: await fail_with_lint(world, repo) for repo in repos[1:3]}
         for repo, run_id in runs.items():
             status = await finished(world, f"ci/github/{repo}/{run_id}")
-            assert status.outcome is CIOutcome.AUTO_FIXED, status  # the fix branch passed
+            # the fix branch passed, but its fix PR waits in the review queue: not healed yet
+            assert status.outcome is CIOutcome.AWAITING_REVIEW, status
             assert status.diagnosis is not None and status.diagnosis.playbook == fix.playbook_id
             assert status.approval is None  # nobody was asked about the plan: the PR is reviewed
             number, queued = await fix_pr_done(world, repo, run_id, lambda s: s.decision is not None)
@@ -100,6 +101,12 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
             )  # its score alone: proposed
             final = await world.client.get_workflow_handle(fixpr_workflow_id(repo, number)).result()
             assert final["outcome"] == "merged after review" and "alice" in final["review"]["by"]
+
+            async def stored(workflow_id: str = f"ci/github/{repo}/{run_id}") -> str | None:
+                row = ci_failures.get_ci_failure(engine, workflow_id)
+                return row.outcome if row else None
+
+            assert await eventually(stored, lambda o: o == "approved_fixed")  # healed once merged
             pull = world.github().get_repo(repo).get_pull(number)
             assert pull.merged and "+acme-sdk==2.1" in pull.get_files()[0].patch
 

@@ -285,9 +285,9 @@ def test_the_model_is_asked_only_when_enabled_and_the_rules_are_unsure(
         pytest.param(
             diagnosis(action=FixAction.INCREASE_TIMEOUT),
             LAB,
-            ["Announce", "RecordRun"],
-            CIOutcome.ESCALATED,
-            id="no-gitlab-ci-file-edit",
+            ["OpenFixPR"],
+            None,
+            id="gitlab-ci-file-edit",
         ),
     ],
 )
@@ -301,6 +301,15 @@ def test_the_gate_decides_each_attempt(
     if outcome is None and first[-1] != "AskApproval":
         assert step.memory.status.auto_actions == [d.action.value]
         assert step.memory.status.stage == "remediating (1)"
+
+
+def test_a_history_from_before_gitlab_ci_file_edits_still_escalates_them() -> None:
+    """`workflow.patched`: a CI failure workflow begun before `.gitlab-ci.yml` edits replays as it ran."""
+    m = analysed(diagnosis(action=FixAction.INCREASE_TIMEOUT)).model_copy(update={"run": LAB})
+    old = CIContext(now=NOW, gitlab_ci_edits=False)
+    step = decider.resume(m, old, LoadPolicy(PolicyFor.ATTEMPT), policy())
+    assert kinds(step.effects) == ["Announce", "RecordRun"]
+    assert step.memory.status.outcome is CIOutcome.ESCALATED
 
 
 def test_a_configuration_change_between_attempts_is_obeyed() -> None:
@@ -858,3 +867,26 @@ def test_a_flake_fix_that_cannot_be_opened_still_heals_the_run() -> None:
     m = decider.record_event(confirming(), event(Conclusion.SUCCESS, attempt=2))
     m, done = carry(decider.on_news(m, ctx(5)), flake(0.4), FixResult(opened=False, detail="no further fix"))
     assert "LogLine" in kinds(done) and m.status.outcome is CIOutcome.AUTO_FIXED
+
+
+@pytest.mark.parametrize(
+    ("review_outcome", "outcome"),
+    [
+        pytest.param(True, CIOutcome.AWAITING_REVIEW, id="awaiting-review-until-merged-or-rejected"),
+        pytest.param(False, CIOutcome.AUTO_FIXED, id="a-history-from-before-replays-as-it-ran"),
+    ],
+)
+def test_a_learned_fix_that_passes_awaits_its_review(review_outcome: bool, outcome: CIOutcome) -> None:
+    """Issue 17: the fix PR of a learned fix in review waits in the queue, so its run is not healed yet
+    (reports and ROI count `auto_fixed`/`approved_fixed` only; the fix PR workflow settles it)."""
+    m = analysed(diagnosis(**LEARNED))
+    at = CIContext(now=NOW, review_outcome=review_outcome)
+    step = decider.resume(m, at, LoadPolicy(PolicyFor.ATTEMPT), policy())
+    m, _ = carry(step, FIX)
+    assert m.for_review is review_outcome
+    m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(20)))
+    assert m.status.outcome is outcome and m.done
+    announce = next(e for e in done if isinstance(e, Announce))
+    assert announce.summary.startswith(outcome.value)
+    if review_outcome:
+        assert announce.stage is Stage.ANALYSED and "waits in the review queue" in announce.summary

@@ -16,7 +16,7 @@ from domain.ci_healing import fixpr_decider as decider
 from domain.ci_healing.config import RiskConfig
 from domain.ci_healing.effects import ActivityFailed
 from domain.ci_healing.evidence import CheckResult, Finding, ScanReport
-from domain.ci_healing.fixpr import AUTO_MERGE_LABEL, BLOCKED_LABEL, REVIEW_LABEL, Route
+from domain.ci_healing.fixpr import AUTO_MERGE_LABEL, BLOCKED_LABEL, REVIEW_LABEL, Route, settled_outcome
 from domain.ci_healing.fixpr_config import FixPRConfig, FixPRPolicy
 from domain.ci_healing.fixpr_effects import (
     AnnounceReview,
@@ -39,6 +39,7 @@ from domain.ci_healing.fixpr_effects import (
     ResolveReview,
     RevertFix,
     ScanFix,
+    SettleRun,
 )
 from domain.ci_healing.fixpr_results import (
     ChecksSnapshot,
@@ -49,6 +50,7 @@ from domain.ci_healing.fixpr_results import (
     RevertResult,
 )
 from domain.ci_healing.fixpr_steps import MAX_EVENTS, REVERT_REASON
+from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
 from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider
 from domain.config import Mode
@@ -492,8 +494,10 @@ def test_a_queued_pr_waits_for_a_review_rechecking_now_and_then() -> None:
 def test_a_queued_pr_closed_outside_mender_leaves_the_queue(state: str) -> None:
     m, done = carry(decider.on_timer(queued(), ctx(RECHECK)), snap(state), True, at=RECHECK)
     gone = f"{state} outside Mender"
-    assert done[-1] == ResolveReview(ReviewStatus.CLOSED, None, gone, NOW + timedelta(seconds=RECHECK))
+    assert done[-2] == ResolveReview(ReviewStatus.CLOSED, None, gone, NOW + timedelta(seconds=RECHECK))
     assert m.done and m.status.outcome == gone
+    healed = CIOutcome.APPROVED_FIXED if state == "merged" else CIOutcome.ESCALATED
+    assert done[-1] == SettleRun(healed)  # the run awaiting this review is settled with it
 
 
 def test_an_approved_queued_pr_is_merged_and_watched() -> None:
@@ -598,3 +602,53 @@ def test_the_memory_survives_continue_as_new(stage: str) -> None:
     carried = FixPRMemory.model_validate_json(m.model_dump_json())
     assert carried == m
     assert decider.on_timer(carried, ctx(RECHECK)).effects == decider.on_timer(m, ctx(RECHECK)).effects
+
+
+# --- the run a queued fix PR fixes is settled when the fix PR ends (issue 17: awaiting review) ----------
+
+
+def test_a_rejected_queued_pr_settles_its_run_as_escalated() -> None:
+    m = decider.record_review(queued(), ReviewDecision(approved=False, by="bob", at=NOW))
+    m, done = carry(decider.on_news(m, ctx()), None, True)
+    assert done[-1] == SettleRun(CIOutcome.ESCALATED) and m.done
+
+
+def test_a_reviewed_and_merged_pr_settles_its_run_as_healed() -> None:
+    m = decider.record_review(queued(), ReviewDecision(approved=True, by="alice", at=NOW))
+    m, _ = carry(decider.on_news(m, ctx()), True, MergeResult(merged=True, sha="m2"))
+    m, done = carry(decider.resume(m, ctx(), ReadDefaultRun("m2"), default_run(Conclusion.SUCCESS)))
+    assert m.status.outcome == "merged after review" and done == [SettleRun(CIOutcome.APPROVED_FIXED)]
+
+
+def test_a_pr_that_never_sat_in_the_queue_settles_nothing() -> None:
+    m = decider.record_review(approval_wait(), ReviewDecision(approved=False, by="bob", at=NOW))
+    _, done = carry(decider.on_news(m, ctx()), snap(lint="failure"), None, True)
+    assert "SettleRun" not in kinds(done)
+
+
+def test_a_history_from_before_settling_replays_without_it() -> None:
+    """`workflow.patched`: a fix PR workflow begun before `SettleRun` existed never asks for it."""
+    step = decider.start(memory(), FixPRContext(now=NOW, settle_run=False))
+    assert not step.memory.settles_run
+    m = queued().model_copy(update={"settles_run": False})
+    m = decider.record_review(m, ReviewDecision(approved=False, by="bob", at=NOW))
+    _, done = carry(decider.on_news(m, ctx()), None, True)
+    assert "SettleRun" not in kinds(done)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "settled"),
+    [
+        ("merged after review", CIOutcome.APPROVED_FIXED),
+        ("merged outside Mender", CIOutcome.APPROVED_FIXED),
+        ("rejected", CIOutcome.ESCALATED),
+        ("closed outside Mender", CIOutcome.ESCALATED),
+        ("merge refused: stale", CIOutcome.ESCALATED),
+        ("reverted", CIOutcome.ESCALATED),
+        ("failed: fixpr.merge failed: boom", CIOutcome.ESCALATED),
+        ("queued: no review in time, left open for humans", None),
+        ("blocked: approved, left to the approver to merge", None),
+    ],
+)
+def test_settled_outcomes(outcome: str, settled: CIOutcome | None) -> None:
+    assert settled_outcome(outcome) is settled
