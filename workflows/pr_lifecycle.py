@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         REMOTE_REVISION,
         STATUS_QUERY,
         TURN_SIGNAL,
+        UNCHECKED_REVISION,
         PRStatus,
         PRWorkflowInput,
     )
@@ -62,6 +63,7 @@ class PRLifecycleWorkflow:
             cancelled=input.cancelled,
             verified_at=input.verified_at,
             queue=input.queue,
+            unchecked=input.unchecked,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
@@ -136,6 +138,7 @@ class PRLifecycleWorkflow:
             commands=list(m.commands),
             verified_at=m.verified_at,
             verifications=m.verifications,
+            unchecked_attempts=m.unchecked,
         )
 
     @workflow.run
@@ -203,6 +206,7 @@ class PRLifecycleWorkflow:
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
             merge_queue_known=self.revision >= QUEUE_REVISION,
+            unchecked_uncharged=self.revision >= UNCHECKED_REVISION,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -246,4 +250,5 @@ class PRLifecycleWorkflow:
             verified_at=m.verified_at,
             revision=LATEST_REVISION,  # a new run has no history to replay: the latest mechanics
             queue=m.queue,
+            unchecked=m.unchecked,
         )
