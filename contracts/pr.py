@@ -56,7 +56,8 @@ LEAN_REVISION = 1
 QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
 REMOTE_REVISION = 3  # store, configuration and audit calls are regular activities (replay-safe with signals)
 # (branch `sim`) a remediation whose activity timed out (Mender's worker died or hung) is not charged to
-# its budget; a separate cap (`remediation.unchecked_attempts_max`) escalates (`steps.unchecked`)
+# its budget; a separate cap (`remediation.unchecked_attempts_max`) escalates (`unchecked_steps`); and
+# a history grown by commands alone wakes the run to continue as new
 UNCHECKED_REVISION = 4
 LATEST_REVISION = UNCHECKED_REVISION  # what new runs and every continue-as-new start with
 

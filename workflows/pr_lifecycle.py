@@ -160,6 +160,7 @@ class PRLifecycleWorkflow:
                         or self._refresh_requested
                         or self._turn_offered
                         or decider.cut_short(self.memory)
+                        or self._history_grew()
                     ),
                     timeout=timedelta(seconds=decider.seconds_to_wait(self.memory, self._context())),
                 )
@@ -226,6 +227,11 @@ class PRLifecycleWorkflow:
                 self.memory = step.memory
                 queue.extendleft(reversed(step.effects))
         self.runner.publish()
+
+    def _history_grew(self) -> bool:
+        """Commands alone (update handlers) grew the history past its budget: wake to continue as new
+        (runs from before UNCHECKED_REVISION waited for their next event or threshold)."""
+        return self.revision >= UNCHECKED_REVISION and self._history_too_long()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
