@@ -36,7 +36,7 @@ class CIPollActivities:
 
     def __init__(self, client: Client, task_queue: str) -> None:
         self.dispatcher = EventDispatcher("", "", task_queue, client=client)
-        self.sources = SourceBackoffs("ci.poll", "ci_poll")  # per `provider:project`, in this worker
+        self.sources = SourceBackoffs("ci.poll", "ci_poll")  # per `provider:project`, stored
 
     @activity.defn(name="ci.poll")
     async def poll(self) -> PollReport:
@@ -54,10 +54,12 @@ class CIPollActivities:
             return report
         now = datetime.now(UTC)
         since = now - timedelta(seconds=config.ci.poll_lookback_seconds)
+        watched_keys = [f"{w.provider}:{w.project}" for w in watched_projects(config)]
+        backing_off = set(await asyncio.to_thread(self.sources.backing_off, watched_keys, now))
         for watched in watched_projects(config):
             report.projects += 1
             key = f"{watched.provider}:{watched.project}"
-            if not self.sources.due(key, now):
+            if key in backing_off:
                 report.backing_off.append(key)
                 continue
             ci = GitHubCI(watched.project) if watched.provider == "github" else GitLabCI(watched.project)
@@ -66,7 +68,7 @@ class CIPollActivities:
             except Exception as exc:  # one project's outage must not hide the others
                 self._failed(key, watched, f"{type(exc).__name__}: {str(exc)[:300]}", now, report)
                 continue
-            self.sources.succeeded(key)
+            await asyncio.to_thread(self.sources.succeeded, key)
             for event in events:
                 report.failures_seen += 1
                 try:

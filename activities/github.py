@@ -63,6 +63,7 @@ def _fail(exc: GithubException, what: str, repo: str | None = None) -> Applicati
     if (delay := exception_delay(exc)) is not None:  # the gate holds every other call meanwhile
         return ApplicationError(
             f"{what}: GitHub rate limit ({exc.status}: {message}); retrying in {delay:.0f}s",
+            *([activity.info().attempt] if activity.in_activity() else []),  # see `workflows.calls`
             type="GitHubRateLimited",
             next_retry_delay=timedelta(seconds=delay),
         )

@@ -170,12 +170,10 @@ class ReconcileActivities:
         (`activities/sweep_backoff.py`). Returns them and the repositories not read this sweep."""
         now = self.sources.clock()
         repos = await asyncio.to_thread(swept_repos, settings)
-        report.backing_off = [name for name in repos if not self.sources.due(name, now)]
+        report.backing_off = await asyncio.to_thread(self.sources.backing_off, repos, now)
         due = [name for name in repos if name not in report.backing_off]
         open_prs, failed = await asyncio.to_thread(list_open_bot_prs, settings, due)
-        for name in due:
-            if name not in failed:
-                self.sources.succeeded(name)
+        await asyncio.to_thread(self.sources.succeeded, *(name for name in due if name not in failed))
         base = settings.config.reconciler.interval_seconds
         for name, failure in failed.items():
             report.failed_repos.append(name)

@@ -49,12 +49,17 @@ class PRWorkflowInput(BaseModel):
     # with `mender.yaml`): the run's first decision needs no `config.repo_policy` call. None: the run
     # reads them (older runs, other starters, every continue-as-new); every staleness check reads them.
     policy: RepoPolicy | None = None
+    unchecked: int = 0  # remediation attempts not checked because Mender failed (`PRMemory.unchecked`)
 
 
 LEAN_REVISION = 1
 QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
 REMOTE_REVISION = 3  # store, configuration and audit calls are regular activities (replay-safe with signals)
-LATEST_REVISION = REMOTE_REVISION  # what new runs and every continue-as-new start with
+# (branch `sim`) a remediation whose activity timed out (Mender's worker died or hung) is not charged to
+# its budget; a separate cap (`remediation.unchecked_attempts_max`) escalates (`unchecked_steps`); and
+# a history grown by commands alone wakes the run to continue as new
+UNCHECKED_REVISION = 4
+LATEST_REVISION = UNCHECKED_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):
@@ -73,6 +78,7 @@ class PRStatus(BaseModel):
     commands: list[CommandRecord] = Field(default_factory=list)
     verified_at: datetime | None = None  # when Mender last read the PR from GitHub
     verifications: int = 0  # how often this run read it
+    unchecked_attempts: int = 0  # remediations not checked because Mender itself failed (uncharged)
 
 
 Bot = Literal["policy", "approver", "sod", "automerge"]

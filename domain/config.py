@@ -184,6 +184,9 @@ class RemediationConfig(Strict):
     )
     rebuild_hooks: list[RebuildHook] = Field(default_factory=list)
     merge_queue: MergeQueueConfig = Field(default_factory=MergeQueueConfig)
+    # Attempts whose effect Mender could not check because it failed itself (its worker died or hung:
+    # the activity timed out) are not charged to a budget; past this many on one PR, a human is asked.
+    unchecked_attempts_max: int = Field(3, ge=0)
 
     @field_validator("transient_patterns")
     @classmethod

@@ -3,7 +3,8 @@
 Per repository, through the real GitHub client and Mender's credentials: the token is valid and its rate
 limit, the repository is reachable (and not archived), the access the remediations need (a token's role
 on the repository or a classic token's scopes; an App installation's permissions), and the refusals the
-activities met in the last day (a fine-grained token's missing permission shows only there).
+activities met in the last day (a fine-grained token's missing permission shows only there), and the
+sweeps backing off from it now.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from activities.reconcile import swept_repos
 from domain.shared.audit import AuditFilter
 from domain.shared.github_access import (
     ACCESS_DENIED,
-    SWEEP_SKIPS,
     AccessRefusal,
     DoctorReport,
     RepoProbe,
@@ -26,7 +26,7 @@ from domain.shared.github_access import (
     judge,
 )
 from runtime.settings import Settings
-from store import audit
+from store import audit, source_backoffs
 from store.db import engine_for
 
 REFUSALS_SINCE = timedelta(hours=24)
@@ -91,25 +91,18 @@ def refusals(settings: Settings, name: str, now: datetime) -> list[AccessRefusal
     ]
 
 
-def sweep_skips(settings: Settings, name: str, now: datetime) -> list[SweepSkip]:
-    """The latest skip of `name` by each sweep since `REFUSALS_SINCE` (`<sweep>.source_failed` rows)."""
-    found: list[SweepSkip] = []
-    for action in SWEEP_SKIPS:
-        rows = audit.query(
-            engine_for(settings.database_url),
-            AuditFilter(action=action, repository=name, since=now - REFUSALS_SINCE, limit=1),
+def sweep_skips(settings: Settings, name: str) -> list[SweepSkip]:
+    """The sweeps (reconciler, CI poller) backing off from `name` now (`store/source_backoffs.py`)."""
+    return [
+        SweepSkip(
+            sweep=sweep.replace("ci.poll", "CI poller"),
+            at=at,
+            failures_in_a_row=state.failures,
+            retry_at=state.retry_at,
+            reason=state.reason,
         )
-        found.extend(
-            SweepSkip(
-                sweep=action.removesuffix(".source_failed").replace("ci.poll", "CI poller"),
-                at=row.at,
-                failures_in_a_row=int(row.details.get("failures_in_a_row") or 1),
-                retry_at=row.details.get("retry_at"),
-                reason=row.error or "",
-            )
-            for row in rows
-        )
-    return found
+        for sweep, at, state in source_backoffs.of_repository(engine_for(settings.database_url), name)
+    ]
 
 
 def run_doctor(settings: Settings, repos: list[str] | None = None) -> DoctorReport:
@@ -117,7 +110,7 @@ def run_doctor(settings: Settings, repos: list[str] | None = None) -> DoctorRepo
     now = datetime.now(UTC)
     names = swept_repos(settings) if repos is None else repos
     checked = [
-        judge(probe(settings, name), refusals(settings, name, now), sweep_skips(settings, name, now))
+        judge(probe(settings, name), refusals(settings, name, now), sweep_skips(settings, name))
         for name in names
     ]
     app = settings.github_app_key is not None and settings.config.github.app_id is not None

@@ -18,6 +18,7 @@ from store import (  # noqa: F401  (registers the tables)
     models,
     playbook_history,
     review_queue,
+    source_backoffs,
 )
 
 POOL_SIZE, POOL_OVERFLOW = 8, 24  # per process: up to 32 server connections (PostgreSQL's max_connections)

@@ -1,20 +1,32 @@
 """How workflows call activities: by catalogue reference, with the options of its kind. One home for
 every activity timeout and retry policy.
+
+A rate limit does not use up a call's bounded attempts: an activity GitHub rate-limited (error type
+`GitHubRateLimited`, `next_retry_delay` from `Retry-After` or the reset) ends its attempt without a
+retry by the policy; `call` sleeps exactly that delay in the workflow and schedules it again with the
+attempts the real failures before it left (`RATE_LIMIT_WAITS` waits per call at most; then the error
+is raised as any other, and the caller's dead letter takes it).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.activities import ActivityRef, CallKind
 
 R = TypeVar("R")
 _NO_ARG: Any = object()
+RATE_LIMITED = "GitHubRateLimited"  # the error type of a rate-limited GitHub call (`activities.github`)
+RATE_LIMIT_PATCH = "rate-limit-waits"  # runs that waited before it replay their failed calls unchanged
+RATE_LIMIT_WAITS = 10  # rate-limit waits of one call (each at most an hour: `github_gate.LONGEST_WAIT`)
+DEFAULT_RATE_LIMIT_WAIT = timedelta(seconds=60)
 
 
 def _options(
@@ -25,7 +37,12 @@ def _options(
     schedule_to_close: timedelta | None = None,
     heartbeat: timedelta | None = None,
 ) -> dict[str, Any]:
-    retry = RetryPolicy(initial_interval=first_retry, maximum_attempts=attempts, maximum_interval=max_retry)
+    retry = RetryPolicy(
+        initial_interval=first_retry,
+        maximum_attempts=attempts,
+        maximum_interval=max_retry,
+        non_retryable_error_types=[RATE_LIMITED],  # waited out by `call`, not counted as an attempt
+    )
     options: dict[str, Any] = {"start_to_close_timeout": start_to_close, "retry_policy": retry}
     if schedule_to_close is not None:
         options["schedule_to_close_timeout"] = schedule_to_close
@@ -69,9 +86,42 @@ OPTIONS: dict[CallKind, dict[str, Any]] = {
 async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, *, local: bool = True, **overrides: Any) -> R:
     """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result.
     `local=False`: a kind in `LOCAL` runs as a regular activity (its result is a history event, ordered
-    with the signals around it)."""
+    with the signals around it). A rate limit is waited out here (module docstring)."""
     args = [] if arg is _NO_ARG else [arg]
     options = {**OPTIONS[ref.kind], **overrides}
-    if local and ref.kind in LOCAL:
-        return await workflow.execute_local_activity(ref.name, args=args, result_type=ref.result, **options)
-    return await workflow.execute_activity(ref.name, args=args, result_type=ref.result, **options)
+    waits = 0
+    while True:
+        try:
+            if local and ref.kind in LOCAL:
+                return await workflow.execute_local_activity(
+                    ref.name, args=args, result_type=ref.result, **options
+                )
+            return await workflow.execute_activity(ref.name, args=args, result_type=ref.result, **options)
+        except ActivityError as exc:
+            delay = rate_limit_wait(exc)
+            if delay is None or waits >= RATE_LIMIT_WAITS or not workflow.patched(RATE_LIMIT_PATCH):
+                raise
+            waits += 1
+            workflow.logger.info(
+                "%s rate-limited: again in %.0fs (wait %d)", ref.name, delay.total_seconds(), waits
+            )
+            options = {**options, "retry_policy": attempts_left(options["retry_policy"], exc)}
+            await workflow.sleep(delay)
+
+
+def rate_limit_wait(exc: ActivityError) -> timedelta | None:
+    """How long GitHub asked to wait, when the call failed on a rate limit (else None)."""
+    cause = exc.cause
+    if not isinstance(cause, ApplicationError) or cause.type != RATE_LIMITED:
+        return None
+    return cause.next_retry_delay or DEFAULT_RATE_LIMIT_WAIT
+
+
+def attempts_left(policy: RetryPolicy, exc: ActivityError) -> RetryPolicy:
+    """The policy for the call again after a rate limit: the attempts before the limited one failed
+    for real and stay spent (the activity names its attempt in the error's details)."""
+    cause = exc.cause
+    limited_at = cause.details[0] if isinstance(cause, ApplicationError) and cause.details else 1
+    if not policy.maximum_attempts or not isinstance(limited_at, int):
+        return policy
+    return replace(policy, maximum_attempts=max(1, policy.maximum_attempts - (limited_at - 1)))

@@ -18,6 +18,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
+from temporalio.exceptions import TimeoutError as TemporalTimeout
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
@@ -58,6 +59,14 @@ STRATEGY_CALLS = {
     Strategy.REBUILD: catalogue.REBUILD,
     Strategy.MERGE: catalogue.MERGE,
 }
+
+
+def failure_kind(exc: ActivityError) -> str:
+    """The kind of a failed call (`Failed.kind`): the activity's error type, or `ActivityTimeout` when
+    it timed out (the worker died or hung: `remediation.MENDER_FAILURE_KINDS`)."""
+    if isinstance(exc.cause, TemporalTimeout):
+        return "ActivityTimeout"
+    return str(getattr(exc.cause, "type", None) or "")
 
 
 class EffectRunner:
@@ -166,7 +175,7 @@ class EffectRunner:
                 args = PermissionArgs(pr=self.pr, login=effect.request.requester)
                 return await call(catalogue.PERMISSION, args)
         except ActivityError as exc:
-            return Failed(str(exc.cause or exc), kind=str(getattr(exc.cause, "type", None) or ""))
+            return Failed(str(exc.cause or exc), kind=failure_kind(exc))
         raise TypeError(f"no way to perform {type(effect).__name__}")
 
     def _turn_args(self, effect: AskTurn, policy: RepoPolicy) -> TurnArgs:

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         REMOTE_REVISION,
         STATUS_QUERY,
         TURN_SIGNAL,
+        UNCHECKED_REVISION,
         PRStatus,
         PRWorkflowInput,
     )
@@ -62,6 +63,7 @@ class PRLifecycleWorkflow:
             cancelled=input.cancelled,
             verified_at=input.verified_at,
             queue=input.queue,
+            unchecked=input.unchecked,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
@@ -136,6 +138,7 @@ class PRLifecycleWorkflow:
             commands=list(m.commands),
             verified_at=m.verified_at,
             verifications=m.verifications,
+            unchecked_attempts=m.unchecked,
         )
 
     @workflow.run
@@ -157,6 +160,7 @@ class PRLifecycleWorkflow:
                         or self._refresh_requested
                         or self._turn_offered
                         or decider.cut_short(self.memory)
+                        or self._history_grew()
                     ),
                     timeout=timedelta(seconds=decider.seconds_to_wait(self.memory, self._context())),
                 )
@@ -203,6 +207,7 @@ class PRLifecycleWorkflow:
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
             merge_queue_known=self.revision >= QUEUE_REVISION,
+            unchecked_uncharged=self.revision >= UNCHECKED_REVISION,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -222,6 +227,11 @@ class PRLifecycleWorkflow:
                 self.memory = step.memory
                 queue.extendleft(reversed(step.effects))
         self.runner.publish()
+
+    def _history_grew(self) -> bool:
+        """Commands alone (update handlers) grew the history past its budget: wake to continue as new
+        (runs from before UNCHECKED_REVISION waited for their next event or threshold)."""
+        return self.revision >= UNCHECKED_REVISION and self._history_too_long()
 
     def _history_too_long(self) -> bool:
         info = workflow.info()
@@ -246,4 +256,5 @@ class PRLifecycleWorkflow:
             verified_at=m.verified_at,
             revision=LATEST_REVISION,  # a new run has no history to replay: the latest mechanics
             queue=m.queue,
+            unchecked=m.unchecked,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.pr_healing import audit_rows, command_steps, queue_steps
+from domain.pr_healing import audit_rows, command_steps, queue_steps, unchecked_steps
 from domain.pr_healing.classifier import PRAction, classify
 from domain.pr_healing.effects import (
     AskPermit,
@@ -79,6 +79,8 @@ def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> PRStep:
     if isinstance(effect, AskPermit):
         return on_permit(m, ctx, effect.plan, result)
     if isinstance(effect, RunStrategy):
+        if unchecked_steps.applies(ctx, result):
+            return unchecked_steps.on_unchecked(m, ctx, effect.plan, result)
         return on_strategy_result(m, ctx, effect.plan, result)
     if isinstance(effect, Notify):
         return on_notified(m, ctx, effect, result)

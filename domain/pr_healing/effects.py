@@ -40,6 +40,7 @@ class PRMemory(BaseModel):
     verifications: int = 0  # reads of the PR from GitHub by this run
     unprojected: list[JournalEntry] = Field(default_factory=list)  # journal lines the store has not taken yet
     queue: Membership = Field(default_factory=Membership)  # its place in its base's merge queue
+    unchecked: int = 0  # attempts not checked because Mender itself failed (not charged to a budget)
 
     @property
     def pr(self) -> PRRef:
@@ -55,6 +56,7 @@ class Context:
     run_id: str = ""  # the workflow's first run id, stable across continue-as-new (audit keys)
     workflow_id: str = ""
     merge_queue_known: bool = True  # False: decide as before merge-queue-lite (to replay older runs)
+    unchecked_uncharged: bool = True  # False: a timed-out remediation is charged (to replay older runs)
 
 
 @dataclass(frozen=True)

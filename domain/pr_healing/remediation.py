@@ -38,6 +38,9 @@ class Expectation(BaseModel):
 
 
 UNCHARGED_WHEN_EFFECTIVE = frozenset(a.value for a, r in REMEDIES.items() if not r.charged_when_effective)
+# `Failed.kind` of an activity that timed out (start-to-close, heartbeat, schedule-to-close): Mender's
+# worker died or hung, so whether the attempt worked could not be checked. Not an ineffective attempt.
+MENDER_FAILURE_KINDS = frozenset({"ActivityTimeout"})
 
 
 class RemedyOutcome:
@@ -52,6 +55,7 @@ class RemedyOutcome:
     OBSERVED = "observe only"
     PAUSED = "paused by breaker"
     QUEUED = "waiting for its turn"
+    UNCHECKED = "not checked: Mender failed"
 
 
 def remediation_event(

@@ -14,7 +14,6 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 ACCESS_DENIED = "github.access_denied"  # the audit action of a refusal an activity met
-SWEEP_SKIPS = ("reconciler.source_failed", "ci.poll.source_failed")  # audit actions of a sweep's skip
 
 # GitHub App permission (all `write`) -> what Mender does with it.
 NEEDED: dict[str, str] = {

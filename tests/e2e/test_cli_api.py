@@ -167,3 +167,24 @@ async def test_breaker_scope_defaults_to_the_configured_one(client: Client, tmp_
                 assert status == f"breaker {settings.config.breaker.scope}: never used (closed)\n"
     finally:
         set_settings(None)
+
+
+async def test_config_reload_applies_a_valid_file_and_refuses_a_bad_one(
+    client: Client, tmp_path: Path
+) -> None:
+    """`mender config reload`: exit 0 and what changed; a bad file exits 1 naming the key, the old stays."""
+    settings = admin_settings(tmp_path)
+    path = settings.env.mender_config
+    keys = [k.model_dump(mode="json") for k in settings.config.api.keys]
+    try:
+        async with running_worker(client) as queue:
+            with served_starter(settings, client, queue) as url:
+                path.write_text(yaml.safe_dump({"mode": "observe", "api": {"keys": keys}}))
+                assert "configuration reloaded; changed: " in await run(url, ADMIN_KEY, "config", "reload")
+                path.write_text("retry_budgets: {rebuild: -3}\n")
+                refused = await run(url, ADMIN_KEY, "config", "reload", code=1)
+                assert "configuration refused, the previous one stays" in refused
+                assert "retry_budgets.rebuild" in refused
+                assert json.loads(await run(url, ADMIN_KEY, "prs", "--json")) == []  # the old keys still work
+    finally:
+        set_settings(None)

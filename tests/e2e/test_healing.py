@@ -4,14 +4,17 @@ remediate -> expected effect -> merge -> grace period -> completion."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import pytest
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
-from contracts.pr import BranchArgs, PRStatus
+from activities import reopen
+from contracts.pr import BranchArgs, CloseArgs, PRStatus
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
 from runtime.settings import Settings, set_settings
@@ -118,6 +121,42 @@ async def test_close_and_reopen_compensates_when_the_new_pr_cannot_be_opened(
             assert ("CLOSE_AND_REOPEN", "failed") in remediations(status)
             assert status.retry_counts == {"close_and_reopen": 1}
             await world.client.get_workflow_handle(f"pr/acme/api/{number}").terminate("test over")
+    finally:
+        set_settings(None)
+
+
+@activity.defn(name="reopen.close_pr")
+def old_pr_will_not_close(args: CloseArgs) -> None:
+    """GitHub refuses to close the conflicting PR (the saga's last step); closing the replacement, the
+    compensation, goes through the real activity."""
+    if args.comment.startswith("Superseded by"):
+        raise ApplicationError("GitHub answered 422 on closing the PR", non_retryable=True)
+    reopen.close_pr(args)
+
+
+async def test_close_and_reopen_compensates_when_the_old_pr_cannot_be_closed(
+    client: Client, tmp_path: Path
+) -> None:
+    settings = quick_settings(tmp_path, close_and_reopen=True)
+    try:
+        async with mender_world(client, settings, replace=[old_pr_will_not_close]) as world:
+            number = await world.open_pr("acme/api", faults=["merge_conflict"])
+            status = await eventually(
+                lambda: world.status("acme/api", number),
+                lambda s: s.state is PRState.NEEDS_INTERVENTION,
+                timeout=60,
+            )
+            repo = world.github().get_repo("acme/api")
+            assert repo.get_pull(number).state == "open"  # the old PR stays as it was
+            [replacement] = [p for p in repo.get_pulls(state="all") if p.number != number]
+            assert replacement.state == "closed" and not replacement.merged  # compensated: closed again
+            assert any("replacing #" in c.body for c in replacement.get_issue_comments())
+            assert f"mender/replace-{number}" not in [b.name for b in repo.get_branches()]
+            assert ("CLOSE_AND_REOPEN", "failed") in remediations(status)
+            for pr in (number, replacement.number):
+                handle = world.client.get_workflow_handle(f"pr/acme/api/{pr}")
+                with contextlib.suppress(RPCError):
+                    await handle.terminate("test over")
     finally:
         set_settings(None)
 

@@ -2,7 +2,8 @@
 simulator: a repository that is gone (404), one the token may not read (403), one archived (reads
 answer: swept as usual), one rate-limited (429 with Retry-After). The refused ones are reported (the
 sweep's report, a `reconciler.source_failed` audit row, the metric, `mender doctor`) and retried after a
-backoff that doubles while they fail and is cleared by a success; meanwhile GitHub is not asked again."""
+backoff that doubles while they fail and is cleared by a success; meanwhile GitHub is not asked again,
+by this worker or another (the backoff is stored: `store/source_backoffs.py`)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ async def test_refused_repositories_are_reported_backed_off_and_retried(
             assert any("the reconciler skipped it (1 failures in a row" in r for r in locked.reasons)
 
             since = time.time()
+            acts = ReconcileActivities(client, world.queue)  # a restarted (or another) worker: stored
             second = await acts.sweep()  # within the backoff: the bad ones are not asked again
             assert second.backing_off == ["acme/gone", "acme/locked"] and second.failed_repos == []
             assert second.scanned == 2 and not await asked(world, "acme/locked", since)
@@ -92,6 +94,8 @@ async def test_refused_repositories_are_reported_backed_off_and_retried(
             third = await acts.sweep()
             assert third.failed_repos == ["acme/gone"] and third.discovered == [f"acme/locked#{locked_pr}"]
             assert third.scanned == 3 and "acme/locked" not in acts.sources.states  # a success clears it
+            [locked] = run_doctor(settings, ["acme/locked"]).repositories
+            assert locked.skipped_by == []  # the doctor shows the backoffs of now
             gone = acts.sources.states["acme/gone"]
             assert gone.failures == 2 and gone.retry_at == later + timedelta(seconds=2 * INTERVAL)  # doubled
             fourth = await acts.sweep()

@@ -20,6 +20,7 @@ from domain.ci_healing.review_queue import ReviewItem, ReviewStatus
 from domain.diagnosis.verdict import Category
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from domain.shared import backoff
 from domain.shared.audit import AuditEntry, AuditFilter
 from store import (
     api_keys,
@@ -33,6 +34,7 @@ from store import (
     report_data,
     repository,
     review_queue,
+    source_backoffs,
     stale,
 )
 from store.db import engine_for
@@ -74,6 +76,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str | N
         connection.exec_driver_sql("DELETE FROM installed_repository")
         connection.exec_driver_sql("DELETE FROM review_alert")
         connection.exec_driver_sql("DELETE FROM api_key")
+        connection.exec_driver_sql("DELETE FROM source_backoff")
     return engine
 
 
@@ -186,6 +189,31 @@ def review_item(n: int, hours_ago: float = 0) -> ReviewItem:
         reasons=["confidence 0.70 < 0.80", "token ghp_" + "A" * 36],
         created_at=NOW - timedelta(hours=hours_ago),
     )
+
+
+def test_a_sweep_backoff_is_kept_replaced_found_and_cleared(engine: Engine) -> None:
+    first = backoff.failed(None, NOW, "GithubException: 404 \x00Not Found", base=10)
+    source_backoffs.put(engine, "reconciler", "acme/gone", first, "acme/gone")
+    source_backoffs.put(engine, "ci.poll", "github:acme/gone", first, "acme/gone")
+    source_backoffs.put(engine, "ci.poll", "gitlab:group/app", first)
+    second = backoff.failed(first, NOW, "GithubException: 404 Not Found", base=10)
+    source_backoffs.put(engine, "reconciler", "acme/gone", second, "acme/gone")  # the same row, replaced
+
+    stored = source_backoffs.of_sweep(engine, "reconciler")
+    assert stored == {"acme/gone": second} and stored["acme/gone"].retry_at == second.retry_at
+    assert (
+        source_backoffs.of_sweep(engine, "ci.poll")["github:acme/gone"].reason
+        == "GithubException: 404 Not Found"
+    )
+    found = sorted(
+        (sweep, state.failures) for sweep, _, state in source_backoffs.of_repository(engine, "acme/gone")
+    )
+    assert found == [("ci.poll", 1), ("reconciler", 2)]
+    assert all(at.tzinfo is not None for _, at, _ in source_backoffs.of_repository(engine, "acme/gone"))
+
+    source_backoffs.clear(engine, "reconciler", ["acme/gone", "acme/never-failed"])
+    assert source_backoffs.of_sweep(engine, "reconciler") == {}
+    assert [s for s, _, _ in source_backoffs.of_repository(engine, "acme/gone")] == ["ci.poll"]
 
 
 def test_enqueue_is_idempotent_and_resolve_happens_once(engine: Engine) -> None:

@@ -282,3 +282,31 @@ async def test_idempotency_keys_and_cancel_survive_continue_as_new(client: Clien
             await client.get_workflow_handle(pr.workflow_id).terminate("test over")
     finally:
         set_settings(None)
+
+
+async def test_commands_alone_make_the_run_continue_as_new(client: Client, tmp_path: Path) -> None:
+    """No event, no threshold: the history the command handlers add is checked all the same."""
+    make_settings(tmp_path, lifecycle={"history_events_before_continue": 60})
+    pr = PRRef(repo="acme/api", number=9103)
+    try:
+        async with running_worker(client) as queue:
+            dispatch = EventDispatcher("unused", client.namespace, queue, client=client)
+            await dispatch.deliver(make_event(pr, EventType.OPENED))
+            handle = client.get_workflow_handle(pr.workflow_id)
+            first_run = (await handle.describe()).run_id
+            answers = []
+            for n in range(12):  # refused (no checks failed): a journal line, a projection, an audit row each
+                answers.append(
+                    await dispatch.command(pr, request("/rebuild", f"k{n}", source=CommandSource.API))
+                )
+            assert all(a is not None and not a.accepted for a in answers)
+
+            async def run_id() -> str | None:
+                return (await handle.describe()).run_id
+
+            await eventually(run_id, lambda r: r != first_run, timeout=30)
+            again = await dispatch.command(pr, request("/rebuild", "k0", source=CommandSource.API))
+            assert again == answers[0].model_copy(update={"duplicate": True})  # carried across
+            await handle.terminate("test over")
+    finally:
+        set_settings(None)
