@@ -92,7 +92,10 @@ async def receive(request: Request, source: Source) -> JSONResponse:
         log.info("%s delivery %s already handled: duplicate ignored", source.name, delivery_id)
         return source.reply(Answer(200, delivery_id, "duplicate"))
     try:
-        intake = await run_in_threadpool(source.translate, delivery, settings)
+        if delivery.event in source.in_memory_events:
+            intake = source.translate(delivery, settings)
+        else:
+            intake = await run_in_threadpool(source.translate, delivery, settings)
     except PayloadError as exc:
         return _rejected(400, source, delivery_id, str(exc))
     if intake.answer_only:
