@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
         REMOTE_REVISION,
         STATUS_QUERY,
         TURN_SIGNAL,
+        VISIBLE_REVISION,
         PRStatus,
         PRWorkflowInput,
     )
@@ -73,6 +74,7 @@ class PRLifecycleWorkflow:
         self.revision = input.revision
         self.runner.lean = input.revision >= LEAN_REVISION
         self.runner.local = input.revision < REMOTE_REVISION
+        self.runner.changed_only = input.revision >= VISIBLE_REVISION
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)
