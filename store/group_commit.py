@@ -9,6 +9,7 @@ on SQLite's file lock one after another.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from domain.pr_healing.lifecycle import JournalEntry
 from domain.shared.audit import AuditEntry
 from store.projection import write_projection
 
+log = logging.getLogger("mender.store")
 Written = tuple[int, list[bool]]  # new journal lines; per audit entry, whether it was new
 WINDOW_S = 0.002  # how long the writer waits for more projections after the first of a batch
 MAX_BATCH = 128
@@ -61,7 +63,17 @@ class GroupCommitter:
                     batch.append(self._queue.get(timeout=self.window_s))
             except queue.Empty:
                 pass
-            self._commit(batch)
+            # A caller that gave up (its activity cancelled) before the batch began is not written: its
+            # retry will be. From here on no future can be cancelled, so every result can be set.
+            batch = [p for p in batch if p.done.set_running_or_notify_cancel()]
+            try:
+                if batch:
+                    self._commit(batch)
+            except Exception as error:  # the writer must outlive anything: the callers get the error
+                log.exception("group commit failed")
+                for p in batch:
+                    if not p.done.done():
+                        p.done.set_exception(error)
 
     def _commit(self, batch: list[_Projection]) -> None:
         try:

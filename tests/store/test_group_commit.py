@@ -64,3 +64,12 @@ def test_a_refused_projection_fails_alone(engine: Engine) -> None:
         futures[1].result(timeout=10)
     assert repository.get_pr(engine, PRRef(repo="acme/api", number=1))[0] is None  # nothing of it stored
     assert sorted(r.idempotency_key for r in audit.query(engine, AuditFilter())) == ["wf:2", "wf:3"]
+
+
+def test_a_caller_that_gave_up_before_its_batch_is_skipped_and_the_writer_goes_on(engine: Engine) -> None:
+    committer = GroupCommitter(engine, window_s=0.5)
+    kept, dropped = committer.submit(*opening(1)), committer.submit(*opening(2))
+    assert dropped.cancel()  # (its activity was cancelled while the batch was still being gathered)
+    assert kept.result(timeout=10) == (1, [True])
+    assert committer.submit(*opening(3)).result(timeout=10) == (1, [True])
+    assert repository.get_pr(engine, PRRef(repo="acme/api", number=2))[0] is None
