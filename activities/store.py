@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -18,6 +20,7 @@ from runtime.metrics_feed import observe_audit, observe_journal
 from runtime.settings import get_settings
 from store import ci_failures, projection, repository
 from store.db import engine_for
+from store.group_commit import committer_for
 
 
 @activity.defn(name="store.record_pr")
@@ -31,11 +34,21 @@ def record_pr(update: PRRecordUpdate) -> int:
 
 
 @activity.defn(name="store.project_pr")
-def project_pr(update: PRProjection) -> int:
-    """`record_pr` and the audit entries of the same decision, in one transaction; new events."""
+async def project_pr(update: PRProjection) -> int:
+    """`record_pr` and the audit entries of the same decision, in one transaction; new events.
+
+    Group-committed (`store/group_commit.py`): the projections of the PR workflows that ask at about the
+    same time are one transaction of the process's writer thread; this completes when its rows are
+    committed. A projection with a remediation reads the journal first (the latency metrics): on its own.
+    """
     settings = get_settings()
+    engine, record = engine_for(settings.database_url), update.record
     try:
-        added, stored = _record_pr(engine_for(settings.database_url), update.record, update.audits)
+        if _has_remedies(record):
+            added, stored = await asyncio.to_thread(_record_pr, engine, record, update.audits)
+        else:
+            future = committer_for(engine).submit(_values(record), record.entries, update.audits)
+            added, stored = await asyncio.wrap_future(future)
     except SQLAlchemyError:
         metrics.store_error("project_pr")
         raise
@@ -48,10 +61,21 @@ def project_pr(update: PRProjection) -> int:
 def _record_pr(
     engine: Engine, update: PRRecordUpdate, audits: Sequence[AuditEntry] = ()
 ) -> tuple[int, list[bool]]:
-    remedies = any(e.event.type is EventType.REMEDIATION for e in update.entries)
+    remedies = _has_remedies(update)
     stored = repository.get_pr(engine, update.pr)[1] if remedies else []  # for the latency metrics
     known = {r.payload.get("key") for r in stored}
-    values = {
+    added, audited = projection.project_pr(engine, _values(update), update.entries, audits)
+    if remedies:
+        observe_journal(stored, [e for e in update.entries if e.event.key not in known])
+    return added, audited
+
+
+def _has_remedies(update: PRRecordUpdate) -> bool:
+    return any(e.event.type is EventType.REMEDIATION for e in update.entries)
+
+
+def _values(update: PRRecordUpdate) -> dict[str, Any]:
+    return {
         "key": update.pr.key,
         "repo": update.pr.repo,
         "number": update.pr.number,
@@ -62,10 +86,6 @@ def _record_pr(
         "retry_counts": update.retry_counts,
         "expires_at": update.expires_at,
     }
-    added, audited = projection.project_pr(engine, values, update.entries, audits)
-    if remedies:
-        observe_journal(stored, [e for e in update.entries if e.event.key not in known])
-    return added, audited
 
 
 @activity.defn(name="store.record_ci")

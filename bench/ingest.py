@@ -50,6 +50,7 @@ from bench.ingest_load import (  # noqa: E402
     wait_until,
 )
 from bench.ingest_procs import (  # noqa: E402
+    CpuMeter,
     cpu_seconds,
     free_port,
     minus,
@@ -102,10 +103,18 @@ async def connect(address: str, server: subprocess.Popen, timeout: float = 60) -
             await asyncio.sleep(0.5)
 
 
-def start_server(mode: str, tmp: Path) -> tuple[subprocess.Popen, str]:
+# What the deployment sets too (`deploy/temporal-dynamicconfig.yaml`): an activity a workflow task
+# schedules on its own task queue is handed to the worker in the answer to that task, not through
+# matching (one poll and one task dispatch fewer per store call). The floor schedules no activity.
+EAGER_ACTIVITIES = "system.enableActivityEagerExecution=true"
+
+
+def start_server(mode: str, tmp: Path, eager: bool = True) -> tuple[subprocess.Popen, str]:
     port = free_port()
     args = [str(temporal_binary()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port)]
     args += ["--headless", "--log-level", "warn"]
+    if eager:
+        args += ["--dynamic-config-value", EAGER_ACTIVITIES]
     if mode == "file":
         args += ["--db-filename", str(tmp / "temporal.db")]
     for key in SEARCH_ATTRIBUTES:
@@ -123,6 +132,7 @@ async def run_floor(
     first: int,
     workers: int = 1,
     redeliver: int = 0,
+    server: subprocess.Popen | None = None,
 ) -> Side:
     queue, port = f"floor-{uuid.uuid4().hex[:8]}", free_port()
     command = [str(BIN / "python"), "-m", "bench.floor.worker", address, queue]
@@ -134,6 +144,7 @@ async def run_floor(
         await wait_port(port, app)
         await wait_pollers(client, queue, pool)
         idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
+        others = CpuMeter({"starter": app, "server": server})
         requests = signed_openings(n, SECRET, first)
         load = await send(f"http://127.0.0.1:{port}/webhooks/github", requests, concurrency, redeliver)
         ids = [f"floor/{repo_name()}/{number}" for number in load.accepted_numbers]  # a 503 starts nothing
@@ -142,6 +153,7 @@ async def run_floor(
             "floor", load, None, query_at, total(peak_rss_mb, pool), await history_events(client, ids[-1])
         )
         side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
+        side.starter_cpu_s, side.server_cpu_s = others.used("starter"), others.used("server")
         return side
     finally:
         stop(app)
@@ -211,6 +223,7 @@ async def run_mender(
     profile: bool = False,
     workers: int = 1,
     redeliver: int = 0,
+    server: subprocess.Popen | None = None,
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
@@ -235,6 +248,7 @@ async def run_mender(
         await wait_pollers(client, queue, pool)
         idle_cpu = total(cpu_seconds, pool)  # start-up: imports, connecting, registering
         spies = profilers(tmp, {"mender-worker": pool[0], "mender-serve": app}) if profile else []
+        others = CpuMeter({"starter": app, "server": server})
         requests = signed_openings(n, SECRET, first)
         expected = [n]  # every PR, until the answers say how many were accepted (a 503 starts nothing)
         watch = asyncio.create_task(wait_until(stored, lambda: expected[0], timeout=max(600, 2 * n)))
@@ -247,6 +261,7 @@ async def run_mender(
         )
         side = Side("mender", load, await watch, query_at, total(peak_rss_mb, pool))
         side.worker_cpu_s = minus(total(cpu_seconds, pool), idle_cpu)
+        side.starter_cpu_s, side.server_cpu_s = others.used("starter"), others.used("server")
         side.history = await history_events(client, ids[-1])
         side.doubled = await asyncio.to_thread(doubled_rows, engine)
         sampler.cancel()
@@ -287,13 +302,14 @@ async def main(
     workers: int,
     skip_floor: bool = False,
     redeliver: int = 0,
+    eager: bool = True,
 ) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
         tmp = Path(name)
         if keep:
             print(f"logs and databases kept in {tmp}")
-        process, address = start_server(server, tmp)
+        process, address = start_server(server, tmp, eager)
         try:
             await wait_port(int(address.rsplit(":", 1)[1]), process)
             client = await connect(address, process)
@@ -304,13 +320,16 @@ async def main(
                 floor = (
                     None
                     if skip_floor
-                    else await run_floor(client, address, folder, n, concurrency, first, workers, redeliver)
+                    else await run_floor(
+                        client, address, folder, n, concurrency, first, workers, redeliver, process
+                    )
                 )
                 mender = await run_mender(
-                    client, address, folder, n, concurrency, first + n, profile, workers, redeliver
+                    client, address, folder, n, concurrency, first + n, profile, workers, redeliver, process
                 )
                 results.append((floor, mender))
             report(results, n, concurrency, server, workers)
+            print(f"dev server: eager activity execution {'on' if eager else 'off'}")
         except BaseException:
             for log in sorted(tmp.glob("**/*.log")):
                 print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -340,6 +359,9 @@ if __name__ == "__main__":
         default=0,
         help="send a webhook answered 503 again, up to this many times (as GitHub's redelivery)",
     )
+    parser.add_argument(
+        "--no-eager", action="store_true", help="the dev server without eager activity execution"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
@@ -357,5 +379,6 @@ if __name__ == "__main__":
             args.workers,
             args.skip_floor,
             args.redeliver,
+            not args.no_eager,
         )
     )

@@ -107,5 +107,17 @@ def total(measure: Callable[[subprocess.Popen], float | None], pool: list[subpro
     return None if None in values else sum(v for v in values if v is not None)
 
 
+class CpuMeter:
+    """CPU seconds named processes used since the meter was made (the starter, the dev server)."""
+
+    def __init__(self, processes: dict[str, subprocess.Popen | None]) -> None:
+        self.processes = processes
+        self.start = {name: p and cpu_seconds(p) for name, p in processes.items()}
+
+    def used(self, name: str) -> float | None:
+        process = self.processes[name]
+        return None if process is None else minus(cpu_seconds(process), self.start[name])
+
+
 def minus(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b

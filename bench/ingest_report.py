@@ -18,6 +18,8 @@ class Side:
     history: list[str] = field(default_factory=list)  # one PR workflow's history after its opening
     worker_cpu_s: float | None = None  # CPU seconds the worker process(es) used after start-up
     doubled: int | None = None  # rows of one opening stored twice (Mender only; must be 0)
+    starter_cpu_s: float | None = None  # CPU seconds of the webhook process, from the first request
+    server_cpu_s: float | None = None  # CPU seconds of the dev server, from the first request until done
 
 
 def since(at: float | None, origin: float) -> float | None:
@@ -33,8 +35,9 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
     def rate(side: Side, at: float | None) -> float | None:  # of the accepted PRs
         return None if at is None else side.load.accepted / (at - side.load.started)
 
-    def per_pr(side: Side) -> float | None:
-        return None if side.worker_cpu_s is None else 1000 * side.worker_cpu_s / max(side.load.accepted, 1)
+    def per_pr(side: Side, cpu: float | None = None) -> float | None:
+        cpu = side.worker_cpu_s if cpu is None else cpu
+        return None if cpu is None else 1000 * cpu / max(side.load.accepted, 1)
 
     def lat(side: Side, q: float) -> float:
         return percentile(side.load.latencies, q) * 1000
@@ -63,6 +66,8 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("worker peak RSS (MB, sum over workers)", f.worker_rss_mb, m.worker_rss_mb),
         ("worker CPU s after start-up", f.worker_cpu_s, m.worker_cpu_s),
         ("worker CPU ms per accepted PR", per_pr(f), per_pr(m)),
+        ("starter CPU ms per accepted PR", per_pr(f, f.starter_cpu_s), per_pr(m, m.starter_cpu_s)),
+        ("dev server CPU ms per accepted PR", per_pr(f, f.server_cpu_s), per_pr(m, m.server_cpu_s)),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
         ("rows of an opening stored twice", None, m.doubled),
     ]

@@ -42,7 +42,8 @@ class PRWorkflowInput(BaseModel):
     # configuration and audit calls as regular activities, not local ones (a signal that arrives while a
     # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash). New
     # runs and every continue-as-new take LATEST_REVISION: a run keeps the mechanics it started with, so
-    # old histories replay unchanged.
+    # old histories replay unchanged. VISIBLE_REVISION: the starter sets the opening's search attributes
+    # with the start, and a run upserts only the values that differ from the ones it has.
     revision: int = 0
     queue: Membership = Field(default_factory=Membership)
     # The repository's settings as the starter resolved them for the opening (its configuration, reloaded
@@ -59,7 +60,8 @@ REMOTE_REVISION = 3  # store, configuration and audit calls are regular activiti
 # its budget; a separate cap (`remediation.unchecked_attempts_max`) escalates (`unchecked_steps`); and
 # a history grown by commands alone wakes the run to continue as new
 UNCHECKED_REVISION = 4
-LATEST_REVISION = UNCHECKED_REVISION  # what new runs and every continue-as-new start with
+VISIBLE_REVISION = 5  # an upsert carries only changed values (the opening's come with the start)
+LATEST_REVISION = VISIBLE_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

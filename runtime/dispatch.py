@@ -19,16 +19,31 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.pr import COMMAND_UPDATE, EVENT_SIGNAL, LATEST_REVISION, PR_WORKFLOW, PRWorkflowInput
-from contracts.visibility import MENDER_REPO, MENDER_STATE, UNTRACKED
+from contracts.visibility import MENDER_LAST_EVENT_AT, MENDER_NEEDS_HUMAN, MENDER_REPO, MENDER_STATE
 from domain.config import RepoPolicy
 from domain.pr_healing.commands import CommandAnswer, CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
 from domain.pr_healing.lifecycle import OPENINGS
+from domain.pr_healing.steps import published_at_start
 from runtime.temporal import make_client
 
 log = logging.getLogger("mender.dispatch")
 RPC_TIMEOUT = timedelta(seconds=5)
 UPDATE_ACCEPT_TIMEOUT = timedelta(seconds=10)  # a worker must run the validator
+
+
+def opening_attributes(event: PREvent) -> TypedSearchAttributes:
+    """The search attributes a new PR workflow starts with: its repository and what its first decision
+    publishes (its run then upserts nothing for the opening: one history event and visibility write)."""
+    shown = published_at_start(event)
+    pairs: list[SearchAttributePair] = [
+        SearchAttributePair(MENDER_REPO, event.pr.repo),
+        SearchAttributePair(MENDER_STATE, shown.state),
+        SearchAttributePair(MENDER_NEEDS_HUMAN, shown.needs_human),
+    ]
+    if shown.last_event_at is not None:
+        pairs.append(SearchAttributePair(MENDER_LAST_EVENT_AT, shown.last_event_at))
+    return TypedSearchAttributes(pairs)
 
 
 class TemporalUnavailable(RuntimeError):
@@ -75,12 +90,7 @@ class EventDispatcher:
                     task_queue=self.task_queue,
                     start_signal=EVENT_SIGNAL,
                     start_signal_args=[event],
-                    search_attributes=TypedSearchAttributes(
-                        [
-                            SearchAttributePair(MENDER_REPO, event.pr.repo),
-                            SearchAttributePair(MENDER_STATE, UNTRACKED),
-                        ]
-                    ),
+                    search_attributes=opening_attributes(event),
                     rpc_timeout=RPC_TIMEOUT,
                 )
                 return Delivered.SIGNAL_WITH_START

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.shared.audit import AuditEntry
@@ -20,9 +20,18 @@ def project_pr(
     Returns how many journal lines were new and, per audit entry, whether it was new.
     """
     with engine.begin() as connection:
-        connection.execute(*repository.pr_upsert(engine, values))
-        added = len(connection.execute(*repository.events_insert(engine, entries)).all()) if entries else 0
-        stored = [
-            connection.execute(*audit.record_insert(engine, entry)).first() is not None for entry in audits
-        ]
+        return write_projection(connection, engine, values, entries, audits)
+
+
+def write_projection(
+    connection: Connection,
+    engine: Engine,
+    values: dict[str, Any],
+    entries: Sequence[JournalEntry],
+    audits: Sequence[AuditEntry],
+) -> tuple[int, list[bool]]:
+    """`project_pr`'s statements on `connection`, inside the caller's transaction."""
+    connection.execute(*repository.pr_upsert(engine, values))
+    added = len(connection.execute(*repository.events_insert(engine, entries)).all()) if entries else 0
+    stored = [connection.execute(*audit.record_insert(engine, entry)).first() is not None for entry in audits]
     return added, stored

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -117,12 +117,14 @@ def record_delivery(engine: Engine, record: WebhookDeliveryRecord) -> bool:
         return connection.execute(_delivery_insert(engine), values).first() is not None
 
 
-def record_deliveries(engine: Engine, records: list[WebhookDeliveryRecord]) -> int:
-    """Store a batch of deliveries in one transaction; ids already stored are skipped. How many were new."""
+def record_deliveries(engine: Engine, records: Sequence[WebhookDeliveryRecord | Mapping[str, Any]]) -> int:
+    """Store a batch of deliveries (records, or rows with every column of one) in one transaction; ids
+    already stored are skipped. How many were new."""
     if not records:
         return 0
+    rows = [r if isinstance(r, Mapping) else r.model_dump() for r in records]
     with engine.begin() as connection:
-        return len(connection.execute(_delivery_insert(engine), [r.model_dump() for r in records]).all())
+        return len(connection.execute(_delivery_insert(engine), rows).all())
 
 
 def _delivery_insert(engine: Engine) -> Any:

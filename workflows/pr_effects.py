@@ -79,6 +79,7 @@ class EffectRunner:
         self.local = (
             True  # store, configuration and audit calls as local activities (runs before REMOTE_REVISION)
         )
+        self.changed_only = False  # VISIBLE_REVISION: upsert only values that differ from the current ones
         self._staged: dict[str, Any] = {}  # search-attribute updates not upserted yet, by name
 
     async def perform(
@@ -130,10 +131,15 @@ class EffectRunner:
         self._staged.update({update.key.name: update for update in updates})
 
     def publish(self) -> None:
-        """Upsert the staged search-attribute updates, all in one command."""
-        if self._staged:
-            workflow.upsert_search_attributes(list(self._staged.values()))
-            self._staged = {}
+        """Upsert the staged search-attribute updates, all in one command (with `changed_only`, those
+        whose value differs from the workflow's current one; none, none)."""
+        updates = list(self._staged.values())
+        self._staged = {}
+        if self.changed_only:
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+        if updates:
+            workflow.upsert_search_attributes(updates)
 
     async def _project(self, effect: Record, following: deque[Effect]) -> Any:
         """The projection and the audit rows that follow it (up to the next effect that is not a

@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         STATUS_QUERY,
         TURN_SIGNAL,
         UNCHECKED_REVISION,
+        VISIBLE_REVISION,
         PRStatus,
         PRWorkflowInput,
     )
@@ -75,6 +76,7 @@ class PRLifecycleWorkflow:
         self.revision = input.revision
         self.runner.lean = input.revision >= LEAN_REVISION
         self.runner.local = input.revision < REMOTE_REVISION
+        self.runner.changed_only = input.revision >= VISIBLE_REVISION
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)

@@ -99,6 +99,13 @@ def publish(m: PRMemory) -> Publish:
     )
 
 
+def published_at_start(opening: PREvent) -> Publish:
+    """What a new PR workflow publishes after `opening` alone: the starter sets it with the start, and
+    the workflow upserts only what its first decision publishes differently (nothing, usually)."""
+    lifecycle, _ = machine.apply(machine.PRLifecycle(pr=opening.pr), opening)
+    return publish(PRMemory(lifecycle=lifecycle))
+
+
 def remember(m: PRMemory, ctx: Context, action: PRAction, outcome: str, key: str, **details: Any) -> PRStep:
     """Journal a remediation record and audit it; a repeated key is neither journaled nor audited."""
     event = remediation_event(

@@ -26,6 +26,7 @@ CI_EVENTS = {"workflow_run"}
 class GitHubSource:
     name = "github"
     max_body_bytes = MAX_BODY_BYTES
+    in_memory_events = frozenset({"pull_request"})  # (the head lookup serves check and status events)
     parse = staticmethod(json_body)
     reply = staticmethod(reply_json)
 
@@ -60,14 +61,13 @@ class GitHubSource:
             if isinstance(run, str):
                 return Intake(nudges=nudges) if nudges else Intake(ignored=run)
             return Intake(ci=run, nudges=nudges)
-        engine = engine_for(settings.database_url)
         try:
             translation = github_events.translate(
                 delivery.event,
                 delivery.payload,
                 config,
                 delivery.received_at,
-                lambda repo, sha: repository.find_pr_by_head(engine, repo, sha),
+                lambda repo, sha: repository.find_pr_by_head(engine_for(settings.database_url), repo, sha),
             )
         except github_events.PayloadError as exc:
             raise PayloadError(str(exc)) from None

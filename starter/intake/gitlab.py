@@ -19,6 +19,7 @@ PIPELINE_HOOK = "Pipeline Hook"
 class GitLabSource:
     name = "gitlab"
     max_body_bytes = MAX_BODY_BYTES
+    in_memory_events: frozenset[str] = frozenset()
     parse = staticmethod(json_body)
     reply = staticmethod(reply_json)
 

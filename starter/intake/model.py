@@ -112,6 +112,9 @@ class Source(Protocol):
 
     name: str
     max_body_bytes: int
+    # Events whose translation reads nothing but the payload and the configuration: translated on the
+    # event loop (a thread hop costs more than the translation); the others in the thread pool.
+    in_memory_events: frozenset[str]
 
     def parse(self, body: bytes) -> dict[str, Any]:
         """The verified body as a bounded JSON object; ValueError with the reason (answered 400)."""

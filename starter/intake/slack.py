@@ -125,6 +125,7 @@ def _describe(exc: ValidationError) -> str:
 class SlackSource:
     name = "slack"
     max_body_bytes = 1024 * 1024
+    in_memory_events: frozenset[str] = frozenset()
 
     def verify(self, headers: Headers, body: bytes, settings: Settings) -> Rejection | None:
         try:

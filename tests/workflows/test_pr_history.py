@@ -10,7 +10,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.worker import Replayer
 
 from contracts.activities import PROJECT_PR, REPO_POLICY
-from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, QUEUE_REVISION, PRWorkflowInput
+from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, QUEUE_REVISION, REMOTE_REVISION, PRWorkflowInput
 from contracts.visibility import MENDER_REPO
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
@@ -27,20 +27,27 @@ UPSERT = HistoryEvent.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
 MARKER = HistoryEvent.EVENT_TYPE_MARKER_RECORDED
 SCHEDULED = HistoryEvent.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 TASK_COMPLETED = HistoryEvent.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+TIMER = HistoryEvent.EVENT_TYPE_TIMER_STARTED
+STATE = {"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}
 
 
 async def _opened(client: Client, pr: PRRef, queue: str) -> WorkflowHistory:
     handle = client.get_workflow_handle(pr.workflow_id)
     await eventually(lambda: handle.query("status"), lambda s: s.get("state") == PRState.CREATED.value)
 
-    return await eventually(handle.fetch_history, lambda h: any("MenderState" in u for u in _upserted(h)))
+    return await eventually(handle.fetch_history, lambda h: any(e.event_type == TIMER for e in h.events))
 
 
 def _opening(history: WorkflowHistory) -> WorkflowHistory:
-    """The events up to the first upsert of the PR's state: what the opening itself cost."""
+    """The events up to the staleness timer the opening's decision started: what the opening cost."""
     events = list(history.events)
-    last = next(i for i, e in enumerate(events) if e.event_type == UPSERT and "MenderState" in _fields(e))
+    last = next(i for i, e in enumerate(events) if e.event_type == TIMER)
     return WorkflowHistory(history.workflow_id, events[: last + 1])
+
+
+def _started_with(history: WorkflowHistory) -> set[str]:
+    start = history.events[0].workflow_execution_started_event_attributes
+    return set(start.search_attributes.indexed_fields)
 
 
 def _markers(history: WorkflowHistory) -> list[str]:
@@ -63,11 +70,12 @@ def _upserted(history: WorkflowHistory) -> list[set[str]]:
     return [_fields(e) for e in history.events if e.event_type == UPSERT]
 
 
-async def test_an_opening_is_one_upsert_and_two_activities_and_older_runs_replay(
+async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
     client: Client, settings: Settings
 ) -> None:
     lean, old = PRRef(repo="acme/api", number=801), PRRef(repo="acme/api", number=802)
     given, local = PRRef(repo="acme/api", number=803), PRRef(repo="acme/api", number=804)
+    remote = PRRef(repo="acme/api", number=805)
     async with running_worker(client) as queue:
         dispatcher = EventDispatcher("unused", client.namespace, queue, client=client)
         await dispatcher.deliver(make_event(lean, EventType.OPENED))
@@ -90,31 +98,47 @@ async def test_an_opening_is_one_upsert_and_two_activities_and_older_runs_replay
             start_signal_args=[make_event(local, EventType.OPENED)],
             search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, local.repo)]),
         )
+        await client.start_workflow(  # as the starter did before VISIBLE_REVISION
+            PR_WORKFLOW,
+            PRWorkflowInput(pr=remote, revision=REMOTE_REVISION),
+            id=remote.workflow_id,
+            task_queue=queue,
+            start_signal=EVENT_SIGNAL,
+            start_signal_args=[make_event(remote, EventType.OPENED)],
+            search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, remote.repo)]),
+        )
         lean_history, old_history = await _opened(client, lean, queue), await _opened(client, old, queue)
+        remote_history = await _opened(client, remote, queue)
         given_history, local_history = (
             await _opened(client, given, queue),
             await _opened(client, local, queue),
         )
     lean_opening, given_opening = _opening(lean_history), _opening(given_history)
-    local_opening = _opening(local_history)
+    local_opening, remote_opening = _opening(local_history), _opening(remote_history)
 
     # Today's revision: the policy and the projection (row, journal, audit row) as two regular
-    # activities (their results are history events, ordered with the signals around them), the state in
-    # one upsert; MenderRepo came with the start. No marker.
+    # activities (their results are history events, ordered with the signals around them). The
+    # repository and the opening's state came with the start: no upsert. No marker.
     assert _markers(lean_opening) == [] and _scheduled(lean_opening) == [REPO_POLICY.name, PROJECT_PR.name]
-    assert _upserted(lean_opening) == [{"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}]
+    assert _upserted(lean_opening) == [] and _started_with(lean_history) == {"MenderRepo", *STATE}
     # The starter passes the repository's policy with the opening (as the intake does): no policy call.
     assert _markers(given_opening) == [] and _scheduled(given_opening) == [PROJECT_PR.name]
-    assert _upserted(given_opening) == _upserted(lean_opening)
+    assert _upserted(given_opening) == []
+    # Revision 3 (started with MenderRepo alone) upserts the state, as it did.
+    assert _markers(remote_opening) == [] and _scheduled(remote_opening) == [
+        REPO_POLICY.name,
+        PROJECT_PR.name,
+    ]
+    assert _upserted(remote_opening) == [STATE]
     # Revisions 1-2 keep their local activities.
     assert _markers(local_opening) == ["core_local_activity"] * 2 and _scheduled(local_opening) == []
     # Revision 0 keeps its commands: MenderRepo upserted again, the audit patch, one activity per effect.
     assert _markers(old_history).count("core_local_activity") == 3 and "core_patch" in _markers(old_history)
     assert {"MenderRepo"} in _upserted(old_history)
     detected = query(engine_for(settings.database_url), AuditFilter(action="pr.detected"))
-    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key, local.key])
+    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key, local.key, remote.key])
 
     replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
-    for history in (lean_history, old_history, given_history, local_history):
+    for history in (lean_history, old_history, given_history, local_history, remote_history):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
