@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from gitlab.exceptions import GitlabCreateError, GitlabError, GitlabGetError, GitlabRevertError
+from gitlab.exceptions import GitlabCreateError, GitlabError, GitlabRevertError
 from gitlab.v4.objects import Project, ProjectMergeRequest
 
 from activities import ci_history
@@ -74,8 +74,6 @@ def _revert_commit(project: Project, branch: str, merge_sha: str) -> str:
 def _drop(project: Project, branch: str) -> None:
     try:
         project.branches.delete(branch)
-    except GitlabGetError:
-        pass
     except GitlabError as exc:
         if exc.response_code != 404:
             raise

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from domain.ci_healing.review_queue import MR_URL_PART
+
 
 class ReviewAction(StrEnum):
     list = "list"
@@ -21,7 +23,7 @@ def queue_text(items: list[dict[str, Any]]) -> str:
         return "The review queue is empty."
     lines = [f"{'ID':>5}  {'SINCE':<20} {'PR':<40} {'SCORE':>5}  {'ROUTE':<8} WHY"]
     for item in items:
-        mark = "!" if "/-/merge_requests/" in str(item.get("pr_url") or "") else "#"  # a GitLab MR: !iid
+        mark = "!" if MR_URL_PART in str(item.get("pr_url") or "") else "#"  # a GitLab MR: !iid
         pr = f"{item['repo']}{mark}{item['pr_number']}"
         why = (item.get("reasons") or ["-"])[0]
         since = str(item.get("created_at", ""))[:19]

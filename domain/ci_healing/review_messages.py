@@ -14,7 +14,7 @@ from domain.shared.slack_messages import SlackMessage, clip, escape
 
 def review_message(item: ReviewItem) -> SlackMessage:
     """A queued fix PR: score, why it waits, a link, and the buttons (none for a blocked fix)."""
-    title = f"Fix PR waits for review: {item.repo}#{item.pr_number} (confidence {item.score:.2f})"
+    title = f"Fix PR waits for review: {item.pr_ref} (confidence {item.score:.2f})"
     why = "\n".join(f"• {escape(redact(r))[:300]}" for r in item.reasons[:8]) or "• below the thresholds"
     link = f"<{item.pr_url}|{escape(redact(item.title or 'the fix PR'))[:200]}>" if item.pr_url else ""
     blocks: list[dict] = [

@@ -32,6 +32,9 @@ class ReviewDecision(BaseModel):
     at: datetime
 
 
+MR_URL_PART = "/-/merge_requests/"  # a GitLab merge request's web URL
+
+
 class ReviewItem(BaseModel):
     """One queued fix PR."""
 
@@ -51,6 +54,11 @@ class ReviewItem(BaseModel):
     decided_at: datetime | None = None
     decided_by: str | None = None
     reason: str = ""
+
+    @property
+    def pr_ref(self) -> str:
+        """`owner/repo#n` for a GitHub PR, `group/project!iid` for a GitLab MR (known by its URL)."""
+        return f"{self.repo}{'!' if MR_URL_PART in self.pr_url else '#'}{self.pr_number}"
 
 
 class Backlog(BaseModel):

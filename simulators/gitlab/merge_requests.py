@@ -15,6 +15,7 @@ and closing send Merge Request Hooks (`mr_hooks.py`).
 
 from __future__ import annotations
 
+from simulators.gitlab.branch_runs import branch_pipeline
 from simulators.gitlab.model import FINISHED, GitLabError, Job, Pipeline, Project, fake_sha, now
 from simulators.gitlab.mr_hooks import merge_request_event, pipeline_event
 from simulators.gitlab.repo_model import Commit, MergeRequest
@@ -22,9 +23,6 @@ from simulators.gitlab.repository import RepositoryFiles
 from simulators.gitlab.runs import SUCCESS_TRACE
 
 JOB_STATUSES = ("success", "failed")
-BROKEN_TRACE = (
-    "$ make test\nFAILED tests/test_app.py::test_startup - the merged change broke it\nJob failed\n"
-)
 
 
 class RepositoryOps(RepositoryFiles):
@@ -293,28 +291,4 @@ class RepositoryOps(RepositoryFiles):
         if mr.remove_source_branch and mr.source_branch != proj.default_branch:
             del proj.branches[mr.source_branch]
         merge_request_event(self.state, proj, mr, "merge")
-        self._branch_pipeline(proj, mr.target_branch, sha, head.failing_job if head else "test")
-
-    def _branch_pipeline(self, proj: Project, ref: str, sha: str, job: str) -> None:
-        """The pipeline a push to `ref` runs, finished at once (`build`, `job`), on `sha`: failed while the
-        default branch holds what broke it (`Project.breaking`), else passed."""
-        files = proj.branches[ref].files
-        broken = bool(proj.breaking) and all(files.get(p) == t for p, t in proj.breaking.items())
-        pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
-        proj.next_pipeline_iid += 1
-        log, heals = (BROKEN_TRACE, "fix") if broken else ("", "retry")
-        p = Pipeline(
-            pid, iid, proj.id, proj.path, len(self.state.pipelines), ref, sha, log, heals, failing_job=job
-        )
-        p.jobs = [
-            Job(self.state.next_id("job"), pid, proj.id, name, name) for name in dict.fromkeys(("build", job))
-        ]
-        for j in p.jobs:
-            j.start()
-            failed = broken and j.name == job
-            j.finish("failed" if failed else "success", BROKEN_TRACE if failed else SUCCESS_TRACE)
-            self.state.jobs[j.id] = j
-        self.state.pipelines[pid] = p
-        p.refresh_status()
-        if broken:
-            p.failed_at = p.finished_at
+        branch_pipeline(self.state, proj, mr.target_branch, sha, head.failing_job if head else "test")

@@ -18,11 +18,7 @@ from starter.dashboard.layout import cell, link, page, table
 def _row(item: ReviewItem, now: datetime) -> str:
     waited = duration((now - item.created_at).total_seconds())
     reasons = "".join(f"<li>{escape(r)}</li>" for r in item.reasons[:8])
-    pr = (
-        link(item.pr_url, f"{item.repo}#{item.pr_number}")
-        if item.pr_url
-        else escape(f"{item.repo}#{item.pr_number}")
-    )
+    pr = link(item.pr_url, item.pr_ref) if item.pr_url else escape(item.pr_ref)
     if item.status is ReviewStatus.PENDING and item.route != "blocked":
         work = f"<code>mender review approve {item.id}</code><br><code>mender review reject {item.id}</code>"
     elif item.status is ReviewStatus.PENDING:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.ci_healing.fixpr_config import ReviewQueueConfig
-from domain.ci_healing.review_queue import Backlog, backlog_alert
+from domain.ci_healing.review_messages import review_message
+from domain.ci_healing.review_queue import Backlog, ReviewItem, backlog_alert
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 CONFIG = ReviewQueueConfig(backlog_items=3, backlog_age_hours=72, alert_period_hours=24)
@@ -36,3 +37,18 @@ def test_backlog_alert_rule(
     assert (text is not None) is alert
     if text:
         assert f"{pending} fix PR(s)" in text and "mender review list" in text
+
+
+def test_a_queued_gitlab_mr_is_named_with_its_iid() -> None:
+    """`group/project!iid` for a GitLab fix MR (in Slack, the dashboard and `mender review list`)."""
+    at = datetime(2026, 12, 7, tzinfo=UTC)
+    mr = ReviewItem(
+        workflow_id="fixpr/acme/api/3",
+        repo="acme/api",
+        pr_number=3,
+        pr_url="https://gitlab.example.com/acme/api/-/merge_requests/3",
+        created_at=at,
+    )
+    pull = mr.model_copy(update={"pr_url": "https://github.com/acme/api/pull/3"})
+    assert (mr.pr_ref, pull.pr_ref) == ("acme/api!3", "acme/api#3")
+    assert "acme/api!3" in str(review_message(mr))
