@@ -16,6 +16,7 @@ import typer
 from activities.ci_logs import read_jobs
 from domain.diagnosis.reading import LogFile
 from domain.diagnosis.verdict import Diagnosis, Source
+from runtime.logs import one_line
 from runtime.settings import ConfigError, get_settings
 
 PROVIDERS = ("github_actions", "gitlab_ci", "travis", "circleci", "jenkins", "buildkite", "azure", "other")
@@ -117,7 +118,8 @@ def diagnose(
     if diagnosis.params:
         typer.echo("params:      " + ", ".join(f"{k}={v}" for k, v in sorted(diagnosis.params.items())))
     line = f" (line {diagnosis.key_line_number})" if diagnosis.key_line_number else ""
-    typer.echo(f"key line{line}: {diagnosis.key_line}")
-    typer.echo(f"explanation: {diagnosis.explanation}")
+    # Text from the log, escaped (`\x1b`, `\x00`, ...): a binary log cannot drive the terminal.
+    typer.echo(f"key line{line}: {one_line(diagnosis.key_line)}")
+    typer.echo(f"explanation: {one_line(diagnosis.explanation)}")
     for note in diagnosis.notes:
-        typer.echo(f"note:        {note}")
+        typer.echo(f"note:        {one_line(note)}")

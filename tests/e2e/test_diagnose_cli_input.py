@@ -99,3 +99,12 @@ def test_a_file_that_fails_to_read_is_a_clear_error(tmp_path: Path) -> None:
     run = run_mender(tmp_path, "diagnose", "/proc/self/mem", "--json")  # a file whose read() is EIO
     assert run.returncode == 2 and run.stdout == "" and "Traceback" not in run.stderr
     assert "/proc/self/mem could not be read: Input/output error" in run.stderr
+
+
+def test_the_text_answer_escapes_what_a_binary_log_would_send_to_the_terminal(tmp_path: Path) -> None:
+    log = tmp_path / "term.log"
+    log.write_bytes(b"setup\n\x1b]0;pwned\x07\x1b[2Jerror: \x00\x08\x08fake success\r\n")
+    run = run_mender(tmp_path, "diagnose", str(log))
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "key line" in run.stdout and "error:" in run.stdout
+    assert not any(ord(char) < 0x20 and char != "\n" for char in run.stdout)
