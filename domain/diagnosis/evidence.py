@@ -70,7 +70,12 @@ SIGNALS: list[tuple[int, re.Pattern[str]]] = [
         ),
     ),
     (3, re.compile(r"^\s*E\s{2,}\S|^\s*(?:[✗✖✘\u00d7]|not ok)\s|^\s*\d+\) \S")),  # pytest E lines, TAP, mocha
-    (2, re.compile(r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]|, line \d+)")),
+    (
+        2,
+        re.compile(
+            r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]|,? line \d+)|\b(?:on|at) line \d+"
+        ),
+    ),
     (2, re.compile(r"\b[A-Z]\w*(?:Error|Exception|Failure)\b")),
     (1, re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"|`[^`\s]{2,}`|\u2018[^\u2019\s]{2,}\u2019")),
 ]
