@@ -90,7 +90,12 @@ PENALTIES: list[tuple[int, re.Pattern[str]]] = [
             r"(?i)\b(?:0|no) (?:errors?|failures?|failed|failing)\b|\b(?:errors?|failures?|failed):? 0\b"
         ),
     ),
-    (4, re.compile(r"(?i)\bPASS(?:ED)?\b|(?:^|\s)ok\b|[✓✔]|\bsuccess(?:ful(?:ly)?)?\b|\bskipped\b|\bxfail")),
+    (
+        4,
+        re.compile(
+            r"(?i)\bPASS(?:ED)?\b|(?:^|(?<!not)\s)ok\b|[✓✔]|\bsuccess(?:ful(?:ly)?)?\b|\bskipped\b|\bxfail"
+        ),
+    ),
     (4, re.compile(r"^(?:\$|\+)\s|^Run \S|^\[command\]|^##\[group\]|^section_(?:start|end):")),
     (3, re.compile(r"^\s+at [\w$.<>/]+[.(]|^\s+from \S+:\d+|^\s+File \"")),  # stack frames: fallout
     (

@@ -23,7 +23,7 @@ from domain.diagnosis.decision import distrusted
 from domain.diagnosis.distill import KEY_LINE_BOUND, body_of
 from domain.diagnosis.distilled import displayed
 from domain.diagnosis.engine import diagnose, diagnose_file
-from domain.diagnosis.evidence import score
+from domain.diagnosis.evidence import MIN_SCORE, score
 from domain.diagnosis.playbooks import default_playbooks
 from domain.diagnosis.structure import StepTracker, exit_status, header_name, is_summary
 from domain.diagnosis.verdict import Category, FixAction
@@ -394,3 +394,15 @@ def test_the_key_line_is_what_a_terminal_shows_after_a_progress_bar() -> None:
         displayed("travis_time:end:01485a5c\r\x1b[0K") == "travis_time:end:01485a5c"
     )  # an ANSI code shows nothing
     assert displayed("plain line") == "plain line"
+
+
+def test_a_tap_failure_is_evidence_and_its_ok_is_not_a_pass() -> None:
+    # lines 476-477 and 493 of Lua__luvit@luvit__164750101/fail.log (a TAP stream)
+    assert score(body_of("not ok 23 \x1b[1;33;41mdns - resolveTxtTCP\x1b[0m"), [], False) >= MIN_SCORE
+    assert score(body_of("ok 22 \x1b[1;33;42mdns - resolveTxtTimeout\x1b[0m"), [], False) < MIN_SCORE
+
+
+def test_pytest_short_summary_lines_are_summaries() -> None:
+    assert is_summary("FAILED tests/test_api.py::test_get - AssertionError: assert 404 == 200")
+    assert is_summary("ERROR tests/test_db.py::test_connect - OSError: [Errno 111] Connection refused")
+    assert not is_summary("E       AssertionError: assert 404 == 200")
