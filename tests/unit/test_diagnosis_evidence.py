@@ -406,3 +406,14 @@ def test_pytest_short_summary_lines_are_summaries() -> None:
     assert is_summary("FAILED tests/test_api.py::test_get - AssertionError: assert 404 == 200")
     assert is_summary("ERROR tests/test_db.py::test_connect - OSError: [Errno 111] Connection refused")
     assert not is_summary("E       AssertionError: assert 404 == 200")
+
+
+def test_mavens_closing_goal_line_steps_back_to_the_compiler_error() -> None:
+    log = (FIXTURES.parent / "ci-logs" / "047-dependency.log").read_text("utf-8").splitlines()
+    goal = next(line for line in log if "Failed to execute goal" in line)
+    assert is_summary(body_of(goal))
+    assert not is_summary(
+        "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project"
+    )
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.key_line == next(line for line in log if "VariableFinder.java:[107,64]" in line)
