@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.diagnosis.reading import clip
+from domain.diagnosis.reading import body_of, clip
 
 if TYPE_CHECKING:
     from domain.diagnosis.candidates import ScanOutcome
@@ -46,6 +46,15 @@ class DistilledLog(BaseModel):
         return "\n".join([*head, *self.window, *others])
 
 
+def displayed(line: str) -> str:
+    """What a terminal shows of `line`: the text after its last carriage return that is not blank
+    (a progress bar redrawn before a message, `travis_time:...\r$ make`); `line` when it has no CR."""
+    if "\r" not in line:
+        return line
+    parts = [part for part in line.split("\r") if body_of(part).strip()]
+    return parts[-1] if parts else line
+
+
 def distill(outcome: ScanOutcome, max_lines: int = 80) -> DistilledLog:
     """The `DistilledLog` of a scan: around its best candidate, else its last non-blank line."""
     max_lines, key = max(1, max_lines), outcome.best
@@ -64,7 +73,7 @@ def distill(outcome: ScanOutcome, max_lines: int = 80) -> DistilledLog:
     window = [clip(text) for text in window]
     return DistilledLog(
         failed_step=step,
-        key_line=line,
+        key_line=displayed(line),
         key_line_number=number,
         window=window,
         window_start=start if window else None,

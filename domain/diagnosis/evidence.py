@@ -70,7 +70,12 @@ SIGNALS: list[tuple[int, re.Pattern[str]]] = [
         ),
     ),
     (3, re.compile(r"^\s*E\s{2,}\S|^\s*(?:[✗✖✘\u00d7]|not ok)\s|^\s*\d+\) \S")),  # pytest E lines, TAP, mocha
-    (2, re.compile(r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]|, line \d+)")),
+    (
+        2,
+        re.compile(
+            r"[\w./\\-]+\.[A-Za-z]\w{0,5}(?::\d+|\(\d+(?:,\d+)?\)|:\[\d+,\d+\]|,? line \d+)|\b(?:on|at) line \d+"
+        ),
+    ),
     (2, re.compile(r"\b[A-Z]\w*(?:Error|Exception|Failure)\b")),
     (1, re.compile(r"'[^'\s]{2,}'|\"[^\"\s]{2,}\"|`[^`\s]{2,}`|\u2018[^\u2019\s]{2,}\u2019")),
 ]
@@ -85,7 +90,12 @@ PENALTIES: list[tuple[int, re.Pattern[str]]] = [
             r"(?i)\b(?:0|no) (?:errors?|failures?|failed|failing)\b|\b(?:errors?|failures?|failed):? 0\b"
         ),
     ),
-    (4, re.compile(r"(?i)\bPASS(?:ED)?\b|(?:^|\s)ok\b|[✓✔]|\bsuccess(?:ful(?:ly)?)?\b|\bskipped\b|\bxfail")),
+    (
+        4,
+        re.compile(
+            r"(?i)\bPASS(?:ED)?\b|(?:^|(?<!not)\s)ok\b|[✓✔]|\bsuccess(?:ful(?:ly)?)?\b|\bskipped\b|\bxfail"
+        ),
+    ),
     (4, re.compile(r"^(?:\$|\+)\s|^Run \S|^\[command\]|^##\[group\]|^section_(?:start|end):")),
     (3, re.compile(r"^\s+at [\w$.<>/]+[.(]|^\s+from \S+:\d+|^\s+File \"")),  # stack frames: fallout
     (

@@ -58,7 +58,15 @@ _SUMMARY = re.compile(
     r"|^Failed tests?:\s*$|^Tests in error:\s*$|^Failing tests?:?\s*$|^error: could not compile .* due to"
     r"|^Error: Tests failed|^\d+ (?:tests? )?failed\b|^\s*\d+ examples?, \d+ failures?"
     r"|\b\d+ problems? \(\d+ errors?, \d+ warnings?\)|\brecipe for target .* failed$"
-    r"|^\[ERROR\]\s*(?:\[Help \d+\].*)?$"
+    r"|^\[ERROR\]\s*(?:\[Help \d+\].*)?$|\*\*\* FAILED test case \d+ of \d+ \*\*\*"
+    # tallies: `5 ok, 1 failed of 6 test cases`, `1 failures, 0 errors.`, `Executed 9 of 9 (1 FAILED)`
+    r"|\b\d+ (?:ok|passed|passing|succeeded)\b,? \d+ (?:failed|failures?|errors?)\b|\bfailed of \d+ tests?\b"
+    r"|^\d+ failures?, \d+ errors?\.?$|\bExecuted \d+ of \d+ .*\(\d+ FAILED\)|^Tests failed\.?$"
+    # sbt and R CMD check epilogues: `[error] (test:test) sbt.TestsFailedException`, `Status: 1 ERROR`
+    r"|^\[error\] (?:\([\w:/ -]+\) |Total time:|Failed: Total \d+|Error: Total \d+|Failed tests:|Error during tests:)"
+    r"|^Status: \d+ (?:ERROR|WARNING|NOTE)|^(?:FAILED|ERROR) \S+::\S+"  # pytest's short summary
+    # Maven's closing goal line when it only counts what the [ERROR] lines above it said
+    r"|^\[ERROR\] Failed to execute goal .*(?:: Compilation failure|You have \d+ \w+ violations?|\d+ \w*\s?violations?)"
 )
 
 

@@ -22,8 +22,9 @@ from domain.diagnosis.calibration import (
 )
 from domain.diagnosis.decision import distrusted
 from domain.diagnosis.distill import KEY_LINE_BOUND, body_of
+from domain.diagnosis.distilled import displayed
 from domain.diagnosis.engine import diagnose, diagnose_file
-from domain.diagnosis.evidence import score
+from domain.diagnosis.evidence import MIN_SCORE, score
 from domain.diagnosis.playbooks import default_playbooks
 from domain.diagnosis.structure import StepTracker, exit_status, header_name, is_summary
 from domain.diagnosis.verdict import Category, FixAction
@@ -359,3 +360,67 @@ def test_the_first_report_of_a_repeated_failure_is_the_key_line() -> None:
     first = next(line for line in log if "error C" in line)
     assert diagnosis.key_line == first and diagnosis.playbook == "dep.vendored-compile-error"
     assert diagnosis.category is Category.DEPENDENCY
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # Erlang Common Test, lines 1352-1353 of the fragment's log (see SOURCES.md)
+        "Testing rabbitmq.rabbitmq-server.confirms_rejects_SUITE: *** FAILED test case 6 of 6 ***",
+        "Testing rabbitmq.rabbitmq-server.confirms_rejects_SUITE: TEST COMPLETE, 5 ok, 1 failed of 6 test cases",
+        "1 failures, 0 errors.",  # clojure.test (lein test)
+        "Executed 9 of 9 (1 FAILED) (0.1 secs / 0.2 secs)",  # karma
+        "[error] (test:test) sbt.TestsFailedException: Tests unsuccessful",  # sbt
+        "Status: 1 ERROR",  # R CMD check
+    ],
+)
+def test_test_tallies_and_epilogues_are_summaries(line: str) -> None:
+    assert is_summary(line)
+
+
+def test_a_failure_located_on_a_line_outscores_the_tally_after_it() -> None:
+    log = [
+        "$ make ct-fast",
+        *lines_of("travis-rabbitmq-ct-tally.log"),
+        'The command "make ct-fast" exited with 2.',
+    ]
+    diagnosis, _ = diagnose(log)
+    assert body_of(diagnosis.key_line).strip() == (
+        "confirms_rejects_SUITE:mixed_dead_alive_queues_reject failed on line 195"
+    )
+    assert diagnosis.category is Category.CODE and diagnosis.action is FixAction.HUMAN
+
+
+def test_the_key_line_is_what_a_terminal_shows_after_a_progress_bar() -> None:
+    # the end of line 617 of Rust__BurntSushi@ripgrep__524435666/fail.log (cargo redraws its progress bar)
+    bar = "\x1b[0m\x1b[0m\x1b[1m\x1b[36m    Building\x1b[0m [=====> ] 82/83\r"
+    message = "\x1b[K\x1b[0m\x1b[1m\x1b[38;5;9merror\x1b[0m\x1b[0m\x1b[1m: linking with `cc` failed: exit code: 1\x1b[0m"
+    diagnosis, _ = diagnose(["$ ci/script.sh", bar + message, 'The command "ci/script.sh" exited with 101.'])
+    assert diagnosis.key_line == message
+    assert (
+        displayed("travis_time:end:01485a5c\r\x1b[0K") == "travis_time:end:01485a5c"
+    )  # an ANSI code shows nothing
+    assert displayed("plain line") == "plain line"
+
+
+def test_a_tap_failure_is_evidence_and_its_ok_is_not_a_pass() -> None:
+    # lines 476-477 and 493 of Lua__luvit@luvit__164750101/fail.log (a TAP stream)
+    assert score(body_of("not ok 23 \x1b[1;33;41mdns - resolveTxtTCP\x1b[0m"), [], False) >= MIN_SCORE
+    assert score(body_of("ok 22 \x1b[1;33;42mdns - resolveTxtTimeout\x1b[0m"), [], False) < MIN_SCORE
+
+
+def test_pytest_short_summary_lines_are_summaries() -> None:
+    assert is_summary("FAILED tests/test_api.py::test_get - AssertionError: assert 404 == 200")
+    assert is_summary("ERROR tests/test_db.py::test_connect - OSError: [Errno 111] Connection refused")
+    assert not is_summary("E       AssertionError: assert 404 == 200")
+
+
+def test_mavens_closing_goal_line_steps_back_to_the_compiler_error() -> None:
+    log = (FIXTURES.parent / "ci-logs" / "047-dependency.log").read_text("utf-8").splitlines()
+    goal = next(line for line in log if "Failed to execute goal" in line)
+    assert is_summary(body_of(goal))
+    assert not is_summary(
+        "[ERROR] Failed to execute goal on project app: Could not resolve dependencies for project"
+    )
+    diagnosis, _ = diagnose(log)
+    assert diagnosis.key_line == next(line for line in log if "VariableFinder.java:[107,64]" in line)
