@@ -1,6 +1,7 @@
 """The worker killed -9 just after GitHub applied one of its writes in a PR remediation: the update of
-the branch, the close-and-reopen saga, the approver bot's label (the other steps:
-`test_worker_killed_bots.py`; CI fixes: `test_worker_killed_ci.py`)."""
+the branch, the close-and-reopen saga's first write, the approver bot's label (the other steps:
+`test_worker_killed_bots.py`; the saga's later writes: `test_worker_killed_reopen.py`; CI fixes:
+`test_worker_killed_ci.py`)."""
 
 from __future__ import annotations
 
