@@ -9,11 +9,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-# The console script's `starter.cli:app`, plus the process's own max RSS (KiB on Linux) on stderr at exit.
+# The console script's `starter.cli:app`, plus the process's own peak RSS (KiB) on stderr at exit. Read
+# from VmHWM of /proc/self/status (this program's own memory since exec), not getrusage's ru_maxrss: Linux
+# carries the peak of the image exec replaced into it, i.e. the forking test process's (hundreds of MB).
 LAUNCH = (
-    "import atexit, resource, sys\n"
-    "atexit.register(lambda: print(f'max-rss-kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}',"
-    " file=sys.stderr))\n"
+    "import atexit, re, sys\n"
+    "def _peak():\n"
+    "    peak = re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)\n"
+    "    print('max-rss-kib=' + peak, file=sys.stderr)\n"
+    "atexit.register(_peak)\n"
     "from starter.cli import app\n"
     "sys.argv[0] = 'mender'\n"
     "app()\n"
