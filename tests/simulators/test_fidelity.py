@@ -53,10 +53,15 @@ def test_suite_requests_go_to_the_suites_app_and_check_runs_to_everyone(
 
 
 def test_mergeability_is_computed_a_while_after_a_push(served: Served) -> None:
+    world = served.sim.world
+    world.mergeability_seconds = 3600.0  # "a while": as long as the first read takes, however loaded
     number = open_pr(served, "acme/api")
     url = f"{served.url}/repos/acme/api/pulls/{number}"
     fresh = httpx.get(url, headers=AUTH).json()
     assert (fresh["mergeable"], fresh["mergeable_state"], fresh["rebaseable"]) == (None, "unknown", None)
+    pull = world.find_pr("acme/api", number)
+    assert pull is not None
+    pull.mergeability_settles_at = 0.0  # GitHub is done computing
     settled = wait_for(
         lambda: (body := httpx.get(url, headers=AUTH).json())["mergeable"] is not None and body, 15
     )
