@@ -16,7 +16,7 @@ PAUSE_SECONDS = 30.0
 LOCK_SECONDS = 20.0
 BURSTS = [  # two GitHub outages (every call answered 502), the second while the first's retries land
     {"type": "github_outage", "start_seconds": 1, "duration_seconds": 4},
-    {"type": "github_outage", "start_seconds": 10, "duration_seconds": 4},
+    {"type": "github_outage", "start_seconds": 10, "duration_seconds": 8},
 ]
 IN_FLIGHT_SECONDS = 2.0  # a call sent before the limit's answer reached the worker may land just after it
 FAULTS = [["flaky_checks"], ["behind_base"], ["approver_bot_missed"]]
