@@ -37,14 +37,16 @@ GREEN_RUNS_SEARCHED = 30
 log = logging.getLogger(__name__)
 
 
-def learn_from_human_fixes(engine: Engine, project: str, config: LearningConfig) -> list[str]:
-    """Examine `project`'s failures handed to a human that a green run followed; returns what was learned
-    (`learned.<id> from <workflow id>`)."""
+def learn_from_human_fixes(
+    engine: Engine, project: str, config: LearningConfig, providers: tuple[str, ...] = PROVIDERS
+) -> list[str]:
+    """Examine `project`'s failures (on `providers`) handed to a human that a green run followed; returns
+    what was learned (`learned.<id> from <workflow id>`)."""
     since = datetime.now(UTC) - timedelta(days=config.lookback_days)
     rows = [
         r
         for r in list_ci_failures(engine, project, limit=200)
-        if r.provider in PROVIDERS and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
+        if r.provider in providers and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
     ]
     done = learned_fixes.examined(engine, [r.workflow_id for r in rows])
     rows = [r for r in rows if r.workflow_id not in done]

@@ -16,14 +16,13 @@ from typing import Any
 
 import yaml
 
-from domain.ci_healing.gitlab_ci_fixes import minutes_of
+from domain.ci_healing.gitlab_ci_fixes import GITLAB_CI_FILE, minutes_of
 from domain.ci_healing.learned import Ecosystem, EditKind, EditTemplate
 
 MAX_CHANGED_LINES = 20
 MAX_FILES = 3
 _REQUIREMENTS = re.compile(r"(?:^|/)requirements[\w.-]*\.txt$")
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
-GITLAB_CI_FILE = ".gitlab-ci.yml"
 _GITLAB_KEYWORDS = frozenset({"default", "include", "stages", "variables", "workflow", "image", "services"})
 _SETTINGS = (Ecosystem.ACTIONS, Ecosystem.GITLAB_CI)
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

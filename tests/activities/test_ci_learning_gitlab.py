@@ -66,6 +66,7 @@ def test_a_human_fix_on_gitlab_is_learned(
     workflow_id = handed_over(project, failed.id)
     assert learn_from_human_fixes(engine, project, config) == []  # no green pipeline yet
     green = gitlab.fix_by_hand(project, failed.id, files)
+    assert learn_from_human_fixes(engine, project, config, ("github",)) == []  # the poller asks per provider
     assert green.status == "success" and [j.name for j in green.jobs] == ["build", "unit"]
     [learned] = learn_from_human_fixes(engine, project, config)
     assert learned.endswith(f"from {workflow_id}")

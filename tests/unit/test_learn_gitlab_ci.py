@@ -4,9 +4,12 @@ changes `variables:` (env defaults, memory) or raises a `timeout:`; anything els
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from domain.ci_healing.learn_changes import ChangedFile, Learned, Refused, read_change
 from domain.ci_healing.learned import Ecosystem
+from domain.ci_healing.learned_apply import plan_learned
+from tests.unit.test_learned_fixes import fix
 
 CI = """stages: [test]
 variables:
@@ -86,3 +89,20 @@ def test_a_manifest_fixed_with_the_ci_file_is_a_dependency_fix() -> None:
 def test_other_ci_file_changes_are_refused_with_the_reason(after: str, reason: str) -> None:
     found = read_change(change(CI, after))
     assert isinstance(found, Refused) and reason in found.reason, found
+
+
+def test_a_learned_ci_file_fix_replays_as_gitlab_ci_yaml() -> None:
+    """Learned from one project's `.gitlab-ci.yml`, replayed on another's: GitLab's keys, not Actions'."""
+    after = CI.replace("variables:\n", "variables:\n  TZ: UTC\n").replace("timeout: 30m", "timeout: 2h")
+    found = read_change(change(CI, after))
+    assert isinstance(found, Learned)
+    other = "variables:\n  A: '1'\nunit:\n  timeout: 45m\n  script: [pytest]\n"
+    plan = plan_learned(fix(*found.edits), {".gitlab-ci.yml": other}.get, [])
+    [edit] = plan.edits
+    replayed = yaml.safe_load(edit.content)
+    assert replayed["variables"] == {"TZ": "UTC", "A": "1"} and replayed["unit"]["timeout"] == "2h"
+    assert "env" not in replayed and "timeout-minutes" not in edit.content
+    again = plan_learned(fix(*found.edits), {".gitlab-ci.yml": edit.content}.get, [])
+    assert not again.edits  # already in place
+    bare = plan_learned(fix(*found.edits), {".gitlab-ci.yml": "unit:\n  script: [pytest]\n"}.get, [])
+    assert yaml.safe_load(bare.edits[0].content)["default"] == {"timeout": "2h"}
