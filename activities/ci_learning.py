@@ -1,6 +1,7 @@
-"""Learning from human fixes (GitHub, PyGithub): a failure Mender handed to a human, then a green run of the
-same workflow on the same branch; the commits in between, read through the compare API, become a learned
-fix when the change is small and replayable (`domain.ci_healing.learn_changes`).
+"""Learning from human fixes (GitHub through PyGithub; GitLab in `ci_learning_gitlab`): a failure Mender
+handed to a human, then a green run of the same workflow (GitLab: the same jobs) on the same branch; the
+commits in between, read through the compare API, become a learned fix when the change is small and
+replayable (`domain.ci_healing.learn_changes`).
 
 Run by the CI poller after each poll. A failure is examined once a green run follows it (until then it is
 looked at again on the next poll); what came of it is stored (`learning_check`) and audited (`ci.learned`).
@@ -14,8 +15,12 @@ from datetime import UTC, datetime, timedelta
 from github import GithubException, UnknownObjectException
 from github.Repository import Repository
 from github.WorkflowRun import WorkflowRun
+from gitlab.exceptions import GitlabError
+from gitlab.v4.objects import Project
 from sqlalchemy import Engine
 
+from activities.ci_gitlab import gitlab_client
+from activities.ci_learning_gitlab import read_gitlab_fix
 from activities.github import github_client
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Refused, read_change
@@ -27,29 +32,38 @@ from store import audit, learned_fixes
 from store.ci_failures import CIFailureRecord, list_ci_failures
 
 HANDED_OVER = ("escalated", "incident")
+PROVIDERS = ("github", "gitlab")
 GREEN_RUNS_SEARCHED = 30
 log = logging.getLogger(__name__)
 
 
-def learn_from_human_fixes(engine: Engine, project: str, config: LearningConfig) -> list[str]:
-    """Examine `project`'s failures handed to a human that a green run followed; returns what was learned
-    (`learned.<id> from <workflow id>`)."""
+def learn_from_human_fixes(
+    engine: Engine, project: str, config: LearningConfig, providers: tuple[str, ...] = PROVIDERS
+) -> list[str]:
+    """Examine `project`'s failures (on `providers`) handed to a human that a green run followed; returns
+    what was learned (`learned.<id> from <workflow id>`)."""
     since = datetime.now(UTC) - timedelta(days=config.lookback_days)
     rows = [
         r
         for r in list_ci_failures(engine, project, limit=200)
-        if r.provider == "github" and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
+        if r.provider in providers and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
     ]
     done = learned_fixes.examined(engine, [r.workflow_id for r in rows])
     rows = [r for r in rows if r.workflow_id not in done]
     if not rows:
         return []
-    repo = github_client(get_settings(), project).get_repo(project)
+    clients: dict[str, Repository | Project] = {}
     learned = []
     for row in rows:
         try:
-            result = examine(repo, row, config)
-        except (GithubException, UnknownObjectException) as exc:
+            if row.provider not in clients:
+                clients[row.provider] = _client(row.provider, project)
+            client = clients[row.provider]
+            if isinstance(client, Project):
+                result = examine_gitlab(client, row, config)
+            else:
+                result = examine(client, row, config)
+        except (GithubException, UnknownObjectException, GitlabError) as exc:
             log.warning("could not examine %s for a human fix: %s", row.workflow_id, exc)
             continue
         if result is None:
@@ -100,6 +114,27 @@ def examine(
         return None, found.reason
     fix = _learned_fix(row, found, comparison.html_url, [c.sha for c in comparison.commits])
     return fix, f"the commits up to run {green.id} ({comparison.html_url})"
+
+
+def _client(provider: str, project: str) -> Repository | Project:
+    if provider == "gitlab":
+        return gitlab_client().projects.get(project)
+    return github_client(get_settings(), project).get_repo(project)
+
+
+def examine_gitlab(
+    project: Project, row: CIFailureRecord, config: LearningConfig
+) -> tuple[LearnedFix | None, str] | None:
+    """`examine` for a GitLab failure: the pipeline's jobs green again on its ref, GitLab's compare API."""
+    if (why := not_learnable(_category(row.category))) is not None:
+        return None, why
+    if not row.key_line:
+        return None, "the failure has no key line to recognise it by"
+    found = read_gitlab_fix(project, row.run_id, config)
+    if found is None or isinstance(found, Refused):
+        return None if found is None else (None, found.reason)
+    fix = _learned_fix(row, found.learned, found.url, found.commits)
+    return fix, f"the commits up to pipeline {found.green_id} ({found.url})"
 
 
 def _category(value: str | None) -> Category:

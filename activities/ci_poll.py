@@ -11,7 +11,7 @@ from temporalio.client import Client
 
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
-from activities.ci_learning import learn_from_human_fixes
+from activities.ci_learning import PROVIDERS, learn_from_human_fixes
 from activities.sweep_backoff import SourceBackoffs
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
@@ -83,8 +83,8 @@ class CIPollActivities:
             activity.heartbeat(report.projects)
         if config.ci.learning.enabled:  # not from a project refused lately: it backs off here too
             skipped = {*report.failed_projects, *report.backing_off}
-            projects = [w.project for w in watched_projects(config) if w.provider == "github"]
-            await self._learn([p for p in projects if f"github:{p}" not in skipped], report)
+            learnable = [w for w in watched_projects(config) if w.provider in PROVIDERS]
+            await self._learn([w for w in learnable if f"{w.provider}:{w.project}" not in skipped], report)
         log.info("CI poll: %s", report.model_dump())
         return report
 
@@ -97,17 +97,18 @@ class CIPollActivities:
         report.failed_projects.append(key)
         report.errors.append(f"{key}: {reason}")
 
-    async def _learn(self, projects: list[str], report: PollReport) -> None:
+    async def _learn(self, projects: list[WatchedProject], report: PollReport) -> None:
         """Learn from the human fixes of failures handed over (`activities.ci_learning`)."""
         settings = get_settings()
         engine = engine_for(settings.database_url)
-        for project in projects:
+        for watched in projects:
+            project, key = watched.project, f"{watched.provider}:{watched.project}"
             try:
                 learned = await asyncio.to_thread(
-                    learn_from_human_fixes, engine, project, settings.config.ci.learning
+                    learn_from_human_fixes, engine, project, settings.config.ci.learning, (watched.provider,)
                 )
             except Exception as exc:  # learning is a bonus: it never fails the poll
-                report.errors.append(f"learning from github:{project}: {exc}")
-                log.warning("learning from %s failed: %s", project, exc)
+                report.errors.append(f"learning from {key}: {exc}")
+                log.warning("learning from %s failed: %s", key, exc)
                 continue
             report.learned += learned

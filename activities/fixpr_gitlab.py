@@ -91,7 +91,7 @@ def open_fix(args: FixArgs) -> FixResult:
         base = args.head_branch or full.default_branch
         read = lambda path: _read(full, base, path)  # noqa: E731
         learned = learned_fix_for(args.diagnosis.playbook)
-        if learned is not None:  # a human's fix of the same failure, replayed (manifest edits only here)
+        if learned is not None:  # a human's fix of the same failure, replayed (manifest or .gitlab-ci.yml)
             plan = plan_learned(learned, read, []) if args.attempt == 1 else None
             plan = plan or FixPlan.none("no further fix: the learned fix was tried")
         else:

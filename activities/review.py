@@ -77,4 +77,15 @@ def settle_run(args: SettleArgs) -> bool:
     return changed
 
 
-REVIEW_ACTIVITIES = [enqueue, resolve, announce, backlog, settle_run]
+@activity.defn(name="review.hold_run")
+def hold_run(workflow_id: str) -> bool:
+    """The CI failure whose fix PR was proposed waits for its merge (`awaiting_review`, not healed)."""
+    changed = ci_failures.hold_for_review(_engine(), workflow_id)
+    if changed is None:  # the CI workflow has not recorded its outcome yet: retried (2 minutes at most)
+        raise ApplicationError(f"{workflow_id} has no outcome yet", type="NotFinished")
+    if changed:
+        log.info("%s awaits the merge of its proposed fix PR", workflow_id)
+    return changed
+
+
+REVIEW_ACTIVITIES = [enqueue, resolve, announce, backlog, settle_run, hold_run]

@@ -180,6 +180,7 @@ REVIEW_RESOLVE = _ref("review.resolve", ReviewResolution, bool, CallKind.STORE)
 REVIEW_ANNOUNCE = _ref("review.announce", ReviewItem, None, CallKind.NOTIFY)
 REVIEW_BACKLOG = _ref("review.backlog", None, bool, CallKind.NOTIFY)
 REVIEW_SETTLE_RUN = _ref("review.settle_run", SettleArgs, bool, CallKind.STORE)
+REVIEW_HOLD_RUN = _ref("review.hold_run", str, bool, CallKind.STORE)
 
 # Scheduled sweeps
 RECONCILE_SWEEP = _ref("reconcile.sweep", None, SweepReport, CallKind.RECONCILE)

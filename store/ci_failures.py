@@ -95,3 +95,22 @@ def settle_review(engine: Engine, workflow_id: str, outcome: str) -> bool | None
         session.add(row)
         session.commit()
         return True
+
+
+HEALED = ("auto_fixed", "approved_fixed")
+
+
+def hold_for_review(engine: Engine, workflow_id: str) -> bool | None:
+    """The run whose fix PR was proposed (merged after one approval) is not healed until that merge: a
+    healed run goes back to `awaiting_review` (`settle_review` ends it). True when changed; False for a
+    run that ended otherwise; None while the run has no outcome yet."""
+    with Session(engine) as session:
+        row = session.get(CIFailureRecord, workflow_id)
+        if row is None or row.outcome is None:
+            return None
+        if row.outcome not in HEALED:
+            return False
+        row.outcome, row.stage, row.updated_at = "awaiting_review", "awaiting_review", datetime.now(UTC)
+        session.add(row)
+        session.commit()
+        return True

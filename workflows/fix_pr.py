@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
 
 
 SETTLE_RUN_PATCH = "fixpr-settle-run"  # a queued fix PR's end settles its awaiting_review run
+HOLD_PROPOSED_PATCH = "fixpr-hold-proposed"  # a proposed fix PR holds its run awaiting_review until it ends
 
 
 @workflow.defn(name=FIXPR_WORKFLOW)
@@ -54,7 +55,7 @@ class FixPRWorkflow:
         self.memory = input.carried or FixPRMemory.new(given)
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
-        self.settle_run = True  # set by `run` from the history's patches
+        self.settle_run = self.hold_proposed = True  # set by `run` from the history's patches
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -74,6 +75,7 @@ class FixPRWorkflow:
     async def run(self, input: FixPRWorkflowInput) -> FixPRStatus:
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         self.settle_run = workflow.patched(SETTLE_RUN_PATCH)
+        self.hold_proposed = workflow.patched(HOLD_PROPOSED_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -93,7 +95,7 @@ class FixPRWorkflow:
         return self.memory.status
 
     def _context(self) -> FixPRContext:
-        return FixPRContext(now=workflow.now(), settle_run=self.settle_run)
+        return FixPRContext(now=workflow.now(), settle_run=self.settle_run, hold_proposed=self.hold_proposed)
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
         self.shown = self.memory.status

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         EnqueueReview,
         FixPREffect,
         FixPRLog,
+        HoldRun,
         LoadFixSettings,
         LoadPrior,
         MergeFix,
@@ -79,6 +80,8 @@ class FixPREffectRunner:
             return await self._best_effort(catalogue.REVIEW_ANNOUNCE, effect.item)
         if isinstance(effect, CheckBacklog):
             return await self._best_effort(catalogue.REVIEW_BACKLOG)
+        if isinstance(effect, HoldRun):
+            return await self._best_effort(catalogue.REVIEW_HOLD_RUN, self.pr.run.workflow_id)
         if isinstance(effect, SettleRun):
             args = SettleArgs(workflow_id=self.pr.run.workflow_id, outcome=effect.outcome.value)
             return await self._best_effort(catalogue.REVIEW_SETTLE_RUN, args)

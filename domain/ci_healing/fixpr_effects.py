@@ -58,6 +58,7 @@ class FixPRMemory(BaseModel):
     nudged: bool = False  # a webhook said the PR or its checks changed: look now
     waiting: FixPRWait | None = None
     settles_run: bool = False  # ending a queued fix PR settles its `awaiting_review` run (`SettleRun`)
+    holds_run: bool = False  # a proposed fix PR holds its run `awaiting_review` until it ends (`HoldRun`)
     done: bool = False
 
     @classmethod
@@ -72,6 +73,7 @@ class FixPRContext:
 
     now: datetime
     settle_run: bool = True  # a queued fix PR's end settles the run it fixes (`SettleRun`)
+    hold_proposed: bool = True  # a proposed fix PR holds its run until it ends (`HoldRun`, `SettleRun`)
 
 
 class FixPREffect:
@@ -203,8 +205,15 @@ class AuditFixPR(FixPREffect):
 
 
 @dataclass(frozen=True)
+class HoldRun(FixPREffect):
+    """The run a proposed fix PR fixes is not healed until it merges: a healed run goes back to
+    `awaiting_review` (best effort; `SettleRun` ends it with the fix PR)."""
+
+
+@dataclass(frozen=True)
 class SettleRun(FixPREffect):
-    """The run a queued fix PR fixes (if still `awaiting_review`) ends as `outcome` (best effort)."""
+    """The run a queued or proposed fix PR fixes (if still `awaiting_review`) ends as `outcome` (best
+    effort)."""
 
     outcome: CIOutcome
 

@@ -33,6 +33,7 @@ from domain.ci_healing.fixpr_effects import (
     FixPRPhase,
     FixPRStep,
     FixPRWait,
+    HoldRun,
     LoadPrior,
     MergeFix,
     PublishEvidence,
@@ -73,10 +74,12 @@ def audit(m: FixPRMemory, outcome: str, details: dict[str, Any], actor: str = "m
 
 
 def end(m: FixPRMemory, outcome: str) -> FixPRStep:
-    """Done; a fix PR that sat in the review queue settles its run (awaiting review until now)."""
+    """Done; a fix PR that sat in the review queue or was proposed settles its run (awaiting review until
+    now)."""
     m = status(m, outcome=outcome, stage="done")
     m = m.model_copy(update={"done": True, "waiting": None, "awaiting_review": False})
-    settled = settled_outcome(outcome) if m.settles_run and m.queued is not None else None
+    held = m.holds_run or (m.settles_run and m.queued is not None)
+    settled = settled_outcome(outcome) if held else None
     return FixPRStep(m, [SettleRun(settled)] if settled is not None else [])
 
 
@@ -138,6 +141,9 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     if decision.route is Route.AUTO_MERGE:
         if m.input.pr.run.provider is Provider.GITLAB:  # GitLab merges on the approval itself
             step = FixPRStep(step.memory, [*step.effects, EnableAutoMerge()])
+        if ctx.hold_proposed:  # proposed, not merged: its run is not healed until the merge
+            held = step.memory.model_copy(update={"holds_run": True})
+            step = FixPRStep(held, [*step.effects, HoldRun()])
         return step.then(lambda mem: await_approval(mem, ctx))
     return step.then(lambda mem: queue(mem, ctx, decision))
 

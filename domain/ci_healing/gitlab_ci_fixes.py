@@ -135,3 +135,31 @@ def _raise_memory(text: str, diagnosis: Diagnosis, attempt: int) -> tuple[str, s
     return _insert_variable(
         text, f"  {name}: {json.dumps(value)}\n"
     ), f"Raise the memory limit: {name}={value}"
+
+
+def with_variable(text: str, name: str, value: str) -> str | None:
+    """`text` with the global variable `name` set to `value` (a learned fix); None when it already is."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return None
+    line = f"  {name}: {json.dumps(value)}\n"
+    if re.search(rf"(?m)^\s+{name}:\s*{re.escape(json.dumps(value))}\s*$", text):
+        return None
+    return _insert_variable(re.sub(rf"(?m)^  {name}:.*\n", "", text), line)
+
+
+def with_timeout_of_at_least(text: str, minutes: int) -> str | None:
+    """Every readable `timeout:` raised to `minutes` at least, or a `default: timeout:` (a learned fix)."""
+    found = [(m, minutes_of(m["value"])) for m in _TIMEOUT.finditer(text)]
+    if any(v is None for _, v in found):
+        return None
+    if not found:
+        block = re.search(r"(?m)^default:[ \t]*\n", text)
+        line = f"  timeout: {_duration(minutes)}\n"
+        return (
+            text[: block.end()] + line + text[block.end() :] if block else "default:\n" + line + "\n" + text
+        )
+    content = text
+    for m, v in reversed(found):
+        if v is not None and v < minutes:
+            content = content[: m.start("value")] + _duration(minutes) + content[m.end("value") :]
+    return content

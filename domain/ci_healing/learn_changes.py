@@ -1,7 +1,8 @@
 """Reading a human's fix: is the change between a failed run and the next green one small and replayable?
 
 Replayable: a dependency added or pinned (requirements*.txt, package.json, pom.xml), an env var or
-setting added to a workflow file, a timeout raised (memory is an env var: NODE_OPTIONS, ...). Anything
+setting added to a workflow file or `.gitlab-ci.yml` (`variables:`), a timeout raised (memory is an env
+var: NODE_OPTIONS, KUBERNETES_MEMORY_LIMIT, ...). Anything
 else (application code, a removed dependency, a changed workflow step, too many lines) is refused with
 the reason: application code is never learned as an automatic fix.
 """
@@ -15,12 +16,15 @@ from typing import Any
 
 import yaml
 
+from domain.ci_healing.gitlab_ci_fixes import GITLAB_CI_FILE, minutes_of
 from domain.ci_healing.learned import Ecosystem, EditKind, EditTemplate
 
 MAX_CHANGED_LINES = 20
 MAX_FILES = 3
 _REQUIREMENTS = re.compile(r"(?:^|/)requirements[\w.-]*\.txt$")
 _WORKFLOW = re.compile(r"^\.github/workflows/[^/]+\.ya?ml$")
+_GITLAB_KEYWORDS = frozenset({"default", "include", "stages", "variables", "workflow", "image", "services"})
+_SETTINGS = (Ecosystem.ACTIONS, Ecosystem.GITLAB_CI)
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 _DEP_BLOCK = re.compile(r"<dependency>(.*?)</dependency>", re.S)
 
@@ -67,8 +71,8 @@ def read_change(files: list[ChangedFile], max_lines: int = MAX_CHANGED_LINES) ->
         ecosystems.append(ecosystem)
     if not edits:
         return Refused("the change adds nothing replayable (only comments or formatting)")
-    dependency = [e for e in ecosystems if e is not Ecosystem.ACTIONS]
-    return Learned(edits=edits, ecosystem=dependency[0] if dependency else Ecosystem.ACTIONS)
+    dependency = [e for e in ecosystems if e not in _SETTINGS]
+    return Learned(edits=edits, ecosystem=dependency[0] if dependency else ecosystems[0])
 
 
 def _read_file(changed: ChangedFile) -> tuple[list[EditTemplate], Ecosystem] | Refused:
@@ -84,6 +88,8 @@ def _read_file(changed: ChangedFile) -> tuple[list[EditTemplate], Ecosystem] | R
         return _pom(path, before, changed.after)
     if _WORKFLOW.match(path):
         return _workflow(path, before, changed.after)
+    if path == GITLAB_CI_FILE:
+        return _gitlab_ci(path, before, changed.after)
     return Refused(
         f"{path} is not a dependency manifest or workflow file (application code is never learned)"
     )
@@ -211,3 +217,54 @@ def _workflow(path: str, before: str, after: str) -> tuple[list[EditTemplate], E
         if minutes != old_timeouts.get(job):
             edits.append(EditTemplate(kind=EditKind.TIMEOUT, path=None, name=job, value=str(minutes)))
     return edits, Ecosystem.ACTIONS
+
+
+def _variables(block: object) -> dict[str, str]:
+    """A `variables:` block: `NAME: value` or `NAME: {value: ..., description: ...}`."""
+    if not isinstance(block, dict):
+        return {}
+    return {str(k): str(v.get("value", "") if isinstance(v, dict) else v) for k, v in block.items()}
+
+
+def _gitlab_settings(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, float | None], dict[str, Any]]:
+    """(variables anywhere, timeout per job (`default` too), the rest) of a `.gitlab-ci.yml`."""
+    env, timeouts, rest = _variables(data.get("variables")), {}, {}
+    for name, value in data.items():
+        if name == "variables":
+            continue
+        if not isinstance(value, dict) or (name in _GITLAB_KEYWORDS and name != "default"):
+            rest[name] = value
+            continue
+        env |= _variables(value.get("variables"))
+        if "timeout" in value:
+            timeouts[str(name)] = minutes_of(str(value["timeout"]))
+        rest[name] = {k: v for k, v in value.items() if k not in ("variables", "timeout")}
+    return env, timeouts, rest
+
+
+def _gitlab_ci(path: str, before: str, after: str) -> tuple[list[EditTemplate], Ecosystem] | Refused:
+    old, new = _load(before), _load(after)
+    if old is None or new is None:
+        return Refused(f"{path} is not a valid GitLab CI file")
+    old_env, old_timeouts, old_rest = _gitlab_settings(old)
+    new_env, new_timeouts, new_rest = _gitlab_settings(new)
+    if old_rest != new_rest:
+        return Refused(f"{path}: scripts, stages or rules changed (only variables and timeouts are learned)")
+    if set(old_env) - set(new_env):
+        return Refused(f"{path}: a variable was removed (removals are not learned)")
+    edits = [
+        EditTemplate(kind=EditKind.WORKFLOW_ENV, path=path, name=name, value=value)
+        for name, value in new_env.items()
+        if old_env.get(name) != value
+    ]
+    if dropped := sorted(set(old_timeouts) - set(new_timeouts)):
+        return Refused(f"{path}: the timeout of {', '.join(dropped)} was removed")
+    for job, minutes in new_timeouts.items():
+        was = old_timeouts.get(job)
+        if minutes is None:
+            return Refused(f"{path}: the timeout of {job} is not a duration Mender can read")
+        if was is not None and minutes < was:
+            return Refused(f"{path}: the timeout of {job} was lowered")
+        if minutes != was:
+            edits.append(EditTemplate(kind=EditKind.TIMEOUT, path=path, name=job, value=str(round(minutes))))
+    return edits, Ecosystem.GITLAB_CI

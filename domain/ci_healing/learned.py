@@ -34,6 +34,7 @@ class Ecosystem(StrEnum):
     NODE = "node"
     MAVEN = "maven"
     ACTIONS = "github_actions"  # workflow settings: env, timeout, memory
+    GITLAB_CI = "gitlab_ci"  # `.gitlab-ci.yml` settings: variables, timeout, memory
 
 
 class EditKind(StrEnum):

@@ -14,6 +14,7 @@ import re
 import yaml
 
 from domain.ci_healing.fixes import FileEdit, FixPlan, Reader, _insert_env
+from domain.ci_healing.gitlab_ci_fixes import GITLAB_CI_FILE, with_timeout_of_at_least, with_variable
 from domain.ci_healing.learn_changes import requirement_lines
 from domain.ci_healing.learned import EditKind, EditTemplate, LearnedFix
 
@@ -53,6 +54,10 @@ def plan_learned(
 
 
 def _apply(edit: EditTemplate, text: str) -> str | None:
+    if edit.path == GITLAB_CI_FILE and edit.kind is EditKind.WORKFLOW_ENV:
+        return with_variable(text, edit.name, edit.value)
+    if edit.path == GITLAB_CI_FILE and edit.kind is EditKind.TIMEOUT:
+        return with_timeout_of_at_least(text, int(edit.value))
     match edit.kind:
         case EditKind.REQUIREMENT:
             return _requirement(text, edit)

@@ -14,8 +14,9 @@ class CIOutcome(StrEnum):
     ESCALATED = "escalated"  # a human must act: code failure, rejected, no answer, no automated fix
     INCIDENT = "incident"  # every attempt failed: an incident issue holds the full diagnosis
     OBSERVED = "observed"  # observe mode: diagnosed and announced, nothing changed
-    AWAITING_REVIEW = "awaiting_review"  # the fix passed, its fix PR waits in the review queue (not healed
-    # yet: the fix PR workflow settles it as approved_fixed once merged, escalated once rejected)
+    AWAITING_REVIEW = "awaiting_review"  # the fix passed, its fix PR waits in the review queue or for
+    # its one approval (not healed yet: the fix PR workflow settles it as approved_fixed once merged,
+    # escalated once rejected)
 
 
 # Plans Mender executes itself. A re-run is provider-neutral; a fix PR edits a GitHub repository.

@@ -65,8 +65,11 @@ class RepositoryFiles:
                 raise GitLabError(405, "405 Method Not Allowed")
             del branches[name]
 
-    def _resolve(self, branches: dict[str, Branch], ref: str) -> Branch:
+    def _resolve(self, branches: dict[str, Branch], ref: str, proj: Project | None = None) -> Branch:
+        """A branch by name or head sha; any earlier commit of `proj` reads as a detached branch."""
         found = branches.get(ref) or next((b for b in branches.values() if b.commit.id == ref), None)
+        if found is None and proj is not None and (old := proj.commits.get(ref)) is not None:
+            found = Branch(ref, old, dict(old.files))
         if found is None:
             raise GitLabError(400, "Invalid reference name")
         return found
@@ -75,7 +78,7 @@ class RepositoryFiles:
         with self.state.lock:
             proj = self.state.project(project_ref)
             branches = self.branches(project_ref)
-            found = self._resolve(branches, ref or proj.default_branch)
+            found = self._resolve(branches, ref or proj.default_branch, proj)
             if path not in found.files:
                 raise GitLabError(404, "404 File Not Found")
             return found, found.files[path]

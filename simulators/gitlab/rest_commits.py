@@ -4,7 +4,8 @@
 `GET /projects/:id/repository/commits` (`ref_name`: the branch's history, newest first),
 `GET .../commits/:sha`, `POST .../commits/:sha/revert` (`branch`; 400 `error_code` conflict or empty
 when it cannot apply), `GET .../commits/:sha/signature` (404 when unsigned, as GitLab answers),
-`GET /projects/:id/merge_requests/:iid/commits` (the MR's own commits, newest first).
+`GET /projects/:id/merge_requests/:iid/commits` (the MR's own commits, newest first),
+`GET /projects/:id/repository/compare` (`from`, `to`: shas or branches; `compare.py`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from urllib.parse import unquote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from simulators.gitlab import render_mr
+from simulators.gitlab import compare, render_mr
 from simulators.gitlab.control import read_body
 from simulators.gitlab.model import GitLabError
 from simulators.gitlab.paging import paginate
@@ -46,6 +47,18 @@ def commits_router(sim: GitLabSimulator, authorize: Callable[..., None], prefix:
             found = ops.history(project_id, request.query_params.get("ref_name") or None)
             items = [render_mr.commit(base(), proj, c) for c in found]
         return paginate(request, items)
+
+    @router.get("/projects/{project_id}/repository/compare")
+    async def compare_refs(project_id: str, request: Request) -> dict[str, Any]:
+        start, end = request.query_params.get("from"), request.query_params.get("to")
+        if not start or not end:
+            raise GitLabError(400, "from and to are required")
+        with sim.lock:
+            proj = sim.project(project_id)
+            source, target = ops.get_commit(project_id, start), ops.get_commit(project_id, end)
+            known = {c.id for c in ops.history(project_id, source.id)}
+            between = [c for c in ops.history(project_id, target.id) if c.id not in known]
+            return compare.compare(base(), proj, source, target, between, source.id == target.id)
 
     @router.get("/projects/{project_id}/repository/commits/{sha}")
     async def get_commit(project_id: str, sha: str) -> dict[str, Any]:

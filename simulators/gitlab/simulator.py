@@ -13,6 +13,7 @@ import threading
 from dataclasses import fields
 from typing import Any
 
+from simulators.gitlab.branch_runs import branch_pipeline
 from simulators.gitlab.config import GitLabSimConfig
 from simulators.gitlab.delivery import Deliverer
 from simulators.gitlab.merge_requests import RepositoryOps
@@ -167,6 +168,23 @@ class GitLabSimulator:
                 for path, text in files.items()
             ]
             return self.repo.commit(proj.id, proj.default_branch, message, actions).id
+
+    def fix_by_hand(
+        self, project: str, pipeline_id: int, files: dict[str, str], message: str = "Fix the build"
+    ) -> Pipeline:
+        """A human fixes a failed pipeline: `files` committed to its ref, then a green pipeline of its
+        jobs on that commit (returned). The failed pipeline ran on the ref's head before the fix."""
+        with self.lock:
+            proj, failed = self.ensure_project(project), self.pipeline(project, pipeline_id)
+            if failed.sha not in proj.commits:
+                failed.sha = proj.branches[failed.ref].commit.id
+            have = proj.branches[failed.ref].files
+            actions = [
+                {"action": "update" if path in have else "create", "file_path": path, "content": text}
+                for path, text in files.items()
+            ]
+            made = self.repo.commit(proj.id, failed.ref, message, actions)
+            return branch_pipeline(self.state, proj, failed.ref, made.id, failed.failing_job)
 
     def set_fix_jobs(self, project: str, jobs: dict[str, str]) -> None:
         """Extra jobs of the project's merge request pipelines and how they end (`success`/`failed`)."""

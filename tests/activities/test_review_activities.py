@@ -12,7 +12,7 @@ import httpx
 import pytest
 from temporalio.exceptions import ApplicationError
 
-from activities.review import announce, backlog, enqueue, settle_run
+from activities.review import announce, backlog, enqueue, hold_run, settle_run
 from contracts.fixpr import SettleArgs
 from domain.ci_healing.review_queue import ReviewItem
 from runtime.settings import Settings, set_settings
@@ -96,4 +96,26 @@ def test_settle_run_ends_only_a_run_awaiting_its_review(
     assert after is not None and after.outcome == ("approved_fixed" if changes else stored)
     with pytest.raises(ApplicationError) as running:  # retried until the CI workflow has recorded its end
         settle_run(SettleArgs(workflow_id="ci/github/acme/api/8", outcome="escalated"))
+    assert not running.value.non_retryable
+
+
+@pytest.mark.parametrize(
+    ("stored", "held"),
+    [("auto_fixed", True), ("approved_fixed", True), ("escalated", False), ("awaiting_review", False)],
+)
+def test_hold_run_keeps_a_proposed_fix_run_from_counting_as_healed(
+    settings: Settings, stored: str, held: bool
+) -> None:
+    """Issue 17: a proposed fix PR (merged after one approval) is not merged yet: its healed run waits."""
+    engine = engine_for(settings.database_url)
+    workflow_id = f"ci/github/acme/api/{stored}"
+    row = {"workflow_id": workflow_id, "provider": "github", "project": "acme/api", "run_id": 9}
+    ci_failures.upsert_ci_failure(engine, {**row, "stage": stored, "outcome": stored})
+    assert hold_run(workflow_id) is held
+    after = ci_failures.get_ci_failure(engine, workflow_id)
+    assert after is not None and after.outcome == ("awaiting_review" if held else stored)
+    if held:  # the fix PR's end settles it like a queued one
+        assert settle_run(SettleArgs(workflow_id=workflow_id, outcome="approved_fixed")) is True
+    with pytest.raises(ApplicationError) as running:  # retried until the CI workflow has recorded its end
+        hold_run("ci/github/acme/api/unrecorded")
     assert not running.value.non_retryable

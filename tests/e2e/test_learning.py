@@ -128,6 +128,8 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         )
         assert proposed.decision is not None and proposed.decision.route.value == "auto_merge", proposed
         assert not world.github().get_repo(repo).get_pull(number).merged  # one approval first
+        held = f"ci/github/{repo}/{run_id}"  # proposed is not merged: the run is not healed yet
+        assert await eventually(lambda: stored(held), lambda o: o == "awaiting_review")
 
         await eventually(history, lambda s: s.verified == 3)
 

@@ -90,3 +90,35 @@ def test_merge_request_hooks(served: tuple[GitLabSimulator, gitlab.Gitlab]) -> N
     assert [p["object_attributes"]["status"] for p in pipelines] == ["pending", "success"]
     assert {p["merge_request"]["iid"] for p in pipelines} == {mr.iid}
     assert pipelines[-1]["merge_request"]["source_branch"] == "mender/fix-1"
+
+
+def test_compare_answers_the_commits_and_diffs_in_between(
+    served: tuple[GitLabSimulator, gitlab.Gitlab],
+) -> None:
+    """`GET /repository/compare` (python-gitlab's `repository_compare`) as GitLab documents it."""
+    sim, gl = served
+    sim.add_files("acme/api", {"requirements.txt": "flask\n", "app.py": "print(1)\n"})
+    project = gl.projects.get("acme/api")
+    before = project.commits.list(ref_name="main", get_all=True)[0].id
+    actions = [
+        {"action": "update", "file_path": "requirements.txt", "content": "flask\nPyYAML==6.0\n"},
+        {"action": "create", "file_path": ".gitlab-ci.yml", "content": "variables:\n  A: '1'\n"},
+        {"action": "delete", "file_path": "app.py"},
+    ]
+    project.commits.create({"branch": "main", "commit_message": "Pin PyYAML", "actions": actions})
+    after = project.commits.list(ref_name="main", get_all=True)[0].id
+    found = project.repository_compare(before, "main")
+    assert [c["title"] for c in found["commits"]] == ["Pin PyYAML"] and found["commit"]["id"] == after
+    diffs = {d["new_path"]: d for d in found["diffs"]}
+    assert set(diffs) == {"requirements.txt", ".gitlab-ci.yml", "app.py"}
+    assert (
+        diffs["requirements.txt"]["diff"].startswith("@@")
+        and "+PyYAML==6.0" in diffs["requirements.txt"]["diff"]
+    )
+    assert diffs[".gitlab-ci.yml"]["new_file"] and diffs["app.py"]["deleted_file"]
+    assert not found["compare_same_ref"] and found["web_url"].endswith(f"/-/compare/{before}...{after}")
+    same = project.repository_compare(after, after)
+    assert same["compare_same_ref"] and same["commits"] == [] and same["diffs"] == []
+    with pytest.raises(gitlab.GitlabGetError) as unknown:
+        project.repository_compare(before, "no-such-branch")
+    assert unknown.value.response_code == 404

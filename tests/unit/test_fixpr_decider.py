@@ -128,7 +128,9 @@ ITEM = ReviewItem(
 )
 
 
-def carry(step: FixPRStep, *results: Any, at: float = 0) -> tuple[FixPRMemory, list[FixPREffect]]:
+def carry(
+    step: FixPRStep, *results: Any, at: float = 0, old: FixPRContext | None = None
+) -> tuple[FixPRMemory, list[FixPREffect]]:
     """Carry out `step` like the workflow: each effect that feeds back takes the next of `results`.
 
     Stops at an effect that feeds back when no result is left (it is the last one done: pending).
@@ -142,7 +144,7 @@ def carry(step: FixPRStep, *results: Any, at: float = 0) -> tuple[FixPRMemory, l
             if not scripted:
                 assert not queue, f"effects after the pending {effect}: {list(queue)}"
                 break
-            nxt = decider.resume(m, ctx(at), effect, scripted.popleft())
+            nxt = decider.resume(m, old or ctx(at), effect, scripted.popleft())
             m = nxt.memory
             queue.extendleft(reversed(nxt.effects))
     assert not scripted, f"results left over: {list(scripted)}"
@@ -441,8 +443,8 @@ def test_an_approval_in_the_queue_merges_at_once() -> None:
 def test_a_rejection_closes_the_pr_and_records_why() -> None:
     m = decider.record_review(approval_wait(), ReviewDecision(approved=False, by="bob", reason="no", at=NOW))
     m, done = carry(decider.on_news(m, ctx()), snap(lint="failure"), None, True)
-    assert kinds(done) == ["ReadChecks", "CloseFix", "ResolveReview", "AuditFixPR"]
-    assert done[1] == CloseFix("rejected by bob: no")
+    assert kinds(done) == ["ReadChecks", "CloseFix", "ResolveReview", "AuditFixPR", "SettleRun"]
+    assert done[1] == CloseFix("rejected by bob: no") and done[4] == SettleRun(CIOutcome.ESCALATED)
     assert done[2] == ResolveReview(ReviewStatus.REJECTED, "bob", "no", NOW)
     assert done[3].actor == "bob" and done[3].action is AuditAction.CI_REVIEW  # type: ignore[attr-defined]
     assert m.done and m.status.outcome == "rejected"
@@ -455,7 +457,8 @@ def test_no_approval_in_time_leaves_the_pr_open() -> None:
 
 def test_a_pr_closed_while_waiting_for_approval_ends_it() -> None:
     step = decider.resume(approval_wait(), ctx(), ReadChecks(), snap("closed"))
-    assert step.memory.status.outcome == "closed outside Mender" and step.effects == []
+    assert step.memory.status.outcome == "closed outside Mender"
+    assert step.effects == [SettleRun(CIOutcome.ESCALATED)]  # its held run is a human's to handle
 
 
 # --- the review queue ---------------------------------------------------------------------------------
@@ -620,9 +623,70 @@ def test_a_reviewed_and_merged_pr_settles_its_run_as_healed() -> None:
     assert m.status.outcome == "merged after review" and done == [SettleRun(CIOutcome.APPROVED_FIXED)]
 
 
-def test_a_pr_that_never_sat_in_the_queue_settles_nothing() -> None:
-    m = decider.record_review(approval_wait(), ReviewDecision(approved=False, by="bob", at=NOW))
-    _, done = carry(decider.on_news(m, ctx()), snap(lint="failure"), None, True)
+def test_a_pr_merged_without_waiting_for_anyone_settles_nothing() -> None:
+    m, done = carry(decider.resume(routed(), ctx(), MergeFix(), MergeResult(merged=True, sha="m1")))
+    m, done = carry(decider.resume(m, ctx(), ReadDefaultRun("m1"), default_run(Conclusion.SUCCESS)))
+    assert m.status.outcome == "merged" and not m.holds_run and "SettleRun" not in kinds(done)
+
+
+# --- a proposed fix PR (one approval, then merged) holds its run until it ends (awaiting review) -------
+
+
+def test_a_proposed_pr_holds_its_run_until_it_ends() -> None:
+    """Proposed is not merged: the run its fix healed waits (`HoldRun`) like a queued one."""
+    m, done = carry(
+        decider.resume(waiting_for_checks(), ctx(), ReadChecks(), snap(lint="failure")), None, None
+    )
+    assert kinds(done)[-3:] == ["AuditFixPR", "HoldRun", "ReadChecks"] and m.holds_run
+    assert m.status.decision is not None and m.status.decision.route is Route.AUTO_MERGE
+
+
+@pytest.mark.parametrize(
+    ("answer", "results", "settled"),
+    [
+        pytest.param(
+            snap(approvals=("carol",)),
+            (MergeResult(merged=True, sha="m1"), default_run(Conclusion.SUCCESS)),
+            CIOutcome.APPROVED_FIXED,
+            id="approved-merged",
+        ),
+        pytest.param(
+            snap(approvals=("carol",)),
+            (
+                MergeResult(merged=True, sha="m1"),
+                default_run(Conclusion.FAILURE),
+                RevertResult(opened=True, merged=True),
+            ),
+            CIOutcome.ESCALATED,
+            id="merged-then-reverted",
+        ),
+        pytest.param(snap(state="closed"), (), CIOutcome.ESCALATED, id="closed-by-a-human"),
+        pytest.param(snap(state="merged"), (), CIOutcome.APPROVED_FIXED, id="merged-by-a-human"),
+    ],
+)
+def test_a_proposed_pr_settles_its_run_when_it_ends(
+    answer: ChecksSnapshot, results: tuple[Any, ...], settled: CIOutcome
+) -> None:
+    m, done = carry(decider.resume(approval_wait(), ctx(), ReadChecks(), answer), *results)
+    assert m.done and done[-1] == SettleRun(settled), kinds(done)
+
+
+def test_a_proposed_pr_left_open_keeps_its_run_awaiting() -> None:
+    m, done = carry(decider.on_timer(approval_wait(), ctx(REVIEW_WAIT)))
+    assert m.done and m.status.outcome.startswith("no approval in time") and "SettleRun" not in kinds(done)
+
+
+def test_a_history_from_before_holding_proposed_prs_replays_without_it() -> None:
+    """`workflow.patched`: a fix PR workflow begun before `HoldRun` neither holds nor settles its run."""
+    old = FixPRContext(now=NOW, hold_proposed=False)
+    step = decider.resume(waiting_for_checks(), old, ReadChecks(), snap(lint="failure"))
+    m, done = carry(step, None, None, old=old)
+    assert "HoldRun" not in kinds(done) and not m.holds_run
+    m = decider.record_review(
+        decider.resume(m, old, ReadChecks(), snap(lint="failure")).memory,
+        ReviewDecision(approved=False, by="bob", at=NOW),
+    )
+    _, done = carry(decider.on_news(m, old), snap(lint="failure"), None, True, old=old)
     assert "SettleRun" not in kinds(done)
 
 

@@ -41,7 +41,7 @@ def routed(checks: ChecksSnapshot, **d: Any) -> tuple[FixPRMemory, list[str]]:
         pytest.param(snap(), ["MergeFix"], "merge", id="score>=0.95: merge when the pipeline succeeds"),
         pytest.param(
             snap(lint="failure"),
-            ["EnableAutoMerge", "ReadChecks"],
+            ["EnableAutoMerge", "HoldRun", "ReadChecks"],  # its run waits for the merge
             "waiting for one approval",
             id="score>=0.80: GitLab merges after one approval",
         ),

@@ -257,7 +257,16 @@ def test_a_signature_always_recognises_the_line_it_was_made_from(line: str) -> N
 
 @settings(max_examples=80, deadline=None)
 @given(
-    st.sampled_from(["requirements.txt", "package.json", "pom.xml", ".github/workflows/ci.yml", "src/a.py"]),
+    st.sampled_from(
+        [
+            "requirements.txt",
+            "package.json",
+            "pom.xml",
+            ".github/workflows/ci.yml",
+            ".gitlab-ci.yml",
+            "src/a.py",
+        ]
+    ),
     st.text(max_size=400),
     st.text(max_size=400),
 )
