@@ -40,7 +40,9 @@ class PRWorkflowInput(BaseModel):
     # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`); QUEUE_REVISION
     # asks merge-queue-lite for a turn before a branch update; REMOTE_REVISION runs its store,
     # configuration and audit calls as regular activities, not local ones (a signal that arrives while a
-    # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash). New
+    # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash);
+    # EVENT_TIME_REVISION counts staleness from the time of the PR's last event, not from when the
+    # workflow applied it (`domain.pr_healing.decider.seconds_to_wait`). New
     # runs and every continue-as-new take LATEST_REVISION: a run keeps the mechanics it started with, so
     # old histories replay unchanged.
     revision: int = 0
@@ -49,12 +51,14 @@ class PRWorkflowInput(BaseModel):
     # with `mender.yaml`): the run's first decision needs no `config.repo_policy` call. None: the run
     # reads them (older runs, other starters, every continue-as-new); every staleness check reads them.
     policy: RepoPolicy | None = None
+    checked_at: datetime | None = None  # when the last staleness check read the PR (carried over)
 
 
 LEAN_REVISION = 1
 QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
 REMOTE_REVISION = 3  # store, configuration and audit calls are regular activities (replay-safe with signals)
-LATEST_REVISION = REMOTE_REVISION  # what new runs and every continue-as-new start with
+EVENT_TIME_REVISION = 4  # staleness counted from the last event's time (a late webhook is not fresh)
+LATEST_REVISION = EVENT_TIME_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.pr import (
         COMMAND_UPDATE,
         EVENT_SIGNAL,
+        EVENT_TIME_REVISION,
         LATEST_REVISION,
         LEAN_REVISION,
         PR_WORKFLOW,
@@ -62,6 +63,7 @@ class PRLifecycleWorkflow:
             cancelled=input.cancelled,
             verified_at=input.verified_at,
             queue=input.queue,
+            checked_at=input.checked_at,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
@@ -203,6 +205,7 @@ class PRLifecycleWorkflow:
             run_id=info.first_execution_run_id,
             workflow_id=info.workflow_id,
             merge_queue_known=self.revision >= QUEUE_REVISION,
+            stale_from_event_time=self.revision >= EVENT_TIME_REVISION,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -246,4 +249,5 @@ class PRLifecycleWorkflow:
             verified_at=m.verified_at,
             revision=LATEST_REVISION,  # a new run has no history to replay: the latest mechanics
             queue=m.queue,
+            checked_at=m.checked_at,
         )
