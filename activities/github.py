@@ -36,7 +36,8 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
     """PyGithub against GitHub or the simulator, as a token or as the App's installation of `repo`.
 
     Retries are Temporal's job, not PyGithub's. GETs are conditional (`activities/github_cache.py`): an
-    unchanged answer costs a 304, which GitHub does not count against the rate limit.
+    unchanged answer costs a 304, which GitHub does not count against the rate limit. Writes are paced
+    under GitHub's secondary limit (`activities/github_pacing.py`).
     """
     client = Github(
         base_url=settings.github_api_url,
@@ -47,7 +48,7 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
         timeout=15,
         lazy=True,
     )
-    conditional(client.requester)
+    conditional(client.requester, settings.config.github.writes_per_minute)
     return client
 
 
