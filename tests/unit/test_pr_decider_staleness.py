@@ -1,4 +1,5 @@
-"""Staleness counted from the PR's last event by its own time (EVENT_TIME_REVISION), as a table."""
+"""Staleness counted from the PR's last event by its own time (EVENT_TIME_REVISION), as a table; and
+the time a remediation was decided, journaled apart from the time GitHub took it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.pr_healing import decider
-from domain.pr_healing.classifier import PRAction
-from domain.pr_healing.effects import Failed, FetchSnapshot, Purpose
+from domain.pr_healing.classifier import Decision, PRAction
+from domain.pr_healing.effects import (
+    AskPermit,
+    Failed,
+    FetchSnapshot,
+    Plan,
+    Purpose,
+    RunStrategy,
+    StrategyOutcome,
+)
 from domain.pr_healing.events import EventType
 from domain.pr_healing.lifecycle import PRState
 from domain.pr_healing.remediation import Expectation
-from tests.support.events import make_event
+from domain.shared.breaker import BreakerState, Permit
+from tests.support.events import HEAD, make_event
 from tests.support.snapshots import PR, snapshot
 from tests.unit.test_pr_decider import NOW, STALE_BEFORE, context, memory
 
@@ -106,3 +116,16 @@ def test_the_wait_is_always_positive_and_never_past_the_threshold(
 ) -> None:
     wait = decider.seconds_to_wait(at(last_event, checked=checked), CTX)
     assert 0 < wait <= THRESHOLD
+
+
+def test_a_remediation_journals_when_it_was_scheduled_beside_when_github_took_it() -> None:
+    plan = Plan(decision=Decision(action=PRAction.RETRY_CHECKS, reason="flaky"), head_sha=HEAD)
+    granted = Permit(granted=True, state=BreakerState.CLOSED)
+    run = decider.resume(memory(), CTX, AskPermit(plan), granted).effects[0]
+    assert isinstance(run, RunStrategy)
+    later = replace(CTX, now=NOW + timedelta(seconds=70))  # its write waited for its turn
+    step = decider.resume(memory(), later, run, StrategyOutcome(ok=True, detail="re-ran failed jobs"))
+    acted = [e.event for e in step.memory.recent if e.event.type is EventType.REMEDIATION]
+    assert [(e.details["outcome"], e.occurred_at, e.details["scheduled_at"]) for e in acted] == [
+        ("acted", NOW + timedelta(seconds=70), NOW.isoformat())
+    ]
