@@ -155,7 +155,8 @@ def main() -> None:
         )
         print(
             f"GitHub writes taken {writes['taken']} ({writes['per_minute']}/min from first to last, busiest "
-            f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}"
+            f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}; requests counted "
+            f"against the hourly limit: {writes['requests_counted']}"
             + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
             flush=True,
         )

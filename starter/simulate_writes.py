@@ -1,5 +1,6 @@
 """What Mender wrote to the GitHub simulator in a `mender simulate` run, from its request log: writes
-GitHub took, writes refused by its secondary limit (429), and the most taken in any minute."""
+GitHub took, writes refused by its secondary limit (429), the most taken in any minute, and the requests
+that counted against the hourly (primary) limit (every answer but a 304)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ def writes_report(requests: Iterable[dict[str, Any]], logged_at_most: int | None
     return {
         "taken": len(taken),
         "refused_429": sum(1 for r in writes if r.get("status") == 429),
+        "requests_counted": sum(1 for r in requests if r.get("status") != 304),
         "busiest_minute": busiest,
         "per_minute": round(len(taken) / (span / MINUTE), 1) if span >= MINUTE else None,
         "log_full": logged_at_most is not None and len(requests) >= logged_at_most,

@@ -16,6 +16,7 @@ def test_writes_taken_refused_and_the_busiest_minute() -> None:
     assert report == {
         "taken": 7,
         "refused_429": 1,
+        "requests_counted": 9,
         "busiest_minute": 4,  # 10, 59.5, 60, 61
         "per_minute": 2.8,  # 7 over 150 s
         "log_full": False,
