@@ -126,6 +126,11 @@ class ConditionalRequester(Requester):
         return status, answered, body
 
 
+def take_write_turn(requester: Requester) -> None:
+    """Before a remediation reads what it will write on: its turn to write (`github_gate.before_writing`)."""
+    github_gate.before_writing(_credentials(requester), getattr(requester, "writes_per_minute", None))
+
+
 def conditional(requester: Requester, writes_per_minute: int | None = None) -> Requester:
     """`requester`, now sending conditional GETs (its class is swapped: PyGithub builds its own) and its
     writes paced at `writes_per_minute` (None: not paced)."""

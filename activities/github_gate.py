@@ -126,6 +126,26 @@ def before_request(who: str, verb: str, url: str, writes_per_minute: int | None 
             ) from None
 
 
+def before_writing(who: str, writes_per_minute: int | None) -> None:
+    """An activity about to write takes its turn first (`github_pacing.WritePacer.reserve`): raise,
+    before any read, when writes are held or the turn is far (kept for the retry)."""
+    left = GATE.left(who, write=True)
+    if left > 0:
+        wait = str(math.ceil(left))
+        raise HeldByRateGate(
+            429,
+            {"message": f"waiting out GitHub's rate limit ({wait}s left) before writing"},
+            {"retry-after": wait},
+        )
+    if writes_per_minute and (me := holder()) is not None:
+        try:
+            PACER.reserve(who, writes_per_minute, me)
+        except Held as held:
+            raise HeldByRateGate(
+                429, {"message": f"pacing GitHub writes ({held})"}, {"retry-after": retry_after(held)}
+            ) from None
+
+
 def after_response(who: str, status: int, headers: Mapping[str, Any], body: Any, verb: str = "GET") -> None:
     """Open the window a rate-limited answer names (and raise it): a secondary limit answered to a write
     holds writes only; an answer that used the last request of the primary limit opens it until the

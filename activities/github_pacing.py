@@ -7,7 +7,9 @@ it leaves the window. A turn within `LONGEST_INLINE_WAIT` is waited for in the a
 that long at most); a later one is kept for the activity (by workflow and activity id, across attempts)
 and the activity is retried at it, its slot free meanwhile (`Held`, which the gate raises as a 429 with
 `Retry-After`: one retry path for every rate limit). Outside an activity the call waits for its turn.
-Per worker process: processes sharing a credential share GitHub's limit, so each gets its part.
+A remediation takes its turn before it reads GitHub (`reserve`): a far turn costs no reads now, and
+the reads it does at its turn are current. Per worker process: processes sharing a credential share
+GitHub's limit, so each gets its part.
 """
 
 from __future__ import annotations
@@ -71,6 +73,17 @@ class WritePacer:
             if i < len(turns) and turns[i] == at:
                 del turns[i]
             bisect.insort(turns, now)
+
+    def reserve(self, who: str, per_minute: int, holder: str) -> None:
+        """Take `holder`'s turn ahead of its write (it waits for a near one, `Held` for a far one); the
+        write then finds it kept and goes at once."""
+        at = self.turn(who, per_minute, holder)
+        self.keep(who, holder, at)
+        wait = at - self._clock()
+        if wait > LONGEST_INLINE_WAIT:
+            raise Held(wait)
+        if wait > 0:
+            time.sleep(wait)
 
     def wait_turn(self, who: str, per_minute: int, holder: str | None) -> None:
         """Sleep until this write's turn; raise `Held` when it is further than the inline wait."""

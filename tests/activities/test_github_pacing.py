@@ -95,3 +95,30 @@ def test_the_gate_paces_writes_only_and_holds_a_far_one_as_a_rate_limit(clock: C
     assert error.type == "GitHubRateLimited" and "pacing GitHub writes" in error.message
     assert error.next_retry_delay is not None and error.next_retry_delay.total_seconds() == 60
     github_gate.before_request("token", "POST", "/repos/a/b/issues/1/labels")  # not paced without a limit
+
+
+def test_a_remediation_takes_its_turn_before_it_reads_and_its_write_finds_it(
+    clock: Clock, monkeypatch
+) -> None:
+    monkeypatch.setattr("activities.github_pacing.time.sleep", lambda s: pytest.fail(f"slept {s}"))
+    pacer = WritePacer(clock, window=60)
+    pacer.turn("token", 1)
+    with pytest.raises(Held):
+        pacer.reserve("token", 1, "pr/1/run/7")  # far: retried at its turn, nothing read yet
+    clock.now = 1060.0
+    pacer.reserve("token", 1, "pr/1/run/7")  # the retry, at its turn: goes on to read
+    pacer.wait_turn("token", 1, "pr/1/run/7")  # its write: the turn it holds, at once
+    assert pacer.turn("token", 1) == 1120.0  # one turn taken for the remediation, not two
+
+
+def test_the_gate_holds_a_remediation_before_it_reads(clock: Clock, monkeypatch) -> None:
+    from activities import github_gate
+
+    monkeypatch.setattr(github_gate, "PACER", WritePacer(clock, window=60))
+    monkeypatch.setattr(github_gate, "holder", lambda: "pr/1/run/7")
+    github_gate.before_writing("token", 1)
+    github_gate.before_writing("token", 1)  # the same activity again (a retry): its turn, kept
+    monkeypatch.setattr(github_gate, "holder", lambda: "pr/2/run/3")
+    with pytest.raises(github_gate.HeldByRateGate) as held:
+        github_gate.before_writing("token", 1)  # another: the next turn is a minute away
+    assert held.value.headers == {"retry-after": "60"}
