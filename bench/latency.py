@@ -104,12 +104,20 @@ async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) 
 
 
 def mender(
-    prs: int, timeout: float, worker_process: bool = True, open_interval: float = OPEN_INTERVAL
+    prs: int,
+    timeout: float,
+    worker_process: bool = True,
+    open_interval: float = OPEN_INTERVAL,
+    keep: Path | None = None,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.yaml"
         path.write_text(yaml.safe_dump(scenario(prs, open_interval)))
-        run = lambda: run_simulation(path, ROOT / "mender.yaml", timeout, worker_process=worker_process)  # noqa: E731
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        run = lambda: run_simulation(  # noqa: E731
+            path, ROOT / "mender.yaml", timeout, data_dir=keep, worker_process=worker_process
+        )
         return asyncio.run(started(run))
 
 
@@ -119,6 +127,7 @@ def main() -> None:
     )
     parser.add_argument("--prs", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--keep", type=Path, help="keep Mender's store and worker log in this directory")
     parser.add_argument("--open-interval", type=float, default=OPEN_INTERVAL, help="seconds between openings")
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
@@ -142,7 +151,7 @@ def main() -> None:
         )
     if not args.floor_only:
         started = time.monotonic()
-        report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval)
+        report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval, args.keep)
         decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
         rows["mender: stall -> decision"] = (decided["median"], decided["p95"])
         rows["mender: stall -> write"] = (written["median"], written["p95"])
