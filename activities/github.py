@@ -19,7 +19,7 @@ from github.Repository import Repository
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.github_cache import conditional
+from activities.github_cache import conditional, take_write_turn
 from activities.github_gate import exception_delay
 from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
@@ -36,7 +36,8 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
     """PyGithub against GitHub or the simulator, as a token or as the App's installation of `repo`.
 
     Retries are Temporal's job, not PyGithub's. GETs are conditional (`activities/github_cache.py`): an
-    unchanged answer costs a 304, which GitHub does not count against the rate limit.
+    unchanged answer costs a 304, which GitHub does not count against the rate limit. Writes are paced
+    under GitHub's secondary limit (`activities/github_pacing.py`).
     """
     client = Github(
         base_url=settings.github_api_url,
@@ -47,12 +48,21 @@ def github_client(settings: Settings, repo: str | None = None) -> Github:
         timeout=15,
         lazy=True,
     )
-    conditional(client.requester)
+    conditional(client.requester, settings.config.github.writes_per_minute)
     return client
 
 
 def _repo(pr: PRRef) -> Repository:
     return github_client(get_settings(), pr.repo).get_repo(pr.repo)
+
+
+def _writer(pr: PRRef, what: str) -> Repository:
+    """The repository for a remediation, once its turn to write has come (`activities/github_pacing.py`):
+    it reads GitHub at its turn, not before (a far turn retries the activity then)."""
+    client = github_client(get_settings(), pr.repo)
+    with github_errors(what, pr.repo):
+        take_write_turn(client.requester)
+    return client.get_repo(pr.repo)
 
 
 def _fail(exc: GithubException, what: str, repo: str | None = None) -> ApplicationError:
@@ -201,7 +211,7 @@ def _base_merged_into(repo: Repository, head: str, before: str) -> bool:
 @activity.defn(name="github.update_branch")
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
-    repo = _repo(args.pr)
+    repo = _writer(args.pr, f"updating {args.pr.key}")
     with github_errors(f"updating {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.state != "open":  # merged or closed meanwhile: GitHub would refuse (422)
@@ -240,7 +250,7 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
 def rebuild(args: StrategyArgs) -> StrategyResult:
     """Re-run failed checks: failed Actions jobs, else re-request the suite; rebuild hooks for other CI."""
     settings = get_settings()
-    repo = _repo(args.pr)
+    repo = _writer(args.pr, f"rebuilding {args.pr.key}")
     with github_errors(f"rebuilding {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         snapshot = read_snapshot(repo, pull, args.pr)
@@ -281,7 +291,7 @@ def _commented_since(issue: Any, body: str, since: datetime) -> bool:
 def retrigger_bot(args: BotArgs) -> StrategyResult:
     """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
     mechanism = get_settings().config.remediation.bots[args.bot]
-    repo = _repo(args.pr)
+    repo = _writer(args.pr, f"re-triggering the {args.bot} bot on {args.pr.key}")
     with github_errors(f"re-triggering the {args.bot} bot on {args.pr.key}", args.pr.repo):
         issue = repo.get_issue(args.pr.number)
         if mechanism.kind == "label":
@@ -314,7 +324,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
 @activity.defn(name="github.merge")
 def merge(args: StrategyArgs) -> StrategyResult:
     """Merge exactly once and only green: read back first, require the expected head, never while pending."""
-    repo = _repo(args.pr)
+    repo = _writer(args.pr, f"merging {args.pr.key}")
     with github_errors(f"merging {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.merged:

@@ -69,9 +69,10 @@ CACHE = ETagCache()
 
 
 def _credentials(requester: Requester) -> str:
-    """Whose view of GitHub an answer is (GitHub varies answers by `Authorization`): a hash of the token."""
+    """Whose view of GitHub an answer is (GitHub varies answers by `Authorization`), and whose rate
+    limits: a hash of the GitHub (API URL) and the token."""
     token = getattr(requester.auth, "token", None) if requester.auth is not None else None
-    return hashlib.sha256(str(token).encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{requester.base_url}|{token}".encode()).hexdigest()[:16]
 
 
 # PyGithub's one path for every request (JSON, multipart, blobs, streams): gated there. Private, so checked.
@@ -80,12 +81,15 @@ assert hasattr(Requester, _ENCODE), "PyGithub changed: gate its requests elsewhe
 
 
 class ConditionalRequester(Requester):
+    writes_per_minute: int | None = None  # writes paced under this (`activities/github_pacing.py`)
+
     def _Requester__requestEncode(self, cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        """Not sent inside a rate-limit window; a rate-limited answer opens one (and raises)."""
+        """Not sent inside a rate-limit window, a write not before its turn; a rate-limited answer opens
+        a window (and raises)."""
         who = _credentials(self)
-        github_gate.before_request(who, verb, url)
+        github_gate.before_request(who, verb, url, self.writes_per_minute)
         status, headers, output = getattr(super(), _ENCODE)(cnx, verb, url, *args, **kwargs)
-        github_gate.after_response(who, status, headers, output)
+        github_gate.after_response(who, status, headers, output, verb)
         return status, headers, output
 
     def requestJson(
@@ -122,7 +126,14 @@ class ConditionalRequester(Requester):
         return status, answered, body
 
 
-def conditional(requester: Requester) -> Requester:
-    """`requester`, now sending conditional GETs (its class is swapped: PyGithub builds its own)."""
+def take_write_turn(requester: Requester) -> None:
+    """Before a remediation reads what it will write on: its turn to write (`github_gate.before_writing`)."""
+    github_gate.before_writing(_credentials(requester), getattr(requester, "writes_per_minute", None))
+
+
+def conditional(requester: Requester, writes_per_minute: int | None = None) -> Requester:
+    """`requester`, now sending conditional GETs (its class is swapped: PyGithub builds its own) and its
+    writes paced at `writes_per_minute` (None: not paced)."""
     requester.__class__ = ConditionalRequester
+    requester.writes_per_minute = writes_per_minute  # type: ignore[attr-defined]
     return requester

@@ -27,7 +27,8 @@ from starter.simulate import run_simulation  # noqa: E402
 FAULT_MIX = [[], ["flaky_checks"], ["automerge_missed"], ["approver_bot_missed"]]
 
 
-def scenario(prs: int) -> dict:
+def scenario(prs: int, open_interval: float = 0.01) -> dict:
+    """`prs` bot PRs opened `open_interval` s apart (0.01: the fleet stalls within seconds)."""
     per_group = prs // len(FAULT_MIX)
     groups = [{"count": per_group, "faults": faults} for faults in FAULT_MIX]
     groups[0]["count"] += prs - per_group * len(FAULT_MIX)
@@ -50,7 +51,7 @@ def scenario(prs: int) -> dict:
             "ci_start_seconds": 1,
             "ci_seconds": 3,
             "bot_delay_seconds": 1,
-            "open_interval_seconds": 0.01,
+            "open_interval_seconds": open_interval,
         },
         "prs": groups,
         # A fleet this size needs more than GitHub's default 5000 API requests an hour per token;

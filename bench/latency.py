@@ -8,10 +8,17 @@ Mender: `bench/fleet.py`'s scenario (a quarter of the PRs healthy, the rest stal
 Mender heals most often; 20 s staleness thresholds) run by `mender simulate`'s engine, its worker in a
 process of its own (`mender worker`, 16 activity slots; `--worker-in-process`: in the bench process with
 the simulators and the starter, as `mender simulate` runs it); stall -> action is from the PR's last
-applied event to the remediation that acted (verify, classify, breaker, act).
-Printed: median and p95 of each, the ratio, and the goal (p95 <= threshold + 5 s). Nothing asserted.
+applied event to the remediation's activity scheduled (stall -> decision: the timer fired, GitHub was
+read, the breaker asked; what the floor measures) and to its answer (stall -> write: GitHub took the
+write, which its secondary limit of 80 writes a minute per token bounds when hundreds stall at once).
+Printed: median and p95 of each, the ratio, the goal (p95 <= threshold + 5 s), and the writes GitHub
+took (busiest minute, 429s). Nothing asserted.
 
-Usage: .venv/bin/python bench/latency.py [--prs 1000] [--floor-only | --mender-only]
+Fleet shapes: the default opens the 1,000 PRs 0.01 s apart (750 stall within seconds: their writes
+need >= 9.4 min on one token); `--open-interval 0.8` opens them so that stalls come at ~56 a minute,
+a rate one token serves.
+
+Usage: .venv/bin/python bench/latency.py [--prs 1000] [--open-interval 0.01] [--floor-only | --mender-only]
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from runtime.temporal import temporal_binary  # noqa: E402
 from starter.simulate import run_simulation  # noqa: E402
 
 THRESHOLD = 20.0
-OPEN_INTERVAL = 0.01  # as the fleet scenario opens its PRs
+OPEN_INTERVAL = 0.01  # as the fleet scenario opens its PRs (by default)
 SLOTS = 16  # activity slots of the embedded Mender worker
 T = TypeVar("T")
 
@@ -58,7 +65,7 @@ async def started(start: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
     raise AssertionError("unreachable")
 
 
-async def floor(prs: int, timeout: float) -> list[float]:
+async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) -> list[float]:
     """Stall -> action seconds of each bare workflow that acted within `timeout`."""
     env = await started(
         lambda: WorkflowEnvironment.start_local(
@@ -87,7 +94,7 @@ async def floor(prs: int, timeout: float) -> list[float]:
                         task_queue=queue,
                         start_signal="progress",
                     )
-                    await asyncio.sleep(OPEN_INTERVAL)
+                    await asyncio.sleep(open_interval)
                 deadline = time.monotonic() + timeout
                 while len(sent.keys() & ACTED.keys()) < prs and time.monotonic() < deadline:
                     await asyncio.sleep(0.5)
@@ -96,11 +103,21 @@ async def floor(prs: int, timeout: float) -> list[float]:
     return [ACTED[w] - sent[w] for w in sent if w in ACTED]
 
 
-def mender(prs: int, timeout: float, worker_process: bool = True) -> dict:
+def mender(
+    prs: int,
+    timeout: float,
+    worker_process: bool = True,
+    open_interval: float = OPEN_INTERVAL,
+    keep: Path | None = None,
+) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.yaml"
-        path.write_text(yaml.safe_dump(scenario(prs)))
-        run = lambda: run_simulation(path, ROOT / "mender.yaml", timeout, worker_process=worker_process)  # noqa: E731
+        path.write_text(yaml.safe_dump(scenario(prs, open_interval)))
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+        run = lambda: run_simulation(  # noqa: E731
+            path, ROOT / "mender.yaml", timeout, data_dir=keep, worker_process=worker_process
+        )
         return asyncio.run(started(run))
 
 
@@ -110,6 +127,8 @@ def main() -> None:
     )
     parser.add_argument("--prs", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--keep", type=Path, help="keep Mender's store and worker log in this directory")
+    parser.add_argument("--open-interval", type=float, default=OPEN_INTERVAL, help="seconds between openings")
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
     side.add_argument("--mender-only", action="store_true")
@@ -122,7 +141,7 @@ def main() -> None:
     rows: dict[str, tuple[float | None, float | None]] = {}
     if not args.mender_only:
         started = time.monotonic()
-        waits = asyncio.run(floor(args.prs, args.timeout))
+        waits = asyncio.run(floor(args.prs, args.timeout, args.open_interval))
         rows["floor"] = (percentile(waits, 0.5), percentile(waits, 0.95))
         median, p95 = rows["floor"]
         print(
@@ -132,23 +151,35 @@ def main() -> None:
         )
     if not args.floor_only:
         started = time.monotonic()
-        report = mender(args.prs, args.timeout, worker_process=not args.worker_in_process)
-        stall = report["stall_to_action_seconds"]
-        rows["mender"] = (stall["median"], stall["p95"])
+        report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval, args.keep)
+        decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
+        rows["mender: stall -> decision"] = (decided["median"], decided["p95"])
+        rows["mender: stall -> write"] = (written["median"], written["p95"])
+        writes = report["github_writes"]
         print(
             f"mender: {args.prs} PRs in {time.monotonic() - started:.0f} s, actions {report['actions']}, "
-            f"false positives {report['false_positive_actions']}, open {report['prs']['open']}",
+            f"false positives {report['false_positive_actions']}, open {report['prs']['open']}, "
+            f"needs human {report['prs']['needs_intervention']}, breaker trips {report['breaker_trips']}",
+            flush=True,
+        )
+        print(
+            f"GitHub writes taken {writes['taken']} ({writes['per_minute']}/min from first to last, busiest "
+            f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}; requests counted "
+            f"against the hourly limit: {writes['requests_counted']}"
+            + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
             flush=True,
         )
     print(
         f"\nstall -> action, {args.prs} PRs, threshold {THRESHOLD:.0f} s (goal: p95 <= {THRESHOLD + 5:.0f} s)"
     )
-    print(f"{'':<8} {'median s':>10} {'p95 s':>10}")
+    print(f"{'':<28} {'median s':>10} {'p95 s':>10}")
     for name, (median, p95) in rows.items():
         show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
-        print(f"{name:<8} {show(median):>10} {show(p95):>10}")
-    if len(rows) == 2 and rows["floor"][1] and rows["mender"][1] is not None:
-        print(f"mender/floor p95: {rows['mender'][1] / rows['floor'][1]:.2f}x")
+        print(f"{name:<28} {show(median):>10} {show(p95):>10}")
+    floor_p95 = rows.get("floor", (None, None))[1]
+    for name in ("mender: stall -> decision", "mender: stall -> write"):
+        if floor_p95 and rows.get(name, (None, None))[1] is not None:
+            print(f"{name} / floor, p95: {rows[name][1] / floor_p95:.2f}x")
 
 
 if __name__ == "__main__":

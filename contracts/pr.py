@@ -40,7 +40,9 @@ class PRWorkflowInput(BaseModel):
     # search-attribute upserts and projections of a decision (`workflows/pr_effects.py`); QUEUE_REVISION
     # asks merge-queue-lite for a turn before a branch update; REMOTE_REVISION runs its store,
     # configuration and audit calls as regular activities, not local ones (a signal that arrives while a
-    # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash). New
+    # local activity runs is applied before its result on replay: TMPRL1100 after a worker crash);
+    # EVENT_TIME_REVISION counts staleness from the time of the PR's last event, not from when the
+    # workflow applied it (`domain.pr_healing.decider.seconds_to_wait`). New
     # runs and every continue-as-new take LATEST_REVISION: a run keeps the mechanics it started with, so
     # old histories replay unchanged. VISIBLE_REVISION: the starter sets the opening's search attributes
     # with the start, and a run upserts only the values that differ from the ones it has.
@@ -51,17 +53,19 @@ class PRWorkflowInput(BaseModel):
     # reads them (older runs, other starters, every continue-as-new); every staleness check reads them.
     policy: RepoPolicy | None = None
     unchecked: int = 0  # remediation attempts not checked because Mender failed (`PRMemory.unchecked`)
+    checked_at: datetime | None = None  # when the last staleness check read the PR (carried over)
 
 
 LEAN_REVISION = 1
 QUEUE_REVISION = 2  # branch updates take turns in merge-queue-lite (`workflows/merge_queue.py`)
 REMOTE_REVISION = 3  # store, configuration and audit calls are regular activities (replay-safe with signals)
-# (branch `sim`) a remediation whose activity timed out (Mender's worker died or hung) is not charged to
+# UNCHECKED_REVISION: a remediation whose activity timed out (Mender's worker died or hung) is not charged to
 # its budget; a separate cap (`remediation.unchecked_attempts_max`) escalates (`unchecked_steps`); and
 # a history grown by commands alone wakes the run to continue as new
 UNCHECKED_REVISION = 4
 VISIBLE_REVISION = 5  # an upsert carries only changed values (the opening's come with the start)
-LATEST_REVISION = VISIBLE_REVISION  # what new runs and every continue-as-new start with
+EVENT_TIME_REVISION = 6  # staleness counted from the last event's time (a late webhook is not fresh)
+LATEST_REVISION = EVENT_TIME_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

@@ -248,6 +248,9 @@ class GitHubConfig(Strict):
         None, gt=0
     )  # run as a GitHub App (key in MENDER_GITHUB_APP_PRIVATE_KEY[_FILE])
     installation_id: int | None = Field(None, gt=0)  # null: each repository's installation is looked up
+    # Content-creating requests a minute per credential and worker process (GitHub's secondary limit is
+    # 80 per credential: with N worker processes on one credential, give each 80 / N).
+    writes_per_minute: int = Field(80, ge=1, le=1000)
 
 
 class MenderConfig(Strict):

@@ -1,7 +1,9 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-needless_updates, mttm_seconds, breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
+needless_updates, mttm_seconds, stall_to_action_seconds (from a PR's last event to the answer of the
+remediation that acted), stall_to_decision_seconds (to its activity scheduled), github_writes
+(`simulate_writes`), breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
 healed: merged without a human after at least one of its actions), wall_seconds, commands, untracked
 (bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), ci (see
 `simulate_ci`; its `fix_prs`: `simulate_fixprs`), and goals (the scenario's goals, met or not:
@@ -32,11 +34,13 @@ from domain.shared.audit import AuditFilter
 from domain.shared.breaker import BreakerState
 from runtime.settings import ConfigError, describe_errors
 from simulators.github import Scenario, load_scenario
+from simulators.github.state import REQUEST_LOG_SIZE
 from starter import simulate_ci, simulate_fixprs, simulate_goals
 from starter.local_stack import Embedded, embedded
 from starter.simulate_goals import check as check_goals
 from starter.simulate_goals import parse_goals
 from starter.simulate_sweeps import reconciler_report
+from starter.simulate_writes import writes_report
 from store import audit as audit_store
 from store import repository
 from store.db import engine_for
@@ -168,7 +172,8 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     acted_on: set[str] = set()
     false_positives = needless_updates = 0
     escalated: set[str] = set()
-    stall_to_action: list[float] = []
+    stall_to_action: list[float] = []  # to the write GitHub took (the remediation's answer back)
+    stall_to_decision: list[float] = []  # to the remediation's activity scheduled (the timer's part)
     for key, pr in by_key.items():
         _, events = repository.get_pr(engine, PRRef.parse(key))
         last_progress = None
@@ -183,6 +188,8 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
                 )
                 if last_progress is not None:
                     stall_to_action.append((event.occurred_at - last_progress).total_seconds())
+                    if scheduled := details.get("scheduled_at"):
+                        stall_to_decision.append((_time(scheduled) - last_progress).total_seconds())
             elif event.type == "escalated":
                 escalated.add(key)
             elif event.type != "remediation" and event.outcome == "applied":
@@ -264,6 +271,11 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
             "median": percentile(stall_to_action, 0.5),
             "p95": percentile(stall_to_action, 0.95),
         },
+        "stall_to_decision_seconds": {
+            "median": percentile(stall_to_decision, 0.5),
+            "p95": percentile(stall_to_decision, 0.95),
+        },
+        "github_writes": writes_report(stack.github.state.requests, REQUEST_LOG_SIZE),
         "breaker_trips": trips,
         "ci_runs_caused": ci_runs,
         "healed_by_mender": healed_by_mender,

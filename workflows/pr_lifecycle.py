@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.pr import (
         COMMAND_UPDATE,
         EVENT_SIGNAL,
+        EVENT_TIME_REVISION,
         LATEST_REVISION,
         LEAN_REVISION,
         PR_WORKFLOW,
@@ -65,6 +66,7 @@ class PRLifecycleWorkflow:
             verified_at=input.verified_at,
             queue=input.queue,
             unchecked=input.unchecked,
+            checked_at=input.checked_at,
         )
         self._inbox: list[PREvent] = list(input.pending)
         self._refresh_requested = False
@@ -210,6 +212,7 @@ class PRLifecycleWorkflow:
             workflow_id=info.workflow_id,
             merge_queue_known=self.revision >= QUEUE_REVISION,
             unchecked_uncharged=self.revision >= UNCHECKED_REVISION,
+            stale_from_event_time=self.revision >= EVENT_TIME_REVISION,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
@@ -259,4 +262,5 @@ class PRLifecycleWorkflow:
             revision=LATEST_REVISION,  # a new run has no history to replay: the latest mechanics
             queue=m.queue,
             unchecked=m.unchecked,
+            checked_at=m.checked_at,
         )

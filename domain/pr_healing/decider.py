@@ -11,7 +11,7 @@ the circuit breaker, and counts as a success once its expected effect is seen.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from domain.pr_healing import audit_rows, command_steps, queue_steps, unchecked_steps
@@ -93,6 +93,8 @@ def resume(m: PRMemory, ctx: Context, effect: Effect, result: Any) -> PRStep:
 
 def on_snapshot(m: PRMemory, ctx: Context, effect: FetchSnapshot, result: PRSnapshot | Failed) -> PRStep:
     """After a stale or requested read: fold missed facts; a stale PR may then be acted on."""
+    if effect.purpose is Purpose.STALE:  # the next check is a threshold after this one at the earliest
+        m = m.model_copy(update={"checked_at": ctx.now})
     step = verified(m, ctx, result)
     if effect.purpose is not Purpose.STALE or isinstance(result, Failed):
         return step
@@ -195,14 +197,26 @@ def settled(m: PRMemory) -> bool:
 
 
 def seconds_to_wait(m: PRMemory, ctx: Context) -> float:
-    """Until the state's threshold (or an expected effect's deadline, or the end of the grace period)."""
+    """Until the state's threshold (or an expected effect's deadline, or the end of the grace period),
+    counted from `stale_since` (runs before EVENT_TIME_REVISION: from now, each time they wake up)."""
     seconds = ctx.policy.stale_after(m.lifecycle.state)
     if settled(m):
         since = m.settled_at or ctx.now
-        seconds -= (ctx.now - since).total_seconds()
-    elif m.expecting is not None:
+        return max(seconds - (ctx.now - since).total_seconds(), 0.001)
+    if ctx.stale_from_event_time:
+        seconds -= (ctx.now - stale_since(m, ctx)).total_seconds()
+    if m.expecting is not None:
         seconds = min(seconds, (m.expecting.deadline - ctx.now).total_seconds())
     return max(seconds, 0.001)
+
+
+def stale_since(m: PRMemory, ctx: Context) -> datetime:
+    """What staleness counts from: the PR's last event by its own time (a webhook the workflow applied
+    late is as old as it is), or the last staleness check when that is later (a PR found waiting is
+    looked at again a threshold later, not at once); never after now (a sender's clock ahead of the
+    workflow's cannot postpone the check)."""
+    known = [t for t in (m.lifecycle.last_event_at, m.checked_at) if t is not None]
+    return min(ctx.now, max(known)) if known else ctx.now
 
 
 def closing(m: PRMemory, ctx: Context) -> PRStep:

@@ -38,6 +38,7 @@ class PRMemory(BaseModel):
     cancelled: bool = False
     verified_at: datetime | None = None  # when GitHub was last read for this PR (trust but verify)
     verifications: int = 0  # reads of the PR from GitHub by this run
+    checked_at: datetime | None = None  # when the last staleness check read the PR (or failed to)
     unprojected: list[JournalEntry] = Field(default_factory=list)  # journal lines the store has not taken yet
     queue: Membership = Field(default_factory=Membership)  # its place in its base's merge queue
     unchecked: int = 0  # attempts not checked because Mender itself failed (not charged to a budget)
@@ -57,6 +58,9 @@ class Context:
     workflow_id: str = ""
     merge_queue_known: bool = True  # False: decide as before merge-queue-lite (to replay older runs)
     unchecked_uncharged: bool = True  # False: a timed-out remediation is charged (to replay older runs)
+    # True: staleness counts from the last event's own time; False: from when the workflow last woke up
+    # (runs started before EVENT_TIME_REVISION replay as they ran)
+    stale_from_event_time: bool = True
 
 
 @dataclass(frozen=True)

@@ -195,8 +195,11 @@ def on_permit(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> PRStep:
 
 
 def on_strategy_result(m: PRMemory, ctx: Context, plan: Plan, result: Any) -> PRStep:
-    """Journal what the strategy did; an action that acted now waits for its effect."""
+    """Journal what the strategy did (and when it was scheduled); an action that acted now waits for its
+    effect."""
     action, key, extra = plan.decision.action, f"{plan.decision.action}:{plan.attempt}", details_of(plan)
+    if plan.started_at is not None:  # stall -> decision, apart from stall -> the write GitHub took
+        extra["scheduled_at"] = plan.started_at.isoformat()
     if isinstance(result, Failed):
         step = remember(m, ctx, action, RemedyOutcome.FAILED, key, detail=result.reason, **extra)
         step.effects.append(

@@ -100,7 +100,8 @@ def test_a_rate_limited_branch_update_is_retried_after_the_header_and_nothing_go
     sim: tuple[Simulator, PRRef],
 ) -> None:
     """PyGithub's `update_branch` returns False on any refusal: the gate still sees the 429, and no
-    request of that token (read or write, any activity) is sent until its Retry-After is over."""
+    write of that token (any activity) is sent until its Retry-After is over; reads, which GitHub's
+    limit on content-creating requests does not count, go on."""
     simulator, pr = sim
     simulator.state.access.configure(AccessConfig(writes_per_minute=1, write_window_seconds=30))
     assert gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy")).ok  # the one write of the window
@@ -116,7 +117,10 @@ def test_a_rate_limited_branch_update_is_retried_after_the_header_and_nothing_go
     )
     after = httpx.get(f"{simulator.base_url}/_sim/requests").json()
     assert [r["status"] for r in after[sent:]][-1] == 429
+    assert gh.fetch_snapshot(pr).pr == pr  # a read, another activity: sent and answered
+    read = httpx.get(f"{simulator.base_url}/_sim/requests").json()
+    assert len(read) > len(after) and all(r["method"] == "GET" for r in read[len(after) :])
     with pytest.raises(ApplicationError) as waiting:
-        gh.fetch_snapshot(pr)  # a read, another activity: held too, not sent
+        gh.retrigger_bot(gh.BotArgs(pr=pr, bot="policy"))  # a write, another activity: held, not sent
     assert waiting.value.type == "GitHubRateLimited" and "waiting out" in waiting.value.message
-    assert len(httpx.get(f"{simulator.base_url}/_sim/requests").json()) == len(after)
+    assert httpx.get(f"{simulator.base_url}/_sim/requests").json() == read  # nothing sent

@@ -21,6 +21,9 @@ REPORT_KEYS = {
     "ci_runs_caused",
     "wall_seconds",
     "needless_updates",
+    "stall_to_action_seconds",
+    "stall_to_decision_seconds",
+    "github_writes",
     "goals",
 }
 AUTOMATABLE = {
@@ -53,6 +56,11 @@ async def test_every_fault_is_healed_or_escalated_and_healthy_prs_are_never_touc
     assert report["breaker_trips"] >= 1 and report["breaker_state"] == "closed", report  # opened, then closed
     assert report["actions"]["CLOSE_AND_REOPEN"] == 1
     assert report["ci_runs_caused"] >= report["actions"]["RETRY_CHECKS"]
+    # Every action that acted wrote to GitHub, paced under its limit: none refused, decided before taken.
+    writes = report["github_writes"]
+    assert writes["taken"] >= sum(report["actions"].values()) and writes["refused_429"] == 0, writes
+    decided, taken = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
+    assert decided["median"] is not None and 0 < decided["median"] <= taken["median"], report
 
 
 def test_simulate_refuses_a_bad_scenario_with_the_key_path(tmp_path: Path) -> None:

@@ -15,21 +15,23 @@ from tests.support.patience import patient
 
 HEAD = "a" * 40
 _counter = itertools.count()
-_epoch = datetime(2026, 1, 1, tzinfo=UTC)
+_last = [datetime(2026, 1, 1, tzinfo=UTC)]
 T = TypeVar("T")
 
 
 def make_event(
     pr: PRRef, type: EventType, *, key: str | None = None, head_sha: str | None = HEAD, **fields: object
 ) -> PREvent:
-    """An event with a unique key (unless given) and increasing timestamps."""
+    """An event with a unique key (unless given), stamped now as the intake stamps a webhook, each a
+    millisecond after the one before at least (increasing timestamps)."""
     n = next(_counter)
+    _last[0] = max(datetime.now(UTC), _last[0] + timedelta(milliseconds=1))
     return PREvent(
         key=key or f"{type}:{n}",
         pr=pr,
         type=type,
         source=fields.pop("source", EventSource.WEBHOOK),  # type: ignore[arg-type]
-        occurred_at=_epoch + timedelta(seconds=n),
+        occurred_at=_last[0],
         head_sha=head_sha,
         **fields,  # type: ignore[arg-type]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType as HistoryEvent
@@ -29,6 +30,7 @@ SCHEDULED = HistoryEvent.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 TASK_COMPLETED = HistoryEvent.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
 TIMER = HistoryEvent.EVENT_TYPE_TIMER_STARTED
 STATE = {"MenderState", "MenderNeedsHuman", "MenderLastEventAt"}
+TIMER_STARTED = TIMER
 
 
 async def _opened(client: Client, pr: PRRef, queue: str) -> WorkflowHistory:
@@ -62,6 +64,15 @@ def _scheduled(history: WorkflowHistory) -> list[str]:
     ]
 
 
+def _timers(history: WorkflowHistory) -> list[float]:
+    """Seconds of every timer the run started (the staleness waits)."""
+    return [
+        e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
+        for e in history.events
+        if e.event_type == TIMER_STARTED
+    ]
+
+
 def _fields(event: Any) -> set[str]:
     return set(event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
 
@@ -75,7 +86,13 @@ async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
 ) -> None:
     lean, old = PRRef(repo="acme/api", number=801), PRRef(repo="acme/api", number=802)
     given, local = PRRef(repo="acme/api", number=803), PRRef(repo="acme/api", number=804)
-    remote = PRRef(repo="acme/api", number=805)
+    # An opening the workflow applies 10 s after the intake stamped it, today and in REMOTE_REVISION.
+    late, remote = PRRef(repo="acme/api", number=805), PRRef(repo="acme/api", number=806)
+
+    def ten_seconds_old(pr: PRRef) -> Any:
+        event = make_event(pr, EventType.OPENED)
+        return event.model_copy(update={"occurred_at": event.occurred_at - timedelta(seconds=10)})
+
     async with running_worker(client) as queue:
         dispatcher = EventDispatcher("unused", client.namespace, queue, client=client)
         await dispatcher.deliver(make_event(lean, EventType.OPENED))
@@ -98,17 +115,21 @@ async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
             start_signal_args=[make_event(local, EventType.OPENED)],
             search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, local.repo)]),
         )
-        await client.start_workflow(  # as the starter did before VISIBLE_REVISION
+        await dispatcher.deliver(ten_seconds_old(late))
+        await client.start_workflow(  # as the starter did before VISIBLE_REVISION and EVENT_TIME_REVISION
             PR_WORKFLOW,
             PRWorkflowInput(pr=remote, revision=REMOTE_REVISION),
             id=remote.workflow_id,
             task_queue=queue,
             start_signal=EVENT_SIGNAL,
-            start_signal_args=[make_event(remote, EventType.OPENED)],
+            start_signal_args=[ten_seconds_old(remote)],
             search_attributes=TypedSearchAttributes([SearchAttributePair(MENDER_REPO, remote.repo)]),
         )
         lean_history, old_history = await _opened(client, lean, queue), await _opened(client, old, queue)
-        remote_history = await _opened(client, remote, queue)
+        late_history, remote_history = (
+            await _opened(client, late, queue),
+            await _opened(client, remote, queue),
+        )
         given_history, local_history = (
             await _opened(client, given, queue),
             await _opened(client, local, queue),
@@ -135,10 +156,16 @@ async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
     # Revision 0 keeps its commands: MenderRepo upserted again, the audit patch, one activity per effect.
     assert _markers(old_history).count("core_local_activity") == 3 and "core_patch" in _markers(old_history)
     assert {"MenderRepo"} in _upserted(old_history)
+    # Today's revision counts staleness (30 s in CREATED here) from the opening's own time: a webhook
+    # applied 10 s late waits 20 s at most; REMOTE_REVISION waited the whole 30 s from when it woke up.
+    late_timers, remote_timers = _timers(late_history), _timers(remote_history)
+    assert late_timers and 0 < late_timers[0] <= 20, late_timers
+    assert remote_timers and remote_timers[0] == 30, remote_timers
     detected = query(engine_for(settings.database_url), AuditFilter(action="pr.detected"))
-    assert sorted(r.target for r in detected) == sorted([lean.key, old.key, given.key, local.key, remote.key])
+    prs = [lean, old, given, local, late, remote]
+    assert sorted(r.target for r in detected) == sorted(pr.key for pr in prs)
 
     replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
-    for history in (lean_history, old_history, given_history, local_history, remote_history):
+    for history in (lean_history, old_history, given_history, local_history, late_history, remote_history):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
