@@ -64,7 +64,7 @@ _SUMMARY = re.compile(
     r"|^\d+ failures?, \d+ errors?\.?$|\bExecuted \d+ of \d+ .*\(\d+ FAILED\)|^Tests failed\.?$"
     # sbt and R CMD check epilogues: `[error] (test:test) sbt.TestsFailedException`, `Status: 1 ERROR`
     r"|^\[error\] (?:\([\w:/ -]+\) |Total time:|Failed: Total \d+|Error: Total \d+|Failed tests:|Error during tests:)"
-    r"|^Status: \d+ (?:ERROR|WARNING|NOTE)|^(?:FAILED|ERROR) \S+::\S+"  # pytest's short summary
+    r"|^Status: \d+ (?:ERROR|WARNING|NOTE)"
     # Maven's closing goal line when it only counts what the [ERROR] lines above it said
     r"|^\[ERROR\] Failed to execute goal .*(?:: Compilation failure|You have \d+ \w+ violations?|\d+ \w*\s?violations?)"
 )

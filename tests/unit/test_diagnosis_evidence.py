@@ -409,12 +409,6 @@ def test_a_tap_failure_is_evidence_and_its_ok_is_not_a_pass() -> None:
     assert score(body_of("ok 22 \x1b[1;33;42mdns - resolveTxtTimeout\x1b[0m"), [], False) < MIN_SCORE
 
 
-def test_pytest_short_summary_lines_are_summaries() -> None:
-    assert is_summary("FAILED tests/test_api.py::test_get - AssertionError: assert 404 == 200")
-    assert is_summary("ERROR tests/test_db.py::test_connect - OSError: [Errno 111] Connection refused")
-    assert not is_summary("E       AssertionError: assert 404 == 200")
-
-
 def test_mavens_closing_goal_line_steps_back_to_the_compiler_error() -> None:
     log = (FIXTURES.parent / "ci-logs" / "047-dependency.log").read_text("utf-8").splitlines()
     goal = next(line for line in log if "Failed to execute goal" in line)
