@@ -3,7 +3,7 @@ written by one thread in one transaction, and each caller's future completes whe
 
 A projection is idempotent (its journal lines and audit rows by key, the PR row an upsert), so a batch
 that fails is written again one projection per transaction: the projection the database refuses gets
-its own error, the others are stored. One writer per engine also keeps a process's writers from waiting
+its own error, the others are stored. A store that is down or locked fails the whole batch at once. One writer per engine also keeps a process's writers from waiting
 on SQLite's file lock one after another.
 """
 
@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.shared.audit import AuditEntry
@@ -81,10 +82,11 @@ class GroupCommitter:
                 results = [
                     write_projection(connection, self.engine, p.values, p.entries, p.audits) for p in batch
                 ]
-        except Exception as error:  # each projection again on its own: the one refused gets the error
-            if len(batch) == 1:
-                batch[0].done.set_exception(error)
-            else:
+        except Exception as error:
+            if len(batch) == 1 or isinstance(error, OperationalError):  # (the store is down or locked:
+                for p in batch:  # every caller gets the error now and its activity is retried)
+                    p.done.set_exception(error)
+            else:  # each projection again on its own: the one the database refuses gets the error
                 for p in batch:
                     self._commit([p])
             return
