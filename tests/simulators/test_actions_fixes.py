@@ -109,7 +109,8 @@ def test_incident_issues_share_numbers_with_pulls(served: Served) -> None:
     other = repo.create_issue(title="Unrelated", body="nothing to see")
     assert repo.get_issue(issue.number).title == issue.title
     assert [i.number for i in repo.get_issues(labels=["incident"])] == [issue.number]
-    assert {i.number for i in repo.get_issues(state="open")} == {number, issue.number, other.number}
+    # issues lists pull requests too (the PR may have merged meanwhile: `all`, not `open`)
+    assert {i.number for i in repo.get_issues(state="all")} == {number, issue.number, other.number}
     issue.create_comment("Re-run requested.")
     assert [c.body for c in repo.get_issue(issue.number).get_comments()] == ["Re-run requested."]
     issue.edit(state="closed")
