@@ -9,8 +9,6 @@ pure decider (`domain/ci_healing/decider.py`) and carries out the effects it ret
 
 from __future__ import annotations
 
-from collections import deque
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
@@ -28,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.runs import CIRunEvent
     from workflows.calls import REGULAR_CALLS_PATCH
     from workflows.ci_effects import CIEffectRunner
+    from workflows.effect_loop import carry_out
 
 
 GITLAB_CI_EDITS_PATCH = "gitlab-ci-file-fixes"  # GitLab fix MRs may edit .gitlab-ci.yml
@@ -106,12 +105,9 @@ class CIFailureWorkflow:
             self.shown = None
 
     async def _carry_out(self, effects: list[CIEffect]) -> None:
-        """Run effects in order; a result that feeds back gives the next effects, run before the rest."""
-        queue = deque(effects)
-        while queue:
-            effect = queue.popleft()
-            result = await self.runner.perform(effect)
-            if effect.feeds_back:
-                step = decider.resume(self.memory, self._context(), effect, result)
-                self.memory = step.memory
-                queue.extendleft(reversed(step.effects))
+        await carry_out(effects, self.runner.perform, self._resume)
+
+    def _resume(self, effect: CIEffect, result: object) -> list[CIEffect]:
+        step = decider.resume(self.memory, self._context(), effect, result)
+        self.memory = step.memory
+        return step.effects

@@ -11,8 +11,6 @@ a check suite, check run, workflow run or review of the PR arrives); a human's r
 
 from __future__ import annotations
 
-from collections import deque
-
 from temporalio import workflow
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
@@ -34,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.ci_healing.review_queue import ReviewDecision
     from domain.ci_healing.runs import CIRunRef, Provider
     from workflows.calls import REGULAR_CALLS_PATCH
+    from workflows.effect_loop import carry_out
     from workflows.fixpr_effects import FixPREffectRunner
 
 
@@ -107,15 +106,12 @@ class FixPRWorkflow:
             self.shown = None
 
     async def _carry_out(self, effects: list[FixPREffect]) -> None:
-        """Run effects in order; a result that feeds back gives the next effects, run before the rest."""
-        queue = deque(effects)
-        while queue:
-            effect = queue.popleft()
-            result = await self.runner.perform(effect)
-            if effect.feeds_back:
-                step = decider.resume(self.memory, self._context(), effect, result)
-                self.memory = step.memory
-                queue.extendleft(reversed(step.effects))
+        await carry_out(effects, self.runner.perform, self._resume)
+
+    def _resume(self, effect: FixPREffect, result: object) -> list[FixPREffect]:
+        step = decider.resume(self.memory, self._context(), effect, result)
+        self.memory = step.memory
+        return step.effects
 
 
 async def start_fix_pr(
