@@ -1,4 +1,5 @@
-"""The trust-but-verify sweep over open bot PRs: discovery, refresh requests, and the `scan` audit."""
+"""The trust-but-verify sweep over bot PRs: discovery (open ones, and lately closed ones never seen:
+`activities/reconcile_closed.py`), refresh requests, and the `scan` audit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 from github import GithubException
@@ -17,38 +19,27 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from activities.github import github_client, github_errors, read_snapshot
+from activities.github import github_client, github_errors
 from activities.github_gate import HeldByRateGate
+from activities.reconcile_closed import ClosedPR, closed_bot_prs, ending_events, unrecorded
 from activities.reconcile_commands import unanswered_commands
 from activities.sweep_backoff import SourceBackoffs
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
 from domain.config import MenderConfig
-from domain.pr_healing.classifier import classify
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
-from domain.pr_healing.facts import missed_facts, opened_key
-from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from domain.pr_healing.facts import opened_key
+from domain.pr_healing.lifecycle import PRState
 from runtime import metrics
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
 from runtime.settings import Settings, get_settings
 from store import installations, repository, stale
 from store.db import engine_for
 
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
 REFRESH_WAIT_SECONDS = 10.0  # how long a recovered command waits for its workflow to read GitHub
-
-
-class ScanRow(BaseModel):
-    """One line of `mender scan`: an open bot PR, how stale it is and what Mender would do."""
-
-    pr: str
-    title: str
-    author: str
-    state: str
-    tracked: bool
-    stale_seconds: float
-    action: str
-    reason: str
-    url: str | None = None
 
 
 def configured_repos(config: MenderConfig) -> list[str]:
@@ -89,12 +80,25 @@ def list_open_bot_prs(
 ) -> tuple[list[OpenPR], dict[str, RepoFailure]]:
     """Every open PR by a tracked author, per repository (default: every swept one); a repository GitHub
     refuses (gone, forbidden, rate-limited, down) is left out with the reason, never failing the others."""
+    found, _, failed = list_bot_prs(settings, repos, closed=False)
+    return found, failed
+
+
+def list_bot_prs(
+    settings: Settings, repos: list[str] | None = None, closed: bool = True
+) -> tuple[list[OpenPR], list[ClosedPR], dict[str, RepoFailure]]:
+    """The open PRs by tracked authors and (`closed`) those closed within the lookback window
+    (`activities/reconcile_closed.py`), per repository; a repository GitHub refuses is left out with
+    the reason, never failing the others."""
     found: list[OpenPR] = []
+    ended: list[ClosedPR] = []
     failed: dict[str, RepoFailure] = {}
+    now = datetime.now(UTC)
     for name in swept_repos(settings) if repos is None else repos:
         try:
-            with github_errors(f"listing the open PRs of {name}"):  # waits out a rate limit, as every call
+            with github_errors(f"listing the PRs of {name}"):  # waits out a rate limit, as every call
                 pulls = list(open_bot_pulls(settings, [name]))
+                gone = closed_bot_prs(settings, name, now) if closed else []
             found.extend(
                 OpenPR(
                     pr=PRRef(repo=name, number=pull.number),
@@ -106,9 +110,10 @@ def list_open_bot_prs(
                 )
                 for _, pull in pulls
             )
+            ended.extend(gone)
         except (GithubException, httpx.HTTPError, ApplicationError) as exc:
             failed[name] = _failure(exc)
-    return found, failed
+    return found, ended, failed
 
 
 def _failure(exc: Exception) -> RepoFailure:
@@ -137,9 +142,12 @@ class ReconcileActivities:
         settings = get_settings()
         started = time.monotonic()
         report = SweepReport()
-        open_prs, skipped = await self._list(settings, report)
+        open_prs, closed_prs, skipped = await self._list(settings, report)
+        engine = engine_for(settings.database_url)
+        deadline = started + settings.config.reconciler.max_run_seconds
+        await self._record_closed(engine, closed_prs, report, deadline)
         for item in open_prs:
-            if time.monotonic() - started > settings.config.reconciler.max_run_seconds:
+            if time.monotonic() > deadline:
                 report.truncated = True
                 break
             report.scanned += 1
@@ -149,11 +157,10 @@ class ReconcileActivities:
                 report.errors.append(f"{item.pr.key}: {exc}")
         if not report.truncated:
             await self._recover_commands(settings, open_prs, report)
-        open_keys = {item.pr.key for item in open_prs}
-        engine = engine_for(settings.database_url)
+        seen = {item.pr.key for item in open_prs} | {item.pr.key for item in closed_prs}
         repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in skipped]
         for record in await asyncio.to_thread(repository.list_prs, engine):
-            gone = record.repo in repos and record.key not in open_keys
+            gone = record.repo in repos and record.key not in seen
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):
                 # GitHub no longer lists it as open: the merge or close webhook was lost.
                 ref = PRRef(repo=record.repo, number=record.number)
@@ -165,14 +172,16 @@ class ReconcileActivities:
         metrics.sweep_done(report.scanned, len(report.discovered), len(report.refreshed), len(found))
         return report
 
-    async def _list(self, settings: Settings, report: SweepReport) -> tuple[list[OpenPR], set[str]]:
-        """The open bot PRs of every swept repository not backing off; those GitHub refused back off
-        (`activities/sweep_backoff.py`). Returns them and the repositories not read this sweep."""
+    async def _list(
+        self, settings: Settings, report: SweepReport
+    ) -> tuple[list[OpenPR], list[ClosedPR], set[str]]:
+        """The open and lately closed bot PRs of every swept repository not backing off; those GitHub
+        refused back off (`activities/sweep_backoff.py`). Returns them and the repositories not read."""
         now = self.sources.clock()
         repos = await asyncio.to_thread(swept_repos, settings)
         report.backing_off = await asyncio.to_thread(self.sources.backing_off, repos, now)
         due = [name for name in repos if name not in report.backing_off]
-        open_prs, failed = await asyncio.to_thread(list_open_bot_prs, settings, due)
+        open_prs, closed_prs, failed = await asyncio.to_thread(list_bot_prs, settings, due)
         await asyncio.to_thread(self.sources.succeeded, *(name for name in due if name not in failed))
         base = settings.config.reconciler.interval_seconds
         for name, failure in failed.items():
@@ -183,7 +192,29 @@ class ReconcileActivities:
                 await asyncio.to_thread(self.sources.failed, name, failure.reason, now, wait, name)
             else:
                 activity.logger.warning("reconciler: %s skipped this sweep: %s", name, failure.reason)
-        return open_prs, set(report.backing_off) | set(failed)
+        return open_prs, closed_prs, set(report.backing_off) | set(failed)
+
+    async def _record_closed(
+        self, engine: Engine, closed: list[ClosedPR], report: SweepReport, deadline: float
+    ) -> None:
+        """Have Mender record the end of the closed bot PRs it never saw end: a running workflow looks
+        again; otherwise one starts with the opening and the end (`activities/reconcile_closed.py`)."""
+        states = await asyncio.to_thread(repository.pr_states, engine, [item.pr.key for item in closed])
+        now = datetime.now(UTC)
+        for item in unrecorded(closed, states):
+            if time.monotonic() > deadline:
+                report.truncated = True
+                return
+            try:
+                tracked = item.pr.key in states
+                if tracked and await self._dispatcher.signal(item.pr, REFRESH_SIGNAL) is Delivered.SIGNALLED:
+                    report.refreshed.append(item.pr.key)
+                    continue
+                for event in ending_events(item, now):
+                    await self._dispatcher.deliver(event)
+                report.recorded_closed.append(item.pr.key)
+            except (TemporalUnavailable, RPCError) as exc:
+                report.errors.append(f"{item.pr.key}: {type(exc).__name__}: {str(exc)[:300]}")
 
     async def _recover_commands(
         self, settings: Settings, open_prs: list[OpenPR], report: SweepReport
@@ -240,40 +271,3 @@ class ReconcileActivities:
         if status.head_sha != item.head_sha:
             await handle.signal(REFRESH_SIGNAL)
             report.refreshed.append(item.pr.key)
-
-
-def scan(settings: Settings) -> list[ScanRow]:
-    """The reconciler's sweep without acting: every open bot PR, its staleness and recommended action."""
-    engine = engine_for(settings.database_url)
-    now = datetime.now(UTC)
-    rows: list[ScanRow] = []
-    for repo, pull in open_bot_pulls(settings):
-        ref = PRRef(repo=repo.full_name, number=pull.number)
-        snap = read_snapshot(repo, pull, ref)
-        record, _ = repository.get_pr(engine, ref)
-        state = PRState(record.state) if record and record.state else PRState.CREATED
-        lifecycle = PRLifecycle(pr=ref, state=state, head_sha=record.head_sha if record else snap.head_sha)
-        policy = settings.config.policy_for(ref.repo)
-        for event in missed_facts(lifecycle, snap, policy.policy_context, now):
-            lifecycle, _ = apply(lifecycle, event)
-        counts = record.retry_counts if record else {}
-        decision = classify(
-            lifecycle.state, [], snap, counts, policy.retry_budgets, policy.remediation, policy.policy_context
-        )
-        last = record.last_event_at if record and record.last_event_at else pull.updated_at
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
-        rows.append(
-            ScanRow(
-                pr=ref.key,
-                title=pull.title or "",
-                author=snap.author,
-                state=str(lifecycle.state),
-                tracked=record is not None,
-                stale_seconds=round((now - last).total_seconds(), 1) if last else 0.0,
-                action=decision.action.value,
-                reason=decision.reason,
-                url=pull.html_url,
-            )
-        )
-    return rows

@@ -60,6 +60,7 @@ class SweepReport(BaseModel):
     backing_off: list[str] = Field(default_factory=list)  # refused lately: not asked until their backoff ends
     truncated: bool = False
     commands: list[str] = Field(default_factory=list)  # "<pr>:<key>": comment commands whose webhook was lost
+    recorded_closed: list[str] = Field(default_factory=list)  # closed/merged before Mender saw them open
 
 
 class PollReport(BaseModel):

@@ -222,6 +222,9 @@ class ReconcilerConfig(Strict):
     max_run_seconds: float = Field(120.0, gt=0)
     # Comments of open bot PRs read again for commands whose webhook was lost (0: not at all).
     command_lookback_seconds: float = Field(3600.0, ge=0, le=7 * 86400)
+    # Bot PRs closed or merged this recently are listed again (at least two sweep intervals back; 0: not
+    # at all), so one whose opening was never seen and that ended before a sweep is still recorded.
+    closed_lookback_seconds: float = Field(3600.0, ge=0, le=7 * 86400)
 
 
 class SlackConfig(Strict):

@@ -144,7 +144,7 @@ def scan(
     format: Annotated[ScanFormat, typer.Option("--format", help="json, csv or table.")] = ScanFormat.table,
 ) -> None:
     """Audit without acting: every open bot PR with its state, staleness and recommended action."""
-    from activities.reconcile import scan as run_scan
+    from activities.reconcile_scan import scan as run_scan
     from starter import views
 
     rows = run_scan(_settings_or_exit())

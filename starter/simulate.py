@@ -148,18 +148,22 @@ def _bot_prs(stack: Embedded) -> list[dict[str, Any]]:
 
 
 def _unsettled(stack: Embedded, expected: int) -> list[str]:
-    """PRs still moving (open and not waiting for a human, or merged but not yet seen so by Mender)."""
-    prs = _bot_prs(stack)
+    return unsettled_prs(_bot_prs(stack), _mender_states(stack), expected)
+
+
+def unsettled_prs(prs: list[dict[str, Any]], states: dict[str, str | None], expected: int) -> list[str]:
+    """PRs still moving: open and not waiting for a human, or ended on GitHub (merged, closed) but not
+    yet so in Mender, untracked ones included (the reconciler records them: the run waits for it)."""
     if len(prs) < expected:
         return [f"{expected - len(prs)} PRs not opened yet"]
-    states = _mender_states(stack)
+    ends = {"merged": "MERGED", "closed": "CLOSED"}
     waiting = []
     for pr in prs:
-        key = f"{pr['repo']}#{pr['number']}"
-        if pr["state"] == "open" and states.get(key) != "NEEDS_INTERVENTION":
-            waiting.append(f"{key} (open, Mender {states.get(key)})")
-        elif pr["state"] == "merged" and states.get(key) not in ("MERGED", None):
-            waiting.append(f"{key} (merged, Mender {states.get(key)})")
+        key, state = f"{pr['repo']}#{pr['number']}", states.get(f"{pr['repo']}#{pr['number']}")
+        if pr["state"] == "open" and state != "NEEDS_INTERVENTION":
+            waiting.append(f"{key} (open, Mender {state})")
+        elif pr["state"] in ends and state != ends[pr["state"]]:
+            waiting.append(f"{key} ({pr['state']}, Mender {state})")
     return waiting
 
 

@@ -81,6 +81,18 @@ def list_prs(
         return list(session.exec(query))
 
 
+def pr_states(engine: Engine, keys: Sequence[str]) -> dict[str, str | None]:
+    """The stored state of each of `keys` that is tracked (an untracked key is absent)."""
+    found: dict[str, str | None] = {}
+    with Session(engine) as session:
+        for start in range(0, len(keys), 500):  # bounded IN lists
+            query = select(PullRequestRecord.key, PullRequestRecord.state).where(
+                col(PullRequestRecord.key).in_(keys[start : start + 500])
+            )
+            found.update({key: state for key, state in session.exec(query)})
+    return found
+
+
 def get_pr(engine: Engine, pr: PRRef) -> tuple[PullRequestRecord | None, list[PREventRecord]]:
     """One PR and its event log in time order."""
     with Session(engine) as session:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
+from simulators.github.model import PullRequest, now
 from simulators.github.rest_common import (
     GitHubError,
     created,
@@ -19,6 +22,13 @@ from simulators.github.rest_common import (
 from simulators.github.simulator import Simulator
 
 PR = "/repos/{owner}/{repo}/pulls/{number:int}"
+# GitHub's `sort` of the pulls list: `popularity` is the number of comments, `long-running` the age.
+PULL_SORTS: dict[str, Callable[[PullRequest], Any]] = {
+    "created": lambda pr: (pr.created_at, pr.number),
+    "updated": lambda pr: (pr.updated_at, pr.number),
+    "popularity": lambda pr: (len(pr.comments), pr.number),
+    "long-running": lambda pr: (pr.created_at, pr.number),
+}
 
 
 def pulls_router(sim: Simulator) -> APIRouter:
@@ -37,11 +47,16 @@ def pulls_router(sim: Simulator) -> APIRouter:
         if "base" in q:
             prs = [pr for pr in prs if pr.base_ref == q["base"]]
         sort = q.get("sort", "created")
-        key = "updated_at" if sort in ("updated", "long-running") else "created_at"
+        if sort not in PULL_SORTS:
+            raise invalid(resource="PullRequest", field="sort", code="invalid")
         direction = q.get("direction", "desc" if sort == "created" else "asc")  # GitHub's defaults
-        prs.sort(key=lambda pr: (getattr(pr, key), pr.number), reverse=direction == "desc")
-        render = sim.render
-        return paginate(request, [render.pull_simple(pr) for pr in prs])
+        if direction not in ("asc", "desc"):
+            raise invalid(resource="PullRequest", field="direction", code="invalid")
+        if sort == "long-running":  # open for more than a month, with activity within the last one
+            month_ago = now() - timedelta(days=30)
+            prs = [pr for pr in prs if pr.created_at <= month_ago <= pr.updated_at]
+        prs.sort(key=PULL_SORTS[sort], reverse=direction == "desc")
+        return paginate(request, prs, render=sim.render.pull_simple)
 
     @router.post("/repos/{owner}/{repo}/pulls")
     async def create_pull(owner: str, repo: str, request: Request) -> Response:

@@ -12,11 +12,15 @@ from pathlib import Path
 from temporalio.client import Client
 from typer.testing import CliRunner
 
-from activities.reconcile import ReconcileActivities, scan
-from domain.pr_healing.events import EventSource, EventType
+from activities.reconcile import ReconcileActivities
+from activities.reconcile_scan import scan
+from contracts.pr import PRStatus
+from domain.pr_healing.events import EventSource, EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
 from runtime.settings import set_settings
 from starter.cli import app
+from store import repository
+from store.db import engine_for
 from tests.support.events import eventually
 from tests.support.stack import make_settings, quick_lifecycle
 from tests.support.world import mender_world
@@ -33,6 +37,19 @@ async def test_reconciler_discovers_prs_whose_webhooks_were_all_lost(client: Cli
             await eventually(world.report, lambda r: r["prs"][0]["state"] == "merged", timeout=30)
             report = await ReconcileActivities(client, world.queue).sweep()
             assert report.discovered == [] and report.scanned == 0  # merged already: nothing open to find
+            # ... but it merged unseen: its workflow records the end GitHub shows, and does nothing else
+            assert report.recorded_closed == [f"acme/api#{number}"]
+            handle = client.get_workflow_handle(f"pr/acme/api/{number}", result_type=PRStatus)
+            ended = await asyncio.wait_for(handle.result(), timeout=30)
+            assert ended.state is PRState.MERGED
+            assert [e.event.type for e in ended.recent_events] == [EventType.OPENED, EventType.MERGED]
+            record, events = repository.get_pr(
+                engine_for(settings.database_url), PRRef.parse(f"acme/api#{number}")
+            )
+            assert record is not None and record.state == PRState.MERGED
+            assert "remediation" not in {e.type for e in events}
+            again = await ReconcileActivities(client, world.queue).sweep()
+            assert again.recorded_closed == [] and not again.errors  # recorded once
 
             second = await world.open_pr("acme/api", faults=["approver_bot_missed"])
             report = await ReconcileActivities(client, world.queue).sweep()

@@ -78,6 +78,12 @@ class Contract:
             (op for op in self.operations if op.method == method and op.pattern.fullmatch(path)), None
         )
 
+    def query_parameters(self, method: str, template: str) -> dict[str, dict[str, Any]]:
+        """The schema of each documented query parameter of an operation (by its template)."""
+        params = self.doc["paths"][template][method.lower()].get("parameters", [])
+        resolved = [self._resolve(p["$ref"]) if "$ref" in p else p for p in params]
+        return {p["name"]: p.get("schema", {}) for p in resolved if p.get("in") == "query"}
+
     def validate(self, ref: str, body: Any) -> list[str]:
         """Violations of `body` against the schema at `ref` (a pointer into the description)."""
         validator = Validator(

@@ -12,6 +12,8 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import product
 
 import httpx
 import pytest
@@ -79,6 +81,7 @@ def exercise(served: Served) -> None:
     with pytest.raises(GithubException):
         gh.get_repo("acme/missing")
     list(repo.get_pulls(state="all"))
+    list(repo.get_pulls(state="closed", sort="updated", direction="desc"))  # the reconciler's look back
     pr = repo.get_pull(first)
     with pytest.raises(GithubException):
         repo.get_pull(999)
@@ -235,3 +238,71 @@ def test_the_contract_catches_a_missing_required_field(world: World, contract: C
         "header Location missing"
     )
     assert contract.check_response("GET", "/repos/a/b/nowhere", 200, {}, b"{}")
+
+
+PULLS = "/repos/{owner}/{repo}/pulls"
+
+
+def every_page(http: httpx.Client, query: dict[str, str]) -> tuple[list[int], list[httpx.Response]]:
+    """The PR numbers of a pulls listing, page after page along the Link header's `next`."""
+    numbers: list[int] = []
+    responses: list[httpx.Response] = []
+    next_url: str | None = "/repos/acme/api/pulls"
+    params: dict[str, str] | None = {**query, "per_page": "2"}
+    while next_url:
+        response = http.get(next_url, params=params)
+        responses.append(response)
+        if response.status_code != 200:
+            break
+        numbers += [row["number"] for row in response.json()]
+        next_url, params = response.links.get("next", {}).get("url"), None
+    return numbers, responses
+
+
+def test_list_pulls_serves_every_documented_state_sort_and_direction(
+    world: World, contract: Contract
+) -> None:
+    """Each value GitHub's description allows for `state`, and for `sort` with `direction` (and none:
+    the defaults), filters and orders as documented over every page; a value it does not allow is 422."""
+    params = contract.query_parameters("GET", PULLS)
+    pulls = list(world.served.sim.world.repos["acme/api"].pulls.values())
+    aged = next(pr for pr in pulls if pr.state == "closed")
+    created = aged.created_at
+    aged.created_at = datetime.now(UTC) - timedelta(days=40)  # open long ago, active lately: long-running
+    order = {
+        "created": lambda pr: pr.created_at,
+        "updated": lambda pr: pr.updated_at,
+        "popularity": lambda pr: len(pr.comments),  # the number of comments
+        "long-running": lambda pr: pr.created_at,
+    }
+    month_ago = datetime.now(UTC) - timedelta(days=30)
+    http = httpx.Client(base_url=world.served.url, headers=auth())
+    try:
+        assert {p.state for p in pulls} == {"open", "closed"} and any(p.comments for p in pulls)
+        states, sorts, directions = ([None, *params[n]["enum"]] for n in ("state", "sort", "direction"))
+        combinations = [(s, None, None) for s in states] + [("all", *o) for o in product(sorts, directions)]
+        for state, sort, direction in combinations:
+            query = {k: v for k, v in (("state", state), ("sort", sort), ("direction", direction)) if v}
+            numbers, responses = every_page(http, query)
+            first = responses[0]  # the pages have one shape: the first is checked against the schema
+            problems = contract.check_response("GET", first.url.path, 200, dict(first.headers), first.content)
+            assert not problems and {r.status_code for r in responses} == {200}, (query, problems)
+            state, sort = state or params["state"]["default"], sort or params["sort"]["default"]
+            wanted = {pr.number for pr in pulls if state in ("all", pr.state)}
+            if sort == "long-running":
+                wanted = {
+                    p.number
+                    for p in pulls
+                    if p.number in wanted and p.created_at <= month_ago <= p.updated_at
+                }
+            assert sorted(numbers) == sorted(wanted), query  # each once, across the pages
+            keys = [order[sort](world.served.sim.world.find_pr("acme/api", n)) for n in numbers]
+            descending = (direction or ("desc" if sort == "created" else "asc")) == "desc"
+            assert keys == sorted(keys, reverse=descending), query
+        for name in ("state", "sort", "direction"):
+            [response] = every_page(http, {name: "sideways"})[1]
+            assert response.status_code == 422 and "sideways" not in params[name]["enum"]
+            assert not contract.check_response("GET", response.url.path, 422, {}, response.content)
+    finally:
+        aged.created_at = created
+        http.close()
