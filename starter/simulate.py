@@ -18,6 +18,7 @@ import logging
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -148,21 +149,28 @@ def _bot_prs(stack: Embedded) -> list[dict[str, Any]]:
 
 
 def _unsettled(stack: Embedded, expected: int) -> list[str]:
-    return unsettled_prs(_bot_prs(stack), _mender_states(stack), expected)
+    return unsettled_prs(_bot_prs(stack), _mender_states(stack), expected, stack.settings.config.bots.tracks)
 
 
-def unsettled_prs(prs: list[dict[str, Any]], states: dict[str, str | None], expected: int) -> list[str]:
+def unsettled_prs(
+    prs: list[dict[str, Any]],
+    states: dict[str, str | None],
+    expected: int,
+    tracks: Callable[[str, str | None], bool] = lambda author, head_ref: True,
+) -> list[str]:
     """PRs still moving: open and not waiting for a human, or ended on GitHub (merged, closed) but not
-    yet so in Mender, untracked ones included (the reconciler records them: the run waits for it)."""
+    yet so in Mender, untracked ones by a bot Mender `tracks` included (the reconciler records them)."""
     if len(prs) < expected:
         return [f"{expected - len(prs)} PRs not opened yet"]
     ends = {"merged": "MERGED", "closed": "CLOSED"}
     waiting = []
     for pr in prs:
-        key, state = f"{pr['repo']}#{pr['number']}", states.get(f"{pr['repo']}#{pr['number']}")
+        key = f"{pr['repo']}#{pr['number']}"
+        state = states.get(key)
+        followed = state is not None or tracks(pr.get("author") or "", pr.get("head_ref"))
         if pr["state"] == "open" and state != "NEEDS_INTERVENTION":
             waiting.append(f"{key} (open, Mender {state})")
-        elif pr["state"] in ends and state != ends[pr["state"]]:
+        elif pr["state"] in ends and state != ends[pr["state"]] and followed:
             waiting.append(f"{key} ({pr['state']}, Mender {state})")
     return waiting
 

@@ -137,6 +137,13 @@ def test_a_simulation_waits_for_every_pr_to_end_in_mender_too(
     assert bool(unsettled_prs([sim_pr(1, state)], states, expected=1)) is waits
 
 
+def test_a_simulation_does_not_wait_for_mender_to_record_a_pr_it_does_not_follow() -> None:
+    prs = [{**sim_pr(1, "merged"), "author": "alice", "head_ref": "feature"}]
+    assert unsettled_prs(prs, {}, expected=1, tracks=lambda author, ref: author.endswith("[bot]")) == []
+    prs = [{**sim_pr(1, "merged"), "author": "dependabot[bot]", "head_ref": "deps"}]
+    assert unsettled_prs(prs, {}, expected=1, tracks=lambda author, ref: author.endswith("[bot]"))
+
+
 def test_a_simulation_waits_for_prs_not_opened_yet() -> None:
     assert unsettled_prs([sim_pr(1, "merged")], {"acme/api#1": "MERGED"}, expected=2) == [
         "1 PRs not opened yet"
