@@ -35,21 +35,41 @@ async def test_reconciler_discovers_prs_whose_webhooks_were_all_lost(client: Cli
             world.sim.set_webhook_url(None)  # GitHub never reaches Mender
             number = await world.open_pr("acme/api")
             await eventually(world.report, lambda r: r["prs"][0]["state"] == "merged", timeout=30)
-            report = await ReconcileActivities(client, world.queue).sweep()
-            assert report.discovered == [] and report.scanned == 0  # merged already: nothing open to find
-            # ... but it merged unseen: its workflow records the end GitHub shows, and does nothing else
-            assert report.recorded_closed == [f"acme/api#{number}"]
-            handle = client.get_workflow_handle(f"pr/acme/api/{number}", result_type=PRStatus)
-            ended = await asyncio.wait_for(handle.result(), timeout=30)
-            assert ended.state is PRState.MERGED
-            assert [e.event.type for e in ended.recent_events] == [EventType.OPENED, EventType.MERGED]
-            record, events = repository.get_pr(
-                engine_for(settings.database_url), PRRef.parse(f"acme/api#{number}")
+            dropped = await world.open_pr("acme/api", faults=["approver_bot_missed"])
+            await asyncio.to_thread(
+                lambda: world.github().get_repo("acme/api").get_pull(dropped).edit(state="closed")
             )
-            assert record is not None and record.state == PRState.MERGED
-            assert "remediation" not in {e.type for e in events}
+            report = await ReconcileActivities(client, world.queue).sweep()
+            assert report.discovered == [] and report.scanned == 0  # nothing open to find
+            # ... but they ended unseen: their workflows record the end GitHub shows, and do nothing else
+            assert report.recorded_closed == [f"acme/api#{dropped}", f"acme/api#{number}"]  # newest first
+            engine = engine_for(settings.database_url)
+            for pr, end in ((number, PRState.MERGED), (dropped, PRState.CLOSED)):
+                handle = client.get_workflow_handle(f"pr/acme/api/{pr}", result_type=PRStatus)
+                ended = await asyncio.wait_for(handle.result(), timeout=30)
+                assert ended.state is end
+                assert [e.event.type for e in ended.recent_events] == [
+                    EventType.OPENED,
+                    EventType(end.lower()),
+                ]
+                record, events = repository.get_pr(engine, PRRef.parse(f"acme/api#{pr}"))
+                assert record is not None and record.state == end
+                assert "remediation" not in {e.type for e in events}
             again = await ReconcileActivities(client, world.queue).sweep()
             assert again.recorded_closed == [] and not again.errors  # recorded once
+
+            # Tracked, but its workflow is gone before the PR's end: a new one records the end.
+            lost = await world.open_pr("acme/api", faults=["approver_bot_missed"])
+            assert (await ReconcileActivities(client, world.queue).sweep()).discovered == [f"acme/api#{lost}"]
+            ref = PRRef.parse(f"acme/api#{lost}")
+            await eventually(lambda: asyncio.to_thread(lambda: repository.get_pr(engine, ref)[0]), bool)
+            await client.get_workflow_handle(ref.workflow_id).terminate("lost")
+            await asyncio.to_thread(
+                lambda: world.github().get_repo("acme/api").get_pull(lost).edit(state="closed")
+            )
+            assert (await ReconcileActivities(client, world.queue).sweep()).recorded_closed == [ref.key]
+            handle = client.get_workflow_handle(ref.workflow_id, result_type=PRStatus)
+            assert (await asyncio.wait_for(handle.result(), timeout=30)).state is PRState.CLOSED
 
             second = await world.open_pr("acme/api", faults=["approver_bot_missed"])
             report = await ReconcileActivities(client, world.queue).sweep()
