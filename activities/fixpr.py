@@ -48,7 +48,10 @@ def fix_pr_settings(project: str) -> FixPRSettings:
     """The fix PR settings, risk gate and mode of `project` as configured right now."""
     config = get_settings().config
     return FixPRSettings(
-        policy=config.fix_pr_policy(project), risk=config.ci.risk, mode=config.policy_for(project).mode
+        policy=config.fix_pr_policy(project),
+        risk=config.ci.risk,
+        mode=config.policy_for(project).mode,
+        history_events_before_continue=config.ci.history_events_before_continue,
     )
 
 

@@ -28,11 +28,12 @@ with workflow.unsafe.imports_passed_through():
         FixPRWorkflowInput,
     )
     from domain.ci_healing import fixpr_decider as decider
+    from domain.ci_healing.config import HISTORY_EVENTS_BEFORE_CONTINUE
     from domain.ci_healing.fixpr_effects import FixPRContext, FixPREffect, FixPRMemory, FixPRStep
     from domain.ci_healing.review_queue import ReviewDecision
     from domain.ci_healing.runs import CIRunRef, Provider
     from workflows.calls import REGULAR_CALLS_PATCH
-    from workflows.effect_loop import carry_out
+    from workflows.effect_loop import HISTORY_BUDGET_PATCH, Woke, carry_out, history_full, wait_for_news
     from workflows.fixpr_effects import FixPREffectRunner
 
 
@@ -54,7 +55,7 @@ class FixPRWorkflow:
         self.memory = input.carried or FixPRMemory.new(given)
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
-        self.settle_run = self.hold_proposed = True  # set by `run` from the history's patches
+        self.settle_run = self.hold_proposed = self.budgeted = True  # set by `run` from the patches
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -75,23 +76,28 @@ class FixPRWorkflow:
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         self.settle_run = workflow.patched(SETTLE_RUN_PATCH)
         self.hold_proposed = workflow.patched(HOLD_PROPOSED_PATCH)
+        self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
-            if workflow.info().is_continue_as_new_suggested():
+            if history_full(self._budget()):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 carried = self.memory.input.model_dump() | {"carried": self.memory}
                 workflow.continue_as_new(FixPRWorkflowInput.model_validate(carried))
-            try:
-                await workflow.wait_condition(
-                    lambda: decider.news(self.memory),
-                    timeout=decider.seconds_to_wait(self.memory, self._context()),
-                )
-            except TimeoutError:
+            seconds = decider.seconds_to_wait(self.memory, self._context())
+            woke = await wait_for_news(lambda: decider.news(self.memory), seconds, self._budget())
+            if woke is Woke.TIMER:
                 await self._decide(lambda ctx: decider.on_timer(self.memory, ctx))
-                continue
-            await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
+            elif woke is Woke.NEWS:
+                await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
         return self.memory.status
+
+    def _budget(self) -> int | None:
+        """`ci.history_events_before_continue` (None for runs from before `HISTORY_BUDGET_PATCH`)."""
+        if not self.budgeted:
+            return None
+        settings = self.memory.settings
+        return settings.history_events_before_continue if settings else HISTORY_EVENTS_BEFORE_CONTINUE
 
     def _context(self) -> FixPRContext:
         return FixPRContext(now=workflow.now(), settle_run=self.settle_run, hold_proposed=self.hold_proposed)
