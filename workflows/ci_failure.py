@@ -15,10 +15,12 @@ with workflow.unsafe.imports_passed_through():
     from contracts.ci import (
         APPROVAL_SIGNAL,
         CI_WORKFLOW,
+        FIX_ROUTED_SIGNAL,
         RUN_EVENT_SIGNAL,
         STATUS_QUERY,
         CIStatus,
         CIWorkflowInput,
+        FixPRRouted,
     )
     from domain.ci_healing import decider
     from domain.ci_healing.approval import ApprovalDecision
@@ -32,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
 
 GITLAB_CI_EDITS_PATCH = "gitlab-ci-file-fixes"  # GitLab fix MRs may edit .gitlab-ci.yml
 REVIEW_OUTCOME_PATCH = "ci-awaiting-review-outcome"  # a passing fix bound for review: awaiting_review
+FIX_ROUTE_PATCH = "ci-fix-route"  # a verified fix PR's route (proposed: awaiting_review) ends the run
 
 
 @workflow.defn(name=CI_WORKFLOW)
@@ -47,7 +50,7 @@ class CIFailureWorkflow:
         self.memory = input.carried or CIMemory.new(input.run)
         self.runner = CIEffectRunner(input.run)
         self.shown: CIStatus | None = None  # the status as of the last wait, while effects are carried out
-        self.gitlab_ci_edits = self.review_outcome = self.budgeted = True  # set by `run` from the patches
+        self.gitlab_ci_edits = self.review_outcome = self.budgeted = self.fix_route = True  # set by `run`
 
     @workflow.signal(name=RUN_EVENT_SIGNAL)
     def run_event(self, event: CIRunEvent) -> None:
@@ -58,6 +61,11 @@ class CIFailureWorkflow:
     def approval(self, decision: ApprovalDecision) -> None:
         """An approver's answer from Slack; only the first answer to a pending request counts."""
         self.memory = decider.record_answer(self.memory, decision)
+
+    @workflow.signal(name=FIX_ROUTED_SIGNAL)
+    def fix_routed(self, routed: FixPRRouted) -> None:
+        """The fix PR's own workflow took its route (proposed: the run is not healed until it merges)."""
+        self.memory = decider.record_route(self.memory, routed)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> CIStatus:
@@ -75,6 +83,7 @@ class CIFailureWorkflow:
         self.gitlab_ci_edits = workflow.patched(GITLAB_CI_EDITS_PATCH)
         self.review_outcome = workflow.patched(REVIEW_OUTCOME_PATCH)
         self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
+        self.fix_route = workflow.patched(FIX_ROUTE_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -98,7 +107,10 @@ class CIFailureWorkflow:
 
     def _context(self) -> CIContext:
         return CIContext(
-            now=workflow.now(), gitlab_ci_edits=self.gitlab_ci_edits, review_outcome=self.review_outcome
+            now=workflow.now(),
+            gitlab_ci_edits=self.gitlab_ci_edits,
+            review_outcome=self.review_outcome,
+            fix_route=self.fix_route,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
