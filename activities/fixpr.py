@@ -11,6 +11,7 @@ import contextlib
 import logging
 
 from github import GithubException, UnknownObjectException
+from github.PullRequest import PullRequest
 from github.Repository import Repository
 from temporalio import activity
 
@@ -48,7 +49,10 @@ def fix_pr_settings(project: str) -> FixPRSettings:
     """The fix PR settings, risk gate and mode of `project` as configured right now."""
     config = get_settings().config
     return FixPRSettings(
-        policy=config.fix_pr_policy(project), risk=config.ci.risk, mode=config.policy_for(project).mode
+        policy=config.fix_pr_policy(project),
+        risk=config.ci.risk,
+        mode=config.policy_for(project).mode,
+        history_events_before_continue=config.ci.history_events_before_continue,
     )
 
 
@@ -89,6 +93,12 @@ def checks(pr: FixPRRef) -> ChecksSnapshot:
     )
 
 
+def _comment_once(pull: PullRequest, body: str) -> None:
+    """Post `body` unless it is there: a retry whose killed attempt posted it does not post it again."""
+    if not any(comment.body == body for comment in pull.get_issue_comments()):
+        pull.create_issue_comment(body)
+
+
 def _verified(commit: dict) -> bool:
     """The listed commit's `commit.verification.verified` (read from the list: no request per commit)."""
     return bool(((commit.get("commit") or {}).get("verification") or {}).get("verified"))
@@ -116,7 +126,7 @@ def publish(args: PublishArgs) -> None:
         if args.label and args.label not in {label.name for label in pull.labels}:
             pull.add_to_labels(args.label)
         if args.comment:
-            pull.create_issue_comment(redact(args.comment)[:5000])
+            _comment_once(pull, redact(args.comment)[:5000])
 
 
 @activity.defn(name="fixpr.merge")
@@ -150,7 +160,7 @@ def close(args: CloseFixArgs) -> None:
         repo = _repo(pr.project)
         pull = repo.get_pull(pr.number)
         if pull.state == "open":
-            pull.create_issue_comment(f"Closed by Mender: {redact(args.reason)[:2000]}")
+            _comment_once(pull, f"Closed by Mender: {redact(args.reason)[:2000]}")
             pull.edit(state="closed")
         with contextlib.suppress(UnknownObjectException):
             ref = repo.get_git_ref(f"heads/{pr.branch}")

@@ -206,7 +206,13 @@ def publish(args: PublishArgs) -> None:
             mr.description, mr.labels = body[:60000], labels
             mr.save()
         if args.comment:
-            mr.notes.create({"body": redact(args.comment)[:5000]})
+            _note_once(mr, redact(args.comment)[:5000])
+
+
+def _note_once(mr: ProjectMergeRequest, body: str) -> None:
+    """Post `body` unless it is there: a retry whose killed attempt posted it does not post it again."""
+    if not any(note.body == body for note in mr.notes.list(iterator=True)):
+        mr.notes.create({"body": body})
 
 
 def merge(pr: FixPRRef, approvals_required: int = 0) -> MergeResult:
@@ -242,7 +248,7 @@ def close(args: CloseFixArgs) -> None:
         project = _project(pr.project)
         mr = project.mergerequests.get(pr.number)
         if mr.state == "opened":
-            mr.notes.create({"body": f"Closed by Mender: {redact(args.reason)[:2000]}"})
+            _note_once(mr, f"Closed by Mender: {redact(args.reason)[:2000]}")
             mr.state_event = "close"
             mr.save()
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.ci_healing.effects import CIMemory
+from domain.ci_healing.fixpr import FixPRRouted
 from domain.ci_healing.results import (
     CIPolicy,
     CIStatus,
@@ -20,6 +21,7 @@ from domain.shared.models import Frozen
 __all__ = [  # the models the decider shares with activities and the status query, re-exported
     "CIPolicy",
     "CIStatus",
+    "FixPRRouted",
     "FixResult",
     "IncidentResult",
     "RerunResult",
@@ -29,6 +31,7 @@ __all__ = [  # the models the decider shares with activities and the status quer
 CI_WORKFLOW = "CIFailure"
 RUN_EVENT_SIGNAL = "run_event"
 APPROVAL_SIGNAL = "approval"
+FIX_ROUTED_SIGNAL = "fix_routed"  # from the fix PR's workflow: the route it took (`FixPRRouted`)
 STATUS_QUERY = "status"
 
 

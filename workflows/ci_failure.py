@@ -15,22 +15,26 @@ with workflow.unsafe.imports_passed_through():
     from contracts.ci import (
         APPROVAL_SIGNAL,
         CI_WORKFLOW,
+        FIX_ROUTED_SIGNAL,
         RUN_EVENT_SIGNAL,
         STATUS_QUERY,
         CIStatus,
         CIWorkflowInput,
+        FixPRRouted,
     )
     from domain.ci_healing import decider
     from domain.ci_healing.approval import ApprovalDecision
+    from domain.ci_healing.config import HISTORY_EVENTS_BEFORE_CONTINUE
     from domain.ci_healing.effects import CIContext, CIEffect, CIMemory, CIStep
     from domain.ci_healing.runs import CIRunEvent
     from workflows.calls import REGULAR_CALLS_PATCH
     from workflows.ci_effects import CIEffectRunner
-    from workflows.effect_loop import carry_out
+    from workflows.effect_loop import HISTORY_BUDGET_PATCH, Woke, carry_out, history_full, wait_for_news
 
 
 GITLAB_CI_EDITS_PATCH = "gitlab-ci-file-fixes"  # GitLab fix MRs may edit .gitlab-ci.yml
 REVIEW_OUTCOME_PATCH = "ci-awaiting-review-outcome"  # a passing fix bound for review: awaiting_review
+FIX_ROUTE_PATCH = "ci-fix-route"  # a verified fix PR's route (proposed: awaiting_review) ends the run
 
 
 @workflow.defn(name=CI_WORKFLOW)
@@ -46,7 +50,7 @@ class CIFailureWorkflow:
         self.memory = input.carried or CIMemory.new(input.run)
         self.runner = CIEffectRunner(input.run)
         self.shown: CIStatus | None = None  # the status as of the last wait, while effects are carried out
-        self.gitlab_ci_edits = self.review_outcome = True  # set by `run` from the history's patches
+        self.gitlab_ci_edits = self.review_outcome = self.budgeted = self.fix_route = True  # set by `run`
 
     @workflow.signal(name=RUN_EVENT_SIGNAL)
     def run_event(self, event: CIRunEvent) -> None:
@@ -57,6 +61,11 @@ class CIFailureWorkflow:
     def approval(self, decision: ApprovalDecision) -> None:
         """An approver's answer from Slack; only the first answer to a pending request counts."""
         self.memory = decider.record_answer(self.memory, decision)
+
+    @workflow.signal(name=FIX_ROUTED_SIGNAL)
+    def fix_routed(self, routed: FixPRRouted) -> None:
+        """The fix PR's own workflow took its route (proposed: the run is not healed until it merges)."""
+        self.memory = decider.record_route(self.memory, routed)
 
     @workflow.query(name=STATUS_QUERY)
     def status(self) -> CIStatus:
@@ -73,26 +82,35 @@ class CIFailureWorkflow:
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         self.gitlab_ci_edits = workflow.patched(GITLAB_CI_EDITS_PATCH)
         self.review_outcome = workflow.patched(REVIEW_OUTCOME_PATCH)
+        self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
+        self.fix_route = workflow.patched(FIX_ROUTE_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
-            if workflow.info().is_continue_as_new_suggested():
+            if history_full(self._budget()):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(CIWorkflowInput(run=input.run, carried=self.memory))
-            try:
-                await workflow.wait_condition(
-                    lambda: decider.news(self.memory),
-                    timeout=decider.seconds_to_wait(self.memory, self._context()),
-                )
-            except TimeoutError:
+            seconds = decider.seconds_to_wait(self.memory, self._context())
+            woke = await wait_for_news(lambda: decider.news(self.memory), seconds, self._budget())
+            if woke is Woke.TIMER:
                 await self._decide(lambda ctx: decider.on_timer(self.memory, ctx))
-                continue
-            await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
+            elif woke is Woke.NEWS:
+                await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
         return self.memory.status
+
+    def _budget(self) -> int | None:
+        """`ci.history_events_before_continue` (None for runs from before `HISTORY_BUDGET_PATCH`)."""
+        if not self.budgeted:
+            return None
+        policy = self.memory.policy
+        return policy.ci.history_events_before_continue if policy else HISTORY_EVENTS_BEFORE_CONTINUE
 
     def _context(self) -> CIContext:
         return CIContext(
-            now=workflow.now(), gitlab_ci_edits=self.gitlab_ci_edits, review_outcome=self.review_outcome
+            now=workflow.now(),
+            gitlab_ci_edits=self.gitlab_ci_edits,
+            review_outcome=self.review_outcome,
+            fix_route=self.fix_route,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]

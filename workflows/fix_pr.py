@@ -28,16 +28,19 @@ with workflow.unsafe.imports_passed_through():
         FixPRWorkflowInput,
     )
     from domain.ci_healing import fixpr_decider as decider
+    from domain.ci_healing.config import HISTORY_EVENTS_BEFORE_CONTINUE
+    from domain.ci_healing.fixpr import has_own_workflow
     from domain.ci_healing.fixpr_effects import FixPRContext, FixPREffect, FixPRMemory, FixPRStep
     from domain.ci_healing.review_queue import ReviewDecision
-    from domain.ci_healing.runs import CIRunRef, Provider
+    from domain.ci_healing.runs import CIRunRef
     from workflows.calls import REGULAR_CALLS_PATCH
-    from workflows.effect_loop import carry_out
+    from workflows.effect_loop import HISTORY_BUDGET_PATCH, Woke, carry_out, history_full, wait_for_news
     from workflows.fixpr_effects import FixPREffectRunner
 
 
 SETTLE_RUN_PATCH = "fixpr-settle-run"  # a queued fix PR's end settles its awaiting_review run
 HOLD_PROPOSED_PATCH = "fixpr-hold-proposed"  # a proposed fix PR holds its run awaiting_review until it ends
+TELL_RUN_PATCH = "fixpr-tell-run"  # the fixed run's CI failure workflow hears the route (signal fix_routed)
 
 
 @workflow.defn(name=FIXPR_WORKFLOW)
@@ -54,7 +57,7 @@ class FixPRWorkflow:
         self.memory = input.carried or FixPRMemory.new(given)
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
-        self.settle_run = self.hold_proposed = True  # set by `run` from the history's patches
+        self.settle_run = self.hold_proposed = self.budgeted = self.tell_run = True  # set by `run`
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -75,26 +78,37 @@ class FixPRWorkflow:
         self.runner.local = not workflow.patched(REGULAR_CALLS_PATCH)
         self.settle_run = workflow.patched(SETTLE_RUN_PATCH)
         self.hold_proposed = workflow.patched(HOLD_PROPOSED_PATCH)
+        self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
+        self.tell_run = workflow.patched(TELL_RUN_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
-            if workflow.info().is_continue_as_new_suggested():
+            if history_full(self._budget()):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 carried = self.memory.input.model_dump() | {"carried": self.memory}
                 workflow.continue_as_new(FixPRWorkflowInput.model_validate(carried))
-            try:
-                await workflow.wait_condition(
-                    lambda: decider.news(self.memory),
-                    timeout=decider.seconds_to_wait(self.memory, self._context()),
-                )
-            except TimeoutError:
+            seconds = decider.seconds_to_wait(self.memory, self._context())
+            woke = await wait_for_news(lambda: decider.news(self.memory), seconds, self._budget())
+            if woke is Woke.TIMER:
                 await self._decide(lambda ctx: decider.on_timer(self.memory, ctx))
-                continue
-            await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
+            elif woke is Woke.NEWS:
+                await self._decide(lambda ctx: decider.on_news(self.memory, ctx))
         return self.memory.status
 
+    def _budget(self) -> int | None:
+        """`ci.history_events_before_continue` (None for runs from before `HISTORY_BUDGET_PATCH`)."""
+        if not self.budgeted:
+            return None
+        settings = self.memory.settings
+        return settings.history_events_before_continue if settings else HISTORY_EVENTS_BEFORE_CONTINUE
+
     def _context(self) -> FixPRContext:
-        return FixPRContext(now=workflow.now(), settle_run=self.settle_run, hold_proposed=self.hold_proposed)
+        return FixPRContext(
+            now=workflow.now(),
+            settle_run=self.settle_run,
+            hold_proposed=self.hold_proposed,
+            tell_run=self.tell_run,
+        )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]
         self.shown = self.memory.status
@@ -119,10 +133,9 @@ async def start_fix_pr(
 ) -> None:
     """Start the fix PR's (or GitLab fix MR's: number = its iid) own workflow (`ci.fix_prs.enabled`); it
     outlives the caller."""
-    if not (workflow.patched("fix-pr-workflow") and policy.ci.fix_prs.enabled):
+    if not (workflow.patched("fix-pr-workflow") and has_own_workflow(run, fix, policy)):
         return
-    if run.provider not in (Provider.GITHUB, Provider.GITLAB) or fix.pr_number is None or not fix.branch:
-        return
+    assert fix.pr_number is not None and fix.branch
     pr = FixPRRef(run=run, number=fix.pr_number, branch=fix.branch, url=fix.pr_url or "")
     input = FixPRInput(
         pr=pr,

@@ -11,11 +11,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
     from contracts.activities import ActivityRef
+    from contracts.ci import FIX_ROUTED_SIGNAL, FixPRRouted
     from contracts.fixpr import (
         CloseFixArgs,
         DefaultRunQuery,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RevertFix,
         ScanFix,
         SettleRun,
+        TellRun,
     )
     from domain.shared.audit import AuditEntry
     from workflows.audit_calls import audit
@@ -85,6 +87,8 @@ class FixPREffectRunner:
         if isinstance(effect, SettleRun):
             args = SettleArgs(workflow_id=self.pr.run.workflow_id, outcome=effect.outcome.value)
             return await self._best_effort(catalogue.REVIEW_SETTLE_RUN, args)
+        if isinstance(effect, TellRun):
+            return await self._tell_run(effect)
         if isinstance(effect, EnableAutoMerge):
             return await self._best_effort(catalogue.FIX_PR_MERGE_AFTER_APPROVAL, self.pr)
         ref, arg, options = self._call(effect)
@@ -145,6 +149,15 @@ class FixPREffectRunner:
             )
             return catalogue.FIX_PR_REVERT, args, {}
         raise TypeError(f"no way to perform {type(effect).__name__}")
+
+    async def _tell_run(self, effect: TellRun) -> None:
+        """Signal the fixed run's CI failure workflow (it may have ended already: nothing to tell then)."""
+        routed = FixPRRouted(number=self.pr.number, url=self.pr.url, route=effect.route)
+        run = workflow.get_external_workflow_handle(self.pr.run.workflow_id)
+        try:
+            await run.signal(FIX_ROUTED_SIGNAL, routed)
+        except FailureError as exc:
+            workflow.logger.info("route of %s not told to %s: %s", self.pr.workflow_id, run.id, exc)
 
     async def _best_effort(self, ref: ActivityRef[Any, Any], *arg: Any) -> None:
         """A notice or check that must not stop the fix PR's workflow when it fails."""

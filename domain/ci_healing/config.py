@@ -99,6 +99,9 @@ class LearningConfig(Strict):
     lookback_days: float = Field(14.0, gt=0)  # failures older than this are not examined
 
 
+HISTORY_EVENTS_BEFORE_CONTINUE = 2000  # a CI failure or fix PR workflow continues as new at this length
+
+
 class CIConfig(Strict):
     """CI failure healing settings."""
 
@@ -113,6 +116,8 @@ class CIConfig(Strict):
     fix_attempts: int = Field(3, ge=1)  # failed remediations before an incident issue
     verify_timeout_seconds: float = Field(3600.0, gt=0)  # how long to wait for the verifying run
     distill_max_lines: int = Field(80, ge=10, le=2000)
+    # CI failure and fix PR workflows continue as new at this history length (or at Temporal's suggestion)
+    history_events_before_continue: int = Field(HISTORY_EVENTS_BEFORE_CONTINUE, ge=20, le=40000)
     channels: dict[Stage, str] = Field(default_factory=_default_channels)
     risk: RiskConfig = Field(default_factory=RiskConfig)
     approval: ApprovalConfig = Field(default_factory=ApprovalConfig)

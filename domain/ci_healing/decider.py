@@ -1,7 +1,7 @@
 """The CI failure workflow's decider: (memory, input) -> (memory, effects), pure and table-tested.
 
-Inputs: the start (`start`), a run event or an approver's answer recorded by a signal
-(`record_event`, `record_answer`) and what a wait was waiting for (`on_news`), a wait's timer
+Inputs: the start (`start`), a run event, an approver's answer or the fix PR's route recorded by a
+signal (`record_event`, `record_answer`, `record_route`) and what a wait was waiting for (`on_news`), a wait's timer
 (`on_timer`: poll the run, re-check the gate, or give up), and the result of an effect that feeds back
 (`resume`: the configuration, the analysis, the model's answer, a re-run, a fix PR, a rollback, an
 incident, an approval post, a poll). An activity that failed after its retries hands the run to a
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from domain.ci_healing import flake_steps, steps
+from domain.ci_healing import flake_steps, route_steps, steps
 from domain.ci_healing.approval import ApprovalDecision
 from domain.ci_healing.config import Stage
 from domain.ci_healing.effects import (
@@ -44,6 +44,7 @@ from domain.ci_healing.effects import (
     WaitFor,
     Waiting,
 )
+from domain.ci_healing.fixpr import FixPRRouted
 from domain.ci_healing.healing import approval_outcome
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import CIPolicy, RunAnalysis
@@ -62,6 +63,13 @@ def record_event(m: CIMemory, event: CIRunEvent) -> CIMemory:
     shown = [*m.status.events, f"{event.key} ({event.origin})"][-MAX_EVENTS_KEPT:]
     m = m.model_copy(update={"seen": m.seen | {event.key}, "events": [*m.events, event]})
     return steps.status(m, events=shown)
+
+
+def record_route(m: CIMemory, routed: FixPRRouted) -> CIMemory:
+    """The route the current fix PR's own workflow took; the first one for that PR counts."""
+    if m.fix is None or m.fix.pr_number != routed.number or m.fix_route is not None:
+        return m
+    return m.model_copy(update={"fix_route": routed})
 
 
 def record_answer(m: CIMemory, answer: ApprovalDecision) -> CIMemory:
@@ -90,6 +98,8 @@ def news(m: CIMemory) -> bool:
         return bool(m.events)
     if wait.kind is WaitFor.APPROVAL:
         return m.answer is not None
+    if wait.kind is WaitFor.FIX_ROUTE:
+        return m.fix_route is not None
     return steps.matching_run(m) is not None
 
 
@@ -106,6 +116,8 @@ def on_news(m: CIMemory, ctx: CIContext) -> CIStep:
         return _detected(m)
     if wait.kind is WaitFor.APPROVAL:
         return _answered(m)
+    if wait.kind is WaitFor.FIX_ROUTE:
+        return route_steps.route_known(m)
     return _keep_waiting(m, ctx)
 
 
@@ -117,6 +129,8 @@ def on_timer(m: CIMemory, ctx: CIContext) -> CIStep:
         return _detected(m)
     if wait.kind is WaitFor.APPROVAL:
         return CIStep(m, [LoadPolicy(PolicyFor.RECHECK)])
+    if wait.kind is WaitFor.FIX_ROUTE:  # no route in time: healed, as the verification says
+        return route_steps.route_known(m)
     return CIStep(m, [PollRun(wait.fix_branch if wait.for_fix else "")])
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from domain.ci_healing.approval import ApprovalDecision, ApprovalRequest
 from domain.ci_healing.approval_messages import PostedMessage
 from domain.ci_healing.config import Stage
+from domain.ci_healing.fixpr import FixPRRouted
 from domain.ci_healing.flakiness import FlakeHistory, FlakeScore, TestReport
 from domain.ci_healing.results import CIPolicy, CIStatus, FixResult, RunAnalysis
 from domain.ci_healing.runs import CIRunEvent, CIRunRef
@@ -30,6 +31,7 @@ class WaitFor(StrEnum):
     RUN = "run"  # the conclusion of a re-run or of a fix branch's run; polled when no webhook comes
     APPROVAL = "approval"  # an approver's answer; the gate is asked again at each recheck
     CONFIRM = "confirm"  # the conclusion of the re-run that confirms a suspected flaky test
+    FIX_ROUTE = "fix_route"  # a verified fix PR's route, from its own workflow (proposed: not healed yet)
 
 
 class Waiting(BaseModel):
@@ -78,6 +80,7 @@ class CIMemory(BaseModel):
     awaiting_approval: bool = False
     answer: ApprovalDecision | None = None
     fix: FixResult | None = None  # the fix PR being verified
+    fix_route: FixPRRouted | None = None  # the route its own workflow took (`fix_routed` signal)
     for_review: bool = False  # the fix PR goes to the review queue: a passing fix awaits its review
     waiting: Waiting | None = None
     handed_over: str | None = None  # why a human got the run after an activity failed
@@ -97,6 +100,7 @@ class CIContext:
     now: datetime
     gitlab_ci_edits: bool = True  # GitLab fix MRs may edit `.gitlab-ci.yml` (env, timeout, memory)
     review_outcome: bool = True  # a fix PR bound for the review queue ends the run `awaiting_review`
+    fix_route: bool = True  # a verified fix PR's route decides the run's end (proposed: `awaiting_review`)
 
 
 @dataclass(frozen=True)

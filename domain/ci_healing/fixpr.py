@@ -24,8 +24,9 @@ from domain.ci_healing.confidence import Confidence
 from domain.ci_healing.evidence import Evidence
 from domain.ci_healing.fixpr_config import FixPRPolicy
 from domain.ci_healing.outcomes import CIOutcome
+from domain.ci_healing.results import CIPolicy, FixResult
 from domain.ci_healing.risk import GateDecision, Verdict
-from domain.ci_healing.runs import Conclusion
+from domain.ci_healing.runs import CIRunRef, Conclusion, Provider
 
 REVIEW_LABEL = "mender:needs-review"
 AUTO_MERGE_LABEL = "mender:auto-merge-on-approval"
@@ -38,6 +39,23 @@ class Route(StrEnum):
     AUTO_MERGE = "auto_merge"  # merged after one approving review
     REVIEW = "review"  # the review queue: never merged by Mender without a human's approval
     BLOCKED = "blocked"  # a high-severity finding: never merged by Mender
+
+
+class FixPRRouted(BaseModel):
+    """A fix PR's workflow tells the CI failure workflow of the run it fixes which route it took (None:
+    it ended without one), so the run ends as the store will show it (signal `fix_routed`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    number: int
+    url: str = ""
+    route: Route | None = None
+
+
+def has_own_workflow(run: CIRunRef, fix: FixResult, policy: CIPolicy) -> bool:
+    """A fix PR (GitHub) or fix MR (GitLab) gets its own `fixpr/...` workflow (`ci.fix_prs.enabled`)."""
+    provider_ok = run.provider in (Provider.GITHUB, Provider.GITLAB)
+    return policy.ci.fix_prs.enabled and provider_ok and fix.pr_number is not None and bool(fix.branch)
 
 
 class FixPRDecision(BaseModel):

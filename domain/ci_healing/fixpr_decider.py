@@ -54,7 +54,8 @@ def record_nudge(m: FixPRMemory) -> FixPRMemory:
 
 
 def start(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
-    return FixPRStep(m.model_copy(update={"settles_run": ctx.settle_run}), [LoadFixSettings()])
+    m = m.model_copy(update={"settles_run": ctx.settle_run, "tells_run": ctx.tell_run})
+    return FixPRStep(m, [LoadFixSettings()])
 
 
 def news(m: FixPRMemory) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 
 from domain.ci_healing.evidence import ScanReport
-from domain.ci_healing.fixpr import FixPRDecision
+from domain.ci_healing.fixpr import FixPRDecision, Route
 from domain.ci_healing.fixpr_config import ScanConfig
 from domain.ci_healing.fixpr_results import ChecksSnapshot, FixPRInput, FixPRSettings, FixPRStatus
 from domain.ci_healing.outcomes import CIOutcome
@@ -59,6 +59,8 @@ class FixPRMemory(BaseModel):
     waiting: FixPRWait | None = None
     settles_run: bool = False  # ending a queued fix PR settles its `awaiting_review` run (`SettleRun`)
     holds_run: bool = False  # a proposed fix PR holds its run `awaiting_review` until it ends (`HoldRun`)
+    tells_run: bool = False  # the CI failure workflow hears the route this PR takes (`TellRun`)
+    told_run: bool = False  # ... and has been told
     done: bool = False
 
     @classmethod
@@ -74,6 +76,7 @@ class FixPRContext:
     now: datetime
     settle_run: bool = True  # a queued fix PR's end settles the run it fixes (`SettleRun`)
     hold_proposed: bool = True  # a proposed fix PR holds its run until it ends (`HoldRun`, `SettleRun`)
+    tell_run: bool = True  # the CI failure workflow hears the route (`TellRun`): proposed ends it awaiting
 
 
 class FixPREffect:
@@ -208,6 +211,14 @@ class AuditFixPR(FixPREffect):
 class HoldRun(FixPREffect):
     """The run a proposed fix PR fixes is not healed until it merges: a healed run goes back to
     `awaiting_review` (best effort; `SettleRun` ends it with the fix PR)."""
+
+
+@dataclass(frozen=True)
+class TellRun(FixPREffect):
+    """Signal the CI failure workflow of the run this PR fixes the route it took (None: it ended without
+    one), so a proposed fix's run ends `awaiting_review` as the store holds it (best effort)."""
+
+    route: Route | None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from domain.ci_healing.confidence import Confidence
+from domain.ci_healing.config import HISTORY_EVENTS_BEFORE_CONTINUE
 from domain.ci_healing.evidence import CheckResult, Evidence
 from domain.ci_healing.fixpr import FixPRDecision
 from domain.ci_healing.fixpr_config import FixPRPolicy
@@ -58,6 +59,9 @@ class FixPRSettings(Frozen):
     policy: FixPRPolicy
     risk: RiskConfig
     mode: Mode
+    history_events_before_continue: int = (
+        HISTORY_EVENTS_BEFORE_CONTINUE  # `ci.history_events_before_continue`
+    )
 
 
 class ChecksSnapshot(Frozen):

@@ -43,6 +43,7 @@ from domain.ci_healing.fixpr_effects import (
     RevertFix,
     ScanFix,
     SettleRun,
+    TellRun,
 )
 from domain.ci_healing.fixpr_results import FixPRSettings, MergeResult, RevertResult
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
@@ -80,7 +81,15 @@ def end(m: FixPRMemory, outcome: str) -> FixPRStep:
     m = m.model_copy(update={"done": True, "waiting": None, "awaiting_review": False})
     held = m.holds_run or (m.settles_run and m.queued is not None)
     settled = settled_outcome(outcome) if held else None
-    return FixPRStep(m, [SettleRun(settled)] if settled is not None else [])
+    step = tell_run(m, None)  # ended without a route (handed over, closed outside): the run goes on
+    return FixPRStep(step.memory, [*step.effects, *([SettleRun(settled)] if settled is not None else [])])
+
+
+def tell_run(m: FixPRMemory, route: Route | None) -> FixPRStep:
+    """The CI failure workflow of the fixed run hears the route, once (runs from before: never)."""
+    if not m.tells_run or m.told_run:
+        return FixPRStep(m)
+    return FixPRStep(m.model_copy(update={"told_run": True}), [TellRun(route)])
 
 
 def pause(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
@@ -135,7 +144,10 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     """The evidence is on the PR: merge, wait for one approval, or queue for review."""
     decision = m.status.decision
     assert decision is not None and m.status.confidence is not None
-    step = audit(m, decision.route.value, {"score": m.status.confidence.score, "reasons": decision.reasons})
+    score = m.status.confidence.score
+    step = tell_run(m, decision.route).then(
+        lambda mem: audit(mem, decision.route.value, {"score": score, "reasons": decision.reasons})
+    )
     if decision.route is Route.MERGE:
         return step.then(lambda mem: merge(mem, "merged"))
     if decision.route is Route.AUTO_MERGE:

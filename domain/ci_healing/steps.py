@@ -31,6 +31,7 @@ from domain.ci_healing.effects import (
     WaitFor,
     Waiting,
 )
+from domain.ci_healing.fixpr import has_own_workflow
 from domain.ci_healing.healing import (
     AttemptStep,
     decide_attempt,
@@ -49,6 +50,7 @@ from domain.diagnosis.verdict import Source
 
 MAX_POLL_SECONDS = 60.0
 MAX_RECHECK_SECONDS = 300.0
+ROUTE_MARGIN_SECONDS = 300.0  # beyond the fix PR's checks and scan, for its workflow to route it
 
 
 def status(m: CIMemory, **changes: object) -> CIMemory:
@@ -207,9 +209,9 @@ def keep_waiting(m: CIMemory, ctx: CIContext) -> CIStep:
     wait = m.waiting
     assert wait is not None and wait.kind is WaitFor.RUN
     if (event := matching_run(m)) is not None:
-        return verified(m, event.conclusion)
+        return verified(m, ctx, event.conclusion)
     if ctx.now >= wait.deadline:
-        return verified(m, None)
+        return verified(m, ctx, None)
     wake = min(ctx.now + timedelta(seconds=wait.every_seconds), wait.deadline)
     return CIStep(m.model_copy(update={"waiting": wait.model_copy(update={"wake_at": wake})}))
 
@@ -230,8 +232,9 @@ def matching_run(m: CIMemory) -> CIRunEvent | None:
     return None
 
 
-def verified(m: CIMemory, conclusion: Conclusion | None) -> CIStep:
-    """The verification's verdict: a re-run ends the attempt; a failed fix PR is rolled back first."""
+def verified(m: CIMemory, ctx: CIContext, conclusion: Conclusion | None) -> CIStep:
+    """The verification's verdict: a re-run ends the attempt; a failed fix PR is rolled back first; a
+    passing fix PR with its own workflow ends the run as its route says (`route_known`)."""
     wait = m.waiting
     assert wait is not None
     m = m.model_copy(update={"waiting": None})
@@ -242,6 +245,9 @@ def verified(m: CIMemory, conclusion: Conclusion | None) -> CIStep:
     assert m.fix is not None
     passed = conclusion is Conclusion.SUCCESS
     report = ReportFix(m.fix, passed, f"verification run: {conclusion or 'did not finish in time'}")
+    routed = not m.for_review and m.policy is not None and has_own_workflow(m.run, m.fix, m.policy)
+    if passed and ctx.fix_route and routed:
+        return CIStep(m, [report]).then(lambda mem: await_route(mem, ctx))
     if passed:
         return CIStep(m, [report]).then(
             lambda mem: attempt_done(mem, True, f"fix PR {m.fix.pr_url} verified")
@@ -249,17 +255,32 @@ def verified(m: CIMemory, conclusion: Conclusion | None) -> CIStep:
     return CIStep(m, [report, RollBackFix(m.fix)])
 
 
+def await_route(m: CIMemory, ctx: CIContext) -> CIStep:
+    """The fix PR's own workflow scores it and takes a route once its checks (and the scan) are done:
+    wait for it (`route_steps.route_known`), at most as long as those may take; a route that came
+    already is news at once."""
+    assert m.policy is not None
+    fix_prs = m.policy.ci.fix_prs
+    seconds = fix_prs.pipeline_timeout_seconds + fix_prs.scan.timeout_seconds + ROUTE_MARGIN_SECONDS
+    deadline = ctx.now + timedelta(seconds=seconds)
+    m = status(m, stage="verified: waiting for the fix PR's route")
+    wait = Waiting(kind=WaitFor.FIX_ROUTE, deadline=deadline, wake_at=deadline)
+    return CIStep(m.model_copy(update={"waiting": wait}))
+
+
 def rolled_back(m: CIMemory) -> CIStep:
     assert m.fix is not None
     return attempt_done(m, False, f"fix PR {m.fix.pr_url} failed verification and was rolled back")
 
 
-def attempt_done(m: CIMemory, healed: bool, detail: str) -> CIStep:
+def attempt_done(m: CIMemory, healed: bool, detail: str, proposed: bool = False) -> CIStep:
     """Journal and audit the attempt; healed ends the run, else the next attempt or an incident."""
     assert m.analysis is not None
     line = f"{m.attempt}: {m.analysis.diagnosis.action.value}: {detail}"
     m = status(m, attempts=[*m.status.attempts, line])
     audit = AuditRun("ci.remediation", "succeeded" if healed else "failed", {"detail": detail})
+    if healed and proposed:  # not healed until a reviewer approves the fix PR and it merges
+        return CIStep(m, [audit]).then(lambda mem: finish(mem, CIOutcome.AWAITING_REVIEW, detail))
     if healed and m.for_review and m.fix is not None:  # not healed until a reviewer merges the fix PR
         waits = f"{detail}; it waits in the review queue"
         return CIStep(m, [audit]).then(lambda mem: finish(mem, CIOutcome.AWAITING_REVIEW, waits))

@@ -185,3 +185,17 @@ def test_a_timeout_fix_edits_the_gitlab_ci_file(sim: GitLabSimulator) -> None:
     edited = sim.project(PROJECT).branches[fix.branch].files[".gitlab-ci.yml"]
     assert edited == ci_file.replace("45m", "1h 30m")
     assert "timeout" in sim.repo.merge_request(PROJECT, fix.pr_number or 0).title
+
+
+def test_a_close_or_note_retried_after_a_crash_posts_it_once(sim: GitLabSimulator) -> None:
+    """Issue 14 (3): the killed attempt posted its note; the retry finds it, and closes."""
+    run, fix = open_fix(sim, "never")
+    pr = FixPRRef(run=run, number=fix.pr_number or 0, branch=fix.branch or "")
+    gl = gitlab.Gitlab(sim.base_url, private_token="t")
+    gl.projects.get(PROJECT).mergerequests.get(pr.number).notes.create({"body": "Closed by Mender: red"})
+    fixpr.close(CloseFixArgs(pr=pr, reason="red"))  # the retry
+    why = "merge it yourself after review"
+    fixpr.publish(PublishArgs(pr=pr, section="", comment=why))
+    fixpr.publish(PublishArgs(pr=pr, section="", comment=why))  # retried
+    mr = sim.repo.merge_request(PROJECT, pr.number)
+    assert mr.state == "closed" and mr.notes == ["Closed by Mender: red", why]

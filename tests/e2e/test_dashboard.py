@@ -67,6 +67,17 @@ async def browser_page():
         await browser.close()
 
 
+async def follow(page, selector: str, url: str = "**") -> None:
+    """Click a link or button and wait until the page it leads to has loaded.
+
+    A click returns once the next page has *committed* (its response headers arrived), not when its
+    document has loaded: the next `goto` or click would abort that load ("request failed ...
+    net::ERR_ABORTED" on a loaded machine) and a read could see a half-parsed page.
+    """
+    async with page.expect_navigation(url=url):
+        await page.click(selector)
+
+
 async def api(url: str, path: str, **params: Any) -> Any:
     async with httpx.AsyncClient() as http:
         answer = await http.get(
@@ -92,8 +103,7 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
         await page.goto(f"{url}/dashboard")
         assert page.url.endswith("/dashboard/login")
         await page.fill("input[name=key]", READ_KEY)
-        await page.click("button[type=submit]")
-        assert page.url.endswith("/dashboard/needs-me")
+        await follow(page, "button[type=submit]", "**/dashboard/needs-me")
 
         # Needs me
         await page.goto(f"{url}/dashboard/needs-me?{PINNED}")
@@ -122,7 +132,7 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
         await page.screenshot(path=str(ARTIFACTS / "dashboard-needs-me.png"), full_page=True)
 
         # Success: each metric's current, baseline and target
-        await page.click("nav >> text=Success")
+        await follow(page, "nav >> text=Success")
         assert "/dashboard/success" in page.url and PINNED.split("=")[0] in page.url
         expected = await api(url, "/api/success")
         for metric in expected["metrics"]:
@@ -136,7 +146,8 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
         await page.screenshot(path=str(ARTIFACTS / "dashboard-success.png"), full_page=True)
 
         # CI
-        await page.click("nav >> text=CI")
+        await follow(page, "nav >> text=CI")
+        assert "/dashboard/ci?" in page.url
         expected = await api(url, "/api/ci/summary")
         assert await page.inner_text("[data-count=failures]") == str(expected["failures"])
         for category, rate in expected["fix_rate_by_category"].items():
@@ -165,10 +176,7 @@ async def test_dashboard_pages_match_the_admin_api(client: Client, fleet, browse
         await page.screenshot(path=str(ARTIFACTS / "dashboard-health.png"), full_page=True)
 
         # Signing out closes the pages again
-        async with page.expect_navigation(
-            url="**/dashboard/login"
-        ):  # signed out (else the next goto aborts it)
-            await page.click("nav >> text=Sign out")
+        await follow(page, "nav >> text=Sign out", "**/dashboard/login")
         await page.goto(f"{url}/dashboard/success")
         assert page.url.endswith("/dashboard/login")
     assert problems == []
@@ -275,9 +283,8 @@ async def test_queues_page_shows_each_merge_queue_as_the_api_does(
             with served_starter(fleet, client, queue) as url:
                 await page.goto(f"{url}/dashboard/login")
                 await page.fill("input[name=key]", READ_KEY)
-                await page.click("button[type=submit]")
-                await page.click("nav >> text=Queues")
-                assert page.url.endswith("/dashboard/queues")
+                await follow(page, "button[type=submit]", "**/dashboard/needs-me")
+                await follow(page, "nav >> text=Queues", "**/dashboard/queues")
                 await page.goto(f"{url}/dashboard/queues?repo={repo}")
                 [expected] = (await api(url, "/api/merge-queues", repo=repo))["queues"]
                 prs = await page.eval_on_selector_all(

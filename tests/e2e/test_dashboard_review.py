@@ -13,7 +13,7 @@ from temporalio.client import Client
 from domain.ci_healing.review_queue import ReviewItem, ReviewStatus
 from store import review_queue
 from store.db import engine_for
-from tests.e2e.test_dashboard import ARTIFACTS, browser_page  # noqa: F401 (the fixture)
+from tests.e2e.test_dashboard import ARTIFACTS, browser_page, follow  # noqa: F401 (the fixture)
 from tests.support.admin_api import READ_KEY, admin_settings, bearer, served_starter
 
 
@@ -48,9 +48,8 @@ async def test_the_review_queue_page_shows_what_the_api_answers(
     with served_starter(settings, client, "no-worker") as url:
         await page.goto(f"{url}/dashboard/login")
         await page.fill("input[name=key]", READ_KEY)
-        await page.click("button[type=submit]")
-        await page.click("nav >> text=Review queue")
-        assert page.url.endswith("/dashboard/review")
+        await follow(page, "button[type=submit]", "**/dashboard/needs-me")
+        await follow(page, "nav >> text=Review queue", "**/dashboard/review")
         async with httpx.AsyncClient() as http:
             expected = (await http.get(f"{url}/api/review", headers=bearer(READ_KEY))).json()
         assert [i["id"] for i in expected] == [1, 2]  # pending, oldest first
@@ -71,7 +70,7 @@ async def test_the_review_queue_page_shows_what_the_api_answers(
             assert (approve in text) is (item["route"] != "blocked"), text
         await page.screenshot(path=str(ARTIFACTS / "dashboard-review.png"), full_page=True)
 
-        await page.click("text=rejected")
+        await follow(page, "text=rejected")
         assert page.url.endswith("/dashboard/review?status=rejected")
         assert await page.inner_text("[data-count=review]") == "1"
         assert "rejected by alice: pin it" in await page.inner_text('tr[data-review="3"]')

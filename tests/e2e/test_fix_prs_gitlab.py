@@ -19,7 +19,10 @@ from contracts.fixpr import FIXPR_STATUS_QUERY, FixPRStatus, fixpr_workflow_id
 from domain.ci_healing.evidence import SignalState
 from domain.ci_healing.fixpr import Route
 from domain.ci_healing.fixpr_config import Signal
-from tests.e2e.test_ci_healing import world_for
+from domain.ci_healing.outcomes import CIOutcome
+from store import ci_failures
+from store.db import engine_for
+from tests.e2e.test_ci_healing import ci_status, world_for
 from tests.e2e.test_fix_prs import OPERATE_KEY, approve_plans, cli, settings_for
 from tests.support.events import eventually
 
@@ -83,6 +86,20 @@ async def test_gitlab_fix_mr_is_merged_by_its_evidence(
         assert done.evidence is not None and not done.evidence.notes  # the scan, when on, ran
         security = SignalState.PASSED if scan else SignalState.MISSING
         assert done.evidence.signals[Signal.SECURITY] is security
+        # the run's workflow ended as its fix MR's route says; the stored row followed the MR to its end
+        run = await ci_status(world, f"ci/gitlab/{repo}/{failed.id}")
+        engine = engine_for(settings.database_url)
+
+        async def stored() -> str | None:
+            row = ci_failures.get_ci_failure(engine, f"ci/gitlab/{repo}/{failed.id}")
+            return row.outcome if row else None
+
+        if route is Route.AUTO_MERGE:  # proposed: awaiting the approval, with the MR's link
+            assert run.outcome is CIOutcome.AWAITING_REVIEW, run
+            assert f"fix PR {done.pr.url} verified; proposed" in run.attempts[-1], run.attempts
+            assert await eventually(stored, lambda o: o != "awaiting_review") == "approved_fixed"
+        else:
+            assert run.outcome is not None and await stored() == run.outcome.value
 
 
 async def test_a_fix_mr_that_breaks_the_default_branch_is_reverted_on_hooks_alone(

@@ -121,14 +121,16 @@ async def test_a_human_fix_is_learned_and_replayed_elsewhere(client: Client, tmp
         repo = repos[3]
         run_id = await fail_with_lint(world, repo)
         status = await finished(world, f"ci/github/{repo}/{run_id}")
-        assert status.outcome is CIOutcome.AUTO_FIXED, status
+        # proposed is not merged: the run is not healed yet, in its status as in the store
+        assert status.outcome is CIOutcome.AWAITING_REVIEW, status
         assert status.approval is None and status.auto_actions == ["add_dependency"]
         number, proposed = await fix_pr_done(
             world, repo, run_id, lambda s: s.stage == "waiting for one approval"
         )
         assert proposed.decision is not None and proposed.decision.route.value == "auto_merge", proposed
         assert not world.github().get_repo(repo).get_pull(number).merged  # one approval first
-        held = f"ci/github/{repo}/{run_id}"  # proposed is not merged: the run is not healed yet
+        assert "proposed: it is merged once a reviewer approves it" in status.attempts[-1]
+        held = f"ci/github/{repo}/{run_id}"
         assert await eventually(lambda: stored(held), lambda o: o == "awaiting_review")
 
         await eventually(history, lambda s: s.verified == 3)

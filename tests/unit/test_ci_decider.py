@@ -46,6 +46,7 @@ from domain.ci_healing.effects import (
     WaitFor,
 )
 from domain.ci_healing.failed_tests import FailedTest
+from domain.ci_healing.fixpr import FixPRRouted, Route
 from domain.ci_healing.flakiness import FlakeHistory, FlakeScore
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import CIPolicy, FixResult, IncidentResult, RerunResult, RunAnalysis
@@ -513,9 +514,12 @@ def test_a_fix_pr_opened_passes_the_seam_then_waits_for_its_branch() -> None:
 
 
 def test_a_verified_fix_is_reported_and_heals_the_run() -> None:
+    """(Its fix PR's workflow takes the merge route: `tests/unit/test_ci_fix_route.py` has the others.)"""
     m, _ = fixing()
     m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(20)))
-    assert done[0] == ReportFix(FIX, True, "verification run: success")
+    assert done == [ReportFix(FIX, True, "verification run: success")]
+    m = decider.record_route(m, FixPRRouted(number=9, url="https://pr/9", route=Route.MERGE))
+    m, done = carry(decider.on_news(m, ctx(30)))
     assert m.status.outcome is CIOutcome.AUTO_FIXED and m.status.attempts == [
         "1: add_dependency: fix PR https://pr/9 verified"
     ]
@@ -631,7 +635,9 @@ def test_approved_fix_verified_end_to_end_through_the_decider() -> None:
     m = decider.record_answer(m, answer(True))
     m, done = carry(decider.on_news(m, ctx(30)), FIX, at=30)
     assert isinstance(done[-1], FixPROpened)
-    m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(60)), at=60)
+    m, _ = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(60)), at=60)
+    m = decider.record_route(m, FixPRRouted(number=9, route=Route.MERGE))  # its fix PR's workflow merges it
+    m, done = carry(decider.on_news(m, ctx(70)), at=70)
     assert m.status.outcome is CIOutcome.APPROVED_FIXED and m.status.auto_actions == []
     assert [e.stage for e in done if isinstance(e, Announce)] == [Stage.FIXED]
 
@@ -880,11 +886,14 @@ def test_a_learned_fix_that_passes_awaits_its_review(review_outcome: bool, outco
     """Issue 17: the fix PR of a learned fix in review waits in the queue, so its run is not healed yet
     (reports and ROI count `auto_fixed`/`approved_fixed` only; the fix PR workflow settles it)."""
     m = analysed(diagnosis(**LEARNED))
-    at = CIContext(now=NOW, review_outcome=review_outcome)
+    at = CIContext(now=NOW, review_outcome=review_outcome, fix_route=review_outcome)  # (older rule too)
     step = decider.resume(m, at, LoadPolicy(PolicyFor.ATTEMPT), policy())
     m, _ = carry(step, FIX)
     assert m.for_review is review_outcome
-    m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), ctx(20)))
+    later = CIContext(
+        now=NOW + timedelta(seconds=20), review_outcome=review_outcome, fix_route=review_outcome
+    )
+    m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), later))
     assert m.status.outcome is outcome and m.done
     announce = next(e for e in done if isinstance(e, Announce))
     assert announce.summary.startswith(outcome.value)

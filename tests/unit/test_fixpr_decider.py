@@ -40,6 +40,7 @@ from domain.ci_healing.fixpr_effects import (
     RevertFix,
     ScanFix,
     SettleRun,
+    TellRun,
 )
 from domain.ci_healing.fixpr_results import (
     ChecksSnapshot,
@@ -209,7 +210,7 @@ def test_a_pr_without_checks_yet_waits() -> None:
 def test_a_pr_closed_or_merged_outside_mender_ends_it(state: str) -> None:
     step = decider.resume(waiting_for_checks(), ctx(), ReadChecks(), snap(state))
     assert step.memory.done and step.memory.status.outcome == f"{state} outside Mender"
-    assert step.effects == [] and step.memory.status.stage == "done"
+    assert step.effects == [TellRun(None)] and step.memory.status.stage == "done"  # no route: the run goes on
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ def routed(checks: ChecksSnapshot, **d: Any) -> tuple[FixPRMemory, list[str]]:
 )
 def test_gitlab_routes(checks: ChecksSnapshot, effects: list[str], stage: str) -> None:
     m, done = routed(checks)
-    assert done[: done.index("AuditFixPR")] == ["LoadPrior", "PublishEvidence"]
+    assert done[: done.index("AuditFixPR")] == ["LoadPrior", "PublishEvidence", "TellRun"]
     assert done[done.index("AuditFixPR") + 1 :] == effects
     assert m.status.stage == stage
 

@@ -7,15 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.merge_queue import MergeQueueActivities
-from contracts.merge_queue import QueueStatus, ReleaseArgs, TurnArgs
+from contracts.merge_queue import (
+    RELEASE_SIGNAL,
+    QueueInput,
+    QueueStatus,
+    ReleaseArgs,
+    TurnArgs,
+    TurnRelease,
+    queue_workflow_id,
+)
 from contracts.pr import TURN_SIGNAL
 from domain.pr_healing.merge_queue import TurnRequest
 from tests.support.events import eventually
 from workflows.merge_queue import MergeQueueWorkflow
+
+BUDGET = 20  # history events per run of the flooded queue (the least the input allows)
 
 
 @workflow.defn(name="TurnTakerTest", sandboxed=False)
@@ -94,3 +105,28 @@ async def test_a_turn_not_renewed_passes_on_and_a_gone_pr_is_skipped(client: Cli
         assert not (await acts.request_turn(args(repo, 2, alive, nearness=1, lease=30))).granted
         assert await eventually(lambda: offers(client, alive), lambda n: n >= 1, timeout=30) >= 1
         assert await holder(acts, repo) == 2
+
+
+async def test_a_flood_of_releases_continues_as_new_with_the_queue(client: Client) -> None:
+    """Issue 14 (3): every event path checks the history budget: releases of PRs not in the queue change
+    nothing, yet grow the history; the queue continues as new at its budget and keeps its holder."""
+    repo = f"acme/q{uuid.uuid4().hex[:6]}"
+    async with queue_worker(client) as acts:
+        handle = await client.start_workflow(
+            MergeQueueWorkflow.run,
+            QueueInput(repo=repo, base_ref="main", history_events_before_continue=BUDGET),
+            id=queue_workflow_id(repo, "main"),
+            task_queue=acts.task_queue,
+        )
+        try:
+            assert (await acts.request_turn(args(repo, 1, f"pr/{repo}/1"))).granted
+            first = (await handle.describe()).run_id
+            for _ in range(3 * BUDGET // 2):  # one after the other, as a sustained flood comes
+                await handle.signal(RELEASE_SIGNAL, TurnRelease(pr_number=99))
+            await eventually(handle.describe, lambda d: d.run_id != first)
+            assert await holder(acts, repo) == 1  # the queue went along
+            history = await client.get_workflow_handle(handle.id, run_id=first).fetch_history()
+            assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+            assert len(history.events) <= BUDGET + 15, len(history.events)
+        finally:
+            await handle.terminate("test over")
