@@ -1,0 +1,42 @@
+"""`mender worker` with worker settings `worker.py` does not expose yet, for `bench/ingest.py
+--worker-cache N` (the sticky cache, `max_cached_workflows`, SDK default 1,000) and `--workflow-slots N`
+(`max_concurrent_workflow_tasks`), and `--unsandboxed` (workflow code without the sandbox, which
+re-creates each workflow's module namespace per run). Measurement only: it passes the values to every `Worker` the process
+builds and then runs `worker.run_worker()` unchanged. Settings from the environment:
+BENCH_WORKER_CACHE, BENCH_WORKFLOW_SLOTS (unset: the SDK's default), BENCH_UNSANDBOXED=1.
+
+Run: python -m bench.ingest_worker
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+import temporalio.worker
+from temporalio.worker import UnsandboxedWorkflowRunner
+
+import worker as mender_worker
+from runtime.logs import configure_logging
+
+_Worker = temporalio.worker.Worker
+SETTINGS = {
+    "max_cached_workflows": "BENCH_WORKER_CACHE",
+    "max_concurrent_workflow_tasks": "BENCH_WORKFLOW_SLOTS",
+}
+
+
+def with_settings(*args: Any, **kwargs: Any) -> temporalio.worker.Worker:
+    for name, variable in SETTINGS.items():
+        if os.environ.get(variable):
+            kwargs[name] = int(os.environ[variable])
+    return _Worker(*args, **kwargs)
+
+
+if __name__ == "__main__":
+    configure_logging()
+    mender_worker.Worker = with_settings  # type: ignore[assignment,misc]
+    if os.environ.get("BENCH_UNSANDBOXED"):
+        mender_worker.SANDBOX = UnsandboxedWorkflowRunner()  # type: ignore[assignment]
+    asyncio.run(mender_worker.run_worker())
