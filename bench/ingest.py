@@ -228,7 +228,8 @@ async def run_mender(
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
-    # With worker settings to try (`--worker-cache`, `--workflow-slots`, `--activity-slots`, `--unsandboxed`), the worker runs
+    # With worker settings to try (`--worker-cache`, `--workflow-slots`, `--activity-slots`, `--sticky-timeout`,
+    # `--unsandboxed`), the worker runs
     # through `bench/ingest_worker.py`, which passes them on; without, it is `mender worker` as deployed.
     worker_command = [str(BIN / "mender"), "worker"]
     if tuning:
@@ -404,6 +405,11 @@ if __name__ == "__main__":
         "--activity-slots", type=int, help="Mender's worker: MENDER_WORKER_ACTIVITY_SLOTS (default 32)"
     )
     parser.add_argument(
+        "--sticky-timeout",
+        type=float,
+        help="Mender's worker: sticky_queue_schedule_to_start_timeout in seconds (SDK default 10)",
+    )
+    parser.add_argument(
         "--unsandboxed", action="store_true", help="Mender's worker: workflow code without the sandbox"
     )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
@@ -418,6 +424,7 @@ if __name__ == "__main__":
             ("BENCH_WORKER_CACHE", args.worker_cache),
             ("BENCH_WORKFLOW_SLOTS", args.workflow_slots),
             ("MENDER_WORKER_ACTIVITY_SLOTS", args.activity_slots),
+            ("BENCH_STICKY_TIMEOUT_S", args.sticky_timeout),
             ("BENCH_UNSANDBOXED", int(args.unsandboxed)),
         )
         if value

@@ -1,9 +1,11 @@
 """`mender worker` with worker settings `worker.py` does not expose yet, for `bench/ingest.py
 --worker-cache N` (the sticky cache, `max_cached_workflows`, SDK default 1,000) and `--workflow-slots N`
-(`max_concurrent_workflow_tasks`), and `--unsandboxed` (workflow code without the sandbox, which
+(`max_concurrent_workflow_tasks`), `--sticky-timeout S` (`sticky_queue_schedule_to_start_timeout`, SDK
+default 10 s: a cached workflow's next task not taken within it goes to the shared queue, and is
+replayed from its whole history), and `--unsandboxed` (workflow code without the sandbox, which
 re-creates each workflow's module namespace per run). Measurement only: it passes the values to every `Worker` the process
 builds and then runs `worker.run_worker()` unchanged. Settings from the environment:
-BENCH_WORKER_CACHE, BENCH_WORKFLOW_SLOTS (unset: the SDK's default), BENCH_UNSANDBOXED=1.
+BENCH_WORKER_CACHE, BENCH_WORKFLOW_SLOTS, BENCH_STICKY_TIMEOUT_S (unset: the SDK's default), BENCH_UNSANDBOXED=1.
 
 Run: python -m bench.ingest_worker
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import timedelta
 from typing import Any
 
 import temporalio.worker
@@ -31,6 +34,9 @@ def with_settings(*args: Any, **kwargs: Any) -> temporalio.worker.Worker:
     for name, variable in SETTINGS.items():
         if os.environ.get(variable):
             kwargs[name] = int(os.environ[variable])
+    if os.environ.get("BENCH_STICKY_TIMEOUT_S"):
+        seconds = float(os.environ["BENCH_STICKY_TIMEOUT_S"])
+        kwargs["sticky_queue_schedule_to_start_timeout"] = timedelta(seconds=seconds)
     return _Worker(*args, **kwargs)
 
 
