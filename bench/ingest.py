@@ -228,9 +228,9 @@ async def run_mender(
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
-    # With worker settings to try (`--worker-cache`, `--workflow-slots`, `--activity-slots`, `--sticky-timeout`,
-    # `--unsandboxed`), the worker runs
-    # through `bench/ingest_worker.py`, which passes them on; without, it is `mender worker` as deployed.
+    # With worker settings to try (`--worker-cache`, `--workflow-slots`, `--sticky-timeout`, `--unsandboxed`)
+    # the worker runs through `bench/ingest_worker.py`, which passes them on; without them (or with only
+    # `--activity-slots`, an environment variable) it is `mender worker` as deployed.
     worker_command = [str(BIN / "mender"), "worker"]
     if tuning:
         env = {**env, **tuning}

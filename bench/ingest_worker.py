@@ -1,11 +1,11 @@
-"""`mender worker` with worker settings `worker.py` does not expose yet, for `bench/ingest.py
---worker-cache N` (the sticky cache, `max_cached_workflows`, SDK default 1,000) and `--workflow-slots N`
+"""`mender worker` with worker settings `worker.py` does not expose, for `bench/ingest.py`:
+`--worker-cache N` (the sticky cache, `max_cached_workflows`, SDK default 1,000), `--workflow-slots N`
 (`max_concurrent_workflow_tasks`), `--sticky-timeout S` (`sticky_queue_schedule_to_start_timeout`, SDK
-default 10 s: a cached workflow's next task not taken within it goes to the shared queue, and is
-replayed from its whole history), and `--unsandboxed` (workflow code without the sandbox, which
-re-creates each workflow's module namespace per run). Measurement only: it passes the values to every `Worker` the process
-builds and then runs `worker.run_worker()` unchanged. Settings from the environment:
-BENCH_WORKER_CACHE, BENCH_WORKFLOW_SLOTS, BENCH_STICKY_TIMEOUT_S (unset: the SDK's default), BENCH_UNSANDBOXED=1.
+default 10 s: a cached workflow's next task not taken within it goes to the shared queue and is replayed
+from its whole history) and `--unsandboxed` (workflow code without the sandbox, which builds a module
+namespace for each workflow run). Measurement only: the values go to every `Worker` the process builds,
+then `worker.run_worker()` runs unchanged. From the environment: BENCH_WORKER_CACHE,
+BENCH_WORKFLOW_SLOTS, BENCH_STICKY_TIMEOUT_S (unset: the SDK's default), BENCH_UNSANDBOXED=1.
 
 Run: python -m bench.ingest_worker
 """
