@@ -224,12 +224,19 @@ async def run_mender(
     workers: int = 1,
     redeliver: int = 0,
     server: subprocess.Popen | None = None,
+    tuning: dict[str, str] | None = None,
 ) -> Side:
     env, queue = mender_env(address, tmp)
     port = free_port()
-    pool = [
-        spawn([str(BIN / "mender"), "worker"], tmp / f"mender-worker-{i}.log", env) for i in range(workers)
-    ]
+    # With worker settings to try (`--worker-cache`, `--workflow-slots`, `--sticky-timeout`, `--unsandboxed`)
+    # the worker runs through `bench/ingest_worker.py`, which passes them on; without them (or with only
+    # `--activity-slots`, an environment variable) it is `mender worker` as deployed.
+    worker_command = [str(BIN / "mender"), "worker"]
+    if tuning:
+        env = {**env, **tuning}
+        if set(tuning) - {"MENDER_WORKER_ACTIVITY_SLOTS"}:
+            worker_command = [str(BIN / "python"), "-m", "bench.ingest_worker"]
+    pool = [spawn(worker_command, tmp / f"mender-worker-{i}.log", env) for i in range(workers)]
     app = spawn([str(BIN / "mender"), "serve", "--port", str(port)], tmp / "mender-serve.log", env)
     from sqlalchemy import func
     from sqlmodel import Session, select
@@ -264,6 +271,7 @@ async def run_mender(
         side.starter_cpu_s, side.server_cpu_s = others.used("starter"), others.used("server")
         side.history = await history_events(client, ids[-1])
         side.doubled = await asyncio.to_thread(doubled_rows, engine)
+        side.store_rows = await asyncio.to_thread(rows_by_table, engine)
         sampler.cancel()
         for spy in spies:
             spy.send_signal(signal.SIGINT)
@@ -273,6 +281,18 @@ async def run_mender(
         stop(app)
         for worker in pool:
             stop(worker)
+
+
+def rows_by_table(engine: Engine) -> dict[str, int]:
+    """Rows in each non-empty table of Mender's store (the writes the openings made)."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        counts = {
+            table: connection.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()
+            for table in inspect(engine).get_table_names()
+        }
+    return {table: count for table, count in counts.items() if count}
 
 
 def doubled_rows(engine: Engine) -> int:
@@ -303,6 +323,7 @@ async def main(
     skip_floor: bool = False,
     redeliver: int = 0,
     eager: bool = True,
+    tuning: dict[str, str] | None = None,
 ) -> None:
     folder = contextlib.nullcontext(tempfile.mkdtemp(prefix="bench-ingest-")) if keep else None
     with folder or tempfile.TemporaryDirectory(prefix="bench-ingest-") as name:
@@ -325,11 +346,23 @@ async def main(
                     )
                 )
                 mender = await run_mender(
-                    client, address, folder, n, concurrency, first + n, profile, workers, redeliver, process
+                    client,
+                    address,
+                    folder,
+                    n,
+                    concurrency,
+                    first + n,
+                    profile,
+                    workers,
+                    redeliver,
+                    process,
+                    tuning,
                 )
                 results.append((floor, mender))
             report(results, n, concurrency, server, workers)
             print(f"dev server: eager activity execution {'on' if eager else 'off'}")
+            if tuning:
+                print("Mender's worker: " + ", ".join(f"{k}={v}" for k, v in tuning.items()))
         except BaseException:
             for log in sorted(tmp.glob("**/*.log")):
                 print(f"--- {log.name} (tail)\n{log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
@@ -362,12 +395,40 @@ if __name__ == "__main__":
     parser.add_argument(
         "--no-eager", action="store_true", help="the dev server without eager activity execution"
     )
+    parser.add_argument(
+        "--worker-cache", type=int, help="Mender's worker: max_cached_workflows (SDK default 1,000)"
+    )
+    parser.add_argument(
+        "--workflow-slots", type=int, help="Mender's worker: max_concurrent_workflow_tasks (SDK default)"
+    )
+    parser.add_argument(
+        "--activity-slots", type=int, help="Mender's worker: MENDER_WORKER_ACTIVITY_SLOTS (default 32)"
+    )
+    parser.add_argument(
+        "--sticky-timeout",
+        type=float,
+        help="Mender's worker: sticky_queue_schedule_to_start_timeout in seconds (SDK default 10)",
+    )
+    parser.add_argument(
+        "--unsandboxed", action="store_true", help="Mender's worker: workflow code without the sandbox"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the processes' logs and databases")
     parser.add_argument("--profile", action="store_true", help="py-spy Mender's processes (implies --keep)")
     args = parser.parse_args()
     n = args.n or (2000 if args.burst else 300)
     concurrency = args.concurrency or (32 if args.burst else 16)
     keep = args.keep or args.profile
+    tuning = {
+        variable: str(value)
+        for variable, value in (
+            ("BENCH_WORKER_CACHE", args.worker_cache),
+            ("BENCH_WORKFLOW_SLOTS", args.workflow_slots),
+            ("MENDER_WORKER_ACTIVITY_SLOTS", args.activity_slots),
+            ("BENCH_STICKY_TIMEOUT_S", args.sticky_timeout),
+            ("BENCH_UNSANDBOXED", int(args.unsandboxed)),
+        )
+        if value
+    }
     asyncio.run(
         main(
             args.server,
@@ -380,5 +441,6 @@ if __name__ == "__main__":
             args.skip_floor,
             args.redeliver,
             not args.no_eager,
+            tuning,
         )
     )

@@ -149,11 +149,23 @@ async def wait_queryable(
 
 
 async def history_events(client: Client, workflow_id: str) -> list[str]:
-    """The event types of the workflow's history (empty when it cannot be read)."""
+    """The workflow's history as `TYPE[(activity)] bytes` lines (empty when it cannot be read): what one
+    opening costs the server to store, event by event."""
     from temporalio.api.enums.v1 import EventType
 
     try:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
     except Exception:
         return []
-    return [EventType.Name(e.event_type).removeprefix("EVENT_TYPE_") for e in history.events]
+    out = []
+    for e in history.events:
+        name = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+        if e.HasField("activity_task_scheduled_event_attributes"):
+            name += f"({e.activity_task_scheduled_event_attributes.activity_type.name})"
+        out.append(f"{name} {e.ByteSize()}")
+    return out
+
+
+def history_bytes(history: list[str]) -> int | None:
+    """The serialized size of the events `history_events` listed."""
+    return sum(int(line.rsplit(" ", 1)[1]) for line in history) if history else None

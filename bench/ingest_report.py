@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from bench.ingest_load import LoadResult, percentile
+from bench.ingest_load import LoadResult, history_bytes, percentile
 
 
 @dataclass
@@ -20,6 +20,7 @@ class Side:
     doubled: int | None = None  # rows of one opening stored twice (Mender only; must be 0)
     starter_cpu_s: float | None = None  # CPU seconds of the webhook process, from the first request
     server_cpu_s: float | None = None  # CPU seconds of the dev server, from the first request until done
+    store_rows: dict[str, int] = field(default_factory=dict)  # rows per table after the run (Mender only)
 
 
 def since(at: float | None, origin: float) -> float | None:
@@ -69,6 +70,7 @@ def figures(floor: Side, mender: Side, n: int) -> list[Row]:
         ("starter CPU ms per accepted PR", per_pr(f, f.starter_cpu_s), per_pr(m, m.starter_cpu_s)),
         ("dev server CPU ms per accepted PR", per_pr(f, f.server_cpu_s), per_pr(m, m.server_cpu_s)),
         ("history events per PR workflow", len(f.history) or None, len(m.history) or None),
+        ("history bytes per PR workflow", history_bytes(f.history), history_bytes(m.history)),
         ("rows of an opening stored twice", None, m.doubled),
     ]
 
@@ -100,7 +102,12 @@ def report(
         print(f"{name:<44} {show(f):>10} {show(m):>10} {ratio:>8}")
     for side in rounds[-1]:
         if side is not None:
-            print(f"{side.name} PR workflow history: {', '.join(side.history)}")
+            print(f"{side.name} PR workflow history (event, bytes): {', '.join(side.history)}")
+            if side.store_rows:
+                rows = ", ".join(
+                    f"{t} {c / max(side.load.accepted, 1):.2f}" for t, c in side.store_rows.items()
+                )
+                print(f"{side.name} store rows per accepted PR: {rows}")
     for i, (floor, mender) in enumerate(rounds, 1):
         sides = [s for s in (floor, mender) if s is not None]
         if any(k != 202 for side in sides for k in side.load.statuses):
