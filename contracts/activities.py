@@ -3,7 +3,8 @@
 Workflows call activities only through these references (`workflows.calls.call`), so a workflow never
 imports an `activities/` module, and `tests/unit/test_activity_catalogue.py` checks that the worker
 registers each name with exactly these types. The kind decides timeouts and retries
-(`workflows.calls.OPTIONS`): one home for them.
+(`workflows.calls.OPTIONS`): one home for them. The lane decides the task queue an activity is polled
+from (`Lane`, `lane_queue`): the worker runs slots of their own for each lane.
 """
 
 from __future__ import annotations
@@ -101,6 +102,29 @@ class CallKind(StrEnum):
     RETENTION = "retention"  # the audit retention sweep
 
 
+class Lane(StrEnum):
+    """Where an activity waits for a worker slot: on the workflow's own task queue, or on a queue of its
+    own beside it (`lane_queue`) with slots of its own, so that a staleness check and the remediation it
+    decides never wait behind the bulk of the work (every event's store projection, the sweeps)."""
+
+    MAIN = ""  # the workflow's task queue: checks, remediations, configuration, breaker, notices, CI
+    PROJECTIONS = "projections"  # store writes every event of every PR makes
+    SWEEPS = "sweeps"  # the scheduled sweeps (reconciler, CI poller, audit retention): long-running
+
+
+LANE_OF_KIND: dict[CallKind, Lane] = {
+    CallKind.STORE: Lane.PROJECTIONS,
+    CallKind.RECONCILE: Lane.SWEEPS,
+    CallKind.POLL: Lane.SWEEPS,
+    CallKind.RETENTION: Lane.SWEEPS,
+}
+
+
+def lane_queue(task_queue: str, lane: Lane) -> str:
+    """The task queue of `lane` beside the workflows' `task_queue` (MAIN: that queue itself)."""
+    return f"{task_queue}-{lane.value}" if lane.value else task_queue
+
+
 # Calls that heartbeat while a live worker runs them (`runtime/activity_liveness.py`): a killed worker's
 # call is retried after the heartbeat timeout of its kind (`workflows.calls`).
 LIVENESS_KINDS = frozenset({CallKind.GITHUB, CallKind.PROVIDER, CallKind.RECONCILE, CallKind.POLL})
@@ -114,10 +138,11 @@ class ActivityRef(Generic[A, R]):
     arg: Any  # the argument's type, or None for an activity without argument
     result: Any  # the result's type (None for an activity that returns nothing)
     kind: CallKind
+    lane: Lane = Lane.MAIN
 
 
 def _ref(name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind) -> ActivityRef[A, R]:
-    return ActivityRef(name, arg, result, kind)
+    return ActivityRef(name, arg, result, kind, LANE_OF_KIND.get(kind, Lane.MAIN))
 
 
 # PR healing
