@@ -43,6 +43,7 @@ from temporalio.worker import Worker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import starter.local_stack as local_stack  # noqa: E402
 import starter.simulate as simulate  # noqa: E402
 from bench.fleet import scenario  # noqa: E402
 from bench.fleet_hops import fleet_hops, summary  # noqa: E402
@@ -144,6 +145,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", type=Path, help="keep Mender's store and worker log in this directory")
     parser.add_argument("--open-interval", type=float, default=OPEN_INTERVAL, help="seconds between openings")
+    parser.add_argument(
+        "--slots",
+        type=int,
+        default=SLOTS,
+        help="activity slots of Mender's workflows' queue (the floor keeps 16)",
+    )
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
     side.add_argument("--mender-only", action="store_true")
@@ -165,6 +172,7 @@ def main() -> None:
             flush=True,
         )
     if not args.floor_only:
+        local_stack.ACTIVITY_SLOTS = args.slots  # read when the embedded stack starts its worker
         started = time.monotonic()
         report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval, args.keep)
         decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
