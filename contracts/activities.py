@@ -109,6 +109,9 @@ class Lane(StrEnum):
 
     MAIN = ""  # the workflow's task queue: checks, remediations, configuration, breaker, notices, CI
     PROJECTIONS = "projections"  # store writes every event of every PR makes
+    # a remediation's GitHub writes (and a command's reply): paced under GitHub's write limit, a write
+    # that waits for its turn holds a slot here, never one a staleness check's reads need
+    WRITES = "writes"
     SWEEPS = "sweeps"  # the scheduled sweeps (reconciler, CI poller, audit retention): long-running
 
 
@@ -141,8 +144,10 @@ class ActivityRef(Generic[A, R]):
     lane: Lane = Lane.MAIN
 
 
-def _ref(name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind) -> ActivityRef[A, R]:
-    return ActivityRef(name, arg, result, kind, LANE_OF_KIND.get(kind, Lane.MAIN))
+def _ref(
+    name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind, lane: Lane | None = None
+) -> ActivityRef[A, R]:
+    return ActivityRef(name, arg, result, kind, lane or LANE_OF_KIND.get(kind, Lane.MAIN))
 
 
 # PR healing
@@ -150,18 +155,18 @@ REPO_POLICY = _ref("config.repo_policy", str, RepoPolicy, CallKind.CONFIG)
 RECORD_PR = _ref("store.record_pr", PRRecordUpdate, int, CallKind.STORE)
 PROJECT_PR = _ref("store.project_pr", PRProjection, int, CallKind.STORE)
 FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB)
-UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB)
-REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB)
-RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB)
-MERGE = _ref("github.merge", StrategyArgs, StrategyResult, CallKind.GITHUB)
-FIND_DUPLICATE = _ref("reopen.find_duplicate", ReopenArgs, int | None, CallKind.GITHUB)
-CREATE_BRANCH = _ref("reopen.create_branch", ReopenArgs, str, CallKind.GITHUB)
-COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB)
-OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB)
-CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB)
-DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB)
+UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+MERGE = _ref("github.merge", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+FIND_DUPLICATE = _ref("reopen.find_duplicate", ReopenArgs, int | None, CallKind.GITHUB, Lane.WRITES)
+CREATE_BRANCH = _ref("reopen.create_branch", ReopenArgs, str, CallKind.GITHUB, Lane.WRITES)
+COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB, Lane.WRITES)
+OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB, Lane.WRITES)
+CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB, Lane.WRITES)
+DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB, Lane.WRITES)
 PERMISSION = _ref("commands.permission", PermissionArgs, Permission, CallKind.GITHUB)
-REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB)
+REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB, Lane.WRITES)
 DELIVER_EVENT = _ref("lifecycle.deliver", PREvent, str, CallKind.DELIVER)
 NOTIFY_ESCALATION = _ref("notify.escalation", EscalationNotice, NoticeResult, CallKind.NOTIFY)
 NOTIFY_BREAKER = _ref("notify.breaker", BreakerNotice, NoticeResult, CallKind.NOTIFY_BREAKER)

@@ -104,7 +104,7 @@ async def test_every_catalogued_activity_is_registered_with_its_types(client: Cl
 async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Client) -> None:
     """Each lane's queue polls exactly the activities of its lane, with its own slots; the workflows'
     queue registers every activity (old runs call store activities as local activities there)."""
-    lanes = {Lane.PROJECTIONS: 3, Lane.SWEEPS: 1}
+    lanes = {Lane.PROJECTIONS: 3, Lane.WRITES: 2, Lane.SWEEPS: 1}
     with activity_threads(2, lanes) as executor:
         workers = build_worker(client, "q", executor, 2, lane_slots=lanes)
     polled = {}
@@ -121,6 +121,7 @@ async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Clien
     assert {queue: names for queue, (names, _, _) in polled.items()} == expected
     assert polled["q"][1:] == (2, True)  # the workflows and the main slots on the workflows' queue
     assert polled["q-projections"][1:] == (3, False) and polled["q-sweeps"][1:] == (1, False)
+    assert polled["q-writes"][1:] == (2, False) and "github.rebuild" in expected["q-writes"]
     assert {ref.name for ref in CATALOGUE if ref.lane is Lane.PROJECTIONS} >= {"store.project_pr"}
     main = {ref.name for ref in CATALOGUE if ref.lane is Lane.MAIN}
     assert {"github.fetch_snapshot", "config.repo_policy", "breaker.request_permit"} <= main
