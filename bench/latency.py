@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import os
 import sys
 import tempfile
 import time
@@ -108,12 +109,25 @@ async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) 
     return [ACTED[w] - sent[w] for w in sent if w in ACTED]
 
 
+def worker_peak_mb() -> float | None:
+    """Peak RSS (VmHWM) of this process's `mender worker` child, if it runs in one."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0")) == os.getpid() and b"worker" in cmdline and "VmHWM" in fields:
+            return int(fields["VmHWM"].split()[0]) / 1024
+    return None
+
+
 def with_hops(report: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[dict]]:
     """`simulate._report`, which runs while the stack is up, also reading the hops from the histories."""
 
     async def reported(stack, *args, **kwargs) -> dict:  # type: ignore[no-untyped-def]
         hops = summary(await fleet_hops(stack.client))
-        return {**await report(stack, *args, **kwargs), "hops": hops}
+        return {**await report(stack, *args, **kwargs), "hops": hops, "worker_peak_rss_mb": worker_peak_mb()}
 
     return reported
 
@@ -192,6 +206,7 @@ def main() -> None:
             + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
             flush=True,
         )
+        print(f"worker peak RSS: {report['worker_peak_rss_mb'] or 0:.0f} MB", flush=True)
         print("\nstall -> decision hop by hop (s; server times from the PR workflows' histories)")
         print(f"{'hop':<48} {'n':>6} {'median':>8} {'p95':>8}")
         for hop, row in report["hops"].items():
