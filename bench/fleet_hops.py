@@ -4,7 +4,8 @@ For each remediation a PR workflow scheduled after a staleness timer fired, from
 timestamps): the timer was due (started + its timeout) -> it fired -> the worker started the workflow
 task that woke up -> the staleness check's calls, each from scheduled to started (waiting for a slot)
 and to completed -> the remediation's activity scheduled (the decision). Timers the workflow cut short
-(an event came first) are not staleness checks and are skipped.
+(an event came first) are not staleness checks and are skipped, as are the waits of a rate-limited
+write (`workflows.calls`: a timer, then the write scheduled again without a GitHub read).
 """
 
 from __future__ import annotations
@@ -68,7 +69,9 @@ def remediation_hops(events: list[Any]) -> list[dict[str, float]]:
         elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             name = e.activity_task_scheduled_event_attributes.activity_type.name
             current.setdefault("timer fired -> check's first call scheduled", _seconds(e) - fired)
-            if name in STRATEGIES:
+            if name in STRATEGIES and "github.fetch_snapshot: scheduled -> completed" not in current:
+                current = None  # not a staleness check: a rate-limited write scheduled again after its wait
+            elif name in STRATEGIES:
                 current["last call completed -> remediation scheduled"] = _seconds(e) - last
                 current["due -> remediation scheduled"] = _seconds(e) - due
                 found.append(current)
