@@ -1,4 +1,9 @@
-"""The Mender worker: registers workflows and activities on the task queue and runs them."""
+"""The Mender worker: registers workflows and activities on the task queue and runs them.
+
+Activities are polled by lane (`contracts.activities.Lane`): the workflows' task queue and a queue beside
+it per lane, each with slots of its own, so that the bulk of the work (every event's store projection,
+the sweeps) never holds the slots a staleness check and its remediation need. One process, one
+`Worker` per queue (`Workers`)."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from temporalio.activity import _Definition
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Interceptor, Worker
@@ -31,6 +37,7 @@ from activities.lifecycle import LifecycleActivities
 from activities.merge_queue import MergeQueueActivities
 from activities.reconcile import ReconcileActivities
 from activities.reopen import REOPEN_ACTIVITIES
+from contracts.activities import CATALOGUE, Lane, lane_queue
 from runtime.activity_liveness import ActivityLiveness
 from runtime.config_reload import ConfigWatcher
 from runtime.logs import configure_logging
@@ -94,13 +101,44 @@ SANDBOX = SandboxedWorkflowRunner(
 
 # Local activities (a PR's projection, audit rows, its policy after a timer) run in the same thread pool
 # as sync activities: with no thread of their own they waited behind slow GitHub calls, and a stale PR's
-# remediation with them. The pool has a thread per activity slot plus these.
+# remediation with them. The pool has a thread per activity slot (of every lane) plus these.
 LOCAL_ACTIVITY_SLOTS = 16
+# Slots of each lane beside the workflows' queue (`mender worker`: MENDER_WORKER_PROJECTION_SLOTS,
+# MENDER_WORKER_WRITE_SLOTS and MENDER_WORKER_SWEEP_SLOTS). Writes are paced to 80 a minute per token.
+LANE_SLOTS: dict[Lane, int] = {Lane.PROJECTIONS: 16, Lane.WRITES: 8, Lane.SWEEPS: 2}
 
 
-def activity_threads(max_concurrent_activities: int) -> concurrent.futures.ThreadPoolExecutor:
-    """The thread pool for `max_concurrent_activities` sync activities and the local activities."""
-    return concurrent.futures.ThreadPoolExecutor(max_workers=max_concurrent_activities + LOCAL_ACTIVITY_SLOTS)
+def activity_threads(
+    max_concurrent_activities: int, lane_slots: dict[Lane, int] | None = None
+) -> concurrent.futures.ThreadPoolExecutor:
+    """The thread pool for `max_concurrent_activities` sync activities, those of the lanes and the local
+    activities."""
+    lanes = sum((LANE_SLOTS if lane_slots is None else lane_slots).values())
+    return concurrent.futures.ThreadPoolExecutor(
+        max_workers=max_concurrent_activities + lanes + LOCAL_ACTIVITY_SLOTS
+    )
+
+
+class Workers:
+    """The workers of one process (the workflows' queue and one per lane), run and stopped together."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers = workers
+
+    async def run(self) -> None:
+        try:
+            await asyncio.gather(*(worker.run() for worker in self.workers))
+        finally:  # one failed: stop the others too
+            running = [worker.shutdown() for worker in self.workers if worker.is_running]
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def __aenter__(self) -> Workers:
+        for worker in self.workers:
+            await worker.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await asyncio.gather(*(worker.__aexit__(*exc) for worker in self.workers))
 
 
 def build_worker(
@@ -108,20 +146,52 @@ def build_worker(
     task_queue: str,
     executor: concurrent.futures.Executor,
     max_concurrent_activities: int = 32,
-) -> Worker:
-    """A worker with every Mender workflow and activity (sync activities run in `executor`, made by
-    `activity_threads(max_concurrent_activities)`)."""
-    return Worker(
-        client,
+    *,
+    lane_slots: dict[Lane, int] | None = None,
+    activities: list[Callable[..., Any]] | None = None,
+) -> Workers:
+    """Workers with every Mender workflow and activity (sync activities run in `executor`, made by
+    `activity_threads(max_concurrent_activities, lane_slots)`): the workflows and every activity on
+    `task_queue` (the MAIN lane's are scheduled there), each other lane's activities on its queue with
+    `lane_slots` of its own.
+    `activities`: instead of `all_activities` (tests swap one)."""
+    slots = LANE_SLOTS if lane_slots is None else lane_slots
+    every = activities if activities is not None else all_activities(client, task_queue)
+    lanes = by_lane(every)
+    del lanes[Lane.MAIN]
+    main = Worker(  # every activity here too: runs of revisions 0-2 call the store as local activities,
+        client,  # and a call scheduled here before lanes existed (an upgrade) still finds its function
         task_queue=task_queue,
         workflows=WORKFLOWS,
-        activities=all_activities(client, task_queue),
+        activities=every,
         activity_executor=executor,
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=LOCAL_ACTIVITY_SLOTS,
         interceptors=interceptors(),
         workflow_runner=SANDBOX,
     )
+    beside = [
+        Worker(
+            client,
+            task_queue=lane_queue(task_queue, lane),
+            activities=fns,
+            activity_executor=executor,
+            max_concurrent_activities=slots[lane],
+            interceptors=interceptors(),
+        )
+        for lane, fns in lanes.items()
+        if fns
+    ]
+    return Workers([main, *beside])
+
+
+def by_lane(activities: list[Callable[..., Any]]) -> dict[Lane, list[Callable[..., Any]]]:
+    """`activities` grouped by the lane the catalogue gives each (an uncatalogued one: MAIN)."""
+    lanes = {ref.name: ref.lane for ref in CATALOGUE}
+    grouped: dict[Lane, list[Callable[..., Any]]] = {lane: [] for lane in Lane}
+    for fn in activities:
+        grouped[lanes.get(_Definition.must_from_callable(fn).name, Lane.MAIN)].append(fn)
+    return grouped
 
 
 def interceptors() -> list[Interceptor]:
@@ -170,10 +240,17 @@ async def run_worker() -> None:
     watch = asyncio.create_task(watcher.run())
     try:
         slots = settings.env.mender_worker_activity_slots
-        with activity_threads(slots) as executor:
-            worker = build_worker(client, task_queue, executor, max_concurrent_activities=slots)
-            log.info("worker polling task queue %s at %s", task_queue, settings.temporal_address)
-            await worker.run()
+        lanes = {
+            Lane.PROJECTIONS: settings.env.mender_worker_projection_slots,
+            Lane.WRITES: settings.env.mender_worker_write_slots,
+            Lane.SWEEPS: settings.env.mender_worker_sweep_slots,
+        }
+        with activity_threads(slots, lanes) as executor:
+            workers = build_worker(client, task_queue, executor, slots, lane_slots=lanes)
+            log.info(
+                "worker polling task queue %s (and its lanes) at %s", task_queue, settings.temporal_address
+            )
+            await workers.run()
     finally:
         watch.cancel()
 

@@ -11,8 +11,10 @@ the simulators and the starter, as `mender simulate` runs it); stall -> action i
 applied event to the remediation's activity scheduled (stall -> decision: the timer fired, GitHub was
 read, the breaker asked; what the floor measures) and to its answer (stall -> write: GitHub took the
 write, which its secondary limit of 80 writes a minute per token bounds when hundreds stall at once).
-Printed: median and p95 of each, the ratio, the goal (p95 <= threshold + 5 s), and the writes GitHub
-took (busiest minute, 429s). Nothing asserted.
+Printed: median and p95 of each, the ratio, the goal (p95 <= threshold + 5 s), the writes GitHub
+took (busiest minute, 429s), and where stall -> decision goes hop by hop, read from the PR workflows'
+histories before the dev server stops (`bench/fleet_hops.py`: timer due -> fired -> workflow task ->
+each call of the check, its wait for a slot -> the remediation scheduled). Nothing asserted.
 
 Fleet shapes: the default opens the 1,000 PRs 0.01 s apart (750 stall within seconds: their writes
 need >= 9.4 min on one token); `--open-interval 0.8` opens them so that stalls come at ~56 a minute,
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import os
 import sys
 import tempfile
 import time
@@ -41,7 +44,10 @@ from temporalio.worker import Worker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import starter.local_stack as local_stack  # noqa: E402
+import starter.simulate as simulate  # noqa: E402
 from bench.fleet import scenario  # noqa: E402
+from bench.fleet_hops import fleet_hops, summary  # noqa: E402
 from bench.floor.timers import ACTED, FloorStall, act  # noqa: E402
 from bench.ingest_load import percentile  # noqa: E402
 from runtime.temporal import temporal_binary  # noqa: E402
@@ -103,6 +109,29 @@ async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) 
     return [ACTED[w] - sent[w] for w in sent if w in ACTED]
 
 
+def worker_peak_mb() -> float | None:
+    """Peak RSS (VmHWM) of this process's `mender worker` child, if it runs in one."""
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            cmdline = (status.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0")) == os.getpid() and b"worker" in cmdline and "VmHWM" in fields:
+            return int(fields["VmHWM"].split()[0]) / 1024
+    return None
+
+
+def with_hops(report: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[dict]]:
+    """`simulate._report`, which runs while the stack is up, also reading the hops from the histories."""
+
+    async def reported(stack, *args, **kwargs) -> dict:  # type: ignore[no-untyped-def]
+        hops = summary(await fleet_hops(stack.client))
+        return {**await report(stack, *args, **kwargs), "hops": hops, "worker_peak_rss_mb": worker_peak_mb()}
+
+    return reported
+
+
 def mender(
     prs: int,
     timeout: float,
@@ -115,6 +144,7 @@ def mender(
         path.write_text(yaml.safe_dump(scenario(prs, open_interval)))
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
+        simulate._report = with_hops(simulate._report)  # the bench's own figure, added to the report
         run = lambda: run_simulation(  # noqa: E731
             path, ROOT / "mender.yaml", timeout, data_dir=keep, worker_process=worker_process
         )
@@ -129,6 +159,12 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--keep", type=Path, help="keep Mender's store and worker log in this directory")
     parser.add_argument("--open-interval", type=float, default=OPEN_INTERVAL, help="seconds between openings")
+    parser.add_argument(
+        "--slots",
+        type=int,
+        default=SLOTS,
+        help="activity slots of Mender's workflows' queue (the floor keeps 16)",
+    )
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
     side.add_argument("--mender-only", action="store_true")
@@ -150,6 +186,7 @@ def main() -> None:
             flush=True,
         )
     if not args.floor_only:
+        local_stack.ACTIVITY_SLOTS = args.slots  # read when the embedded stack starts its worker
         started = time.monotonic()
         report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval, args.keep)
         decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
@@ -169,6 +206,12 @@ def main() -> None:
             + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
             flush=True,
         )
+        print(f"worker peak RSS: {report['worker_peak_rss_mb'] or 0:.0f} MB", flush=True)
+        print("\nstall -> decision hop by hop (s; server times from the PR workflows' histories)")
+        print(f"{'hop':<48} {'n':>6} {'median':>8} {'p95':>8}")
+        for hop, row in report["hops"].items():
+            show = lambda v: "n/a" if v is None or v != v else f"{v:.1f}"  # noqa: E731
+            print(f"{hop:<48} {row['n']:>6} {show(row['median']):>8} {show(row['p95']):>8}")
     print(
         f"\nstall -> action, {args.prs} PRs, threshold {THRESHOLD:.0f} s (goal: p95 <= {THRESHOLD + 5:.0f} s)"
     )

@@ -3,7 +3,8 @@
 Workflows call activities only through these references (`workflows.calls.call`), so a workflow never
 imports an `activities/` module, and `tests/unit/test_activity_catalogue.py` checks that the worker
 registers each name with exactly these types. The kind decides timeouts and retries
-(`workflows.calls.OPTIONS`): one home for them.
+(`workflows.calls.OPTIONS`): one home for them. The lane decides the task queue an activity is polled
+from (`Lane`, `lane_queue`): the worker runs slots of their own for each lane.
 """
 
 from __future__ import annotations
@@ -101,6 +102,32 @@ class CallKind(StrEnum):
     RETENTION = "retention"  # the audit retention sweep
 
 
+class Lane(StrEnum):
+    """Where an activity waits for a worker slot: on the workflow's own task queue, or on a queue of its
+    own beside it (`lane_queue`) with slots of its own, so that a staleness check and the remediation it
+    decides never wait behind the bulk of the work (every event's store projection, the sweeps)."""
+
+    MAIN = ""  # the workflow's task queue: checks, remediations, configuration, breaker, notices, CI
+    PROJECTIONS = "projections"  # store writes every event of every PR makes
+    # a remediation's GitHub writes (and a command's reply): paced under GitHub's write limit, a write
+    # that waits for its turn holds a slot here, never one a staleness check's reads need
+    WRITES = "writes"
+    SWEEPS = "sweeps"  # the scheduled sweeps (reconciler, CI poller, audit retention): long-running
+
+
+LANE_OF_KIND: dict[CallKind, Lane] = {
+    CallKind.STORE: Lane.PROJECTIONS,
+    CallKind.RECONCILE: Lane.SWEEPS,
+    CallKind.POLL: Lane.SWEEPS,
+    CallKind.RETENTION: Lane.SWEEPS,
+}
+
+
+def lane_queue(task_queue: str, lane: Lane) -> str:
+    """The task queue of `lane` beside the workflows' `task_queue` (MAIN: that queue itself)."""
+    return f"{task_queue}-{lane.value}" if lane.value else task_queue
+
+
 # Calls that heartbeat while a live worker runs them (`runtime/activity_liveness.py`): a killed worker's
 # call is retried after the heartbeat timeout of its kind (`workflows.calls`).
 LIVENESS_KINDS = frozenset({CallKind.GITHUB, CallKind.PROVIDER, CallKind.RECONCILE, CallKind.POLL})
@@ -114,10 +141,13 @@ class ActivityRef(Generic[A, R]):
     arg: Any  # the argument's type, or None for an activity without argument
     result: Any  # the result's type (None for an activity that returns nothing)
     kind: CallKind
+    lane: Lane = Lane.MAIN
 
 
-def _ref(name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind) -> ActivityRef[A, R]:
-    return ActivityRef(name, arg, result, kind)
+def _ref(
+    name: str, arg: type[A] | Any, result: type[R] | Any, kind: CallKind, lane: Lane | None = None
+) -> ActivityRef[A, R]:
+    return ActivityRef(name, arg, result, kind, lane or LANE_OF_KIND.get(kind, Lane.MAIN))
 
 
 # PR healing
@@ -125,18 +155,18 @@ REPO_POLICY = _ref("config.repo_policy", str, RepoPolicy, CallKind.CONFIG)
 RECORD_PR = _ref("store.record_pr", PRRecordUpdate, int, CallKind.STORE)
 PROJECT_PR = _ref("store.project_pr", PRProjection, int, CallKind.STORE)
 FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB)
-UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB)
-REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB)
-RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB)
-MERGE = _ref("github.merge", StrategyArgs, StrategyResult, CallKind.GITHUB)
-FIND_DUPLICATE = _ref("reopen.find_duplicate", ReopenArgs, int | None, CallKind.GITHUB)
-CREATE_BRANCH = _ref("reopen.create_branch", ReopenArgs, str, CallKind.GITHUB)
-COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB)
-OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB)
-CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB)
-DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB)
+UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+MERGE = _ref("github.merge", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
+FIND_DUPLICATE = _ref("reopen.find_duplicate", ReopenArgs, int | None, CallKind.GITHUB, Lane.WRITES)
+CREATE_BRANCH = _ref("reopen.create_branch", ReopenArgs, str, CallKind.GITHUB, Lane.WRITES)
+COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB, Lane.WRITES)
+OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB, Lane.WRITES)
+CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB, Lane.WRITES)
+DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB, Lane.WRITES)
 PERMISSION = _ref("commands.permission", PermissionArgs, Permission, CallKind.GITHUB)
-REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB)
+REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB, Lane.WRITES)
 DELIVER_EVENT = _ref("lifecycle.deliver", PREvent, str, CallKind.DELIVER)
 NOTIFY_ESCALATION = _ref("notify.escalation", EscalationNotice, NoticeResult, CallKind.NOTIFY)
 NOTIFY_BREAKER = _ref("notify.breaker", BreakerNotice, NoticeResult, CallKind.NOTIFY_BREAKER)

@@ -46,6 +46,8 @@ class PRWorkflowInput(BaseModel):
     # runs and every continue-as-new take LATEST_REVISION: a run keeps the mechanics it started with, so
     # old histories replay unchanged. VISIBLE_REVISION: the starter sets the opening's search attributes
     # with the start, and a run upserts only the values that differ from the ones it has.
+    # CONCURRENT_CHECK_REVISION: a staleness check reads the policy and GitHub at once, and an audit row
+    # is written while the next call runs (`workflows/pr_lifecycle.py`).
     revision: int = 0
     queue: Membership = Field(default_factory=Membership)
     # The repository's settings as the starter resolved them for the opening (its configuration, reloaded
@@ -65,7 +67,10 @@ REMOTE_REVISION = 3  # store, configuration and audit calls are regular activiti
 UNCHECKED_REVISION = 4
 VISIBLE_REVISION = 5  # an upsert carries only changed values (the opening's come with the start)
 EVENT_TIME_REVISION = 6  # staleness counted from the last event's time (a late webhook is not fresh)
-LATEST_REVISION = EVENT_TIME_REVISION  # what new runs and every continue-as-new start with
+# A staleness check's calls that do not wait on each other go out together: two round trips fewer
+# between the timer and the remediation (issue 15, stall -> action under load)
+CONCURRENT_CHECK_REVISION = 7
+LATEST_REVISION = CONCURRENT_CHECK_REVISION  # what new runs and every continue-as-new start with
 
 
 class PRStatus(BaseModel):

@@ -19,7 +19,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.activities import ActivityRef, CallKind
+    from contracts.activities import ActivityRef, CallKind, Lane, lane_queue
 
 R = TypeVar("R")
 _NO_ARG: Any = object()
@@ -86,9 +86,12 @@ OPTIONS: dict[CallKind, dict[str, Any]] = {
 async def call(ref: ActivityRef[Any, R], arg: Any = _NO_ARG, *, local: bool = True, **overrides: Any) -> R:
     """Run the activity `ref` with `arg` and the options of its kind (`overrides` win); typed result.
     `local=False`: a kind in `LOCAL` runs as a regular activity (its result is a history event, ordered
-    with the signals around it). A rate limit is waited out here (module docstring)."""
+    with the signals around it); a regular activity of a lane other than MAIN is polled from that lane's
+    queue beside the workflow's. A rate limit is waited out here (module docstring)."""
     args = [] if arg is _NO_ARG else [arg]
     options = {**OPTIONS[ref.kind], **overrides}
+    if ref.lane is not Lane.MAIN and not (local and ref.kind in LOCAL):
+        options.setdefault("task_queue", lane_queue(workflow.info().task_queue, ref.lane))
     waits = 0
     while True:
         try:

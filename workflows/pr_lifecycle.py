@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -18,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts import activities as catalogue
     from contracts.pr import (
         COMMAND_UPDATE,
+        CONCURRENT_CHECK_REVISION,
         EVENT_SIGNAL,
         EVENT_TIME_REVISION,
         LATEST_REVISION,
@@ -79,6 +81,8 @@ class PRLifecycleWorkflow:
         self.runner.lean = input.revision >= LEAN_REVISION
         self.runner.local = input.revision < REMOTE_REVISION
         self.runner.changed_only = input.revision >= VISIBLE_REVISION
+        self.concurrent = input.revision >= CONCURRENT_CHECK_REVISION
+        self._policy_read: asyncio.Task[None] | None = None  # a check's policy read, while GitHub is read
         self.busy = asyncio.Lock()  # one actor at a time: the main loop or one command
 
     @workflow.signal(name=EVENT_SIGNAL)
@@ -172,7 +176,10 @@ class PRLifecycleWorkflow:
                 if decider.settled(self.memory):
                     break
                 async with self.busy:
-                    await self._load_policy(input.pr.repo)
+                    if self.concurrent:  # awaited before the snapshot's result is decided on
+                        self._policy_read = asyncio.create_task(self._load_policy(input.pr.repo))
+                    else:
+                        await self._load_policy(input.pr.repo)
                     await self._decide(lambda ctx: decider.on_stale(self.memory, ctx))
                 continue
             if decider.cut_short(self.memory) and not self._inbox:
@@ -221,17 +228,32 @@ class PRLifecycleWorkflow:
         await self._carry_out(step.effects)
 
     async def _carry_out(self, effects: list[Effect]) -> None:
-        """Run effects in order; a result that feeds back gives the next effects, run before the rest."""
+        """Run effects in order; a result that feeds back gives the next effects, run before the rest.
+        CONCURRENT_CHECK_REVISION: an audit row is written while the effects after it run (awaited at
+        the end), and a check's policy read is awaited before a result is decided on."""
         assert self.policy is not None
         queue = deque(effects)
+        audits: list[asyncio.Task[Any]] = []  # CONCURRENT_CHECK_REVISION: written while the rest runs
         while queue:
             effect = queue.popleft()
+            if self.concurrent and isinstance(effect, Audit):
+                audits.append(asyncio.create_task(self.runner.perform(effect, self.policy, queue)))
+                continue
             result = await self.runner.perform(effect, self.policy, queue)
             if effect.feeds_back:
+                await self._policy_read_done()
                 step = decider.resume(self.memory, self._context(), effect, result)
                 self.memory = step.memory
                 queue.extendleft(reversed(step.effects))
+        await self._policy_read_done()
+        await asyncio.gather(*audits)
         self.runner.publish()
+
+    async def _policy_read_done(self) -> None:
+        """The staleness check's policy read started beside its GitHub read has its answer."""
+        if self._policy_read is not None:  # (a command's audit may wait on it too: a task awaits twice)
+            await self._policy_read
+            self._policy_read = None
 
     def _history_grew(self) -> bool:
         """Commands alone (update handlers) grew the history past its budget: wake to continue as new

@@ -10,12 +10,12 @@ from typing import Any
 
 from temporalio.activity import _Definition
 from temporalio.client import Client
-from temporalio.worker import Worker
 
+from contracts.activities import Lane
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
 from runtime.settings import Environment, Settings, set_settings
-from worker import LOCAL_ACTIVITY_SLOTS, SANDBOX, WORKFLOWS, activity_threads, all_activities, interceptors
+from worker import activity_threads, all_activities, build_worker
 
 SHORT_TIMERS: dict[str, Any] = {
     "staleness_seconds": {state: 30.0 for state in ("CREATED", "CHECKS_RUNNING", "CHECKS_PASSED")},
@@ -67,19 +67,9 @@ async def running_worker(
     swapped = {_activity_name(fn): fn for fn in replace}
     activities = [swapped.pop(_activity_name(fn), fn) for fn in all_activities(client, queue)]
     assert not swapped, f"no such activities: {list(swapped)}"
-    with activity_threads(8) as executor:
-        worker = Worker(
-            client,
-            task_queue=queue,
-            workflows=WORKFLOWS,
-            activities=activities,
-            activity_executor=executor,
-            max_concurrent_activities=8,
-            interceptors=interceptors(),
-            max_concurrent_local_activities=LOCAL_ACTIVITY_SLOTS,  # as the worker runs them
-            workflow_runner=SANDBOX,
-        )
-        async with worker:
+    lanes = {Lane.PROJECTIONS: 4, Lane.WRITES: 4, Lane.SWEEPS: 2}
+    with activity_threads(8, lanes) as executor:
+        async with build_worker(client, queue, executor, 8, lane_slots=lanes, activities=activities):
             yield queue
 
 

@@ -14,8 +14,8 @@ from importlinter.cli import lint_imports
 from temporalio import activity
 from temporalio.client import Client
 
-from contracts.activities import CATALOGUE
-from worker import all_activities
+from contracts.activities import CATALOGUE, Lane, lane_queue
+from worker import activity_threads, all_activities, build_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("starter", "runtime", "workflows", "activities", "contracts", "store", "domain", "simulators")
@@ -99,6 +99,32 @@ async def test_every_catalogued_activity_is_registered_with_its_types(client: Cl
         expected = type(None) if ref.result is None else ref.result
         assert hints["return"] == expected, f"{ref.name}: result type differs"
     assert {ref.name for ref in CATALOGUE} == set(registered), "an activity is registered but not catalogued"
+
+
+async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Client) -> None:
+    """Each lane's queue polls exactly the activities of its lane, with its own slots; the workflows'
+    queue registers every activity (old runs call store activities as local activities there)."""
+    lanes = {Lane.PROJECTIONS: 3, Lane.WRITES: 2, Lane.SWEEPS: 1}
+    with activity_threads(2, lanes) as executor:
+        workers = build_worker(client, "q", executor, 2, lane_slots=lanes)
+    polled = {}
+    for worker in workers.workers:
+        config = worker.config()
+        names = {activity._Definition.must_from_callable(fn).name for fn in config.get("activities", [])}
+        polled[worker.task_queue] = (
+            names,
+            config.get("max_concurrent_activities"),
+            bool(config["workflows"]),
+        )
+    expected = {lane_queue("q", lane): {ref.name for ref in CATALOGUE if ref.lane is lane} for lane in Lane}
+    expected["q"] = {ref.name for ref in CATALOGUE}
+    assert {queue: names for queue, (names, _, _) in polled.items()} == expected
+    assert polled["q"][1:] == (2, True)  # the workflows and the main slots on the workflows' queue
+    assert polled["q-projections"][1:] == (3, False) and polled["q-sweeps"][1:] == (1, False)
+    assert polled["q-writes"][1:] == (2, False) and "github.rebuild" in expected["q-writes"]
+    assert {ref.name for ref in CATALOGUE if ref.lane is Lane.PROJECTIONS} >= {"store.project_pr"}
+    main = {ref.name for ref in CATALOGUE if ref.lane is Lane.MAIN}
+    assert {"github.fetch_snapshot", "config.repo_policy", "breaker.request_permit"} <= main
 
 
 def test_no_two_domain_classes_share_a_name() -> None:

@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from temporalio.api.enums.v1 import EventType as HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from contracts.activities import PROJECT_PR, REPO_POLICY
+from contracts.activities import AUDIT_RECORD, FETCH_SNAPSHOT, PROJECT_PR, REPO_POLICY, REQUEST_PERMIT
 from contracts.pr import EVENT_SIGNAL, PR_WORKFLOW, QUEUE_REVISION, REMOTE_REVISION, PRWorkflowInput
 from contracts.visibility import MENDER_REPO
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
 from domain.shared.audit import AuditFilter
 from runtime.dispatch import EventDispatcher
-from runtime.settings import Settings
+from runtime.settings import Settings, set_settings
 from store.audit import query
 from store.db import engine_for
+from tests.conftest import FIXTURES
 from tests.support.events import eventually, make_event
-from tests.support.stack import running_worker
+from tests.support.stack import make_settings, quick_lifecycle, running_worker
+from tests.support.world import mender_world
 from workflows.pr_lifecycle import PRLifecycleWorkflow
 
 UPSERT = HistoryEvent.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
@@ -62,6 +67,17 @@ def _scheduled(history: WorkflowHistory) -> list[str]:
         for e in history.events
         if e.event_type == SCHEDULED
     ]
+
+
+def _queues(history: WorkflowHistory) -> dict[str, str]:
+    """The task queue of each activity the run scheduled, by name."""
+    return {
+        e.activity_task_scheduled_event_attributes.activity_type.name: (
+            e.activity_task_scheduled_event_attributes.task_queue.name
+        )
+        for e in history.events
+        if e.event_type == SCHEDULED
+    }
 
 
 def _timers(history: WorkflowHistory) -> list[float]:
@@ -142,6 +158,8 @@ async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
     # repository and the opening's state came with the start: no upsert. No marker.
     assert _markers(lean_opening) == [] and _scheduled(lean_opening) == [REPO_POLICY.name, PROJECT_PR.name]
     assert _upserted(lean_opening) == [] and _started_with(lean_history) == {"MenderRepo", *STATE}
+    # The projection waits for a slot on its lane's queue, the policy on the workflow's (`Lane`).
+    assert _queues(lean_opening) == {REPO_POLICY.name: queue, PROJECT_PR.name: f"{queue}-projections"}
     # The starter passes the repository's policy with the opening (as the intake does): no policy call.
     assert _markers(given_opening) == [] and _scheduled(given_opening) == [PROJECT_PR.name]
     assert _upserted(given_opening) == []
@@ -169,3 +187,56 @@ async def test_an_opening_is_two_activities_and_no_upsert_and_older_runs_replay(
     for history in (lean_history, old_history, given_history, local_history, late_history, remote_history):
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_run_from_before_activity_lanes_replays() -> None:
+    """A stale PR's check and remediation recorded when every activity was on the workflow's queue (the
+    store projections now go to their lane's queue): the task queue of a scheduled activity is not part
+    of what replay compares, so runs in flight replay without a revision."""
+    path = FIXTURES / "histories" / "pr_fleet_before_lanes.json"
+    history = WorkflowHistory.from_json("replay/pr-fleet", json.loads(path.read_text()))
+    queues = {
+        e.activity_task_scheduled_event_attributes.task_queue.name
+        for e in history.events
+        if e.event_type == SCHEDULED
+    }
+    assert len(queues) == 1 and PROJECT_PR.name in _scheduled(history)  # all on one queue then
+    replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+async def test_a_staleness_check_reads_policy_and_github_at_once_and_replays(
+    client: Client, tmp_path: Path
+) -> None:
+    """CONCURRENT_CHECK_REVISION: the timer fires, the policy read and the GitHub read are scheduled in
+    one workflow task; the check's audit row and the breaker's permit in the next one. The run replays."""
+    settings = make_settings(
+        tmp_path, lifecycle=quick_lifecycle(), remediation={"effect_deadline_seconds": 2.0}
+    )
+    try:
+        async with mender_world(client, settings) as world:
+            number = await world.open_pr("acme/api", faults=["flaky_checks"])
+            await eventually(
+                lambda: world.status("acme/api", number), lambda s: s.state is PRState.MERGED, timeout=60
+            )
+            history = await client.get_workflow_handle(f"pr/acme/api/{number}").fetch_history()
+    finally:
+        set_settings(None)
+    tasks = _scheduled_by_task(history)
+    assert [REPO_POLICY.name, FETCH_SNAPSHOT.name] in [sorted(t) for t in tasks], tasks
+    assert sorted([AUDIT_RECORD.name, REQUEST_PERMIT.name]) in [sorted(t) for t in tasks], tasks
+    replayer = Replayer(workflows=[PRLifecycleWorkflow], data_converter=client.data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
+
+
+def _scheduled_by_task(history: WorkflowHistory) -> list[list[str]]:
+    """The activities each workflow task scheduled, by name (tasks that scheduled none left out)."""
+    tasks: list[list[str]] = [[]]
+    for e in history.events:
+        if e.event_type == TASK_COMPLETED:
+            tasks.append([])
+        elif e.event_type == SCHEDULED:
+            tasks[-1].append(e.activity_task_scheduled_event_attributes.activity_type.name)
+    return [t for t in tasks if t]
