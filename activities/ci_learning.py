@@ -27,6 +27,7 @@ from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Ref
 from domain.ci_healing.learned import EditKind, LearnedFix, not_learnable, signature_of
 from domain.diagnosis.verdict import Category
 from domain.shared.audit import AuditEntry
+from domain.shared.times import aware
 from runtime.settings import get_settings
 from store import audit, learned_fixes
 from store.ci_failures import CIFailureRecord, list_ci_failures
@@ -46,7 +47,7 @@ def learn_from_human_fixes(
     rows = [
         r
         for r in list_ci_failures(engine, project, limit=200)
-        if r.provider in providers and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
+        if r.provider in providers and r.outcome in HANDED_OVER and aware(r.updated_at) >= since
     ]
     done = learned_fixes.examined(engine, [r.workflow_id for r in rows])
     rows = [r for r in rows if r.workflow_id not in done]
@@ -164,9 +165,9 @@ def _first_green_after(repo: Repository, failed: WorkflowRun) -> WorkflowRun | N
         for _, r in zip(range(GREEN_RUNS_SEARCHED), runs, strict=False)
         if r.workflow_id == failed.workflow_id
         and r.id != failed.id
-        and _utc(r.created_at) >= _utc(failed.created_at)
+        and aware(r.created_at) >= aware(failed.created_at)
     ]
-    return min(greens, key=lambda r: (_utc(r.created_at), r.id), default=None)
+    return min(greens, key=lambda r: (aware(r.created_at), r.id), default=None)
 
 
 def _read(repo: Repository, path: str, ref: str) -> str | None:
@@ -193,7 +194,3 @@ def _audit(engine: Engine, row: CIFailureRecord, fix: LearnedFix | None, reason:
         idempotency_key=f"ci.learned:{row.workflow_id}",
     )
     audit.record(engine, entry)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

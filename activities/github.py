@@ -25,6 +25,7 @@ from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from domain.shared.times import aware
 from runtime.github_auth import github_auth
 from runtime.settings import Settings, get_settings
 
@@ -279,10 +280,12 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
 
 def _commented_since(issue: Any, body: str, since: datetime) -> bool:
     """True when `body` was already posted at or after `since` (a retried nudge after a crash)."""
-    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    since = aware(since)
     for comment in issue.get_comments(since=since):
-        created = comment.created_at if comment.created_at.tzinfo else comment.created_at.replace(tzinfo=UTC)
-        if created >= since - timedelta(seconds=1) and (comment.body or "").strip() == body.strip():
+        if (
+            aware(comment.created_at) >= since - timedelta(seconds=1)
+            and (comment.body or "").strip() == body.strip()
+        ):
             return True
     return False
 

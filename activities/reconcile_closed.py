@@ -11,7 +11,7 @@ GitHub shows: it records MERGED or CLOSED, takes no action, and completes after 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -21,6 +21,7 @@ from domain.config import ReconcilerConfig
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.facts import closed_key, github_time, merged_key, opened_key
 from domain.pr_healing.lifecycle import TERMINAL_STATES
+from domain.shared.times import aware
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ def updated_since(
     first older one, so a lazily paged list is not read further; an item without a time is kept."""
     for item in items:
         at = updated(item)
-        if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) < since:
+        if at is not None and aware(at) < since:
             return
         yield item
 

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.shared.audit import AuditEntry, AuditFilter, AuditRow, utc
+from domain.shared.audit import AuditEntry, AuditFilter, AuditRow
 from domain.shared.redaction import redact_data
+from domain.shared.times import utc
 from store import statements
 
 PURGE_BATCH = 500

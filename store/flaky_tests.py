@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.ci_healing.flakiness import HISTORY_KEPT, FlakeScore, FlakyConfig, TestOutcome, score_test
-from domain.shared.audit import utc
+from domain.shared.times import utc
 
 MAX_LISTED = 500
 

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.ci_healing.learned import EditTemplate, LearnedFix, Signature
-from domain.shared.audit import utc
+from domain.shared.times import utc
 
 
 class LearnedFixRecord(SQLModel, table=True):

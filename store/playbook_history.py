@@ -21,7 +21,7 @@ from domain.ci_healing.playbook_history import (
     PlaybookStats,
     stats,
 )
-from domain.shared.audit import utc
+from domain.shared.times import utc
 
 
 class PlaybookEventRecord(SQLModel, table=True):

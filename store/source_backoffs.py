@@ -13,8 +13,8 @@ from sqlalchemy import Column, DateTime, Engine, Text, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.shared.audit import utc
 from domain.shared.backoff import Backoff
+from domain.shared.times import utc
 
 
 class SourceBackoffRecord(SQLModel, table=True):
