@@ -50,9 +50,6 @@ class SourceBackoffs:
         states = self.states
         return [s for s in sources if not backoff.due(states.get(s), now)]
 
-    def due(self, source: str, now: datetime) -> bool:
-        return not self.backing_off([source], now)
-
     def succeeded(self, *sources: str) -> None:
         """`sources` answered: their backoff is over."""
         try:
