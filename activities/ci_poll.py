@@ -12,7 +12,7 @@ from temporalio.client import Client
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
 from activities.ci_learning import PROVIDERS, learn_from_human_fixes
-from activities.sweep_backoff import SourceBackoffs
+from activities.sweep_backoff import SourceBackoffs, failure_reason
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
@@ -71,8 +71,7 @@ class CIPollActivities:
             try:
                 events = await asyncio.to_thread(ci.recent_failures, since)
             except Exception as exc:  # one project's outage must not hide the others
-                reason = f"{type(exc).__name__}: {str(exc)[:300]}"
-                await asyncio.to_thread(self._failed, key, watched, reason, now, report)
+                await asyncio.to_thread(self._failed, key, watched, failure_reason(exc), now, report)
                 continue
             await asyncio.to_thread(self.sources.succeeded, key)
             for event in events:

@@ -23,7 +23,7 @@ from activities.github import github_client, github_errors
 from activities.github_gate import HeldByRateGate
 from activities.reconcile_closed import ClosedPR, closed_bot_prs, ending_events, opened_event, unrecorded
 from activities.reconcile_commands import unanswered_commands
-from activities.sweep_backoff import SourceBackoffs
+from activities.sweep_backoff import SourceBackoffs, failure_reason
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
 from domain.pr_healing.events import PRRef
@@ -116,7 +116,7 @@ def _failure(exc: Exception) -> RepoFailure:
     held = isinstance(cause, HeldByRateGate)  # the token's wait, met before GitHub was asked
     refused = isinstance(cause, GithubException) and 400 <= cause.status < 500 and not held
     return RepoFailure(
-        reason=f"{type(cause).__name__}: {str(cause)[:300]}",
+        reason=failure_reason(cause),
         charged=refused,
         wait_seconds=delay.total_seconds() if delay else 0.0,
     )
@@ -208,7 +208,7 @@ class ReconcileActivities:
                     await self._dispatcher.deliver(event)
                 report.recorded_closed.append(item.pr.key)
             except (TemporalUnavailable, RPCError) as exc:
-                report.errors.append(f"{item.pr.key}: {type(exc).__name__}: {str(exc)[:300]}")
+                report.errors.append(f"{item.pr.key}: {failure_reason(exc)}")
 
     async def _recover_commands(
         self, settings: Settings, open_prs: list[OpenPR], report: SweepReport
@@ -227,7 +227,7 @@ class ReconcileActivities:
                     if await self._dispatcher.command(item.pr, request, wait="accepted") is not None:
                         report.commands.append(f"{item.pr.key}:{request.idempotency_key}")
             except (GithubException, httpx.HTTPError, ApplicationError, TemporalUnavailable, RPCError) as exc:
-                report.errors.append(f"{item.pr.key}: comments: {type(exc).__name__}: {str(exc)[:300]}")
+                report.errors.append(f"{item.pr.key}: comments: {failure_reason(exc)}")
 
     async def _refreshed(self, pr: PRRef) -> None:
         """Have the PR's workflow read GitHub (bounded wait): a command is judged on the PR as it is."""
