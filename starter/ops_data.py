@@ -19,10 +19,11 @@ from domain.reports.success import Metric, Window, roi_tracker, scorecard, trend
 from domain.shared.github_access import ACCESS_DENIED
 from domain.shared.times import utc
 from store import repository, stale
-from store.audit import AuditLogRecord, _stored
+from store.audit import AuditLogRecord
 from store.ci_failures import CIFailureRecord
 from store.models import PullRequestRecord, WebhookDeliveryRecord
 from store.report_data import ci_facts, pr_histories
+from store.statements import stored_time
 
 RERUNS = ("retry", "free_disk")
 
@@ -186,8 +187,8 @@ def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
         audit_rows = list(
             session.exec(
                 select(AuditLogRecord).where(
-                    col(AuditLogRecord.at) >= _stored(start, engine),
-                    col(AuditLogRecord.at) < _stored(end, engine),
+                    col(AuditLogRecord.at) >= stored_time(engine, start),
+                    col(AuditLogRecord.at) < stored_time(engine, end),
                 )
             )
         )
