@@ -49,6 +49,15 @@ INCIDENTS_SEARCHED = 50  # the newest issues a retried incident looks for itself
 log = logging.getLogger(__name__)
 
 
+def read_text(repo: Repository, path: str, ref: str) -> str | None:
+    """The text of file `path` at `ref`; None when there is no such file (or it is a directory)."""
+    try:
+        found = repo.get_contents(path, ref=ref)
+    except UnknownObjectException:
+        return None
+    return None if isinstance(found, list) else found.decoded_content.decode("utf-8", errors="replace")
+
+
 def _logins(run: WorkflowRun) -> list[str | None]:
     return [user.login if user else None for user in (run.actor, run.triggering_actor)]
 
@@ -169,7 +178,7 @@ class GitHubCI:
         with github_errors(f"read {base}", self.project):
             base_sha = self.repo.get_branch(base).commit.sha
             workflow_files = self._workflow_files(base_sha)
-        read = lambda path: self._read(path, base_sha)  # noqa: E731
+        read = lambda path: read_text(self.repo, path, base_sha)  # noqa: E731
         learned = learned_fix_for(args.diagnosis.playbook)
         if learned is not None:  # a human's fix of the same failure, replayed (`domain.ci_healing.learned`)
             preferred = args.diagnosis.params.get("workflow_path")
@@ -208,15 +217,6 @@ class GitHubCI:
             return []
         entries = entries if isinstance(entries, list) else [entries]
         return [e.path for e in entries if e.path.endswith((".yml", ".yaml"))]
-
-    def _read(self, path: str, ref: str) -> str | None:
-        try:
-            found = self.repo.get_contents(path, ref=ref)
-        except UnknownObjectException:
-            return None
-        if isinstance(found, list):
-            return None
-        return found.decoded_content.decode("utf-8", errors="replace")
 
     def _ensure_branch(self, branch: str, sha: str) -> None:
         try:

@@ -19,6 +19,7 @@ from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project
 from sqlalchemy import Engine
 
+from activities.ci_github import read_text
 from activities.ci_gitlab import gitlab_client
 from activities.ci_learning_gitlab import read_gitlab_fix
 from activities.github import github_client
@@ -105,8 +106,8 @@ def examine(
             status=f.status,
             additions=f.additions,
             deletions=f.deletions,
-            before=None if f.status == "added" else _read(repo, f.filename, failed.head_sha),
-            after=None if f.status == "removed" else _read(repo, f.filename, green.head_sha),
+            before=None if f.status == "added" else read_text(repo, f.filename, failed.head_sha),
+            after=None if f.status == "removed" else read_text(repo, f.filename, green.head_sha),
         )
         for f in files
     ]
@@ -168,16 +169,6 @@ def _first_green_after(repo: Repository, failed: WorkflowRun) -> WorkflowRun | N
         and aware(r.created_at) >= aware(failed.created_at)
     ]
     return min(greens, key=lambda r: (aware(r.created_at), r.id), default=None)
-
-
-def _read(repo: Repository, path: str, ref: str) -> str | None:
-    try:
-        found = repo.get_contents(path, ref=ref)
-    except UnknownObjectException:
-        return None
-    if isinstance(found, list):
-        return None
-    return found.decoded_content.decode("utf-8", errors="replace")
 
 
 def _audit(engine: Engine, row: CIFailureRecord, fix: LearnedFix | None, reason: str) -> None:
