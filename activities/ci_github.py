@@ -16,6 +16,7 @@ from github.WorkflowRun import WorkflowRun
 from activities.ci_history import learned_fix_for
 from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
+from activities.github_files import ensure_branch, read_text
 from activities.github_gate import exception_delay
 from contracts.ci import (
     FixArgs,
@@ -47,15 +48,6 @@ ROLLBACK_NOTE = "Verification failed: Mender closes this fix and deletes its bra
 INCIDENTS_SEARCHED = 50  # the newest issues a retried incident looks for itself in
 
 log = logging.getLogger(__name__)
-
-
-def read_text(repo: Repository, path: str, ref: str) -> str | None:
-    """The text of file `path` at `ref`; None when there is no such file (or it is a directory)."""
-    try:
-        found = repo.get_contents(path, ref=ref)
-    except UnknownObjectException:
-        return None
-    return None if isinstance(found, list) else found.decoded_content.decode("utf-8", errors="replace")
 
 
 def _logins(run: WorkflowRun) -> list[str | None]:
@@ -190,7 +182,7 @@ class GitHubCI:
             return FixResult(opened=False, detail=plan.reason)
         branch = args.run.fix_branch(args.attempt)
         with github_errors(f"open fix branch {branch}", self.project):
-            self._ensure_branch(branch, base_sha)
+            ensure_branch(self.repo, branch, base_sha)
             for edit in plan.edits:
                 self._write(branch, edit.path, edit.content, f"{plan.title}\n\nMender fix for {args.run_url}")
             pull = next(
@@ -217,13 +209,6 @@ class GitHubCI:
             return []
         entries = entries if isinstance(entries, list) else [entries]
         return [e.path for e in entries if e.path.endswith((".yml", ".yaml"))]
-
-    def _ensure_branch(self, branch: str, sha: str) -> None:
-        try:
-            self.repo.create_git_ref(f"refs/heads/{branch}", sha)
-        except GithubException as exc:
-            if exc.status != 422:  # 422: the branch exists (a retried activity)
-                raise
 
     def _write(self, branch: str, path: str, content: str, message: str) -> None:
         try:

@@ -19,10 +19,10 @@ from gitlab.exceptions import GitlabError
 from gitlab.v4.objects import Project
 from sqlalchemy import Engine
 
-from activities.ci_github import read_text
 from activities.ci_gitlab import gitlab_client
 from activities.ci_learning_gitlab import read_gitlab_fix
 from activities.github import github_client
+from activities.github_files import read_text
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Refused, read_change
 from domain.ci_healing.learned import EditKind, LearnedFix, not_learnable, signature_of

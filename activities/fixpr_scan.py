@@ -24,9 +24,9 @@ import httpx
 from temporalio import activity
 
 from activities import fixpr_gitlab
-from activities.ci_github import read_text
 from activities.ci_gitlab import gitlab_errors
 from activities.github import github_client, github_errors
+from activities.github_files import read_text
 from contracts.fixpr import ScanArgs
 from domain.ci_healing.evidence import Finding, ScanReport
 from domain.ci_healing.manifests import added, ecosystem_of, findings
