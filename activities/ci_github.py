@@ -92,20 +92,10 @@ class GitHubCI:
             if found is None:
                 found = {}
                 try:
-                    for branch in dict.fromkeys(
-                        b for b in (failed.head_branch, self.repo.default_branch) if b
-                    ):
-                        runs = self.repo.get_workflow_runs(branch=branch, status="success")
-                        run = next(
-                            (r for _, r in zip(range(PASSING_RUNS_SEARCHED), runs, strict=False)
-                             if r.workflow_id == failed.workflow_id and r.id != failed.id),
-                            None,
-                        )  # fmt: skip
-                        if run is not None:
-                            found = {
-                                job.name: job.logs_url() for job in run.jobs() if job.conclusion == "success"
-                            }
-                            break
+                    if (run := self._last_passing_run(failed)) is not None:
+                        found = {
+                            job.name: job.logs_url() for job in run.jobs() if job.conclusion == "success"
+                        }
                 except (GithubException, httpx.HTTPError) as exc:
                     log.warning("no passing run of %s read (%s)", failed.html_url, exc)
             return found
@@ -115,6 +105,15 @@ class GitHubCI:
             return self._log_lines(url) if url else None
 
         return lines
+
+    def _last_passing_run(self, failed: WorkflowRun) -> WorkflowRun | None:
+        """The newest successful run of the failed run's workflow on its branch, else on the default one."""
+        for branch in dict.fromkeys(b for b in (failed.head_branch, self.repo.default_branch) if b):
+            runs = islice(self.repo.get_workflow_runs(branch=branch, status="success"), PASSING_RUNS_SEARCHED)
+            run = next((r for r in runs if r.workflow_id == failed.workflow_id and r.id != failed.id), None)
+            if run is not None:
+                return run
+        return None
 
     def _log_lines(self, url: str) -> Iterator[str]:
         with httpx.stream("GET", url, timeout=LOG_TIMEOUT, follow_redirects=True) as response:

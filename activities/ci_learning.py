@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from github import GithubException, UnknownObjectException
 from github.Repository import Repository
@@ -163,7 +164,7 @@ def _first_green_after(repo: Repository, failed: WorkflowRun) -> WorkflowRun | N
     runs = repo.get_workflow_runs(branch=failed.head_branch, status="success")
     greens = [
         r
-        for _, r in zip(range(GREEN_RUNS_SEARCHED), runs, strict=False)
+        for r in islice(runs, GREEN_RUNS_SEARCHED)
         if r.workflow_id == failed.workflow_id
         and r.id != failed.id
         and aware(r.created_at) >= aware(failed.created_at)
