@@ -10,6 +10,11 @@ def aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def aware_or_none(value: datetime | None) -> datetime | None:
+    """`aware(value)`, or None for None."""
+    return None if value is None else aware(value)
+
+
 def utc(value: datetime) -> datetime:
     """`value` in UTC; a naive datetime is taken to be UTC already."""
     return aware(value).astimezone(UTC)
