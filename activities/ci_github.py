@@ -16,6 +16,7 @@ from github.WorkflowRun import WorkflowRun
 from activities.ci_history import learned_fix_for
 from activities.ci_logs import PassingLogs, analyse_jobs, lines_of
 from activities.github import github_client, github_errors
+from activities.github_files import ensure_branch, read_text
 from activities.github_gate import exception_delay
 from contracts.ci import (
     FixArgs,
@@ -91,20 +92,10 @@ class GitHubCI:
             if found is None:
                 found = {}
                 try:
-                    for branch in dict.fromkeys(
-                        b for b in (failed.head_branch, self.repo.default_branch) if b
-                    ):
-                        runs = self.repo.get_workflow_runs(branch=branch, status="success")
-                        run = next(
-                            (r for _, r in zip(range(PASSING_RUNS_SEARCHED), runs, strict=False)
-                             if r.workflow_id == failed.workflow_id and r.id != failed.id),
-                            None,
-                        )  # fmt: skip
-                        if run is not None:
-                            found = {
-                                job.name: job.logs_url() for job in run.jobs() if job.conclusion == "success"
-                            }
-                            break
+                    if (run := self._last_passing_run(failed)) is not None:
+                        found = {
+                            job.name: job.logs_url() for job in run.jobs() if job.conclusion == "success"
+                        }
                 except (GithubException, httpx.HTTPError) as exc:
                     log.warning("no passing run of %s read (%s)", failed.html_url, exc)
             return found
@@ -114,6 +105,15 @@ class GitHubCI:
             return self._log_lines(url) if url else None
 
         return lines
+
+    def _last_passing_run(self, failed: WorkflowRun) -> WorkflowRun | None:
+        """The newest successful run of the failed run's workflow on its branch, else on the default one."""
+        for branch in dict.fromkeys(b for b in (failed.head_branch, self.repo.default_branch) if b):
+            runs = islice(self.repo.get_workflow_runs(branch=branch, status="success"), PASSING_RUNS_SEARCHED)
+            run = next((r for r in runs if r.workflow_id == failed.workflow_id and r.id != failed.id), None)
+            if run is not None:
+                return run
+        return None
 
     def _log_lines(self, url: str) -> Iterator[str]:
         with httpx.stream("GET", url, timeout=LOG_TIMEOUT, follow_redirects=True) as response:
@@ -169,7 +169,7 @@ class GitHubCI:
         with github_errors(f"read {base}", self.project):
             base_sha = self.repo.get_branch(base).commit.sha
             workflow_files = self._workflow_files(base_sha)
-        read = lambda path: self._read(path, base_sha)  # noqa: E731
+        read = lambda path: read_text(self.repo, path, base_sha)  # noqa: E731
         learned = learned_fix_for(args.diagnosis.playbook)
         if learned is not None:  # a human's fix of the same failure, replayed (`domain.ci_healing.learned`)
             preferred = args.diagnosis.params.get("workflow_path")
@@ -181,7 +181,7 @@ class GitHubCI:
             return FixResult(opened=False, detail=plan.reason)
         branch = args.run.fix_branch(args.attempt)
         with github_errors(f"open fix branch {branch}", self.project):
-            self._ensure_branch(branch, base_sha)
+            ensure_branch(self.repo, branch, base_sha)
             for edit in plan.edits:
                 self._write(branch, edit.path, edit.content, f"{plan.title}\n\nMender fix for {args.run_url}")
             pull = next(
@@ -208,22 +208,6 @@ class GitHubCI:
             return []
         entries = entries if isinstance(entries, list) else [entries]
         return [e.path for e in entries if e.path.endswith((".yml", ".yaml"))]
-
-    def _read(self, path: str, ref: str) -> str | None:
-        try:
-            found = self.repo.get_contents(path, ref=ref)
-        except UnknownObjectException:
-            return None
-        if isinstance(found, list):
-            return None
-        return found.decoded_content.decode("utf-8", errors="replace")
-
-    def _ensure_branch(self, branch: str, sha: str) -> None:
-        try:
-            self.repo.create_git_ref(f"refs/heads/{branch}", sha)
-        except GithubException as exc:
-            if exc.status != 422:  # 422: the branch exists (a retried activity)
-                raise
 
     def _write(self, branch: str, path: str, content: str, message: str) -> None:
         try:

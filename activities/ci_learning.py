@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 
 from github import GithubException, UnknownObjectException
 from github.Repository import Repository
@@ -22,11 +23,13 @@ from sqlalchemy import Engine
 from activities.ci_gitlab import gitlab_client
 from activities.ci_learning_gitlab import read_gitlab_fix
 from activities.github import github_client
+from activities.github_files import read_text
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Refused, read_change
 from domain.ci_healing.learned import EditKind, LearnedFix, not_learnable, signature_of
 from domain.diagnosis.verdict import Category
 from domain.shared.audit import AuditEntry
+from domain.shared.times import aware
 from runtime.settings import get_settings
 from store import audit, learned_fixes
 from store.ci_failures import CIFailureRecord, list_ci_failures
@@ -46,7 +49,7 @@ def learn_from_human_fixes(
     rows = [
         r
         for r in list_ci_failures(engine, project, limit=200)
-        if r.provider in providers and r.outcome in HANDED_OVER and _utc(r.updated_at) >= since
+        if r.provider in providers and r.outcome in HANDED_OVER and aware(r.updated_at) >= since
     ]
     done = learned_fixes.examined(engine, [r.workflow_id for r in rows])
     rows = [r for r in rows if r.workflow_id not in done]
@@ -104,8 +107,8 @@ def examine(
             status=f.status,
             additions=f.additions,
             deletions=f.deletions,
-            before=None if f.status == "added" else _read(repo, f.filename, failed.head_sha),
-            after=None if f.status == "removed" else _read(repo, f.filename, green.head_sha),
+            before=None if f.status == "added" else read_text(repo, f.filename, failed.head_sha),
+            after=None if f.status == "removed" else read_text(repo, f.filename, green.head_sha),
         )
         for f in files
     ]
@@ -161,22 +164,12 @@ def _first_green_after(repo: Repository, failed: WorkflowRun) -> WorkflowRun | N
     runs = repo.get_workflow_runs(branch=failed.head_branch, status="success")
     greens = [
         r
-        for _, r in zip(range(GREEN_RUNS_SEARCHED), runs, strict=False)
+        for r in islice(runs, GREEN_RUNS_SEARCHED)
         if r.workflow_id == failed.workflow_id
         and r.id != failed.id
-        and _utc(r.created_at) >= _utc(failed.created_at)
+        and aware(r.created_at) >= aware(failed.created_at)
     ]
-    return min(greens, key=lambda r: (_utc(r.created_at), r.id), default=None)
-
-
-def _read(repo: Repository, path: str, ref: str) -> str | None:
-    try:
-        found = repo.get_contents(path, ref=ref)
-    except UnknownObjectException:
-        return None
-    if isinstance(found, list):
-        return None
-    return found.decoded_content.decode("utf-8", errors="replace")
+    return min(greens, key=lambda r: (aware(r.created_at), r.id), default=None)
 
 
 def _audit(engine: Engine, row: CIFailureRecord, fix: LearnedFix | None, reason: str) -> None:
@@ -193,7 +186,3 @@ def _audit(engine: Engine, row: CIFailureRecord, fix: LearnedFix | None, reason:
         idempotency_key=f"ci.learned:{row.workflow_id}",
     )
     audit.record(engine, entry)
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -7,7 +7,7 @@ pipeline's ref in which the failed jobs passed, and the commits in between throu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from gitlab.exceptions import GitlabGetError
@@ -15,6 +15,7 @@ from gitlab.v4.objects import Project, ProjectPipeline
 
 from domain.ci_healing.config import LearningConfig
 from domain.ci_healing.learn_changes import MAX_FILES, ChangedFile, Learned, Refused, read_change
+from domain.shared.times import aware
 
 GREEN_PIPELINES_SEARCHED = 30
 
@@ -96,5 +97,4 @@ def _read(project: Project, path: str, ref: str) -> str | None:
 
 
 def _at(stamp: str) -> datetime:
-    parsed = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return aware(datetime.fromisoformat(stamp.replace("Z", "+00:00")))

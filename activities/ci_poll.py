@@ -12,7 +12,7 @@ from temporalio.client import Client
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
 from activities.ci_learning import PROVIDERS, learn_from_human_fixes
-from activities.sweep_backoff import SourceBackoffs
+from activities.sweep_backoff import SourceBackoffs, failure_reason
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
 from domain.config import MenderConfig
@@ -29,6 +29,11 @@ def watched_projects(config: MenderConfig) -> list[WatchedProject]:
     if config.ci.watch:
         return list(config.ci.watch)
     return [WatchedProject(provider="github", project=r.name) for r in config.repositories]
+
+
+def source_key(watched: WatchedProject) -> str:
+    """The project's name in the sweep's backoffs and reports: `provider:project`."""
+    return f"{watched.provider}:{watched.project}"
 
 
 class CIPollActivities:
@@ -54,11 +59,11 @@ class CIPollActivities:
             return report
         now = datetime.now(UTC)
         since = now - timedelta(seconds=config.ci.poll_lookback_seconds)
-        watched_keys = [f"{w.provider}:{w.project}" for w in watched_projects(config)]
+        watched_keys = [source_key(w) for w in watched_projects(config)]
         backing_off = set(await asyncio.to_thread(self.sources.backing_off, watched_keys, now))
         for watched in watched_projects(config):
             report.projects += 1
-            key = f"{watched.provider}:{watched.project}"
+            key = source_key(watched)
             if key in backing_off:
                 report.backing_off.append(key)
                 continue
@@ -66,7 +71,7 @@ class CIPollActivities:
             try:
                 events = await asyncio.to_thread(ci.recent_failures, since)
             except Exception as exc:  # one project's outage must not hide the others
-                self._failed(key, watched, f"{type(exc).__name__}: {str(exc)[:300]}", now, report)
+                await asyncio.to_thread(self._failed, key, watched, failure_reason(exc), now, report)
                 continue
             await asyncio.to_thread(self.sources.succeeded, key)
             for event in events:
@@ -84,7 +89,7 @@ class CIPollActivities:
         if config.ci.learning.enabled:  # not from a project refused lately: it backs off here too
             skipped = {*report.failed_projects, *report.backing_off}
             learnable = [w for w in watched_projects(config) if w.provider in PROVIDERS]
-            await self._learn([w for w in learnable if f"{w.provider}:{w.project}" not in skipped], report)
+            await self._learn([w for w in learnable if source_key(w) not in skipped], report)
         log.info("CI poll: %s", report.model_dump())
         return report
 
@@ -102,7 +107,7 @@ class CIPollActivities:
         settings = get_settings()
         engine = engine_for(settings.database_url)
         for watched in projects:
-            project, key = watched.project, f"{watched.provider}:{watched.project}"
+            project, key = watched.project, source_key(watched)
             try:
                 learned = await asyncio.to_thread(
                     learn_from_human_fixes, engine, project, settings.config.ci.learning, (watched.provider,)

@@ -21,13 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from github import UnknownObjectException
-from github.Repository import Repository
 from temporalio import activity
 
 from activities import fixpr_gitlab
 from activities.ci_gitlab import gitlab_errors
 from activities.github import github_client, github_errors
+from activities.github_files import read_text
 from contracts.fixpr import ScanArgs
 from domain.ci_healing.evidence import Finding, ScanReport
 from domain.ci_healing.manifests import added, ecosystem_of, findings
@@ -85,15 +84,7 @@ def scan(args: ScanArgs) -> ScanReport:
 
 def _github_reader(project: str) -> Callable[[str, str], str | None]:
     repo = github_client(get_settings(), project).get_repo(project)
-    return lambda path, ref: _read(repo, path, ref)
-
-
-def _read(repo: Repository, path: str, ref: str) -> str | None:
-    try:
-        found = repo.get_contents(path, ref=ref)
-    except UnknownObjectException:
-        return None
-    return None if isinstance(found, list) else found.decoded_content.decode("utf-8", errors="replace")
+    return lambda path, ref: read_text(repo, path, ref)
 
 
 def _left(deadline: float) -> float:

@@ -25,6 +25,7 @@ from activities.github_refusals import record_refusal
 from contracts.pr import BotArgs, StrategyArgs, StrategyResult
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.snapshot import CheckRunFact, CheckSuiteFact, PRSnapshot, ReviewFact, StatusFact
+from domain.shared.times import aware
 from runtime.github_auth import github_auth
 from runtime.settings import Settings, get_settings
 
@@ -202,6 +203,11 @@ def _retried() -> bool:
     return activity.in_activity() and activity.info().attempt > 1
 
 
+def _ended(pull: PullRequest) -> StrategyResult:
+    """Nothing to do: the PR was merged or closed."""
+    return StrategyResult(ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}")
+
+
 def _base_merged_into(repo: Repository, head: str, before: str) -> bool:
     """`head` is a merge commit on top of `before`: what `update-branch` makes of a head `before`."""
     parents = [parent.sha for parent in repo.get_commit(head).parents]
@@ -215,9 +221,7 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
     with github_errors(f"updating {args.pr.key}", args.pr.repo):
         pull = repo.get_pull(args.pr.number)
         if pull.state != "open":  # merged or closed meanwhile: GitHub would refuse (422)
-            return StrategyResult(
-                ok=True, noop=True, detail=f"the PR is {'merged' if pull.merged else 'closed'}"
-            )
+            return _ended(pull)
         if args.head_sha and pull.head.sha != args.head_sha:
             if _retried() and _base_merged_into(repo, pull.head.sha, args.head_sha):
                 # The attempt the worker died in had updated it: journaled as what GitHub shows.
@@ -233,9 +237,7 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
             return StrategyResult(ok=False, detail="refused: checks are running")
         if not pull.update_branch(expected_head_sha=pull.head.sha):
             if (now := repo.get_pull(args.pr.number)).state != "open":  # merged or closed meanwhile
-                return StrategyResult(
-                    ok=True, noop=True, detail=f"the PR is {'merged' if now.merged else 'closed'}"
-                )
+                return _ended(now)
             if repo.archived:  # PyGithub hides the 403: a failure of this repository alone, not of GitHub
                 raise ApplicationError(
                     f"updating {args.pr.key}: GitHub refused: the repository is archived",
@@ -279,10 +281,12 @@ def rebuild(args: StrategyArgs) -> StrategyResult:
 
 def _commented_since(issue: Any, body: str, since: datetime) -> bool:
     """True when `body` was already posted at or after `since` (a retried nudge after a crash)."""
-    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    since = aware(since)
     for comment in issue.get_comments(since=since):
-        created = comment.created_at if comment.created_at.tzinfo else comment.created_at.replace(tzinfo=UTC)
-        if created >= since - timedelta(seconds=1) and (comment.body or "").strip() == body.strip():
+        if (
+            aware(comment.created_at) >= since - timedelta(seconds=1)
+            and (comment.body or "").strip() == body.strip()
+        ):
             return True
     return False
 

@@ -103,47 +103,45 @@ class RateGate:
 GATE = RateGate()
 
 
-def before_request(who: str, verb: str, url: str, writes_per_minute: int | None = None) -> None:
-    """Raise, without sending, when `who` is inside a rate-limit window (for a write: or its turn is
-    not near, `github_pacing`); a write paced at `writes_per_minute` waits for a near turn."""
-    write = verb.upper() in WRITE_VERBS
+def _wait_out_window(who: str, write: bool, before: str) -> None:
+    """Raise, without sending, when `who` (or, for a write, its writes) is inside a rate-limit window."""
     left = GATE.left(who, write)
     if left > 0:
         wait = str(math.ceil(left))
         raise HeldByRateGate(
             429,
-            {"message": f"waiting out GitHub's rate limit ({wait}s left) before {verb} {url}"},
+            {"message": f"waiting out GitHub's rate limit ({wait}s left) before {before}"},
             {"retry-after": wait},
         )
+
+
+def _paced(held: Held, suffix: str = "") -> HeldByRateGate:
+    return HeldByRateGate(
+        429, {"message": f"pacing GitHub writes ({held}){suffix}"}, {"retry-after": retry_after(held)}
+    )
+
+
+def before_request(who: str, verb: str, url: str, writes_per_minute: int | None = None) -> None:
+    """Raise, without sending, when `who` is inside a rate-limit window (for a write: or its turn is
+    not near, `github_pacing`); a write paced at `writes_per_minute` waits for a near turn."""
+    write = verb.upper() in WRITE_VERBS
+    _wait_out_window(who, write, f"{verb} {url}")
     if write and writes_per_minute:
         try:
             PACER.wait_turn(who, writes_per_minute, holder())
         except Held as held:
-            raise HeldByRateGate(
-                429,
-                {"message": f"pacing GitHub writes ({held}) before {verb} {url}"},
-                {"retry-after": retry_after(held)},
-            ) from None
+            raise _paced(held, f" before {verb} {url}") from None
 
 
 def before_writing(who: str, writes_per_minute: int | None) -> None:
     """An activity about to write takes its turn first (`github_pacing.WritePacer.reserve`): raise,
     before any read, when writes are held or the turn is far (kept for the retry)."""
-    left = GATE.left(who, write=True)
-    if left > 0:
-        wait = str(math.ceil(left))
-        raise HeldByRateGate(
-            429,
-            {"message": f"waiting out GitHub's rate limit ({wait}s left) before writing"},
-            {"retry-after": wait},
-        )
+    _wait_out_window(who, True, "writing")
     if writes_per_minute and (me := holder()) is not None:
         try:
             PACER.reserve(who, writes_per_minute, me)
         except Held as held:
-            raise HeldByRateGate(
-                429, {"message": f"pacing GitHub writes ({held})"}, {"retry-after": retry_after(held)}
-            ) from None
+            raise _paced(held) from None
 
 
 def after_response(who: str, status: int, headers: Mapping[str, Any], body: Any, verb: str = "GET") -> None:
@@ -157,12 +155,11 @@ def after_response(who: str, status: int, headers: Mapping[str, Any], body: Any,
         except ValueError:
             data = None
     delay = rate_limit_delay(status, headers, _message(data))
+    lower = {k.lower(): str(v) for k, v in headers.items()}
     if delay is not None:
-        lower = {k.lower(): str(v) for k, v in headers.items()}
         secondary = lower.get("x-ratelimit-remaining") != "0"
         GATE.hold(who, delay, writes_only=secondary and verb.upper() in WRITE_VERBS)
         raise RateLimitExceededException(status, data, dict(headers))
-    lower = {k.lower(): str(v) for k, v in headers.items()}
     if 200 <= status < 400 and lower.get("x-ratelimit-remaining") == "0":
         reset = rate_limit_delay(403, {"x-ratelimit-reset": lower.get("x-ratelimit-reset", "")}, "rate limit")
         GATE.hold(who, reset or DEFAULT_WAIT)

@@ -21,14 +21,12 @@ from temporalio.service import RPCError
 
 from activities.github import github_client, github_errors
 from activities.github_gate import HeldByRateGate
-from activities.reconcile_closed import ClosedPR, closed_bot_prs, ending_events, unrecorded
+from activities.reconcile_closed import ClosedPR, closed_bot_prs, ending_events, opened_event, unrecorded
 from activities.reconcile_commands import unanswered_commands
-from activities.sweep_backoff import SourceBackoffs
+from activities.sweep_backoff import SourceBackoffs, failure_reason
 from contracts.pr import REFRESH_SIGNAL, STATUS_QUERY, PRStatus
 from contracts.sweeps import OpenPR, SweepReport
-from domain.config import MenderConfig
-from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
-from domain.pr_healing.facts import opened_key
+from domain.pr_healing.events import PRRef
 from domain.pr_healing.lifecycle import PRState
 from runtime import metrics
 from runtime.dispatch import Delivered, EventDispatcher, TemporalUnavailable
@@ -42,13 +40,9 @@ if TYPE_CHECKING:
 REFRESH_WAIT_SECONDS = 10.0  # how long a recovered command waits for its workflow to read GitHub
 
 
-def configured_repos(config: MenderConfig) -> list[str]:
-    return [r.name for r in config.repositories]
-
-
 def swept_repos(settings: Settings) -> list[str]:
     """The configured repositories, then those the GitHub App was installed on (installation webhooks)."""
-    names = configured_repos(settings.config)
+    names = [r.name for r in settings.config.repositories]
     added = installations.installed(engine_for(settings.database_url))
     return names + [name for name in added if name not in names]
 
@@ -122,7 +116,7 @@ def _failure(exc: Exception) -> RepoFailure:
     held = isinstance(cause, HeldByRateGate)  # the token's wait, met before GitHub was asked
     refused = isinstance(cause, GithubException) and 400 <= cause.status < 500 and not held
     return RepoFailure(
-        reason=f"{type(cause).__name__}: {str(cause)[:300]}",
+        reason=failure_reason(cause),
         charged=refused,
         wait_seconds=delay.total_seconds() if delay else 0.0,
     )
@@ -142,7 +136,7 @@ class ReconcileActivities:
         settings = get_settings()
         started = time.monotonic()
         report = SweepReport()
-        open_prs, closed_prs, skipped = await self._list(settings, report)
+        open_prs, closed_prs, read = await self._list(settings, report)
         engine = engine_for(settings.database_url)
         deadline = started + settings.config.reconciler.max_run_seconds
         await self._record_closed(engine, closed_prs, report, deadline)
@@ -158,9 +152,8 @@ class ReconcileActivities:
         if not report.truncated:
             await self._recover_commands(settings, open_prs, report)
         seen = {item.pr.key for item in open_prs} | {item.pr.key for item in closed_prs}
-        repos = [r for r in await asyncio.to_thread(swept_repos, settings) if r not in skipped]
         for record in await asyncio.to_thread(repository.list_prs, engine):
-            gone = record.repo in repos and record.key not in seen
+            gone = record.repo in read and record.key not in seen
             if gone and record.state not in (PRState.MERGED, PRState.CLOSED, None):
                 # GitHub no longer lists it as open: the merge or close webhook was lost.
                 ref = PRRef(repo=record.repo, number=record.number)
@@ -174,15 +167,16 @@ class ReconcileActivities:
 
     async def _list(
         self, settings: Settings, report: SweepReport
-    ) -> tuple[list[OpenPR], list[ClosedPR], set[str]]:
+    ) -> tuple[list[OpenPR], list[ClosedPR], list[str]]:
         """The open and lately closed bot PRs of every swept repository not backing off; those GitHub
-        refused back off (`activities/sweep_backoff.py`). Returns them and the repositories not read."""
+        refused back off (`activities/sweep_backoff.py`). Returns them and the repositories read."""
         now = self.sources.clock()
         repos = await asyncio.to_thread(swept_repos, settings)
         report.backing_off = await asyncio.to_thread(self.sources.backing_off, repos, now)
         due = [name for name in repos if name not in report.backing_off]
         open_prs, closed_prs, failed = await asyncio.to_thread(list_bot_prs, settings, due)
-        await asyncio.to_thread(self.sources.succeeded, *(name for name in due if name not in failed))
+        read = [name for name in due if name not in failed]
+        await asyncio.to_thread(self.sources.succeeded, *read)
         base = settings.config.reconciler.interval_seconds
         for name, failure in failed.items():
             report.failed_repos.append(name)
@@ -192,7 +186,7 @@ class ReconcileActivities:
                 await asyncio.to_thread(self.sources.failed, name, failure.reason, now, wait, name)
             else:
                 activity.logger.warning("reconciler: %s skipped this sweep: %s", name, failure.reason)
-        return open_prs, closed_prs, set(report.backing_off) | set(failed)
+        return open_prs, closed_prs, read
 
     async def _record_closed(
         self, engine: Engine, closed: list[ClosedPR], report: SweepReport, deadline: float
@@ -214,7 +208,7 @@ class ReconcileActivities:
                     await self._dispatcher.deliver(event)
                 report.recorded_closed.append(item.pr.key)
             except (TemporalUnavailable, RPCError) as exc:
-                report.errors.append(f"{item.pr.key}: {type(exc).__name__}: {str(exc)[:300]}")
+                report.errors.append(f"{item.pr.key}: {failure_reason(exc)}")
 
     async def _recover_commands(
         self, settings: Settings, open_prs: list[OpenPR], report: SweepReport
@@ -233,7 +227,7 @@ class ReconcileActivities:
                     if await self._dispatcher.command(item.pr, request, wait="accepted") is not None:
                         report.commands.append(f"{item.pr.key}:{request.idempotency_key}")
             except (GithubException, httpx.HTTPError, ApplicationError, TemporalUnavailable, RPCError) as exc:
-                report.errors.append(f"{item.pr.key}: comments: {type(exc).__name__}: {str(exc)[:300]}")
+                report.errors.append(f"{item.pr.key}: comments: {failure_reason(exc)}")
 
     async def _refreshed(self, pr: PRRef) -> None:
         """Have the PR's workflow read GitHub (bounded wait): a command is judged on the PR as it is."""
@@ -254,17 +248,7 @@ class ReconcileActivities:
         except RPCError:
             running = False
         if not running:
-            event = PREvent(
-                key=opened_key(item.head_sha),
-                pr=item.pr,
-                type=EventType.OPENED,
-                source=EventSource.RECONCILER,
-                occurred_at=datetime.now(UTC),
-                head_sha=item.head_sha,
-                actor=item.author,
-                details={"title": item.title, "html_url": item.html_url, "author": item.author},
-            )
-            await self._dispatcher.deliver(event)
+            await self._dispatcher.deliver(opened_event(item, datetime.now(UTC)))
             report.discovered.append(item.pr.key)
             return
         status = await handle.query(STATUS_QUERY, result_type=PRStatus)

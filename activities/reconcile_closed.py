@@ -11,16 +11,18 @@ GitHub shows: it records MERGED or CLOSED, takes no action, and completes after 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pydantic import BaseModel
 
 from activities.github import github_client
+from contracts.sweeps import OpenPR
 from domain.config import ReconcilerConfig
 from domain.pr_healing.events import EventSource, EventType, PREvent, PRRef
 from domain.pr_healing.facts import closed_key, github_time, merged_key, opened_key
 from domain.pr_healing.lifecycle import TERMINAL_STATES
+from domain.shared.times import aware
 from runtime.settings import Settings
 
 T = TypeVar("T")
@@ -55,7 +57,7 @@ def updated_since(
     first older one, so a lazily paged list is not read further; an item without a time is kept."""
     for item in items:
         at = updated(item)
-        if at is not None and (at if at.tzinfo else at.replace(tzinfo=UTC)) < since:
+        if at is not None and aware(at) < since:
             return
         yield item
 
@@ -100,17 +102,36 @@ def unrecorded(closed: Iterable[ClosedPR], states: dict[str, str | None]) -> lis
     return [item for item in closed if states.get(item.pr.key) not in ended]
 
 
+def opened_event(item: OpenPR | ClosedPR, now: datetime) -> PREvent:
+    """The opening a PR's workflow starts with when the sweep found it, keyed as the webhook would be."""
+    return PREvent(
+        key=opened_key(item.head_sha),
+        pr=item.pr,
+        type=EventType.OPENED,
+        source=EventSource.RECONCILER,
+        occurred_at=now,
+        head_sha=item.head_sha,
+        actor=item.author,
+        details={"title": item.title, "html_url": item.html_url, "author": item.author},
+    )
+
+
 def ending_events(item: ClosedPR, now: datetime) -> list[PREvent]:
     """The opening the workflow starts with and the end GitHub shows, keyed as the webhooks would be
     (a late webhook of either is then a duplicate)."""
-    common = {"pr": item.pr, "source": EventSource.RECONCILER, "occurred_at": now, "head_sha": item.head_sha}
-    details = {"title": item.title, "html_url": item.html_url, "author": item.author}
-    opened = PREvent(
-        key=opened_key(item.head_sha), type=EventType.OPENED, actor=item.author, details=details, **common
-    )
+    opened = opened_event(item, now)
     if item.merged:
         key, type = merged_key(item.merge_commit_sha, item.closed_at), EventType.MERGED
     else:
         key, type = closed_key(item.closed_at), EventType.CLOSED
-    end = PREvent(key=key, type=type, github_at=github_time(item.updated_at), details=details, **common)
+    end = PREvent(
+        key=key,
+        pr=item.pr,
+        type=type,
+        source=EventSource.RECONCILER,
+        occurred_at=now,
+        head_sha=item.head_sha,
+        github_at=github_time(item.updated_at),
+        details=opened.details,
+    )
     return [opened, end]

@@ -9,13 +9,14 @@ started afresh and remembers nothing.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from activities.commands import reply_marker
 from activities.github import github_client, github_errors
 from domain.pr_healing.commands import CommandRequest
 from domain.pr_healing.comment_commands import comment_requests
 from domain.pr_healing.events import PRRef
+from domain.shared.times import aware
 from runtime.settings import Settings
 
 
@@ -24,7 +25,7 @@ def unanswered_commands(settings: Settings, pr: PRRef, since: datetime) -> list[
     bots = settings.config.bots
     with github_errors(f"reading the comments of {pr.key}"):
         issue = github_client(settings, pr.repo).get_repo(pr.repo).get_issue(pr.number)
-        comments = [c for c in issue.get_comments(since=since) if _aware(c.created_at) >= since]
+        comments = [c for c in issue.get_comments(since=since) if aware(c.created_at) >= since]
     replies = [c.body or "" for c in comments if c.user.login == bots.mender_login]
     found = []
     for comment in comments:
@@ -34,7 +35,3 @@ def unanswered_commands(settings: Settings, pr: PRRef, since: datetime) -> list[
             if not any(marker in body for body in replies):
                 found.append(request)
     return found
-
-
-def _aware(at: datetime) -> datetime:
-    return at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -13,6 +13,7 @@ from domain.pr_healing.classifier import classify
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.facts import missed_facts
 from domain.pr_healing.lifecycle import PRLifecycle, PRState, apply
+from domain.shared.times import aware
 from runtime.settings import Settings
 from store import repository
 from store.db import engine_for
@@ -51,8 +52,6 @@ def scan(settings: Settings) -> list[ScanRow]:
             lifecycle.state, [], snap, counts, policy.retry_budgets, policy.remediation, policy.policy_context
         )
         last = record.last_event_at if record and record.last_event_at else pull.updated_at
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=UTC)
         rows.append(
             ScanRow(
                 pr=ref.key,
@@ -60,7 +59,7 @@ def scan(settings: Settings) -> list[ScanRow]:
                 author=snap.author,
                 state=str(lifecycle.state),
                 tracked=record is not None,
-                stale_seconds=round((now - last).total_seconds(), 1) if last else 0.0,
+                stale_seconds=round((now - aware(last)).total_seconds(), 1) if last else 0.0,
                 action=decision.action.value,
                 reason=decision.reason,
                 url=pull.html_url,

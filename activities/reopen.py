@@ -9,6 +9,7 @@ from github import GithubException, UnknownObjectException
 from temporalio import activity
 
 from activities.github import _fail, _repo, github_errors
+from activities.github_files import ensure_branch
 from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
 from domain.pr_healing.events import PRRef
 from domain.shared.redaction import redact
@@ -48,12 +49,7 @@ def create_branch(args: ReopenArgs) -> str:
     name = replacement_branch(args.pr)
     with github_errors(f"creating branch {name}", args.pr.repo):
         base = repo.get_pull(args.pr.number).base.ref
-        sha = repo.get_branch(base).commit.sha
-        try:
-            repo.create_git_ref(f"refs/heads/{name}", sha)
-        except GithubException as exc:
-            if exc.status != 422:  # 422: the ref exists already
-                raise
+        ensure_branch(repo, name, repo.get_branch(base).commit.sha)
         return name
 
 

@@ -25,6 +25,13 @@ from store.db import engine_for
 
 log = logging.getLogger("mender.activities.sweeps")
 
+REASON_LIMIT = 300  # characters of an error's text kept in a sweep's report
+
+
+def failure_reason(exc: BaseException) -> str:
+    """An error as a sweep reports it: its type and the start of its text."""
+    return f"{type(exc).__name__}: {str(exc)[:REASON_LIMIT]}"
+
 
 class SourceBackoffs:
     """`audit_name` names the sweep (its rows, `<audit_name>.source_failed` audits), `metric_name` the
@@ -49,9 +56,6 @@ class SourceBackoffs:
         """Those of `sources` whose backoff is not over at `now` (one read)."""
         states = self.states
         return [s for s in sources if not backoff.due(states.get(s), now)]
-
-    def due(self, source: str, now: datetime) -> bool:
-        return not self.backing_off([source], now)
 
     def succeeded(self, *sources: str) -> None:
         """`sources` answered: their backoff is over."""

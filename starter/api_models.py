@@ -11,12 +11,8 @@ from contracts.breaker import BreakerStatus
 from contracts.pr import PRStatus
 from domain.pr_healing.lifecycle import JournalEntry
 from domain.pr_healing.remediation import Expectation
-from domain.shared.audit import utc
+from domain.shared.times import utc, utc_or_none
 from store.models import PREventRecord, PullRequestRecord
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    return utc(value) if value else None
 
 
 class ErrorBody(BaseModel):
@@ -46,10 +42,10 @@ class PRSummary(BaseModel):
             number=record.number,
             state=record.state,
             head_sha=record.head_sha,
-            last_event_at=_utc(record.last_event_at),
+            last_event_at=utc_or_none(record.last_event_at),
             retry_counts=record.retry_counts,
             invalid_events=record.invalid_events,
-            expires_at=_utc(record.expires_at),
+            expires_at=utc_or_none(record.expires_at),
         )
 
 
@@ -130,7 +126,7 @@ class PRDetail(PRSummary):
             last_event_at=status.last_event_at,
             retry_counts=status.retry_counts,
             invalid_events=status.invalid_events,
-            expires_at=_utc(record.expires_at) if record else None,
+            expires_at=utc_or_none(record.expires_at) if record else None,
             source="workflow",
             workflow_id=status.workflow_id,
             expecting=status.expecting,

@@ -11,6 +11,7 @@ import typer
 
 from domain.reports.history import PRHistory
 from domain.reports.success import Window
+from domain.shared.times import utc
 from runtime.settings import ConfigError, Settings, get_settings
 from starter.reports import ReportFormat, ReportKind, build, render
 
@@ -18,12 +19,6 @@ from starter.reports import ReportFormat, ReportKind, build, render
 class HistorySource(StrEnum):
     STORE = "store"
     GITHUB = "github"
-
-
-def _utc(value: datetime | None, default: datetime) -> datetime:
-    if value is None:
-        return default
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def report(
@@ -52,8 +47,8 @@ def report(
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    end = _utc(until, datetime.now(UTC))
-    start = _utc(since, end - timedelta(days=30))
+    end = utc(until) if until else datetime.now(UTC)
+    start = utc(since) if since else end - timedelta(days=30)
     try:
         window = Window(start, end)
     except ValueError as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from github import Github
 from github.GithubException import GithubException
@@ -13,14 +12,9 @@ from domain.config import MenderConfig
 from domain.reports.github_baseline import from_github, severity_of
 from domain.reports.history import PRHistory
 from domain.reports.success import Window
+from domain.shared.times import utc_or_none
 
 log = logging.getLogger("mender.reports.github")
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _is_bot(login: str | None, config: MenderConfig) -> bool:
@@ -44,7 +38,7 @@ def bot_pr_histories(
         try:
             repo = client_for(name).get_repo(name)
             for pull in repo.get_pulls(state="all", sort="created", direction="desc"):
-                opened = _utc(pull.created_at)
+                opened = utc_or_none(pull.created_at)
                 if opened is None or opened >= window.end:
                     continue
                 if opened < window.start or len(found) >= max_prs:
@@ -52,20 +46,22 @@ def bot_pr_histories(
                 if not config.bots.tracks(pull.user.login, pull.head.ref):
                     continue
                 commits = [
-                    _utc(c.commit.author.date)
+                    utc_or_none(c.commit.author.date)
                     for c in pull.get_commits()
                     if not _is_bot(c.author.login if c.author else None, config)
                 ]
                 comments = [
-                    _utc(c.created_at) for c in pull.get_issue_comments() if not _is_bot(c.user.login, config)
+                    utc_or_none(c.created_at)
+                    for c in pull.get_issue_comments()
+                    if not _is_bot(c.user.login, config)
                 ]
                 found.append(
                     from_github(
                         f"{name}#{pull.number}",
                         name,
                         opened,
-                        _utc(pull.merged_at),
-                        _utc(pull.closed_at),
+                        utc_or_none(pull.merged_at),
+                        utc_or_none(pull.closed_at),
                         [c for c in commits if c],
                         [c for c in comments if c],
                         severity_of([label.name for label in pull.labels], pull.title or ""),

@@ -17,11 +17,13 @@ from domain.reports.ci_view import CIView, ci_view
 from domain.reports.needs_me import CI_ACTION, Attempt, NeedsMe, StuckPR, WaitingCI, human_action, why_stuck
 from domain.reports.success import Metric, Window, roi_tracker, scorecard, trend
 from domain.shared.github_access import ACCESS_DENIED
+from domain.shared.times import utc
 from store import repository, stale
-from store.audit import AuditLogRecord, _stored
+from store.audit import AuditLogRecord
 from store.ci_failures import CIFailureRecord
 from store.models import PullRequestRecord, WebhookDeliveryRecord
-from store.report_data import as_utc, ci_facts, pr_histories
+from store.report_data import ci_facts, pr_histories
+from store.statements import stored_time
 
 RERUNS = ("retry", "free_disk")
 
@@ -38,7 +40,7 @@ def _stuck(
     _, events = repository.get_pr(engine, ref)
     tried = [
         Attempt(
-            at=as_utc(e.occurred_at),
+            at=utc(e.occurred_at),
             action=str(e.payload.get("details", {}).get("action")),
             outcome=str(e.payload.get("details", {}).get("outcome")),
             detail=str(e.payload.get("details", {}).get("detail") or ""),
@@ -80,7 +82,7 @@ def needs_me(engine: Engine, config: MenderConfig, now: datetime, ci_days: float
     found = {s.record.key: (s.record, s.since) for s in stale.stale_prs(engine, config, now)}
     entered = stale.state_entered_at(engine)
     for record in repository.list_prs(engine, state="NEEDS_INTERVENTION", limit=1000):
-        found.setdefault(record.key, (record, entered.get(record.key) or as_utc(record.updated_at)))
+        found.setdefault(record.key, (record, entered.get(record.key) or utc(record.updated_at)))
     prs = [_stuck(engine, config, record, since, now) for record, since in found.values()]
     prs.sort(key=lambda p: p.stuck_seconds, reverse=True)
     ci, review = [], []
@@ -126,7 +128,7 @@ def _waiting(config: MenderConfig, row: CIFailureRecord, waiting: str) -> Waitin
         category=row.category,
         action=row.action,
         key_line=(row.key_line or "")[:300] or None,
-        since=as_utc(row.updated_at),
+        since=utc(row.updated_at),
         human_action=CI_ACTION[waiting],
         run_url=row.run_url,
         fix_pr_url=_fix_pr(row),
@@ -185,8 +187,8 @@ def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
         audit_rows = list(
             session.exec(
                 select(AuditLogRecord).where(
-                    col(AuditLogRecord.at) >= _stored(start, engine),
-                    col(AuditLogRecord.at) < _stored(end, engine),
+                    col(AuditLogRecord.at) >= stored_time(engine, start),
+                    col(AuditLogRecord.at) < stored_time(engine, end),
                 )
             )
         )
@@ -208,7 +210,7 @@ def health(engine: Engine, end: datetime, hours: float = 24.0) -> HealthView:
     for row in last_changes:
         scope = row.target.removeprefix("breaker/")
         breakers.setdefault(
-            scope, {"state": row.outcome, "since": as_utc(row.at).isoformat(), "actor": row.actor}
+            scope, {"state": row.outcome, "since": utc(row.at).isoformat(), "actor": row.actor}
         )
     errors = Counter(
         r.action
@@ -237,7 +239,7 @@ def access_refusals(rows: list[AuditLogRecord]) -> list[dict[str, Any]]:
             key,
             {
                 "repository": row.repository,
-                "at": as_utc(row.at).isoformat(),
+                "at": utc(row.at).isoformat(),
                 "status": details.get("status"),
                 "permission": details.get("permission"),
                 "message": details.get("message"),
@@ -253,7 +255,7 @@ def parse_end(value: str | None) -> datetime:
         return datetime.now(UTC)
     try:
         parsed = datetime.fromisoformat(value)
-        parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        parsed = utc(parsed)
     except OverflowError:
         raise ValueError(f"{value!r} is out of range") from None
     if not 1970 <= parsed.year <= 2200:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Engine, delete
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.shared.audit import AuditEntry, AuditFilter, AuditRow, utc
+from domain.shared.audit import AuditEntry, AuditFilter, AuditRow
 from domain.shared.redaction import redact_data
+from domain.shared.times import utc
 from store import statements
 
 PURGE_BATCH = 500
@@ -39,12 +40,6 @@ class AuditLogRecord(SQLModel, table=True):
     idempotency_key: str | None = Field(default=None, unique=True, max_length=400)
 
 
-def _stored(value: datetime, engine: Engine) -> datetime:
-    """UTC; naive for SQLite, whose DATETIME would drop the offset without converting."""
-    value = utc(value)
-    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
-
-
 def record(engine: Engine, entry: AuditEntry) -> bool:
     """Store one entry; False when its idempotency key was stored already (nothing is written)."""
     with engine.begin() as connection:
@@ -56,7 +51,7 @@ def record_insert(engine: Engine, entry: AuditEntry) -> tuple[Any, dict[str, Any
     values = entry.model_dump(mode="json", exclude={"at"})
     for name in ("target", "details", "error"):  # free text: no secret is stored
         values[name] = redact_data(values[name])
-    values["at"] = _stored(entry.at or datetime.now(UTC), engine)
+    values["at"] = statements.stored_time(engine, entry.at or datetime.now(UTC))
     table = AuditLogRecord.__table__
     return statements.insert_ignoring(engine, table, "idempotency_key", "id"), values  # type: ignore[arg-type]
 
@@ -74,9 +69,9 @@ def query(engine: Engine, where: AuditFilter) -> list[AuditRow]:
         if value is not None:
             statement = statement.where(getattr(AuditLogRecord, name) == value)
     if where.since is not None:
-        statement = statement.where(col(AuditLogRecord.at) >= _stored(where.since, engine))
+        statement = statement.where(col(AuditLogRecord.at) >= statements.stored_time(engine, where.since))
     if where.until is not None:
-        statement = statement.where(col(AuditLogRecord.at) < _stored(where.until, engine))
+        statement = statement.where(col(AuditLogRecord.at) < statements.stored_time(engine, where.until))
     statement = statement.order_by(col(AuditLogRecord.at).desc(), col(AuditLogRecord.id).desc())
     statement = statement.offset(where.offset).limit(where.limit)
     with Session(engine) as session:
@@ -90,7 +85,7 @@ def purge(engine: Engine, older_than: datetime, archive_dir: Path | None = None)
     `audit-before-<cutoff>.jsonl` before it is deleted: a retry after a crash may archive a batch
     twice, but never deletes a row that was not archived.
     """
-    cutoff = _stored(older_than, engine)
+    cutoff = statements.stored_time(engine, older_than)
     archive = None
     if archive_dir is not None:
         archive_dir.mkdir(parents=True, exist_ok=True)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, UniqueConstraint
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.ci_healing.flakiness import HISTORY_KEPT, FlakeScore, FlakyConfig, TestOutcome, score_test
-from domain.shared.audit import utc
+from domain.shared.times import utc
+from store import statements
 
 MAX_LISTED = 500
 
@@ -59,18 +58,6 @@ class FlakyTestRecord(SQLModel, table=True):
     last_seen: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
-def _dialect(engine: Engine) -> Any:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"the test history needs SQLite or PostgreSQL, not {engine.dialect.name}")
-    return dialect
-
-
-def _stamp(engine: Engine, value: datetime) -> datetime:
-    value = utc(value)
-    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
-
-
 def _clean(text: str, limit: int) -> str:
     return text.replace("\x00", "")[:limit]
 
@@ -100,7 +87,6 @@ def _history(session: Session, project: str, test: str) -> list[TestOutcome]:
 
 def record(engine: Engine, outcomes: Iterable[TestOutcome], config: FlakyConfig) -> list[FlakeScore]:
     """Store `outcomes` (a repeated one writes nothing) and return the new scores of their tests."""
-    dialect = _dialect(engine)
     touched: dict[tuple[str, str], None] = {}
     with Session(engine) as session:
         for o in outcomes:
@@ -115,10 +101,10 @@ def record(engine: Engine, outcomes: Iterable[TestOutcome], config: FlakyConfig)
                 "on_base": o.on_base,
                 "passed": o.passed,
                 "signature": _clean(o.signature, 300),
-                "at": _stamp(engine, o.at),
+                "at": statements.stored_time(engine, o.at),
             }
             statement = (
-                dialect.insert(TestOutcomeRecord)
+                statements.insert(engine, TestOutcomeRecord)
                 .values(**values)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(TestOutcomeRecord.id)
@@ -127,12 +113,12 @@ def record(engine: Engine, outcomes: Iterable[TestOutcome], config: FlakyConfig)
             touched[(project, test)] = None
         scores = [score_test(p, t, _history(session, p, t), config) for p, t in touched]
         for s in scores:
-            _save(session, engine, dialect, s)
+            _save(session, engine, s)
         session.commit()
     return scores
 
 
-def _save(session: Session, engine: Engine, dialect: Any, s: FlakeScore) -> None:
+def _save(session: Session, engine: Engine, s: FlakeScore) -> None:
     values = {
         "project": s.project,
         "test": s.test,
@@ -143,9 +129,9 @@ def _save(session: Session, engine: Engine, dialect: Any, s: FlakeScore) -> None
         "flips": s.flips,
         "base_failures": s.base_failures,
         "reasons": _clean("; ".join(s.reasons), 1000),
-        "last_seen": _stamp(engine, s.last_seen) if s.last_seen else None,
+        "last_seen": statements.stored_time(engine, s.last_seen) if s.last_seen else None,
     }
-    insert = dialect.insert(FlakyTestRecord).values(**values)
+    insert = statements.insert(engine, FlakyTestRecord).values(**values)
     changed = {k: v for k, v in values.items() if k not in ("project", "test")}
     session.exec(insert.on_conflict_do_update(index_elements=["project", "test"], set_=changed))
 

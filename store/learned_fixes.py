@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Engine, Text, UniqueConstraint, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.ci_healing.learned import EditTemplate, LearnedFix, Signature
-from domain.shared.audit import utc
+from domain.shared.times import utc
+from store import statements
 
 
 class LearnedFixRecord(SQLModel, table=True):
@@ -67,13 +67,6 @@ def _to_fix(row: LearnedFixRecord) -> LearnedFix:
     )
 
 
-def _insert(engine: Engine, table: Any) -> Any:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"learned fixes need SQLite or PostgreSQL, not {engine.dialect.name}")
-    return dialect.insert(table)
-
-
 def save(engine: Engine, fix: LearnedFix) -> LearnedFix:
     """Store `fix` as the next version of its signature, or return the version with the same edits."""
     key = fix.signature.key
@@ -98,7 +91,7 @@ def save(engine: Engine, fix: LearnedFix) -> LearnedFix:
             "created_at": datetime.now(UTC),
         }
         statement = (
-            _insert(engine, LearnedFixRecord)
+            statements.insert(engine, LearnedFixRecord)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["signature_key", "version"])
             .returning(LearnedFixRecord.id)
@@ -158,7 +151,7 @@ def mark_examined(engine: Engine, workflow_id: str, learned_fix_id: int | None, 
         "reason": reason[:2000],
     }
     statement = (
-        _insert(engine, LearningCheckRecord)
+        statements.insert(engine, LearningCheckRecord)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["workflow_id"])
         .returning(LearningCheckRecord.workflow_id)

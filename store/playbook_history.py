@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Column, DateTime, Engine, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.ci_healing.playbook_history import (
@@ -21,7 +19,8 @@ from domain.ci_healing.playbook_history import (
     PlaybookStats,
     stats,
 )
-from domain.shared.audit import utc
+from domain.shared.times import utc
+from store import statements
 
 
 class PlaybookEventRecord(SQLModel, table=True):
@@ -38,29 +37,21 @@ class PlaybookEventRecord(SQLModel, table=True):
     at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 
 
-def _insert(engine: Engine) -> Any:
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(engine.dialect.name)
-    if dialect is None:
-        raise NotImplementedError(f"playbook history needs SQLite or PostgreSQL, not {engine.dialect.name}")
-    return dialect.insert(PlaybookEventRecord)
-
-
 def record(engine: Engine, events: Iterable[PlaybookEvent]) -> int:
     """Store `events`; returns how many were new (a repeated key writes nothing)."""
     written = 0
     with Session(engine) as session:
         for event in events:
-            at = utc(event.at or datetime.now(UTC))
             values = {
                 "idempotency_key": event.key,
                 "playbook": event.playbook,
                 "kind": event.kind.value,
                 "workflow_id": event.workflow_id,
                 "project": event.project[:300],
-                "at": at.replace(tzinfo=None) if engine.dialect.name == "sqlite" else at,
+                "at": statements.stored_time(engine, event.at or datetime.now(UTC)),
             }
             statement = (
-                _insert(engine)
+                statements.insert(engine, PlaybookEventRecord)
                 .values(**values)
                 .on_conflict_do_nothing(index_elements=["idempotency_key"])
                 .returning(PlaybookEventRecord.id)  # a row back: it was written (rowcount is not portable)

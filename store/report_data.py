@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
@@ -12,15 +12,12 @@ from sqlmodel import Session, col, select
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import PRState, TransitionOutcome
 from domain.reports.history import CIFact, JournalRow, PRHistory, build
+from domain.shared.times import utc
 from store.audit import AuditLogRecord
 from store.ci_failures import CIFailureRecord
 from store.models import PREventRecord, PullRequestRecord
 
 HUMAN_SOURCES = ("comment", "api", "cli")
-
-
-def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _threshold(config: MenderConfig, repo: str) -> Callable[[str], float]:
@@ -63,7 +60,7 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
         for pr_key, at, kind, outcome, from_state, to_state, payload in events:
             journal[pr_key].append(
                 JournalRow(
-                    at=as_utc(at),
+                    at=utc(at),
                     type=kind,
                     applied=outcome == applied,
                     from_state=from_state,
@@ -85,7 +82,7 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
         build(
             key,
             repo,
-            as_utc(created),
+            utc(created),
             journal.get(key, []),
             thresholds[repo],
             until,
@@ -102,7 +99,7 @@ def ci_facts(engine: Engine, until: datetime) -> list[CIFact]:
         rows = session.exec(select(CIFailureRecord).where(col(CIFailureRecord.created_at) < cutoff))
         return [
             CIFact(
-                at=as_utc(r.created_at),
+                at=utc(r.created_at),
                 project=r.project,
                 category=r.category,
                 action=r.action,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Column, Engine, Text, func, update
@@ -11,6 +11,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from domain.ci_healing.review_queue import Backlog, ReviewItem, ReviewStatus
 from domain.shared.redaction import redact, redact_data
+from domain.shared.times import aware_or_none
 
 
 class ReviewQueueRecord(SQLModel, table=True):
@@ -43,14 +44,10 @@ class ReviewAlertRecord(SQLModel, table=True):
     last_alert_at: datetime
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _item(row: ReviewQueueRecord) -> ReviewItem:
     data: dict[str, Any] = row.model_dump()
-    data["created_at"] = _aware(row.created_at)
-    data["decided_at"] = _aware(row.decided_at)
+    data["created_at"] = aware_or_none(row.created_at)
+    data["decided_at"] = aware_or_none(row.decided_at)
     return ReviewItem.model_validate(data)
 
 
@@ -116,8 +113,8 @@ def backlog(engine: Engine) -> Backlog:
         alert = session.get(ReviewAlertRecord, "backlog")
         return Backlog(
             pending=int(count),
-            oldest=_aware(oldest),
-            last_alert=_aware(alert.last_alert_at) if alert else None,
+            oldest=aware_or_none(oldest),
+            last_alert=aware_or_none(alert.last_alert_at) if alert else None,
         )
 
 

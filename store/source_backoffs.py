@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import Column, DateTime, Engine, Text, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain.shared.audit import utc
 from domain.shared.backoff import Backoff
+from domain.shared.times import utc
+from store import statements
 
 
 class SourceBackoffRecord(SQLModel, table=True):
@@ -27,12 +27,6 @@ class SourceBackoffRecord(SQLModel, table=True):
     retry_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-
-
-def _stored(engine: Engine, value: datetime) -> datetime:
-    """UTC; naive for SQLite, whose DATETIME would drop the offset without converting."""
-    value = utc(value)
-    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
 
 
 def _backoff(row: SourceBackoffRecord) -> Backoff:
@@ -50,16 +44,15 @@ def of_sweep(engine: Engine, sweep: str) -> dict[str, Backoff]:
 
 def put(engine: Engine, sweep: str, source: str, state: Backoff, repository: str | None = None) -> None:
     """Record `source`'s failures in a row and its next try (one upsert: workers may race)."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
     values = {
         "repository": repository,
         "failures": state.failures,
-        "retry_at": _stored(engine, state.retry_at) if state.retry_at else None,
+        "retry_at": statements.stored_time(engine, state.retry_at) if state.retry_at else None,
         "reason": state.reason.replace("\x00", ""),  # PostgreSQL refuses NUL
-        "updated_at": _stored(engine, datetime.now(UTC)),
+        "updated_at": statements.stored_time(engine, datetime.now(UTC)),
     }
     statement = (
-        dialect.insert(SourceBackoffRecord)
+        statements.insert(engine, SourceBackoffRecord)
         .values(sweep=sweep, source=source, **values)
         .on_conflict_do_update(index_elements=["sweep", "source"], set_=values)
     )

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Engine, or_
 from sqlmodel import Session, col, func, select
 
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState, TransitionOutcome
+from domain.shared.times import aware
 from store.models import PREventRecord, PullRequestRecord
 
 
@@ -19,10 +20,6 @@ class Stale:
     since: datetime  # when the PR entered its current state (UTC)
     seconds: float
     threshold: float
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def state_entered_at(engine: Engine) -> dict[str, datetime]:
@@ -36,7 +33,7 @@ def state_entered_at(engine: Engine) -> dict[str, datetime]:
         .group_by(PREventRecord.pr_key)
     )
     with Session(engine) as session:
-        return {key: _aware(at) for key, at in session.exec(query) if at is not None}
+        return {key: aware(at) for key, at in session.exec(query) if at is not None}
 
 
 def stale_prs(engine: Engine, config: MenderConfig, now: datetime) -> list[Stale]:
@@ -54,7 +51,7 @@ def stale_prs(engine: Engine, config: MenderConfig, now: datetime) -> list[Stale
             state = PRState(record.state)
         except ValueError:
             continue
-        since = entered.get(record.key) or _aware(record.last_event_at or record.created_at)
+        since = entered.get(record.key) or aware(record.last_event_at or record.created_at)
         threshold = config.policy_for(record.repo).stale_after(state)
         seconds = (now - since).total_seconds()
         if seconds > threshold:

@@ -7,11 +7,14 @@ worker's store time). A statement on the table without values is compiled once; 
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Engine, Table
 from sqlalchemy.dialects import postgresql, sqlite
+
+from domain.shared.times import utc
 
 DIALECTS = {"sqlite": sqlite, "postgresql": postgresql}
 
@@ -23,9 +26,15 @@ def dialect_of(engine: Engine) -> str:
     return engine.dialect.name
 
 
-def insert(engine: Engine, table: Table) -> Any:
-    """The dialect's INSERT for `table` (it has `on_conflict_do_nothing` / `_do_update`)."""
+def insert(engine: Engine, table: Table | type[Any]) -> Any:
+    """The dialect's INSERT for `table` or an ORM class (it has `on_conflict_do_nothing` / `_do_update`)."""
     return DIALECTS[dialect_of(engine)].insert(table)
+
+
+def stored_time(engine: Engine, value: datetime) -> datetime:
+    """`value` in UTC; naive for SQLite, whose DATETIME would drop the offset without converting."""
+    value = utc(value)
+    return value.replace(tzinfo=None) if engine.dialect.name == "sqlite" else value
 
 
 @cache

@@ -75,11 +75,6 @@ _SAME_NAME = _SAME_NAME_TEXT.split()
 _TABLE: dict[str, str] = {name: name for name in _SAME_NAME} | _RENAMED
 
 
-def known_modules() -> dict[str, str]:
-    """The whole table: module (or dotted prefix) -> distribution."""
-    return dict(_TABLE)
-
-
 def distribution_for(module: str) -> str | None:
     """The distribution that provides `module` (its longest known dotted prefix), or None if unknown."""
     parts = module.strip().split(".")

@@ -7,11 +7,12 @@ live snapshot with the lifecycle and returns only the events needed to bring the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from domain.pr_healing.events import EventSource, EventType, PREvent
 from domain.pr_healing.lifecycle import PRLifecycle, PRState
 from domain.pr_healing.snapshot import PRSnapshot
+from domain.shared.times import aware
 
 
 def github_time(text: str | None) -> datetime | None:
@@ -22,7 +23,7 @@ def github_time(text: str | None) -> datetime | None:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware(value)
 
 
 def opened_key(head_sha: str) -> str:

@@ -6,11 +6,13 @@ rejected: an audit entry must not fail the work it describes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from domain.shared.times import utc
 
 MAX_LIMIT = 1000
 
@@ -58,11 +60,6 @@ class AuditOutcome(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     DUPLICATE = "duplicate"  # a command whose idempotency key was answered before
-
-
-def utc(value: datetime) -> datetime:
-    """`value` in UTC; a naive datetime is taken to be UTC already."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _clean(value: str, limit: int) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from domain.shared.notifications import ActionAttempt, BreakerNotice, EscalationNotice
 from domain.shared.redaction import redact
+from domain.shared.times import aware
 
 MAX_BLOCKS = 50
 HEADER_LIMIT = 150
@@ -76,7 +77,7 @@ def pr_url(notice: EscalationNotice) -> str:
 
 def slack_date(at: datetime) -> str:
     """A Slack date token (shown in the reader's time zone) with a UTC fallback."""
-    at = at if at.tzinfo else at.replace(tzinfo=UTC)
+    at = aware(at)
     fallback = at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(at.timestamp())}^{{date_short}} {{time}}|{fallback}>"
 

@@ -163,11 +163,7 @@ class GitLabSimulator:
         with self.lock:
             proj = self.ensure_project(project)
             have = self.repo.branches(proj.id)[proj.default_branch].files
-            actions = [
-                {"action": "update" if path in have else "create", "file_path": path, "content": text}
-                for path, text in files.items()
-            ]
-            return self.repo.commit(proj.id, proj.default_branch, message, actions).id
+            return self.repo.commit(proj.id, proj.default_branch, message, _writes(files, have)).id
 
     def fix_by_hand(
         self, project: str, pipeline_id: int, files: dict[str, str], message: str = "Fix the build"
@@ -178,12 +174,9 @@ class GitLabSimulator:
             proj, failed = self.ensure_project(project), self.pipeline(project, pipeline_id)
             if failed.sha not in proj.commits:
                 failed.sha = proj.branches[failed.ref].commit.id
-            have = proj.branches[failed.ref].files
-            actions = [
-                {"action": "update" if path in have else "create", "file_path": path, "content": text}
-                for path, text in files.items()
-            ]
-            made = self.repo.commit(proj.id, failed.ref, message, actions)
+            made = self.repo.commit(
+                proj.id, failed.ref, message, _writes(files, proj.branches[failed.ref].files)
+            )
             return branch_pipeline(self.state, proj, failed.ref, made.id, failed.failing_job)
 
     def set_fix_jobs(self, project: str, jobs: dict[str, str]) -> None:
@@ -271,3 +264,11 @@ def _mentions(text: str, p: Pipeline) -> bool:
     ids = "|".join(str(j.id) for j in p.jobs)
     pattern = rf"pipelines/{p.id}\b|\bpipeline:?\s*#?{p.id}\b|jobs/(?:{ids})\b"
     return re.search(pattern, text, re.IGNORECASE) is not None
+
+
+def _writes(files: dict[str, str], have: dict[str, str]) -> list[dict[str, object]]:
+    """Commit actions that write `files` (path -> text) over a branch holding `have`."""
+    return [
+        {"action": "update" if path in have else "create", "file_path": path, "content": text}
+        for path, text in files.items()
+    ]
