@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-scan bench-cli-startup bench-ingest bench-latency bench-chaos clean
+.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis train-keylines bench-scan bench-cli-startup bench-ingest bench-latency bench-chaos clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ bench-redaction: setup
 
 bench-diagnosis: setup
 	$(BIN)/python bench/diagnosis.py
+
+# The key-line model (domain/diagnosis/models/keyline.json), trained on the tune half only.
+train-keylines: setup
+	$(BIN)/python bench/train_keylines.py
 
 # mender diagnose over a generated 200 MB log beside grep -E of the same patterns (both locales); ARGS="--log FILE", "--mb 1000"
 bench-scan: setup
