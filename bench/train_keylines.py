@@ -72,9 +72,9 @@ class Log:
             chosen is not None and chosen.top is not None and chosen.top.rule.category.value != "code"
         )
         self.rules_hit = chosen is not None and item.hit(displayed(chosen.line))
-        self.candidate_hit = any(
-            item.hit(displayed(c.line))
-            for c in [*outcome.candidates, *outcome.exits, *([chosen] if chosen else [])]
+        self.pool_hit = any(item.hit(displayed(c.line)) for c in outcome.candidates)
+        self.candidate_hit = self.pool_hit or any(
+            item.hit(displayed(c.line)) for c in [*outcome.exits, *([chosen] if chosen else [])]
         )
 
 
@@ -176,7 +176,8 @@ def recall() -> None:
         n = len(logs)
         print(
             f"{half:9} {n:4d} logs: rules' key line {sum(log.rules_hit for log in logs) / n:.2f},"
-            f" a candidate is a hit {sum(log.candidate_hit for log in logs) / n:.2f},"
+            f" a pooled candidate is a hit {sum(log.pool_hit for log in logs) / n:.2f},"
+            f" with the exit and step-back lines {sum(log.candidate_hit for log in logs) / n:.2f},"
             f" a scored line is a hit {sum(bool(log.y.any()) for log in logs) / n:.2f},"
             f" lines scored per log {np.mean([len(log.y) for log in logs]):.0f}"
         )
@@ -211,7 +212,7 @@ def main() -> None:
     )
     print(f"  rules' key line hit:        {sum(log.rules_hit for log in logs) / n:.2f}")
     print(
-        f"  a candidate line is a hit:  {sum(log.candidate_hit for log in logs) / n:.2f}  (candidate recall)"
+        f"  a candidate line is a hit:  {sum(log.candidate_hit for log in logs) / n:.2f}  (candidates, exit and step-back lines)"
     )
     print(
         f"  a kept line is a hit:       {sum(bool(log.y.any()) for log in logs) / n:.2f}  (recall of the lines scored)"
