@@ -77,10 +77,12 @@ class LineModel:
 
 @cache
 def default_model() -> LineModel | None:
-    """The shipped model, or None when there is none."""
-    if not MODEL_FILE.is_file():
+    """The shipped model, or None when there is none or it does not fit the current features (then the
+    rules' line is shown: a stale model never stops a diagnosis; tests check the shipped one fits)."""
+    try:
+        return LineModel.from_data(json.loads(MODEL_FILE.read_text()))
+    except (OSError, ValueError, TypeError, KeyError):  # ModelError and JSONDecodeError are ValueErrors
         return None
-    return LineModel.from_data(json.loads(MODEL_FILE.read_text()))
 
 
 def scored_lines(outcome: Any, chosen: Any, in_pass: Any = None) -> tuple[list[Line], list[list[float]]]:

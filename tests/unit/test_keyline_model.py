@@ -137,3 +137,41 @@ def test_the_model_ranks_the_key_line_of_a_real_log() -> None:
     diagnosis, distilled = diagnose(lines_of(SASS))
     assert diagnosis.category.value == "code"
     assert distilled.key_line_number is not None and 51 <= distilled.key_line_number <= 54  # labelled 490-493
+
+
+def test_a_stale_or_missing_model_leaves_the_rules_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = tmp_path / "keyline.json"
+    stale.write_text(json.dumps({**json.loads(MODEL_FILE.read_text()), "features": ["gone"]}))
+    for path in (stale, tmp_path / "absent.json"):
+        monkeypatch.setattr(keylines, "MODEL_FILE", path)
+        keylines.default_model.cache_clear()
+        try:
+            assert keylines.default_model() is None
+            diagnosis, _ = diagnose(LOG)
+            assert diagnosis.key_line.startswith("src/a.c:12:5: error:")
+        finally:
+            monkeypatch.undo()
+            keylines.default_model.cache_clear()
+
+
+def test_diagnose_json_keeps_its_exact_fields(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from domain.config import MenderConfig
+    from runtime.settings import Environment, Settings, set_settings
+    from starter.cli import app
+
+    set_settings(Settings(MenderConfig(), Environment(mender_config=tmp_path / "absent.yaml")))
+    try:
+        result = CliRunner().invoke(app, ["diagnose", str(SASS), "--json"])
+    finally:
+        set_settings(None)
+    assert result.exit_code == 0
+    answer = json.loads(result.output)
+    assert set(answer) == {
+        *("category", "action", "risk_score", "tier", "confidence", "key_line", "params", "playbook"),
+        "explanation",
+    }
+    assert answer["key_line"].startswith("Error: Undefined variable:")
