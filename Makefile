@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ablate bench-scan bench-cli-startup bench-ingest bench-latency bench-chaos clean
+.PHONY: setup run test test-chaos lint security lock bench bench-dashboard bench-redaction bench-diagnosis bench-ablate train-keylines bench-scan bench-cli-startup bench-ingest bench-latency bench-chaos clean
 
 setup: $(STAMP)
 
@@ -62,6 +62,10 @@ bench-diagnosis: setup
 # Per-rule ablation by half: each playbook rule removed alone, Δ category/action/key-line hits on tune and held-out; ARGS="--heuristics"
 bench-ablate: setup
 	$(BIN)/python bench/ablate.py $(ARGS)
+
+# The key-line model (domain/diagnosis/models/keyline.json), trained on the tune half only.
+train-keylines: setup
+	$(BIN)/python bench/train_keylines.py
 
 # mender diagnose over a generated 200 MB log beside grep -E of the same patterns (both locales); ARGS="--log FILE", "--mb 1000"
 bench-scan: setup

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from domain.ci_healing.python_distributions import distribution_for
 from domain.ci_healing.risk import score, tier
+from domain.diagnosis import keylines
 from domain.diagnosis.baseline import PassingRun
 from domain.diagnosis.calibration import AUTO_FLOOR, calibrate
 from domain.diagnosis.decision import choose
@@ -28,6 +29,7 @@ from domain.diagnosis.decision import distrusted as is_distrusted
 from domain.diagnosis.distill import (
     DistilledLog,
     LogScanner,
+    ScanOutcome,
     blocks_from_binary,
     blocks_from_lines,
     body_of,
@@ -200,13 +202,14 @@ def _diagnosis(
     )
 
 
-def _run(
+def scan(
     blocks: Iterable[tuple[bytes, int]],
     playbooks: Playbooks | None,
     redactor: Redactor | None,
     max_lines: int,
     baseline: PassingRun | None = None,
-) -> tuple[Diagnosis, DistilledLog]:
+) -> ScanOutcome:
+    """One streaming pass over a log's blocks: its steps, candidates and exit lines."""
     rules = (playbooks if playbooks is not None else default_playbooks()).with_rules(FALLBACK_RULES)
     before = max(0, (max_lines - 1) // 2)
     scanner = LogScanner(
@@ -214,12 +217,27 @@ def _run(
     )
     for block, size in blocks:
         scanner.feed(block, size)
-    outcome = scanner.finish()
+    return scanner.finish()
+
+
+def _run(
+    blocks: Iterable[tuple[bytes, int]],
+    playbooks: Playbooks | None,
+    redactor: Redactor | None,
+    max_lines: int,
+    baseline: PassingRun | None = None,
+) -> tuple[Diagnosis, DistilledLog]:
+    outcome = scan(blocks, playbooks, redactor, max_lines, baseline)
     choice = choose(outcome.candidates, outcome.steps, outcome.exits)
     if choice is not None:
-        distilled = distill(replace(outcome, best=choice.capture), max_lines)
+        key = keylines.pick(outcome, choice.capture, baseline.seen if baseline is not None else None)
+        distilled = distill(replace(outcome, best=key), max_lines)
         others = sorted(
-            (c for c in outcome.candidates if c is not choice.capture and not c.in_pass and not c.summary),
+            (
+                c
+                for c in outcome.candidates
+                if c is not choice.capture and c is not key and not c.in_pass and not c.summary
+            ),
             key=lambda c: (-c.score, c.line_number),
         )[:OTHER_CANDIDATES]
         distilled = distilled.model_copy(
