@@ -12,7 +12,7 @@ from temporalio.exceptions import ActivityError
 
 BEATEN = "github.fetch_snapshot"  # a GitHub call: heartbeats while it runs
 UNBEATEN = "liveness-test.slow"  # not a call of a liveness kind
-SLOW_SECONDS = 3.0
+SLOW_SECONDS = 10.0  # 2.5 heartbeat timeouts: unbeaten, it cannot finish
 
 
 def _slow() -> str:
@@ -38,7 +38,9 @@ class LivenessWorkflow:
             return await workflow.execute_activity(
                 name,
                 start_to_close_timeout=timedelta(seconds=30),
-                heartbeat_timeout=timedelta(seconds=1),
+                heartbeat_timeout=timedelta(
+                    seconds=4
+                ),  # 1 s failed under a load average of 20 (a starved event loop)
                 retry_policy=RetryPolicy(maximum_attempts=1),
             )
         except ActivityError as exc:
