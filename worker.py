@@ -133,8 +133,14 @@ class Workers:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def __aenter__(self) -> Workers:
-        for worker in self.workers:
-            await worker.__aenter__()
+        started: list[Worker] = []
+        try:
+            for worker in self.workers:
+                await worker.__aenter__()
+                started.append(worker)
+        except BaseException:  # one did not start: stop those that did
+            await asyncio.gather(*(w.__aexit__(None, None, None) for w in started), return_exceptions=True)
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
