@@ -104,8 +104,8 @@ SANDBOX = SandboxedWorkflowRunner(
 # remediation with them. The pool has a thread per activity slot (of every lane) plus these.
 LOCAL_ACTIVITY_SLOTS = 16
 # Slots of each lane beside the workflows' queue (`mender worker`: MENDER_WORKER_PROJECTION_SLOTS,
-# MENDER_WORKER_WRITE_SLOTS and MENDER_WORKER_SWEEP_SLOTS). Writes are paced to 80 a minute per token.
-LANE_SLOTS: dict[Lane, int] = {Lane.PROJECTIONS: 16, Lane.WRITES: 8, Lane.SWEEPS: 2}
+# MENDER_WORKER_READ_SLOTS, MENDER_WORKER_WRITE_SLOTS and MENDER_WORKER_SWEEP_SLOTS). Writes are paced to 80 a minute per token.
+LANE_SLOTS: dict[Lane, int] = {Lane.PROJECTIONS: 16, Lane.READS: 16, Lane.WRITES: 8, Lane.SWEEPS: 2}
 
 
 def activity_threads(
@@ -133,8 +133,14 @@ class Workers:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def __aenter__(self) -> Workers:
-        for worker in self.workers:
-            await worker.__aenter__()
+        started: list[Worker] = []
+        try:
+            for worker in self.workers:
+                await worker.__aenter__()
+                started.append(worker)
+        except BaseException:  # one did not start: stop those that did
+            await asyncio.gather(*(w.__aexit__(None, None, None) for w in started), return_exceptions=True)
+            raise
         return self
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -242,6 +248,7 @@ async def run_worker() -> None:
         slots = settings.env.mender_worker_activity_slots
         lanes = {
             Lane.PROJECTIONS: settings.env.mender_worker_projection_slots,
+            Lane.READS: settings.env.mender_worker_read_slots,
             Lane.WRITES: settings.env.mender_worker_write_slots,
             Lane.SWEEPS: settings.env.mender_worker_sweep_slots,
         }

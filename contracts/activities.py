@@ -107,8 +107,11 @@ class Lane(StrEnum):
     own beside it (`lane_queue`) with slots of its own, so that a staleness check and the remediation it
     decides never wait behind the bulk of the work (every event's store projection, the sweeps)."""
 
-    MAIN = ""  # the workflow's task queue: checks, remediations, configuration, breaker, notices, CI
+    MAIN = ""  # the workflow's task queue: configuration, breaker, merge queue, audit, notices, CI
     PROJECTIONS = "projections"  # store writes every event of every PR makes
+    # a staleness check's (and a command's) GitHub reads: the slow part of a check (several requests),
+    # so the quick calls of the same check (policy, breaker permit, audit) never queue behind them
+    READS = "reads"
     # a remediation's GitHub writes (and a command's reply): paced under GitHub's write limit, a write
     # that waits for its turn holds a slot here, never one a staleness check's reads need
     WRITES = "writes"
@@ -154,7 +157,7 @@ def _ref(
 REPO_POLICY = _ref("config.repo_policy", str, RepoPolicy, CallKind.CONFIG)
 RECORD_PR = _ref("store.record_pr", PRRecordUpdate, int, CallKind.STORE)
 PROJECT_PR = _ref("store.project_pr", PRProjection, int, CallKind.STORE)
-FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB)
+FETCH_SNAPSHOT = _ref("github.fetch_snapshot", PRRef, PRSnapshot, CallKind.GITHUB, Lane.READS)
 UPDATE_BRANCH = _ref("github.update_branch", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
 REBUILD = _ref("github.rebuild", StrategyArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
 RETRIGGER_BOT = _ref("github.retrigger_bot", BotArgs, StrategyResult, CallKind.GITHUB, Lane.WRITES)
@@ -165,7 +168,7 @@ COPY_CHANGE = _ref("reopen.copy_change", BranchArgs, int, CallKind.GITHUB, Lane.
 OPEN_PR = _ref("reopen.open_pr", BranchArgs, OpenedPR, CallKind.GITHUB, Lane.WRITES)
 CLOSE_PR = _ref("reopen.close_pr", CloseArgs, None, CallKind.GITHUB, Lane.WRITES)
 DELETE_BRANCH = _ref("reopen.delete_branch", BranchArgs, None, CallKind.GITHUB, Lane.WRITES)
-PERMISSION = _ref("commands.permission", PermissionArgs, Permission, CallKind.GITHUB)
+PERMISSION = _ref("commands.permission", PermissionArgs, Permission, CallKind.GITHUB, Lane.READS)
 REPLY = _ref("commands.reply", ReplyArgs, None, CallKind.GITHUB, Lane.WRITES)
 DELIVER_EVENT = _ref("lifecycle.deliver", PREvent, str, CallKind.DELIVER)
 NOTIFY_ESCALATION = _ref("notify.escalation", EscalationNotice, NoticeResult, CallKind.NOTIFY)

@@ -47,6 +47,7 @@ class Environment(BaseSettings):
     mender_worker_activity_slots: int = Field(default=32, ge=1, le=1000)  # concurrent activities per worker
     # ... and beside them, for the activities of each lane (`contracts.activities.Lane`) on its own queue
     mender_worker_projection_slots: int = Field(default=16, ge=1, le=1000)
+    mender_worker_read_slots: int = Field(default=16, ge=1, le=1000)
     mender_worker_write_slots: int = Field(default=8, ge=1, le=1000)
     mender_worker_sweep_slots: int = Field(default=2, ge=1, le=100)
 

@@ -67,7 +67,7 @@ async def running_worker(
     swapped = {_activity_name(fn): fn for fn in replace}
     activities = [swapped.pop(_activity_name(fn), fn) for fn in all_activities(client, queue)]
     assert not swapped, f"no such activities: {list(swapped)}"
-    lanes = {Lane.PROJECTIONS: 4, Lane.WRITES: 4, Lane.SWEEPS: 2}
+    lanes = {Lane.PROJECTIONS: 4, Lane.READS: 4, Lane.WRITES: 4, Lane.SWEEPS: 2}
     with activity_threads(8, lanes) as executor:
         async with build_worker(client, queue, executor, 8, lane_slots=lanes, activities=activities):
             yield queue

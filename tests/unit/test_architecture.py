@@ -104,7 +104,7 @@ async def test_every_catalogued_activity_is_registered_with_its_types(client: Cl
 async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Client) -> None:
     """Each lane's queue polls exactly the activities of its lane, with its own slots; the workflows'
     queue registers every activity (old runs call store activities as local activities there)."""
-    lanes = {Lane.PROJECTIONS: 3, Lane.WRITES: 2, Lane.SWEEPS: 1}
+    lanes = {Lane.PROJECTIONS: 3, Lane.READS: 2, Lane.WRITES: 2, Lane.SWEEPS: 1}
     with activity_threads(2, lanes) as executor:
         workers = build_worker(client, "q", executor, 2, lane_slots=lanes)
     polled = {}
@@ -124,7 +124,8 @@ async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Clien
     assert polled["q-writes"][1:] == (2, False) and "github.rebuild" in expected["q-writes"]
     assert {ref.name for ref in CATALOGUE if ref.lane is Lane.PROJECTIONS} >= {"store.project_pr"}
     main = {ref.name for ref in CATALOGUE if ref.lane is Lane.MAIN}
-    assert {"github.fetch_snapshot", "config.repo_policy", "breaker.request_permit"} <= main
+    assert {"config.repo_policy", "breaker.request_permit", "audit.record"} <= main
+    assert polled["q-reads"][1:] == (2, False) and "github.fetch_snapshot" in expected["q-reads"]
 
 
 def test_no_two_domain_classes_share_a_name() -> None:

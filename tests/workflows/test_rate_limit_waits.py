@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities import github as gh
 from activities.github_gate import GATE
+from contracts.activities import FETCH_SNAPSHOT, lane_queue
 from domain.pr_healing.events import PRRef
 from runtime.serving import ServerThread
 from runtime.settings import set_settings
@@ -26,7 +27,7 @@ from simulators.github import Simulator, SimulatorConfig, create_app
 from simulators.github.world_faults import GitHubOutage
 from tests.support.rate_limit_workflow import RateLimitWorkflow
 from tests.support.stack import make_settings
-from worker import interceptors
+from worker import Workers, interceptors
 from workflows import calls
 
 REPO = "acme/api"
@@ -73,13 +74,18 @@ async def test_rate_limits_wait_without_using_attempts_and_real_failures_stay_bo
     simulator, url, pr = sim
     queue = f"ratelimit-{uuid.uuid4().hex[:8]}"
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as executor:
-        async with Worker(
-            client,
-            task_queue=queue,
-            workflows=[RateLimitWorkflow],
-            activities=[gh.fetch_snapshot],
-            activity_executor=executor,
-            interceptors=interceptors(),
+        reads = lane_queue(queue, FETCH_SNAPSHOT.lane)  # the workflow's call is polled from its lane
+        async with Workers(
+            [
+                Worker(client, task_queue=queue, workflows=[RateLimitWorkflow], activity_executor=executor),
+                Worker(
+                    client,
+                    task_queue=reads,
+                    activities=[gh.fetch_snapshot],
+                    activity_executor=executor,
+                    interceptors=interceptors(),
+                ),
+            ]
         ):
             # 1. limited 4 times in a row (more than the 3 attempts), then GitHub answers: the call succeeds
             refuse(url, "rate_limited")
