@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
 SETTLE_RUN_PATCH = "fixpr-settle-run"  # a queued fix PR's end settles its awaiting_review run
 HOLD_PROPOSED_PATCH = "fixpr-hold-proposed"  # a proposed fix PR holds its run awaiting_review until it ends
 TELL_RUN_PATCH = "fixpr-tell-run"  # the fixed run's CI failure workflow hears the route (signal fix_routed)
+HOLD_QUEUED_PATCH = "fixpr-hold-queued"  # a queued fix PR holds its run awaiting_review until it ends
 
 
 @workflow.defn(name=FIXPR_WORKFLOW)
@@ -58,6 +59,7 @@ class FixPRWorkflow:
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
         self.settle_run = self.hold_proposed = self.budgeted = self.tell_run = True  # set by `run`
+        self.hold_queued = True
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -80,6 +82,7 @@ class FixPRWorkflow:
         self.hold_proposed = workflow.patched(HOLD_PROPOSED_PATCH)
         self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
         self.tell_run = workflow.patched(TELL_RUN_PATCH)
+        self.hold_queued = workflow.patched(HOLD_QUEUED_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -108,6 +111,7 @@ class FixPRWorkflow:
             settle_run=self.settle_run,
             hold_proposed=self.hold_proposed,
             tell_run=self.tell_run,
+            hold_queued=self.hold_queued,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]

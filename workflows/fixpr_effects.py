@@ -152,7 +152,9 @@ class FixPREffectRunner:
 
     async def _tell_run(self, effect: TellRun) -> None:
         """Signal the fixed run's CI failure workflow (it may have ended already: nothing to tell then)."""
-        routed = FixPRRouted(number=self.pr.number, url=self.pr.url, route=effect.route)
+        routed = FixPRRouted(
+            number=self.pr.number, url=self.pr.url, route=effect.route, reasons=list(effect.reasons)
+        )
         run = workflow.get_external_workflow_handle(self.pr.run.workflow_id)
         try:
             await run.signal(FIX_ROUTED_SIGNAL, routed)

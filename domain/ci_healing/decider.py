@@ -117,7 +117,7 @@ def on_news(m: CIMemory, ctx: CIContext) -> CIStep:
     if wait.kind is WaitFor.APPROVAL:
         return _answered(m)
     if wait.kind is WaitFor.FIX_ROUTE:
-        return route_steps.route_known(m)
+        return route_steps.route_known(m, ctx)
     return _keep_waiting(m, ctx)
 
 
@@ -130,7 +130,7 @@ def on_timer(m: CIMemory, ctx: CIContext) -> CIStep:
     if wait.kind is WaitFor.APPROVAL:
         return CIStep(m, [LoadPolicy(PolicyFor.RECHECK)])
     if wait.kind is WaitFor.FIX_ROUTE:  # no route in time: healed, as the verification says
-        return route_steps.route_known(m)
+        return route_steps.route_known(m, ctx)
     return CIStep(m, [PollRun(wait.fix_branch if wait.for_fix else "")])
 
 

@@ -101,6 +101,7 @@ class CIContext:
     gitlab_ci_edits: bool = True  # GitLab fix MRs may edit `.gitlab-ci.yml` (env, timeout, memory)
     review_outcome: bool = True  # a fix PR bound for the review queue ends the run `awaiting_review`
     fix_route: bool = True  # a verified fix PR's route decides the run's end (proposed: `awaiting_review`)
+    queued_route: bool = True  # ... and a fix PR routed to the review queue ends it `awaiting_review` too
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.ci_healing.confidence import Confidence
-from domain.ci_healing.evidence import Evidence
+from domain.ci_healing.evidence import Evidence, SignalState
 from domain.ci_healing.fixpr_config import FixPRPolicy
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.results import CIPolicy, FixResult
@@ -50,6 +50,12 @@ class FixPRRouted(BaseModel):
     number: int
     url: str = ""
     route: Route | None = None
+    reasons: list[str] = Field(default_factory=list)  # why (`route_reasons`); empty from older fix PRs
+
+    @property
+    def queued(self) -> bool:
+        """Routed to the review queue: not healed until a reviewer approves it and it merges."""
+        return self.route in (Route.REVIEW, Route.BLOCKED)
 
 
 def has_own_workflow(run: CIRunRef, fix: FixResult, policy: CIPolicy) -> bool:
@@ -120,6 +126,13 @@ def decide(
     return FixPRDecision(
         route=Route.REVIEW, reasons=[f"confidence {score:.2f} < {policy.auto_merge_threshold:.2f}"]
     )
+
+
+def route_reasons(decision: FixPRDecision, evidence: Evidence | None) -> list[str]:
+    """Why a fix PR took its route, the signals that failed on it first (`its checks failed: lint`)."""
+    signals = evidence.signals.items() if evidence is not None else ()
+    failed = [signal.value for signal, state in signals if state is SignalState.FAILED]
+    return ([f"its checks failed: {', '.join(failed)}"] if failed else []) + decision.reasons
 
 
 class AfterMerge(StrEnum):

@@ -77,6 +77,7 @@ class FixPRContext:
     settle_run: bool = True  # a queued fix PR's end settles the run it fixes (`SettleRun`)
     hold_proposed: bool = True  # a proposed fix PR holds its run until it ends (`HoldRun`, `SettleRun`)
     tell_run: bool = True  # the CI failure workflow hears the route (`TellRun`): proposed ends it awaiting
+    hold_queued: bool = True  # a queued fix PR holds its run `awaiting_review` too (`HoldRun`, `SettleRun`)
 
 
 class FixPREffect:
@@ -216,9 +217,10 @@ class HoldRun(FixPREffect):
 @dataclass(frozen=True)
 class TellRun(FixPREffect):
     """Signal the CI failure workflow of the run this PR fixes the route it took (None: it ended without
-    one), so a proposed fix's run ends `awaiting_review` as the store holds it (best effort)."""
+    one), so a proposed or queued fix's run ends `awaiting_review` as the store holds it (best effort)."""
 
     route: Route | None
+    reasons: tuple[str, ...] = ()  # why it took that route (`fixpr.route_reasons`)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from domain.ci_healing.fixpr import (
     after_merge,
     approval_route,
     decide,
+    route_reasons,
     settled_outcome,
 )
 from domain.ci_healing.fixpr_body import evidence_section
@@ -85,11 +86,17 @@ def end(m: FixPRMemory, outcome: str) -> FixPRStep:
     return FixPRStep(step.memory, [*step.effects, *([SettleRun(settled)] if settled is not None else [])])
 
 
-def tell_run(m: FixPRMemory, route: Route | None) -> FixPRStep:
+def tell_run(m: FixPRMemory, route: Route | None, reasons: tuple[str, ...] = ()) -> FixPRStep:
     """The CI failure workflow of the fixed run hears the route, once (runs from before: never)."""
     if not m.tells_run or m.told_run:
         return FixPRStep(m)
-    return FixPRStep(m.model_copy(update={"told_run": True}), [TellRun(route)])
+    return FixPRStep(m.model_copy(update={"told_run": True}), [TellRun(route, reasons)])
+
+
+def hold_run(step: FixPRStep) -> FixPRStep:
+    """Proposed or queued, not merged: the run it fixes is not healed until the merge (`SettleRun`)."""
+    held = step.memory.model_copy(update={"holds_run": True})
+    return FixPRStep(held, [*step.effects, HoldRun()])
 
 
 def pause(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
@@ -145,7 +152,8 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     decision = m.status.decision
     assert decision is not None and m.status.confidence is not None
     score = m.status.confidence.score
-    step = tell_run(m, decision.route).then(
+    why = tuple(route_reasons(decision, m.status.evidence))
+    step = tell_run(m, decision.route, why).then(
         lambda mem: audit(mem, decision.route.value, {"score": score, "reasons": decision.reasons})
     )
     if decision.route is Route.MERGE:
@@ -154,9 +162,10 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
         if m.input.pr.run.provider is Provider.GITLAB:  # GitLab merges on the approval itself
             step = FixPRStep(step.memory, [*step.effects, EnableAutoMerge()])
         if ctx.hold_proposed:  # proposed, not merged: its run is not healed until the merge
-            held = step.memory.model_copy(update={"holds_run": True})
-            step = FixPRStep(held, [*step.effects, HoldRun()])
+            step = hold_run(step)
         return step.then(lambda mem: await_approval(mem, ctx))
+    if ctx.hold_queued:  # queued, not merged: likewise
+        step = hold_run(step)
     return step.then(lambda mem: queue(mem, ctx, decision))
 
 

@@ -273,13 +273,14 @@ def rolled_back(m: CIMemory) -> CIStep:
     return attempt_done(m, False, f"fix PR {m.fix.pr_url} failed verification and was rolled back")
 
 
-def attempt_done(m: CIMemory, healed: bool, detail: str, proposed: bool = False) -> CIStep:
-    """Journal and audit the attempt; healed ends the run, else the next attempt or an incident."""
+def attempt_done(m: CIMemory, healed: bool, detail: str, awaits_review: bool = False) -> CIStep:
+    """Journal and audit the attempt; healed ends the run (`awaits_review`: its fix PR is proposed or
+    queued, not merged yet), else the next attempt or an incident."""
     assert m.analysis is not None
     line = f"{m.attempt}: {m.analysis.diagnosis.action.value}: {detail}"
     m = status(m, attempts=[*m.status.attempts, line])
     audit = AuditRun("ci.remediation", "succeeded" if healed else "failed", {"detail": detail})
-    if healed and proposed:  # not healed until a reviewer approves the fix PR and it merges
+    if healed and awaits_review:  # not healed until a reviewer approves the fix PR and it merges
         return CIStep(m, [audit]).then(lambda mem: finish(mem, CIOutcome.AWAITING_REVIEW, detail))
     if healed and m.for_review and m.fix is not None:  # not healed until a reviewer merges the fix PR
         waits = f"{detail}; it waits in the review queue"

@@ -71,10 +71,9 @@ async def world_for(client: Client, settings: Settings) -> AsyncIterator[World]:
         yield world
 
 
-async def fail_pipeline(world: World, repo: str, log: str, heals_on: str) -> int:
-    response = await world.http.post(
-        f"{world.sim_url}/_sim/pipelines", json={"repo": repo, "log_text": log, "heals_on": heals_on}
-    )
+async def fail_pipeline(world: World, repo: str, log: str, heals_on: str, **pipeline: Any) -> int:
+    body = {"repo": repo, "log_text": log, "heals_on": heals_on, **pipeline}
+    response = await world.http.post(f"{world.sim_url}/_sim/pipelines", json=body)
     response.raise_for_status()
     return response.json()["run_id"]
 
@@ -150,13 +149,16 @@ async def test_retries_that_never_heal_open_an_incident(client: Client, tmp_path
             assert SECRET not in text and "npm_s3cr3tValue123" not in text
 
 
+EVERY_CHECK = {"lint": "success", "typecheck": "success", "coverage": "success"}  # on the fix branch
+
+
 async def test_approved_fix_pr_is_verified(client: Client, tmp_path: Path, repo: str) -> None:
     settings = make_settings(tmp_path, ci=ci_config())
     async with world_for(client, settings) as world:
         world.slack.approver = lambda message: ("mender_approve", "U1", "alice")
-        run_id = await fail_pipeline(world, repo, MODULE_LOG, "fix")
+        run_id = await fail_pipeline(world, repo, MODULE_LOG, "fix", fix_checks=EVERY_CHECK)
         status = await finished(world, f"ci/github/{repo}/{run_id}")
-        assert status.outcome is CIOutcome.APPROVED_FIXED, status
+        assert status.outcome is CIOutcome.APPROVED_FIXED, status  # its fix PR earned its merge
         assert status.approval is not None and "alice" in status.approval.approver
         row = pipeline_row(world, run_id)
         assert row["healed_by"] == "fix" and len(row["fix_prs"]) == 1

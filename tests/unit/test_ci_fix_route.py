@@ -1,7 +1,8 @@
 """A verified fix PR with its own workflow ends the CI run as that workflow's route says, as a table.
 
-Proposed (merged after one approval) is not healed yet: the run ends `awaiting_review` with the fix PR's
-link, in its status and its notice, as the store holds it (`review.hold_run`) until the fix PR ends
+Proposed (merged after one approval) or queued for review (its checks failed, the gate, a finding) is
+not healed yet: the run ends `awaiting_review` with the fix PR's link (and why it was queued), in its
+status and its notice, as the store holds it (`review.hold_run`) until the fix PR ends
 (`review.settle_run`). Any other route, none, or none in time: healed, as before.
 """
 
@@ -21,6 +22,15 @@ from domain.diagnosis.verdict import FixAction
 from tests.unit.test_ci_decider import FIX, carry, ctx, diagnosis, fix_event, gated, kinds, policy
 
 PROPOSED = "fix PR https://pr/9 verified; proposed: it is merged once a reviewer approves it"
+WHY = ("its checks failed: lint", "confidence 0.78 < 0.80")
+QUEUED = (
+    "fix PR https://pr/9 verified; queued for review: its checks failed: lint; confidence 0.78 < 0.80; "
+    "not healed until a reviewer approves it and it merges"
+)
+BLOCKED = (
+    "fix PR https://pr/9 verified; queued for review: security finding blocks merging; "
+    "not healed until a reviewer approves it and it merges"
+)
 
 
 def verified(at: float = 20, **ci: object) -> CIMemory:
@@ -31,8 +41,8 @@ def verified(at: float = 20, **ci: object) -> CIMemory:
     return m
 
 
-def routed(route: Route | None, number: int = 9) -> FixPRRouted:
-    return FixPRRouted(number=number, url=f"https://pr/{number}", route=route)
+def routed(route: Route | None, number: int = 9, why: tuple[str, ...] = WHY) -> FixPRRouted:
+    return FixPRRouted(number=number, url=f"https://pr/{number}", route=route, reasons=list(why))
 
 
 def test_a_verified_fix_pr_waits_for_its_route_as_long_as_its_checks_and_scan_may_take() -> None:
@@ -51,9 +61,8 @@ def test_a_verified_fix_pr_waits_for_its_route_as_long_as_its_checks_and_scan_ma
         pytest.param(
             Route.MERGE, CIOutcome.AUTO_FIXED, Stage.FIXED, "fix PR https://pr/9 verified", id="merge"
         ),
-        pytest.param(
-            Route.REVIEW, CIOutcome.AUTO_FIXED, Stage.FIXED, "fix PR https://pr/9 verified", id="queued"
-        ),
+        pytest.param(Route.REVIEW, CIOutcome.AWAITING_REVIEW, Stage.ANALYSED, QUEUED, id="queued"),
+        pytest.param(Route.BLOCKED, CIOutcome.AWAITING_REVIEW, Stage.ANALYSED, BLOCKED, id="blocked"),
         pytest.param(
             None, CIOutcome.AUTO_FIXED, Stage.FIXED, "fix PR https://pr/9 verified", id="ended-first"
         ),
@@ -62,7 +71,8 @@ def test_a_verified_fix_pr_waits_for_its_route_as_long_as_its_checks_and_scan_ma
 def test_the_route_ends_the_run_in_its_status_notice_and_record(
     route: Route | None, outcome: CIOutcome, stage: Stage, attempt: str
 ) -> None:
-    m = decider.record_route(verified(), routed(route))
+    why = ("security finding blocks merging",) if route is Route.BLOCKED else WHY
+    m = decider.record_route(verified(), routed(route, why=why))
     assert decider.news(m)
     m, done = carry(decider.on_news(m, ctx(40)))
     assert m.done and m.status.outcome is outcome and m.status.stage == outcome.value
@@ -110,3 +120,19 @@ def test_without_a_fix_pr_workflow_to_hear_from_the_run_heals_at_once(context, c
     m = decider.record_route(m, routed(Route.AUTO_MERGE))  # ignored by a run from before
     m, done = carry(decider.on_news(decider.record_event(m, fix_event(Conclusion.SUCCESS)), context))
     assert m.status.outcome is CIOutcome.AUTO_FIXED and kinds(done)[-1] == "RecordRun"
+
+
+def test_a_queued_route_heard_by_a_run_from_before_heals_it_as_before() -> None:
+    """A run that began before `ci-queued-route` ends as it did then: healed (its fix PR's workflow
+    holds the stored row `awaiting_review` itself)."""
+    m = decider.record_route(verified(), routed(Route.REVIEW))
+    m, _ = carry(decider.on_news(m, replace(ctx(40), queued_route=False)))
+    assert m.status.outcome is CIOutcome.AUTO_FIXED
+    assert m.status.attempts == ["1: add_dependency: fix PR https://pr/9 verified"]
+
+
+def test_a_queued_route_from_an_older_fix_pr_workflow_still_says_it_waits() -> None:
+    m = decider.record_route(verified(), routed(Route.REVIEW, why=()))  # no reasons in its signal
+    m, _ = carry(decider.on_news(m, ctx(40)))
+    assert m.status.outcome is CIOutcome.AWAITING_REVIEW
+    assert "queued for review: no reason given; not healed until" in m.status.attempts[-1]

@@ -695,7 +695,7 @@ def test_a_history_from_before_settling_replays_without_it() -> None:
     """`workflow.patched`: a fix PR workflow begun before `SettleRun` existed never asks for it."""
     step = decider.start(memory(), FixPRContext(now=NOW, settle_run=False))
     assert not step.memory.settles_run
-    m = queued().model_copy(update={"settles_run": False})
+    m = queued().model_copy(update={"settles_run": False, "holds_run": False})  # before hold-queued too
     m = decider.record_review(m, ReviewDecision(approved=False, by="bob", at=NOW))
     _, done = carry(decider.on_news(m, ctx()), None, True)
     assert "SettleRun" not in kinds(done)

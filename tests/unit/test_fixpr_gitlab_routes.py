@@ -45,7 +45,12 @@ def routed(checks: ChecksSnapshot, **d: Any) -> tuple[FixPRMemory, list[str]]:
             "waiting for one approval",
             id="score>=0.80: GitLab merges after one approval",
         ),
-        pytest.param(snap(tests="failure"), ["EnqueueReview"], "review", id="score<0.80: review queue"),
+        pytest.param(
+            snap(tests="failure"),
+            ["HoldRun", "EnqueueReview"],  # its run waits for the review, too
+            "review",
+            id="score<0.80: review queue",
+        ),
     ],
 )
 def test_gitlab_routes(checks: ChecksSnapshot, effects: list[str], stage: str) -> None:

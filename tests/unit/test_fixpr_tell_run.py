@@ -14,17 +14,21 @@ from tests.unit.test_fixpr_decider import NOW, carry, ctx, kinds, memory, settin
 
 
 @pytest.mark.parametrize(
-    ("checks", "route"),
+    ("checks", "route", "first_reason"),
     [
-        pytest.param(snap(), Route.MERGE, id="merge"),
-        pytest.param(snap(lint="failure"), Route.AUTO_MERGE, id="proposed"),
-        pytest.param(snap(tests="failure"), Route.REVIEW, id="queued"),
+        pytest.param(snap(), Route.MERGE, "confidence 1.00 >= 0.95", id="merge"),
+        pytest.param(snap(lint="failure"), Route.AUTO_MERGE, "its checks failed: lint", id="proposed"),
+        pytest.param(snap(tests="failure"), Route.REVIEW, "its checks failed: tests", id="queued"),
     ],
 )
-def test_the_route_is_told_first_and_once(checks: ChecksSnapshot, route: Route) -> None:
+def test_the_route_is_told_first_and_once(checks: ChecksSnapshot, route: Route, first_reason: str) -> None:
+    """With why: the signals that failed on the PR first, then the decision's reasons."""
     m, done = carry(decider.resume(waiting_for_checks(), ctx(), ReadChecks(), checks), None, None)
     told = [e for e in done if isinstance(e, TellRun)]
-    assert told == [TellRun(route)] and m.told_run
+    assert m.status.decision is not None and m.told_run
+    reasons = tuple(m.status.decision.reasons)
+    assert told == [TellRun(route, reasons if route is Route.MERGE else (first_reason, *reasons))]
+    assert told[0].reasons[0] == first_reason
     assert kinds(done).index("TellRun") < kinds(done).index("AuditFixPR")  # before HoldRun, too
     if route is Route.AUTO_MERGE:  # the PR ends later (closed by a human): nothing more to tell
         m, done = carry(decider.resume(m, ctx(), ReadChecks(), snap(state="closed")))
