@@ -98,8 +98,9 @@ class Effect:
     def verdict(self) -> str:
         """The issue's rule applied to these figures (see docs/diagnosis.md, per-rule ablation)."""
         tune, held = sum(self.delta[TUNE]), sum(self.delta[HELD_OUT])
-        if held > 0 or (held == 0 and any(d > 0 for d in self.delta[HELD_OUT])):
-            return "removal raises held-out"
+        if any(d > 0 for d in self.delta[HELD_OUT]):
+            falls = any(d < 0 for d in self.delta[HELD_OUT])
+            return "mixed on held-out" if falls else "removal raises held-out"
         if self.logs[HELD_OUT] == 0 and len(self.repositories[TUNE]) == 1:
             return "one tune repository only"
         if held == 0 and tune < 0:
