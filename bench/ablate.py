@@ -12,7 +12,8 @@ and on `held-out` when it alone is removed (negative: the rule helped). Calibrat
 `--heuristics` also switches off, one at a time, the engine heuristics of `domain.diagnosis.decision`
 named in `HEURISTICS` (every log is diagnosed again for each).
 
-Usage: .venv/bin/python bench/ablate.py [--heuristics] [--rules ID,ID] [--json FILE]   (make bench-ablate)
+Usage: .venv/bin/python bench/ablate.py [--heuristics [NAME,NAME]] [--rules ID,ID|none] [--json FILE]
+(make bench-ablate ARGS=...)
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ from domain.diagnosis.playbooks import PlaybookRule, Playbooks, default_playbook
 HALVES = (TUNE, HELD_OUT)
 Hits = tuple[int, int, int]  # category, action, key line: 1 when right
 
-# Engine heuristics switched off by name: module attributes of `domain.diagnosis.decision` and the value
-# that disables each.
+# Engine heuristics switched off by name (`--heuristics causal-order,repeat`): module attributes of
+# `domain.diagnosis.decision` and the value that disables each.
 HEURISTICS: dict[str, dict[str, Any]] = {
-    "failing-step bonus": {"FAILING_STEP_BONUS": 0},
-    "passing-step penalties": {"PASSING_STEP_PENALTY": 0, "SUCCEEDED_STEP_PENALTY": 0},
-    "step back from the exit line": {"step_back": lambda *_: None},
-    "first report of a repeat": {"REPEAT_MARGIN": -(10**6)},
-    "causal order (cause before symptom)": {"CAUSE_MIN_PRIORITY": 10**6},
-    "distrust of mostly-wrong evidence": {"TRUST_FLOOR": 0},
+    "failing-step-bonus": {"FAILING_STEP_BONUS": 0},
+    "passing-step-penalties": {"PASSING_STEP_PENALTY": 0, "SUCCEEDED_STEP_PENALTY": 0},
+    "step-back": {"step_back": lambda *_: None},  # from the exit line to the detail it summarises
+    "repeat": {"REPEAT_MARGIN": -(10**6)},  # a failure reported again: its first report is the key line
+    "causal-order": {"CAUSE_MIN_PRIORITY": 10**6},  # a cause before a code symptom is the key line
+    "distrust": {"TRUST_FLOOR": 0},  # evidence measured mostly wrong earns no points
 }
 
 
@@ -98,8 +99,9 @@ class Effect:
     def verdict(self) -> str:
         """The issue's rule applied to these figures (see docs/diagnosis.md, per-rule ablation)."""
         tune, held = sum(self.delta[TUNE]), sum(self.delta[HELD_OUT])
-        if held > 0 or (held == 0 and any(d > 0 for d in self.delta[HELD_OUT])):
-            return "removal raises held-out"
+        if any(d > 0 for d in self.delta[HELD_OUT]):
+            falls = any(d < 0 for d in self.delta[HELD_OUT])
+            return "mixed on held-out" if falls else "removal raises held-out"
         if self.logs[HELD_OUT] == 0 and len(self.repositories[TUNE]) == 1:
             return "one tune repository only"
         if held == 0 and tune < 0:
@@ -150,11 +152,16 @@ def switched_off(settings: dict[str, Any]):
 
 
 def ablate_heuristics(
-    items: list[Item], playbooks: Playbooks, base: dict[str, tuple[Hits, set[str]]]
+    items: list[Item],
+    playbooks: Playbooks,
+    base: dict[str, tuple[Hits, set[str]]],
+    names: list[str] | None = None,
 ) -> list[Effect]:
-    """For each heuristic of `HEURISTICS`, the change in hits over every log when it alone is off."""
+    """For each heuristic of `HEURISTICS` (or of `names`), the change in hits over every log when it alone
+    is off."""
     effects = []
-    for name, settings in HEURISTICS.items():
+    for name in names or list(HEURISTICS):
+        settings = HEURISTICS[name]
         effect = Effect(name)
         with switched_off(settings):
             for item in items:
@@ -187,8 +194,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--heuristics", action="store_true", help="also switch off each engine heuristic")
-    parser.add_argument("--rules", help="comma-separated rule ids (default: every rule)")
+    parser.add_argument(
+        "--heuristics",
+        nargs="?",
+        const="all",
+        help="also switch off each engine heuristic (or these, comma-separated)",
+    )
+    parser.add_argument("--rules", help="comma-separated rule ids (default: every rule; `none`: no rule)")
     parser.add_argument("--json", type=Path, help="also write the effects to this file")
     args = parser.parse_args()
     items, playbooks = all_items(), default_playbooks()
@@ -199,10 +211,12 @@ def main() -> None:
     print(f"all rules, {len(items)} logs in {time.perf_counter() - started:.1f} s; hits category/action/key:")
     for half in HALVES:
         print(f"  {half}: {counts[half]} logs, {'/'.join(map(str, totals[half]))}")
-    effects = ablate_rules(items, playbooks, base, args.rules.split(",") if args.rules else None)
+    chosen = [] if args.rules == "none" else args.rules.split(",") if args.rules else None
+    effects = ablate_rules(items, playbooks, base, chosen) if chosen != [] else []
     effects.sort(key=lambda e: (e.verdict(), e.name))
     if args.heuristics:
-        effects += ablate_heuristics(items, playbooks, base)
+        names = None if args.heuristics == "all" else args.heuristics.split(",")
+        effects += ablate_heuristics(items, playbooks, base, names)
     print(f"ablation done in {time.perf_counter() - started:.1f} s (Δ: hits without it minus with it)\n")
     table(effects)
     if args.json:

@@ -320,7 +320,8 @@ def test_calibration_sets_confidence_and_the_gate_floor_decides() -> None:
     from domain.ci_healing.config import RiskConfig
     from domain.ci_healing.risk import Verdict, gate
 
-    diagnosis, _ = diagnose(["Run karma", "WARN [Chrome 70]: Disconnected, because no message in 30000 ms."])
+    failure = "fatal: unable to access 'https://github.com/a/b.git/': Could not resolve host: github.com"
+    diagnosis, _ = diagnose(["Run tests", failure])
     rule = default_playbooks().rule(diagnosis.playbook or "")
     measured = calibrate(diagnosis.evidence, rule.confidence)
     assert measured.measured and diagnosis.confidence == measured.confidence < AUTO_FLOOR
