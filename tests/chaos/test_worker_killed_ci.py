@@ -20,6 +20,7 @@ OOM_LOG = """##[group]Run npm run build
 FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory
 ##[error]Process completed with exit code 134.
 """
+EVERY_CHECK = {"lint": "success", "typecheck": "success", "coverage": "success"}
 ENDED = {"auto_fixed", "approved_fixed", "incident", "escalated"}
 FIX = [r"POST .*/pulls$", r"PATCH .*/pulls/\d+$"]  # fix PR opened; its verdict written
 ROLLBACK = [r"POST .*/issues/\d+/comments$", r"POST .*/issues$"]  # rollback note (or evidence); incident
@@ -31,7 +32,10 @@ def test_worker_killed_during_ci_fix_verify_and_rollback(
     repo = REPOS["ci"]
     since = stack.requests()[-1]["at"] if stack.requests() else 0.0
     started = time.time()
-    fixed = stack.sim("pipelines", {"repo": repo, "log_text": OOM_LOG, "heals_on": "fix"})["run_id"]
+    # every check of the fix branch passes: the fix PR earns its merge (with only the tests job it would
+    # wait for a reviewer, and its run with it: awaiting_review)
+    body = {"repo": repo, "log_text": OOM_LOG, "heals_on": "fix", "fix_checks": EVERY_CHECK}
+    fixed = stack.sim("pipelines", body)["run_id"]
     with Killer(stack, repo, FIX, since) as killer:
         wait_until("kills in the fix and its verification", lambda: not killer.pending, timeout=300)
     kills, later = list(killer.kills), stack.requests()[-1]["at"]  # the second Killer looks from here on
