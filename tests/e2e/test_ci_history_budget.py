@@ -18,7 +18,7 @@ from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
 from activities.ci import run_status
-from contracts.ci import RUN_EVENT_SIGNAL
+from contracts.ci import RUN_EVENT_SIGNAL, STATUS_QUERY
 from contracts.fixpr import FIXPR_STATUS_QUERY, NUDGE_SIGNAL, FixPRStatus, fixpr_workflow_id
 from domain.ci_healing.runs import CIRunRef, Provider, RunEventOrigin
 from runtime.settings import Settings
@@ -74,12 +74,15 @@ def signals(runs: list[list[Any]], name: str) -> int:
     )
 
 
-async def flood(handle: WorkflowHandle[Any, Any], name: str, *args: Any) -> str:
+async def flood(handle: WorkflowHandle[Any, Any], query: str, name: str, *args: Any) -> str:
     """Send FLOOD signals; wait until the workflow continued as new at least once; the run it was in."""
     before = (await handle.describe()).run_id
     assert before is not None
     for _ in range(FLOOD):  # one after the other, as a sustained flood comes (a burst lands in one run)
         await handle.signal(name, *args)
+        # a query is answered after the workflow task that took the signal: the flood goes at the
+        # worker's pace, so a worker slowed by a loaded machine does not let signals pile up in one run
+        await handle.query(query)
     await eventually(handle.describe, lambda d: d.run_id != before, 30)
     return before
 
@@ -112,7 +115,7 @@ async def test_signal_floods_while_waiting_continue_as_new_and_the_run_goes_on(
             run_status, CIRunRef(provider=Provider.GITHUB, project=repo, run_id=run_id)
         )
         assert again is not None and again.origin is RunEventOrigin.POLL
-        first = await flood(ci, RUN_EVENT_SIGNAL, again)
+        first = await flood(ci, STATUS_QUERY, RUN_EVENT_SIGNAL, again)
         status = await ci_status(world, ci.id)
         assert status.stage == "awaiting approval" and status.outcome is None  # the state went along
         runs = await runs_since(ci, first)
@@ -133,7 +136,7 @@ async def test_signal_floods_while_waiting_continue_as_new_and_the_run_goes_on(
             return await fix.query(FIXPR_STATUS_QUERY, result_type=FixPRStatus)
 
         await eventually(fix_status, lambda s: s.outcome == "queued" and s.stage == "review", 60)
-        first = await flood(fix, NUDGE_SIGNAL)
+        first = await flood(fix, FIXPR_STATUS_QUERY, NUDGE_SIGNAL)
         runs = await runs_since(fix, first)
         await bounded_and_replayable(client, fix.id, runs)
         assert signals(runs, NUDGE_SIGNAL) == FLOOD
