@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.ci_healing import fixpr_after_merge_steps as after_merge
+from domain.ci_healing import fixpr_common_steps as common
+from domain.ci_healing import fixpr_review_steps as review
 from domain.ci_healing import fixpr_steps as steps
 from domain.ci_healing.effects import ActivityFailed
 from domain.ci_healing.evidence import ScanReport
@@ -79,7 +82,7 @@ def on_news(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     """A nudge or a review arrived: look again now (or conclude the review)."""
     assert m.waiting is not None
     if m.waiting.phase is FixPRPhase.REVIEW:
-        return steps.reviewed(m, ctx)
+        return review.reviewed(m, ctx)
     return _look(m, ctx)
 
 
@@ -87,7 +90,7 @@ def on_timer(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     """A wait's timer: poll again, or re-check whether the queued PR is still open."""
     assert m.waiting is not None
     if m.waiting.phase is FixPRPhase.REVIEW:
-        return steps.read_checks(m)
+        return common.read_checks(m)
     return _look(m, ctx)
 
 
@@ -107,20 +110,20 @@ def resume(m: FixPRMemory, ctx: FixPRContext, effect: FixPREffect, result: Any) 
         return steps.scored(m, result)
     if isinstance(effect, PublishEvidence):
         if effect.comment:
-            return steps.end(m, "blocked: approved, left to the approver to merge")
+            return common.end(m, "blocked: approved, left to the approver to merge")
         return steps.routed(m, ctx)
     if isinstance(effect, MergeFix):
         return steps.merged(m, ctx, result)
     if isinstance(effect, EnqueueReview):
-        return steps.enqueued(m, ctx, effect.item)
+        return review.enqueued(m, ctx, effect.item)
     if isinstance(effect, CloseFix):
-        return steps.closed(m, ctx)
+        return review.closed(m, ctx)
     if isinstance(effect, ResolveReview):
-        return steps.resolved(m, effect)
+        return review.resolved(m, effect)
     if isinstance(effect, ReadDefaultRun):
         return _default_run_read(m, ctx, result)
     if isinstance(effect, RevertFix):
-        return steps.reverted(m, ctx, result)
+        return after_merge.reverted(m, ctx, result)
     raise TypeError(f"{type(effect).__name__} has no result to resume with")
 
 
@@ -128,15 +131,17 @@ def hand_over(m: FixPRMemory, failed: ActivityFailed) -> FixPRStep:
     """Fail safe: an activity failed after its retries, so the PR is left to humans with the reason."""
     reason = f"{failed.activity or 'an activity'} failed: {failed.reason}"[:500]
     line = FixPRLog("error", f"fix PR {m.input.pr.workflow_id} handed to humans: {reason}")
-    step = steps.audit(m, "failed", {"detail": reason})
-    return FixPRStep(step.memory, [line, *step.effects]).then(lambda mem: steps.end(mem, f"failed: {reason}"))
+    step = common.audit(m, "failed", {"detail": reason})
+    return FixPRStep(step.memory, [line, *step.effects]).then(
+        lambda mem: common.end(mem, f"failed: {reason}")
+    )
 
 
 def _settings_loaded(m: FixPRMemory, ctx: FixPRContext, settings: FixPRSettings) -> FixPRStep:
     """Wait for every check of the PR's head, at most the pipeline timeout."""
     m = m.model_copy(update={"settings": settings})
-    m = steps.begin(m, ctx, FixPRPhase.CHECKS, settings.policy.pipeline_timeout_seconds)
-    return steps.read_checks(m)
+    m = common.begin(m, ctx, FixPRPhase.CHECKS, settings.policy.pipeline_timeout_seconds)
+    return common.read_checks(m)
 
 
 def _look(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
@@ -144,12 +149,12 @@ def _look(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     assert m.waiting is not None
     phase = m.waiting.phase
     if phase is FixPRPhase.CHECKS:
-        return steps.read_checks(m)
+        return common.read_checks(m)
     if phase is FixPRPhase.APPROVAL:
         return steps.look_for_approval(m, ctx)
     if phase is FixPRPhase.WATCH:
-        return steps.look_at_default_branch(m, ctx)
-    return steps.revert(m)
+        return after_merge.look_at_default_branch(m, ctx)
+    return after_merge.revert(m)
 
 
 def _checks_read(m: FixPRMemory, ctx: FixPRContext, snap: ChecksSnapshot) -> FixPRStep:
@@ -159,16 +164,16 @@ def _checks_read(m: FixPRMemory, ctx: FixPRContext, snap: ChecksSnapshot) -> Fix
     if phase is FixPRPhase.APPROVAL:
         return steps.approval_checked(m.model_copy(update={"snapshot": snap}), ctx)
     if phase is FixPRPhase.REVIEW:
-        return steps.review_checked(m.model_copy(update={"snapshot": snap}), ctx)
+        return review.review_checked(m.model_copy(update={"snapshot": snap}), ctx)
     m = m.model_copy(update={"snapshot": snap})
     if snap.state != "open":
-        return steps.end(m, f"{snap.state} outside Mender")
+        return common.end(m, f"{snap.state} outside Mender")
     if snap.done or ctx.now >= m.waiting.deadline:
         return steps.checks_finished(m)
-    return steps.pause(m, ctx)
+    return common.pause(m, ctx)
 
 
 def _default_run_read(m: FixPRMemory, ctx: FixPRContext, event: CIRunEvent | None) -> FixPRStep:
     if event is not None and event.conclusion is not None:
-        return steps.watched(m.model_copy(update={"waiting": None}), ctx, event.conclusion)
-    return steps.pause(m, ctx)
+        return after_merge.watched(m.model_copy(update={"waiting": None}), ctx, event.conclusion)
+    return common.pause(m, ctx)

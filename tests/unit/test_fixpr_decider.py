@@ -17,6 +17,8 @@ from domain.ci_healing.config import RiskConfig
 from domain.ci_healing.effects import ActivityFailed
 from domain.ci_healing.evidence import CheckResult, Finding, ScanReport
 from domain.ci_healing.fixpr import AUTO_MERGE_LABEL, BLOCKED_LABEL, REVIEW_LABEL, Route, settled_outcome
+from domain.ci_healing.fixpr_after_merge_steps import REVERT_REASON
+from domain.ci_healing.fixpr_common_steps import MAX_EVENTS
 from domain.ci_healing.fixpr_config import FixPRConfig, FixPRPolicy
 from domain.ci_healing.fixpr_effects import (
     AnnounceReview,
@@ -50,7 +52,6 @@ from domain.ci_healing.fixpr_results import (
     MergeResult,
     RevertResult,
 )
-from domain.ci_healing.fixpr_steps import MAX_EVENTS, REVERT_REASON
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
 from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider
