@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from temporalio.activity import _Definition
 from temporalio.client import Client
 from temporalio.service import RPCError
 from temporalio.worker import Interceptor, Worker
@@ -33,6 +32,7 @@ from activities import store as store_activities
 from activities.breaker import BreakerActivities
 from activities.ci_poll import CIPollActivities
 from activities.commands import COMMAND_ACTIVITIES
+from activities.definition import activity_name
 from activities.lifecycle import LifecycleActivities
 from activities.merge_queue import MergeQueueActivities
 from activities.reconcile import ReconcileActivities
@@ -192,11 +192,11 @@ def build_worker(
 
 
 def by_lane(activities: list[Callable[..., Any]]) -> dict[Lane, list[Callable[..., Any]]]:
-    """`activities` grouped by the lane the catalogue gives each (an uncatalogued one: MAIN)."""
+    """`activities` grouped by the lane the catalogue gives each by its name (an uncatalogued one: MAIN)."""
     lanes = {ref.name: ref.lane for ref in CATALOGUE}
     grouped: dict[Lane, list[Callable[..., Any]]] = {lane: [] for lane in Lane}
     for fn in activities:
-        grouped[lanes.get(_Definition.must_from_callable(fn).name, Lane.MAIN)].append(fn)
+        grouped[lanes.get(activity_name(fn), Lane.MAIN)].append(fn)
     return grouped
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from activities.slack import as_application_error, slack_client
 from domain.ci_healing.approval import ApprovalRequest
 from domain.ci_healing.approval_messages import (
@@ -87,7 +87,7 @@ def update(channel: str, ts: str, message: SlackMessage, settings: Settings) -> 
     )
 
 
-@activity.defn(name="approval.request")
+@defn(name="approval.request")
 def request_approval(request: ApprovalRequest) -> PostedMessage:
     """Post the approval request with Approve/Reject buttons to the approval channel.
 
@@ -101,7 +101,7 @@ def request_approval(request: ApprovalRequest) -> PostedMessage:
     return posted
 
 
-@activity.defn(name="approval.resolve")
+@defn(name="approval.resolve")
 def resolve_approval(resolution: ApprovalResolution) -> ResolvedApproval:
     """Replace the buttons of the approval message with its outcome (`chat.update`).
 
@@ -126,7 +126,7 @@ def resolve_approval(resolution: ApprovalResolution) -> ResolvedApproval:
     return ResolvedApproval(updated=updated, escalation=escalation)
 
 
-@activity.defn(name="ci.notify")
+@defn(name="ci.notify")
 def notify_stage(notice: StageNotice) -> PostedMessage:
     """Announce one stage of a CI failure in the channel configured for that stage."""
     settings = get_settings()

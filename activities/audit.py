@@ -9,6 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from temporalio import activity
 
 from activities import ci_history
+from activities.definition import defn
 from contracts.activities import AUDIT_RECORD, AUDIT_SWEEP
 from domain.shared.audit import AuditEntry, RetentionReport
 from runtime import metrics
@@ -18,7 +19,7 @@ from store import audit as audit_store
 from store.db import engine_for
 
 
-@activity.defn(name=AUDIT_RECORD.name)
+@defn(name=AUDIT_RECORD.name)
 def record(entry: AuditEntry) -> bool:
     """Store one audit entry; False when its idempotency key was recorded before (a retry)."""
     settings = get_settings()
@@ -37,7 +38,7 @@ def record(entry: AuditEntry) -> bool:
     return stored
 
 
-@activity.defn(name=AUDIT_SWEEP.name)
+@defn(name=AUDIT_SWEEP.name)
 def sweep() -> RetentionReport:
     """Archive (when `audit.archive_dir` is set) and delete rows older than `audit.retention_days`."""
     settings = get_settings()

@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from temporalio import activity
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -21,6 +20,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.definition import defn
 from contracts.breaker import (
     CONFIGURE_UPDATE,
     REPORT_OUTCOME_SIGNAL,
@@ -64,7 +64,7 @@ class BreakerActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
-    @activity.defn(name="breaker.request_permit")
+    @defn(name="breaker.request_permit")
     async def request_permit(self, req: BreakerPermitArgs) -> Permit:
         """Ask for a permit, starting the scope's breaker if it is not running yet."""
         try:
@@ -79,7 +79,7 @@ class BreakerActivities:
             # A refusal by the validator: asking again would be refused again.
             raise ApplicationError(f"permit request rejected: {err.cause}", non_retryable=True) from err
 
-    @activity.defn(name="breaker.report_outcome")
+    @defn(name="breaker.report_outcome")
     async def report_outcome(self, args: BreakerOutcomeArgs) -> None:
         """Report how guarded work went, starting the scope's breaker if it is not running yet."""
         await self._client.start_workflow(

@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
-from temporalio import activity
 
+from activities.definition import defn
 from contracts.ci import FlakeQuery
 from domain.ci_healing.flakiness import FlakeHistory, TestReport
 from runtime.settings import get_settings
@@ -20,7 +20,7 @@ from store.db import engine_for
 log = logging.getLogger(__name__)
 
 
-@activity.defn(name="store.record_tests")
+@defn(name="store.record_tests")
 def record_tests(report: TestReport) -> None:
     """Store the outcomes of one attempt's tests and rescore them."""
     settings = get_settings()
@@ -36,7 +36,7 @@ def record_tests(report: TestReport) -> None:
         log.info("flaky tests in %s: %s", report.project, ", ".join(flaky[:10]))
 
 
-@activity.defn(name="ci.flake_history")
+@defn(name="ci.flake_history")
 def flake_history(query: FlakeQuery) -> FlakeHistory:
     """The stored scores of the failed tests (tests never recorded are absent)."""
     engine = engine_for(get_settings().database_url)

@@ -12,6 +12,7 @@ from temporalio.client import Client
 from activities.ci_github import GitHubCI
 from activities.ci_gitlab import GitLabCI
 from activities.ci_learning import PROVIDERS, learn_from_human_fixes
+from activities.definition import defn
 from activities.sweep_backoff import SourceBackoffs, failure_reason
 from contracts.sweeps import PollReport
 from domain.ci_healing.config import WatchedProject
@@ -43,7 +44,7 @@ class CIPollActivities:
         self.dispatcher = EventDispatcher("", "", task_queue, client=client)
         self.sources = SourceBackoffs("ci.poll", "ci_poll")  # per `provider:project`, stored
 
-    @activity.defn(name="ci.poll")
+    @defn(name="ci.poll")
     async def poll(self) -> PollReport:
         """Deliver every failed run of the last `ci.poll_lookback_seconds` to its workflow.
 

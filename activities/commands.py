@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from temporalio import activity
-
+from activities.definition import defn
 from activities.github import _repo, github_errors
 from contracts.pr import Permission, PermissionArgs, ReplyArgs
 from domain.shared.redaction import redact
@@ -17,7 +16,7 @@ def reply_marker(key: str) -> str:
     return f"<!-- mender-command: {key.replace('--', '-')} -->"
 
 
-@activity.defn(name="commands.permission")
+@defn(name="commands.permission")
 def permission(args: PermissionArgs) -> Permission:
     """Permitted when listed in `commands.allowed_users`, or (allow_repo_writers) a writer on GitHub."""
     config = get_settings().config.commands
@@ -35,7 +34,7 @@ def permission(args: PermissionArgs) -> Permission:
     )
 
 
-@activity.defn(name="commands.reply")
+@defn(name="commands.reply")
 def reply(args: ReplyArgs) -> None:
     """Comment on the PR, unless a reply to this command is already there (a retried activity)."""
     marker = reply_marker(args.key)

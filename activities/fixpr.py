@@ -13,10 +13,10 @@ import logging
 from github import GithubException, UnknownObjectException
 from github.PullRequest import PullRequest
 from github.Repository import Repository
-from temporalio import activity
 
 from activities import ci_history, fixpr_gitlab, fixpr_gitlab_revert
 from activities.ci_github import polled_event
+from activities.definition import defn
 from activities.github import github_client, github_errors
 from contracts.fixpr import (
     ChecksSnapshot,
@@ -44,7 +44,7 @@ def _repo(project: str) -> Repository:
     return github_client(get_settings(), project).get_repo(project)
 
 
-@activity.defn(name="config.fix_pr_settings")
+@defn(name="config.fix_pr_settings")
 def fix_pr_settings(project: str) -> FixPRSettings:
     """The fix PR settings, risk gate and mode of `project` as configured right now."""
     config = get_settings().config
@@ -56,14 +56,14 @@ def fix_pr_settings(project: str) -> FixPRSettings:
     )
 
 
-@activity.defn(name="config.playbook_prior")
+@defn(name="config.playbook_prior")
 def playbook_prior(playbook: str) -> float | None:
     """The playbook's measured success rate, the ceiling of a fix's confidence (issue 17, point 6):
     None below `ci.learning.min_samples` attempts or when the store cannot answer (no ceiling)."""
     return ci_history.playbook_prior(playbook)
 
 
-@activity.defn(name="fixpr.checks")
+@defn(name="fixpr.checks")
 def checks(pr: FixPRRef) -> ChecksSnapshot:
     """The PR's state, its head's check runs (Actions jobs included), approvals and commit signatures."""
     if pr.run.provider is Provider.GITLAB:
@@ -112,7 +112,7 @@ def _newest(found: list) -> list:
     return list(seen.values())
 
 
-@activity.defn(name="fixpr.publish")
+@defn(name="fixpr.publish")
 def publish(args: PublishArgs) -> None:
     """Write the evidence section into the PR body, label it with its route, comment when asked."""
     if args.pr.run.provider is Provider.GITLAB:
@@ -129,7 +129,7 @@ def publish(args: PublishArgs) -> None:
             _comment_once(pull, redact(args.comment)[:5000])
 
 
-@activity.defn(name="fixpr.merge")
+@defn(name="fixpr.merge")
 def merge(pr: FixPRRef) -> MergeResult:
     """Merge the PR (merge commit); a refusal (405/409: not mergeable, head moved) is a result."""
     if pr.run.provider is Provider.GITLAB:
@@ -150,7 +150,7 @@ def merge(pr: FixPRRef) -> MergeResult:
     return MergeResult(merged=bool(status.merged), sha=status.sha, detail=status.message or "")
 
 
-@activity.defn(name="fixpr.close")
+@defn(name="fixpr.close")
 def close(args: CloseFixArgs) -> None:
     """Close the PR with the reason as a comment and delete its branch (idempotent)."""
     if args.pr.run.provider is Provider.GITLAB:
@@ -168,7 +168,7 @@ def close(args: CloseFixArgs) -> None:
             ref.delete()
 
 
-@activity.defn(name="fixpr.default_run")
+@defn(name="fixpr.default_run")
 def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
     """The newest workflow run on the merge commit of the default branch (None before one exists)."""
     if query.pr.run.provider is Provider.GITLAB:
@@ -182,7 +182,7 @@ def default_run(query: DefaultRunQuery) -> CIRunEvent | None:
         return polled_event(pr.project, run)
 
 
-@activity.defn(name="fixpr.revert")
+@defn(name="fixpr.revert")
 def revert(args: RevertArgs) -> RevertResult:
     """Saga compensation of a merged fix: restore each file it changed to its content before the merge,
     on a revert branch, open the revert PR and merge it (idempotent on retries)."""
@@ -258,7 +258,7 @@ def _restore(repo: Repository, branch: str, path: str, ref: str, message: str) -
         repo.update_file(path, message, old, sha or "", branch=branch)
 
 
-@activity.defn(name="fixpr.merge_after_approval")
+@defn(name="fixpr.merge_after_approval")
 def merge_after_approval(pr: FixPRRef) -> MergeResult:
     """GitLab: require one approval and merge when the pipeline succeeds (GitLab merges on the approval);
     GitHub: nothing to set (the workflow merges itself once approved)."""

@@ -21,10 +21,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from temporalio import activity
 
 from activities import fixpr_gitlab
 from activities.ci_gitlab import gitlab_errors
+from activities.definition import defn
 from activities.github import github_client, github_errors
 from activities.github_files import read_text
 from contracts.fixpr import ScanArgs
@@ -51,7 +51,7 @@ def feed_url(configured: str | None) -> str:
     return OSV_URL
 
 
-@activity.defn(name="fixpr.scan")
+@defn(name="fixpr.scan")
 def scan(args: ScanArgs) -> ScanReport:
     """Audit the fix's added dependencies and bandit its Python files; never raises for the scan itself
     (a scan that cannot finish reports `ran=False` with the reason, and security counts as missing)."""

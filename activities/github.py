@@ -19,6 +19,7 @@ from github.Repository import Repository
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from activities.github_cache import conditional, take_write_turn
 from activities.github_gate import exception_delay
 from activities.github_refusals import record_refusal
@@ -190,7 +191,7 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
     )
 
 
-@activity.defn(name="github.fetch_snapshot")
+@defn(name="github.fetch_snapshot")
 def fetch_snapshot(pr: PRRef) -> PRSnapshot:
     """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels."""
     repo = _repo(pr)
@@ -214,7 +215,7 @@ def _base_merged_into(repo: Repository, head: str, before: str) -> bool:
     return len(parents) == 2 and parents[0] == before
 
 
-@activity.defn(name="github.update_branch")
+@defn(name="github.update_branch")
 def update_branch(args: StrategyArgs) -> StrategyResult:
     """Bring the head up to date with the base (no-op when it is); never while checks run."""
     repo = _writer(args.pr, f"updating {args.pr.key}")
@@ -248,7 +249,7 @@ def update_branch(args: StrategyArgs) -> StrategyResult:
         return StrategyResult(ok=True, detail=f"updated; was {behind} commit(s) behind")
 
 
-@activity.defn(name="github.rebuild")
+@defn(name="github.rebuild")
 def rebuild(args: StrategyArgs) -> StrategyResult:
     """Re-run failed checks: failed Actions jobs, else re-request the suite; rebuild hooks for other CI."""
     settings = get_settings()
@@ -291,7 +292,7 @@ def _commented_since(issue: Any, body: str, since: datetime) -> bool:
     return False
 
 
-@activity.defn(name="github.retrigger_bot")
+@defn(name="github.retrigger_bot")
 def retrigger_bot(args: BotArgs) -> StrategyResult:
     """Nudge a helper bot by its configured mechanism: toggle a label, post a comment, or call its API."""
     mechanism = get_settings().config.remediation.bots[args.bot]
@@ -325,7 +326,7 @@ def retrigger_bot(args: BotArgs) -> StrategyResult:
         return StrategyResult(ok=True, detail=f"called {args.bot} bot API")
 
 
-@activity.defn(name="github.merge")
+@defn(name="github.merge")
 def merge(args: StrategyArgs) -> StrategyResult:
     """Merge exactly once and only green: read back first, require the expected head, never while pending."""
     repo = _writer(args.pr, f"merging {args.pr.key}")

@@ -3,10 +3,10 @@ used to start tracking a PR Mender opened itself (close-and-reopen)."""
 
 from __future__ import annotations
 
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from domain.pr_healing.events import PREvent
 from runtime.dispatch import EventDispatcher, TemporalUnavailable
 
@@ -17,7 +17,7 @@ class LifecycleActivities:
     def __init__(self, client: Client, task_queue: str) -> None:
         self._dispatcher = EventDispatcher("", client.namespace, task_queue, client=client)
 
-    @activity.defn(name="lifecycle.deliver")
+    @defn(name="lifecycle.deliver")
     async def deliver(self, event: PREvent) -> str:
         """Deliver an event to its PR workflow; an opening starts the workflow (signal-with-start)."""
         try:

@@ -14,8 +14,8 @@ from typing import Any
 
 import openai
 from pydantic import BaseModel, Field
-from temporalio import activity
 
+from activities.definition import defn
 from contracts.ci import LLMRequest
 from domain.ci_healing.llm_analysis import (
     InvalidAnswer,
@@ -136,7 +136,7 @@ def consult(request: LLMRequest, settings: Settings | None = None) -> Diagnosis:
     return combine(request.rule, outcome.analysis, reason=outcome.reason, distilled=request.distilled)
 
 
-@activity.defn(name="llm.analyse")
+@defn(name="llm.analyse")
 async def analyse(request: LLMRequest) -> Diagnosis:
     """Temporal activity: consult the model in a thread and combine its answer with the rule's."""
     outcome = await asyncio.to_thread(ask_model, request, get_settings())

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.definition import defn
 from contracts.merge_queue import (
     QUEUE_WORKFLOW,
     RELEASE_SIGNAL,
@@ -43,7 +43,7 @@ class MergeQueueActivities:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
 
-    @activity.defn(name="queue.request_turn")
+    @defn(name="queue.request_turn")
     async def request_turn(self, args: TurnArgs) -> Turn:
         """Ask for the turn to update the branch, starting the base's queue if it is not running."""
         try:
@@ -56,7 +56,7 @@ class MergeQueueActivities:
         except WorkflowUpdateFailedError as err:
             raise ApplicationError(f"turn request rejected: {err.cause}", non_retryable=True) from err
 
-    @activity.defn(name="queue.release_turn")
+    @defn(name="queue.release_turn")
     async def release_turn(self, args: ReleaseArgs) -> None:
         """Leave the base's queue; a queue that is not running holds nobody."""
         handle = self._client.get_workflow_handle(queue_workflow_id(args.repo, args.base_ref))

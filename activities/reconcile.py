@@ -19,6 +19,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from activities.definition import defn
 from activities.github import github_client, github_errors
 from activities.github_gate import HeldByRateGate
 from activities.reconcile_closed import ClosedPR, closed_bot_prs, ending_events, opened_event, unrecorded
@@ -130,7 +131,7 @@ class ReconcileActivities:
         self._dispatcher = EventDispatcher("", client.namespace, task_queue, client=client)
         self.sources = SourceBackoffs("reconciler", "reconcile")  # repositories GitHub refused lately
 
-    @activity.defn(name="reconcile.sweep")
+    @defn(name="reconcile.sweep")
     async def sweep(self) -> SweepReport:
         """Start workflows for open bot PRs that never got one; ask for a refresh where GitHub disagrees."""
         settings = get_settings()

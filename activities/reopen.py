@@ -6,8 +6,8 @@ The saga that orders them lives in `workflows/reopen_saga.py`.
 from __future__ import annotations
 
 from github import GithubException, UnknownObjectException
-from temporalio import activity
 
+from activities.definition import defn
 from activities.github import _fail, _repo, github_errors
 from activities.github_files import ensure_branch
 from contracts.pr import BranchArgs, CloseArgs, OpenedPR, ReopenArgs
@@ -23,7 +23,7 @@ def lineage_line(old: int) -> str:
     return f"Replaces #{old}"
 
 
-@activity.defn(name="reopen.find_duplicate")
+@defn(name="reopen.find_duplicate")
 def find_duplicate(args: ReopenArgs) -> int | None:
     """A PR that already carries the same fix: an open one with the same title or lineage, or this PR's
     replacement in any state but closed unmerged (an earlier attempt that was compensated)."""
@@ -42,7 +42,7 @@ def find_duplicate(args: ReopenArgs) -> int | None:
         return None
 
 
-@activity.defn(name="reopen.create_branch")
+@defn(name="reopen.create_branch")
 def create_branch(args: ReopenArgs) -> str:
     """A fresh branch from the latest base (reused if a previous attempt created it)."""
     repo = _repo(args.pr)
@@ -53,7 +53,7 @@ def create_branch(args: ReopenArgs) -> str:
         return name
 
 
-@activity.defn(name="reopen.copy_change")
+@defn(name="reopen.copy_change")
 def copy_change(args: BranchArgs) -> int:
     """Re-apply the PR's change (its files at its head) on the new branch; returns files written."""
     repo = _repo(args.pr)
@@ -85,7 +85,7 @@ def copy_change(args: BranchArgs) -> int:
         return written
 
 
-@activity.defn(name="reopen.open_pr")
+@defn(name="reopen.open_pr")
 def open_pr(args: BranchArgs) -> OpenedPR:
     """Open the replacement PR with lineage in its body (reuses one already open from the branch)."""
     repo = _repo(args.pr)
@@ -104,7 +104,7 @@ def open_pr(args: BranchArgs) -> OpenedPR:
         return OpenedPR(number=pull.number, head_sha=pull.head.sha, html_url=pull.html_url)
 
 
-@activity.defn(name="reopen.close_pr")
+@defn(name="reopen.close_pr")
 def close_pr(args: CloseArgs) -> None:
     """Close a PR with an explaining comment (no-op when already closed; the comment is not posted again
     by a retry whose killed attempt posted it but did not close)."""
@@ -119,7 +119,7 @@ def close_pr(args: CloseArgs) -> None:
         pull.edit(state="closed")
 
 
-@activity.defn(name="reopen.delete_branch")
+@defn(name="reopen.delete_branch")
 def delete_branch(args: BranchArgs) -> None:
     """Delete the replacement branch (compensation; no-op when it is gone)."""
     repo = _repo(args.pr)

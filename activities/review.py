@@ -6,9 +6,9 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from activities.slack import post_message
 from contracts.fixpr import ReviewResolution, SettleArgs
 from domain.ci_healing.review_messages import backlog_message, review_message
@@ -24,13 +24,13 @@ def _engine() -> Engine:
     return engine_for(get_settings().database_url)
 
 
-@activity.defn(name="review.enqueue")
+@defn(name="review.enqueue")
 def enqueue(item: ReviewItem) -> int:
     """Add a fix PR to the review queue (idempotent); its id."""
     return review_queue.enqueue(_engine(), item)
 
 
-@activity.defn(name="review.resolve")
+@defn(name="review.resolve")
 def resolve(resolution: ReviewResolution) -> bool:
     """Record how a queued fix PR ended; False when it was no longer pending."""
     return review_queue.resolve(
@@ -43,14 +43,14 @@ def resolve(resolution: ReviewResolution) -> bool:
     )
 
 
-@activity.defn(name="review.announce")
+@defn(name="review.announce")
 def announce(item: ReviewItem) -> None:
     """Post the queued fix PR to the review channel with Approve/Reject buttons."""
     settings = get_settings()
     post_message(settings.config.ci.fix_prs.review.channel, review_message(item), settings)
 
 
-@activity.defn(name="review.backlog")
+@defn(name="review.backlog")
 def backlog() -> bool:
     """Send the backlog alert when the queue calls for one (at most once per period); True when sent."""
     settings = get_settings()
@@ -65,7 +65,7 @@ def backlog() -> bool:
     return True
 
 
-@activity.defn(name="review.settle_run")
+@defn(name="review.settle_run")
 def settle_run(args: SettleArgs) -> bool:
     """The CI failure whose fix PR waited for review ends with its fix PR: healed once merged, handed to a
     human once rejected or closed (only a row still `awaiting_review` changes)."""
@@ -77,7 +77,7 @@ def settle_run(args: SettleArgs) -> bool:
     return changed
 
 
-@activity.defn(name="review.hold_run")
+@defn(name="review.hold_run")
 def hold_run(workflow_id: str) -> bool:
     """The CI failure whose fix PR was proposed waits for its merge (`awaiting_review`, not healed)."""
     changed = ci_failures.hold_for_review(_engine(), workflow_id)

@@ -16,9 +16,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from domain.shared.notifications import BreakerNotice, EscalationNotice, NoticeResult
 from domain.shared.slack_messages import SlackMessage, breaker_message, escalation_message
 from runtime.settings import Settings, get_settings
@@ -86,14 +86,14 @@ def post_message(channel: str, message: SlackMessage, settings: Settings | None 
     return NoticeResult(channel=response["channel"], ts=response["ts"])
 
 
-@activity.defn(name="notify.escalation")
+@defn(name="notify.escalation")
 def notify_escalation(notice: EscalationNotice) -> NoticeResult:
     """Tell the escalation channel that a PR needs a human."""
     settings = get_settings()
     return post_message(settings.config.slack.escalation_channel, escalation_message(notice), settings)
 
 
-@activity.defn(name="notify.breaker")
+@defn(name="notify.breaker")
 def notify_breaker(notice: BreakerNotice) -> NoticeResult:
     """Tell the ops channel that a circuit breaker changed state."""
     settings = get_settings()

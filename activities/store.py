@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from temporalio import activity
 
 from activities.ci_history import record_outcome
+from activities.definition import defn
 from contracts.ci import CIRecordUpdate
 from contracts.pr import PRProjection, PRRecordUpdate
 from domain.pr_healing.events import EventType
@@ -23,7 +23,7 @@ from store.db import engine_for
 from store.group_commit import committer_for
 
 
-@activity.defn(name="store.record_pr")
+@defn(name="store.record_pr")
 def record_pr(update: PRRecordUpdate) -> int:
     """Upsert the PR row and append its new events; returns how many events were new."""
     try:
@@ -33,7 +33,7 @@ def record_pr(update: PRRecordUpdate) -> int:
         raise
 
 
-@activity.defn(name="store.project_pr")
+@defn(name="store.project_pr")
 async def project_pr(update: PRProjection) -> int:
     """`record_pr` and the audit entries of the same decision, in one transaction; new events.
 
@@ -88,7 +88,7 @@ def _values(update: PRRecordUpdate) -> dict[str, Any]:
     }
 
 
-@activity.defn(name="store.record_ci")
+@defn(name="store.record_ci")
 def record_ci(update: CIRecordUpdate) -> None:
     """Upsert the CI failure's row: diagnosis, gate, approval, attempts and outcome."""
     status = update.status

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client
 
 from activities.commands import Permission, PermissionArgs
 from activities.commands import permission as real_permission
+from activities.definition import defn
 from domain.pr_healing.events import PRRef
 from runtime.settings import Settings, set_settings
 from tests.support.events import eventually
@@ -39,7 +39,7 @@ SCENARIO: dict[str, Any] = {
 }
 
 
-@activity.defn(name="commands.permission")
+@defn(name="commands.permission")
 def unreadable_permission(args: PermissionArgs) -> Permission:
     """The real activity, asking GitHub about a repository it does not have: the lookup fails."""
     return real_permission(args.model_copy(update={"pr": PRRef(repo="acme/vanished", number=args.pr.number)}))

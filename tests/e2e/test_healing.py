@@ -8,12 +8,12 @@ import contextlib
 from pathlib import Path
 
 import pytest
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from activities import reopen
+from activities.definition import defn
 from contracts.pr import BranchArgs, CloseArgs, PRStatus
 from domain.pr_healing.events import EventType, PRRef
 from domain.pr_healing.lifecycle import PRState
@@ -94,7 +94,7 @@ async def test_observe_mode_records_what_it_would_do_and_touches_nothing(
         set_settings(None)
 
 
-@activity.defn(name="reopen.open_pr")
+@defn(name="reopen.open_pr")
 def refuse_to_open(args: BranchArgs) -> None:
     """GitHub refuses the replacement PR (for example, a branch protection rule): the saga must unwind."""
     raise ApplicationError("GitHub answered 422 on create pull request", non_retryable=True)
@@ -125,7 +125,7 @@ async def test_close_and_reopen_compensates_when_the_new_pr_cannot_be_opened(
         set_settings(None)
 
 
-@activity.defn(name="reopen.close_pr")
+@defn(name="reopen.close_pr")
 def old_pr_will_not_close(args: CloseArgs) -> None:
     """GitHub refuses to close the conflicting PR (the saga's last step); closing the replacement, the
     compensation, goes through the real activity."""

@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from temporalio.activity import _Definition
 from temporalio.client import Client
 
+from activities.definition import activity_name
 from contracts.activities import Lane
 from domain.config import MenderConfig
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
@@ -64,16 +64,10 @@ async def running_worker(
     `replace` swaps activities by name (to make one step fail); everything else is the real thing.
     """
     queue = task_queue or f"mender-test-{uuid.uuid4().hex[:8]}"
-    swapped = {_activity_name(fn): fn for fn in replace}
-    activities = [swapped.pop(_activity_name(fn), fn) for fn in all_activities(client, queue)]
+    swapped = {activity_name(fn): fn for fn in replace}
+    activities = [swapped.pop(activity_name(fn), fn) for fn in all_activities(client, queue)]
     assert not swapped, f"no such activities: {list(swapped)}"
     lanes = {Lane.PROJECTIONS: 4, Lane.READS: 4, Lane.WRITES: 4, Lane.SWEEPS: 2}
     with activity_threads(8, lanes) as executor:
         async with build_worker(client, queue, executor, 8, lane_slots=lanes, activities=activities):
             yield queue
-
-
-def _activity_name(fn: Callable[..., Any]) -> str:
-    definition = _Definition.from_callable(fn)
-    assert definition is not None and definition.name
-    return definition.name

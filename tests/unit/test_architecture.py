@@ -14,6 +14,7 @@ from importlinter.cli import lint_imports
 from temporalio import activity
 from temporalio.client import Client
 
+from activities.definition import activity_name
 from contracts.activities import CATALOGUE, Lane, lane_queue
 from worker import activity_threads, all_activities, build_worker
 
@@ -99,6 +100,47 @@ async def test_every_catalogued_activity_is_registered_with_its_types(client: Cl
         expected = type(None) if ref.result is None else ref.result
         assert hints["return"] == expected, f"{ref.name}: result type differs"
     assert {ref.name for ref in CATALOGUE} == set(registered), "an activity is registered but not catalogued"
+
+
+async def test_the_worker_reads_each_activity_s_name_as_the_sdk_registers_it(client: Client) -> None:
+    """The lanes are grouped by `activity_name`: it must be the name the SDK polls the activity under."""
+    for fn in all_activities(client, "q"):
+        assert activity_name(fn) == activity._Definition.must_from_callable(fn).name
+    with pytest.raises(TypeError, match="not a Mender activity"):
+        activity_name(print)
+
+
+# The one use of the SDK's private API, kept on purpose: its heartbeat sender, taken before the SDK wraps
+# it for the activity's thread (`runtime/activity_liveness.py` says why).
+PRIVATE_SDK_USES = {("runtime/activity_liveness.py", "_Context")}
+
+
+def _private_sdk_names(tree: ast.Module) -> set[str]:
+    """The private names of temporalio a module imports or reads off a temporalio module it imported."""
+    imports = [
+        n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("temporalio")
+    ]
+    sdk = {alias.asname or alias.name for node in imports for alias in node.names}
+    names = {alias.name for node in imports for alias in node.names}
+    names |= {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in sdk
+    }
+    return {name for name in names if name.startswith("_") and not name.startswith("__")}
+
+
+def test_product_code_uses_no_private_sdk_name_but_the_known_one() -> None:
+    """A private name of temporalio (`activity._Definition`, ...) may change in any release."""
+    files = [ROOT / "worker.py", *(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))]
+    found = {
+        (str(path.relative_to(ROOT)), name)
+        for path in files
+        for name in _private_sdk_names(ast.parse(path.read_text()))
+    }
+    assert found == PRIVATE_SDK_USES
 
 
 async def test_each_queue_polls_exactly_the_activities_of_its_lane(client: Client) -> None:

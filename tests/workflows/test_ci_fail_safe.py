@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from temporalio import activity
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 
+from activities.definition import defn
 from contracts.ci import CIStatus, RunAnalysis
 from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.runs import CIRunEvent, CIRunRef, Conclusion, Provider
@@ -20,7 +20,7 @@ from store.db import engine_for
 from tests.support.stack import running_worker
 
 
-@activity.defn(name="ci.analyse")
+@defn(name="ci.analyse")
 def broken_analyse(run: CIRunRef) -> RunAnalysis:
     raise ApplicationError("the provider answers 500 for every log", non_retryable=True)
 
