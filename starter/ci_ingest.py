@@ -10,8 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
 from domain.ci_healing.runs import (
     CIRunEvent,
     CIRunRef,
@@ -21,29 +19,22 @@ from domain.ci_healing.runs import (
     normalise_stamp,
 )
 from domain.config import MenderConfig
+from starter.webhook_payloads import Loose, validated
 
 
-class PayloadError(ValueError):
-    """A CI webhook whose body does not have the documented shape."""
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Login(_Loose):
+class _Login(Loose):
     login: str
 
 
-class _Repository(_Loose):
+class _Repository(Loose):
     full_name: str
 
 
-class _PullRef(_Loose):
+class _PullRef(Loose):
     number: int
 
 
-class _WorkflowRun(_Loose):
+class _WorkflowRun(Loose):
     id: int
     name: str | None = None
     run_attempt: int = 1
@@ -59,13 +50,13 @@ class _WorkflowRun(_Loose):
     triggering_actor: _Login | None = None
 
 
-class WorkflowRunEvent(_Loose):
+class WorkflowRunEvent(Loose):
     action: str
     workflow_run: _WorkflowRun
     repository: _Repository
 
 
-class _Pipeline(_Loose):
+class _Pipeline(Loose):
     id: int
     ref: str | None = None
     sha: str | None = None
@@ -74,24 +65,15 @@ class _Pipeline(_Loose):
     finished_at: str | None = None
 
 
-class _Project(_Loose):
+class _Project(Loose):
     path_with_namespace: str
     web_url: str = ""
 
 
-class PipelineHook(_Loose):
+class PipelineHook(Loose):
     object_kind: str
     object_attributes: _Pipeline
     project: _Project
-
-
-def _validated(model: type[BaseModel], payload: dict[str, Any], what: str) -> Any:
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PayloadError(f"{what} payload: {where}: {first['msg']}") from None
 
 
 def _watched(config: MenderConfig, provider: Provider, project: str) -> str | None:
@@ -111,7 +93,7 @@ def from_workflow_run(
     payload: dict[str, Any], config: MenderConfig, received_at: datetime
 ) -> CIRunEvent | str:
     """A GitHub `workflow_run` webhook as an event, or why it is ignored."""
-    parsed: WorkflowRunEvent = _validated(WorkflowRunEvent, payload, "workflow_run")
+    parsed: WorkflowRunEvent = validated(WorkflowRunEvent, payload, "workflow_run")
     run, project = parsed.workflow_run, parsed.repository.full_name
     if parsed.action != "completed":
         return f"workflow_run.{parsed.action}: only completed runs matter"
@@ -141,7 +123,7 @@ def from_workflow_run(
 
 def fix_prs_of_workflow_run(payload: dict[str, Any]) -> list[int]:
     """The fix PRs whose branch a completed `workflow_run` ran on: their own workflows look again now."""
-    parsed: WorkflowRunEvent = _validated(WorkflowRunEvent, payload, "workflow_run")
+    parsed: WorkflowRunEvent = validated(WorkflowRunEvent, payload, "workflow_run")
     run = parsed.workflow_run
     if parsed.action != "completed" or fix_branch_origin(run.head_branch) is None:
         return []
@@ -152,7 +134,7 @@ def from_pipeline_hook(
     payload: dict[str, Any], config: MenderConfig, received_at: datetime
 ) -> CIRunEvent | str:
     """A GitLab Pipeline Hook as an event, or why it is ignored."""
-    parsed: PipelineHook = _validated(PipelineHook, payload, "Pipeline Hook")
+    parsed: PipelineHook = validated(PipelineHook, payload, "Pipeline Hook")
     if parsed.object_kind != "pipeline":
         return f"object_kind {parsed.object_kind!r} is not a pipeline"
     pipeline, project = parsed.object_attributes, parsed.project.path_with_namespace

@@ -1,4 +1,4 @@
-"""GitHub webhook payloads (validated by pydantic) translated into domain events and PR commands.
+"""GitHub webhook payloads (`starter/github_payloads.py`) translated into domain events and PR commands.
 
 The edge only translates: each handled event becomes zero or more `PREvent`s, or an ignore reason.
 Idempotency keys name the fact, not the delivery, so the same fact from any source dedupes. A new PR
@@ -10,147 +10,32 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from domain.ci_healing.runs import fix_branch_origin
 from domain.config import MenderConfig
 from domain.pr_healing import facts
 from domain.pr_healing.commands import CommandRequest
 from domain.pr_healing.comment_commands import by_a_bot, comment_requests
-from domain.pr_healing.events import MAX_NUMBER, EventType, PREvent, PRRef
+from domain.pr_healing.events import EventType, PREvent, PRRef
+from starter.github_payloads import (
+    CheckRunEvent,
+    CheckSuiteEvent,
+    IssueCommentEvent,
+    PullRef,
+    PullRequestEvent,
+    Repository,
+    ReviewEvent,
+    StatusEvent,
+)
+from starter.webhook_payloads import validated
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 FAILING_CONCLUSIONS = frozenset(
     {"failure", "timed_out", "cancelled", "action_required", "startup_failure", "stale"}
 )
-
-
-class PayloadError(ValueError):
-    """A payload that does not have the shape of its event; the message says which field and why."""
-
-
-class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class Account(_Loose):
-    login: str
-    type: str = "User"
-
-
-class Repository(_Loose):
-    full_name: str = Field(pattern=r"^[^/\s]+/[^/\s]+$")
-
-
-class Commit(_Loose):
-    sha: str = Field(min_length=7)
-    ref: str | None = None
-
-
-class PullRequest(_Loose):
-    number: int = Field(gt=0, le=MAX_NUMBER)
-    user: Account
-    head: Commit
-    base: Commit | None = None
-    html_url: str | None = None
-    title: str | None = None
-    merged: bool | None = None
-    merge_commit_sha: str | None = None
-    updated_at: str | None = None
-    closed_at: str | None = None
-
-
-class PullRequestEvent(_Loose):
-    action: str
-    pull_request: PullRequest
-    repository: Repository
-    before: str | None = None
-    after: str | None = None
-
-
-class PullRef(_Loose):
-    number: int = Field(gt=0, le=MAX_NUMBER)
-    head: Commit
-
-
-class CheckSuite(_Loose):
-    id: int
-    head_sha: str
-    status: str | None = None
-    conclusion: str | None = None
-    updated_at: str | None = None
-    pull_requests: list[PullRef] = Field(default_factory=list)
-
-
-class CheckSuiteEvent(_Loose):
-    action: str
-    check_suite: CheckSuite
-    repository: Repository
-
-
-class SuiteRef(_Loose):
-    id: int
-    updated_at: str | None = None
-
-
-class CheckRun(_Loose):
-    id: int
-    name: str
-    head_sha: str
-    conclusion: str | None = None
-    completed_at: str | None = None
-    check_suite: SuiteRef | None = None
-    pull_requests: list[PullRef] = Field(default_factory=list)
-
-
-class CheckRunEvent(_Loose):
-    action: str
-    check_run: CheckRun
-    repository: Repository
-
-
-class StatusEvent(_Loose):
-    id: int
-    sha: str
-    state: Literal["pending", "success", "failure", "error"]
-    context: str
-    repository: Repository
-    sender: Account | None = None
-    updated_at: str | None = None
-
-
-class Review(_Loose):
-    id: int
-    state: str
-    user: Account
-    commit_id: str | None = None
-
-
-class ReviewEvent(_Loose):
-    action: str
-    review: Review
-    pull_request: PullRequest
-    repository: Repository
-
-
-class Issue(_Loose):
-    number: int = Field(gt=0, le=MAX_NUMBER)
-    pull_request: dict[str, Any] | None = None  # present when the issue is a pull request
-
-
-class Comment(_Loose):
-    id: int
-    user: Account
-    body: str | None = None
-
-
-class IssueCommentEvent(_Loose):
-    action: str
-    issue: Issue
-    comment: Comment
-    repository: Repository
 
 
 class PRCommand(BaseModel):
@@ -175,17 +60,12 @@ HeadLookup = Callable[[str, str], list[PRRef]]
 def translate(
     event: str, payload: dict[str, Any], config: MenderConfig, received_at: datetime, prs_for_head: HeadLookup
 ) -> Translation:
-    """Map one webhook to domain events; PayloadError when a handled event is malformed."""
+    """Map one webhook to domain events; `PayloadError` when a handled event is malformed."""
     handler = _HANDLERS.get(event)
     if handler is None:
         return Translation(ignored=f"event {event!r} is not handled")
     model, function = handler
-    try:
-        parsed = model.model_validate(payload)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise PayloadError(f"{event} payload: {where}: {first['msg']}") from None
+    parsed = validated(model, payload, event)
     repo = parsed.repository.full_name
     if config.repositories and config.repository(repo) is None:
         return Translation(ignored=f"repository {repo} is not configured")

@@ -13,7 +13,7 @@ from starlette.datastructures import Headers
 from contracts.fixpr import fixpr_workflow_id
 from runtime.settings import Settings
 from starter import ci_ingest, github_events, installations
-from starter.intake.model import Delivery, Intake, PayloadError, PRCommandItem, Rejection
+from starter.intake.model import Delivery, Intake, PRCommandItem, Rejection
 from starter.intake.parsing import json_body
 from starter.intake.pipeline import MAX_BODY_BYTES, reply_json
 from starter.signatures import verify_github_signature
@@ -52,25 +52,19 @@ class GitHubSource:
                 applied=[installations.apply(settings.database_url, delivery.event, delivery.payload)]
             )
         if delivery.event in CI_EVENTS:
-            try:
-                run = ci_ingest.from_workflow_run(delivery.payload, config, delivery.received_at)
-                fixes = ci_ingest.fix_prs_of_workflow_run(delivery.payload)
-            except ci_ingest.PayloadError as exc:
-                raise PayloadError(str(exc)) from None
+            run = ci_ingest.from_workflow_run(delivery.payload, config, delivery.received_at)
+            fixes = ci_ingest.fix_prs_of_workflow_run(delivery.payload)
             nudges = [fixpr_workflow_id(run_repo(delivery.payload), n) for n in fixes]
             if isinstance(run, str):
                 return Intake(nudges=nudges) if nudges else Intake(ignored=run)
             return Intake(ci=run, nudges=nudges)
-        try:
-            translation = github_events.translate(
-                delivery.event,
-                delivery.payload,
-                config,
-                delivery.received_at,
-                lambda repo, sha: repository.find_pr_by_head(engine_for(settings.database_url), repo, sha),
-            )
-        except github_events.PayloadError as exc:
-            raise PayloadError(str(exc)) from None
+        translation = github_events.translate(
+            delivery.event,
+            delivery.payload,
+            config,
+            delivery.received_at,
+            lambda repo, sha: repository.find_pr_by_head(engine_for(settings.database_url), repo, sha),
+        )
         return Intake(
             events=list(translation.events),
             commands=[PRCommandItem(pr=c.pr, request=c.request) for c in translation.commands],

@@ -8,7 +8,7 @@ from starlette.datastructures import Headers
 from runtime.settings import Settings
 from starter import ci_ingest
 from starter.intake.gitlab_fixes import MERGE_REQUEST_HOOK, fix_mr_event, fix_mr_pipeline
-from starter.intake.model import Delivery, Intake, PayloadError, Rejection
+from starter.intake.model import Delivery, Intake, Rejection
 from starter.intake.parsing import json_body
 from starter.intake.pipeline import MAX_BODY_BYTES, reply_json
 from starter.signatures import verify_token
@@ -44,10 +44,7 @@ class GitLabSource:
         fix_mr = fix_mr_pipeline(delivery.payload, settings.config, delivery.received_at)
         if fix_mr is not None:
             return fix_mr
-        try:
-            run = ci_ingest.from_pipeline_hook(delivery.payload, settings.config, delivery.received_at)
-        except ci_ingest.PayloadError as exc:
-            raise PayloadError(str(exc)) from None
+        run = ci_ingest.from_pipeline_hook(delivery.payload, settings.config, delivery.received_at)
         return Intake(ignored=run) if isinstance(run, str) else Intake(ci=run)
 
 

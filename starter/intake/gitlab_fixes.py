@@ -63,10 +63,7 @@ def fix_mr_pipeline(payload: dict[str, Any], config: MenderConfig, received_at: 
     if mr is None:
         return None
     project, branch = _project(payload), str(mr["source_branch"])
-    try:
-        run = ci_ingest.from_pipeline_hook(payload, config, received_at)
-    except ci_ingest.PayloadError as exc:
-        raise PayloadError(str(exc)) from None
+    run = ci_ingest.from_pipeline_hook(payload, config, received_at)
     if isinstance(run, str):
         return Intake(ignored=run)
     nudge = fix_mr_workflow(project, branch, _iid(mr))

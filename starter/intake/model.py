@@ -15,6 +15,7 @@ from domain.ci_healing.runs import CIRunEvent
 from domain.pr_healing.commands import CommandRequest
 from domain.pr_healing.events import PREvent, PRRef
 from runtime.settings import Settings
+from starter.webhook_payloads import PayloadError as PayloadError  # the intake's one error for a bad body
 
 OUTCOME_HEADER = (
     "X-Mender-Outcome"  # every intake answer says its outcome here (counted by `starter.operations`)
@@ -97,10 +98,6 @@ class Answer:
     reason: str = ""
     results: list[str] = field(default_factory=list)  # one line per event, command or approval dispatched
     note: Note | None = None
-
-
-class PayloadError(ValueError):
-    """A payload without the shape of its event; the message says which field and why."""
 
 
 class StoreUnavailable(RuntimeError):

@@ -10,7 +10,8 @@ import pytest
 
 from domain.ci_healing.runs import CIRunEvent, Conclusion, Provider, normalise_stamp
 from domain.config import MenderConfig
-from starter.ci_ingest import PayloadError, from_pipeline_hook, from_workflow_run
+from starter.ci_ingest import from_pipeline_hook, from_workflow_run
+from starter.webhook_payloads import PayloadError
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
