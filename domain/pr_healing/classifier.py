@@ -12,9 +12,9 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel
 
-from domain.config import RemediationConfig, RetryBudgets
 from domain.pr_healing.events import EventType
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.remediation_config import RemediationConfig, RetryBudgets
 from domain.pr_healing.remedies import BUDGET_OF, EFFECT_OF, PRAction
 from domain.pr_healing.snapshot import CheckRunFact, PRSnapshot
 

@@ -8,7 +8,6 @@ update whose effect was seen made the PR current: it is not charged to the budge
 
 from __future__ import annotations
 
-from domain.config import RemediationConfig
 from domain.pr_healing.classifier import Decision, PRAction
 from domain.pr_healing.effects import (
     Context,
@@ -22,6 +21,7 @@ from domain.pr_healing.effects import (
 )
 from domain.pr_healing.lifecycle import PRState
 from domain.pr_healing.merge_queue import Membership
+from domain.pr_healing.remediation_config import RemediationConfig
 from domain.pr_healing.remedies import REMEDIES
 
 QUEUED_ACTIONS = frozenset({PRAction.UPDATE_BRANCH})

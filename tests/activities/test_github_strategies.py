@@ -18,8 +18,8 @@ from temporalio.testing import ActivityEnvironment
 from activities import github as gh
 from activities import reopen
 from activities.github_gate import GATE
-from domain.config import BotMechanism, RebuildHook
 from domain.pr_healing.events import PRRef
+from domain.pr_healing.remediation_config import BotMechanism, RebuildHook
 from runtime.serving import ServerThread
 from runtime.settings import get_settings, set_settings
 from simulators.github import Simulator, SimulatorConfig, Timing, create_app

@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from domain.config import RemediationConfig, RetryBudgets
 from domain.pr_healing.classifier import PRAction, classify
 from domain.pr_healing.events import EventType
 from domain.pr_healing.lifecycle import PRState
+from domain.pr_healing.remediation_config import RemediationConfig, RetryBudgets
 from tests.support.snapshots import run, snapshot
 
 OUTPUTS = ["connection reset by peer", "AssertionError: boom", "", "ETIMEDOUT", "Segmentation fault"]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from domain.config import RemediationConfig, RetryBudgets
 from domain.pr_healing.classifier import PRAction, classify
 from domain.pr_healing.events import EventType
 from domain.pr_healing.lifecycle import PRState
+from domain.pr_healing.remediation_config import RemediationConfig, RetryBudgets
 from domain.pr_healing.snapshot import PRSnapshot
 from tests.support.snapshots import run, snapshot
 

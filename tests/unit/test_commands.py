@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.config import MenderConfig, RetryBudgets
+from domain.config import MenderConfig
 from domain.pr_healing.classifier import BUDGET_OF
 from domain.pr_healing.commands import (
     COMMANDS,
@@ -22,6 +22,7 @@ from domain.pr_healing.commands import (
 )
 from domain.pr_healing.events import PRRef
 from domain.pr_healing.lifecycle import TERMINAL_STATES, PRState
+from domain.pr_healing.remediation_config import RetryBudgets
 from starter.github_events import translate
 from tests.conftest import FIXTURES
 
