@@ -93,7 +93,8 @@ log = logging.getLogger("mender.worker")
 # The sandbox imports a workflow's module afresh for every workflow run (and a PR workflow run starts
 # for every PR). Mender's workflow modules keep no state at module level and import the rest of
 # Mender passed through already, so they are imported once: the sandbox's restrictions on what
-# workflow code calls still apply. See docs/throughput.md for what this saves.
+# workflow code calls still apply. See docs/throughput-history.md ("The lean worker") for what this
+# saves.
 SANDBOX = SandboxedWorkflowRunner(
     restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows")
 )
@@ -104,7 +105,8 @@ SANDBOX = SandboxedWorkflowRunner(
 # remediation with them. The pool has a thread per activity slot (of every lane) plus these.
 LOCAL_ACTIVITY_SLOTS = 16
 # Slots of each lane beside the workflows' queue (`mender worker`: MENDER_WORKER_PROJECTION_SLOTS,
-# MENDER_WORKER_READ_SLOTS, MENDER_WORKER_WRITE_SLOTS and MENDER_WORKER_SWEEP_SLOTS). Writes are paced to 80 a minute per token.
+# MENDER_WORKER_READ_SLOTS, MENDER_WORKER_WRITE_SLOTS and MENDER_WORKER_SWEEP_SLOTS). Writes are paced
+# to 80 a minute per token.
 LANE_SLOTS: dict[Lane, int] = {Lane.PROJECTIONS: 16, Lane.READS: 16, Lane.WRITES: 8, Lane.SWEEPS: 2}
 
 

@@ -43,7 +43,8 @@ def install(app: FastAPI) -> None:
 class WebhookCounter:
     """Counts every webhook answer by provider, status and outcome, as its headers are sent. A plain ASGI
     middleware: Starlette's `@app.middleware("http")` runs every request in a task group and memory
-    streams of its own, a cost per webhook the bare floor does not pay (docs/throughput.md)."""
+    streams of its own, a cost per webhook the bare floor does not pay (docs/throughput-history.md,
+    "The lean hot path")."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
