@@ -194,13 +194,18 @@ def _raise_timeout(text: str, _: Diagnosis, attempt: int) -> tuple[str, str] | N
     return content, f"Raise the job timeout: timeout-minutes set to {minutes}"
 
 
+def memory_setting(diagnosis: Diagnosis, attempt: int) -> tuple[str, str]:
+    """The env var and value that raise the memory limit at `attempt`: the JVM's heap for a Java
+    failure, else Node's (GitHub workflows and `.gitlab-ci.yml` alike)."""
+    if _JVM.search(diagnosis.key_line) and "javascript" not in diagnosis.key_line.lower():
+        return "JAVA_TOOL_OPTIONS", f"-Xmx{BASE_JVM_HEAP_GB * 2**attempt}g"
+    return "NODE_OPTIONS", f"--max-old-space-size={BASE_NODE_HEAP_MB * 2 ** (attempt - 1)}"
+
+
 def _raise_memory(text: str, diagnosis: Diagnosis, attempt: int) -> tuple[str, str] | None:
     if attempt > 3:
         return None
-    if _JVM.search(diagnosis.key_line) and "javascript" not in diagnosis.key_line.lower():
-        name, value = "JAVA_TOOL_OPTIONS", f"-Xmx{BASE_JVM_HEAP_GB * 2**attempt}g"
-    else:
-        name, value = "NODE_OPTIONS", f"--max-old-space-size={BASE_NODE_HEAP_MB * 2 ** (attempt - 1)}"
+    name, value = memory_setting(diagnosis, attempt)
     pattern = re.compile(rf"(?m)^  {name}:.*\n")
     text = pattern.sub("", text)
     content = _insert_env(text, f"  {name}: {json.dumps(value)}\n")

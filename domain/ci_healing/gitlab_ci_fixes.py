@@ -12,19 +12,17 @@ import json
 import re
 
 from domain.ci_healing.fixes import (
-    BASE_JVM_HEAP_GB,
-    BASE_NODE_HEAP_MB,
     MAX_TIMEOUT_MINUTES,
     FileEdit,
     FixPlan,
     Reader,
+    memory_setting,
     plan_fix,
 )
 from domain.diagnosis.verdict import Diagnosis, FixAction
 
 GITLAB_CI_FILE = ".gitlab-ci.yml"
 DEFAULT_TIMEOUT_MINUTES = 60  # GitLab's project default: the first raise doubles it
-_JVM_WORDS = re.compile(r"(?i)\b(java|jvm|openjdk)\b|OutOfMemoryError|heap space|GC overhead")
 _TIMEOUT = re.compile(r"(?m)^(?P<lead>[ \t]+timeout:[ \t]*)(?P<value>[^\n#]+?)[ \t]*$")
 _UNITS = (
     ({"s", "sec", "secs", "second", "seconds"}, 1 / 60),
@@ -127,10 +125,7 @@ def _raise_timeout(text: str, attempt: int) -> tuple[str, str] | None:
 def _raise_memory(text: str, diagnosis: Diagnosis, attempt: int) -> tuple[str, str] | None:
     if attempt > 3:
         return None
-    if _JVM_WORDS.search(diagnosis.key_line) and "javascript" not in diagnosis.key_line.lower():
-        name, value = "JAVA_TOOL_OPTIONS", f"-Xmx{BASE_JVM_HEAP_GB * 2**attempt}g"
-    else:
-        name, value = "NODE_OPTIONS", f"--max-old-space-size={BASE_NODE_HEAP_MB * 2 ** (attempt - 1)}"
+    name, value = memory_setting(diagnosis, attempt)
     text = re.sub(rf"(?m)^  {name}:.*\n", "", text)
     return _insert_variable(
         text, f"  {name}: {json.dumps(value)}\n"
