@@ -17,10 +17,9 @@ BROKEN_TRACE = (
 def branch_pipeline(state: GitLabState, proj: Project, ref: str, sha: str, job: str) -> Pipeline:
     files = proj.branches[ref].files
     broken = bool(proj.breaking) and all(files.get(p) == t for p, t in proj.breaking.items())
-    pid, iid = state.next_id("pipeline"), proj.next_pipeline_iid
-    proj.next_pipeline_iid += 1
     log, heals = (BROKEN_TRACE, "fix") if broken else ("", "retry")
-    p = Pipeline(pid, iid, proj.id, proj.path, len(state.pipelines), ref, sha, log, heals, failing_job=job)
+    p = state.new_pipeline(proj, ref, sha, log, heals, failing_job=job)
+    pid = p.id
     p.jobs = [Job(state.next_id("job"), pid, proj.id, name, name) for name in dict.fromkeys(("build", job))]
     for j in p.jobs:
         j.start()

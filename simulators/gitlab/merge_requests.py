@@ -205,21 +205,12 @@ class RepositoryOps(RepositoryFiles):
             failing: "success" if fixes is None or fixes.heals_on == "fix" else "failed",
         }
         outcomes.update(proj.fix_jobs)
-        pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
-        proj.next_pipeline_iid += 1
-        p = Pipeline(
-            pid,
-            iid,
-            proj.id,
-            proj.path,
-            len(self.state.pipelines),
-            f"refs/merge-requests/{mr.iid}/head",
-            mr.sha,
-            fixes.log_text if fixes else "",
-            "never",
-            failing_job=failing,
-            source="merge_request_event",
+        ref = f"refs/merge-requests/{mr.iid}/head"
+        log = fixes.log_text if fixes else ""
+        p = self.state.new_pipeline(
+            proj, ref, mr.sha, log, "never", failing_job=failing, source="merge_request_event"
         )
+        pid = p.id
         p.jobs = [
             Job(
                 self.state.next_id("job"),

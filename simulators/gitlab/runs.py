@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from simulators.gitlab import render
-from simulators.gitlab.model import FINISHED, HEALS_ON, GitLabError, Job, Pipeline, fake_sha, now
+from simulators.gitlab.model import FINISHED, HEALS_ON, GitLabError, Job, Pipeline, now
 from simulators.gitlab.state import GitLabState
 
 SUCCESS_TRACE = "Running with gitlab-runner 17.1.0 (sim)\n$ make test\nok\nJob succeeded\n"
@@ -48,23 +48,11 @@ class PipelineRuns:
         with self.state.lock:
             proj = self.state.ensure_project(project)
             t0 = now() - timedelta(seconds=90)
-            pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
-            proj.next_pipeline_iid += 1
-            p = Pipeline(
-                pid,
-                iid,
-                proj.id,
-                proj.path,
-                len(self.state.pipelines),
-                ref or proj.default_branch,
-                fake_sha(proj.path, pid),
-                log_text,
-                heals_on,
-                approve,
-                failing_job=job,
-                created_at=t0,
-                updated_at=t0,
-            )
+            p = self.state.new_pipeline(
+                proj, ref or proj.default_branch, None, log_text, heals_on,
+                approve=approve, failing_job=job, created_at=t0, updated_at=t0,
+            )  # fmt: skip
+            pid = p.id
             build = Job(self.state.next_id("job"), pid, proj.id, "build", "build", created_at=t0)
             failing = Job(self.state.next_id("job"), pid, proj.id, job, stage, created_at=t0)
             p.jobs = [build, failing]
@@ -94,10 +82,11 @@ class PipelineRuns:
         with self.state.lock:
             proj = self.state.ensure_project(project)
             t0 = now() - timedelta(seconds=300)
-            pid, iid = self.state.next_id("pipeline"), proj.next_pipeline_iid
-            proj.next_pipeline_iid += 1
-            p = Pipeline(pid, iid, proj.id, proj.path, len(self.state.pipelines), ref or proj.default_branch,
-                         fake_sha(proj.path, pid), "", "retry", None, failing_job=job, created_at=t0, updated_at=t0)  # fmt: skip
+            ref = ref or proj.default_branch
+            p = self.state.new_pipeline(
+                proj, ref, None, "", "retry", failing_job=job, created_at=t0, updated_at=t0
+            )
+            pid = p.id
             p.jobs = [
                 Job(self.state.next_id("job"), pid, proj.id, name, name, created_at=t0)
                 for name in ("build", job)

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from simulators.gitlab.config import FALLBACK_BASE_URL, GitLabSimConfig
 from simulators.gitlab.delivery import Deliverer, HookConfig
-from simulators.gitlab.model import GitLabError, Issue, Job, Pipeline, Project
+from simulators.gitlab.model import GitLabError, Issue, Job, Pipeline, Project, fake_sha
 
 
 class GitLabState:
@@ -44,6 +44,17 @@ class GitLabState:
     def next_id(self, kind: str) -> int:
         self._ids[kind] += 1
         return self._ids[kind]
+
+    def new_pipeline(
+        self, proj: Project, ref: str, sha: str | None, log_text: str, heals_on: str, **fields: Any
+    ) -> Pipeline:
+        """A pipeline of `proj` with the next id and iid, numbered in creation order, on `sha` (None: a
+        made-up commit of its own); not yet stored (the caller adds its jobs, then stores it)."""
+        pid, iid = self.next_id("pipeline"), proj.next_pipeline_iid
+        proj.next_pipeline_iid += 1
+        sha = sha or fake_sha(proj.path, pid)
+        index = len(self.pipelines)
+        return Pipeline(pid, iid, proj.id, proj.path, index, ref, sha, log_text, heals_on, **fields)
 
     def schedule(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
         """Run `fn(*args)` after `delay` seconds: on the app's loop once started, else on a timer thread."""
