@@ -37,6 +37,15 @@ class RepositoryOps(RepositoryFiles):
                 raise GitLabError(404, "404 Not found")
             return found
 
+    def open_merge_request(self, project_ref: str | int, iid: int, sha: str | None = None) -> MergeRequest:
+        """The merge request if it is open (else 405) and, with `sha`, at that head (else 409)."""
+        mr = self.merge_request(project_ref, iid)
+        if mr.state != "opened":
+            raise GitLabError(405, "405 Method Not Allowed")
+        if sha and sha != mr.sha:
+            raise GitLabError(409, "SHA does not match HEAD of source branch")
+        return mr
+
     def create_merge_request(
         self,
         project_ref: str | int,
@@ -85,11 +94,7 @@ class RepositoryOps(RepositoryFiles):
         self, project_ref: str | int, iid: int, username: str, sha: str | None = None
     ) -> MergeRequest:
         with self.state.lock:
-            mr = self.merge_request(project_ref, iid)
-            if mr.state != "opened":
-                raise GitLabError(405, "405 Method Not Allowed")
-            if sha and sha != mr.sha:
-                raise GitLabError(409, "SHA does not match HEAD of source branch")
+            mr = self.open_merge_request(project_ref, iid, sha)
             if username in mr.approved_by:
                 raise GitLabError(401, "401 Unauthorized")
             mr.approved_by.append(username)
@@ -116,11 +121,7 @@ class RepositoryOps(RepositoryFiles):
     ) -> MergeRequest:
         """`PUT .../merge`: merge now, or (pipeline still running) once it succeeds; 405 when it may not."""
         with self.state.lock:
-            mr = self.merge_request(project_ref, iid)
-            if mr.state != "opened":
-                raise GitLabError(405, "405 Method Not Allowed")
-            if sha and sha != mr.sha:
-                raise GitLabError(409, "SHA does not match HEAD of source branch")
+            mr = self.open_merge_request(project_ref, iid, sha)
             if remove_source_branch is not None:
                 mr.remove_source_branch = remove_source_branch
             p = self.head_pipeline(mr)
@@ -135,9 +136,7 @@ class RepositoryOps(RepositoryFiles):
 
     def cancel_merge_when_pipeline_succeeds(self, project_ref: str | int, iid: int) -> MergeRequest:
         with self.state.lock:
-            mr = self.merge_request(project_ref, iid)
-            if mr.state != "opened":
-                raise GitLabError(405, "405 Method Not Allowed")
+            mr = self.open_merge_request(project_ref, iid)
             mr.merge_when_pipeline_succeeds = False
             return mr
 
