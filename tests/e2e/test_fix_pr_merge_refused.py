@@ -1,0 +1,72 @@
+"""A fix PR routed to `merge` whose merge GitHub refuses does not heal its run: the run waits for a
+review (`awaiting_review`, with GitHub's reason) and, when the merge is refused again after the review,
+is a human's (`escalated`). The reports count it fixed only once GitHub confirms a merge.
+
+The refusal: branch protection requires a check (`release-gate`) that never runs on the fix branch, so
+GitHub answers the merge 405 "Repository rule violations found".
+
+Real parts: Temporal dev server, worker, starter, GitHub and Slack simulators, PyGithub.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from temporalio.client import Client
+
+from contracts.fixpr import fixpr_workflow_id
+from domain.ci_healing.outcomes import CIOutcome
+from domain.reports.history import CIFact
+from store.db import engine_for
+from store.report_data import ci_facts
+from tests.e2e.test_ci_healing import finished, pipeline_row, world_for
+from tests.e2e.test_fix_prs import (  # noqa: F401 (fixture)
+    QUALITY,
+    approve_plans,
+    cli,
+    fail,
+    repo,
+    settings_for,
+)
+from tests.support.events import eventually
+
+REFUSED = "GitHub refused the merge: Repository rule violations found"
+
+
+async def test_a_refused_merge_leaves_its_run_not_healed(
+    client: Client,
+    tmp_path: Path,
+    repo: str,  # noqa: F811
+) -> None:
+    settings = settings_for(tmp_path, repo)
+    engine = engine_for(settings.database_url)
+    async with world_for(client, settings) as world:
+        world.sim.world.ensure_repo(repo).required_contexts = ("release-gate",)  # never runs on the fix
+        approve_plans(world)  # plans only: the refused fix PR waits for a reviewer
+        run_id = await fail(world, repo, fix_checks=QUALITY)
+        workflow_id = f"ci/github/{repo}/{run_id}"
+        status = await finished(world, workflow_id)
+        [fix_pr] = pipeline_row(world, run_id)["fix_prs"]
+        pull = world.github().get_repo(repo).get_pull(fix_pr["number"])
+        assert not pull.merged and pull.state == "open"
+        assert status.outcome is CIOutcome.AWAITING_REVIEW, status
+        assert REFUSED in status.attempts[-1] and pull.html_url in status.attempts[-1], status.attempts
+
+        async def fact() -> CIFact | None:  # as the reports read it (`success`, `roi`: `CIFact.fixed`)
+            return next((f for f in ci_facts(engine, datetime.now(UTC)) if f.project == repo), None)
+
+        held = await eventually(fact, lambda f: f is not None and f.outcome is not None)
+        assert held is not None and held.outcome == "awaiting_review" and not held.fixed
+
+        async def listed() -> list[str]:
+            return [line for line in (await cli(world, "review", "list")).splitlines() if repo in line]
+
+        [item] = await eventually(listed, bool)  # the refused PR waits in the review queue
+        assert "approved" in await cli(world, "review", "approve", item.split()[0])
+        fix = world.client.get_workflow_handle(fixpr_workflow_id(repo, pull.number))
+        final = await fix.result()  # approved, merged again: refused again, so a human's to merge
+        assert final["outcome"].startswith(f"merge refused: {REFUSED}"), final["outcome"]
+        settled = await eventually(fact, lambda f: f is not None and f.outcome != "awaiting_review")
+        assert settled is not None and settled.outcome == "escalated" and not settled.fixed
+        assert not world.github().get_repo(repo).get_pull(pull.number).merged
