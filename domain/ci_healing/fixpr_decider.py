@@ -35,6 +35,7 @@ from domain.ci_healing.fixpr_effects import (
     ScanFix,
 )
 from domain.ci_healing.fixpr_results import ChecksSnapshot, FixPRSettings
+from domain.ci_healing.fixpr_unheal import unheal_reverted
 from domain.ci_healing.review_queue import ReviewDecision
 from domain.ci_healing.runs import CIRunEvent
 
@@ -120,7 +121,7 @@ def resume(m: FixPRMemory, ctx: FixPRContext, effect: FixPREffect, result: Any) 
     if isinstance(effect, ReadDefaultRun):
         return _default_run_read(m, ctx, result)
     if isinstance(effect, RevertFix):
-        return steps.reverted(m, ctx, result)
+        return unheal_reverted(steps.reverted(m, ctx, result), ctx)
     raise TypeError(f"{type(effect).__name__} has no result to resume with")
 
 

@@ -1,9 +1,11 @@
-"""A fix PR routed to `merge` whose merge GitHub refuses does not heal its run: the run waits for a
-review (`awaiting_review`, with GitHub's reason) and, when the merge is refused again after the review,
-is a human's (`escalated`). The reports count it fixed only once GitHub confirms a merge.
+"""A fix PR routed to `merge` heals its run only with an effect GitHub confirmed, as the reports count it
+(`CIFact.fixed`: `success`, `roi`, POC):
 
-The refusal: branch protection requires a check (`release-gate`) that never runs on the fix branch, so
-GitHub answers the merge 405 "Repository rule violations found".
+- its merge refused: the run waits for a review (`awaiting_review`, with GitHub's reason) and, refused
+  again after the review, is a human's (`escalated`). The refusal: branch protection requires a check
+  (`release-gate`) that never runs on the fix branch, so GitHub answers the merge 405.
+- merged, then reverted (the default branch went red): the failure is back, the run is a human's
+  (`escalated`), no longer fixed.
 
 Real parts: Temporal dev server, worker, starter, GitHub and Slack simulators, PyGithub.
 """
@@ -18,6 +20,7 @@ from temporalio.client import Client
 from contracts.fixpr import fixpr_workflow_id
 from domain.ci_healing.outcomes import CIOutcome
 from domain.reports.history import CIFact
+from store import ci_failures
 from store.db import engine_for
 from store.report_data import ci_facts
 from tests.e2e.test_ci_healing import finished, pipeline_row, world_for
@@ -70,3 +73,23 @@ async def test_a_refused_merge_leaves_its_run_not_healed(
         settled = await eventually(fact, lambda f: f is not None and f.outcome != "awaiting_review")
         assert settled is not None and settled.outcome == "escalated" and not settled.fixed
         assert not world.github().get_repo(repo).get_pull(pull.number).merged
+
+
+async def test_a_reverted_fix_leaves_its_run_not_healed(
+    client: Client,
+    tmp_path: Path,
+    repo: str,  # noqa: F811
+) -> None:
+    settings = settings_for(tmp_path, repo)
+    engine = engine_for(settings.database_url)
+    async with world_for(client, settings) as world:
+        approve_plans(world)
+        run_id = await fail(world, repo, fix_checks=QUALITY, breaks_after_merge=True)
+        workflow_id = f"ci/github/{repo}/{run_id}"
+        status = await finished(world, workflow_id)
+        assert status.outcome is CIOutcome.APPROVED_FIXED, status  # GitHub confirmed the merge
+        [fix_pr] = pipeline_row(world, run_id)["fix_prs"]
+        fix = world.client.get_workflow_handle(fixpr_workflow_id(repo, fix_pr["number"]))
+        assert (await fix.result())["outcome"] == "reverted"
+        row = ci_failures.get_ci_failure(engine, workflow_id)  # (the red default branch is a run of its own)
+        assert row is not None and row.outcome == "escalated"  # settled before the fix PR's workflow ended
