@@ -6,6 +6,7 @@
   (`release-gate`) that never runs on the fix branch, so GitHub answers the merge 405.
 - merged, then reverted (the default branch went red): the failure is back, the run is a human's
   (`escalated`), no longer fixed.
+- closed by a human before it took a route: the run is a human's (`escalated`, with how it ended).
 
 Real parts: Temporal dev server, worker, starter, GitHub and Slack simulators, PyGithub.
 """
@@ -20,12 +21,14 @@ from temporalio.client import Client
 from contracts.fixpr import fixpr_workflow_id
 from domain.ci_healing.outcomes import CIOutcome
 from domain.reports.history import CIFact
+from simulators.github.scenario import Timing
 from store import ci_failures
 from store.db import engine_for
 from store.report_data import ci_facts
 from tests.e2e.test_ci_healing import finished, pipeline_row, world_for
 from tests.e2e.test_fix_prs import (  # noqa: F401 (fixture)
     QUALITY,
+    _row,
     approve_plans,
     cli,
     fail,
@@ -93,3 +96,28 @@ async def test_a_reverted_fix_leaves_its_run_not_healed(
         assert (await fix.result())["outcome"] == "reverted"
         row = ci_failures.get_ci_failure(engine, workflow_id)  # (the red default branch is a run of its own)
         assert row is not None and row.outcome == "escalated"  # settled before the fix PR's workflow ended
+
+
+async def test_a_fix_pr_closed_before_its_route_leaves_its_run_not_healed(
+    client: Client,
+    tmp_path: Path,
+    repo: str,  # noqa: F811
+) -> None:
+    settings = settings_for(tmp_path, repo)
+    engine = engine_for(settings.database_url)
+    async with world_for(client, settings) as world:
+        world.sim.timing = Timing(ci_start_seconds=0.2, ci_seconds=3, bot_delay_seconds=0.2)
+        approve_plans(world)
+        run_id = await fail(world, repo, fix_checks=QUALITY)
+        row = await eventually(lambda: _row(world, run_id), lambda r: bool(r["fix_prs"]), 60)
+        pull = world.github().get_repo(repo).get_pull(row["fix_prs"][0]["number"])
+        pull.edit(state="closed")  # a human closes it while its checks still run
+        fix = world.client.get_workflow_handle(fixpr_workflow_id(repo, pull.number))
+        await eventually(fix.describe, lambda d: d is not None)  # started by the CI workflow
+        assert (await fix.result())["outcome"] == "closed outside Mender"
+        workflow_id = f"ci/github/{repo}/{run_id}"
+        status = await finished(world, workflow_id)
+        assert status.outcome is CIOutcome.ESCALATED, status
+        assert status.attempts[-1].endswith("its fix PR ended unmerged: closed outside Mender")
+        stored = ci_failures.get_ci_failure(engine, workflow_id)
+        assert stored is not None and stored.outcome == "escalated"

@@ -46,7 +46,8 @@ def test_a_confirmed_merge_tells_the_run_then_watches_the_default_branch() -> No
     m, _ = routed_to_merge()
     m, done = carry(decider.resume(m, ctx(), MergeFix(), MergeResult(merged=True, sha="m1")))
     [told] = [e for e in done if isinstance(e, TellRun)]
-    assert told.route is Route.MERGE and m.told_run
+    assert told.route is Route.MERGE and m.told_run and m.status.decision is not None
+    assert told.reasons == tuple(m.status.decision.reasons) == ("confidence 1.00 >= 0.95",)
     assert done[-1] == ReadDefaultRun("m1") and HoldRun() not in done
 
 
