@@ -11,8 +11,10 @@ from temporalio.exceptions import ApplicationError
 from activities.definition import defn
 from activities.slack import post_message
 from contracts.fixpr import ReviewResolution, SettleArgs
+from domain.ci_healing.outcomes import CIOutcome
 from domain.ci_healing.review_messages import backlog_message, review_message
 from domain.ci_healing.review_queue import ReviewItem, ReviewStatus, backlog_alert
+from runtime import metrics
 from runtime.settings import get_settings
 from store import ci_failures, review_queue
 from store.db import engine_for
@@ -74,17 +76,21 @@ def settle_run(args: SettleArgs) -> bool:
         raise ApplicationError(f"{args.workflow_id} has no outcome yet", type="NotFinished")
     if changed:
         log.info("%s settled as %s after its fix PR's review", args.workflow_id, args.outcome)
+        metrics.ci_outcome_changed(CIOutcome.AWAITING_REVIEW.value, args.outcome)
     return changed
 
 
 @defn(name="review.hold_run")
 def hold_run(workflow_id: str) -> bool:
     """The CI failure whose fix PR was proposed waits for its merge (`awaiting_review`, not healed)."""
-    changed = ci_failures.hold_for_review(_engine(), workflow_id)
+    engine = _engine()
+    before = ci_failures.get_ci_failure(engine, workflow_id)
+    changed = ci_failures.hold_for_review(engine, workflow_id)
     if changed is None:  # the CI workflow has not recorded its outcome yet: retried (2 minutes at most)
         raise ApplicationError(f"{workflow_id} has no outcome yet", type="NotFinished")
     if changed:
         log.info("%s awaits the merge of its proposed fix PR", workflow_id)
+        metrics.ci_outcome_changed(str(before.outcome if before else ""), CIOutcome.AWAITING_REVIEW.value)
     return changed
 
 

@@ -112,6 +112,12 @@ CI_FIXES = _counter(
     "mender_ci_remediations_total", "CI remediation attempts by outcome (succeeded, failed).", ("outcome",)
 )
 CI_OUTCOMES = _counter("mender_ci_outcomes_total", "Finished CI failure workflows by outcome.", ("outcome",))
+CI_OUTCOME_CHANGES = _counter(
+    "mender_ci_outcome_changes_total",
+    "Stored CI outcomes changed after their workflow ended, by its fix PR: held (healed -> awaiting_review:"
+    " proposed, or merged then reverted) and settled (awaiting_review -> approved_fixed or escalated).",
+    ("from_outcome", "to_outcome"),
+)
 APPROVALS = _counter(
     "mender_approvals_total",
     "Approval requests by event (requested, approved, rejected, timed_out).",
@@ -199,6 +205,11 @@ def ci_remediated(outcome: str) -> None:
 
 def ci_finished(outcome: str) -> None:
     CI_OUTCOMES.labels(bounded(outcome, CI_OUTCOME_WORDS)).inc()
+
+
+def ci_outcome_changed(before: str, after: str) -> None:
+    """Healed now = outcomes{auto_fixed, approved_fixed} - changes{from: those} + changes{to: those}."""
+    CI_OUTCOME_CHANGES.labels(bounded(before, CI_OUTCOME_WORDS), bounded(after, CI_OUTCOME_WORDS)).inc()
 
 
 def approval(event: str) -> None:

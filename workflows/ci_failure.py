@@ -36,6 +36,7 @@ GITLAB_CI_EDITS_PATCH = "gitlab-ci-file-fixes"  # GitLab fix MRs may edit .gitla
 REVIEW_OUTCOME_PATCH = "ci-awaiting-review-outcome"  # a passing fix bound for review: awaiting_review
 FIX_ROUTE_PATCH = "ci-fix-route"  # a verified fix PR's route (proposed: awaiting_review) ends the run
 QUEUED_ROUTE_PATCH = "ci-queued-route"  # ... and routed to the review queue: awaiting_review too
+UNROUTED_FIX_PATCH = "ci-unrouted-fix"  # ... and no route (ended first, none in time): healed only if merged
 
 
 @workflow.defn(name=CI_WORKFLOW)
@@ -52,7 +53,7 @@ class CIFailureWorkflow:
         self.runner = CIEffectRunner(input.run)
         self.shown: CIStatus | None = None  # the status as of the last wait, while effects are carried out
         self.gitlab_ci_edits = self.review_outcome = self.budgeted = self.fix_route = True  # set by `run`
-        self.queued_route = True
+        self.queued_route = self.unrouted_fix = True
 
     @workflow.signal(name=RUN_EVENT_SIGNAL)
     def run_event(self, event: CIRunEvent) -> None:
@@ -87,6 +88,7 @@ class CIFailureWorkflow:
         self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
         self.fix_route = workflow.patched(FIX_ROUTE_PATCH)
         self.queued_route = workflow.patched(QUEUED_ROUTE_PATCH)
+        self.unrouted_fix = workflow.patched(UNROUTED_FIX_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -115,6 +117,7 @@ class CIFailureWorkflow:
             review_outcome=self.review_outcome,
             fix_route=self.fix_route,
             queued_route=self.queued_route,
+            unrouted_fix=self.unrouted_fix,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]

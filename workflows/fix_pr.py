@@ -42,6 +42,8 @@ SETTLE_RUN_PATCH = "fixpr-settle-run"  # a queued fix PR's end settles its await
 HOLD_PROPOSED_PATCH = "fixpr-hold-proposed"  # a proposed fix PR holds its run awaiting_review until it ends
 TELL_RUN_PATCH = "fixpr-tell-run"  # the fixed run's CI failure workflow hears the route (signal fix_routed)
 HOLD_QUEUED_PATCH = "fixpr-hold-queued"  # a queued fix PR holds its run awaiting_review until it ends
+MERGE_CONFIRMED_PATCH = "fixpr-merge-confirmed"  # routed to merge: the run hears it once merged (or refused)
+REVERT_UNHEALS_PATCH = "fixpr-revert-unheals"  # a reverted fix takes back its healed run (escalated)
 
 
 @workflow.defn(name=FIXPR_WORKFLOW)
@@ -59,7 +61,7 @@ class FixPRWorkflow:
         self.runner = FixPREffectRunner(given)
         self.shown: FixPRStatus | None = None  # the status as of the last wait, while effects are carried out
         self.settle_run = self.hold_proposed = self.budgeted = self.tell_run = True  # set by `run`
-        self.hold_queued = True
+        self.hold_queued = self.confirm_merge = self.unheal_reverted = True
 
     @workflow.signal(name=REVIEW_SIGNAL)
     def on_review(self, decision: ReviewDecision) -> None:
@@ -83,6 +85,8 @@ class FixPRWorkflow:
         self.budgeted = workflow.patched(HISTORY_BUDGET_PATCH)
         self.tell_run = workflow.patched(TELL_RUN_PATCH)
         self.hold_queued = workflow.patched(HOLD_QUEUED_PATCH)
+        self.confirm_merge = workflow.patched(MERGE_CONFIRMED_PATCH)
+        self.unheal_reverted = workflow.patched(REVERT_UNHEALS_PATCH)
         if input.carried is None:
             await self._decide(lambda ctx: decider.start(self.memory, ctx))
         while not self.memory.done:
@@ -112,6 +116,8 @@ class FixPRWorkflow:
             hold_proposed=self.hold_proposed,
             tell_run=self.tell_run,
             hold_queued=self.hold_queued,
+            confirm_merge=self.confirm_merge,
+            unheal_reverted=self.unheal_reverted,
         )
 
     async def _decide(self, decide) -> None:  # type: ignore[no-untyped-def]

@@ -129,7 +129,7 @@ def on_timer(m: CIMemory, ctx: CIContext) -> CIStep:
         return _detected(m)
     if wait.kind is WaitFor.APPROVAL:
         return CIStep(m, [LoadPolicy(PolicyFor.RECHECK)])
-    if wait.kind is WaitFor.FIX_ROUTE:  # no route in time: healed, as the verification says
+    if wait.kind is WaitFor.FIX_ROUTE:  # no route in time: not healed until the fix PR merges
         return route_steps.route_known(m, ctx)
     return CIStep(m, [PollRun(wait.fix_branch if wait.for_fix else "")])
 

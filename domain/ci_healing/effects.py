@@ -102,6 +102,7 @@ class CIContext:
     review_outcome: bool = True  # a fix PR bound for the review queue ends the run `awaiting_review`
     fix_route: bool = True  # a verified fix PR's route decides the run's end (proposed: `awaiting_review`)
     queued_route: bool = True  # ... and a fix PR routed to the review queue ends it `awaiting_review` too
+    unrouted_fix: bool = True  # ... and one that took no route heals it only when GitHub shows it merged
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ def end(m: FixPRMemory, outcome: str) -> FixPRStep:
     m = m.model_copy(update={"done": True, "waiting": None, "awaiting_review": False})
     held = m.holds_run or (m.settles_run and m.queued is not None)
     settled = settled_outcome(outcome) if held else None
-    step = tell_run(m, None)  # ended without a route (handed over, closed outside): the run goes on
+    step = tell_run(m, None, (outcome,))  # ended without a route (handed over, closed outside): its outcome
     return FixPRStep(step.memory, [*step.effects, *([SettleRun(settled)] if settled is not None else [])])
 
 

@@ -38,6 +38,7 @@ from domain.ci_healing.fixpr_effects import (
     ScanFix,
 )
 from domain.ci_healing.fixpr_results import ChecksSnapshot, FixPRSettings
+from domain.ci_healing.fixpr_unheal import unheal_reverted
 from domain.ci_healing.review_queue import ReviewDecision
 from domain.ci_healing.runs import CIRunEvent
 
@@ -123,7 +124,7 @@ def resume(m: FixPRMemory, ctx: FixPRContext, effect: FixPREffect, result: Any) 
     if isinstance(effect, ReadDefaultRun):
         return _default_run_read(m, ctx, result)
     if isinstance(effect, RevertFix):
-        return after_merge.reverted(m, ctx, result)
+        return unheal_reverted(after_merge.reverted(m, ctx, result), ctx)
     raise TypeError(f"{type(effect).__name__} has no result to resume with")
 
 

@@ -78,6 +78,8 @@ class FixPRContext:
     hold_proposed: bool = True  # a proposed fix PR holds its run until it ends (`HoldRun`, `SettleRun`)
     tell_run: bool = True  # the CI failure workflow hears the route (`TellRun`): proposed ends it awaiting
     hold_queued: bool = True  # a queued fix PR holds its run `awaiting_review` too (`HoldRun`, `SettleRun`)
+    confirm_merge: bool = True  # routed to merge: its run hears it once the merge is confirmed or refused
+    unheal_reverted: bool = True  # a reverted fix takes back its healed run (`HoldRun`, `SettleRun`)
 
 
 class FixPREffect:

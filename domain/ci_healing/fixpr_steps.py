@@ -75,7 +75,8 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     assert decision is not None and m.status.confidence is not None
     score = m.status.confidence.score
     why = tuple(route_reasons(decision, m.status.evidence))
-    step = tell_run(m, decision.route, why).then(
+    confirm = decision.route is Route.MERGE and ctx.confirm_merge  # told once merged or refused (`merged`)
+    step = (FixPRStep(m) if confirm else tell_run(m, decision.route, why)).then(
         lambda mem: audit(mem, decision.route.value, {"score": score, "reasons": decision.reasons})
     )
     if decision.route is Route.MERGE:
@@ -98,9 +99,19 @@ def merged(m: FixPRMemory, ctx: FixPRContext, result: MergeResult) -> FixPRStep:
         if not m.requeue:
             return step.then(lambda mem: end(mem, f"merge refused: {result.detail}"[:300]))
         refused = FixPRDecision(route=Route.REVIEW, reasons=[result.detail])
+        if ctx.confirm_merge and not m.holds_run:  # routed to merge: its run is not healed, it awaits review
+            step = hold_run(step.then(lambda mem: tell_run(mem, Route.REVIEW, (result.detail,))))
         return step.then(lambda mem: queue(mem, ctx, refused))
     sha = result.sha
-    return audit(status(m, merge_sha=sha), "merged", {"sha": sha}).then(lambda mem: watch(mem, ctx))
+    step = audit(status(m, merge_sha=sha), "merged", {"sha": sha})
+    if ctx.confirm_merge:  # GitHub (GitLab) confirmed the merge: now the run hears its route
+        step = step.then(lambda mem: tell_run(mem, Route.MERGE, merge_reasons(mem)))
+    return step.then(lambda mem: watch(mem, ctx))
+
+
+def merge_reasons(m: FixPRMemory) -> tuple[str, ...]:
+    decision = m.status.decision
+    return tuple(route_reasons(decision, m.status.evidence)) if decision is not None else ()
 
 
 def await_approval(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:

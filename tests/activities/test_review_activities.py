@@ -15,6 +15,7 @@ from temporalio.exceptions import ApplicationError
 from activities.review import announce, backlog, enqueue, hold_run, settle_run
 from contracts.fixpr import SettleArgs
 from domain.ci_healing.review_queue import ReviewItem
+from runtime.metrics import REGISTRY
 from runtime.settings import Settings, set_settings
 from simulators.slack import SlackSimulator
 from store import ci_failures
@@ -33,6 +34,12 @@ def settings(tmp_path: Path, url: str) -> Iterator[Settings]:
     review = {"backlog_items": 3, "backlog_age_hours": 72, "alert_period_hours": 24, "channel": "#mender-ci"}
     yield make_settings(tmp_path, slack={"simulator_url": f"{url}/api/"}, ci={"fix_prs": {"review": review}})
     set_settings(None)
+
+
+def outcome_changes(before: str, after: str) -> float:
+    """`mender_ci_outcome_changes_total`: stored outcomes changed after the CI workflow ended."""
+    labels = {"from_outcome": before, "to_outcome": after}
+    return REGISTRY.get_sample_value("mender_ci_outcome_changes_total", labels) or 0.0
 
 
 def posted(url: str, channel: str) -> list[dict[str, Any]]:
@@ -90,8 +97,12 @@ def test_settle_run_ends_only_a_run_awaiting_its_review(
     row = {"workflow_id": "ci/github/acme/api/7", "provider": "github", "project": "acme/api", "run_id": 7}
     ci_failures.upsert_ci_failure(engine, {**row, "stage": stored, "outcome": stored})
     args = SettleArgs(workflow_id="ci/github/acme/api/7", outcome="approved_fixed")
+    counted = outcome_changes("awaiting_review", "approved_fixed")
     assert settle_run(args) is changes
     assert settle_run(args) is False  # settled once
+    assert (
+        outcome_changes("awaiting_review", "approved_fixed") == counted + changes
+    )  # the metric follows the row
     after = ci_failures.get_ci_failure(engine, "ci/github/acme/api/7")
     assert after is not None and after.outcome == ("approved_fixed" if changes else stored)
     with pytest.raises(ApplicationError) as running:  # retried until the CI workflow has recorded its end
@@ -111,7 +122,11 @@ def test_hold_run_keeps_a_proposed_fix_run_from_counting_as_healed(
     workflow_id = f"ci/github/acme/api/{stored}"
     row = {"workflow_id": workflow_id, "provider": "github", "project": "acme/api", "run_id": 9}
     ci_failures.upsert_ci_failure(engine, {**row, "stage": stored, "outcome": stored})
+    counted = outcome_changes(stored, "awaiting_review")
     assert hold_run(workflow_id) is held
+    assert (
+        outcome_changes(stored, "awaiting_review") == counted + held
+    )  # a healed run no longer counted healed
     after = ci_failures.get_ci_failure(engine, workflow_id)
     assert after is not None and after.outcome == ("awaiting_review" if held else stored)
     if held:  # the fix PR's end settles it like a queued one

@@ -3,7 +3,7 @@
 Proposed (merged after one approval) or queued for review (its checks failed, the gate, a finding) is
 not healed yet: the run ends `awaiting_review` with the fix PR's link (and why it was queued), in its
 status and its notice, as the store holds it (`review.hold_run`) until the fix PR ends
-(`review.settle_run`). Any other route, none, or none in time: healed, as before.
+(`review.settle_run`). Merge: healed. No route, or none in time: test_ci_unrouted_fix.py.
 """
 
 from __future__ import annotations
@@ -63,9 +63,6 @@ def test_a_verified_fix_pr_waits_for_its_route_as_long_as_its_checks_and_scan_ma
         ),
         pytest.param(Route.REVIEW, CIOutcome.AWAITING_REVIEW, Stage.ANALYSED, QUEUED, id="queued"),
         pytest.param(Route.BLOCKED, CIOutcome.AWAITING_REVIEW, Stage.ANALYSED, BLOCKED, id="blocked"),
-        pytest.param(
-            None, CIOutcome.AUTO_FIXED, Stage.FIXED, "fix PR https://pr/9 verified", id="ended-first"
-        ),
     ],
 )
 def test_the_route_ends_the_run_in_its_status_notice_and_record(
@@ -100,11 +97,11 @@ def test_the_first_route_counts() -> None:
     assert decider.record_route(m, routed(Route.MERGE)).fix_route == routed(Route.AUTO_MERGE)
 
 
-def test_no_route_in_time_heals_the_run_as_the_verification_says() -> None:
-    m = verified()
+def test_no_route_in_time_heals_a_run_from_before_as_the_verification_says() -> None:
+    m = verified()  # (now: `awaiting_review`, test_ci_unrouted_fix.py)
     assert m.waiting is not None
     late = (m.waiting.deadline - ctx().now).total_seconds()
-    m, done = carry(decider.on_timer(m, ctx(late)))
+    m, done = carry(decider.on_timer(m, replace(ctx(late), unrouted_fix=False)))
     assert m.status.outcome is CIOutcome.AUTO_FIXED and kinds(done)[-1] == "RecordRun"
 
 

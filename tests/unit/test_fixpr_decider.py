@@ -211,7 +211,8 @@ def test_a_pr_without_checks_yet_waits() -> None:
 def test_a_pr_closed_or_merged_outside_mender_ends_it(state: str) -> None:
     step = decider.resume(waiting_for_checks(), ctx(), ReadChecks(), snap(state))
     assert step.memory.done and step.memory.status.outcome == f"{state} outside Mender"
-    assert step.effects == [TellRun(None)] and step.memory.status.stage == "done"  # no route: the run goes on
+    told = TellRun(None, (f"{state} outside Mender",))  # no route: the run hears how it ended
+    assert step.effects == [told] and step.memory.status.stage == "done"
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The fix PR decider tells the CI failure workflow of the fixed run which route the PR took (`TellRun`),
-once: at the route, or with none when the PR ends first. A fix PR workflow begun before never tells
+once: at the route (a merge: once GitHub merged it, `test_fixpr_merge_confirmed.py`), or with none and
+the PR's outcome when the PR ends first. A fix PR workflow begun before never tells
 (`workflow.patched`). The CI side: `tests/unit/test_ci_fix_route.py`."""
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from tests.unit.test_fixpr_decider import NOW, carry, ctx, kinds, memory, settin
 @pytest.mark.parametrize(
     ("checks", "route", "first_reason"),
     [
-        pytest.param(snap(), Route.MERGE, "confidence 1.00 >= 0.95", id="merge"),
         pytest.param(snap(lint="failure"), Route.AUTO_MERGE, "its checks failed: lint", id="proposed"),
         pytest.param(snap(tests="failure"), Route.REVIEW, "its checks failed: tests", id="queued"),
     ],
@@ -37,7 +37,7 @@ def test_the_route_is_told_first_and_once(checks: ChecksSnapshot, route: Route, 
 
 def test_a_pr_that_ends_before_its_route_tells_none() -> None:
     m, done = carry(decider.resume(waiting_for_checks(), ctx(), ReadChecks(), snap(state="closed")))
-    assert m.done and done == [TellRun(None)]
+    assert m.done and done == [TellRun(None, ("closed outside Mender",))]
 
 
 def test_a_history_from_before_never_tells() -> None:
