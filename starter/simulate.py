@@ -93,11 +93,13 @@ async def run_simulation(
     timeout: float = 900,
     data_dir: Path | None = None,
     worker_process: bool = False,
+    github_process: bool = False,
 ) -> dict[str, Any]:
     """Run the scenario until every PR is merged, closed or waiting for a human; return the report.
 
     `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
-    `worker_process`: the worker in its own process (`starter/worker_process.py`).
+    `worker_process`: the worker in its own process (`starter/worker_process.py`); `github_process`: the
+    GitHub simulator too (`starter/github_process.py`).
     """
     scenario = load_scenario(scenario_path)
     config = scenario_config(config_path, scenario)
@@ -110,7 +112,11 @@ async def run_simulation(
     kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
     with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
         async with embedded(
-            config, Path(tmp), github_seed=scenario.seed, worker_process=worker_process
+            config,
+            Path(tmp),
+            github_seed=scenario.seed,
+            worker_process=worker_process,
+            github_process=github_process,
         ) as stack:
             stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab, scenario)
             gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))
