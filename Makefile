@@ -79,8 +79,9 @@ bench-cli-startup: setup
 bench-ingest: setup
 	$(BIN)/python bench/ingest.py $(ARGS)
 
-# Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside bare timers + one activity; ARGS="--prs 200"
-bench-latency: setup  # Mender beside both floors (bare timers; bare timers + PyGithub reads)
+# Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside two floors (bare timers + one activity; + the
+# same GitHub reads through bare PyGithub); ARGS="--prs 200"
+bench-latency: setup
 	$(BIN)/python bench/latency.py $(ARGS)
 
 # The README's fault table: the chaos tests on real processes, one row per fault (bench/chaos.py)
