@@ -91,10 +91,11 @@ def mender(
     open_interval: float = OPEN_INTERVAL,
     keep: Path | None = None,
     github_process: bool = True,
+    points_per_minute: int | None = None,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.yaml"
-        path.write_text(yaml.safe_dump(scenario(prs, open_interval)))
+        path.write_text(yaml.safe_dump(scenario(prs, open_interval, points_per_minute)))
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
         simulate._report = with_hops(simulate._report)  # the bench's own figure, added to the report
@@ -132,6 +133,12 @@ def main() -> None:
         help="Mender's worker in the bench process with the simulators (as `mender simulate`)",
     )
     parser.add_argument(
+        "--secondary-limit",
+        type=int,
+        metavar="POINTS",
+        help="the simulator enforces GitHub's secondary limit of POINTS a minute (900 published; GET 1, write 5)",
+    )
+    parser.add_argument(
         "--github-in-process",
         action="store_true",
         help="Mender's GitHub simulator in the bench process with the starter (as `mender simulate`)",
@@ -140,7 +147,9 @@ def main() -> None:
     rows: dict[str, tuple[float | None, float | None]] = {}
     if not args.mender_only:
         rows["floor"] = run_floor(args.prs, args.timeout, args.open_interval)
-        rows["floor + GitHub reads"] = run_floor_github(args.prs, args.timeout, args.open_interval)
+        rows["floor + GitHub reads"] = run_floor_github(
+            args.prs, args.timeout, args.open_interval, args.secondary_limit
+        )
     if not args.floor_only:
         rows.update(run_mender(args))
     print(
@@ -170,10 +179,12 @@ def run_floor(prs: int, timeout: float, open_interval: float) -> tuple[float | N
     return median, p95
 
 
-def run_floor_github(prs: int, timeout: float, open_interval: float) -> tuple[float | None, float | None]:
+def run_floor_github(
+    prs: int, timeout: float, open_interval: float, points_per_minute: int | None
+) -> tuple[float | None, float | None]:
     print(f"floor + GitHub reads: load average {load_average()}", flush=True)
     started = time.monotonic()
-    waits, requests = asyncio.run(floor_github(prs, timeout, open_interval))
+    waits, requests = asyncio.run(floor_github(prs, timeout, open_interval, points_per_minute))
     median, p95 = percentile(waits, 0.5), percentile(waits, 0.95)
     print(
         f"floor + GitHub reads: {len(waits)} of {prs} read, {time.monotonic() - started:.0f} s; "
@@ -196,6 +207,7 @@ def run_mender(args: argparse.Namespace) -> dict[str, tuple[float | None, float 
         args.open_interval,
         args.keep,
         not args.github_in_process,
+        args.secondary_limit,
     )
     decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
     writes = report["github_writes"]

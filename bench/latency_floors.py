@@ -84,11 +84,11 @@ async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) 
 
 
 async def floor_github(
-    prs: int, timeout: float, open_interval: float = OPEN_INTERVAL
+    prs: int, timeout: float, open_interval: float = OPEN_INTERVAL, points_per_minute: int | None = None
 ) -> tuple[list[float], dict[str, float]]:
     """Stall -> read-done seconds of each bare workflow that read its PR within `timeout`, and the GitHub
     requests the reads made (from the simulator's request log)."""
-    fleet = scenario(prs, open_interval)
+    fleet = scenario(prs, open_interval, points_per_minute)
     repos = fleet["repos"]
     env = await started(
         lambda: WorkflowEnvironment.start_local(
@@ -100,7 +100,7 @@ async def floor_github(
     log = Path(tempfile.mkdtemp(prefix="floor-github-")) / "github.log"
     try:
         with simulator_process(free_port(), None, "floor", log) as sim:
-            github_reads.CLIENT["github"] = github_reads.client(sim.url, SIM_TOKEN)
+            github_reads.CLIENT["github"] = github_reads.client(sim.url, SIM_TOKEN, points_per_minute)
             with concurrent.futures.ThreadPoolExecutor(max_workers=SLOTS) as pool:
                 async with Worker(
                     env.client,
@@ -129,7 +129,7 @@ async def floor_github(
     finally:
         await env.shutdown()
     done = [github_reads.READ[w] - sent[w] for w in sent if w in github_reads.READ]
-    counted = sum(1 for r in requests if r["status"] != 304)
+    counted = sum(1 for r in requests if r["status"] not in (304, 403, 429))
     return done, {
         "requests": len(requests),
         "per_read": round(len(requests) / max(1, len(done)), 2),

@@ -17,15 +17,25 @@ from temporalio import activity, workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():  # the activity's library, not the workflow's
-    from github import Github
+    from github import Github, GithubException
 
 READ: dict[str, float] = {}  # workflow id -> wall-clock time its read of GitHub was done
 SETTLE_WAITS = (0.25, 0.5, 1.0, 2.0)  # re-reads of a PR whose mergeability is null, as GitHub advises
 CLIENT: dict[str, Github] = {}  # "url" -> the client (set by the bench before its worker starts)
 
 
-def client(url: str, token: str) -> Github:
-    return Github(base_url=url, login_or_token=token, retry=None, timeout=15, lazy=True)
+def client(url: str, token: str, points_per_minute: int | None = None) -> Github:
+    """PyGithub as a bare script would use it; under a secondary limit of `points_per_minute` (GET: 1
+    point), paced by PyGithub's own `seconds_between_requests`, a little under the limit."""
+    spacing = 60 / points_per_minute * 1.02 if points_per_minute else None
+    return Github(
+        base_url=url,
+        login_or_token=token,
+        retry=None,
+        timeout=15,
+        lazy=True,
+        seconds_between_requests=spacing,
+    )
 
 
 def read_pr(gh: Github, repo_name: str, number: int) -> dict:
@@ -52,8 +62,17 @@ def read_pr(gh: Github, repo_name: str, number: int) -> dict:
 
 @activity.defn(name="floor.read_and_act")
 def read_and_act(repo_name: str, number: int) -> None:
-    """Read the PR, then note when (the decision)."""
-    read_pr(CLIENT["github"], repo_name, number)
+    """Read the PR, then note when (the decision). A secondary rate limit is waited out as GitHub says
+    (`Retry-After`), then the read starts again."""
+    while True:
+        try:
+            read_pr(CLIENT["github"], repo_name, number)
+            break
+        except GithubException as exc:
+            wait = (exc.headers or {}).get("retry-after")
+            if exc.status not in (403, 429) or wait is None:
+                raise
+            time.sleep(float(wait))
     READ.setdefault(activity.info().workflow_id, time.time())
 
 
@@ -73,6 +92,6 @@ class FloorGitHubStall:
         await workflow.execute_activity(
             "floor.read_and_act",
             args=[repo_name, number],
-            start_to_close_timeout=timedelta(seconds=120),
+            start_to_close_timeout=timedelta(seconds=1800),
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
