@@ -92,6 +92,6 @@ class FloorGitHubStall:
         await workflow.execute_activity(
             "floor.read_and_act",
             args=[repo_name, number],
-            start_to_close_timeout=timedelta(seconds=1800),
+            start_to_close_timeout=timedelta(seconds=180),  # a lost task is retried; waits are paced
             retry_policy=RetryPolicy(maximum_attempts=3),
         )
