@@ -79,7 +79,8 @@ bench-cli-startup: setup
 bench-ingest: setup
 	$(BIN)/python bench/ingest.py $(ARGS)
 
-# Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside bare timers + one activity; ARGS="--prs 200"
+# Stall -> action on a 1,000-PR fleet with 20 s thresholds, beside two floors (bare timers + one activity; + the
+# same GitHub reads through bare PyGithub); ARGS="--prs 200"
 bench-latency: setup
 	$(BIN)/python bench/latency.py $(ARGS)
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from github import Github, GithubException
+from github.GithubObject import GithubObject
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from temporalio import activity
@@ -136,14 +137,22 @@ def settled(repo: Repository, pull: PullRequest) -> PullRequest:
     return pull
 
 
+def _listed(item: GithubObject) -> dict[str, Any]:
+    """The JSON a list answer gave for `item`. Not `item.raw_data`: PyGithub first GETs a listed item
+    itself on that (one request per check suite and per check run, for what the list already holds)."""
+    return GithubObject.raw_data.fget(item)  # type: ignore[attr-defined]
+
+
 def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
-    """Everything Mender needs about a PR, read through PyGithub (mergeability once computed)."""
+    """Everything Mender needs about a PR, read through PyGithub (mergeability once computed): the PR,
+    then its head's check suites, check runs and statuses, its reviews and the comparison with its base,
+    one request each (lazy objects cost none)."""
     pull = settled(repo, pull)
     head = pull.head.sha
     commit = repo.get_commit(head)
     suites = [
         CheckSuiteFact(
-            id=s.id, status=s.status, conclusion=s.conclusion, updated_at=s.raw_data.get("updated_at")
+            id=s.id, status=s.status, conclusion=s.conclusion, updated_at=_listed(s).get("updated_at")
         )
         for s in commit.get_check_suites()
     ]
@@ -153,7 +162,7 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
             name=r.name,
             status=r.status,
             conclusion=r.conclusion,
-            suite_id=(r.raw_data.get("check_suite") or {}).get("id"),
+            suite_id=(_listed(r).get("check_suite") or {}).get("id"),
             output=_output(r),
         )
         for r in commit.get_check_runs()
@@ -166,9 +175,21 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
         ReviewFact(id=r.id, user=r.user.login if r.user else "", state=r.state, commit_id=r.commit_id)
         for r in pull.get_reviews()
     ]
+    return _snapshot(pull, pr, repo.compare(pull.base.ref, head).behind_by, suites, runs, statuses, reviews)
+
+
+def _snapshot(
+    pull: PullRequest,
+    pr: PRRef,
+    behind_by: int = 0,
+    suites: list[CheckSuiteFact] | None = None,
+    runs: list[CheckRunFact] | None = None,
+    statuses: list[StatusFact] | None = None,
+    reviews: list[ReviewFact] | None = None,
+) -> PRSnapshot:
     return PRSnapshot(
         pr=pr,
-        behind_by=repo.compare(pull.base.ref, head).behind_by,
+        behind_by=behind_by,
         state=pull.state,
         merged=pull.merged,
         merge_commit_sha=pull.merge_commit_sha,
@@ -177,26 +198,31 @@ def read_snapshot(repo: Repository, pull: PullRequest, pr: PRRef) -> PRSnapshot:
         author=pull.user.login,
         title=pull.title or "",
         html_url=pull.html_url,
-        head_sha=head,
+        head_sha=pull.head.sha,
         head_ref=pull.head.ref,
         base_ref=pull.base.ref,
         mergeable=pull.mergeable,
         mergeable_state=pull.mergeable_state or "unknown",
         labels=[label.name for label in pull.labels],
-        check_suites=suites,
-        check_runs=runs,
-        statuses=statuses,
-        reviews=reviews,
+        check_suites=suites or [],
+        check_runs=runs or [],
+        statuses=statuses or [],
+        reviews=reviews or [],
         fetched_at=datetime.now(UTC),
     )
 
 
 @defn(name="github.fetch_snapshot")
 def fetch_snapshot(pr: PRRef) -> PRSnapshot:
-    """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels."""
+    """Read the PR's live state: head, mergeability, check suites and runs, statuses, reviews, labels.
+
+    A merged or closed PR is read once: what a check decides on it (it ended) needs nothing more."""
     repo = _repo(pr)
     with github_errors(f"reading {pr.key}", pr.repo):
-        return read_snapshot(repo, repo.get_pull(pr.number), pr)
+        pull = repo.get_pull(pr.number)
+        if pull.state != "open":
+            return _snapshot(pull, pr)
+        return read_snapshot(repo, pull, pr)
 
 
 def _retried() -> bool:

@@ -22,7 +22,11 @@ from github.Requester import Requester
 
 from activities import github_gate
 
-MAX_ENTRIES = 1000
+# A staleness check of an open PR reads 6 URLs (the PR, its head's suites, runs and statuses, its reviews,
+# the comparison with its base): 1,000 entries held ~166 PRs, so on a 1,000-PR fleet every re-check
+# found its answers evicted and paid full price. Bounded by entries and by the characters held.
+MAX_ENTRIES = 20_000
+MAX_CHARACTERS = 48 * 1024 * 1024  # of bodies held, in all
 MAX_BODY = 512 * 1024  # characters: larger answers are not remembered
 
 
@@ -40,10 +44,14 @@ class Stats:
 
 
 class ETagCache:
-    def __init__(self, size: int = MAX_ENTRIES) -> None:
-        self._size, self._lock = size, threading.Lock()
+    def __init__(self, size: int = MAX_ENTRIES, characters: int = MAX_CHARACTERS) -> None:
+        self._size, self._characters, self._lock = size, characters, threading.Lock()
         self._entries: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+        self._held = 0  # characters of the bodies held
         self.stats = Stats()
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def get(self, key: tuple[str, str]) -> Remembered | None:
         with self._lock:
@@ -53,15 +61,19 @@ class ETagCache:
             return found
 
     def put(self, key: tuple[str, str], value: Remembered) -> None:
+        """Remember `value`, forgetting the least recently used beyond the entries or characters held."""
         with self._lock:
+            if (old := self._entries.pop(key, None)) is not None:
+                self._held -= len(old.body)
             self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._held += len(value.body)
+            while len(self._entries) > self._size or self._held > self._characters:
+                self._held -= len(self._entries.popitem(last=False)[1].body)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._held = 0
             self.stats = Stats()
 
 

@@ -27,8 +27,9 @@ from starter.simulate import run_simulation  # noqa: E402
 FAULT_MIX = [[], ["flaky_checks"], ["automerge_missed"], ["approver_bot_missed"]]
 
 
-def scenario(prs: int, open_interval: float = 0.01) -> dict:
-    """`prs` bot PRs opened `open_interval` s apart (0.01: the fleet stalls within seconds)."""
+def scenario(prs: int, open_interval: float = 0.01, points_per_minute: int | None = None) -> dict:
+    """`prs` bot PRs opened `open_interval` s apart (0.01: the fleet stalls within seconds);
+    `points_per_minute`: GitHub's secondary limit on REST points enforced (900 published)."""
     per_group = prs // len(FAULT_MIX)
     groups = [{"count": per_group, "faults": faults} for faults in FAULT_MIX]
     groups[0]["count"] += prs - per_group * len(FAULT_MIX)
@@ -57,6 +58,7 @@ def scenario(prs: int, open_interval: float = 0.01) -> dict:
         # A fleet this size needs more than GitHub's default 5000 API requests an hour per token;
         # 15000 is an Enterprise Cloud installation's limit.
         "github_rate_limit": 15000,
+        **({"github_points_per_minute": points_per_minute} if points_per_minute else {}),
         "config": {
             "mode": "act",
             "lifecycle": {"staleness_seconds": {**stale, "CHECKS_RUNNING": 60}, "terminal_grace_seconds": 30},

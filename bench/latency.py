@@ -1,9 +1,14 @@
-"""Stall -> action latency on a fleet, beside its floor: `make bench-latency`.
+"""Stall -> action latency on a fleet, beside its two floors: `make bench-latency`.
 
 Floor: bare Temporal on its own dev server: `--prs` workflows, each started by one signal (the PR's
 last progress, stamped by the sender), wait on a timer of the threshold, then run one activity (the
 action); stall -> action is the activity's start minus the signal's stamp. Same opening rate (100/s),
 threshold (20 s) and activity slots (16) as the fleet.
+Floor with GitHub reads (`bench/floor/github_reads.py`): the same, on a dev server of its own, but the
+activity first reads the PR through bare PyGithub (what a staleness check needs: the PR, its checks,
+statuses, reviews, the comparison with its base) from the same GitHub simulator world as Mender's fleet
+(the fleet scenario, the simulator in its own process); stall -> action is when the read was done. The
+gap between the two floors is the GitHub reads themselves; between this floor and Mender, Mender.
 Mender: `bench/fleet.py`'s scenario (a quarter of the PRs healthy, the rest stalled by the faults
 Mender heals most often; 20 s staleness thresholds) run by `mender simulate`'s engine, its worker in a
 process of its own (`mender worker`, 16 activity slots; `--worker-in-process`: in the bench process with
@@ -20,6 +25,10 @@ Fleet shapes: the default opens the 1,000 PRs 0.01 s apart (750 stall within sec
 need >= 9.4 min on one token); `--open-interval 0.8` opens them so that stalls come at ~56 a minute,
 a rate one token serves.
 
+The GitHub simulator runs in its own process (real GitHub is remote; `--github-in-process`: in the bench
+process with the starter, as `mender simulate` runs it). GitHub requests each floor read are counted
+from the simulator's request log; the load average is printed before and after each side.
+
 Usage: .venv/bin/python bench/latency.py [--prs 1000] [--open-interval 0.01] [--floor-only | --mender-only]
 """
 
@@ -27,19 +36,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import concurrent.futures
 import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
 
 import yaml
-from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,65 +52,13 @@ import starter.local_stack as local_stack  # noqa: E402
 import starter.simulate as simulate  # noqa: E402
 from bench.fleet import scenario  # noqa: E402
 from bench.fleet_hops import fleet_hops, summary  # noqa: E402
-from bench.floor.timers import ACTED, FloorStall, act  # noqa: E402
 from bench.ingest_load import percentile  # noqa: E402
-from runtime.temporal import temporal_binary  # noqa: E402
+from bench.latency_floors import OPEN_INTERVAL, SLOTS, THRESHOLD, floor, floor_github, started  # noqa: E402
 from starter.simulate import run_simulation  # noqa: E402
 
-THRESHOLD = 20.0
-OPEN_INTERVAL = 0.01  # as the fleet scenario opens its PRs (by default)
-SLOTS = 16  # activity slots of the embedded Mender worker
-T = TypeVar("T")
 
-
-async def started(start: Callable[[], Awaitable[T]], attempts: int = 3) -> T:
-    """`start()`, again when the dev server did not come up in the SDK's 5 s (a loaded machine)."""
-    for attempt in range(attempts):
-        try:
-            return await start()
-        except RuntimeError as exc:
-            if "did not start" not in str(exc) or attempt == attempts - 1:
-                raise
-            print(f"dev server did not start in time, again ({exc})", file=sys.stderr)
-    raise AssertionError("unreachable")
-
-
-async def floor(prs: int, timeout: float, open_interval: float = OPEN_INTERVAL) -> list[float]:
-    """Stall -> action seconds of each bare workflow that acted within `timeout`."""
-    env = await started(
-        lambda: WorkflowEnvironment.start_local(
-            dev_server_existing_path=str(temporal_binary()), dev_server_log_level="error"
-        )
-    )
-    queue = f"floor-stall-{uuid.uuid4().hex[:8]}"
-    sent: dict[str, float] = {}
-    try:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=SLOTS) as pool:
-            async with Worker(
-                env.client,
-                task_queue=queue,
-                workflows=[FloorStall],
-                activities=[act],
-                activity_executor=pool,
-                max_concurrent_activities=SLOTS,
-            ):
-                for n in range(prs):
-                    workflow_id = f"{queue}-{n}"
-                    sent[workflow_id] = time.time()
-                    await env.client.start_workflow(
-                        "FloorStall",
-                        THRESHOLD,
-                        id=workflow_id,
-                        task_queue=queue,
-                        start_signal="progress",
-                    )
-                    await asyncio.sleep(open_interval)
-                deadline = time.monotonic() + timeout
-                while len(sent.keys() & ACTED.keys()) < prs and time.monotonic() < deadline:
-                    await asyncio.sleep(0.5)
-    finally:
-        await env.shutdown()
-    return [ACTED[w] - sent[w] for w in sent if w in ACTED]
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def worker_peak_mb() -> float | None:
@@ -138,15 +90,22 @@ def mender(
     worker_process: bool = True,
     open_interval: float = OPEN_INTERVAL,
     keep: Path | None = None,
+    github_process: bool = True,
+    points_per_minute: int | None = None,
 ) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet.yaml"
-        path.write_text(yaml.safe_dump(scenario(prs, open_interval)))
+        path.write_text(yaml.safe_dump(scenario(prs, open_interval, points_per_minute)))
         if keep is not None:
             keep.mkdir(parents=True, exist_ok=True)
         simulate._report = with_hops(simulate._report)  # the bench's own figure, added to the report
         run = lambda: run_simulation(  # noqa: E731
-            path, ROOT / "mender.yaml", timeout, data_dir=keep, worker_process=worker_process
+            path,
+            ROOT / "mender.yaml",
+            timeout,
+            data_dir=keep,
+            worker_process=worker_process,
+            github_process=github_process,
         )
         return asyncio.run(started(run))
 
@@ -163,7 +122,7 @@ def main() -> None:
         "--slots",
         type=int,
         default=SLOTS,
-        help="activity slots of Mender's workflows' queue (the floor keeps 16)",
+        help="activity slots of Mender's workflows' queue (the floors keep 16)",
     )
     side = parser.add_mutually_exclusive_group()
     side.add_argument("--floor-only", action="store_true")
@@ -173,45 +132,26 @@ def main() -> None:
         action="store_true",
         help="Mender's worker in the bench process with the simulators (as `mender simulate`)",
     )
+    parser.add_argument(
+        "--secondary-limit",
+        type=int,
+        metavar="POINTS",
+        help="the simulator enforces GitHub's secondary limit of POINTS a minute (900 published; GET 1, write 5)",
+    )
+    parser.add_argument(
+        "--github-in-process",
+        action="store_true",
+        help="Mender's GitHub simulator in the bench process with the starter (as `mender simulate`)",
+    )
     args = parser.parse_args()
     rows: dict[str, tuple[float | None, float | None]] = {}
     if not args.mender_only:
-        started = time.monotonic()
-        waits = asyncio.run(floor(args.prs, args.timeout, args.open_interval))
-        rows["floor"] = (percentile(waits, 0.5), percentile(waits, 0.95))
-        median, p95 = rows["floor"]
-        print(
-            f"floor: {len(waits)} of {args.prs} acted, {time.monotonic() - started:.0f} s; "
-            f"stall -> action median {median:.1f} s, p95 {p95:.1f} s",
-            flush=True,
+        rows["floor"] = run_floor(args.prs, args.timeout, args.open_interval)
+        rows["floor + GitHub reads"] = run_floor_github(
+            args.prs, args.timeout, args.open_interval, args.secondary_limit
         )
     if not args.floor_only:
-        local_stack.ACTIVITY_SLOTS = args.slots  # read when the embedded stack starts its worker
-        started = time.monotonic()
-        report = mender(args.prs, args.timeout, not args.worker_in_process, args.open_interval, args.keep)
-        decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
-        rows["mender: stall -> decision"] = (decided["median"], decided["p95"])
-        rows["mender: stall -> write"] = (written["median"], written["p95"])
-        writes = report["github_writes"]
-        print(
-            f"mender: {args.prs} PRs in {time.monotonic() - started:.0f} s, actions {report['actions']}, "
-            f"false positives {report['false_positive_actions']}, open {report['prs']['open']}, "
-            f"needs human {report['prs']['needs_intervention']}, breaker trips {report['breaker_trips']}",
-            flush=True,
-        )
-        print(
-            f"GitHub writes taken {writes['taken']} ({writes['per_minute']}/min from first to last, busiest "
-            f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}; requests counted "
-            f"against the hourly limit: {writes['requests_counted']}"
-            + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
-            flush=True,
-        )
-        print(f"worker peak RSS: {report['worker_peak_rss_mb'] or 0:.0f} MB", flush=True)
-        print("\nstall -> decision hop by hop (s; server times from the PR workflows' histories)")
-        print(f"{'hop':<48} {'n':>6} {'median':>8} {'p95':>8}")
-        for hop, row in report["hops"].items():
-            show = lambda v: "n/a" if v is None or v != v else f"{v:.1f}"  # noqa: E731
-            print(f"{hop:<48} {row['n']:>6} {show(row['median']):>8} {show(row['p95']):>8}")
+        rows.update(run_mender(args))
     print(
         f"\nstall -> action, {args.prs} PRs, threshold {THRESHOLD:.0f} s (goal: p95 <= {THRESHOLD + 5:.0f} s)"
     )
@@ -219,10 +159,82 @@ def main() -> None:
     for name, (median, p95) in rows.items():
         show = lambda v: "n/a" if v is None else f"{v:.1f}"  # noqa: E731
         print(f"{name:<28} {show(median):>10} {show(p95):>10}")
-    floor_p95 = rows.get("floor", (None, None))[1]
-    for name in ("mender: stall -> decision", "mender: stall -> write"):
-        if floor_p95 and rows.get(name, (None, None))[1] is not None:
-            print(f"{name} / floor, p95: {rows[name][1] / floor_p95:.2f}x")
+    for base in ("floor", "floor + GitHub reads"):
+        base_p95 = rows.get(base, (None, None))[1]
+        for name in ("floor + GitHub reads", "mender: stall -> decision", "mender: stall -> write"):
+            if name != base and base_p95 and rows.get(name, (None, None))[1] is not None:
+                print(f"{name} / {base}, p95: {rows[name][1] / base_p95:.2f}x")
+
+
+def run_floor(prs: int, timeout: float, open_interval: float) -> tuple[float | None, float | None]:
+    print(f"floor: load average {load_average()}", flush=True)
+    started = time.monotonic()
+    waits = asyncio.run(floor(prs, timeout, open_interval))
+    median, p95 = percentile(waits, 0.5), percentile(waits, 0.95)
+    print(
+        f"floor: {len(waits)} of {prs} acted, {time.monotonic() - started:.0f} s; "
+        f"stall -> action median {median:.1f} s, p95 {p95:.1f} s; load average {load_average()}",
+        flush=True,
+    )
+    return median, p95
+
+
+def run_floor_github(
+    prs: int, timeout: float, open_interval: float, points_per_minute: int | None
+) -> tuple[float | None, float | None]:
+    print(f"floor + GitHub reads: load average {load_average()}", flush=True)
+    started = time.monotonic()
+    waits, requests = asyncio.run(floor_github(prs, timeout, open_interval, points_per_minute))
+    median, p95 = percentile(waits, 0.5), percentile(waits, 0.95)
+    print(
+        f"floor + GitHub reads: {len(waits)} of {prs} read, {time.monotonic() - started:.0f} s; "
+        f"stall -> read done median {median or 0:.1f} s, p95 {p95 or 0:.1f} s; GitHub requests "
+        f"{requests['requests']} ({requests['per_read']} a read; {requests['counted']} counted against the "
+        f"hourly limit, {requests['refused']} refused); load average {load_average()}",
+        flush=True,
+    )
+    return median, p95
+
+
+def run_mender(args: argparse.Namespace) -> dict[str, tuple[float | None, float | None]]:
+    print(f"mender: load average {load_average()}", flush=True)
+    local_stack.ACTIVITY_SLOTS = args.slots  # read when the embedded stack starts its worker
+    started = time.monotonic()
+    report = mender(
+        args.prs,
+        args.timeout,
+        not args.worker_in_process,
+        args.open_interval,
+        args.keep,
+        not args.github_in_process,
+        args.secondary_limit,
+    )
+    decided, written = report["stall_to_decision_seconds"], report["stall_to_action_seconds"]
+    writes = report["github_writes"]
+    print(
+        f"mender: {args.prs} PRs in {time.monotonic() - started:.0f} s, actions {report['actions']}, "
+        f"false positives {report['false_positive_actions']}, open {report['prs']['open']}, "
+        f"needs human {report['prs']['needs_intervention']}, breaker trips {report['breaker_trips']}; "
+        f"load average {load_average()}",
+        flush=True,
+    )
+    print(
+        f"GitHub writes taken {writes['taken']} ({writes['per_minute']}/min from first to last, busiest "
+        f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}; requests counted "
+        f"against the hourly limit: {writes['requests_counted']}"
+        + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
+        flush=True,
+    )
+    print(f"worker peak RSS: {report['worker_peak_rss_mb'] or 0:.0f} MB", flush=True)
+    print("\nstall -> decision hop by hop (s; server times from the PR workflows' histories)")
+    print(f"{'hop':<48} {'n':>6} {'median':>8} {'p95':>8}")
+    for hop, row in report["hops"].items():
+        show = lambda v: "n/a" if v is None or v != v else f"{v:.1f}"  # noqa: E731
+        print(f"{hop:<48} {row['n']:>6} {show(row['median']):>8} {show(row['p95']):>8}")
+    return {
+        "mender: stall -> decision": (decided["median"], decided["p95"]),
+        "mender: stall -> write": (written["median"], written["p95"]),
+    }
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,6 +29,7 @@ from simulators.gitlab import create_app as create_gitlab
 from simulators.slack import SlackSimulator
 from simulators.slack import create_app as create_slack
 from starter.app import create_app as create_starter
+from starter.github_process import RemoteGitHub, simulator_process
 from starter.worker_process import worker_process as worker_running
 
 ACTIVITY_SLOTS = 16  # the embedded worker's (in its process or its own)
@@ -37,7 +39,7 @@ ACTIVITY_SLOTS = 16  # the embedded worker's (in its process or its own)
 class Embedded:
     client: Client
     settings: Settings
-    github: Simulator
+    github: Simulator | RemoteGitHub  # remote: its own process (`github_process`)
     github_url: str
     slack: SlackSimulator
     slack_url: str
@@ -73,10 +75,16 @@ def embedded_settings(
 
 @asynccontextmanager
 async def embedded(
-    config: MenderConfig, data_dir: Path, *, github_seed: int = 7, worker_process: bool = False
+    config: MenderConfig,
+    data_dir: Path,
+    *,
+    github_seed: int = 7,
+    worker_process: bool = False,
+    github_process: bool = False,
 ) -> AsyncIterator[Embedded]:
     """Start the whole stack; settings are installed process-wide for the in-process worker.
-    `worker_process`: the worker runs as its own `mender worker` process instead (`worker_process.py`)."""
+    `worker_process`: the worker runs as its own `mender worker` process instead (`worker_process.py`);
+    `github_process`: so does the GitHub simulator (`github_process.py`; its log in `data_dir`)."""
     from worker import activity_threads, build_worker
 
     github_url = f"http://127.0.0.1:{free_port()}"
@@ -98,15 +106,23 @@ async def embedded(
         client = env.client
         address = client.service_client.config.target_host
         starter = ServerThread(create_starter(settings, EventDispatcher(address, client.namespace, queue)))
-        github = Simulator(
-            SimulatorConfig(
-                webhook_url=f"{starter.url}/webhooks/github",
-                webhook_secret=settings.webhook_secret,
-                base_url=github_url,
-                seed=github_seed,
+        github_port = int(github_url.rsplit(":", 1)[1])
+        github: Simulator | RemoteGitHub
+        if github_process:
+            webhooks = f"{starter.url}/webhooks/github"
+            github_server: Any = simulator_process(
+                github_port, webhooks, settings.webhook_secret, data_dir / "github.log"
             )
-        )
-        github_server = ServerThread(create_github(github), port=int(github_url.rsplit(":", 1)[1]))
+        else:
+            github = Simulator(
+                SimulatorConfig(
+                    webhook_url=f"{starter.url}/webhooks/github",
+                    webhook_secret=settings.webhook_secret,
+                    base_url=github_url,
+                    seed=github_seed,
+                )
+            )
+            github_server = ServerThread(create_github(github), port=github_port)
         gitlab_sim.configure(
             webhook_url=f"{starter.url}/webhooks/gitlab", webhook_token=settings.gitlab_webhook_token
         )
@@ -117,9 +133,10 @@ async def embedded(
             activity_threads(ACTIVITY_SLOTS) as executor,
             slack_server,
             starter,
-            github_server,
+            github_server as github_up,
             gitlab_server,
         ):
+            github = github_up if github_process else github
             async with (
                 worker_running(settings, client, queue, data_dir, ACTIVITY_SLOTS)
                 if worker_process
@@ -132,7 +149,7 @@ async def embedded(
                     client,
                     settings,
                     github,
-                    github_server.url,
+                    github_url,
                     slack_sim,
                     slack_server.url,
                     starter.url,

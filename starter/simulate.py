@@ -1,8 +1,9 @@
 """`mender simulate`: run a scenario to completion on the embedded stack and report what happened.
 
 The report is a stable contract (`--report json`): prs, by_fault, actions, false_positive_actions,
-needless_updates, mttm_seconds, stall_to_action_seconds (from a PR's last event to the answer of the
-remediation that acted), stall_to_decision_seconds (to its activity scheduled), github_writes
+needless_updates, mttm_seconds, stall_to_action_seconds (from a PR's last external event before the
+decision to the answer of the remediation that acted), stall_to_decision_seconds (to its activity
+scheduled; `simulate_stalls`), github_writes
 (`simulate_writes`), breaker_trips, ci_runs_caused, ci_runs_per_healed_pr (CI runs Mender caused per PR it
 healed: merged without a human after at least one of its actions), wall_seconds, commands, untracked
 (bot PRs Mender never tracked), reconciler (sweeps, failed_repos, commands_recovered), ci (see
@@ -40,6 +41,7 @@ from starter import simulate_ci, simulate_fixprs, simulate_goals
 from starter.local_stack import Embedded, embedded
 from starter.simulate_goals import check as check_goals
 from starter.simulate_goals import parse_goals
+from starter.simulate_stalls import stall_seconds
 from starter.simulate_sweeps import reconciler_report
 from starter.simulate_writes import writes_report
 from store import audit as audit_store
@@ -93,11 +95,13 @@ async def run_simulation(
     timeout: float = 900,
     data_dir: Path | None = None,
     worker_process: bool = False,
+    github_process: bool = False,
 ) -> dict[str, Any]:
     """Run the scenario until every PR is merged, closed or waiting for a human; return the report.
 
     `data_dir` keeps the run's store there (to open it in the dashboard or reports); default: deleted.
-    `worker_process`: the worker in its own process (`starter/worker_process.py`).
+    `worker_process`: the worker in its own process (`starter/worker_process.py`); `github_process`: the
+    GitHub simulator too (`starter/github_process.py`).
     """
     scenario = load_scenario(scenario_path)
     config = scenario_config(config_path, scenario)
@@ -110,7 +114,11 @@ async def run_simulation(
     kept = contextlib.nullcontext(str(data_dir)) if data_dir else None
     with kept or tempfile.TemporaryDirectory(prefix="mender-simulate-") as tmp:
         async with embedded(
-            config, Path(tmp), github_seed=scenario.seed, worker_process=worker_process
+            config,
+            Path(tmp),
+            github_seed=scenario.seed,
+            worker_process=worker_process,
+            github_process=github_process,
         ) as stack:
             stack.slack.approver = simulate_ci.scenario_approver(stack.github, stack.gitlab, scenario)
             gitlab_task = asyncio.create_task(simulate_ci.start_gitlab_pipelines(scenario, stack.gitlab))
@@ -188,7 +196,6 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
     stall_to_decision: list[float] = []  # to the remediation's activity scheduled (the timer's part)
     for key, pr in by_key.items():
         _, events = repository.get_pr(engine, PRRef.parse(key))
-        last_progress = None
         for event in events:
             details = event.payload.get("details", {})
             if event.type == "remediation" and details.get("outcome") == "acted":
@@ -198,14 +205,11 @@ async def _report(stack: Embedded, expected: int, wall: float) -> dict[str, Any]
                 needless_updates += details["action"] == "UPDATE_BRANCH" and "behind_base" not in pr.get(
                     "faults", []
                 )
-                if last_progress is not None:
-                    stall_to_action.append((event.occurred_at - last_progress).total_seconds())
-                    if scheduled := details.get("scheduled_at"):
-                        stall_to_decision.append((_time(scheduled) - last_progress).total_seconds())
             elif event.type == "escalated":
                 escalated.add(key)
-            elif event.type != "remediation" and event.outcome == "applied":
-                last_progress = event.occurred_at
+        to_action, to_decision = stall_seconds(events)
+        stall_to_action += to_action
+        stall_to_decision += to_decision
     originals = [p for p in sim["prs"] if not p.get("replaces")]
 
     def lineage(pr: dict[str, Any]) -> list[dict[str, Any]]:

@@ -6,8 +6,11 @@ token told it lacks a permission gets 403 `Resource not accessible by integratio
 GitHub would want in `X-Accepted-GitHub-Permissions`. Each token has `limit` requests per hour
 (`X-RateLimit-*` count down; exhausted: 403 `API rate limit exceeded`, `X-RateLimit-Remaining: 0`) and
 at most `writes_per_minute` writes (beyond: a secondary rate limit with `Retry-After`, answered 429 or,
-as GitHub also does, 403: `secondary_statuses`, taken in turn). A 304 for a
-conditional request costs nothing (see `api.py`). Pure bookkeeping: no I/O, the clock is passed in.
+as GitHub also does, 403: `secondary_statuses`, taken in turn). With `points_per_minute` (GitHub
+publishes 900 for REST: a GET costs 1 point, a write 5), requests beyond that many points a minute get
+the same secondary-limit answer with `Retry-After`; not enforced unless configured. A 304 for a
+conditional request costs nothing against the hourly limit (see `api.py`); GitHub does not say it is
+free of points, so it costs its point here. Pure bookkeeping: no I/O, the clock is passed in.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ DOCS_LIMITS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-t
 ANONYMOUS = ""
 EVERY_TOKEN = "*"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WRITE_POINTS = 5  # a write's cost against the points a minute (a GET, HEAD or OPTIONS: 1)
 _REPO = r"^/repos/[^/]+/[^/]+"
 # (pattern, permission): the first that matches a write names the permission it needs (GitHub App names).
 WRITE_PERMISSIONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -50,6 +54,8 @@ class AccessConfig:
     writes_per_minute: int = 80  # GitHub's secondary limit on content-creating requests
     write_window_seconds: float = 60.0  # the "minute" of that limit (shorter in tests)
     secondary_statuses: tuple[int, ...] = (429,)  # GitHub answers a secondary limit 429 or 403: in turn
+    points_per_minute: int | None = None  # GitHub's secondary limit on REST points (900); None: off
+    point_window_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         if not self.secondary_statuses or set(self.secondary_statuses) - {403, 429}:
@@ -70,6 +76,7 @@ class Quota:
     used: int = 0
     reset: int = 0  # epoch seconds when `used` goes back to 0
     writes: deque[float] = field(default_factory=deque)  # times of the writes of the last minute
+    points: deque[tuple[float, int]] = field(default_factory=deque)  # (time, points) of the last minute
 
     def headers(self) -> dict[str, str]:
         return {
@@ -154,26 +161,43 @@ class Access:
                 {},
                 DOCS_LIMITS,
             )
+        if (refusal := self._over_points(quota, method, now)) is not None:
+            return refusal
         if method in WRITES:
             window = self.config.write_window_seconds
             while quota.writes and now - quota.writes[0] >= window:
                 quota.writes.popleft()
             if len(quota.writes) >= self.config.writes_per_minute:
-                retry = max(1, int(window - (now - quota.writes[0])) + 1)
-                statuses = self.config.secondary_statuses
-                self.secondary_refused += 1
-                return Refusal(
-                    statuses[(self.secondary_refused - 1) % len(statuses)],
-                    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-                    {"Retry-After": str(retry)},
-                    DOCS_LIMITS,
-                )
+                return self._secondary(max(1, int(window - (now - quota.writes[0])) + 1))
         return None
 
-    def count(self, token: str, method: str, now: float) -> Quota:
-        """Count one answered request of `token` (a 304 is not counted: the caller skips it)."""
+    def _over_points(self, quota: Quota, method: str, now: float) -> Refusal | None:
+        limit, window = self.config.points_per_minute, self.config.point_window_seconds
+        if limit is None:
+            return None
+        while quota.points and now - quota.points[0][0] >= window:
+            quota.points.popleft()
+        if sum(p for _, p in quota.points) + (WRITE_POINTS if method in WRITES else 1) <= limit:
+            return None
+        return self._secondary(max(1, int(window - (now - quota.points[0][0])) + 1))
+
+    def _secondary(self, retry: int) -> Refusal:
+        statuses = self.config.secondary_statuses
+        self.secondary_refused += 1
+        return Refusal(
+            statuses[(self.secondary_refused - 1) % len(statuses)],
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            {"Retry-After": str(retry)},
+            DOCS_LIMITS,
+        )
+
+    def count(self, token: str, method: str, now: float, not_modified: bool = False) -> Quota:
+        """Count one answered request of `token`: its points, and against the hourly limit unless it was
+        a 304 to a conditional request."""
         quota = self.quota(token, now)
-        quota.used += 1
+        quota.used += not not_modified
         if method in WRITES:
             quota.writes.append(now)
+        if self.config.points_per_minute is not None:
+            quota.points.append((now, WRITE_POINTS if method in WRITES else 1))
         return quota

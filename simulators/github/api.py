@@ -138,8 +138,8 @@ def create_app(sim: Simulator, scenario: Scenario | None = None) -> FastAPI:
         response = await call_next(request)
         if method == "GET" and response.status_code == 200:
             response = await with_etag(request, response)
-        if response.status_code != 304 and not free:
-            access.count(token, method, now)
+        if not free:
+            access.count(token, method, now, not_modified=response.status_code == 304)
         response.headers.update(access.quota(token, now).headers())
         return response
 
@@ -178,7 +178,8 @@ async def with_etag(request: Request, response: Response) -> Response:
 
 def access_router(sim: Simulator) -> APIRouter:
     """`POST /_sim/access` `{"tokens", "denied": {token: [permission]}, "limit", "anonymous_limit",
-    "writes_per_minute", "write_window_seconds", "secondary_statuses": [403 or 429, ...]}` replaces the
+    "writes_per_minute", "write_window_seconds", "points_per_minute", "point_window_seconds",
+    "secondary_statuses": [403 or 429, ...]}` replaces the
     access rules (and forgets what was counted)."""
     router = APIRouter()
 
@@ -189,17 +190,17 @@ def access_router(sim: Simulator) -> APIRouter:
             config = AccessConfig(
                 tokens=tuple(body.get("tokens", AccessConfig.tokens)),
                 denied={t: frozenset(p) for t, p in dict(body.get("denied", {})).items()},
-                **{k: int(body[k]) for k in ("limit", "anonymous_limit", "writes_per_minute") if k in body},
+                **{
+                    k: int(body[k])
+                    for k in ("limit", "anonymous_limit", "writes_per_minute", "points_per_minute")
+                    if k in body
+                },
                 **(
                     {"secondary_statuses": tuple(int(s) for s in body["secondary_statuses"])}
                     if "secondary_statuses" in body
                     else {}
                 ),
-                **(
-                    {"write_window_seconds": float(body["write_window_seconds"])}
-                    if "write_window_seconds" in body
-                    else {}
-                ),
+                **{k: float(body[k]) for k in ("write_window_seconds", "point_window_seconds") if k in body},
             )
         except (TypeError, ValueError) as exc:
             return JSONResponse({"message": f"bad access rules: {exc}"}, status_code=422)

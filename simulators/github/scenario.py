@@ -27,6 +27,7 @@ Format (YAML or the same object as JSON; unknown keys are errors; every key exce
       - {type: webhook_duplicate, rate: 0.1}  # sent twice with the same delivery id
       - {type: webhook_delay, seconds: 0.5}  # every delivery this much later
     github_rate_limit: 15000         # optional: API requests an hour per token (default 5000)
+    github_points_per_minute: 900    # optional: GitHub's secondary limit on REST points (GET 1, write 5; default off)
     pipelines:                       # optional failing CI pipelines (default []); see pipelines.py
       - count: 3                     # >= 1 runs (default 1), one after another (open_interval_seconds apart)
         repo: acme/api               # required; a GitHub group's repo must be one of `repos`
@@ -170,6 +171,7 @@ class Scenario(_Strict):
     world_faults: list[WorldFault] = Field(default_factory=list)
     vulnerabilities: list[Vulnerability] = Field(default_factory=list)
     github_rate_limit: int | None = Field(None, ge=1)  # requests an hour per token (None: GitHub's 5000)
+    github_points_per_minute: int | None = Field(None, ge=1)  # secondary limit (None: not enforced)
     config: dict[str, Any] = Field(default_factory=dict)  # mender.yaml overrides: kept, not used here
     goals: dict[str, Any] = Field(default_factory=dict)  # what the run must achieve: kept, not used here
 

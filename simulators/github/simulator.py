@@ -195,6 +195,10 @@ class Simulator:
         if scenario.github_rate_limit is not None:
             rules = self.state.access.config
             self.state.access.configure(dataclasses.replace(rules, limit=scenario.github_rate_limit))
+        if scenario.github_points_per_minute is not None:
+            rules = self.state.access.config
+            points = scenario.github_points_per_minute
+            self.state.access.configure(dataclasses.replace(rules, points_per_minute=points))
         for name in scenario.repos:
             self.world.ensure_repo(name)
         self.world.vulnerabilities = [osv_entry(v.model_dump()) for v in scenario.vulnerabilities]

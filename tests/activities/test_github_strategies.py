@@ -55,7 +55,9 @@ class Sim:
         return self.github.get_repo(pr.repo).get_pull(pr.number)
 
     def snapshot(self, pr: PRRef):
-        return gh.fetch_snapshot(pr)
+        """Everything about the PR, its checks included once merged (a check's `fetch_snapshot` stops there)."""
+        repo = gh.github_client(get_settings(), pr.repo).get_repo(pr.repo)
+        return gh.read_snapshot(repo, repo.get_pull(pr.number), pr)
 
 
 def until(probe: Callable[[], T], ok: Callable[[T], bool], timeout: float = 15) -> T:

@@ -90,6 +90,23 @@ def test_the_secondary_limit_can_answer_403_as_github_also_does(served: Served) 
         AccessConfig(secondary_statuses=(500,))
 
 
+def test_reads_and_writes_share_the_points_a_minute_of_the_secondary_limit(served: Served) -> None:
+    """GitHub's REST secondary limit: 900 points a minute, a GET 1 point, a write 5 (here 7 points)."""
+    served.sim.state.access.configure(AccessConfig(points_per_minute=7))
+    read, write = f"{served.url}/repos/acme/api/pulls/1", f"{served.url}/repos/acme/api/issues/1/comments"
+    assert httpx.post(write, json={"body": "c"}, headers=AUTH).status_code == 201  # 5 points
+    assert [httpx.get(read, headers=AUTH).status_code for _ in range(3)] == [200, 200, 429]
+    refused = httpx.get(read, headers=AUTH)
+    assert refused.status_code == 429 and 0 < int(refused.headers["retry-after"]) <= 61
+    assert "secondary rate limit" in refused.json()["message"]
+    assert httpx.post(write, json={"body": "d"}, headers=AUTH).status_code == 429
+    with pytest.raises(GithubException) as limited:
+        client(served, TOKEN).get_repo("acme/api").get_pull(1)
+    assert limited.value.status == 429 and limited.value.headers["retry-after"]
+    served.sim.state.access.configure(AccessConfig())  # not enforced unless configured
+    assert all(httpx.get(read, headers=AUTH).status_code == 200 for _ in range(10))
+
+
 def test_conditional_requests_get_304_and_cost_nothing(served: Served) -> None:
     url = f"{served.url}/repos/acme/api/pulls/1"
     # GitHub computes mergeability in the background: until it has, the PR (and its ETag) changes by itself
