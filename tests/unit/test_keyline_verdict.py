@@ -44,7 +44,9 @@ def test_another_line_the_rule_recognises_gives_its_own_params(monkeypatch: pyte
     }
 
 
-def test_a_shown_line_without_the_rules_evidence_names_the_rules_line(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_shown_line_without_the_rules_evidence_names_the_rules_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     diagnosis, distilled = diagnosed(RUST, monkeypatch, hand_model(exit=5.0))
     assert distilled.key_line_number == 81 and "exited with 2" in diagnosis.key_line
     assert diagnosis.category.value == "code" and diagnosis.playbook == "code.rust"
