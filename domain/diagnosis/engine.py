@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from domain.ci_healing.python_distributions import distribution_for
 from domain.ci_healing.risk import score, tier
@@ -131,7 +132,10 @@ def _diagnosis(
     fallback: bool,
     kind: str | None = None,
     in_failing_step: bool = False,
+    rules_line: Any = None,
 ) -> Diagnosis:
+    """The verdict of `match` (its rule and params) with `distilled`'s key line; `rules_line`: the line
+    the rule recognised when it is not the key line shown (`keylines.shown_evidence`), named apart."""
     rule, params, notes = match.rule, dict(match.params), []
     category, action, auto_fix, confidence = rule.category, rule.action, rule.auto_fix, rule.confidence
     kind = kind or ("generic" if fallback else f"rule:{rule.id}")
@@ -181,6 +185,8 @@ def _diagnosis(
         )
     if notes and not fallback:
         explanation += " (" + "; ".join(notes) + ")"
+    if rules_line is not None:
+        explanation += keylines.named_apart(None if fallback else rule.id, rules_line)
     notes += calibration_notes
     return Diagnosis(
         category=category,
@@ -248,9 +254,12 @@ def _run(
         )
         top = choice.capture.top
         if top is not None:
-            return _diagnosis(top, distilled, False, choice.kind, choice.in_failing_step), distilled
-        generic = Match(FALLBACK_RULES[-1], {})
-        return _diagnosis(generic, distilled, True, choice.kind, choice.in_failing_step), distilled
+            match, rules_line = keylines.shown_evidence(top, key, choice.capture)
+            verdict = _diagnosis(match, distilled, False, choice.kind, choice.in_failing_step, rules_line)
+            return verdict, distilled
+        generic, rules_line = Match(FALLBACK_RULES[-1], {}), None if key is choice.capture else choice.capture
+        verdict = _diagnosis(generic, distilled, True, choice.kind, choice.in_failing_step, rules_line)
+        return verdict, distilled
     distilled = distill(outcome, max_lines)
     if outcome.best is None:
         empty = Match(FALLBACK_RULES[-1], {})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.diagnosis.candidates import Capture
+from domain.diagnosis.distilled import displayed
 from domain.diagnosis.line_features import (
     CLIPPED,
     FEATURES,
@@ -28,6 +29,8 @@ from domain.diagnosis.line_features import (
     features,
     nearby_lines,
 )
+from domain.diagnosis.playbooks import Match, params_of
+from domain.diagnosis.reading import body_of, clip
 
 MODEL_FILE = Path(__file__).parent / "models" / "keyline.json"
 SCHEMA = {"about", "features", "mean", "scale", "weights", "bias", "margin", "trained"}
@@ -151,3 +154,37 @@ def pick(outcome: Any, chosen: Any, in_pass: Any = None, model: LineModel | None
     if index is None:
         return chosen
     return _as_capture(lines[index], lines, outcome, chosen)
+
+
+def shown_evidence(match: Match, shown: Any, rules_line: Any) -> tuple[Match, Any | None]:
+    """The rule's evidence as the line shown carries it, so that a verdict describes its own key line.
+
+    When the shown line is the rules' line, or the rule recognises the shown line too (its pattern
+    matches, its exclusion does not, its context is in the shown line's window), the params come from
+    the shown line: `(its match, None)`. Otherwise the verdict still rests on the rules' line, which is
+    returned beside the rule's match for the explanation to name separately: `(match, rules_line)`."""
+    if shown is rules_line:
+        return match, None
+    rule, body = match.rule, body_of(displayed(shown.line))  # the text the verdict shows
+    hit = rule.regex.search(body)
+    excluded = rule.exclude_regex is not None and rule.exclude_regex.search(body) is not None
+    if hit is not None and not excluded:
+        context, width = rule.context_regex, rule.context_lines
+        near = [*shown.before[-width:], shown.line, *shown.after[:width]]
+        if context is None or any(context.search(body_of(text)) for text in near):
+            return Match(rule, params_of(hit), match.priority, match.context, match.context_lines), None
+    return match, rules_line
+
+
+def named_apart(rule_id: str | None, rules_line: Any) -> str:
+    """The sentence that names the evidence rules' own line when the key line shown is another one."""
+    text = clip(body_of(displayed(rules_line.line)).strip(), 200)
+    if rule_id is None:
+        return (
+            " The key line shown is the line the key-line model rated most likely to report the failure;"
+            f" the evidence rules' own pick was line {rules_line.line_number} ({text!r})."
+        )
+    return (
+        f" Rule {rule_id} recognised line {rules_line.line_number} ({text!r}), which the params describe;"
+        " the key line shown is the line the key-line model rated most likely to report the failure."
+    )

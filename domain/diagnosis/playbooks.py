@@ -128,6 +128,11 @@ class PlaybookRule(BaseModel):
         return self._tokens or frozenset()
 
 
+def params_of(hit: re.Match[str]) -> dict[str, str]:
+    """A rule's params from its pattern's named groups in one line (stripped, at most 200 characters)."""
+    return {k: v.strip()[:200] for k, v in hit.groupdict().items() if v and v.strip()}
+
+
 @dataclass(frozen=True)
 class Match:
     """A rule that matched one line, with the params taken from its named groups."""
@@ -198,7 +203,7 @@ class Playbooks:
             hit = entry.regex.search(body)
             if hit is None or (entry.exclude is not None and entry.exclude.search(body)):
                 continue
-            params = {k: v.strip()[:200] for k, v in hit.groupdict().items() if v and v.strip()}
+            params = params_of(hit)
             rule = entry.rule
             found.append(Match(rule, params, rule.priority, entry.context, rule.context_lines))
         return found
