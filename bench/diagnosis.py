@@ -10,8 +10,9 @@ bucket's lower edge: `holds`, else `BELOW`). The baselines give a key line only 
 Then the scan of a generated 200 MB log against `grep -E` of the same patterns (bench/diagnose_scan.py),
 in the same run, with the ratio and the peak RSS of the diagnosing process.
 
-Usage: .venv/bin/python bench/diagnosis.py [--no-scan] [--scan-mb 200] [--misses] [--pass-logs]
+Usage: .venv/bin/python bench/diagnosis.py [--no-scan] [--scan-mb 200] [--misses] [--confusion] [--pass-logs]
 `--misses` lists the wrong answers of the tune half only (the held-out half is never looked at).
+`--confusion` prints label against answer (category and action) per half, counts only.
 `--pass-logs` gives the engine the paired passing run where the corpus has one (CiDiff).
 """
 
@@ -178,6 +179,27 @@ def misses(rows: list[tuple[Item, Answer]]) -> None:
             )
 
 
+def confusion(rows: list[tuple[Item, Answer]]) -> None:
+    """Label (rows) against answer (columns) per half, for category and for action: counts only, so the
+    held-out half is read as a number, never log by log."""
+    for half in (TUNE, HELD_OUT):
+        chosen = [(i, a) for i, a in rows if i.half == half]
+        for field, label_of, answer_of in (
+            ("category", lambda i: i.category, lambda a: a.category),
+            ("action", lambda i: i.action, lambda a: a.action),
+        ):
+            cells: dict[tuple[str, str], int] = defaultdict(int)
+            for item, answer in chosen:
+                cells[(label_of(item), answer_of(answer))] += 1
+            labels = sorted({label for label, _ in cells})
+            answers = sorted({label for label, _ in cells} | {answer for _, answer in cells})
+            width = max(len(x) for x in answers) + 1
+            print(f"\n== confusion of {field} / {half} (rows: label, columns: answer)")
+            print(f"  {'':{width}}" + "".join(f"{a[:width]:>{width}}" for a in answers))
+            for label in labels:
+                print(f"  {label:{width}}" + "".join(f"{cells[(label, a)] or '.':>{width}}" for a in answers))
+
+
 def write_calibration(tune: list[Item]) -> None:
     """Precision of each evidence kind on the tune half (category and action right) into the table. The
     logs are diagnosed with no calibration at all, so the table measures what each kind of evidence decides
@@ -256,6 +278,7 @@ def main() -> None:
     parser.add_argument("--no-scan", action="store_true", help="skip the 200 MB scan")
     parser.add_argument("--scan-mb", type=int, default=200)
     parser.add_argument("--misses", action="store_true", help="list the tune half's wrong answers")
+    parser.add_argument("--confusion", action="store_true", help="label against answer, per half")
     parser.add_argument("--pass-logs", action="store_true", help="give the engine the passing run's log")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
@@ -276,6 +299,8 @@ def main() -> None:
         calibration.table.cache_clear()
         results["mender"] = [(item, engine(item, args.pass_logs)) for item in items]
     summary = report(results)
+    if args.confusion:
+        confusion(results["mender"])
     if args.misses:
         misses(results["mender"])
     if not args.no_scan:

@@ -288,7 +288,14 @@ Require stack:
     ("sbt", "[error] (*:update) sbt.ResolveException: unresolved dependency: com.acme#lib_2.12;1.2.3: not found", DEP,
      FixAction.PIN_OR_BUMP_DEPENDENCY, "dep.sbt-ivy", {"artifact": "com.acme#lib_2.12;1.2.3"}),
     ("vendored", "node_modules/@types/react/index.d.ts(3100,14): error TS2300: Duplicate identifier 'LibraryManagedAttributes'.",
-     DEP, FixAction.HUMAN, "dep.vendored-compile-error", {}),
+     DEP, FixAction.PIN_OR_BUMP_DEPENDENCY, "dep.vendored-compile-error", {}),
+    ("vendored-rustc", """
+   Compiling linked_list_allocator v0.5.0
+error[E0407]: method `oom` is not a member of trait `Alloc`
+   --> /home/ci/.cargo/registry/src/github.com-1ecc6299db9ec823/linked_list_allocator-0.5.0/src/lib.rs:139:5
+    |
+139 | /     fn oom(&mut self, _: AllocErr) -> ! {
+""", DEP, FixAction.PIN_OR_BUMP_DEPENDENCY, "dep.vendored-compile-error", {}),
     ("executable", "##[error]Unable to locate executable file: pwsh. Please verify either the file path exists or the file can be found within a directory specified by the PATH environment variable.",
      ENV, FixAction.FIX_CONFIG, "env.executable-missing", {}),
     ("java-home", "ERROR: JAVA_HOME is not set and no 'java' command could be found in your PATH.", ENV, FixAction.FIX_CONFIG,
