@@ -181,9 +181,7 @@ def merged(m: FixPRMemory, ctx: FixPRContext, result: MergeResult) -> FixPRStep:
         if not m.requeue:
             return step.then(lambda mem: end(mem, f"merge refused: {result.detail}"[:300]))
         refused = FixPRDecision(route=Route.REVIEW, reasons=[result.detail])
-        if (
-            ctx.confirm_merge and m.tells_run and not m.holds_run
-        ):  # routed to merge: not healed, awaits review
+        if ctx.confirm_merge and not (m.holds_run or m.input.follow_up):  # routed to merge: awaits review
             step = hold_run(step.then(lambda mem: tell_run(mem, Route.REVIEW, (result.detail,))))
         return step.then(lambda mem: queue(mem, ctx, refused))
     sha = result.sha
@@ -194,6 +192,7 @@ def merged(m: FixPRMemory, ctx: FixPRContext, result: MergeResult) -> FixPRStep:
 
 
 def merge_reasons(m: FixPRMemory) -> tuple[str, ...]:
+    """Why the PR was routed to merge, as the fixed run hears it once merged."""
     decision = m.status.decision
     return tuple(route_reasons(decision, m.status.evidence)) if decision is not None else ()
 
