@@ -87,7 +87,14 @@ class CIEffectRunner:
         if isinstance(effect, FixPROpened):
             workflow.logger.info("CI run %s: fix PR %s opened", self.run.key, effect.fix.pr_url)
             if effect.analysis is not None and effect.policy is not None:
-                await start_fix_pr(self.run, effect.analysis, effect.fix, effect.policy, effect.plan_approved)
+                await start_fix_pr(
+                    self.run,
+                    effect.analysis,
+                    effect.fix,
+                    effect.policy,
+                    effect.plan_approved,
+                    effect.follow_up,
+                )
             return None
         if not effect.feeds_back:
             ref, arg = self._best_effort_call(effect)

@@ -139,7 +139,12 @@ class FixPRWorkflow:
 
 
 async def start_fix_pr(
-    run: CIRunRef, analysis: RunAnalysis, fix: FixResult, policy: CIPolicy, plan_approved: bool
+    run: CIRunRef,
+    analysis: RunAnalysis,
+    fix: FixResult,
+    policy: CIPolicy,
+    plan_approved: bool,
+    follow_up: bool = False,
 ) -> None:
     """Start the fix PR's (or GitLab fix MR's: number = its iid) own workflow (`ci.fix_prs.enabled`); it
     outlives the caller."""
@@ -154,6 +159,7 @@ async def start_fix_pr(
         failed_jobs=analysis.failed_jobs,
         title=fix.detail[:300],
         plan_approved=plan_approved,
+        follow_up=follow_up,
     )
     try:
         await workflow.start_child_workflow(

@@ -250,6 +250,7 @@ class FixPROpened(CIEffect):
     analysis: RunAnalysis | None = None
     policy: CIPolicy | None = None
     plan_approved: bool = False  # a human approved the plan
+    follow_up: bool = False  # the run is healed already (a flaky test's re-run): its fix PR leaves it alone
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,8 @@ def record_nudge(m: FixPRMemory) -> FixPRMemory:
 
 
 def start(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
-    m = m.model_copy(update={"settles_run": ctx.settle_run, "tells_run": ctx.tell_run})
+    mine = not m.input.follow_up  # a follow-up leaves the run it was opened for alone
+    m = m.model_copy(update={"settles_run": ctx.settle_run and mine, "tells_run": ctx.tell_run and mine})
     return FixPRStep(m, [LoadFixSettings()])
 
 

@@ -51,6 +51,8 @@ class FixPRInput(BaseModel):
     failed_jobs: list[str] = Field(default_factory=list)  # the jobs that failed in the original run
     title: str = ""
     plan_approved: bool = False  # a human approved the plan when the risk gate asked
+    follow_up: bool = False  # for a run healed otherwise (a flaky test's quarantine): never holds, tells or
+    # settles that run
 
 
 class FixPRSettings(Frozen):

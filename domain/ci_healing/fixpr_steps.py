@@ -84,10 +84,10 @@ def routed(m: FixPRMemory, ctx: FixPRContext) -> FixPRStep:
     if decision.route is Route.AUTO_MERGE:
         if m.input.pr.run.provider is Provider.GITLAB:  # GitLab merges on the approval itself
             step = FixPRStep(step.memory, [*step.effects, EnableAutoMerge()])
-        if ctx.hold_proposed:  # proposed, not merged: its run is not healed until the merge
+        if ctx.hold_proposed and not m.input.follow_up:  # proposed, not merged: not healed until the merge
             step = hold_run(step)
         return step.then(lambda mem: await_approval(mem, ctx))
-    if ctx.hold_queued:  # queued, not merged: likewise
+    if ctx.hold_queued and not m.input.follow_up:  # queued, not merged: likewise
         step = hold_run(step)
     return step.then(lambda mem: queue(mem, ctx, decision))
 
@@ -99,7 +99,7 @@ def merged(m: FixPRMemory, ctx: FixPRContext, result: MergeResult) -> FixPRStep:
         if not m.requeue:
             return step.then(lambda mem: end(mem, f"merge refused: {result.detail}"[:300]))
         refused = FixPRDecision(route=Route.REVIEW, reasons=[result.detail])
-        if ctx.confirm_merge and not m.holds_run:  # routed to merge: its run is not healed, it awaits review
+        if ctx.confirm_merge and not (m.holds_run or m.input.follow_up):  # routed to merge: awaits review
             step = hold_run(step.then(lambda mem: tell_run(mem, Route.REVIEW, (result.detail,))))
         return step.then(lambda mem: queue(mem, ctx, refused))
     sha = result.sha
@@ -110,6 +110,7 @@ def merged(m: FixPRMemory, ctx: FixPRContext, result: MergeResult) -> FixPRStep:
 
 
 def merge_reasons(m: FixPRMemory) -> tuple[str, ...]:
+    """Why the PR was routed to merge, as the fixed run hears it once merged."""
     decision = m.status.decision
     return tuple(route_reasons(decision, m.status.evidence)) if decision is not None else ()
 

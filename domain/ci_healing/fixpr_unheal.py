@@ -16,7 +16,7 @@ def unheal_reverted(step: FixPRStep, ctx: FixPRContext) -> FixPRStep:
     `fixpr-revert-unheals`: kept healed)."""
     m = step.memory
     settled_by_end = m.holds_run or (m.settles_run and m.queued is not None)
-    if not ctx.unheal_reverted or not m.done or settled_by_end:
+    if not ctx.unheal_reverted or not m.done or settled_by_end or m.input.follow_up:
         return step
     held = m.model_copy(update={"holds_run": True})
     return FixPRStep(held, [*step.effects, HoldRun(), SettleRun(CIOutcome.ESCALATED)])

@@ -248,7 +248,7 @@ def fix_opened(m: CIMemory, result: FixResult | ActivityFailed) -> CIStep:
         return CIStep(m, [LogLine("warning", f"no fix PR for the flaky test of {m.run.key}: {why}")]).then(
             _healed
         )
-    opened = FixPROpened(result, analysis=m.analysis, policy=m.policy, plan_approved=False)
+    opened = FixPROpened(result, analysis=m.analysis, policy=m.policy, plan_approved=False, follow_up=True)
     audit = AuditRun("ci.flake", "fix_pr_opened", {"url": result.pr_url or ""})
     m = steps.status(m, attempts=[*m.status.attempts, f"flaky test fix PR: {result.pr_url}"])
     return CIStep(m, [audit, opened]).then(_healed)

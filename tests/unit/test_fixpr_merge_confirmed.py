@@ -88,3 +88,12 @@ def test_older_workflows_tell_the_run_before_merging() -> None:
     old = replace(ctx(), confirm_merge=False)
     m, done = carry(decider.resume(m, old, MergeFix(), MergeResult(merged=False, detail=REFUSED)), old=old)
     assert kinds(done) == ["AuditFixPR", "EnqueueReview"]
+
+
+def test_a_pr_begun_before_it_told_runs_still_holds_its_run_when_refused() -> None:
+    """Continued as new from a run before `fixpr-tell-run`: the run healed at its verification, so a
+    refused merge takes it back (`HoldRun`) though there is nobody to tell."""
+    m, _ = routed_to_merge()
+    m = m.model_copy(update={"tells_run": False})
+    m, done = carry(decider.resume(m, ctx(), MergeFix(), MergeResult(merged=False, detail=REFUSED)))
+    assert kinds(done) == ["AuditFixPR", "HoldRun", "EnqueueReview"] and m.holds_run
