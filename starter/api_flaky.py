@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
-from starter.api import REPO_PATTERN, _errors, _store
+from domain.pr_healing.events import REPO_PATTERN
 from starter.api_audit import AdminRoute
+from starter.api_common import error_responses, in_store
 from starter.auth import authorize
 from store import flaky_tests
 from store.db import engine_for
@@ -19,7 +20,7 @@ router = APIRouter(
     tags=["flaky tests"],
     route_class=AdminRoute,
     dependencies=[Depends(authorize)],
-    responses=_errors(401, 422, 503),
+    responses=error_responses(401, 422, 503),
 )
 
 
@@ -47,5 +48,5 @@ async def list_flaky(
     other commits, failure rate), its runs and failures. Above `ci.flaky.fix_above` Mender opens a fix
     PR, above `ci.flaky.notify_above` it tells the owners."""
     engine = engine_for(request.app.state.settings.database_url)
-    scores = await _store(flaky_tests.listed, engine, repo, limit)
+    scores = await in_store(flaky_tests.listed, engine, repo, limit)
     return [FlakyTestView(**s.model_dump()) for s in scores]

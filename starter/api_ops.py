@@ -17,10 +17,9 @@ from domain.pr_healing.events import REPO_PATTERN
 from domain.reports.ci_view import CIView
 from domain.reports.needs_me import NeedsMe
 from domain.shared.github_access import DoctorReport
-from runtime.settings import Settings
 from starter import ops_data
-from starter.api import _client, _errors, _store, _temporal
 from starter.api_audit import AdminRoute
+from starter.api_common import app_settings, error_responses, in_store, temporal_call, temporal_client
 from starter.auth import authorize
 from starter.doctor import run_doctor
 from starter.merge_queues import QueuesView, merge_queues
@@ -31,14 +30,10 @@ router = APIRouter(
     tags=["operations"],
     route_class=AdminRoute,
     dependencies=[Depends(authorize)],
-    responses=_errors(401, 422, 503),
+    responses=error_responses(401, 422, 503),
 )
 End = Annotated[str | None, Query(max_length=40, description="Window end, ISO 8601 (default now).")]
 Days = Annotated[int, Query(ge=1, le=366, description="Window length in days.")]
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
 
 
 def _end(value: str | None) -> datetime:
@@ -49,26 +44,26 @@ def _end(value: str | None) -> datetime:
 
 
 async def compute(request: Request, fn: Any, *args: Any) -> Any:
-    settings = _settings(request)
-    return await _store(fn, engine_for(settings.database_url), *args)
+    settings = app_settings(request)
+    return await in_store(fn, engine_for(settings.database_url), *args)
 
 
 @router.get("/needs-me", summary="What needs a human", response_model=NeedsMe)
 async def needs_me(request: Request, end: End = None) -> NeedsMe:
     """Stuck PRs with what Mender tried, CI failures handed over or awaiting approval, fix PRs to review."""
-    return await compute(request, ops_data.needs_me, _settings(request).config, _end(end))
+    return await compute(request, ops_data.needs_me, app_settings(request).config, _end(end))
 
 
 @router.get("/success", summary="Success metrics", response_model=ops_data.SuccessView)
 async def success(request: Request, end: End = None, days: Days = 30) -> ops_data.SuccessView:
     """The seven success metrics (current vs baseline vs target), weekly and monthly trends, ROI tracker."""
-    return await compute(request, ops_data.success, _settings(request).config, _end(end), days)
+    return await compute(request, ops_data.success, app_settings(request).config, _end(end), days)
 
 
 @router.get("/ci/summary", summary="CI failures and fixes", response_model=CIView)
 async def ci_summary(request: Request, end: End = None, days: Days = 30) -> CIView:
     """Failure trend, top categories, fix rate by category, time saved, flaky tests."""
-    return await compute(request, ops_data.ci_summary, _settings(request).config, _end(end), days)
+    return await compute(request, ops_data.ci_summary, app_settings(request).config, _end(end), days)
 
 
 @router.get("/health", summary="Operational health", response_model=ops_data.HealthView)
@@ -85,7 +80,7 @@ async def health(
 async def doctor(request: Request) -> DoctorReport:
     """Per swept repository: token valid, repository reachable, the permissions the remediations need,
     rate limit left, and the refusals (401/403) activities met in the last 24 h, each with its reason."""
-    return await _store(run_doctor, _settings(request))
+    return await in_store(run_doctor, app_settings(request))
 
 
 @router.get("/merge-queues", summary="Merge queues", response_model=QueuesView)
@@ -95,8 +90,8 @@ async def queues(
 ) -> QueuesView:
     """Per (repository, base branch): the PR being brought up to date (its lease) and the PRs waiting,
     in turn order (nearest to merge first), with the turns given and expired so far."""
-    client = await _client(request)
-    async with _temporal("merge queues"):
+    client = await temporal_client(request)
+    async with temporal_call("merge queues"):
         return await merge_queues(client, repo)
 
 

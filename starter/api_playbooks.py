@@ -11,10 +11,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel
 
 from domain.shared.admin_config import Role
-from runtime.settings import Settings
 from starter import playbook_views
-from starter.api import _errors, _store
 from starter.api_audit import AdminRoute, note
+from starter.api_common import app_settings, error_responses, in_store
 from starter.auth import authorize, needs
 from store.db import engine_for
 
@@ -23,7 +22,7 @@ router = APIRouter(
     tags=["playbooks"],
     route_class=AdminRoute,
     dependencies=[Depends(authorize)],
-    responses=_errors(401, 422, 503),
+    responses=error_responses(401, 422, 503),
 )
 FixId = Annotated[int, Path(gt=0, le=2_147_483_647, description="Learned fix id")]
 
@@ -33,13 +32,9 @@ class ExportedPlaybook(BaseModel):
     yaml: str
 
 
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 async def _call(request: Request, fn, *args):  # type: ignore[no-untyped-def]
-    settings = _settings(request)
-    return await _store(fn, engine_for(settings.database_url), settings.config.ci, *args)
+    settings = app_settings(request)
+    return await in_store(fn, engine_for(settings.database_url), settings.config.ci, *args)
 
 
 @router.get(
@@ -63,7 +58,7 @@ async def list_learned(request: Request) -> list[playbook_views.LearnedView]:
     "/playbooks/learned/{fix_id}/export",
     summary="A learned fix as playbook YAML",
     response_model=ExportedPlaybook,
-    responses=_errors(404),
+    responses=error_responses(404),
 )
 async def export_learned(request: Request, fix_id: FixId) -> ExportedPlaybook:
     """The learned fix as a playbook file, for review in Git."""
@@ -77,7 +72,7 @@ async def export_learned(request: Request, fix_id: FixId) -> ExportedPlaybook:
     "/playbooks/learned/{fix_id}/disable",
     summary="Disable a learned fix",
     response_model=playbook_views.LearnedView,
-    responses=_errors(403, 404),
+    responses=error_responses(403, 404),
     openapi_extra=needs(Role.ADMIN),
 )
 async def disable_learned(request: Request, fix_id: FixId) -> playbook_views.LearnedView:

@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from contracts.fixpr import REVIEW_SIGNAL
 from domain.ci_healing.review_queue import ReviewDecision, ReviewItem, ReviewStatus
 from domain.shared.admin_config import Role
-from starter.api import _client, _errors, _settings, _store, _temporal
 from starter.api_audit import AdminRoute, note
+from starter.api_common import app_settings, error_responses, in_store, temporal_call, temporal_client
 from starter.auth import Principal, authorize, needs
 from store import review_queue
 from store.db import engine_for
@@ -26,7 +26,7 @@ router = APIRouter(
     tags=["review"],
     route_class=AdminRoute,
     dependencies=[Depends(authorize)],
-    responses=_errors(401, 422, 503),
+    responses=error_responses(401, 422, 503),
 )
 
 
@@ -55,22 +55,22 @@ async def list_review(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ReviewItem]:
     """Queued fix PRs, oldest first, with their confidence and why they wait."""
-    return await _store(review_queue.items, engine_for(_settings(request).database_url), status, limit)
+    return await in_store(review_queue.items, engine_for(app_settings(request).database_url), status, limit)
 
 
 async def _decide(
     request: Request, caller: Principal, item_id: int, approved: bool, reason: str
 ) -> ReviewAnswer:
-    engine = engine_for(_settings(request).database_url)
-    item = await _store(review_queue.get, engine, item_id)
+    engine = engine_for(app_settings(request).database_url)
+    item = await in_store(review_queue.get, engine, item_id)
     if item is None:
         raise HTTPException(404, f"review item {item_id}: not found")
     if item.status is not ReviewStatus.PENDING:
         raise HTTPException(409, f"review item {item_id} is {item.status.value}, not pending")
     decision = ReviewDecision(approved=approved, by=f"api:{caller.name}", reason=reason, at=datetime.now(UTC))
-    client = await _client(request)
+    client = await temporal_client(request)
     try:
-        async with _temporal(f"fix PR workflow {item.workflow_id}"):
+        async with temporal_call(f"fix PR workflow {item.workflow_id}"):
             await client.get_workflow_handle(item.workflow_id).signal(REVIEW_SIGNAL, decision)
     except HTTPException as exc:
         if exc.status_code == 404:
@@ -85,7 +85,7 @@ async def _decide(
     "/review/{item_id}/approve",
     summary="Approve a queued fix PR",
     response_model=ReviewAnswer,
-    responses=_errors(400, 403, 404, 409),  # 400: a body that is not JSON
+    responses=error_responses(400, 403, 404, 409),  # 400: a body that is not JSON
     openapi_extra=needs(Role.OPERATE),
 )
 async def approve(
@@ -99,7 +99,7 @@ async def approve(
     "/review/{item_id}/reject",
     summary="Reject a queued fix PR",
     response_model=ReviewAnswer,
-    responses=_errors(400, 403, 404, 409),  # 400: a body that is not JSON
+    responses=error_responses(400, 403, 404, 409),  # 400: a body that is not JSON
     openapi_extra=needs(Role.OPERATE),
 )
 async def reject(

