@@ -139,7 +139,7 @@ npm ERR! 401 Unauthorized - GET https://npm.pkg.github.com/@acme%2fui - authenti
     ("mocha-timeout", '     Error: Timeout of 2000ms exceeded. For async tests and hooks, ensure "done()" is called',
      FLAKY, FixAction.INCREASE_TIMEOUT, "flaky.test-timeout", {}),
     ("go-timeout", "panic: test timed out after 10m0s", FLAKY, FixAction.INCREASE_TIMEOUT, "flaky.test-timeout", {}),
-    ("playwright-timeout", "  1) [chromium] › login.spec.ts:12:5 › signs in\n    Test timeout of 30000ms exceeded.", FLAKY,
+    ("playwright-timeout", "  1) [chromium] \u203a login.spec.ts:12:5 \u203a signs in\n    Test timeout of 30000ms exceeded.", FLAKY,
      FixAction.INCREASE_TIMEOUT, "flaky.test-timeout", {}),
     ("common-test-timetrap", "*** FAILED {cluster_SUITE,join_nodes} ***\n{timetrap_timeout,30000}", FLAKY,
      FixAction.INCREASE_TIMEOUT, "flaky.test-timeout", {}),
