@@ -3,10 +3,11 @@
 Every labelled log of half `tune` (`bench/corpora.py`; the held-out half is never read here) is scanned
 as `mender diagnose` scans it; each line the scan kept (`domain.diagnosis.keylines.scored_lines`) is a
 sample, positive when it would be a hit (it occurs inside a line the log's authors marked). Candidate
-recall (a positive among the kept lines at all) is printed first. Hyper-parameters (pointwise or
-pairwise logistic regression, regularisation) are chosen by cross-validation grouped by repository inside
-`tune` (a repository's logs are never split between training and validation); the score is the share of
-logs whose top-rated line is a hit. The chosen model is refit on all of `tune` and written to
+recall (a positive among the kept lines at all) is printed first. Hyper-parameters (pointwise, pairwise
+or listwise logistic models, regularisation, and the two margins: over a rules' line a playbook rule
+backs, and over a failing step's line none backs) are chosen by cross-validation grouped by repository
+inside `tune` (a repository's logs are never split between training and validation); the score is the
+share of logs whose shown line is a hit; ties go to the smallest refit-over-CV gap (`tie_break`). The chosen model is refit on all of `tune` and written to
 `domain/diagnosis/models/keyline.json` with the digest of its training data, the date and the CV score.
 scikit-learn is needed here only; `mender diagnose` applies the model as a dot product.
 

@@ -6,6 +6,9 @@ candidates, the exit lines, the windows around them and the log's last lines (`d
 line_features`). The model is plain data, `models/keyline.json` (written by `bench/train_keylines.py`
 on the tune half of the corpora): feature names, their mean and scale, weights and bias; a line's score
 is a dot product. Without a model file (or with one whose features differ) the rules' line stays.
+A line replaces the rules' line when rated `margin` above it, or only `weak_margin` above a failing
+step's line that no playbook rule backs. The verdict then describes the line shown (`shown_evidence`):
+the rule's params re-taken from it when the rule recognises it, else the rule's own line named apart.
 """
 
 from __future__ import annotations
