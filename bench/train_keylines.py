@@ -3,10 +3,11 @@
 Every labelled log of half `tune` (`bench/corpora.py`; the held-out half is never read here) is scanned
 as `mender diagnose` scans it; each line the scan kept (`domain.diagnosis.keylines.scored_lines`) is a
 sample, positive when it would be a hit (it occurs inside a line the log's authors marked). Candidate
-recall (a positive among the kept lines at all) is printed first. Hyper-parameters (pointwise or
-pairwise logistic regression, regularisation) are chosen by cross-validation grouped by repository inside
-`tune` (a repository's logs are never split between training and validation); the score is the share of
-logs whose top-rated line is a hit. The chosen model is refit on all of `tune` and written to
+recall (a positive among the kept lines at all) is printed first. Hyper-parameters (pointwise, pairwise
+or listwise logistic models, regularisation, and the two margins: over a rules' line a playbook rule
+backs, and over a failing step's line none backs) are chosen by cross-validation grouped by repository
+inside `tune` (a repository's logs are never split between training and validation); the score is the
+share of logs whose shown line is a hit; ties go to the smallest refit-over-CV gap (`tie_break`). The chosen model is refit on all of `tune` and written to
 `domain/diagnosis/models/keyline.json` with the digest of its training data, the date and the CV score.
 scikit-learn is needed here only; `mender diagnose` applies the model as a dot product.
 
@@ -70,6 +71,13 @@ class Log:
         )
         self.cause = (
             chosen is not None and chosen.top is not None and chosen.top.rule.category.value != "code"
+        )
+        failing = next((step for step in outcome.steps if step.failed), None)
+        self.backed = not (  # as `keylines.pick`: a failing step's line no playbook rule backs is weak
+            chosen is not None
+            and chosen.top is None
+            and failing is not None
+            and chosen.step_index == failing.index
         )
         self.rules_hit = chosen is not None and item.hit(displayed(chosen.line))
         self.pool_hit = any(item.hit(displayed(c.line)) for c in outcome.candidates)
@@ -144,28 +152,49 @@ def listwise(logs: list[tuple[np.ndarray, np.ndarray]], c: float) -> np.ndarray:
     return minimize(loss, np.zeros(width), jac=True, method="L-BFGS-B").x
 
 
-def top_hits(model: tuple[np.ndarray, np.ndarray, np.ndarray, float], logs: list[Log], margin: float) -> int:
-    """How many logs' shown line is a hit (`domain.diagnosis.keylines.choose_index`, as at runtime)."""
+def top_hits(
+    model: tuple[np.ndarray, np.ndarray, np.ndarray, float], logs: list[Log], margins: tuple[float, float]
+) -> int:
+    """How many logs' shown line is a hit (`domain.diagnosis.keylines.choose_index`, as at runtime), with
+    `margins`: (over a rules' line a playbook rule backs, over a failing step's line none backs)."""
     mean, scale, weights, bias = model
     hits = 0
     for log in logs:
         if not len(log.y):
             continue
         scores = ((log.x - mean) / scale) @ weights + bias
+        margin = margins[0] if log.backed else margins[1]
         index = choose_index(list(scores), log.x.tolist(), margin, log.cause)
         hits += log.rules_hit if index is None else bool(log.y[index])
     return hits
 
 
-def cross_validate(kind: str, c: float, logs: list[Log]) -> dict[float, float]:
-    """The CV top-line hit rate for each margin."""
+def cross_validate(kind: str, c: float, logs: list[Log]) -> dict[tuple[float, float], float]:
+    """The CV top-line hit rate for each pair of margins (rule-backed, not backed)."""
     groups = [log.repository for log in logs]
-    hits = dict.fromkeys(MARGINS, 0)
+    hits = dict.fromkeys(((m, w) for m in MARGINS for w in MARGINS), 0)
     for train, test in GroupKFold(n_splits=FOLDS).split(logs, groups=groups):
         model = fit(kind, c, [logs[i] for i in train])
-        for margin in MARGINS:
-            hits[margin] += top_hits(model, [logs[i] for i in test], margin)
+        for margins in hits:
+            hits[margins] += top_hits(model, [logs[i] for i in test], margins)
     return {margin: value / len(logs) for margin, value in hits.items()}
+
+
+def tie_break(
+    results: list[tuple[float, str, float, tuple[float, float]]], logs: list[Log]
+) -> tuple[float, str, float, tuple[float, float], float]:
+    """The best CV score; on ties the model that fits `tune` the least above its CV score (refit on all of
+    `tune` minus CV: the one that learned the fewest of the tune projects' own habits), then the larger
+    margins (the rules' line stays more often), pointwise, the stronger penalty."""
+    top = max(r[0] for r in results)
+    tied, refits = [r for r in results if r[0] == top], {}
+    for _, kind, c, margins in tied:
+        if (kind, c) not in refits:
+            refits[(kind, c)] = fit(kind, c, logs)
+        refit = top_hits(refits[(kind, c)], logs, margins) / len(logs)
+        print(f"  tied at CV {top:.3f}: {kind} C={c} margins {margins}, refit on all of tune {refit:.3f}")
+    scored = [(*r, top_hits(refits[(r[1], r[2])], logs, r[3]) / len(logs)) for r in tied]
+    return max(scored, key=lambda r: (-(r[4] - r[0]), r[3], r[1] == "pointwise", -r[2]))
 
 
 def recall() -> None:
@@ -221,13 +250,15 @@ def main() -> None:
     results = []
     for kind, c in GRID:
         scores = cross_validate(kind, c, logs)
-        results += [(score, kind, c, margin) for margin, score in scores.items()]
-        shown = "  ".join(f"margin {m}: {s:.3f}" for m, s in scores.items())
+        results += [(score, kind, c, margins) for margins, score in scores.items()]
+        best = max(scores.items(), key=lambda kv: (kv[1], kv[0]))
+        same = [m for m in MARGINS if (m, m) in scores]
+        shown = "  ".join(f"margin {m}: {scores[(m, m)]:.3f}" for m in same)
         print(f"  CV by repository ({FOLDS} folds): {kind:9} C={c:<5} top line hit  {shown}")
-    best_score, kind, c, margin = max(results, key=lambda r: (r[0], r[3], r[1] == "pointwise", -r[2]))
+        print(f"      best margins (backed, not backed) {best[0]}: {best[1]:.3f}")
+    best_score, kind, c, margins, refit = tie_break(results, logs)
     mean, scale, weights, bias = fit(kind, c, logs)
-    refit = top_hits((mean, scale, weights, bias), logs, margin) / n
-    print(f"chosen: {kind} C={c} margin {margin}, CV {best_score:.3f}; refit on all of tune: {refit:.3f}")
+    print(f"chosen: {kind} C={c} margins {margins}, CV {best_score:.3f}; refit on all of tune: {refit:.3f}")
     if args.dry_run:
         return
     model = {
@@ -249,7 +280,8 @@ def main() -> None:
         "scale": [round(float(v), 6) for v in scale],
         "weights": [round(float(v), 6) for v in weights],
         "bias": round(bias, 6),
-        "margin": margin,
+        "margin": margins[0],
+        "weak_margin": margins[1],
     }
     MODEL_FILE.parent.mkdir(exist_ok=True)
     MODEL_FILE.write_text(json.dumps(model, indent=1) + "\n")

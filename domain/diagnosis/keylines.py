@@ -6,6 +6,9 @@ candidates, the exit lines, the windows around them and the log's last lines (`d
 line_features`). The model is plain data, `models/keyline.json` (written by `bench/train_keylines.py`
 on the tune half of the corpora): feature names, their mean and scale, weights and bias; a line's score
 is a dot product. Without a model file (or with one whose features differ) the rules' line stays.
+A line replaces the rules' line when rated `margin` above it, or only `weak_margin` above a failing
+step's line that no playbook rule backs. The verdict then describes the line shown (`shown_evidence`):
+the rule's params re-taken from it when the rule recognises it, else the rule's own line named apart.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from domain.diagnosis.playbooks import Match, params_of
 from domain.diagnosis.reading import body_of, clip
 
 MODEL_FILE = Path(__file__).parent / "models" / "keyline.json"
-SCHEMA = {"about", "features", "mean", "scale", "weights", "bias", "margin", "trained"}
+SCHEMA = {"about", "features", "mean", "scale", "weights", "bias", "margin", "weak_margin", "trained"}
 _RULE_CHOICE, _IN_PASS = FEATURES.index("rule_choice"), FEATURES.index("in_pass")
 _INDENT, _PREV_EVIDENCE = FEATURES.index("indent"), FEATURES.index("prev_evidence")
 WINDOW = 40  # lines kept before and after a key line the model chose
@@ -53,6 +56,7 @@ class LineModel:
     weights: tuple[float, ...]
     bias: float
     margin: float = 0.0  # how much more likely a line must be rated than the rules' line to replace it
+    weak_margin: float | None = None  # the same over a failing step's line no rule backs (None: `margin`)
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> LineModel:
@@ -67,10 +71,16 @@ class LineModel:
             raise ModelError("key-line model: mean, scale and weights must have one value per feature")
         if not all(math.isfinite(v) for column in columns for v in column) or any(s <= 0 for s in columns[1]):
             raise ModelError("key-line model: values must be finite and scales positive")
-        margin = float(data["margin"])
-        if not math.isfinite(margin) or margin < 0:
+        margin, weak = float(data["margin"]), float(data["weak_margin"])
+        if not all(math.isfinite(m) and m >= 0 for m in (margin, weak)):
             raise ModelError("key-line model: the margin must be finite and not negative")
-        return cls(names, *columns, float(data["bias"]), margin)
+        return cls(names, *columns, float(data["bias"]), margin, weak)
+
+    def margin_for(self, backed: bool) -> float:
+        """The margin over the rules' line: `margin` when a playbook rule backs it or no step is known to
+        have failed, else `weak_margin` (the failing step's step-back or unexplained line: less evidence
+        for it, so less needed against it)."""
+        return self.margin if backed or self.weak_margin is None else self.weak_margin
 
     def score(self, vector: Sequence[float]) -> float:
         return self.bias + sum(
@@ -150,7 +160,10 @@ def pick(outcome: Any, chosen: Any, in_pass: Any = None, model: LineModel | None
     lines, vectors = scored_lines(outcome, chosen, in_pass)
     top = chosen.top
     cause = top is not None and top.rule.category.value != "code"
-    index = choose_index([model.score(v) for v in vectors], vectors, model.margin, cause)
+    failing = next((step for step in outcome.steps if step.failed), None)
+    weak = top is None and failing is not None and chosen.step_index == failing.index
+    margin = model.margin_for(backed=not weak)
+    index = choose_index([model.score(v) for v in vectors], vectors, margin, cause)
     if index is None:
         return chosen
     return _as_capture(lines[index], lines, outcome, chosen)

@@ -17,6 +17,7 @@ from domain.diagnosis.structure import Step
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "diagnosis"
 SASS = FIXTURES / "travis-sass-undefined-variable.log"
+LUVIT = FIXTURES / "travis-luvit-no-such-hash.log"
 LOG = [
     "$ make test",
     "compiling src/a.c",
@@ -69,7 +70,11 @@ def test_the_lines_scored_are_the_ones_the_scan_kept() -> None:
 
 
 def hand_model(**weights: float) -> LineModel:
-    data = {
+    return LineModel.from_data(hand_data(**weights))
+
+
+def hand_data(**weights: float) -> dict[str, object]:
+    return {
         "about": "test",
         "trained": {},
         "features": FEATURES,
@@ -78,8 +83,8 @@ def hand_model(**weights: float) -> LineModel:
         "weights": [weights.get(name, 0.0) for name in FEATURES],
         "bias": 0.0,
         "margin": 0.5,
+        "weak_margin": 0.5,
     }
-    return LineModel.from_data(data)
 
 
 def test_the_scorer_is_a_dot_product_and_picks_the_best_rated_line() -> None:
@@ -110,6 +115,25 @@ def test_choose_index_keeps_causes_skips_passing_run_lines_and_needs_the_margin(
     assert choose_index([0.0, 5.0, 9.0], rows, margin=0.5, cause=False) == 1
 
 
+def test_a_failing_steps_line_no_playbook_rule_backs_needs_only_the_weak_margin() -> None:
+    outcome = scan(blocks_from_lines(lines_of(SASS)), None, None, 80)
+    chosen = max(outcome.candidates, key=lambda c: (c.score, -c.line_number))
+    failing = next(step for step in outcome.steps if step.failed)
+    assert chosen.top is None and chosen.step_index == failing.index  # no playbook rule's wording
+    strict = LineModel.from_data({**hand_data(exit=1.0), "margin": 2.0, "weak_margin": 2.0})
+    weak = LineModel.from_data({**hand_data(exit=1.0), "margin": 2.0, "weak_margin": 0.0})
+    assert strict.margin_for(backed=True) == weak.margin_for(backed=True) == 2.0
+    assert weak.margin_for(backed=False) == 0.0
+    assert pick(outcome, chosen, model=strict) is chosen
+    assert "exited with 65" in pick(outcome, chosen, model=weak).line
+    unknown = scan(blocks_from_lines(lines_of(LUVIT)), None, None, 80)  # no step known to have failed
+    rules_line = max(unknown.candidates, key=lambda c: (c.score, -c.line_number))
+    eager = LineModel.from_data({**hand_data(indent=1.0), "margin": 0.0, "weak_margin": 0.0})
+    weak = LineModel.from_data({**hand_data(indent=1.0), "margin": 2.0, "weak_margin": 0.0})
+    assert pick(unknown, rules_line, model=eager) is not rules_line  # a stack frame, rated 1 above it
+    assert pick(unknown, rules_line, model=weak) is rules_line  # `No such hash`: the full margin applies
+
+
 def test_a_model_of_other_features_or_bad_values_is_refused() -> None:
     data = json.loads(MODEL_FILE.read_text())
     with pytest.raises(ModelError, match="lacks"):
@@ -120,6 +144,8 @@ def test_a_model_of_other_features_or_bad_values_is_refused() -> None:
         LineModel.from_data({**data, "scale": [0.0] * len(FEATURES)})
     with pytest.raises(ModelError, match="margin"):
         LineModel.from_data({**data, "margin": -1})
+    with pytest.raises(ModelError, match="margin"):
+        LineModel.from_data({**data, "weak_margin": float("nan")})
 
 
 def test_the_shipped_model_loads_and_says_how_it_was_trained() -> None:
