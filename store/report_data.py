@@ -56,13 +56,14 @@ def pr_histories(engine: Engine, config: MenderConfig, until: datetime) -> list[
             .order_by(col(PREventRecord.occurred_at), col(PREventRecord.id))
         )
         journal: dict[str, list[JournalRow]] = defaultdict(list)
-        applied = TransitionOutcome.APPLIED.value
+        applied, noted = TransitionOutcome.APPLIED.value, TransitionOutcome.NOTED.value
         for pr_key, at, kind, outcome, from_state, to_state, payload in events:
             journal[pr_key].append(
                 JournalRow(
                     at=utc(at),
                     type=kind,
                     applied=outcome == applied,
+                    noted=outcome == noted,
                     from_state=from_state,
                     to_state=to_state,
                     details=dict(payload.get("details") or {}),

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from domain.reports.progress import EFFECT_SEEN, progressed
+
 NEEDS_INTERVENTION = "NEEDS_INTERVENTION"
 TERMINAL = frozenset({"MERGED", "CLOSED"})
 MENDER_TYPES = frozenset({"remediation", "escalated"})
@@ -23,6 +25,7 @@ class JournalRow:
     at: datetime
     type: str
     applied: bool = True
+    noted: bool = False  # taken without a state change (not stale, late or invalid)
     from_state: str | None = None
     to_state: str | None = None
     details: dict = field(default_factory=dict)
@@ -52,6 +55,17 @@ class RemedyAttempt:
     action: str
     outcome: str  # a RemedyOutcome word: acted, effect seen, no effect, refused, ...
     by_human: bool = False
+    progressed: bool = False  # "effect seen" and the PR then progressed (`domain/reports/progress.py`)
+
+    @property
+    def saved(self) -> bool:
+        """Counted as human time saved and as a POC success: its effect was seen and the PR progressed."""
+        return self.outcome == EFFECT_SEEN and self.progressed
+
+    @property
+    def without_progress(self) -> bool:
+        """Its effect was seen (GitHub reacted) but the PR did not progress."""
+        return self.outcome == EFFECT_SEEN and not self.progressed
 
 
 @dataclass(frozen=True)
@@ -140,8 +154,9 @@ def build(
             str(r.details.get("action")),
             str(r.details.get("outcome")),
             by_human=bool(r.details.get("requester")),
+            progressed=r.details.get("outcome") == EFFECT_SEEN and progressed(rows, index),
         )
-        for r in rows
+        for index, r in enumerate(rows)
         if r.type == "remediation"
     )
     opening = next((r for r in rows if r.type == "opened"), None)

@@ -97,7 +97,7 @@ class PocReport(BaseModel):
     window_days: float
     stale_prs_per_day: float
     remediations: dict[str, dict[str, int]]  # action -> outcome -> count
-    successful: int
+    successful: int  # effect seen and the PR then progressed (`domain/reports/progress.py`)
     failed: int
     still_need_human: list[str]
     ci_fixed: int
@@ -108,6 +108,7 @@ class PocReport(BaseModel):
     baseline_monthly_hours: float | None
     share_of_baseline_saved: float | None
     metrics: dict[str, float | None]
+    attempts_without_progress: int = 0  # effect seen (GitHub reacted) but the PR did not progress
 
 
 def poc(prs: Sequence[PRHistory], ci: Sequence[CIFact], window: Window, config: ReportsConfig) -> PocReport:
@@ -119,6 +120,7 @@ def poc(prs: Sequence[PRHistory], ci: Sequence[CIFact], window: Window, config: 
             if window.holds(r.at):
                 table[r.action][r.outcome] += 1
     outcomes = Counter(o for counts in table.values() for o in counts.elements())
+    judged = [r for p in prs for r in p.remedies if window.holds(r.at)]
     failures = [f for f in ci if window.holds(f.at)]
     saved = hours_saved(prs, ci, window, config)
     monthly = per_month(saved, window)
@@ -128,7 +130,7 @@ def poc(prs: Sequence[PRHistory], ci: Sequence[CIFact], window: Window, config: 
         window_days=round(window.days, 2),
         stale_prs_per_day=round(len(stalls) / window.days, 4),
         remediations={a: dict(sorted(c.items())) for a, c in sorted(table.items())},
-        successful=outcomes["effect seen"],
+        successful=sum(1 for r in judged if r.saved),
         failed=outcomes["no effect"] + outcomes["failed"],
         still_need_human=sorted(p.key for p in prs if p.state == "NEEDS_INTERVENTION"),
         ci_fixed=sum(1 for f in failures if f.fixed),
@@ -139,6 +141,7 @@ def poc(prs: Sequence[PRHistory], ci: Sequence[CIFact], window: Window, config: 
         baseline_monthly_hours=base,
         share_of_baseline_saved=round(monthly / base, 4) if base else None,
         metrics=figures(prs, window),
+        attempts_without_progress=sum(1 for r in judged if r.without_progress),
     )
 
 

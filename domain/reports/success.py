@@ -135,8 +135,9 @@ def trend(prs: Sequence[PRHistory], window: Window, step: timedelta) -> list[tup
 def hours_saved(
     prs: Sequence[PRHistory], ci: Sequence[CIFact], window: Window, config: ReportsConfig
 ) -> float:
-    """Human time Mender saved: effective remediations and pipelines it fixed, at the configured minutes."""
-    effective = sum(1 for p in prs for r in p.remedies if window.holds(r.at) and r.outcome == "effect seen")
+    """Human time Mender saved: remediations after which the PR progressed (`RemedyAttempt.saved`) and
+    pipelines it fixed, at the configured minutes."""
+    effective = sum(1 for p in prs for r in p.remedies if window.holds(r.at) and r.saved)
     fixed = sum(1 for f in ci if window.holds(f.at) and f.fixed)
     return (effective * config.minutes_per_stale_pr + fixed * config.minutes_per_ci_failure) / 60
 

@@ -62,7 +62,7 @@ def three_prs() -> list[PRHistory]:
             stalls=(Stall("CHECKS_FAILED", at(2, 1), at(2, 1.5), at(2, 3), False),),
             remedies=(
                 RemedyAttempt(at(2, 1.5), "RETRY_CHECKS", "acted"),
-                RemedyAttempt(at(2, 3), "RETRY_CHECKS", "effect seen"),
+                RemedyAttempt(at(2, 3), "RETRY_CHECKS", "effect seen", progressed=True),  # then merged
             ),
         ),
         PRHistory(

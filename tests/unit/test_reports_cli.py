@@ -62,6 +62,8 @@ def test_figures_follow_the_history(fleet) -> None:
     assert ReportsConfig.model_validate(base["for_mender_yaml"]["reports"]).baseline.stale_pr_rate is not None
     poc = json.loads(run("report", "poc", *WINDOW, "--format", "json"))["body"]
     assert poc["remediations"]["RETRY_CHECKS"] == {"acted": 12, "effect seen": 12}
+    # every rebuild's checks then passed and every merge nudge that took effect merged the PR
+    assert (poc["successful"], poc["attempts_without_progress"]) == (12 + 6, 0)
     assert poc["share_of_baseline_saved"] == pytest.approx(poc["monthly_hours_saved"] / 60)
     roi = json.loads(run("report", "roi", *WINDOW, "--format", "json"))["body"]
     expected = next(c for c in roi["cases"] if c["case"] == "expected")
