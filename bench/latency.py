@@ -40,7 +40,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import yaml
@@ -74,12 +74,28 @@ def worker_peak_mb() -> float | None:
     return None
 
 
+def read_mix(requests: Iterable[dict]) -> dict[str, int]:
+    """Mender's GETs of the REST API by answer: fresh (200), conditional hits (304), refused (403/429)."""
+    gets = [r for r in requests if r["method"] == "GET" and r["path"].startswith("/repos/")]
+    return {
+        "gets": len(gets),
+        "fresh": sum(1 for r in gets if r["status"] == 200),
+        "not_modified": sum(1 for r in gets if r["status"] == 304),
+        "refused": sum(1 for r in gets if r["status"] in (403, 429)),
+    }
+
+
 def with_hops(report: Callable[..., Awaitable[dict]]) -> Callable[..., Awaitable[dict]]:
     """`simulate._report`, which runs while the stack is up, also reading the hops from the histories."""
 
     async def reported(stack, *args, **kwargs) -> dict:  # type: ignore[no-untyped-def]
         hops = summary(await fleet_hops(stack.client))
-        return {**await report(stack, *args, **kwargs), "hops": hops, "worker_peak_rss_mb": worker_peak_mb()}
+        return {
+            **await report(stack, *args, **kwargs),
+            "hops": hops,
+            "worker_peak_rss_mb": worker_peak_mb(),
+            "github_reads": read_mix(stack.github.state.requests),
+        }
 
     return reported
 
@@ -223,6 +239,12 @@ def run_mender(args: argparse.Namespace) -> dict[str, tuple[float | None, float 
         f"minute {writes['busiest_minute']}), refused 429: {writes['refused_429']}; requests counted "
         f"against the hourly limit: {writes['requests_counted']}"
         + (" (request log full: counts are a floor)" if writes["log_full"] else ""),
+        flush=True,
+    )
+    reads = report["github_reads"]
+    print(
+        f"GitHub reads (GET) {reads['gets']}: {reads['fresh']} fresh, {reads['not_modified']} answered 304 "
+        f"(the ETag cache), {reads['refused']} refused",
         flush=True,
     )
     print(f"worker peak RSS: {report['worker_peak_rss_mb'] or 0:.0f} MB", flush=True)
