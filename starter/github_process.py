@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from simulators.github import Scenario
+from starter.children import stop_process
 
 CONTROL = "/_sim"
 
@@ -95,9 +96,4 @@ def simulator_process(
             yield remote
         finally:
             remote.close()
-            process.terminate()
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)

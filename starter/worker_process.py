@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from runtime.settings import Settings
+from starter.children import stop_process
 
 OUTSIDE_SECRETS = ("GITHUB_TOKEN", "SLACK_BOT_TOKEN", "GITLAB_TOKEN", "OPENAI_API_KEY")
 
@@ -56,12 +57,7 @@ async def worker_process(
         await _polling(client, task_queue, process, timeout)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 
